@@ -1,0 +1,61 @@
+//! Command-line definitions and dispatch. Flags are only parsed and validated here, then turned
+//! into the library's plans; nothing below this module prints.
+
+mod common;
+mod logging;
+mod run;
+mod snapshot;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes: the contract with the scheduler and with alerting.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const FINDINGS: u8 = 3;
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kube-evidence",
+    version,
+    about = "Signed SOC 2 / ISO 27001 evidence packs of Kubernetes RBAC and third-party access",
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 findings at or above --fail-on."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: logging::LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Full pipeline: collect, analyse, render, sign and publish one evidence pack.
+    Run(run::RunArgs),
+    /// Collect only: write a snapshot file, or print the snapshot JSON Schema.
+    Snapshot(snapshot::SnapshotArgs),
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Run(args) => run::execute(args, &cli.log),
+        Command::Snapshot(args) => snapshot::execute(args, &cli.log),
+    };
+    ExitCode::from(code)
+}

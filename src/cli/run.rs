@@ -1,0 +1,120 @@
+//! `kube-evidence run`: the full pipeline.
+
+use super::common;
+use super::exit;
+use super::logging::LogArgs;
+use anyhow::Context;
+use clap::Args;
+use kube_evidence::config::{Overrides, Setting};
+use kube_evidence::run::{RunPlan, run};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Default)]
+pub struct RunArgs {
+    /// Run configuration file (YAML)
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `cluster`, or a file or directory of dumped objects [env: KUBE_EVIDENCE_SOURCE]
+    #[arg(long, value_name = "cluster|PATH")]
+    pub source: Option<String>,
+    /// Where packs go: DIR, file://DIR or s3://BUCKET/PREFIX [env: KUBE_EVIDENCE_OUT]
+    #[arg(long, value_name = "URL")]
+    pub out: Option<String>,
+    /// Cluster name, used in pack paths [env: KUBE_EVIDENCE_CLUSTER_NAME]
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// Sub-processor inventory: FILE or configmap:NS/NAME [env: KUBE_EVIDENCE_INVENTORY]
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<String>,
+    /// Directory of control definitions [env: KUBE_EVIDENCE_CONTROLS]
+    #[arg(long, value_name = "DIR")]
+    pub controls: Option<String>,
+    /// Exceptions (risk acceptance) file [env: KUBE_EVIDENCE_EXCEPTIONS]
+    #[arg(long, value_name = "FILE")]
+    pub exceptions: Option<String>,
+    /// Exit 3 when an unaccepted finding has at least this severity [env: KUBE_EVIDENCE_FAIL_ON]
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Ed25519 signing key file [env: KUBE_EVIDENCE_SIGNING_KEY_FILE]
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<String>,
+    /// Publish without a signature (the pack says UNSIGNED) [env: KUBE_EVIDENCE_UNSIGNED]
+    #[arg(long)]
+    pub unsigned: bool,
+    /// Refuse to publish when collection is incomplete [env: KUBE_EVIDENCE_REQUIRE_COMPLETE]
+    #[arg(long)]
+    pub require_complete: bool,
+}
+
+impl RunArgs {
+    fn overrides(&self) -> Overrides {
+        let mut o = Overrides::default();
+        o.set_opt(Setting::Source, self.source.clone());
+        o.set_opt(Setting::Out, self.out.clone());
+        o.set_opt(Setting::ClusterName, self.cluster_name.clone());
+        o.set_opt(Setting::Inventory, self.inventory.clone());
+        o.set_opt(Setting::Controls, self.controls.clone());
+        o.set_opt(Setting::Exceptions, self.exceptions.clone());
+        o.set_opt(Setting::FailOn, self.fail_on.clone());
+        o.set_opt(Setting::SigningKey, self.signing_key.clone());
+        o.set_flag(Setting::Unsigned, self.unsigned);
+        o.set_flag(Setting::RequireComplete, self.require_complete);
+        o
+    }
+}
+
+pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
+    let config = match common::load_config(args.config.as_deref(), args.overrides(), log) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = match RunPlan::from_config(&config) {
+        Ok(p) => p,
+        Err(e) => return common::fail(e.into()),
+    };
+    let clock = match common::clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = common::runtime();
+    let result = rt.block_on(async {
+        let source = kube_evidence::source::open(&plan.source)
+            .with_context(|| format!("cannot open source {}", plan.source))?;
+        let store = kube_evidence::store::open(&plan.out)
+            .with_context(|| format!("cannot open store {}", plan.out))?;
+        let progress = common::progress();
+        let outcome = run(
+            &plan,
+            source.as_ref(),
+            store.as_ref(),
+            clock.as_ref(),
+            progress.as_ref(),
+        )
+        .await
+        .with_context(|| format!("run for cluster {} failed", plan.cluster_name))?;
+        anyhow::Ok(outcome)
+    });
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => return common::fail(e),
+    };
+    println!(
+        "pack {} written to {}",
+        outcome.pack_id, outcome.pack_location
+    );
+    match &outcome.previous_pack_id {
+        Some(p) => println!("previous pack: {p}"),
+        None => println!("first pack of this cluster: it is the baseline"),
+    }
+    if !outcome.collection_complete {
+        println!("collection INCOMPLETE:");
+        for k in &outcome.incomplete_kinds {
+            println!("  {k}");
+        }
+    }
+    if outcome.fail_on_reached {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,116 @@
+//! `kube-evidence snapshot`: collect only, or print the snapshot JSON Schema.
+
+use super::common;
+use super::exit;
+use super::logging::LogArgs;
+use anyhow::Context;
+use clap::Args;
+use kube_evidence::config::{Overrides, Setting};
+use kube_evidence::snapshot::{json_schema, snapshot_to_gzip};
+use kube_evidence::source::{CollectContext, SourceSpec};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["schema", "output"]))]
+pub struct SnapshotArgs {
+    /// Print the JSON Schema of the snapshot format and exit
+    #[arg(long, conflicts_with_all = ["output", "source"])]
+    pub schema: bool,
+    /// `cluster`, or a file or directory of dumped objects [env: KUBE_EVIDENCE_SOURCE]
+    #[arg(long, value_name = "cluster|PATH")]
+    pub source: Option<String>,
+    /// The snapshot file to write (gzip-compressed canonical JSON); never overwritten
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Cluster name recorded in the snapshot (default: the dump's file or directory name)
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+    /// Run configuration file (for source settings)
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
+    if args.schema {
+        let schema = serde_json::to_string_pretty(&json_schema()).expect("schema serialises");
+        println!("{schema}");
+        return exit::OK;
+    }
+    let mut flags = Overrides::default();
+    flags.set_opt(Setting::Source, args.source.clone());
+    flags.set_opt(Setting::ClusterName, args.cluster_name.clone());
+    let config = match common::load_config(args.config.as_deref(), flags, log) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let Some(source_spec) = config.source.clone() else {
+        eprintln!("error: missing setting `source`: pass --source cluster|PATH");
+        return exit::USAGE;
+    };
+    let output = args
+        .output
+        .expect("clap requires --output without --schema");
+    let cluster_name = config
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| default_cluster_name(&source_spec));
+    let clock = match common::clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = common::runtime();
+    let result = rt.block_on(async {
+        let source = kube_evidence::source::open(&source_spec)
+            .with_context(|| format!("cannot open source {source_spec}"))?;
+        let progress = common::progress();
+        progress.stage("collecting");
+        let snapshot = source
+            .collect(&CollectContext {
+                cluster_name: &cluster_name,
+                taken_at: clock.now(),
+                progress: progress.as_ref(),
+            })
+            .await?;
+        anyhow::Ok(snapshot)
+    });
+    let snapshot = match result {
+        Ok(s) => s,
+        Err(e) => return common::fail(e),
+    };
+    let bytes = snapshot_to_gzip(&snapshot);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&output)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes));
+    if let Err(e) = written {
+        return common::fail(anyhow::anyhow!("cannot write {}: {e}", output.display()));
+    }
+    println!(
+        "snapshot of {} written to {} ({} ClusterRoles, {} Roles, {} ClusterRoleBindings, {} RoleBindings, {} ServiceAccounts, {} workloads)",
+        cluster_name,
+        output.display(),
+        snapshot.cluster_roles.len(),
+        snapshot.roles.len(),
+        snapshot.cluster_role_bindings.len(),
+        snapshot.role_bindings.len(),
+        snapshot.service_accounts.len(),
+        snapshot.workloads.len()
+    );
+    for (kind, c) in snapshot.collector.incomplete_kinds() {
+        println!("  {kind}: {}", c.status.as_str());
+    }
+    exit::OK
+}
+
+fn default_cluster_name(spec: &SourceSpec) -> String {
+    let stem = match spec {
+        SourceSpec::Cluster => None,
+        SourceSpec::Dump(p) => p
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().to_string())),
+    };
+    stem.filter(|s| kube_evidence::config::validate_cluster_name(s).is_ok())
+        .unwrap_or_else(|| "unnamed".to_string())
+}

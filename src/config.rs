@@ -1,0 +1,707 @@
+//! The run configuration: a YAML file, every setting overridable by a flag and by a
+//! `KUBE_EVIDENCE_*` environment variable (flag > environment > file).
+//!
+//! Loading goes raw -> validated: every setting is gathered with where it came from, then checked
+//! in one pass so that all problems are reported together, each naming its file, line and column
+//! (or the flag or variable that set it). Relative paths in the file are relative to the file.
+
+use crate::diag::{Diagnostics, Pos};
+use crate::finding::Severity;
+use crate::source::SourceSpec;
+use crate::store::StoreUrl;
+use crate::yaml::{self, Node, Value, decode::Decoder};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const CONFIG_API_VERSION: &str = "kube-evidence.io/v1";
+pub const CONFIG_KIND: &str = "RunConfig";
+
+/// Every top-level setting, with its file key, flag and environment variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Setting {
+    ClusterName,
+    Source,
+    Out,
+    Inventory,
+    Controls,
+    Exceptions,
+    FailOn,
+    SigningKey,
+    Unsigned,
+    LogFormat,
+    LogLevel,
+    RequireComplete,
+    CollectTokenSecrets,
+    Kubeconfig,
+    Context,
+    ScheduleIntervalHours,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SettingType {
+    Text,
+    Path,
+    Bool,
+    Number,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 16] = [
+        Setting::ClusterName,
+        Setting::Source,
+        Setting::Out,
+        Setting::Inventory,
+        Setting::Controls,
+        Setting::Exceptions,
+        Setting::FailOn,
+        Setting::SigningKey,
+        Setting::Unsigned,
+        Setting::LogFormat,
+        Setting::LogLevel,
+        Setting::RequireComplete,
+        Setting::CollectTokenSecrets,
+        Setting::Kubeconfig,
+        Setting::Context,
+        Setting::ScheduleIntervalHours,
+    ];
+
+    /// The key in the configuration file.
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::ClusterName => "clusterName",
+            Setting::Source => "source",
+            Setting::Out => "out",
+            Setting::Inventory => "inventory",
+            Setting::Controls => "controls",
+            Setting::Exceptions => "exceptions",
+            Setting::FailOn => "failOn",
+            Setting::SigningKey => "signingKey",
+            Setting::Unsigned => "unsigned",
+            Setting::LogFormat => "logFormat",
+            Setting::LogLevel => "logLevel",
+            Setting::RequireComplete => "requireComplete",
+            Setting::CollectTokenSecrets => "collectTokenSecrets",
+            Setting::Kubeconfig => "kubeconfig",
+            Setting::Context => "context",
+            Setting::ScheduleIntervalHours => "scheduleIntervalHours",
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Setting::ClusterName => "--cluster-name",
+            Setting::Source => "--source",
+            Setting::Out => "--out",
+            Setting::Inventory => "--inventory",
+            Setting::Controls => "--controls",
+            Setting::Exceptions => "--exceptions",
+            Setting::FailOn => "--fail-on",
+            Setting::SigningKey => "--signing-key",
+            Setting::Unsigned => "--unsigned",
+            Setting::LogFormat => "--log-format",
+            Setting::LogLevel => "--log-level",
+            Setting::RequireComplete => "--require-complete",
+            Setting::CollectTokenSecrets => "--collect-token-secrets",
+            Setting::Kubeconfig => "--kubeconfig",
+            Setting::Context => "--context",
+            Setting::ScheduleIntervalHours => "--schedule-interval-hours",
+        }
+    }
+
+    /// The environment variable. The signing key file is `..._SIGNING_KEY_FILE` because
+    /// `KUBE_EVIDENCE_SIGNING_KEY` holds the key text itself.
+    pub fn env(self) -> &'static str {
+        match self {
+            Setting::ClusterName => "KUBE_EVIDENCE_CLUSTER_NAME",
+            Setting::Source => "KUBE_EVIDENCE_SOURCE",
+            Setting::Out => "KUBE_EVIDENCE_OUT",
+            Setting::Inventory => "KUBE_EVIDENCE_INVENTORY",
+            Setting::Controls => "KUBE_EVIDENCE_CONTROLS",
+            Setting::Exceptions => "KUBE_EVIDENCE_EXCEPTIONS",
+            Setting::FailOn => "KUBE_EVIDENCE_FAIL_ON",
+            Setting::SigningKey => "KUBE_EVIDENCE_SIGNING_KEY_FILE",
+            Setting::Unsigned => "KUBE_EVIDENCE_UNSIGNED",
+            Setting::LogFormat => "KUBE_EVIDENCE_LOG_FORMAT",
+            Setting::LogLevel => "KUBE_EVIDENCE_LOG_LEVEL",
+            Setting::RequireComplete => "KUBE_EVIDENCE_REQUIRE_COMPLETE",
+            Setting::CollectTokenSecrets => "KUBE_EVIDENCE_COLLECT_TOKEN_SECRETS",
+            Setting::Kubeconfig => "KUBE_EVIDENCE_KUBECONFIG",
+            Setting::Context => "KUBE_EVIDENCE_CONTEXT",
+            Setting::ScheduleIntervalHours => "KUBE_EVIDENCE_SCHEDULE_INTERVAL_HOURS",
+        }
+    }
+
+    fn kind(self) -> SettingType {
+        match self {
+            Setting::Inventory
+            | Setting::Controls
+            | Setting::Exceptions
+            | Setting::SigningKey
+            | Setting::Kubeconfig => SettingType::Path,
+            Setting::Unsigned | Setting::RequireComplete | Setting::CollectTokenSecrets => {
+                SettingType::Bool
+            }
+            Setting::ScheduleIntervalHours => SettingType::Number,
+            // `source` and `out` are paths unless they are the word `cluster` or a URL, so they
+            // are resolved by hand below.
+            _ => SettingType::Text,
+        }
+    }
+
+    /// One line for the configuration reference.
+    pub fn help(self) -> &'static str {
+        match self {
+            Setting::ClusterName => {
+                "Name of the cluster; names the pack folder. Letters, digits, `-`, `_`, `.`."
+            }
+            Setting::Source => {
+                "`cluster` for the live API, or a file or directory of dumped objects."
+            }
+            Setting::Out => "Where packs go: a directory, `file://DIR`, or `s3://BUCKET/PREFIX`.",
+            Setting::Inventory => {
+                "The sub-processor inventory: a file, or `configmap:NAMESPACE/NAME`."
+            }
+            Setting::Controls => {
+                "A directory of control definitions (default: the built-in SOC 2 and ISO 27001 sets)."
+            }
+            Setting::Exceptions => "The exceptions (risk acceptance) file.",
+            Setting::FailOn => {
+                "Exit with code 3 when an unaccepted finding has at least this severity (critical, high, medium, low, info)."
+            }
+            Setting::SigningKey => "The Ed25519 signing key file (OpenSSH format).",
+            Setting::Unsigned => "Publish without a signature; the pack says UNSIGNED everywhere.",
+            Setting::LogFormat => "`text` (default on a terminal) or `json` (default otherwise).",
+            Setting::LogLevel => {
+                "error, warn, info (default), debug or trace; RUST_LOG also works."
+            }
+            Setting::RequireComplete => {
+                "Refuse to publish when any kind could not be collected completely."
+            }
+            Setting::CollectTokenSecrets => {
+                "List Secret metadata to find legacy ServiceAccount tokens (needs list on secrets)."
+            }
+            Setting::Kubeconfig => {
+                "Kubeconfig file for `source: cluster` (default: in-cluster, then KUBECONFIG, then ~/.kube/config)."
+            }
+            Setting::Context => "Kubeconfig context to use.",
+            Setting::ScheduleIntervalHours => {
+                "Hours between scheduled runs, used to find gaps in the series (default 24)."
+            }
+        }
+    }
+}
+
+/// Where a setting's value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    File {
+        path: String,
+        pos: Pos,
+        base: PathBuf,
+    },
+}
+
+impl Origin {
+    fn report(&self, diags: &mut Diagnostics, message: String) {
+        match self {
+            Origin::Flag(f) => diags.push(f, None, message),
+            Origin::Env(v) => diags.push(&format!("{v} (environment)"), None, message),
+            Origin::File { path, pos, .. } => diags.push(path, Some(*pos), message),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A validated run configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub cluster_name: Option<String>,
+    pub source: Option<SourceSpec>,
+    pub out: Option<StoreUrl>,
+    pub inventory: Option<String>,
+    pub controls: Option<PathBuf>,
+    pub exceptions: Option<PathBuf>,
+    pub fail_on: Option<Severity>,
+    pub signing_key: Option<PathBuf>,
+    pub unsigned: bool,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+    pub require_complete: bool,
+    pub collect_token_secrets: bool,
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub schedule_interval_hours: u32,
+    /// The file the configuration was read from, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// Values given on the command line, by setting.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    values: BTreeMap<Setting, String>,
+}
+
+impl Overrides {
+    pub fn set(&mut self, setting: Setting, value: impl Into<String>) {
+        self.values.insert(setting, value.into());
+    }
+
+    pub fn set_opt(&mut self, setting: Setting, value: Option<impl Into<String>>) {
+        if let Some(v) = value {
+            self.set(setting, v);
+        }
+    }
+
+    pub fn set_flag(&mut self, setting: Setting, on: bool) {
+        if on {
+            self.set(setting, "true");
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("invalid configuration:\n{0}")]
+    Invalid(Diagnostics),
+}
+
+/// What a value looks like before validation.
+enum RawValue {
+    Text(String),
+    Other(&'static str),
+}
+
+/// Loads and validates the configuration: `file` (optional), then `env` (a lookup, injected so
+/// tests need not touch the process environment), then `flags`.
+pub fn load(
+    file: Option<&Path>,
+    flags: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut diags = Diagnostics::new();
+    let mut raw: BTreeMap<Setting, (RawValue, Origin)> = BTreeMap::new();
+
+    if let Some(path) = file {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        read_file(&text, &shown, &base, &mut raw, &mut diags);
+    }
+    for setting in Setting::ALL {
+        if let Some(v) = env(setting.env()) {
+            raw.insert(setting, (RawValue::Text(v), Origin::Env(setting.env())));
+        }
+    }
+    for (setting, v) in &flags.values {
+        raw.insert(
+            *setting,
+            (RawValue::Text(v.clone()), Origin::Flag(setting.flag())),
+        );
+    }
+
+    let mut config = Config {
+        cluster_name: None,
+        source: None,
+        out: None,
+        inventory: None,
+        controls: None,
+        exceptions: None,
+        fail_on: None,
+        signing_key: None,
+        unsigned: false,
+        log_format: None,
+        log_level: None,
+        require_complete: false,
+        collect_token_secrets: false,
+        kubeconfig: None,
+        context: None,
+        schedule_interval_hours: 24,
+        file: file.map(Path::to_path_buf),
+    };
+
+    for (setting, (value, origin)) in raw {
+        let text = match value {
+            RawValue::Text(t) => t,
+            RawValue::Other(found) => {
+                let expected = match setting.kind() {
+                    SettingType::Bool => "true or false",
+                    SettingType::Number => "a whole number",
+                    _ => "a string",
+                };
+                origin.report(
+                    &mut diags,
+                    format!("`{}`: expected {expected}, found {found}", setting.key()),
+                );
+                continue;
+            }
+        };
+        let key = setting.key();
+        let path_value = |t: &str| -> PathBuf {
+            match &origin {
+                Origin::File { base, .. } => normalize(&base.join(t)),
+                _ => normalize(Path::new(t)),
+            }
+        };
+        if text.trim().is_empty() && setting.kind() != SettingType::Bool {
+            origin.report(&mut diags, format!("`{key}` must not be empty"));
+            continue;
+        }
+        match setting {
+            Setting::ClusterName => match validate_cluster_name(&text) {
+                Ok(()) => config.cluster_name = Some(text),
+                Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
+            },
+            Setting::Source => {
+                config.source = Some(match SourceSpec::parse(&text) {
+                    SourceSpec::Cluster => SourceSpec::Cluster,
+                    SourceSpec::Dump(p) => SourceSpec::Dump(path_value(&p.to_string_lossy())),
+                })
+            }
+            Setting::Out => {
+                let resolved = if text.contains("://") {
+                    text.clone()
+                } else {
+                    path_value(&text).to_string_lossy().to_string()
+                };
+                match StoreUrl::parse(&resolved) {
+                    Ok(u) => config.out = Some(u),
+                    Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
+                }
+            }
+            Setting::Inventory => {
+                config.inventory = Some(if text.starts_with("configmap:") {
+                    text.clone()
+                } else {
+                    path_value(&text).to_string_lossy().to_string()
+                })
+            }
+            Setting::Controls => config.controls = Some(path_value(&text)),
+            Setting::Exceptions => config.exceptions = Some(path_value(&text)),
+            Setting::SigningKey => config.signing_key = Some(path_value(&text)),
+            Setting::Kubeconfig => config.kubeconfig = Some(path_value(&text)),
+            Setting::Context => config.context = Some(text),
+            Setting::FailOn => match text.parse::<Severity>() {
+                Ok(s) => config.fail_on = Some(s),
+                Err(_) if text == "none" => config.fail_on = None,
+                Err(m) => origin.report(&mut diags, format!("`{key}`: {m} (or none)")),
+            },
+            Setting::LogFormat => match text.as_str() {
+                "text" => config.log_format = Some(LogFormat::Text),
+                "json" => config.log_format = Some(LogFormat::Json),
+                _ => origin.report(
+                    &mut diags,
+                    format!("`{key}`: unknown log format `{text}`; expected text or json"),
+                ),
+            },
+            Setting::LogLevel => match text.as_str() {
+                "error" | "warn" | "info" | "debug" | "trace" => config.log_level = Some(text),
+                _ => origin.report(
+                    &mut diags,
+                    format!("`{key}`: unknown log level `{text}`; expected error, warn, info, debug or trace"),
+                ),
+            },
+            Setting::Unsigned | Setting::RequireComplete | Setting::CollectTokenSecrets => {
+                let b = match text.as_str() {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" | "" => false,
+                    _ => {
+                        origin.report(&mut diags, format!("`{key}`: expected true or false, found `{text}`"));
+                        continue;
+                    }
+                };
+                match setting {
+                    Setting::Unsigned => config.unsigned = b,
+                    Setting::RequireComplete => config.require_complete = b,
+                    _ => config.collect_token_secrets = b,
+                }
+            }
+            Setting::ScheduleIntervalHours => match text.parse::<u32>() {
+                Ok(h) if (1..=24 * 31).contains(&h) => config.schedule_interval_hours = h,
+                _ => origin.report(
+                    &mut diags,
+                    format!("`{key}`: expected a whole number of hours from 1 to 744, found `{text}`"),
+                ),
+            },
+        }
+    }
+    if config.unsigned && config.signing_key.is_some() {
+        diags.push(
+            "configuration",
+            None,
+            "both a signing key and `unsigned` are set; choose one",
+        );
+    }
+    diags.into_result(config).map_err(ConfigError::Invalid)
+}
+
+fn read_file(
+    text: &str,
+    file: &str,
+    base: &Path,
+    raw: &mut BTreeMap<Setting, (RawValue, Origin)>,
+    diags: &mut Diagnostics,
+) {
+    let docs = match yaml::parse_stream(text) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(file, Some(e.pos), e.message);
+            return;
+        }
+    };
+    let mut roots = docs.into_iter().filter_map(|d| d.root);
+    let Some(root) = roots.next() else {
+        diags.push(file, None, "the configuration file is empty");
+        return;
+    };
+    if let Some(extra) = roots.next() {
+        diags.push(
+            file,
+            Some(extra.pos),
+            "a configuration file holds one YAML document",
+        );
+    }
+    let mut d = Decoder::new(file);
+    let Some(mut fields) = d.map(&root, "") else {
+        diags.extend(d.diags);
+        return;
+    };
+    if let Some(v) = fields.optional("apiVersion")
+        && v.as_str() != Some(CONFIG_API_VERSION) {
+            d.error(
+                v.pos,
+                format!("`apiVersion` must be `{CONFIG_API_VERSION}`"),
+            );
+        }
+    if let Some(v) = fields.optional("kind")
+        && v.as_str() != Some(CONFIG_KIND) {
+            d.error(v.pos, format!("`kind` must be `{CONFIG_KIND}`"));
+        }
+    for setting in Setting::ALL {
+        let Some(node) = fields.optional(setting.key()) else {
+            continue;
+        };
+        let origin = Origin::File {
+            path: file.to_string(),
+            pos: node.pos,
+            base: base.to_path_buf(),
+        };
+        raw.insert(setting, (scalar_text(node, setting.kind()), origin));
+    }
+    fields.finish(&mut d);
+    diags.extend(d.diags);
+}
+
+fn scalar_text(node: &Node, kind: SettingType) -> RawValue {
+    match (&node.value, kind) {
+        (Value::Str(s), SettingType::Bool | SettingType::Number) => {
+            RawValue::Other(if s.is_empty() {
+                "an empty string"
+            } else {
+                "a string"
+            })
+        }
+        (Value::Str(s), _) => RawValue::Text(s.clone()),
+        (Value::Bool(b), SettingType::Bool) => RawValue::Text(b.to_string()),
+        (Value::Int(i), SettingType::Number) => RawValue::Text(i.to_string()),
+        (v, _) => RawValue::Other(v.type_name()),
+    }
+}
+
+/// Removes `.` and resolvable `..` segments without touching the file system, so that messages
+/// and the paths recorded in snapshots read as a person would write them.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => out.push(c),
+            },
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        return PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
+/// Cluster names become path segments and object keys.
+pub fn validate_cluster_name(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if name.is_empty() || name.len() > 128 || !ok_chars || name.starts_with('.') {
+        return Err(format!(
+            "`{name}` is not a usable cluster name: use 1-128 letters, digits, `-`, `_` or `.`, not starting with `.`"
+        ));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// The settings `run` cannot do without; all missing ones are reported together.
+    pub fn require_for_run(&self) -> Result<(), ConfigError> {
+        let mut diags = Diagnostics::new();
+        for (missing, setting) in [
+            (self.cluster_name.is_none(), Setting::ClusterName),
+            (self.source.is_none(), Setting::Source),
+            (self.out.is_none(), Setting::Out),
+        ] {
+            if missing {
+                diags.push(
+                    "configuration",
+                    None,
+                    format!(
+                        "missing setting `{}`: set it in the configuration file, with {}, or with {}",
+                        setting.key(),
+                        setting.flag(),
+                        setting.env()
+                    ),
+                );
+            }
+        }
+        diags.into_result(()).map_err(ConfigError::Invalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config.yaml");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn flag_beats_env_beats_file() {
+        let (dir, p) =
+            write("clusterName: from-file\nout: file-out\nsource: ./dump\nfailOn: low\n");
+        let env = |k: &str| match k {
+            "KUBE_EVIDENCE_CLUSTER_NAME" => Some("from-env".to_string()),
+            "KUBE_EVIDENCE_OUT" => Some("/env/out".to_string()),
+            _ => None,
+        };
+        let mut flags = Overrides::default();
+        flags.set(Setting::ClusterName, "from-flag");
+        let c = load(Some(&p), &flags, &env).unwrap();
+        assert_eq!(c.cluster_name.as_deref(), Some("from-flag"));
+        assert_eq!(c.out, Some(StoreUrl::Local(PathBuf::from("/env/out"))));
+        assert_eq!(c.source, Some(SourceSpec::Dump(dir.path().join("dump"))));
+        assert_eq!(c.fail_on, Some(Severity::Low));
+    }
+
+    #[test]
+    fn paths_are_normalized() {
+        assert_eq!(
+            normalize(Path::new("samples/./cluster")),
+            PathBuf::from("samples/cluster")
+        );
+        assert_eq!(
+            normalize(Path::new("samples/../evidence")),
+            PathBuf::from("evidence")
+        );
+        assert_eq!(normalize(Path::new("../x/./y")), PathBuf::from("../x/y"));
+        assert_eq!(normalize(Path::new("/a/../../b")), PathBuf::from("/b"));
+    }
+
+    #[test]
+    fn works_without_a_file() {
+        let mut flags = Overrides::default();
+        flags.set(Setting::Source, "cluster");
+        flags.set(Setting::Out, "s3://bucket/prefix");
+        flags.set(Setting::ClusterName, "prod");
+        let c = load(None, &flags, &no_env).unwrap();
+        c.require_for_run().unwrap();
+        assert_eq!(c.source, Some(SourceSpec::Cluster));
+    }
+
+    #[test]
+    fn every_problem_at_once_with_positions() {
+        let (_d, p) = write(
+            "clusterName: bad/name\nsorce: x\nfailOn: severe\nunsigned: maybe\nrequireComplete: 3\nlogFormat: xml\nout: ''\n",
+        );
+        let err = load(Some(&p), &Overrides::default(), &no_env).unwrap_err();
+        let ConfigError::Invalid(d) = err else {
+            panic!()
+        };
+        let text = d.to_string();
+        let f = p.display().to_string();
+        for expected in [
+            format!("{f}:1:14: `clusterName`: `bad/name` is not a usable cluster name"),
+            format!("{f}:2:1: unknown key `sorce` (did you mean `source`?)"),
+            format!("{f}:3:9: `failOn`: unknown severity `severe`"),
+            format!("{f}:4:11: `unsigned`: expected true or false, found a string"),
+            format!("{f}:5:18: `requireComplete`: expected true or false, found an integer"),
+            format!("{f}:6:12: `logFormat`: unknown log format `xml`"),
+            format!("{f}:7:6: `out` must not be empty"),
+        ] {
+            assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+        }
+        assert_eq!(d.len(), 7, "{text}");
+    }
+
+    #[test]
+    fn env_problems_name_the_variable() {
+        let env = |k: &str| (k == "KUBE_EVIDENCE_FAIL_ON").then(|| "loud".to_string());
+        let err = load(None, &Overrides::default(), &env).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("KUBE_EVIDENCE_FAIL_ON (environment): `failOn`: unknown severity `loud`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_required_settings_are_listed_together() {
+        let c = load(None, &Overrides::default(), &no_env).unwrap();
+        let err = c.require_for_run().unwrap_err().to_string();
+        assert!(err.contains("missing setting `clusterName`"));
+        assert!(err.contains("missing setting `source`"));
+        assert!(err.contains("missing setting `out`: set it in the configuration file, with --out, or with KUBE_EVIDENCE_OUT"));
+    }
+
+    #[test]
+    fn wrong_api_version_and_non_mapping() {
+        let (_d, p) = write("apiVersion: v2\n");
+        let err = load(Some(&p), &Overrides::default(), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":1:13: `apiVersion` must be `kube-evidence.io/v1`"),
+            "{err}"
+        );
+        let (_d, p) = write("- a\n");
+        let err = load(Some(&p), &Overrides::default(), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("expected a mapping, found a list"), "{err}");
+    }
+}

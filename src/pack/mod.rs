@@ -1,0 +1,217 @@
+//! Evidence packs: the files of one run, their manifest (sizes, SHA-256, the link to the previous
+//! pack), `SHA256SUMS`, and publication to a [`Store`] in an order that never lets `latest.json`
+//! point at a pack that is not complete.
+
+pub mod manifest;
+
+pub use manifest::{FileEntry, LatestPointer, Manifest, PreviousPack, ToolInfo};
+
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const SIGNATURE_FILE: &str = "manifest.json.sig";
+pub const SUMS_FILE: &str = "SHA256SUMS";
+pub const LATEST_FILE: &str = "latest.json";
+pub const SNAPSHOT_FILE: &str = "snapshot.json.gz";
+
+/// One file of a pack, held in memory until publication.
+#[derive(Debug, Clone)]
+pub struct PackFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub media_type: &'static str,
+}
+
+impl PackFile {
+    pub fn new(path: impl Into<String>, bytes: Vec<u8>, media_type: &'static str) -> Self {
+        PackFile {
+            path: path.into(),
+            bytes,
+            media_type,
+        }
+    }
+}
+
+/// A finished pack: content files, manifest bytes, `SHA256SUMS`, and the optional signature.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    pub id: String,
+    /// Store key prefix: `<cluster>/packs/YYYY/MM/DD/<pack-id>`.
+    pub prefix: String,
+    pub files: Vec<PackFile>,
+    pub manifest: Manifest,
+    pub manifest_bytes: Vec<u8>,
+    pub sums: Vec<u8>,
+    pub signature: Option<Vec<u8>>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `<YYYYMMDD>T<HHMMSSmmm>Z-<first 8 hex digits of the snapshot digest>`: sorts by time, and two
+/// runs at the same millisecond differ unless they collected the very same state.
+pub fn pack_id(collected_at: DateTime<Utc>, snapshot_digest: &str) -> String {
+    format!(
+        "{}-{}",
+        collected_at.format("%Y%m%dT%H%M%S%3fZ"),
+        &snapshot_digest[..8.min(snapshot_digest.len())]
+    )
+}
+
+pub fn pack_prefix(cluster: &str, collected_at: DateTime<Utc>, id: &str) -> String {
+    format!("{cluster}/packs/{}/{id}", collected_at.format("%Y/%m/%d"))
+}
+
+pub fn latest_key(cluster: &str) -> String {
+    format!("{cluster}/{LATEST_FILE}")
+}
+
+/// `sha256sum -c` format: `<hex>  <path>` per line, paths sorted.
+pub fn sums_file(entries: &[(String, String)]) -> Vec<u8> {
+    let mut sorted: Vec<_> = entries.to_vec();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
+    for (path, digest) in sorted {
+        out.push_str(&format!("{digest}  {path}\n"));
+    }
+    out.into_bytes()
+}
+
+/// Assembles a pack from its content files. The manifest lists every content file; `SHA256SUMS`
+/// covers the content files and the manifest; the signature (added by the caller) covers the
+/// manifest's exact bytes.
+pub fn assemble(mut manifest: Manifest, mut files: Vec<PackFile>) -> Pack {
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    manifest.files = files
+        .iter()
+        .map(|f| FileEntry {
+            path: f.path.clone(),
+            size: f.bytes.len() as u64,
+            sha256: sha256_hex(&f.bytes),
+            media_type: f.media_type.to_string(),
+        })
+        .collect();
+    let manifest_bytes = manifest.to_bytes();
+    let mut sums: Vec<(String, String)> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.sha256.clone()))
+        .collect();
+    sums.push((MANIFEST_FILE.to_string(), sha256_hex(&manifest_bytes)));
+    let prefix = pack_prefix(
+        &manifest.cluster.name,
+        manifest.collected_at,
+        &manifest.pack_id,
+    );
+    Pack {
+        id: manifest.pack_id.clone(),
+        prefix,
+        files,
+        manifest,
+        manifest_bytes,
+        sums: sums_file(&sums),
+        signature: None,
+    }
+}
+
+/// Writes every object of the pack create-only, manifest and signature last, then moves
+/// `latest.json`. If anything fails, `latest.json` still names the previous complete pack.
+pub async fn publish(store: &dyn Store, pack: &Pack) -> Result<LatestPointer, StoreError> {
+    for f in &pack.files {
+        store
+            .put_new(
+                &format!("{}/{}", pack.prefix, f.path),
+                &f.bytes,
+                f.media_type,
+            )
+            .await?;
+    }
+    store
+        .put_new(
+            &format!("{}/{SUMS_FILE}", pack.prefix),
+            &pack.sums,
+            "text/plain; charset=utf-8",
+        )
+        .await?;
+    store
+        .put_new(
+            &format!("{}/{MANIFEST_FILE}", pack.prefix),
+            &pack.manifest_bytes,
+            "application/json",
+        )
+        .await?;
+    if let Some(sig) = &pack.signature {
+        store
+            .put_new(
+                &format!("{}/{SIGNATURE_FILE}", pack.prefix),
+                sig,
+                "text/plain; charset=utf-8",
+            )
+            .await?;
+    }
+    let pointer = LatestPointer {
+        cluster: pack.manifest.cluster.name.clone(),
+        pack_id: pack.id.clone(),
+        path: pack.prefix.clone(),
+        manifest_sha256: sha256_hex(&pack.manifest_bytes),
+        collected_at: pack.manifest.collected_at,
+        published_at: pack.manifest.published_at,
+    };
+    store
+        .replace_pointer(
+            &latest_key(&pack.manifest.cluster.name),
+            &pointer.to_bytes(),
+        )
+        .await?;
+    Ok(pointer)
+}
+
+/// Reads a cluster's `latest.json`, if it has one.
+pub async fn read_latest(
+    store: &dyn Store,
+    cluster: &str,
+) -> Result<Option<LatestPointer>, PackReadError> {
+    let key = latest_key(cluster);
+    let Some(bytes) = store.get(&key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| PackReadError::Corrupt {
+            key,
+            message: e.to_string(),
+        })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackReadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{key} is not valid: {message}")]
+    Corrupt { key: String, message: String },
+    #[error("{key} is missing")]
+    Missing { key: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn ids_and_prefixes_sort_by_time() {
+        let t =
+            Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap() + chrono::Duration::milliseconds(89);
+        assert_eq!(pack_id(t, "abcdef0123"), "20260304T050607089Z-abcdef01");
+        assert_eq!(pack_prefix("prod", t, "X"), "prod/packs/2026/03/04/X");
+    }
+
+    #[test]
+    fn sums_are_sha256sum_format() {
+        let s = sums_file(&[("b".into(), "22".into()), ("a".into(), "11".into())]);
+        assert_eq!(String::from_utf8(s).unwrap(), "11  a\n22  b\n");
+    }
+}

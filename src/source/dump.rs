@@ -1,0 +1,416 @@
+//! The dump source: Kubernetes objects from files, as `kubectl get ... -o yaml|json` writes them.
+//!
+//! A path may be one file or a directory tree (files ending in `.yaml`, `.yml` or `.json`, read in
+//! sorted order, hidden entries skipped). A file may hold several YAML documents, and a document
+//! may be a single object or a `List` (including typed lists such as `ClusterRoleList`). Every
+//! problem in every file is reported at once with its file, document index, line and column.
+
+use super::objects::{ObjectError, PathSegment, SnapshotBuilder};
+use super::{CollectContext, Source, SourceError};
+use crate::diag::{Diagnostics, Pos};
+use crate::snapshot::{ResourceKind, Snapshot};
+use crate::yaml::{self, Node, Value};
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+
+pub struct DumpSource {
+    path: PathBuf,
+}
+
+impl DumpSource {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        DumpSource { path: path.into() }
+    }
+}
+
+#[async_trait]
+impl Source for DumpSource {
+    fn describe(&self) -> String {
+        format!("dump:{}", self.path.display())
+    }
+
+    async fn collect(&self, ctx: &CollectContext<'_>) -> Result<Snapshot, SourceError> {
+        let path = self.path.clone();
+        let cluster = ctx.cluster_name.to_string();
+        let taken_at = ctx.taken_at;
+        let source = self.describe();
+        // Parsing is CPU-bound; keep it off the async worker threads.
+        tokio::task::spawn_blocking(move || read_dump(&path, &cluster, taken_at, source))
+            .await
+            .map_err(|e| SourceError::Internal(e.to_string()))?
+    }
+}
+
+/// Reads a dump path into a canonical snapshot.
+pub fn read_dump(
+    path: &Path,
+    cluster_name: &str,
+    taken_at: chrono::DateTime<chrono::Utc>,
+    source: String,
+) -> Result<Snapshot, SourceError> {
+    let files = list_files(path)?;
+    let mut builder = SnapshotBuilder::new(cluster_name, taken_at, source);
+    let mut diags = Diagnostics::new();
+    let mut objects = 0usize;
+    for file in &files {
+        let shown = file.display().to_string();
+        let bytes = std::fs::read(file).map_err(|e| SourceError::Io {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let Ok(text) = String::from_utf8(bytes) else {
+            diags.push(&shown, None, "not UTF-8 text; a dump must be YAML or JSON");
+            continue;
+        };
+        if text.trim().is_empty() {
+            diags.push(&shown, None, "the file is empty");
+            continue;
+        }
+        objects += read_text(&text, &shown, &mut builder, &mut diags);
+    }
+    if !diags.is_empty() {
+        return Err(SourceError::Invalid(diags));
+    }
+    if objects == 0 {
+        return Err(SourceError::NoObjects {
+            path: path.display().to_string(),
+        });
+    }
+    Ok(builder.finish())
+}
+
+/// Reads every document of one file; returns how many objects it held.
+fn read_text(
+    text: &str,
+    file: &str,
+    builder: &mut SnapshotBuilder,
+    diags: &mut Diagnostics,
+) -> usize {
+    let docs = match yaml::parse_stream(text) {
+        Ok(d) => d,
+        Err(e) => {
+            diags.push(file, Some(e.pos), e.message);
+            return 0;
+        }
+    };
+    let mut count = 0;
+    for (index, doc) in docs.into_iter().enumerate() {
+        let Some(mut root) = doc.root else { continue };
+        let docno = index + 1;
+        let mut report = |pos: Pos, msg: String| {
+            diags.push(file, Some(pos), format!("document {docno}: {msg}"));
+        };
+        if root.as_map().is_none() {
+            report(
+                root.pos,
+                format!(
+                    "expected a Kubernetes object (a mapping), found {}",
+                    root.value.type_name()
+                ),
+            );
+            continue;
+        }
+        let kind = root.get("kind").and_then(Node::as_str).map(str::to_string);
+        let Some(kind) = kind else {
+            report(root.pos, "object has no `kind`".into());
+            continue;
+        };
+        if kind == "List" || (kind.ends_with("List") && root.get("items").is_some()) {
+            let item_kind = kind
+                .strip_suffix("List")
+                .filter(|k| !k.is_empty())
+                .map(str::to_string);
+            if let Some(k) = item_kind.as_deref().and_then(ResourceKind::from_name) {
+                builder.mark_listed(k);
+            }
+            let items = match root.get("items") {
+                None => Vec::new(),
+                Some(n) if matches!(n.value, Value::Null) => Vec::new(),
+                Some(n) => match n.as_seq() {
+                    Some(items) => items.to_vec(),
+                    None => {
+                        report(
+                            n.pos,
+                            format!("`items` must be a list, found {}", n.value.type_name()),
+                        );
+                        continue;
+                    }
+                },
+            };
+            for (i, mut item) in items.into_iter().enumerate() {
+                let explicit = item.get("kind").and_then(Node::as_str).map(str::to_string);
+                let Some(k) = explicit.or_else(|| item_kind.clone()) else {
+                    report(item.pos, format!("items[{i}] has no `kind`"));
+                    continue;
+                };
+                if add_object(&k, &mut item, builder, &mut report) {
+                    count += 1;
+                }
+            }
+        } else if add_object(&kind, &mut root, builder, &mut report) {
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Projects one object; reports a problem at the offending field's position.
+fn add_object(
+    kind: &str,
+    node: &mut Node,
+    builder: &mut SnapshotBuilder,
+    report: &mut impl FnMut(Pos, String),
+) -> bool {
+    if node.as_map().is_none() {
+        report(
+            node.pos,
+            format!(
+                "expected a Kubernetes object (a mapping), found {}",
+                node.value.type_name()
+            ),
+        );
+        return false;
+    }
+    let name = node
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let Some(name) = name else {
+        let pos = node.key_pos("metadata").unwrap_or(node.pos);
+        report(pos, format!("{kind} object has no `metadata.name`"));
+        return false;
+    };
+    let api_version = node
+        .get("apiVersion")
+        .and_then(Node::as_str)
+        .unwrap_or("")
+        .to_string();
+    let Some(rk) = known_kind(kind, &api_version) else {
+        builder.ignore(&api_version, kind);
+        return true;
+    };
+    if rk == ResourceKind::Secret {
+        strip_secret_payload(node);
+    }
+    let json = node.to_json();
+    match builder.add(rk, json) {
+        Ok(()) => true,
+        Err(ObjectError { path, message }) => {
+            let pos = position_of(node, &path).unwrap_or(node.pos);
+            let field = render_path(&path);
+            let at = if field.is_empty() {
+                String::new()
+            } else {
+                format!(" at `{field}`")
+            };
+            report(pos, format!("{kind} {name}{at}: {message}"));
+            false
+        }
+    }
+}
+
+/// The kinds the snapshot uses, recognised by kind and API group so that a CRD that happens to be
+/// called `Role` in another group is not mistaken for RBAC.
+fn known_kind(kind: &str, api_version: &str) -> Option<ResourceKind> {
+    let rk = ResourceKind::from_name(kind)?;
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    (api_version.is_empty() || group == rk.api_group()).then_some(rk)
+}
+
+/// Removes Secret values before anything else sees the object.
+fn strip_secret_payload(node: &mut Node) {
+    if let Value::Map(entries) = &mut node.value {
+        entries.retain(|(k, _)| !matches!(k.as_str(), Some("data" | "stringData")));
+        for (k, v) in entries.iter_mut() {
+            if k.as_str() == Some("metadata")
+                && let Value::Map(meta) = &mut v.value {
+                    for (mk, mv) in meta.iter_mut() {
+                        if mk.as_str() == Some("annotations")
+                            && let Value::Map(ann) = &mut mv.value {
+                                ann.retain(|(ak, _)| {
+                                    ak.as_str()
+                                        != Some("kubectl.kubernetes.io/last-applied-configuration")
+                                });
+                            }
+                    }
+                }
+        }
+    }
+}
+
+fn position_of(node: &Node, path: &[PathSegment]) -> Option<Pos> {
+    let mut cur = node;
+    for seg in path {
+        cur = match (seg, &cur.value) {
+            (PathSegment::Key(k), Value::Map(_)) => cur.get(k)?,
+            (PathSegment::Index(i), Value::Seq(items)) => items.get(*i)?,
+            _ => return Some(cur.pos),
+        };
+    }
+    Some(cur.pos)
+}
+
+fn render_path(path: &[PathSegment]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            PathSegment::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            PathSegment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let meta = std::fs::metadata(path).map_err(|e| SourceError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| SourceError::Io {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| SourceError::Io {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let p = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') {
+                continue;
+            }
+            let ft = entry.file_type().map_err(|e| SourceError::Io {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?;
+            if ft.is_dir() || (ft.is_symlink() && p.is_dir()) {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(SourceError::NoObjects {
+            path: path.display().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{CollectionStatus, snapshot_to_json};
+    use chrono::DateTime;
+
+    fn read_str(text: &str) -> Result<Snapshot, SourceError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dump.yaml");
+        std::fs::write(&p, text).unwrap();
+        read_dump(&p, "c", DateTime::from_timestamp(0, 0).unwrap(), "t".into())
+    }
+
+    fn errors(text: &str) -> String {
+        match read_str(text) {
+            Err(SourceError::Invalid(d)) => d.to_string(),
+            other => panic!("expected diagnostics, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn multi_document_yaml() {
+        let s = read_str(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system, uid: abc}\n---\n\
+             apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules: []\n",
+        )
+        .unwrap();
+        assert_eq!(s.cluster.id.as_deref(), Some("abc"));
+        assert_eq!(s.cluster_roles.len(), 1);
+    }
+
+    #[test]
+    fn typed_list_json_marks_kind_listed_even_when_empty() {
+        let s = read_str(
+            r#"{"apiVersion":"v1","kind":"SecretList","items":[]}
+"#,
+        );
+        // A JSON document with only an empty list still counts as no objects.
+        assert!(matches!(s, Err(SourceError::NoObjects { .. })));
+        let s = read_str(
+            r#"{"apiVersion":"v1","kind":"List","items":[
+              {"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"a","namespace":"n"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.service_accounts.len(), 1);
+        assert_eq!(
+            s.collector.status_of(ResourceKind::ServiceAccount),
+            CollectionStatus::Complete
+        );
+    }
+
+    #[test]
+    fn errors_name_document_line_and_field() {
+        let text = "kind: ClusterRole\nmetadata: {name: a}\n---\nkind: ClusterRole\nmetadata:\n  name: b\nrules:\n- verbs: get\n---\nmetadata: {name: c}\n---\nkind: Role\nmetadata: {namespace: x}\n";
+        let e = errors(text);
+        assert!(e.contains("dump.yaml:8:10: document 2: ClusterRole b at `rules[0].verbs`: invalid type: string \"get\", expected a sequence"), "{e}");
+        assert!(
+            e.contains("dump.yaml:10:1: document 3: object has no `kind`"),
+            "{e}"
+        );
+        assert!(
+            e.contains("dump.yaml:13:1: document 4: Role object has no `metadata.name`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_and_empty_files() {
+        let e = errors("kind: [\n");
+        assert!(e.contains("dump.yaml:"), "{e}");
+        assert!(e.contains("YAML syntax error"), "{e}");
+        assert!(errors("  \n").contains("the file is empty"));
+    }
+
+    #[test]
+    fn crds_with_rbac_names_in_other_groups_are_ignored() {
+        let s = read_str(
+            "apiVersion: example.com/v1\nkind: Role\nmetadata: {name: x}\n---\nkind: Namespace\napiVersion: v1\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        assert!(s.roles.is_empty());
+        assert_eq!(
+            s.collector.ignored_kinds.get("Role (example.com/v1)"),
+            Some(&1)
+        );
+    }
+
+    #[test]
+    fn secret_payload_never_reaches_errors_or_snapshot() {
+        let s = read_str(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: t\n  namespace: n\n  annotations:\n    kubernetes.io/service-account.name: sa\ntype: kubernetes.io/service-account-token\ndata:\n  token: SUPERSECRETVALUE\nstringData:\n  x: ANOTHERSECRET\n",
+        )
+        .unwrap();
+        let json = String::from_utf8(snapshot_to_json(&s)).unwrap();
+        assert!(!json.contains("SUPERSECRETVALUE") && !json.contains("ANOTHERSECRET"));
+        assert_eq!(s.token_secrets.len(), 1);
+    }
+}

@@ -1,0 +1,80 @@
+//! Where snapshots come from. A [`Source`] turns a cluster, or files dumped from one, into a
+//! canonical [`Snapshot`]; the rest of the pipeline never knows which it was.
+
+pub mod dump;
+pub mod objects;
+
+use crate::diag::Diagnostics;
+use crate::progress::Progress;
+use crate::snapshot::Snapshot;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+
+/// What every source is given for one collection.
+pub struct CollectContext<'a> {
+    pub cluster_name: &'a str,
+    pub taken_at: DateTime<Utc>,
+    pub progress: &'a dyn Progress,
+}
+
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Where the objects come from, as recorded in the snapshot's collector metadata.
+    fn describe(&self) -> String;
+    async fn collect(&self, ctx: &CollectContext<'_>) -> Result<Snapshot, SourceError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read {path}: {message}")]
+    Io { path: String, message: String },
+    #[error(
+        "no Kubernetes objects found in {path} (expected .yaml, .yml or .json files holding objects or Lists)"
+    )]
+    NoObjects { path: String },
+    #[error("the dump has problems:\n{0}")]
+    Invalid(Diagnostics),
+    #[error("collection from the cluster failed: {0}")]
+    Cluster(String),
+    #[error("internal error while collecting: {0}")]
+    Internal(String),
+}
+
+/// A source as the user names it: the word `cluster`, or a path to dump files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    Cluster,
+    Dump(PathBuf),
+}
+
+impl SourceSpec {
+    /// `cluster` means the live API; anything else is a path (write `./cluster` for a directory
+    /// of that name).
+    pub fn parse(text: &str) -> SourceSpec {
+        if text == "cluster" {
+            SourceSpec::Cluster
+        } else {
+            SourceSpec::Dump(PathBuf::from(text))
+        }
+    }
+}
+
+impl std::fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceSpec::Cluster => f.write_str("cluster"),
+            SourceSpec::Dump(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Opens the source a spec names.
+pub fn open(spec: &SourceSpec) -> Result<Box<dyn Source>, SourceError> {
+    match spec {
+        SourceSpec::Dump(p) => Ok(Box::new(dump::DumpSource::new(p.clone()))),
+        SourceSpec::Cluster => Err(SourceError::Cluster(
+            "live collection is not available in this build; dump the cluster with kubectl and pass the directory".into(),
+        )),
+    }
+}

@@ -1,0 +1,240 @@
+//! A local directory as a store. Objects are written to a temporary file and then hard-linked to
+//! their final name, which fails if the name exists: create-only without a race. Pointers are
+//! replaced by rename. An OS file lock serialises publishers and dies with its process.
+
+use super::{PublishLock, Store, StoreError, validate_key};
+use async_trait::async_trait;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn io(&self, operation: &'static str, key: &str, e: std::io::Error) -> StoreError {
+        StoreError::Io {
+            store: self.location(),
+            operation,
+            key: key.to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Writes `bytes` to a fresh temporary file beside `dest`, flushed to disk.
+    fn write_temp(&self, dest: &Path, key: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+        let dir = dest
+            .parent()
+            .expect("keys have a parent directory under the root");
+        fs::create_dir_all(dir).map_err(|e| self.io("create directory for", key, e))?;
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(
+            ".tmp-{name}-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| self.io("write", key, e))?;
+        let result = f.write_all(bytes).and_then(|()| f.sync_all());
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.io("write", key, e));
+        }
+        Ok(tmp)
+    }
+}
+
+struct FileLock(#[allow(dead_code)] File);
+impl PublishLock for FileLock {}
+
+#[async_trait]
+impl Store for LocalStore {
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    async fn put_new(&self, key: &str, bytes: &[u8], _media_type: &str) -> Result<(), StoreError> {
+        let dest = self.path(key)?;
+        if dest.exists() {
+            return Err(StoreError::AlreadyExists {
+                store: self.location(),
+                key: key.to_string(),
+            });
+        }
+        let tmp = self.write_temp(&dest, key, bytes)?;
+        let linked = fs::hard_link(&tmp, &dest);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists {
+                store: self.location(),
+                key: key.to_string(),
+            }),
+            Err(e) => Err(self.io("write", key, e)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let p = self.path(key)?;
+        match fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io("read", key, e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.trim_matches('/');
+        let start = if prefix.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(prefix)
+        };
+        let mut out = Vec::new();
+        let mut stack = vec![start];
+        while let Some(dir) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e)
+                    if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(self.io("list", prefix, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| self.io("list", prefix, e))?;
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with(".tmp-") || name == ".lock" {
+                    continue;
+                }
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if let Ok(rel) = p.strip_prefix(&self.root) {
+                    let key = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().to_string())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    out.push(key);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn replace_pointer(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let dest = self.path(key)?;
+        let tmp = self.write_temp(&dest, key, bytes)?;
+        fs::rename(&tmp, &dest).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            self.io("replace", key, e)
+        })?;
+        if let Some(dir) = dest.parent() {
+            // Make the rename itself durable.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, scope: &str) -> Result<Box<dyn PublishLock>, StoreError> {
+        let key = format!("{}/.lock", scope.trim_matches('/'));
+        let dir = self.root.join(scope.trim_matches('/'));
+        fs::create_dir_all(&dir).map_err(|e| self.io("create directory for", &key, e))?;
+        let path = dir.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| self.io("lock", &key, e))?;
+        let store = self.location();
+        let locked = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(|e| StoreError::Other(format!("lock task failed: {e}")))?;
+        let file = locked.map_err(|e| StoreError::Io {
+            store,
+            operation: "lock",
+            key,
+            message: e.to_string(),
+        })?;
+        Ok(Box::new(FileLock(file)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn create_only_and_pointer_replacement() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(dir.path());
+        s.put_new("c/a.txt", b"one", "text/plain").await.unwrap();
+        let err = s
+            .put_new("c/a.txt", b"two", "text/plain")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::AlreadyExists { .. }));
+        assert_eq!(s.get("c/a.txt").await.unwrap().unwrap(), b"one");
+        s.replace_pointer("c/latest.json", b"1").await.unwrap();
+        s.replace_pointer("c/latest.json", b"2").await.unwrap();
+        assert_eq!(s.get("c/latest.json").await.unwrap().unwrap(), b"2");
+        assert_eq!(s.get("c/none").await.unwrap(), None);
+        assert_eq!(s.list("c").await.unwrap(), vec!["c/a.txt", "c/latest.json"]);
+        assert_eq!(s.list("nothing").await.unwrap(), Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn concurrent_creates_of_one_key_leave_exactly_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = std::sync::Arc::new(LocalStore::new(dir.path()));
+        let mut tasks = Vec::new();
+        for i in 0..16u8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.put_new("k/x", &[i; 1000], "x").await.is_ok()
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1);
+        let stored = s.get("k/x").await.unwrap().unwrap();
+        assert_eq!(stored.len(), 1000);
+        assert!(stored.iter().all(|b| *b == stored[0]));
+        assert_eq!(
+            s.list("k").await.unwrap(),
+            vec!["k/x"],
+            "no temporary files left behind"
+        );
+    }
+}
