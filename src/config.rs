@@ -481,16 +481,18 @@ fn read_file(
         return;
     };
     if let Some(v) = fields.optional("apiVersion")
-        && v.as_str() != Some(CONFIG_API_VERSION) {
-            d.error(
-                v.pos,
-                format!("`apiVersion` must be `{CONFIG_API_VERSION}`"),
-            );
-        }
+        && v.as_str() != Some(CONFIG_API_VERSION)
+    {
+        d.error(
+            v.pos,
+            format!("`apiVersion` must be `{CONFIG_API_VERSION}`"),
+        );
+    }
     if let Some(v) = fields.optional("kind")
-        && v.as_str() != Some(CONFIG_KIND) {
-            d.error(v.pos, format!("`kind` must be `{CONFIG_KIND}`"));
-        }
+        && v.as_str() != Some(CONFIG_KIND)
+    {
+        d.error(v.pos, format!("`kind` must be `{CONFIG_KIND}`"));
+    }
     for setting in Setting::ALL {
         let Some(node) = fields.optional(setting.key()) else {
             continue;

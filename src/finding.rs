@@ -57,3 +57,91 @@ impl FromStr for Severity {
             })
     }
 }
+
+use crate::rbac::reach::PathStep;
+use crate::rbac::{Grant, ObjectRef, SubjectRef};
+
+/// Whether a finding still counts against its controls.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingStatus {
+    /// Counts against its controls.
+    Open,
+    /// Covered by an exception in force (see `exception`).
+    Accepted,
+}
+
+/// The exception that accepted a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionRef {
+    pub id: String,
+    pub approver: String,
+    pub ticket: String,
+    pub expires: String,
+    pub reason: String,
+}
+
+/// One finding: a rule that fired for a subject, an object or a sub-processor, with the evidence
+/// that lets an auditor re-perform the check from the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// Stable across runs: the rule ID and a digest of what the finding is about.
+    pub id: String,
+    pub rule_id: String,
+    pub severity: Severity,
+    /// The rule's title.
+    pub title: String,
+    /// What exactly was found, in one sentence.
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<SubjectRef>,
+    /// Kubernetes objects the finding is about (bindings, roles, Secrets, webhooks...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<ObjectRef>,
+    /// The sub-processor (inventory id) concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_processor: Option<String>,
+    /// Namespaces the finding applies in; empty means cluster-wide or not namespaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// The grants behind the finding (binding -> role -> rule, scope).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
+    /// For escalation findings: the shortest path, step by step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathStep>,
+    pub remediation: String,
+    /// About a Kubernetes system component or a default binding of the API server: reported
+    /// apart from the real findings.
+    pub system: bool,
+    pub status: FindingStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionRef>,
+}
+
+impl Finding {
+    /// A finding ID: the rule ID and the first 10 hex digits of the SHA-256 of `key`.
+    pub fn make_id(rule_id: &str, key: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{rule_id}\n{key}").as_bytes());
+        format!("{rule_id}-{}", &hex::encode(digest)[..10])
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status == FindingStatus::Open
+    }
+}
+
+/// Sorts findings: most severe first, then rule, then ID.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+}

@@ -7,16 +7,20 @@
 //! [`store`].
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod clock;
 pub mod config;
 pub mod diag;
 pub mod finding;
 pub mod pack;
 pub mod progress;
+pub mod rbac;
+pub mod rules;
 pub mod run;
 pub mod snapshot;
 pub mod source;
 pub mod store;
+pub mod synthetic;
 pub mod yaml;
 
 pub const TOOL_NAME: &str = "kube-evidence";

@@ -9,7 +9,10 @@ fn readme_documents_every_setting() {
     let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
     for s in Setting::ALL {
         let row = format!("| `{}` | `{}` | `{}` |", s.key(), s.flag(), s.env());
-        assert!(readme.contains(&row), "README.md lacks the row for {s:?}: {row}");
+        assert!(
+            readme.contains(&row),
+            "README.md lacks the row for {s:?}: {row}"
+        );
     }
 }
 

@@ -3,8 +3,11 @@
 
 mod common;
 mod logging;
+mod query;
+mod rules;
 mod run;
 mod snapshot;
+mod table;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +41,14 @@ pub enum Command {
     Run(run::RunArgs),
     /// Collect only: write a snapshot file, or print the snapshot JSON Schema.
     Snapshot(snapshot::SnapshotArgs),
+    /// Who can do VERB on RESOURCE, and through which binding and role.
+    WhoCan(query::WhoCanArgs),
+    /// Everything a subject can do, and through which binding and role.
+    Access(query::AccessArgs),
+    /// Can SUBJECT do VERB on RESOURCE? yes or no, and why.
+    CanI(query::CanIArgs),
+    /// The risk rule catalog.
+    Rules(rules::RulesArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -56,6 +67,10 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => run::execute(args, &cli.log),
         Command::Snapshot(args) => snapshot::execute(args, &cli.log),
+        Command::WhoCan(args) => query::who_can(args, &cli.log),
+        Command::Access(args) => query::access(args, &cli.log),
+        Command::CanI(args) => query::can_i(args, &cli.log),
+        Command::Rules(args) => rules::execute(args),
     };
     ExitCode::from(code)
 }

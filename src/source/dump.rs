@@ -225,17 +225,18 @@ fn strip_secret_payload(node: &mut Node) {
         entries.retain(|(k, _)| !matches!(k.as_str(), Some("data" | "stringData")));
         for (k, v) in entries.iter_mut() {
             if k.as_str() == Some("metadata")
-                && let Value::Map(meta) = &mut v.value {
-                    for (mk, mv) in meta.iter_mut() {
-                        if mk.as_str() == Some("annotations")
-                            && let Value::Map(ann) = &mut mv.value {
-                                ann.retain(|(ak, _)| {
-                                    ak.as_str()
-                                        != Some("kubectl.kubernetes.io/last-applied-configuration")
-                                });
-                            }
+                && let Value::Map(meta) = &mut v.value
+            {
+                for (mk, mv) in meta.iter_mut() {
+                    if mk.as_str() == Some("annotations")
+                        && let Value::Map(ann) = &mut mv.value
+                    {
+                        ann.retain(|(ak, _)| {
+                            ak.as_str() != Some("kubectl.kubernetes.io/last-applied-configuration")
+                        });
                     }
                 }
+            }
         }
     }
 }

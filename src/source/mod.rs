@@ -78,3 +78,48 @@ pub fn open(spec: &SourceSpec) -> Result<Box<dyn Source>, SourceError> {
         )),
     }
 }
+
+/// Where a query command gets its snapshot: a live or dumped source, or a saved snapshot (a
+/// `.json.gz`/`.json` file, or a pack directory holding `snapshot.json.gz`).
+#[derive(Debug, Clone)]
+pub enum SnapshotInput {
+    Source(SourceSpec),
+    Saved(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotIoError),
+}
+
+/// Loads the snapshot a query command was pointed at.
+pub async fn load_snapshot(
+    input: &SnapshotInput,
+    cluster_name: &str,
+    taken_at: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> Result<Snapshot, InputError> {
+    match input {
+        SnapshotInput::Source(spec) => {
+            let source = open(spec)?;
+            Ok(source
+                .collect(&CollectContext {
+                    cluster_name,
+                    taken_at,
+                    progress,
+                })
+                .await?)
+        }
+        SnapshotInput::Saved(path) => {
+            let file = if path.is_dir() {
+                path.join(crate::pack::SNAPSHOT_FILE)
+            } else {
+                path.clone()
+            };
+            Ok(crate::snapshot::read_snapshot_file(&file)?)
+        }
+    }
+}

@@ -779,10 +779,11 @@ impl SnapshotBuilder {
             {
                 // The ReplicaSet is not in the input: `<deployment>-<pod-template-hash>`.
                 if let Some(hash) = &pod.pod_template_hash
-                    && let Some(dep) = name.strip_suffix(&format!("-{hash}")) {
-                        kind = "Deployment".into();
-                        name = dep.to_string();
-                    }
+                    && let Some(dep) = name.strip_suffix(&format!("-{hash}"))
+                {
+                    kind = "Deployment".into();
+                    name = dep.to_string();
+                }
             } else if kind != "Pod" && kind != "Node" {
                 let info_owner = self
                     .controllers

@@ -271,23 +271,29 @@ fn resolve_plain(text: &str) -> Value {
         _ => {}
     }
     if is_decimal_int(text)
-        && let Ok(i) = text.parse::<i64>() {
-            return Value::Int(i);
-        }
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Value::Int(i);
+    }
     if let Some(hex) = text.strip_prefix("0x")
-        && !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit())
-            && let Ok(i) = i64::from_str_radix(hex, 16) {
-                return Value::Int(i);
-            }
+        && !hex.is_empty()
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
+    }
     if let Some(oct) = text.strip_prefix("0o")
-        && !oct.is_empty() && oct.chars().all(|c| ('0'..='7').contains(&c))
-            && let Ok(i) = i64::from_str_radix(oct, 8) {
-                return Value::Int(i);
-            }
+        && !oct.is_empty()
+        && oct.chars().all(|c| ('0'..='7').contains(&c))
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Value::Int(i);
+    }
     if is_core_float(text)
-        && let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
     Value::Str(text.to_string())
 }
 

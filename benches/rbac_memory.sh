@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Peak memory and one-shot times of the RBAC engine at the target scale (release build).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cargo run --release --example scale

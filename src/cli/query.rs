@@ -1,0 +1,408 @@
+//! `who-can`, `access` and `can-i`: questions compliance staff ask of a snapshot, answered with
+//! the grants (binding -> role -> rule) behind every answer.
+
+use super::common;
+use super::exit;
+use super::logging::LogArgs;
+use super::table::Table;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use kube_evidence::config::{Overrides, Setting};
+use kube_evidence::rbac::index::{Grant, RbacIndex};
+use kube_evidence::rbac::reach::ReachGraph;
+use kube_evidence::rbac::resources::resource_request;
+use kube_evidence::rbac::{Identity, NonResourceRequest, Request, SubjectRef};
+use kube_evidence::snapshot::Snapshot;
+use kube_evidence::source::{SnapshotInput, load_snapshot};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+/// Where the snapshot comes from.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// `cluster`, or a file or directory of dumped objects
+    #[arg(long, value_name = "cluster|PATH", conflicts_with = "snapshot")]
+    pub source: Option<String>,
+    /// A saved snapshot (`.json.gz`) or a pack directory
+    #[arg(long, value_name = "FILE|PACK")]
+    pub snapshot: Option<PathBuf>,
+    /// Run configuration file (for the source and cluster name)
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Loads the snapshot a query is about; prints problems and returns the exit code on failure.
+pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, u8> {
+    let mut flags = Overrides::default();
+    flags.set_opt(Setting::Source, input.source.clone());
+    let config = common::load_config(input.config.as_deref(), flags, log)?;
+    let what = match (&input.snapshot, &config.source) {
+        (Some(p), _) => SnapshotInput::Saved(p.clone()),
+        (None, Some(s)) => SnapshotInput::Source(s.clone()),
+        (None, None) => {
+            eprintln!("error: say what to ask about: --source cluster|PATH or --snapshot FILE");
+            return Err(exit::USAGE);
+        }
+    };
+    let clock = common::clock()?;
+    let name = config
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| "unnamed".into());
+    let rt = common::runtime();
+    rt.block_on(async {
+        let progress = common::progress();
+        load_snapshot(&what, &name, clock.now(), progress.as_ref())
+            .await
+            .context("cannot load the snapshot")
+    })
+    .map_err(common::fail)
+}
+
+/// The request arguments shared by `who-can` and `can-i`.
+#[derive(Args, Debug, Clone)]
+pub struct RequestArgs {
+    /// The verb: get, list, watch, create, update, patch, delete, deletecollection, impersonate, bind, escalate...
+    pub verb: String,
+    /// RESOURCE[.GROUP][/SUBRESOURCE], for example `secrets`, `deployments.apps`, `pods/exec`
+    #[arg(required_unless_present = "non_resource_url")]
+    pub resource: Option<String>,
+    /// The namespace of the request; without it the request is cluster-wide
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// The API group (default: the group of a known built-in resource, else the core group)
+    #[arg(long, value_name = "GROUP")]
+    pub api_group: Option<String>,
+    /// The name of the object (requests such as list and create name none)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A non-resource URL such as /metrics or /healthz instead of a resource
+    #[arg(long, value_name = "URL", conflicts_with_all = ["resource", "namespace", "api_group", "name"])]
+    pub non_resource_url: Option<String>,
+}
+
+impl RequestArgs {
+    fn request(&self, namespace: Option<&str>) -> (Request, Vec<String>) {
+        match &self.non_resource_url {
+            Some(url) => (
+                Request::NonResource(NonResourceRequest {
+                    verb: self.verb.clone(),
+                    path: url.clone(),
+                }),
+                Vec::new(),
+            ),
+            None => resource_request(
+                &self.verb,
+                self.resource.as_deref().unwrap_or_default(),
+                self.api_group.as_deref(),
+                namespace,
+                self.name.as_deref(),
+            ),
+        }
+    }
+}
+
+fn warn_unknown_namespace(index: &RbacIndex, ns: Option<&str>) {
+    if let Some(ns) = ns
+        && !index.has_namespace(ns)
+    {
+        eprintln!(
+            "warning: namespace {ns} does not exist in the snapshot; answering anyway (cluster-wide grants apply there too)"
+        );
+    }
+}
+
+fn via(g: &Grant) -> String {
+    let mut s = format!("{} -> {}", g.binding, g.role);
+    if let Some(src) = &g.source_role {
+        s.push_str(&format!(" (from ClusterRole {src})"));
+    }
+    s
+}
+
+fn rule_text(g: &Grant) -> String {
+    let r = &g.rule;
+    if !r.non_resource_urls.is_empty() {
+        return format!("{} {}", r.verbs.join(","), r.non_resource_urls.join(","));
+    }
+    let groups: Vec<String> = r
+        .api_groups
+        .iter()
+        .map(|x| {
+            if x.is_empty() {
+                "core".to_string()
+            } else {
+                x.clone()
+            }
+        })
+        .collect();
+    let mut s = format!(
+        "{} {} [{}]",
+        r.verbs.join(","),
+        r.resources.join(","),
+        groups.join(",")
+    );
+    if !r.resource_names.is_empty() {
+        s.push_str(&format!(" names={}", r.resource_names.join(",")));
+    }
+    s
+}
+
+#[derive(Args, Debug)]
+pub struct WhoCanArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Answer for every namespace of the snapshot, one answer per namespace
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
+    let snapshot = match load(&args.input, log) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let index = RbacIndex::build(&snapshot);
+    let namespaces: Vec<Option<String>> = if args.all_namespaces {
+        index.namespaces.iter().cloned().map(Some).collect()
+    } else {
+        warn_unknown_namespace(&index, args.request.namespace.as_deref());
+        vec![args.request.namespace.clone()]
+    };
+    let mut json_per_ns = serde_json::Map::new();
+    let mut table = Table::new(&["NAMESPACE", "SUBJECT", "VIA", "SCOPE", "RULE"]);
+    let mut warned = false;
+    for ns in &namespaces {
+        let (request, warnings) = args.request.request(ns.as_deref());
+        if !warned {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+            warned = true;
+        }
+        let answer = index.who_can(&request);
+        let items: Vec<serde_json::Value> = answer
+            .iter()
+            .map(|(subject, grants)| serde_json::json!({"subject": subject, "via": grants}))
+            .collect();
+        for (subject, grants) in &answer {
+            for g in grants {
+                table.row(vec![
+                    ns.clone().unwrap_or_else(|| "(cluster-wide)".into()),
+                    subject.to_string(),
+                    via(g),
+                    g.scope(),
+                    rule_text(g),
+                ]);
+            }
+        }
+        if args.all_namespaces {
+            json_per_ns.insert(
+                ns.clone().unwrap_or_default(),
+                serde_json::Value::Array(items),
+            );
+        } else if args.format == Format::Json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&items).expect("serialises")
+            );
+            return exit::OK;
+        }
+    }
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json_per_ns).expect("serialises")
+        ),
+        Format::Table => {
+            if table.is_empty() {
+                println!(
+                    "no subject is allowed (members of Group:system:masters always are: they bypass RBAC)"
+                );
+            } else {
+                print!("{}", table.render());
+                println!("(members of Group:system:masters are always allowed: they bypass RBAC)");
+            }
+        }
+    }
+    exit::OK
+}
+
+fn parse_subject(text: &str) -> Result<SubjectRef, u8> {
+    SubjectRef::parse(text).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })
+}
+
+#[derive(Args, Debug)]
+pub struct AccessArgs {
+    /// User:NAME, Group:NAME or ServiceAccount:NAMESPACE/NAME
+    pub subject: String,
+    /// A group the user is in (repeatable); ServiceAccounts get their implicit groups anyway
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// Also print what the subject can reach by escalation, and the shortest path to cluster-admin
+    #[arg(long)]
+    pub reach: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
+    let subject = match parse_subject(&args.subject) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let snapshot = match load(&args.input, log) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let index = RbacIndex::build(&snapshot);
+    let identity = Identity::of(&subject, &args.groups);
+    let report = index.access(&identity);
+    let reach = args.reach.then(|| {
+        let graph = ReachGraph::build(&index, &snapshot);
+        graph.reachable_from(&index, &subject)
+    });
+    match args.format {
+        Format::Json => {
+            let mut v = serde_json::json!({
+                "subject": subject,
+                "groups": identity.groups,
+                "bypassesRbac": report.bypasses_rbac,
+                "clusterWide": report.cluster_wide,
+                "namespaced": report.namespaced,
+            });
+            if let Some((reached, admin)) = &reach {
+                v["reach"] = serde_json::json!({"reached": reached, "clusterAdminPath": admin});
+            }
+            println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+        }
+        Format::Table => {
+            println!("{subject} (groups: {})", identity.groups.join(", "));
+            if report.bypasses_rbac {
+                println!("member of system:masters: bypasses RBAC, every request is allowed");
+            }
+            let mut t = Table::new(&["SCOPE", "RULE", "VIA", "AS"]);
+            for g in report.all() {
+                t.row(vec![g.scope(), rule_text(g), via(g), g.subject.to_string()]);
+            }
+            if t.is_empty() {
+                println!("no RBAC grants");
+            } else {
+                print!("{}", t.render());
+            }
+            if let Some((reached, admin)) = &reach {
+                println!();
+                match admin {
+                    Some(path) => {
+                        println!("reaches cluster-admin in {} step(s):", path.len());
+                        for (i, s) in path.iter().enumerate() {
+                            let by = s
+                                .grant
+                                .as_ref()
+                                .map(|g| format!(" [{}]", via(g)))
+                                .unwrap_or_default();
+                            println!("  {}. {} {} -> {}{by}", i + 1, s.from, s.action, s.to);
+                        }
+                    }
+                    None => println!("does not reach cluster-admin"),
+                }
+                if !reached.is_empty() {
+                    println!("reaches {} other identit(ies):", reached.len());
+                    for r in reached {
+                        let how: Vec<String> = r.path.iter().map(|s| s.action.clone()).collect();
+                        println!("  {}: {}", r.subject, how.join("; "));
+                    }
+                }
+            }
+        }
+    }
+    exit::OK
+}
+
+#[derive(Args, Debug)]
+pub struct CanIArgs {
+    /// User:NAME, Group:NAME or ServiceAccount:NAMESPACE/NAME
+    pub subject: String,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// A group the user is in (repeatable)
+    #[arg(long = "group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+    /// Print nothing; the exit code says yes (0) or no (1)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
+    let subject = match parse_subject(&args.subject) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let snapshot = match load(&args.input, log) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let index = RbacIndex::build(&snapshot);
+    if !args.quiet {
+        warn_unknown_namespace(&index, args.request.namespace.as_deref());
+    }
+    let (request, warnings) = args.request.request(args.request.namespace.as_deref());
+    if !args.quiet {
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    let decision = index.authorize(&Identity::of(&subject, &args.groups), &request);
+    if !args.quiet {
+        match args.format {
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "subject": subject,
+                    "request": request.to_string(),
+                    "allowed": decision.allowed,
+                    "reason": decision.reason,
+                    "grants": decision.grants,
+                }))
+                .expect("serialises")
+            ),
+            Format::Table => {
+                println!("{}", if decision.allowed { "yes" } else { "no" });
+                println!("{subject}: {request}: {}", decision.reason);
+                for g in &decision.grants {
+                    println!(
+                        "  {} [{}] as {}: {}",
+                        via(g),
+                        g.scope(),
+                        g.subject,
+                        rule_text(g)
+                    );
+                }
+            }
+        }
+    }
+    if decision.allowed {
+        exit::OK
+    } else {
+        exit::ERROR
+    }
+}

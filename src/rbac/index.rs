@@ -1,0 +1,527 @@
+//! The permission index: every binding resolved to its role's effective rules, indexed by
+//! namespace and by subject, so that `can-i`, `who-can` and `access` are quick, and every
+//! answer carries the grants (binding -> role -> rule) behind it.
+
+use super::aggregation::{self, AggregationDrift, SourcedRule};
+use super::matching::{Request, rule_allows};
+use super::subject::{Identity, MASTERS, SubjectRef};
+use crate::snapshot::{ObjectMeta, PolicyRule, RoleRef, Snapshot, Subject};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub type RoleId = usize;
+pub type BindingId = usize;
+
+/// A reference to a Kubernetes object, for provenance.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub struct ObjectRef {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: &str, namespace: Option<&str>, name: &str) -> Self {
+        ObjectRef {
+            kind: kind.to_string(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// One rule reaching one subject, and exactly how: which binding, which role (and for an
+/// aggregated ClusterRole the role the rule came from), in which scope.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    pub binding: Arc<ObjectRef>,
+    pub role: Arc<ObjectRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_role: Option<Arc<str>>,
+    /// The namespace the grant applies in; `None` means cluster-wide.
+    pub namespace: Option<Arc<str>>,
+    /// The binding subject through which the grant applies (a group, for example).
+    pub subject: SubjectRef,
+    pub rule: Arc<PolicyRule>,
+}
+
+impl Grant {
+    pub fn scope(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("namespace {ns}"),
+            None => "cluster-wide".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleKind {
+    ClusterRole,
+    Role,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleEntry {
+    pub object: Arc<ObjectRef>,
+    pub kind: RoleKind,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub rules: Vec<SourcedRule>,
+    pub aggregated: bool,
+}
+
+impl RoleEntry {
+    pub fn object(&self) -> Arc<ObjectRef> {
+        self.object.clone()
+    }
+}
+
+/// Why a binding grants nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// The referenced role does not exist.
+    MissingRole,
+    /// `roleRef.kind` is neither Role nor ClusterRole (or Role in a ClusterRoleBinding).
+    UnsupportedKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct BindingEntry {
+    pub object: Arc<ObjectRef>,
+    pub cluster: bool,
+    pub namespace: Option<String>,
+    pub namespace_arc: Option<Arc<str>>,
+    pub name: String,
+    pub role_ref: RoleRef,
+    pub role: Result<RoleId, Unresolved>,
+    /// Subjects as written.
+    pub subjects: Vec<Subject>,
+    /// Subjects as the tool reports them (None: applies to nobody, e.g. an unknown kind).
+    pub resolved: Vec<Option<SubjectRef>>,
+    /// Created by the API server's bootstrap policy (label and `system:`/`cluster-admin` name).
+    pub bootstrap: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl BindingEntry {
+    pub fn object(&self) -> Arc<ObjectRef> {
+        self.object.clone()
+    }
+}
+
+/// The answer to one authorization question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    pub allowed: bool,
+    /// Why, in words (the privileged group, or the number of grants).
+    pub reason: String,
+    /// Every grant that allows the request (not only the first).
+    pub grants: Vec<Grant>,
+}
+
+/// Everything one subject can do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessReport {
+    pub cluster_wide: Vec<Grant>,
+    pub namespaced: BTreeMap<String, Vec<Grant>>,
+    /// True when the identity is in `system:masters`, which bypasses RBAC.
+    pub bypasses_rbac: bool,
+}
+
+impl AccessReport {
+    pub fn all(&self) -> impl Iterator<Item = &Grant> {
+        self.cluster_wide
+            .iter()
+            .chain(self.namespaced.values().flatten())
+    }
+}
+
+pub struct RbacIndex {
+    pub roles: Vec<RoleEntry>,
+    pub bindings: Vec<BindingEntry>,
+    cluster_roles: HashMap<String, RoleId>,
+    cluster_bindings: Vec<BindingId>,
+    bindings_by_namespace: HashMap<String, Vec<BindingId>>,
+    bindings_by_subject: HashMap<SubjectRef, Vec<BindingId>>,
+    pub namespaces: BTreeSet<String>,
+    pub service_accounts: BTreeSet<(String, String)>,
+    pub aggregation_drift: Vec<AggregationDrift>,
+}
+
+const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
+
+fn is_bootstrap(meta: &ObjectMeta) -> bool {
+    meta.labels.get(BOOTSTRAP_LABEL).map(String::as_str) == Some("rbac-defaults")
+        && (meta.name.starts_with("system:") || meta.name == "cluster-admin")
+}
+
+impl RbacIndex {
+    pub fn build(snapshot: &Snapshot) -> RbacIndex {
+        let (aggregated, aggregation_drift) = aggregation::resolve(&snapshot.cluster_roles);
+        let mut roles = Vec::with_capacity(snapshot.cluster_roles.len() + snapshot.roles.len());
+        let mut cluster_roles = HashMap::with_capacity(snapshot.cluster_roles.len());
+        for cr in &snapshot.cluster_roles {
+            let (rules, is_agg) = match aggregated.get(&cr.metadata.name) {
+                Some(r) => (r.clone(), true),
+                None => (
+                    cr.rules
+                        .iter()
+                        .map(|r| SourcedRule {
+                            rule: Arc::new(r.clone()),
+                            source: None,
+                        })
+                        .collect(),
+                    false,
+                ),
+            };
+            cluster_roles.insert(cr.metadata.name.clone(), roles.len());
+            roles.push(RoleEntry {
+                object: Arc::new(ObjectRef::new("ClusterRole", None, &cr.metadata.name)),
+                kind: RoleKind::ClusterRole,
+                namespace: None,
+                name: cr.metadata.name.clone(),
+                rules,
+                aggregated: is_agg,
+            });
+        }
+        let mut ns_roles: HashMap<(&str, &str), RoleId> =
+            HashMap::with_capacity(snapshot.roles.len());
+        for r in &snapshot.roles {
+            ns_roles.insert((r.metadata.ns(), r.metadata.name.as_str()), roles.len());
+            roles.push(RoleEntry {
+                object: Arc::new(ObjectRef::new(
+                    "Role",
+                    r.metadata.namespace.as_deref(),
+                    &r.metadata.name,
+                )),
+                kind: RoleKind::Role,
+                namespace: r.metadata.namespace.clone(),
+                name: r.metadata.name.clone(),
+                rules: r
+                    .rules
+                    .iter()
+                    .map(|x| SourcedRule {
+                        rule: Arc::new(x.clone()),
+                        source: None,
+                    })
+                    .collect(),
+                aggregated: false,
+            });
+        }
+
+        let mut bindings =
+            Vec::with_capacity(snapshot.cluster_role_bindings.len() + snapshot.role_bindings.len());
+        let mut cluster_bindings = Vec::new();
+        let mut bindings_by_namespace: HashMap<String, Vec<BindingId>> = HashMap::new();
+        let mut bindings_by_subject: HashMap<SubjectRef, Vec<BindingId>> = HashMap::new();
+        let resolve_subjects =
+            |subjects: &[Subject], ns: Option<&str>| -> Vec<Option<SubjectRef>> {
+                subjects
+                    .iter()
+                    .map(|s| SubjectRef::from_binding_subject(s, ns))
+                    .collect()
+            };
+        for b in &snapshot.cluster_role_bindings {
+            // A ClusterRoleBinding can only reference a ClusterRole (the API server looks a Role
+            // up in the empty namespace and fails).
+            let role = match b.role_ref.kind.as_str() {
+                "ClusterRole" => cluster_roles
+                    .get(&b.role_ref.name)
+                    .copied()
+                    .ok_or(Unresolved::MissingRole),
+                _ => Err(Unresolved::UnsupportedKind),
+            };
+            let id = bindings.len();
+            cluster_bindings.push(id);
+            let resolved = resolve_subjects(&b.subjects, None);
+            for s in resolved.iter().flatten() {
+                bindings_by_subject.entry(s.clone()).or_default().push(id);
+            }
+            bindings.push(BindingEntry {
+                object: Arc::new(ObjectRef::new("ClusterRoleBinding", None, &b.metadata.name)),
+                cluster: true,
+                namespace: None,
+                namespace_arc: None,
+                name: b.metadata.name.clone(),
+                role_ref: b.role_ref.clone(),
+                role,
+                subjects: b.subjects.clone(),
+                resolved,
+                bootstrap: is_bootstrap(&b.metadata),
+                labels: b.metadata.labels.clone(),
+            });
+        }
+        for b in &snapshot.role_bindings {
+            let ns = b.metadata.ns();
+            let role = match b.role_ref.kind.as_str() {
+                "ClusterRole" => cluster_roles
+                    .get(&b.role_ref.name)
+                    .copied()
+                    .ok_or(Unresolved::MissingRole),
+                "Role" => ns_roles
+                    .get(&(ns, b.role_ref.name.as_str()))
+                    .copied()
+                    .ok_or(Unresolved::MissingRole),
+                _ => Err(Unresolved::UnsupportedKind),
+            };
+            let id = bindings.len();
+            bindings_by_namespace
+                .entry(ns.to_string())
+                .or_default()
+                .push(id);
+            let resolved = resolve_subjects(&b.subjects, Some(ns));
+            for s in resolved.iter().flatten() {
+                bindings_by_subject.entry(s.clone()).or_default().push(id);
+            }
+            bindings.push(BindingEntry {
+                object: Arc::new(ObjectRef::new("RoleBinding", Some(ns), &b.metadata.name)),
+                cluster: false,
+                namespace: Some(ns.to_string()),
+                namespace_arc: Some(Arc::from(ns)),
+                name: b.metadata.name.clone(),
+                role_ref: b.role_ref.clone(),
+                role,
+                subjects: b.subjects.clone(),
+                resolved,
+                bootstrap: is_bootstrap(&b.metadata),
+                labels: b.metadata.labels.clone(),
+            });
+        }
+        for ids in bindings_by_subject.values_mut() {
+            ids.dedup();
+        }
+        RbacIndex {
+            roles,
+            bindings,
+            cluster_roles,
+            cluster_bindings,
+            bindings_by_namespace,
+            bindings_by_subject,
+            namespaces: snapshot
+                .namespaces
+                .iter()
+                .map(|n| n.metadata.name.clone())
+                .collect(),
+            service_accounts: snapshot
+                .service_accounts
+                .iter()
+                .map(|s| (s.metadata.ns().to_string(), s.metadata.name.clone()))
+                .collect(),
+            aggregation_drift,
+        }
+    }
+
+    pub fn cluster_role(&self, name: &str) -> Option<&RoleEntry> {
+        self.cluster_roles.get(name).map(|id| &self.roles[*id])
+    }
+
+    /// The grants a binding gives through one of its rules, for one subject.
+    pub fn grant(
+        &self,
+        binding: &BindingEntry,
+        role: &RoleEntry,
+        rule: &SourcedRule,
+        subject: &SubjectRef,
+    ) -> Grant {
+        Grant {
+            binding: binding.object(),
+            role: role.object(),
+            source_role: rule.source.clone(),
+            namespace: binding.namespace_arc.clone(),
+            subject: subject.clone(),
+            rule: rule.rule.clone(),
+        }
+    }
+
+    /// The grant of rule `rule_idx` of binding `binding_id`'s role to `subject`.
+    pub fn grant_of(
+        &self,
+        binding_id: BindingId,
+        rule_idx: usize,
+        subject: &SubjectRef,
+    ) -> Option<Grant> {
+        let b = &self.bindings[binding_id];
+        let role = &self.roles[*b.role.as_ref().ok()?];
+        Some(self.grant(b, role, role.rules.get(rule_idx)?, subject))
+    }
+
+    /// The bindings consulted for a request in `namespace`: every ClusterRoleBinding, plus the
+    /// RoleBindings of that namespace when there is one.
+    fn bindings_for(&self, namespace: &str) -> impl Iterator<Item = &BindingEntry> {
+        let local: &[BindingId] = if namespace.is_empty() {
+            &[]
+        } else {
+            self.bindings_by_namespace
+                .get(namespace)
+                .map_or(&[], Vec::as_slice)
+        };
+        self.cluster_bindings
+            .iter()
+            .chain(local.iter())
+            .map(|id| &self.bindings[*id])
+    }
+
+    /// `kubectl auth can-i` for an identity: allowed or not, with every grant that allows it.
+    pub fn authorize(&self, identity: &Identity, request: &Request) -> Decision {
+        if identity.in_group(MASTERS) {
+            return Decision {
+                allowed: true,
+                reason: "member of system:masters, which bypasses RBAC".into(),
+                grants: Vec::new(),
+            };
+        }
+        let mut grants = Vec::new();
+        for b in self.bindings_for(request.namespace()) {
+            let Ok(role_id) = b.role else { continue };
+            let Some(idx) = b
+                .subjects
+                .iter()
+                .position(|s| identity.matches(s, b.namespace.as_deref()))
+            else {
+                continue;
+            };
+            let via = b.resolved[idx]
+                .clone()
+                .unwrap_or_else(|| identity.subject.clone());
+            let role = &self.roles[role_id];
+            for r in &role.rules {
+                if rule_allows(request, &r.rule) {
+                    grants.push(self.grant(b, role, r, &via));
+                }
+            }
+        }
+        grants.sort();
+        grants.dedup();
+        let allowed = !grants.is_empty();
+        Decision {
+            allowed,
+            reason: if allowed {
+                format!("allowed by {} grant(s)", grants.len())
+            } else {
+                "no RBAC rule allows it".into()
+            },
+            grants,
+        }
+    }
+
+    /// Every binding subject allowed to make the request, each with the grants that allow it.
+    /// Groups are reported as groups.
+    pub fn who_can(&self, request: &Request) -> BTreeMap<SubjectRef, Vec<Grant>> {
+        let mut out: BTreeMap<SubjectRef, Vec<Grant>> = BTreeMap::new();
+        let mut role_cache: HashMap<RoleId, Vec<usize>> = HashMap::new();
+        for b in self.bindings_for(request.namespace()) {
+            let Ok(role_id) = b.role else { continue };
+            let role = &self.roles[role_id];
+            let allowing = role_cache.entry(role_id).or_insert_with(|| {
+                role.rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| rule_allows(request, &r.rule))
+                    .map(|(i, _)| i)
+                    .collect()
+            });
+            if allowing.is_empty() {
+                continue;
+            }
+            for s in b.resolved.iter().flatten() {
+                let entry = out.entry(s.clone()).or_default();
+                for i in allowing.iter() {
+                    entry.push(self.grant(b, role, &role.rules[*i], s));
+                }
+            }
+        }
+        for grants in out.values_mut() {
+            grants.sort();
+            grants.dedup();
+        }
+        out
+    }
+
+    /// Everything an identity can do: cluster-wide grants and grants per namespace.
+    pub fn access(&self, identity: &Identity) -> AccessReport {
+        let mut report = AccessReport {
+            bypasses_rbac: identity.in_group(MASTERS),
+            ..Default::default()
+        };
+        let mut keys: Vec<SubjectRef> = vec![identity.subject.clone()];
+        keys.extend(identity.groups.iter().map(SubjectRef::group));
+        let mut ids: Vec<BindingId> = keys
+            .iter()
+            .filter_map(|k| self.bindings_by_subject.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let b = &self.bindings[id];
+            let Ok(role_id) = b.role else { continue };
+            let Some(idx) = b
+                .subjects
+                .iter()
+                .position(|s| identity.matches(s, b.namespace.as_deref()))
+            else {
+                continue;
+            };
+            let via = b.resolved[idx]
+                .clone()
+                .unwrap_or_else(|| identity.subject.clone());
+            let role = &self.roles[role_id];
+            let target = match &b.namespace {
+                None => &mut report.cluster_wide,
+                Some(ns) => report.namespaced.entry(ns.clone()).or_default(),
+            };
+            for r in &role.rules {
+                target.push(self.grant(b, role, r, &via));
+            }
+        }
+        report.cluster_wide.sort();
+        report.cluster_wide.dedup();
+        for g in report.namespaced.values_mut() {
+            g.sort();
+            g.dedup();
+        }
+        report
+    }
+
+    /// Every distinct subject named by a resolvable binding subject, plus every ServiceAccount.
+    pub fn all_subjects(&self) -> BTreeSet<SubjectRef> {
+        let mut out: BTreeSet<SubjectRef> = self.bindings_by_subject.keys().cloned().collect();
+        out.extend(
+            self.service_accounts
+                .iter()
+                .map(|(ns, n)| SubjectRef::service_account(ns, n)),
+        );
+        out
+    }
+
+    /// Bindings naming a subject directly (not through groups).
+    pub fn bindings_of(&self, subject: &SubjectRef) -> &[BindingId] {
+        self.bindings_by_subject
+            .get(subject)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn has_namespace(&self, ns: &str) -> bool {
+        self.namespaces.contains(ns)
+    }
+}

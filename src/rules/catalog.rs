@@ -1,0 +1,607 @@
+//! The rule catalog: every rule's stable ID, severity, title, rationale and remediation, defined
+//! once here so that `kube-evidence rules list`, the documentation and every report read the same
+//! text. IDs never change meaning; a retired rule's ID is never reused.
+
+use crate::finding::Severity;
+use crate::snapshot::ResourceKind;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// Dangerous effective permissions.
+    Rbac,
+    /// RBAC objects that are broken, stale or risky in themselves.
+    Hygiene,
+    /// Escalation paths.
+    Escalation,
+    /// The sub-processor register against the cluster.
+    SubProcessor,
+    /// Change since the previous pack.
+    Change,
+    /// Exceptions that stopped applying.
+    Exception,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleDef {
+    pub id: &'static str,
+    pub family: Family,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub rationale: &'static str,
+    pub remediation: &'static str,
+    /// The CIS Kubernetes Benchmark recommendation it implements, where one exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cis: Option<&'static str>,
+    /// Resource kinds that must be collected completely for the rule's verdict to count.
+    #[serde(serialize_with = "kind_names")]
+    #[schemars(with = "Vec<String>")]
+    pub requires: &'static [ResourceKind],
+    /// Data other than the cluster the rule needs (`inventory`, `previous-pack`).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub needs: &'static [&'static str],
+}
+
+fn kind_names<S: serde::Serializer>(
+    kinds: &&'static [ResourceKind],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(kinds.len()))?;
+    for k in kinds.iter() {
+        seq.serialize_element(k.name())?;
+    }
+    seq.end()
+}
+
+const RBAC: &[ResourceKind] = &[
+    ResourceKind::ClusterRole,
+    ResourceKind::Role,
+    ResourceKind::ClusterRoleBinding,
+    ResourceKind::RoleBinding,
+];
+const RBAC_AND_SA: &[ResourceKind] = &[
+    ResourceKind::ClusterRole,
+    ResourceKind::Role,
+    ResourceKind::ClusterRoleBinding,
+    ResourceKind::RoleBinding,
+    ResourceKind::ServiceAccount,
+];
+const ESCALATION: &[ResourceKind] = &[
+    ResourceKind::ClusterRole,
+    ResourceKind::Role,
+    ResourceKind::ClusterRoleBinding,
+    ResourceKind::RoleBinding,
+    ResourceKind::ServiceAccount,
+    ResourceKind::Pod,
+];
+const SECRETS: &[ResourceKind] = &[ResourceKind::Secret];
+const CLUSTER_ROLES: &[ResourceKind] = &[ResourceKind::ClusterRole];
+const SUBPROC: &[ResourceKind] = &[
+    ResourceKind::ClusterRole,
+    ResourceKind::Role,
+    ResourceKind::ClusterRoleBinding,
+    ResourceKind::RoleBinding,
+    ResourceKind::ServiceAccount,
+    ResourceKind::Namespace,
+    ResourceKind::Pod,
+    ResourceKind::MutatingWebhookConfiguration,
+    ResourceKind::ValidatingWebhookConfiguration,
+    ResourceKind::ApiService,
+];
+const NONE: &[ResourceKind] = &[];
+
+macro_rules! rule {
+    ($id:literal, $fam:ident, $sev:ident, $title:literal, $cis:expr, $req:expr, $needs:expr, $why:literal, $fix:literal) => {
+        RuleDef {
+            id: $id,
+            family: Family::$fam,
+            severity: Severity::$sev,
+            title: $title,
+            rationale: $why,
+            remediation: $fix,
+            cis: $cis,
+            requires: $req,
+            needs: $needs,
+        }
+    };
+}
+
+pub const CATALOG: &[RuleDef] = &[
+    rule!(
+        "KE-RBAC-001",
+        Rbac,
+        Critical,
+        "cluster-admin bound to a non-system subject",
+        Some("5.1.1"),
+        RBAC,
+        &[],
+        "All verbs on all resources cluster-wide (the cluster-admin ClusterRole or an equivalent wildcard role) bound through a ClusterRoleBinding gives unrestricted control of the cluster, its workloads and every Secret.",
+        "Bind cluster-admin only to a break-glass group with an approval trail; give everyone else namespace-scoped roles that list the verbs and resources they need."
+    ),
+    rule!(
+        "KE-RBAC-002",
+        Rbac,
+        High,
+        "Wildcard verbs, resources or API groups",
+        Some("5.1.3"),
+        RBAC,
+        &[],
+        "A `*` grants every verb, resource or API group, including custom resources and verbs added later, so the grant can never be reviewed for least privilege.",
+        "Replace `*` with the explicit verbs, resources and API groups the subject needs."
+    ),
+    rule!(
+        "KE-RBAC-003",
+        Rbac,
+        High,
+        "Read access to Secrets cluster-wide",
+        Some("5.1.2"),
+        RBAC,
+        &[],
+        "get, list or watch on Secrets in every namespace exposes every credential, token and key stored in the cluster; list and watch return Secret contents just as get does.",
+        "Grant Secret access per namespace and, where possible, per Secret with resourceNames; use a secrets manager integration for workloads that only need their own credentials."
+    ),
+    rule!(
+        "KE-RBAC-004",
+        Rbac,
+        Medium,
+        "Read access to Secrets in a namespace",
+        Some("5.1.2"),
+        RBAC,
+        &[],
+        "get, list or watch on all Secrets of a namespace exposes every credential stored there, including ServiceAccount tokens and TLS keys.",
+        "Limit Secret access to the named Secrets the subject needs (resourceNames), or remove it."
+    ),
+    rule!(
+        "KE-RBAC-005",
+        Rbac,
+        High,
+        "Exec, attach, port-forward or ephemeral containers in pods",
+        None,
+        RBAC,
+        &[],
+        "pods/exec, pods/attach, pods/portforward and pods/ephemeralcontainers let the holder run code inside running pods, with their ServiceAccount tokens, mounted Secrets and network position.",
+        "Remove interactive pod access from standing roles; grant it temporarily through a break-glass process that is logged."
+    ),
+    rule!(
+        "KE-RBAC-006",
+        Rbac,
+        Medium,
+        "Create or update pods and workload controllers",
+        Some("5.1.4"),
+        RBAC,
+        &[],
+        "Whoever can create a pod (directly or through a Deployment, DaemonSet, StatefulSet, ReplicaSet, Job, CronJob or ReplicationController) can run it as any ServiceAccount of the namespace and mount its Secrets, ConfigMaps and volumes.",
+        "Deploy through a pipeline identity scoped to its namespaces; keep people on read-only roles in production."
+    ),
+    rule!(
+        "KE-RBAC-007",
+        Rbac,
+        High,
+        "bind, escalate, or write access to roles and bindings",
+        Some("5.1.8"),
+        RBAC,
+        &[],
+        "bind and escalate bypass the API server's protection against granting permissions one does not hold; write access to roles and bindings lets the holder change who can do what.",
+        "Keep RBAC changes in a reviewed GitOps pipeline; remove bind and escalate from everyone but the aggregation controller."
+    ),
+    rule!(
+        "KE-RBAC-008",
+        Rbac,
+        High,
+        "Impersonation of users, groups or ServiceAccounts",
+        Some("5.1.8"),
+        RBAC,
+        &[],
+        "impersonate lets the holder act as another identity, taking on all of its permissions; impersonating any group includes system:masters.",
+        "Remove impersonate, or restrict it with resourceNames to the identities a tool genuinely needs to act as."
+    ),
+    rule!(
+        "KE-RBAC-009",
+        Rbac,
+        High,
+        "Creation of ServiceAccount tokens",
+        Some("5.1.13"),
+        RBAC,
+        &[],
+        "create on serviceaccounts/token mints credentials for existing ServiceAccounts, taking on their permissions.",
+        "Remove serviceaccounts/token create, or restrict it with resourceNames to the ServiceAccounts concerned."
+    ),
+    rule!(
+        "KE-RBAC-010",
+        Rbac,
+        High,
+        "Access to nodes/proxy (the kubelet API)",
+        Some("5.1.10"),
+        RBAC,
+        &[],
+        "nodes/proxy reaches the kubelet API, which runs commands in any pod on the node; such requests bypass API audit logging and admission control, and get alone is enough through websockets.",
+        "Scrape node metrics through nodes/metrics and nodes/stats instead; remove nodes/proxy."
+    ),
+    rule!(
+        "KE-RBAC-011",
+        Rbac,
+        High,
+        "Approval of CertificateSigningRequests",
+        Some("5.1.11"),
+        RBAC,
+        &[],
+        "Approving CSRs for the kube-apiserver-client signer issues client certificates with any user and group name, including system:masters.",
+        "Leave CSR approval to the controller manager and a dedicated, reviewed approver; remove certificatesigningrequests/approval from other subjects."
+    ),
+    rule!(
+        "KE-RBAC-012",
+        Rbac,
+        High,
+        "Write access to admission webhook configurations",
+        Some("5.1.12"),
+        RBAC,
+        &[],
+        "Whoever controls a mutating or validating webhook configuration sees every admitted object (Secrets included) and can change or reject them.",
+        "Keep webhook configurations under change control; limit write access to the operator that owns each configuration, by resourceNames."
+    ),
+    rule!(
+        "KE-RBAC-013",
+        Rbac,
+        Medium,
+        "Creation of PersistentVolumes",
+        Some("5.1.9"),
+        RBAC,
+        &[],
+        "Creating a PersistentVolume with a hostPath gives access to the node's file system.",
+        "Let a provisioner create volumes; give people PersistentVolumeClaims only."
+    ),
+    rule!(
+        "KE-RBAC-014",
+        Rbac,
+        Medium,
+        "Write access to CustomResourceDefinitions",
+        None,
+        RBAC,
+        &[],
+        "Changing CRDs alters or removes whole APIs, including the ones security tooling relies on.",
+        "Restrict CRD changes to the pipeline that installs operators."
+    ),
+    rule!(
+        "KE-RBAC-015",
+        Rbac,
+        Medium,
+        "Patching namespaces (Pod Security labels)",
+        None,
+        RBAC,
+        &[],
+        "update or patch on namespaces can relax Pod Security Admission labels and NetworkPolicy selectors, undoing workload isolation.",
+        "Manage namespace labels in the platform's configuration repository; remove namespace write access from others."
+    ),
+    rule!(
+        "KE-RBAC-016",
+        Rbac,
+        Medium,
+        "Modifying node, pod or service status",
+        None,
+        RBAC,
+        &[],
+        "Writing status subresources lets the holder misreport health and addresses (for example CVE-2020-8554 through service status).",
+        "Leave status updates to the controllers that own the objects."
+    ),
+    rule!(
+        "KE-RBAC-017",
+        Rbac,
+        Medium,
+        "Deleting events or whole collections",
+        None,
+        RBAC,
+        &[],
+        "delete on events removes the record of what happened; deletecollection removes every object of a kind at once.",
+        "Remove delete on events and deletecollection from standing roles."
+    ),
+    rule!(
+        "KE-RBAC-018",
+        Rbac,
+        Critical,
+        "Grants to anonymous or unauthenticated users",
+        None,
+        RBAC,
+        &[],
+        "A binding to system:anonymous or system:unauthenticated gives its permissions to anyone who can reach the API server over the network.",
+        "Delete the binding; if a health endpoint must be public, rely on the default system:public-info-viewer binding only."
+    ),
+    rule!(
+        "KE-RBAC-019",
+        Rbac,
+        High,
+        "Broad grants to every authenticated user or every ServiceAccount",
+        None,
+        RBAC,
+        &[],
+        "A binding to system:authenticated or system:serviceaccounts gives its permissions to every user or every workload of the cluster, beyond Kubernetes' own discovery defaults.",
+        "Bind the role to the specific groups or ServiceAccounts that need it."
+    ),
+    rule!(
+        "KE-RBAC-020",
+        Rbac,
+        Medium,
+        "Binding to system:masters",
+        None,
+        RBAC,
+        &[],
+        "Members of system:masters bypass RBAC, so their access cannot be limited or revoked by editing bindings; a binding to the group suggests reliance on it.",
+        "Issue no credentials in system:masters except for break-glass; bind people to ordinary groups."
+    ),
+    rule!(
+        "KE-RBAC-021",
+        Hygiene,
+        Medium,
+        "Default ServiceAccount bound to a role",
+        Some("5.1.5"),
+        RBAC,
+        &[],
+        "Every pod that names no ServiceAccount runs as `default`, so a grant to it is shared by all of them and has no owner.",
+        "Create a ServiceAccount per workload and bind the role to it; leave `default` without bindings."
+    ),
+    rule!(
+        "KE-RBAC-022",
+        Hygiene,
+        Low,
+        "Binding to a role that does not exist",
+        None,
+        RBAC,
+        &[],
+        "The binding grants nothing today, but whoever creates a role with that name later gives its subjects the new role's permissions at once.",
+        "Delete the binding, or create the intended role through review."
+    ),
+    rule!(
+        "KE-RBAC-023",
+        Hygiene,
+        Medium,
+        "Binding to a ServiceAccount that does not exist",
+        None,
+        RBAC_AND_SA,
+        &[],
+        "Whoever creates a ServiceAccount with that name inherits the binding's permissions immediately; the binding outlived the identity it was for.",
+        "Delete the binding, as part of removing the identity."
+    ),
+    rule!(
+        "KE-RBAC-024",
+        Hygiene,
+        Medium,
+        "Legacy ServiceAccount token Secret",
+        None,
+        SECRETS,
+        &[],
+        "A Secret of type kubernetes.io/service-account-token holds a token that never expires; anyone who can read the Secret has the ServiceAccount's permissions until it is deleted.",
+        "Delete the Secret and use short-lived tokens from the TokenRequest API (projected volumes)."
+    ),
+    rule!(
+        "KE-RBAC-025",
+        Hygiene,
+        High,
+        "ClusterRole adds sensitive rules to the built-in roles through aggregation labels",
+        None,
+        CLUSTER_ROLES,
+        &[],
+        "A ClusterRole labelled rbac.authorization.k8s.io/aggregate-to-admin, -edit or -view silently adds its rules to admin, edit or view, and so to everyone bound to them.",
+        "Remove the aggregation label, or remove the sensitive rules from the labelled ClusterRole."
+    ),
+    rule!(
+        "KE-RBAC-026",
+        Escalation,
+        Critical,
+        "Cluster-admin equivalence through an escalation path",
+        None,
+        ESCALATION,
+        &[],
+        "The subject does not hold cluster-admin itself, but can reach an identity that does: by running pods as another ServiceAccount, reading its token, minting tokens, impersonating, or binding roles.",
+        "Break the first step of the path: remove the grant named in it, or move the privileged ServiceAccount to a namespace the subject cannot reach."
+    ),
+    rule!(
+        "KE-RBAC-027",
+        Hygiene,
+        Info,
+        "Aggregated ClusterRole differs from its computed aggregation",
+        None,
+        CLUSTER_ROLES,
+        &[],
+        "The rules stored on an aggregated ClusterRole are overwritten by the aggregation controller; a difference means the snapshot did not go through the controller or the controller is not running. The tool uses the computed rules.",
+        "Check that kube-controller-manager runs the clusterrole-aggregation controller; for dumps of manifests, nothing to do."
+    ),
+    rule!(
+        "KE-RBAC-028",
+        Hygiene,
+        Medium,
+        "Binding with an unsupported roleRef kind",
+        None,
+        RBAC,
+        &[],
+        "roleRef.kind must be Role or ClusterRole (and ClusterRole in a ClusterRoleBinding); the binding grants nothing and indicates a broken or forged object.",
+        "Delete the binding and recreate it with a valid roleRef."
+    ),
+    rule!(
+        "KE-SUB-001",
+        SubProcessor,
+        High,
+        "Third-party access not in the sub-processor register",
+        None,
+        SUBPROC,
+        &["inventory"],
+        "An identity, webhook or APIService from outside the cluster's own teams holds cluster-wide or sensitive access, and no inventory entry claims it: a supplier with access that nobody assessed.",
+        "Add the sub-processor to the inventory with an owner, purpose and declared access, or remove its access."
+    ),
+    rule!(
+        "KE-SUB-002",
+        SubProcessor,
+        Low,
+        "Declared sub-processor not found in the cluster",
+        None,
+        SUBPROC,
+        &["inventory"],
+        "The register names identities that no longer exist in the cluster: the register is stale.",
+        "Remove the entry (off-boarding) or correct its identities."
+    ),
+    rule!(
+        "KE-SUB-003",
+        SubProcessor,
+        High,
+        "Sub-processor access beyond its declared scope",
+        None,
+        SUBPROC,
+        &["inventory"],
+        "The sub-processor's effective permissions (including what it can reach by escalation) exceed what the register declares and the contract allows.",
+        "Reduce the grants listed in the finding, or review and update the declared access with the owner."
+    ),
+    rule!(
+        "KE-SUB-004",
+        SubProcessor,
+        Medium,
+        "Sub-processor can read Secrets",
+        None,
+        SUBPROC,
+        &["inventory"],
+        "A third party that can read Secrets can read credentials of other systems; this is surfaced even when declared, because auditors sample it.",
+        "Confirm the need with the owner and limit the access to the Secrets concerned."
+    ),
+    rule!(
+        "KE-SUB-005",
+        SubProcessor,
+        Medium,
+        "Sub-processor certification missing",
+        None,
+        NONE,
+        &["inventory"],
+        "No SOC 2 Type II report or ISO 27001 certificate is recorded for the sub-processor, so its controls are unassessed.",
+        "Obtain the supplier's current SOC 2 Type II report or ISO 27001 certificate and record it."
+    ),
+    rule!(
+        "KE-SUB-006",
+        SubProcessor,
+        High,
+        "Sub-processor certification expired",
+        None,
+        NONE,
+        &["inventory"],
+        "The recorded ISO 27001 certificate has expired, or the SOC 2 report period ended more than twelve months ago.",
+        "Obtain the current certificate or report, review it, and record it."
+    ),
+    rule!(
+        "KE-SUB-007",
+        SubProcessor,
+        Low,
+        "Sub-processor certification expiring soon",
+        None,
+        NONE,
+        &["inventory"],
+        "The recorded certificate expires within the warning window.",
+        "Request the renewed certificate from the supplier."
+    ),
+    rule!(
+        "KE-SUB-008",
+        SubProcessor,
+        Medium,
+        "Sub-processor review overdue",
+        None,
+        NONE,
+        &["inventory"],
+        "The last review is older than the entry's review interval.",
+        "Review the supplier (access, certifications, incidents) and record the date."
+    ),
+    rule!(
+        "KE-SUB-009",
+        SubProcessor,
+        Medium,
+        "Sub-processor contract renewal passed",
+        None,
+        NONE,
+        &["inventory"],
+        "The recorded contract renewal date has passed: the DPA in force is unknown.",
+        "Record the renewed contract, or off-board the supplier."
+    ),
+    rule!(
+        "KE-SUB-010",
+        SubProcessor,
+        Low,
+        "Sub-processor certification review not recorded",
+        None,
+        NONE,
+        &["inventory"],
+        "A SOC 2 report is recorded without the date it was reviewed; auditors expect evidence that the report and its complementary user-entity controls were read.",
+        "Review the report and record `reviewed`."
+    ),
+    rule!(
+        "KE-CHG-001",
+        Change,
+        Medium,
+        "New privileged access since the previous pack",
+        None,
+        RBAC,
+        &["previous-pack"],
+        "A subject gained a privileged permission since the previous pack; each such change should trace to an approved change request.",
+        "Reconcile the change with its approval (pull request or ticket), or revert it."
+    ),
+    rule!(
+        "KE-EXC-001",
+        Exception,
+        Medium,
+        "Exception expired",
+        None,
+        NONE,
+        &[],
+        "A risk acceptance passed its expiry date; the findings it covered count again.",
+        "Renew the exception through review, or fix the findings."
+    ),
+    rule!(
+        "KE-EXC-002",
+        Exception,
+        Low,
+        "Exception matches nothing",
+        None,
+        NONE,
+        &[],
+        "An exception in force covers no current finding: the register is stale or the exception is mistyped.",
+        "Remove the exception or correct its rule and subject."
+    ),
+];
+
+pub fn rule(id: &str) -> &'static RuleDef {
+    CATALOG
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("rule {id} is in the catalog"))
+}
+
+pub fn find(id: &str) -> Option<&'static RuleDef> {
+    CATALOG.iter().find(|r| r.id == id)
+}
+
+/// SHA-256 of the catalog as published (IDs, severities, texts): recorded in every manifest.
+pub fn digest() -> String {
+    crate::pack::sha256_hex(&serde_json::to_vec(CATALOG).expect("catalog serialises"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut ids: Vec<&str> = CATALOG.iter().map(|r| r.id).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate rule IDs");
+        for r in CATALOG {
+            let parts: Vec<&str> = r.id.split('-').collect();
+            assert!(
+                parts.len() == 3
+                    && parts[0] == "KE"
+                    && parts[2].len() == 3
+                    && parts[2].chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                r.id
+            );
+            assert!(r.title.len() < 100 && !r.rationale.is_empty() && !r.remediation.is_empty());
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Rules about RBAC objects themselves (bindings to missing roles or ServiceAccounts, legacy
+//! tokens, aggregation labels, drift, malformed role references) and the escalation rule.
+
+use super::grants::{
+    any_verb, execs, impersonates, node_proxy, reads_secrets, writes_rbac, writes_webhooks,
+    writes_workloads,
+};
+use super::system::is_system_subject;
+use super::{RuleContext, new_finding};
+use crate::finding::Finding;
+use crate::rbac::SubjectRef;
+use crate::rbac::index::{ObjectRef, Unresolved};
+use crate::rbac::matching::allows;
+use crate::snapshot::{CollectionStatus, PolicyRule, ResourceKind};
+use std::collections::BTreeSet;
+
+const AGGREGATE_LABELS: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io/aggregate-to-admin", "admin"),
+    ("rbac.authorization.k8s.io/aggregate-to-edit", "edit"),
+    ("rbac.authorization.k8s.io/aggregate-to-view", "view"),
+];
+
+pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let index = ctx.index;
+    let sa_known = ctx
+        .snapshot
+        .collector
+        .status_of(ResourceKind::ServiceAccount)
+        == CollectionStatus::Complete;
+
+    for b in &index.bindings {
+        let object = (*b.object()).clone();
+        let subjects: Vec<SubjectRef> = b.resolved.iter().flatten().cloned().collect();
+        match &b.role {
+            Err(Unresolved::MissingRole) => {
+                let mut f = new_finding(
+                    "KE-RBAC-022",
+                    &object.to_string(),
+                    format!(
+                        "{object} references {} {}, which does not exist",
+                        b.role_ref.kind, b.role_ref.name
+                    ),
+                );
+                f.objects = vec![
+                    object.clone(),
+                    ObjectRef::new(
+                        &b.role_ref.kind,
+                        b.namespace.as_deref().filter(|_| b.role_ref.kind == "Role"),
+                        &b.role_ref.name,
+                    ),
+                ];
+                f.subjects = subjects.clone();
+                f.namespaces = b.namespace.iter().cloned().collect();
+                f.system = b.bootstrap;
+                out.push(f);
+            }
+            Err(Unresolved::UnsupportedKind) => {
+                let mut f = new_finding(
+                    "KE-RBAC-028",
+                    &object.to_string(),
+                    format!(
+                        "{object} has roleRef kind `{}`, which a {} cannot reference; it grants nothing",
+                        b.role_ref.kind, object.kind
+                    ),
+                );
+                f.objects = vec![object.clone()];
+                f.subjects = subjects.clone();
+                f.namespaces = b.namespace.iter().cloned().collect();
+                out.push(f);
+            }
+            Ok(_) => {}
+        }
+        if sa_known {
+            for s in &subjects {
+                if let SubjectRef::ServiceAccount { namespace, name } = s
+                    && !index
+                        .service_accounts
+                        .contains(&(namespace.clone(), name.clone()))
+                {
+                    let mut f = new_finding(
+                        "KE-RBAC-023",
+                        &format!("{object}\n{s}"),
+                        format!("{object} names {s}, which does not exist"),
+                    );
+                    f.objects = vec![object.clone()];
+                    f.subjects = vec![s.clone()];
+                    f.namespaces = vec![namespace.clone()];
+                    f.system = b.bootstrap;
+                    out.push(f);
+                }
+            }
+        }
+    }
+
+    for t in &ctx.snapshot.token_secrets {
+        let object = ObjectRef::new("Secret", t.metadata.namespace.as_deref(), &t.metadata.name);
+        let sa = SubjectRef::service_account(t.metadata.ns(), &t.service_account);
+        let mut f = new_finding(
+            "KE-RBAC-024",
+            &object.to_string(),
+            format!("{object} holds a non-expiring token for {sa}"),
+        );
+        f.objects = vec![object];
+        f.subjects = vec![sa];
+        f.namespaces = vec![t.metadata.ns().to_string()];
+        out.push(f);
+    }
+
+    for cr in &ctx.snapshot.cluster_roles {
+        let bootstrap = cr
+            .metadata
+            .labels
+            .get("kubernetes.io/bootstrapping")
+            .map(String::as_str)
+            == Some("rbac-defaults");
+        if bootstrap {
+            continue;
+        }
+        for (label, target) in AGGREGATE_LABELS {
+            if cr.metadata.labels.get(*label).map(String::as_str) != Some("true") {
+                continue;
+            }
+            let sensitive: Vec<&PolicyRule> = cr
+                .rules
+                .iter()
+                .filter(|r| sensitive_for(r, target))
+                .collect();
+            if sensitive.is_empty() {
+                continue;
+            }
+            let object = ObjectRef::new("ClusterRole", None, &cr.metadata.name);
+            let mut f = new_finding(
+                "KE-RBAC-025",
+                &format!("{object}\n{target}"),
+                format!(
+                    "{object} carries {label}=true and so adds {} sensitive rule(s) to ClusterRole {target} and everyone bound to it",
+                    sensitive.len()
+                ),
+            );
+            f.objects = vec![object, ObjectRef::new("ClusterRole", None, target)];
+            f.subjects = bound_to(ctx, target);
+            out.push(f);
+        }
+    }
+
+    for d in &index.aggregation_drift {
+        let object = ObjectRef::new("ClusterRole", None, &d.cluster_role);
+        let mut f = new_finding(
+            "KE-RBAC-027",
+            &object.to_string(),
+            format!(
+                "{object}: {} computed rule(s) missing from the stored rules, {} stored rule(s) not produced by aggregation; the computed rules are used",
+                d.missing_from_stored.len(),
+                d.not_from_aggregation.len()
+            ),
+        );
+        f.system = index
+            .cluster_role(&d.cluster_role)
+            .is_some_and(|_| ["admin", "edit", "view"].contains(&d.cluster_role.as_str()));
+        f.objects = vec![object];
+        out.push(f);
+    }
+    out
+}
+
+/// Rules that should not reach the built-in role `target` through an aggregation label: `view`
+/// must stay read-only without Secrets; `edit` and `admin` must not gain cluster-level powers.
+fn sensitive_for(rule: &PolicyRule, target: &str) -> bool {
+    let cluster_powers = cluster_rbac_power(rule)
+        || impersonates(rule, true)
+        || node_proxy(rule, true)
+        || writes_webhooks(rule, true)
+        || rule.api_groups.iter().any(|g| g == "*")
+        || allows(rule, "create", "", "persistentvolumes", "").is_some()
+        || allows(
+            rule,
+            "update",
+            "certificates.k8s.io",
+            "certificatesigningrequests",
+            "approval",
+        )
+        .is_some();
+    match target {
+        "view" => {
+            cluster_powers
+                || reads_secrets(rule)
+                || execs(rule)
+                || writes_workloads(rule)
+                || writes_rbac(rule, false)
+        }
+        _ => cluster_powers,
+    }
+}
+
+/// Writes to ClusterRoles or ClusterRoleBindings, or bind/escalate anywhere (admin legitimately
+/// writes the Roles and RoleBindings of its namespace).
+fn cluster_rbac_power(rule: &PolicyRule) -> bool {
+    const RBAC: &str = "rbac.authorization.k8s.io";
+    ["clusterroles", "clusterrolebindings"]
+        .iter()
+        .any(|r| any_verb(rule, &["create", "update", "patch", "delete"], RBAC, r, ""))
+        || ["roles", "clusterroles"]
+            .iter()
+            .any(|r| any_verb(rule, &["bind", "escalate"], RBAC, r, ""))
+}
+
+fn bound_to(ctx: &RuleContext<'_>, role: &str) -> Vec<SubjectRef> {
+    let mut out: BTreeSet<SubjectRef> = BTreeSet::new();
+    for b in &ctx.index.bindings {
+        if b.role_ref.kind == "ClusterRole" && b.role_ref.name == role && b.role.is_ok() {
+            out.extend(b.resolved.iter().flatten().cloned());
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// KE-RBAC-026: subjects that reach cluster-admin equivalence without holding it.
+pub fn escalation(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for subject in ctx.index.all_subjects() {
+        if ctx.reach.is_direct_admin(&subject) {
+            continue;
+        }
+        let Some(path) = ctx.reach.path_to_admin(ctx.index, &subject) else {
+            continue;
+        };
+        if path.is_empty() {
+            continue;
+        }
+        let first = &path[0];
+        let mut f = new_finding(
+            "KE-RBAC-026",
+            &subject.key(),
+            format!(
+                "{subject} reaches cluster-admin in {} step(s); first: {}",
+                path.len(),
+                first.action
+            ),
+        );
+        f.system = is_system_subject(&subject);
+        let mut namespaces = BTreeSet::new();
+        for step in &path {
+            if let Some(g) = &step.grant {
+                if let Some(ns) = &g.namespace {
+                    namespaces.insert(ns.to_string());
+                }
+                f.grants.push(g.clone());
+            }
+        }
+        f.namespaces = namespaces.into_iter().collect();
+        f.subjects = vec![subject];
+        f.path = path;
+        out.push(f);
+    }
+    out
+}

@@ -1,0 +1,53 @@
+//! Risk rules: the catalog (stable IDs, texts) and the evaluation that turns a snapshot's
+//! effective permissions into findings. Evaluation is pure and deterministic; each finding names
+//! the subjects and the grants behind it.
+
+pub mod catalog;
+mod grants;
+mod hygiene;
+pub mod system;
+
+pub use catalog::{CATALOG, Family, RuleDef, rule};
+
+use crate::finding::{Finding, FindingStatus, sort_findings};
+use crate::rbac::index::RbacIndex;
+use crate::rbac::reach::ReachGraph;
+use crate::snapshot::Snapshot;
+
+/// What the rules look at.
+pub struct RuleContext<'a> {
+    pub snapshot: &'a Snapshot,
+    pub index: &'a RbacIndex,
+    pub reach: &'a ReachGraph,
+}
+
+/// Evaluates every RBAC, hygiene and escalation rule.
+pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut findings = grants::evaluate(ctx);
+    findings.extend(hygiene::evaluate(ctx));
+    findings.extend(hygiene::escalation(ctx));
+    sort_findings(&mut findings);
+    findings
+}
+
+/// A finding of `rule_id` with its catalog texts filled in.
+pub(crate) fn new_finding(rule_id: &str, key: &str, summary: String) -> Finding {
+    let def = rule(rule_id);
+    Finding {
+        id: Finding::make_id(rule_id, key),
+        rule_id: rule_id.to_string(),
+        severity: def.severity,
+        title: def.title.to_string(),
+        summary,
+        subjects: Vec::new(),
+        objects: Vec::new(),
+        sub_processor: None,
+        namespaces: Vec::new(),
+        grants: Vec::new(),
+        path: Vec::new(),
+        remediation: def.remediation.to_string(),
+        system: false,
+        status: FindingStatus::Open,
+        exception: None,
+    }
+}
