@@ -1,13 +1,15 @@
 //! The analysis stage: from a snapshot to findings and the privileged access matrix. Pure and
 //! deterministic: the same snapshot always gives the same analysis.
 
-use crate::finding::Finding;
+use crate::finding::{Finding, sort_findings};
+use crate::inventory::{Inventory, RegisterRow, reconcile};
 use crate::rbac::SubjectRef;
 use crate::rbac::aggregation::AggregationDrift;
 use crate::rbac::index::RbacIndex;
 use crate::rbac::reach::ReachGraph;
 use crate::rules::{self, RuleContext};
 use crate::snapshot::Snapshot;
+use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,6 +54,9 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     pub matrix: Vec<MatrixRow>,
     pub aggregation_drift: Vec<AggregationDrift>,
+    /// The sub-processor register against the cluster (empty without an inventory).
+    #[serde(default)]
+    pub register: Vec<RegisterRow>,
 }
 
 /// The RBAC part of the analysis, with the index and graph kept for further questions.
@@ -62,13 +67,36 @@ pub struct RbacAnalysis {
 }
 
 pub fn analyze_rbac(snapshot: &Snapshot) -> RbacAnalysis {
+    analyze(snapshot, None, snapshot.taken_at.date_naive())
+}
+
+/// The whole analysis: RBAC rules, and with an inventory (the argument, or the one the snapshot
+/// carries) the sub-processor reconciliation, dated `today`.
+pub fn analyze(
+    snapshot: &Snapshot,
+    inventory: Option<&Inventory>,
+    today: NaiveDate,
+) -> RbacAnalysis {
     let index = RbacIndex::build(snapshot);
     let reach = ReachGraph::build(&index, snapshot);
-    let findings = rules::evaluate(&RuleContext {
+    let mut findings = rules::evaluate(&RuleContext {
         snapshot,
         index: &index,
         reach: &reach,
     });
+    let mut register = Vec::new();
+    if let Some(inv) = inventory.or(snapshot.inventory.as_ref()) {
+        let rec = reconcile(inv, snapshot, &index, &reach, today);
+        // RBAC findings about a sub-processor's identities name it.
+        for f in &mut findings {
+            if f.sub_processor.is_none() {
+                f.sub_processor = f.subjects.iter().find_map(|s| rec.owners.get(s).cloned());
+            }
+        }
+        findings.extend(rec.findings);
+        register = rec.register;
+        sort_findings(&mut findings);
+    }
     let matrix = matrix(&findings);
     let aggregation_drift = index.aggregation_drift.clone();
     RbacAnalysis {
@@ -78,6 +106,7 @@ pub fn analyze_rbac(snapshot: &Snapshot) -> RbacAnalysis {
             findings,
             matrix,
             aggregation_drift,
+            register,
         },
     }
 }

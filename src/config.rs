@@ -7,6 +7,7 @@
 
 use crate::diag::{Diagnostics, Pos};
 use crate::finding::Severity;
+use crate::inventory::InventoryRef;
 use crate::source::SourceSpec;
 use crate::store::StoreUrl;
 use crate::yaml::{self, Node, Value, decode::Decoder};
@@ -225,7 +226,7 @@ pub struct Config {
     pub cluster_name: Option<String>,
     pub source: Option<SourceSpec>,
     pub out: Option<StoreUrl>,
-    pub inventory: Option<String>,
+    pub inventory: Option<InventoryRef>,
     pub controls: Option<PathBuf>,
     pub exceptions: Option<PathBuf>,
     pub fail_on: Option<Severity>,
@@ -384,11 +385,14 @@ pub fn load(
                 }
             }
             Setting::Inventory => {
-                config.inventory = Some(if text.starts_with("configmap:") {
-                    text.clone()
+                if text.starts_with("configmap:") {
+                    match InventoryRef::parse(&text) {
+                        Ok(r) => config.inventory = Some(r),
+                        Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
+                    }
                 } else {
-                    path_value(&text).to_string_lossy().to_string()
-                })
+                    config.inventory = Some(InventoryRef::File(path_value(&text)));
+                }
             }
             Setting::Controls => config.controls = Some(path_value(&text)),
             Setting::Exceptions => config.exceptions = Some(path_value(&text)),

@@ -4,12 +4,15 @@
 //! takes its clock and progress sink from the caller, so tests pin time and the library never
 //! prints.
 
+use crate::analysis::analyze;
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::diag::Diagnostics;
 use crate::finding::Severity;
+use crate::inventory::{self, InventoryError, InventoryRef};
 use crate::pack::{self, Manifest, PackFile, PreviousPack, ToolInfo};
 use crate::progress::Progress;
+use crate::report::{self, ReportInput};
 use crate::snapshot::{Snapshot, snapshot_to_gzip, snapshot_to_json};
 use crate::source::{CollectContext, Source, SourceError, SourceSpec};
 use crate::store::{Store, StoreError, StoreUrl};
@@ -20,6 +23,7 @@ pub struct RunPlan {
     pub cluster_name: String,
     pub source: SourceSpec,
     pub out: StoreUrl,
+    pub inventory: Option<InventoryRef>,
     pub fail_on: Option<Severity>,
     pub require_complete: bool,
 }
@@ -31,6 +35,7 @@ impl RunPlan {
             cluster_name: config.cluster_name.clone().expect("checked above"),
             source: config.source.clone().expect("checked above"),
             out: config.out.clone().expect("checked above"),
+            inventory: config.inventory.clone(),
             fail_on: config.fail_on,
             require_complete: config.require_complete,
         })
@@ -49,6 +54,7 @@ pub struct RunOutcome {
     pub incomplete_kinds: Vec<String>,
     /// True when an unaccepted finding reached the `--fail-on` severity.
     pub fail_on_reached: bool,
+    pub summary: report::json::Summary,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +71,8 @@ pub enum RunError {
         "collection is incomplete and --require-complete is set, so nothing was published:\n{0}"
     )]
     Incomplete(Diagnostics),
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
 }
 
 pub fn tool_info() -> ToolInfo {
@@ -93,9 +101,15 @@ pub async fn run(
         tracing::info!("no previous pack: this pack is the cluster's baseline");
     }
 
-    progress.stage("collecting");
     let taken_at = clock.now();
-    let snapshot = source
+    // A bad inventory fails the run before anything is collected or published.
+    let inventory = match &plan.inventory {
+        Some(r) => Some(inventory::load(r, Some(source), taken_at.date_naive()).await?),
+        None => None,
+    };
+
+    progress.stage("collecting");
+    let mut snapshot = source
         .collect(&CollectContext {
             cluster_name: cluster,
             taken_at,
@@ -113,16 +127,50 @@ pub async fn run(
     for line in &incomplete {
         tracing::warn!(kind = %line, "collection incomplete");
     }
+    snapshot.inventory = inventory;
+
+    progress.stage("analysing");
+    let analysis = analyze(&snapshot, None, taken_at.date_naive()).analysis;
 
     progress.stage("assembling the pack");
     let snapshot_json = snapshot_to_json(&snapshot);
     let snapshot_digest = pack::sha256_hex(&snapshot_json);
     let id = pack::pack_id(snapshot.taken_at, &snapshot_digest);
-    let files = vec![PackFile::new(
-        pack::SNAPSHOT_FILE,
-        snapshot_to_gzip(&snapshot),
-        "application/gzip",
-    )];
+    let input = ReportInput {
+        pack_id: &id,
+        snapshot: &snapshot,
+        analysis: &analysis,
+        generated_at: taken_at,
+    };
+    let mut files = vec![
+        PackFile::new(
+            pack::SNAPSHOT_FILE,
+            snapshot_to_gzip(&snapshot),
+            "application/gzip",
+        ),
+        PackFile::new(
+            "findings.json",
+            report::json::findings(&input),
+            "application/json",
+        ),
+        PackFile::new(
+            "findings.csv",
+            report::csv::findings(&analysis),
+            "text/csv; charset=utf-8",
+        ),
+        PackFile::new(
+            "access-matrix.csv",
+            report::csv::access_matrix(&analysis),
+            "text/csv; charset=utf-8",
+        ),
+    ];
+    if snapshot.inventory.is_some() {
+        files.push(PackFile::new(
+            "subprocessors.csv",
+            report::csv::subprocessors(&analysis.register),
+            "text/csv; charset=utf-8",
+        ));
+    }
     let manifest = Manifest {
         manifest_version: pack::manifest::MANIFEST_VERSION,
         pack_id: id.clone(),
@@ -133,7 +181,7 @@ pub async fn run(
         collected_at: snapshot.taken_at,
         published_at: clock.now(),
         tool: tool_info(),
-        ruleset_digest: String::new(),
+        ruleset_digest: crate::rules::catalog::digest(),
         controls_digest: String::new(),
         collection_complete: snapshot.collector.is_complete(),
         signing_key_fingerprint: String::new(),
@@ -164,7 +212,13 @@ pub async fn run(
         previous_pack_id: previous.map(|p| p.pack_id),
         collection_complete: snapshot.collector.is_complete(),
         incomplete_kinds: incomplete,
-        fail_on_reached: false,
+        fail_on_reached: plan.fail_on.is_some_and(|level| {
+            analysis
+                .findings
+                .iter()
+                .any(|f| f.is_open() && !f.system && f.severity >= level)
+        }),
+        summary: report::json::summary(&analysis.findings),
     })
 }
 

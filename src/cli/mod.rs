@@ -2,6 +2,7 @@
 //! into the library's plans; nothing below this module prints.
 
 mod common;
+mod inventory;
 mod logging;
 mod query;
 mod rules;
@@ -49,6 +50,8 @@ pub enum Command {
     CanI(query::CanIArgs),
     /// The risk rule catalog.
     Rules(rules::RulesArgs),
+    /// The sub-processor inventory: validate, print its schema, discover third parties.
+    Inventory(inventory::InventoryArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -71,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Access(args) => query::access(args, &cli.log),
         Command::CanI(args) => query::can_i(args, &cli.log),
         Command::Rules(args) => rules::execute(args),
+        Command::Inventory(args) => inventory::execute(args, &cli.log),
     };
     ExitCode::from(code)
 }

@@ -112,6 +112,20 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
             println!("  {k}");
         }
     }
+    let open: Vec<String> = outcome
+        .summary
+        .open
+        .iter()
+        .rev()
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    println!(
+        "findings: {} open ({}), {} accepted, {} about system components",
+        outcome.summary.open.values().sum::<usize>(),
+        open.join(", "),
+        outcome.summary.accepted,
+        outcome.summary.system
+    );
     if outcome.fail_on_reached {
         exit::FINDINGS
     } else {

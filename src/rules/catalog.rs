@@ -530,6 +530,28 @@ pub const CATALOG: &[RuleDef] = &[
         "Review the report and record `reviewed`."
     ),
     rule!(
+        "KE-SUB-011",
+        SubProcessor,
+        Medium,
+        "Sub-processor has no internal owner",
+        None,
+        NONE,
+        &["inventory"],
+        "Nobody here is accountable for the supplier: reviews, incidents and off-boarding have no owner.",
+        "Record the person or team that owns the relationship."
+    ),
+    rule!(
+        "KE-SUB-012",
+        SubProcessor,
+        Medium,
+        "No data processing agreement recorded",
+        None,
+        NONE,
+        &["inventory"],
+        "No signed DPA or contract date is recorded, so the security terms and the permitted access cannot be checked.",
+        "Record the date the DPA was signed and its renewal date."
+    ),
+    rule!(
         "KE-CHG-001",
         Change,
         Medium,

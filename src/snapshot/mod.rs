@@ -53,6 +53,9 @@ pub struct Snapshot {
     /// Legacy ServiceAccount token Secrets (`kubernetes.io/service-account-token`), metadata only.
     #[serde(default)]
     pub token_secrets: Vec<TokenSecret>,
+    /// The sub-processor inventory in force when the snapshot was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<crate::inventory::Inventory>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -483,6 +486,7 @@ impl Snapshot {
             validating_webhook_configurations: Vec::new(),
             api_services: Vec::new(),
             token_secrets: Vec::new(),
+            inventory: None,
         }
     }
 

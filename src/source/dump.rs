@@ -11,6 +11,7 @@ use crate::diag::{Diagnostics, Pos};
 use crate::snapshot::{ResourceKind, Snapshot};
 use crate::yaml::{self, Node, Value};
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub struct DumpSource {
@@ -39,6 +40,62 @@ impl Source for DumpSource {
             .await
             .map_err(|e| SourceError::Internal(e.to_string()))?
     }
+
+    async fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, SourceError> {
+        find_config_map(&self.path, namespace, name)
+    }
+}
+
+/// Looks a ConfigMap up among the dumped objects.
+pub fn find_config_map(
+    path: &Path,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<BTreeMap<String, String>>, SourceError> {
+    for file in list_files(path)? {
+        let text = std::fs::read_to_string(&file).map_err(|e| SourceError::Io {
+            path: file.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let Ok(docs) = yaml::parse_stream(&text) else {
+            continue;
+        };
+        for doc in docs {
+            let Some(root) = doc.root else { continue };
+            let items: Vec<&Node> = match root.get("items").and_then(Node::as_seq) {
+                Some(items) => items.iter().collect(),
+                None => vec![&root],
+            };
+            for item in items {
+                let is_cm = item.get("kind").and_then(Node::as_str) == Some("ConfigMap")
+                    || root.get("kind").and_then(Node::as_str) == Some("ConfigMapList");
+                let meta = item.get("metadata");
+                let matches = meta.and_then(|m| m.get("name")).and_then(Node::as_str) == Some(name)
+                    && meta.and_then(|m| m.get("namespace")).and_then(Node::as_str)
+                        == Some(namespace);
+                if is_cm && matches {
+                    let data = item
+                        .get("data")
+                        .and_then(Node::as_map)
+                        .map(|entries| {
+                            entries
+                                .iter()
+                                .filter_map(|(k, v)| {
+                                    Some((k.as_str()?.to_string(), v.as_str()?.to_string()))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    return Ok(Some(data));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Reads a dump path into a canonical snapshot.

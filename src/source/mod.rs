@@ -23,6 +23,13 @@ pub trait Source: Send + Sync {
     /// Where the objects come from, as recorded in the snapshot's collector metadata.
     fn describe(&self) -> String;
     async fn collect(&self, ctx: &CollectContext<'_>) -> Result<Snapshot, SourceError>;
+
+    /// The data of a ConfigMap (for an inventory kept in the cluster), or None if there is none.
+    async fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<std::collections::BTreeMap<String, String>>, SourceError>;
 }
 
 #[derive(Debug, thiserror::Error)]

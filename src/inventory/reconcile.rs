@@ -1,0 +1,842 @@
+//! Matching inventory entries to what runs in the cluster, and turning the differences into
+//! findings: undeclared third parties, stale entries, access beyond the declared scope, Secrets
+//! access, and the assurance on file (certifications, reviews, contracts) against the run's date.
+
+use super::model::*;
+use crate::finding::Finding;
+use crate::rbac::index::{Grant, ObjectRef, RbacIndex};
+use crate::rbac::matching::{Request, ResourceRequest, rule_allows};
+use crate::rbac::reach::{PathStep, ReachGraph, is_cluster_admin_rule};
+use crate::rbac::subject::{ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED};
+use crate::rbac::{Identity, SubjectRef};
+use crate::rules::new_finding;
+use crate::rules::system::is_system_subject;
+use crate::snapshot::{PolicyRule, Snapshot};
+use chrono::{Months, NaiveDate};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What an inventory entry matched in the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matched {
+    pub subjects: BTreeSet<SubjectRef>,
+    pub namespaces: BTreeSet<String>,
+    pub workloads: BTreeSet<(String, String, String)>,
+    pub webhooks: BTreeSet<String>,
+    pub api_services: BTreeSet<String>,
+    /// Declared identities with nothing behind them, described for people.
+    pub missing: Vec<String>,
+}
+
+impl Matched {
+    pub fn found_anything(&self) -> bool {
+        !(self.subjects.is_empty()
+            && self.namespaces.is_empty()
+            && self.webhooks.is_empty()
+            && self.api_services.is_empty())
+    }
+
+    /// Short descriptions of what was found, for the register.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.subjects.iter().map(|s| s.to_string()).collect();
+        out.extend(self.namespaces.iter().map(|n| format!("Namespace {n}")));
+        out.extend(
+            self.workloads
+                .iter()
+                .map(|(ns, k, n)| format!("{k} {ns}/{n}")),
+        );
+        out.extend(self.webhooks.iter().map(|w| format!("Webhook {w}")));
+        out.extend(self.api_services.iter().map(|a| format!("APIService {a}")));
+        out
+    }
+}
+
+/// Who appears in bindings, for matching declared users and groups.
+fn binding_subjects(index: &RbacIndex) -> BTreeSet<SubjectRef> {
+    index.all_subjects()
+}
+
+pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex) -> Matched {
+    let mut m = Matched::default();
+    let known = binding_subjects(index);
+    let ids = &entry.identities;
+    for sa in &ids.service_accounts {
+        let (ns, name) = sa.split_once('/').unwrap_or(("", sa));
+        if index
+            .service_accounts
+            .contains(&(ns.to_string(), name.to_string()))
+        {
+            m.subjects.insert(SubjectRef::service_account(ns, name));
+        } else {
+            m.missing.push(format!("ServiceAccount {sa}"));
+        }
+    }
+    for u in &ids.users {
+        let s = SubjectRef::user(u);
+        if known.contains(&s) {
+            m.subjects.insert(s);
+        } else {
+            m.missing.push(format!("user {u} (in no binding)"));
+        }
+    }
+    for g in &ids.groups {
+        let s = SubjectRef::group(g);
+        if known.contains(&s) {
+            m.subjects.insert(s);
+        } else {
+            m.missing.push(format!("group {g} (in no binding)"));
+        }
+    }
+    for ns in &ids.namespaces {
+        if index.has_namespace(ns) {
+            m.namespaces.insert(ns.clone());
+            for (sns, sname) in &index.service_accounts {
+                if sns == ns && sname != "default" {
+                    m.subjects.insert(SubjectRef::service_account(sns, sname));
+                }
+            }
+            for w in snapshot.workloads.iter().filter(|w| &w.namespace == ns) {
+                m.workloads
+                    .insert((w.namespace.clone(), w.kind.clone(), w.name.clone()));
+                m.subjects.insert(SubjectRef::service_account(
+                    &w.namespace,
+                    &w.service_account,
+                ));
+            }
+        } else {
+            m.missing.push(format!("namespace {ns}"));
+        }
+    }
+    for pattern in &ids.images {
+        let mut any = false;
+        for w in &snapshot.workloads {
+            if w.images.iter().any(|i| glob_matches(pattern, i)) {
+                any = true;
+                m.workloads
+                    .insert((w.namespace.clone(), w.kind.clone(), w.name.clone()));
+                m.subjects.insert(SubjectRef::service_account(
+                    &w.namespace,
+                    &w.service_account,
+                ));
+            }
+        }
+        if !any {
+            m.missing
+                .push(format!("image {pattern} (no workload runs it)"));
+        }
+    }
+    let webhooks: BTreeSet<&str> = snapshot
+        .mutating_webhook_configurations
+        .iter()
+        .chain(&snapshot.validating_webhook_configurations)
+        .map(|w| w.metadata.name.as_str())
+        .collect();
+    for w in &ids.webhooks {
+        if webhooks.contains(w.as_str()) {
+            m.webhooks.insert(w.clone());
+        } else {
+            m.missing.push(format!("webhook configuration {w}"));
+        }
+    }
+    for a in &ids.api_services {
+        if snapshot.api_services.iter().any(|x| &x.metadata.name == a) {
+            m.api_services.insert(a.clone());
+        } else {
+            m.missing.push(format!("APIService {a}"));
+        }
+    }
+    // A claimed namespace also claims the webhooks and APIServices served from it.
+    let served_from = |svc: Option<&str>| {
+        svc.and_then(|s| s.split_once('/'))
+            .is_some_and(|(ns, _)| m.namespaces.contains(ns))
+    };
+    for w in snapshot
+        .mutating_webhook_configurations
+        .iter()
+        .chain(&snapshot.validating_webhook_configurations)
+    {
+        if !w.webhooks.is_empty() && w.webhooks.iter().all(|h| served_from(h.service.as_deref())) {
+            m.webhooks.insert(w.metadata.name.clone());
+        }
+    }
+    for a in &snapshot.api_services {
+        if served_from(a.service.as_deref()) {
+            m.api_services.insert(a.metadata.name.clone());
+        }
+    }
+    m
+}
+
+/// One row of the sub-processor register, as the pack and reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterRow {
+    pub id: String,
+    pub name: String,
+    pub vendor: String,
+    pub owner: String,
+    pub purpose: String,
+    pub data_categories: Vec<String>,
+    pub data_residency: Vec<String>,
+    /// Each certification with its status (`current`, `expiring`, `expired`), e.g.
+    /// `soc2-type2: current (period ended 2026-06-30)`.
+    pub certifications: Vec<String>,
+    /// `current`, `overdue since DATE`, or `never reviewed`.
+    pub review: String,
+    pub identities_found: Vec<String>,
+    pub identities_missing: Vec<String>,
+    pub declared_access: String,
+    /// The least access level that covers what its identities hold (`none` ... `cluster-admin`).
+    pub observed_access: String,
+    pub findings: Vec<String>,
+}
+
+/// The inventory side of the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Reconciliation {
+    pub findings: Vec<Finding>,
+    pub register: Vec<RegisterRow>,
+    /// Which sub-processor claims each subject, for tagging other findings.
+    pub owners: BTreeMap<SubjectRef, String>,
+}
+
+/// The grants an identity holds beyond the cluster's baseline (the API server's own bootstrap
+/// bindings).
+fn grants_of(index: &RbacIndex, subject: &SubjectRef) -> Vec<Grant> {
+    let report = index.access(&Identity::of(subject, &[]));
+    let bootstrap: BTreeSet<&ObjectRef> = index
+        .bindings
+        .iter()
+        .filter(|b| b.bootstrap)
+        .map(|b| b.object.as_ref())
+        .collect();
+    report
+        .all()
+        .filter(|g| !bootstrap.contains(g.binding.as_ref()))
+        .cloned()
+        .collect()
+}
+
+fn probe(verb: &str, group: &str, resource: &str) -> Request {
+    Request::Resource(ResourceRequest {
+        verb: verb.into(),
+        api_group: group.into(),
+        resource: resource.into(),
+        subresource: String::new(),
+        namespace: String::new(),
+        name: String::new(),
+    })
+}
+
+fn read_only_verbs(rule: &PolicyRule) -> bool {
+    rule.verbs
+        .iter()
+        .all(|v| matches!(v.as_str(), "get" | "list" | "watch"))
+}
+
+/// Any access to Secrets, named ones included.
+pub fn touches_secrets(rule: &PolicyRule) -> bool {
+    ["get", "list", "watch"]
+        .iter()
+        .any(|v| crate::rbac::matching::allows(rule, v, "", "secrets", "").is_some())
+}
+
+/// Why a grant exceeds the declared access, or None when it is within it.
+pub fn excess(
+    grant: &Grant,
+    declared: &DeclaredAccess,
+    own_namespaces: &BTreeSet<String>,
+) -> Option<String> {
+    let rule = &grant.rule;
+    if let Some(level) = declared.level {
+        return match level {
+            AccessLevel::ClusterAdmin => None,
+            AccessLevel::None => Some("declared access is none".into()),
+            AccessLevel::ReadOnly => (!read_only_verbs(rule))
+                .then(|| format!("verbs {} exceed read-only", rule.verbs.join(","))),
+            AccessLevel::ReadOnlyNoSecrets => {
+                if !read_only_verbs(rule) {
+                    Some(format!("verbs {} exceed read-only", rule.verbs.join(",")))
+                } else if touches_secrets(rule) {
+                    Some("reads Secrets, declared read-only without Secrets".into())
+                } else {
+                    None
+                }
+            }
+            AccessLevel::NamespacedWrite => {
+                let own = grant
+                    .namespace
+                    .as_deref()
+                    .is_some_and(|ns| own_namespaces.contains(ns));
+                if own {
+                    None
+                } else if !read_only_verbs(rule) {
+                    Some(format!(
+                        "verbs {} {} exceed namespaced write (own namespaces only)",
+                        rule.verbs.join(","),
+                        grant.scope()
+                    ))
+                } else if touches_secrets(rule) {
+                    Some(format!(
+                        "reads Secrets {}, outside its own namespaces",
+                        grant.scope()
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+    }
+    // Declared rules: every (verb, group, resource) the grant names must be covered by a declared
+    // rule whose namespaces include the grant's scope.
+    let covers_scope = |r: &DeclaredRule| {
+        r.namespaces.is_empty()
+            || r.namespaces.iter().any(|n| n == "*")
+            || grant
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| r.namespaces.iter().any(|n| n == ns))
+    };
+    let as_policy = |r: &DeclaredRule| PolicyRule {
+        verbs: r.verbs.clone(),
+        api_groups: r.api_groups.clone(),
+        resources: r.resources.clone(),
+        resource_names: vec![],
+        non_resource_urls: r.non_resource_urls.clone(),
+    };
+    let declared: Vec<PolicyRule> = declared
+        .rules
+        .iter()
+        .filter(|r| covers_scope(r))
+        .map(as_policy)
+        .collect();
+    let mut uncovered = Vec::new();
+    for verb in &rule.verbs {
+        for url in &rule.non_resource_urls {
+            let req = Request::NonResource(crate::rbac::NonResourceRequest {
+                verb: verb.clone(),
+                path: url.clone(),
+            });
+            if !declared.iter().any(|d| rule_allows(&req, d)) {
+                uncovered.push(format!("{verb} {url}"));
+            }
+        }
+        for group in &rule.api_groups {
+            for resource in &rule.resources {
+                let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
+                let req = Request::Resource(ResourceRequest {
+                    verb: verb.clone(),
+                    api_group: group.clone(),
+                    resource: res.to_string(),
+                    subresource: sub.to_string(),
+                    namespace: String::new(),
+                    name: String::new(),
+                });
+                if !declared.iter().any(|d| rule_allows(&req, d)) {
+                    let g = if group.is_empty() { "core" } else { group };
+                    uncovered.push(format!("{verb} {resource} [{g}]"));
+                }
+            }
+        }
+    }
+    (!uncovered.is_empty()).then(|| format!("not declared: {}", uncovered.join(", ")))
+}
+
+/// The least level that covers every grant.
+pub fn observed_level(
+    grants: &[Grant],
+    own_namespaces: &BTreeSet<String>,
+    reaches_admin: bool,
+) -> AccessLevel {
+    if reaches_admin
+        || grants
+            .iter()
+            .any(|g| g.namespace.is_none() && is_cluster_admin_rule(&g.rule))
+    {
+        return AccessLevel::ClusterAdmin;
+    }
+    for (_, level) in AccessLevel::ALL {
+        let declared = DeclaredAccess {
+            level: Some(level),
+            rules: vec![],
+        };
+        if grants
+            .iter()
+            .all(|g| excess(g, &declared, own_namespaces).is_none())
+        {
+            return level;
+        }
+    }
+    AccessLevel::ClusterAdmin
+}
+
+fn is_internal(s: &SubjectRef, internal: &Internal) -> bool {
+    match s {
+        SubjectRef::User { name } => internal.users.iter().any(|p| glob_matches(p, name)),
+        SubjectRef::Group { name } => internal.groups.iter().any(|p| glob_matches(p, name)),
+        SubjectRef::ServiceAccount { namespace, name } => {
+            internal
+                .namespaces
+                .iter()
+                .any(|p| glob_matches(p, namespace))
+                || internal
+                    .service_accounts
+                    .iter()
+                    .any(|p| glob_matches(p, &format!("{namespace}/{name}")))
+        }
+    }
+}
+
+/// Sensitive for the undeclared-access rule: Secrets, exec, workload writes, RBAC and webhook
+/// writes.
+fn sensitive(rule: &PolicyRule, cluster: bool) -> bool {
+    touches_secrets(rule)
+        || ["exec", "attach"]
+            .iter()
+            .any(|s| crate::rbac::matching::allows(rule, "create", "", "pods", s).is_some())
+        || rule_allows(&probe("create", "", "pods"), rule)
+        || ["deployments", "daemonsets", "statefulsets"]
+            .iter()
+            .any(|r| {
+                rule_allows(&probe("create", "apps", r), rule)
+                    || rule_allows(&probe("patch", "apps", r), rule)
+            })
+        || [
+            "roles",
+            "rolebindings",
+            "clusterroles",
+            "clusterrolebindings",
+        ]
+        .iter()
+        .any(|r| {
+            ["create", "update", "patch", "bind", "escalate"]
+                .iter()
+                .any(|v| rule_allows(&probe(v, "rbac.authorization.k8s.io", r), rule))
+        })
+        || (cluster
+            && [
+                "mutatingwebhookconfigurations",
+                "validatingwebhookconfigurations",
+            ]
+            .iter()
+            .any(|r| {
+                ["create", "update", "patch"]
+                    .iter()
+                    .any(|v| rule_allows(&probe(v, "admissionregistration.k8s.io", r), rule))
+            }))
+}
+
+pub fn reconcile(
+    inventory: &Inventory,
+    snapshot: &Snapshot,
+    index: &RbacIndex,
+    reach: &ReachGraph,
+    today: NaiveDate,
+) -> Reconciliation {
+    let mut out = Reconciliation::default();
+    let mut claimed_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
+    let mut claimed_webhooks: BTreeSet<String> = BTreeSet::new();
+    let mut claimed_apis: BTreeSet<String> = BTreeSet::new();
+
+    for entry in &inventory.sub_processors {
+        let m = match_entry(entry, snapshot, index);
+        let mut entry_findings: Vec<Finding> = Vec::new();
+        let mut own_namespaces: BTreeSet<String> = m.namespaces.clone();
+        own_namespaces.extend(
+            m.subjects
+                .iter()
+                .filter_map(|s| s.namespace().map(str::to_string)),
+        );
+        claimed_subjects.extend(m.subjects.iter().cloned());
+        claimed_webhooks.extend(m.webhooks.iter().cloned());
+        claimed_apis.extend(m.api_services.iter().cloned());
+        for s in &m.subjects {
+            out.owners.insert(s.clone(), entry.id.clone());
+        }
+        let tag = |mut f: Finding| {
+            f.sub_processor = Some(entry.id.clone());
+            f
+        };
+
+        // Stale register.
+        if !m.missing.is_empty() {
+            let summary = if m.found_anything() {
+                format!(
+                    "{}: {} declared identit(ies) not found: {}",
+                    entry.id,
+                    m.missing.len(),
+                    m.missing.join("; ")
+                )
+            } else {
+                format!(
+                    "{}: none of its declared identities exists in the cluster ({})",
+                    entry.id,
+                    m.missing.join("; ")
+                )
+            };
+            entry_findings.push(tag(new_finding("KE-SUB-002", &entry.id, summary)));
+        }
+
+        // Effective access against the declaration.
+        let mut all_grants: Vec<Grant> = Vec::new();
+        let mut excess_grants: Vec<Grant> = Vec::new();
+        let mut reasons: BTreeSet<String> = BTreeSet::new();
+        let mut secret_grants: Vec<Grant> = Vec::new();
+        let mut secret_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
+        let mut admin_path: Option<(SubjectRef, Vec<PathStep>)> = None;
+        for s in &m.subjects {
+            for g in grants_of(index, s) {
+                if touches_secrets(&g.rule) {
+                    secret_grants.push(g.clone());
+                    secret_subjects.insert(s.clone());
+                }
+                if let Some(why) = excess(&g, &entry.declared_access, &own_namespaces) {
+                    reasons.insert(why);
+                    excess_grants.push(g.clone());
+                }
+                all_grants.push(g);
+            }
+            if admin_path.is_none()
+                && !reach.is_direct_admin(s)
+                && let Some(p) = reach.path_to_admin(index, s)
+            {
+                admin_path = Some((s.clone(), p));
+            }
+        }
+        let declared_admin = entry.declared_access.level == Some(AccessLevel::ClusterAdmin);
+        let escalation = admin_path.filter(|_| !declared_admin);
+        if !excess_grants.is_empty() || escalation.is_some() {
+            excess_grants.sort();
+            excess_grants.dedup();
+            let declared = describe_declared(&entry.declared_access);
+            let mut summary = if excess_grants.is_empty() {
+                format!(
+                    "{}: grants within the declared access ({declared})",
+                    entry.id
+                )
+            } else {
+                format!(
+                    "{}: {} grant(s) beyond the declared access ({declared})",
+                    entry.id,
+                    excess_grants.len()
+                )
+            };
+            if let Some((s, p)) = &escalation {
+                summary.push_str(&format!(
+                    ", but {s} reaches cluster-admin in {} step(s)",
+                    p.len()
+                ));
+            }
+            let mut f = tag(new_finding("KE-SUB-003", &entry.id, summary));
+            f.grants = excess_grants;
+            f.subjects = m.subjects.iter().cloned().collect();
+            if let Some((_, p)) = escalation {
+                f.path = p;
+            }
+            if !reasons.is_empty() {
+                f.summary.push_str(&format!(
+                    ". {}",
+                    reasons.into_iter().take(6).collect::<Vec<_>>().join("; ")
+                ));
+            }
+            entry_findings.push(f);
+        }
+        if !secret_grants.is_empty() {
+            secret_grants.sort();
+            secret_grants.dedup();
+            let scopes: BTreeSet<String> = secret_grants.iter().map(|g| g.scope()).collect();
+            let mut f = tag(new_finding(
+                "KE-SUB-004",
+                &entry.id,
+                format!(
+                    "{} can read Secrets ({})",
+                    entry.id,
+                    scopes.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+            f.subjects = std::mem::take(&mut secret_subjects).into_iter().collect();
+            f.grants = secret_grants;
+            entry_findings.push(f);
+        }
+
+        // Assurance on file.
+        let (cert_findings, cert_status) = certifications(entry, &inventory.settings, today);
+        entry_findings.extend(cert_findings.into_iter().map(&tag));
+        let review_due = entry
+            .last_reviewed
+            .map(|d| d + chrono::Days::new(u64::from(entry.review_interval_days)));
+        let review = match (entry.last_reviewed, review_due) {
+            (None, _) => {
+                entry_findings.push(tag(new_finding(
+                    "KE-SUB-008",
+                    &entry.id,
+                    format!("{}: never reviewed", entry.id),
+                )));
+                "never reviewed".to_string()
+            }
+            (Some(last), Some(due)) if due < today => {
+                entry_findings.push(tag(new_finding(
+                    "KE-SUB-008",
+                    &entry.id,
+                    format!(
+                        "{}: last reviewed {last}, review due {due} (every {} days)",
+                        entry.id, entry.review_interval_days
+                    ),
+                )));
+                format!("overdue since {due}")
+            }
+            (Some(last), Some(due)) => format!("current (reviewed {last}, due {due})"),
+            (Some(last), None) => format!("reviewed {last}"),
+        };
+        match entry.contract.as_ref() {
+            Some(Contract {
+                renewal: Some(r), ..
+            }) if *r < today => entry_findings.push(tag(new_finding(
+                "KE-SUB-009",
+                &entry.id,
+                format!("{}: contract renewal date {r} has passed", entry.id),
+            ))),
+            Some(Contract {
+                dpa_signed: Some(_),
+                ..
+            }) => {}
+            _ => entry_findings.push(tag(new_finding(
+                "KE-SUB-012",
+                &entry.id,
+                format!("{}: no signed DPA is recorded", entry.id),
+            ))),
+        }
+        if entry.owner.is_none() {
+            entry_findings.push(tag(new_finding(
+                "KE-SUB-011",
+                &entry.id,
+                format!("{}: no internal owner", entry.id),
+            )));
+        }
+
+        let observed = observed_level(
+            &all_grants,
+            &own_namespaces,
+            escalation_reaches(reach, index, &m),
+        );
+        out.register.push(RegisterRow {
+            id: entry.id.clone(),
+            name: entry.name.clone(),
+            vendor: entry.vendor.clone(),
+            owner: entry.owner.clone().unwrap_or_default(),
+            purpose: entry.purpose.clone().unwrap_or_default(),
+            data_categories: entry.data_categories.clone(),
+            data_residency: entry.data_residency.clone(),
+            certifications: cert_status,
+            review,
+            identities_found: m.describe(),
+            identities_missing: m.missing.clone(),
+            declared_access: describe_declared(&entry.declared_access),
+            observed_access: observed.as_str().to_string(),
+            findings: entry_findings.iter().map(|f| f.id.clone()).collect(),
+        });
+        out.findings.extend(entry_findings);
+    }
+
+    // Undeclared third parties: identities with cluster-wide or sensitive access that nobody
+    // claims, outside Kubernetes' own components and the organisation's own identities.
+    let mut candidates: BTreeMap<SubjectRef, Vec<Grant>> = BTreeMap::new();
+    for b in index.bindings.iter().filter(|b| !b.bootstrap) {
+        let Ok(role_id) = b.role else { continue };
+        let role = &index.roles[role_id];
+        for s in b.resolved.iter().flatten() {
+            let special = matches!(s, SubjectRef::Group { name } if name == AUTHENTICATED || name == UNAUTHENTICATED || name.starts_with("system:serviceaccounts"))
+                || matches!(s, SubjectRef::User { name } if name == ANONYMOUS);
+            if special
+                || is_system_subject(s)
+                || claimed_subjects.contains(s)
+                || is_internal(s, &inventory.internal)
+            {
+                continue;
+            }
+            for r in &role.rules {
+                if b.cluster || sensitive(&r.rule, b.cluster) {
+                    candidates
+                        .entry(s.clone())
+                        .or_default()
+                        .push(index.grant(b, role, r, s));
+                }
+            }
+        }
+    }
+    for (s, mut grants) in candidates {
+        if let SubjectRef::ServiceAccount { namespace, name } = &s
+            && !index
+                .service_accounts
+                .contains(&(namespace.clone(), name.clone()))
+        {
+            // A binding to a ServiceAccount that does not exist is KE-RBAC-023, not a supplier.
+            continue;
+        }
+        grants.sort();
+        grants.dedup();
+        let cluster = grants.iter().any(|g| g.namespace.is_none());
+        let mut f = new_finding(
+            "KE-SUB-001",
+            &s.key(),
+            format!(
+                "{s} holds {} access ({} grant(s)) and no sub-processor entry claims it",
+                if cluster { "cluster-wide" } else { "sensitive" },
+                grants.len()
+            ),
+        );
+        f.subjects = vec![s];
+        f.grants = grants;
+        out.findings.push(f);
+    }
+    let all_webhooks = snapshot
+        .mutating_webhook_configurations
+        .iter()
+        .map(|w| ("MutatingWebhookConfiguration", w))
+        .chain(
+            snapshot
+                .validating_webhook_configurations
+                .iter()
+                .map(|w| ("ValidatingWebhookConfiguration", w)),
+        );
+    let internal_ns = |svc: Option<&str>| {
+        svc.and_then(|s| s.split_once('/')).is_some_and(|(ns, _)| {
+            inventory
+                .internal
+                .namespaces
+                .iter()
+                .any(|p| glob_matches(p, ns))
+        })
+    };
+    for (kind, w) in all_webhooks {
+        let internal =
+            !w.webhooks.is_empty() && w.webhooks.iter().all(|h| internal_ns(h.service.as_deref()));
+        if claimed_webhooks.contains(&w.metadata.name) || internal {
+            continue;
+        }
+        let object = ObjectRef::new(kind, None, &w.metadata.name);
+        let targets: BTreeSet<String> = w
+            .webhooks
+            .iter()
+            .filter_map(|h| h.service.clone().or(h.url.clone()))
+            .collect();
+        let mut f = new_finding(
+            "KE-SUB-001",
+            &object.to_string(),
+            format!(
+                "{object} (calling {}) is claimed by no sub-processor entry",
+                targets.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        );
+        f.objects = vec![object];
+        out.findings.push(f);
+    }
+    for a in snapshot.api_services.iter().filter(|a| a.service.is_some()) {
+        if claimed_apis.contains(&a.metadata.name) || internal_ns(a.service.as_deref()) {
+            continue;
+        }
+        let object = ObjectRef::new("APIService", None, &a.metadata.name);
+        let mut f = new_finding(
+            "KE-SUB-001",
+            &object.to_string(),
+            format!(
+                "{object} (served by Service {}) is claimed by no sub-processor entry",
+                a.service.as_deref().unwrap_or("")
+            ),
+        );
+        f.objects = vec![object];
+        out.findings.push(f);
+    }
+    out
+}
+
+fn escalation_reaches(reach: &ReachGraph, index: &RbacIndex, m: &Matched) -> bool {
+    m.subjects
+        .iter()
+        .any(|s| reach.path_to_admin(index, s).is_some())
+}
+
+pub fn describe_declared(d: &DeclaredAccess) -> String {
+    match d.level {
+        Some(l) => l.as_str().to_string(),
+        None => format!("{} declared rule(s)", d.rules.len()),
+    }
+}
+
+/// Certification findings and a status line per certification.
+fn certifications(
+    entry: &SubProcessor,
+    settings: &Settings,
+    today: NaiveDate,
+) -> (Vec<Finding>, Vec<String>) {
+    let mut findings = Vec::new();
+    let mut status = Vec::new();
+    let warn_until = today + chrono::Days::new(u64::from(settings.expiry_warning_days));
+    let has_assurance = entry
+        .certifications
+        .iter()
+        .any(|c| c.cert_type == "soc2-type2" || c.cert_type == "iso27001");
+    if !has_assurance {
+        findings.push(new_finding(
+            "KE-SUB-005",
+            &entry.id,
+            format!(
+                "{}: no SOC 2 Type II report or ISO 27001 certificate recorded",
+                entry.id
+            ),
+        ));
+    }
+    for c in &entry.certifications {
+        // The last day the assurance counts: a certificate's expiry, or the end of a SOC 2
+        // report's currency window after its period.
+        let (valid_until, basis) = match (c.expires, c.report_period_end) {
+            (Some(e), _) => (Some(e), format!("expires {e}")),
+            (None, Some(end)) => (
+                end.checked_add_months(Months::new(settings.soc2_report_max_age_months)),
+                format!("period ended {end}"),
+            ),
+            (None, None) => (None, "no date".to_string()),
+        };
+        let key = format!("{}\n{}", entry.id, c.cert_type);
+        let state = match valid_until {
+            Some(v) if v < today => {
+                findings.push(new_finding(
+                    "KE-SUB-006",
+                    &key,
+                    format!(
+                        "{}: {} {basis}, current only until {v}",
+                        entry.id, c.cert_type
+                    ),
+                ));
+                "expired"
+            }
+            Some(v) if v <= warn_until => {
+                let days = (v - today).num_days();
+                findings.push(new_finding(
+                    "KE-SUB-007",
+                    &key,
+                    format!(
+                        "{}: {} {basis}, current until {v} ({days} day(s) left)",
+                        entry.id, c.cert_type
+                    ),
+                ));
+                "expiring"
+            }
+            Some(_) => "current",
+            None => "undated",
+        };
+        if c.cert_type.starts_with("soc2") && c.reviewed.is_none() {
+            findings.push(new_finding(
+                "KE-SUB-010",
+                &key,
+                format!(
+                    "{}: {} report recorded without the date it was reviewed",
+                    entry.id, c.cert_type
+                ),
+            ));
+        }
+        status.push(format!("{}: {state} ({basis})", c.cert_type));
+    }
+    (findings, status)
+}

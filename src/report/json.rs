@@ -1,0 +1,80 @@
+//! `findings.json`: every finding with the evidence behind it, and the summary counts. Field
+//! names are stable; the schema is printed by `kube-evidence findings schema`.
+
+use super::ReportInput;
+use crate::analysis::MatrixRow;
+use crate::finding::{Finding, Severity};
+use crate::inventory::RegisterRow;
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const FINDINGS_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingsDocument {
+    pub schema_version: u32,
+    pub pack_id: String,
+    pub cluster: String,
+    pub cluster_id: String,
+    pub collected_at: DateTime<Utc>,
+    pub ruleset_digest: String,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub register: Vec<RegisterRow>,
+    pub access_matrix: Vec<MatrixRow>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Open findings that are not about Kubernetes system components, by severity.
+    pub open: BTreeMap<Severity, usize>,
+    pub accepted: usize,
+    pub system: usize,
+    pub total: usize,
+}
+
+pub fn summary(findings: &[Finding]) -> Summary {
+    let mut s = Summary {
+        total: findings.len(),
+        ..Default::default()
+    };
+    for sev in Severity::ALL {
+        s.open.insert(sev, 0);
+    }
+    for f in findings {
+        if f.system {
+            s.system += 1;
+        } else if f.is_open() {
+            *s.open.entry(f.severity).or_default() += 1;
+        } else {
+            s.accepted += 1;
+        }
+    }
+    s
+}
+
+pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
+    let doc = FindingsDocument {
+        schema_version: FINDINGS_SCHEMA_VERSION,
+        pack_id: input.pack_id.to_string(),
+        cluster: input.snapshot.cluster.name.clone(),
+        cluster_id: input.snapshot.cluster.id.clone().unwrap_or_default(),
+        collected_at: input.snapshot.taken_at,
+        ruleset_digest: crate::rules::catalog::digest(),
+        summary: summary(&input.analysis.findings),
+        findings: input.analysis.findings.clone(),
+        register: input.analysis.register.clone(),
+        access_matrix: input.analysis.matrix.clone(),
+    };
+    let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
+    out.push(b'\n');
+    out
+}
+
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(FindingsDocument)).expect("a JSON Schema serialises")
+}
