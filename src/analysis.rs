@@ -1,6 +1,8 @@
 //! The analysis stage: from a snapshot to findings and the privileged access matrix. Pure and
 //! deterministic: the same snapshot always gives the same analysis.
 
+use crate::controls::{Availability, ControlResult, Controls};
+use crate::exceptions::{Exception, ExceptionOutcome};
 use crate::finding::{Finding, sort_findings};
 use crate::inventory::{Inventory, RegisterRow, reconcile};
 use crate::rbac::SubjectRef;
@@ -9,7 +11,7 @@ use crate::rbac::index::RbacIndex;
 use crate::rbac::reach::ReachGraph;
 use crate::rules::{self, RuleContext};
 use crate::snapshot::Snapshot;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -158,4 +160,87 @@ pub fn matrix(findings: &[Finding]) -> Vec<MatrixRow> {
         }
     }
     rows.into_values().collect()
+}
+
+/// The run's verdicts: the analysis with exceptions applied and collection findings added, the
+/// status of every control, and what became of every exception.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Assessment {
+    pub analysis: Analysis,
+    pub controls: Vec<ControlResult>,
+    pub exceptions: Vec<ExceptionOutcome>,
+}
+
+/// What the previous pack says about the series.
+#[derive(Debug, Clone, Copy)]
+pub struct PreviousPackInfo {
+    pub collected_at: DateTime<Utc>,
+}
+
+pub struct AssessmentInput<'a> {
+    pub snapshot: &'a Snapshot,
+    pub controls: &'a Controls,
+    pub exceptions: &'a [Exception],
+    pub previous: Option<PreviousPackInfo>,
+    pub schedule_interval_hours: u32,
+    pub audit_log: bool,
+}
+
+/// Analysis, collection checks, exceptions and controls, in that order; pure.
+pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
+    let snapshot = input.snapshot;
+    let today = snapshot.taken_at.date_naive();
+    let mut analysis = analyze(snapshot, None, today).analysis;
+    if let Some(prev) = input.previous
+        && let Some(f) = series_gap(
+            prev.collected_at,
+            snapshot.taken_at,
+            input.schedule_interval_hours,
+        )
+    {
+        analysis.findings.push(f);
+    }
+    let exceptions = crate::exceptions::apply(&mut analysis.findings, input.exceptions, today);
+    analysis.matrix = matrix(&analysis.findings);
+    let controls = crate::controls::evaluate(
+        input.controls,
+        &analysis.findings,
+        &Availability {
+            collector: &snapshot.collector,
+            inventory: snapshot.inventory.is_some(),
+            previous_pack: input.previous.is_some(),
+            audit_log: input.audit_log,
+        },
+    );
+    Assessment {
+        analysis,
+        controls,
+        exceptions,
+    }
+}
+
+/// KE-COL-002 when the previous pack is older than the schedule allows (with half an interval of
+/// slack for a run that started late).
+pub fn series_gap(
+    previous: DateTime<Utc>,
+    now: DateTime<Utc>,
+    interval_hours: u32,
+) -> Option<Finding> {
+    let interval = chrono::Duration::hours(i64::from(interval_hours));
+    let allowed = interval + interval / 2;
+    let elapsed = now - previous;
+    if elapsed <= allowed {
+        return None;
+    }
+    let missed = (elapsed.num_minutes() / interval.num_minutes().max(1)).saturating_sub(1);
+    Some(crate::rules::new_finding(
+        "KE-COL-002",
+        &format!("{}", previous.format("%Y-%m-%dT%H:%M:%SZ")),
+        format!(
+            "the previous pack was collected {} ({} h before this one, schedule every {interval_hours} h): about {missed} scheduled run(s) missing",
+            previous.format("%Y-%m-%d %H:%M UTC"),
+            elapsed.num_hours()
+        ),
+    ))
 }

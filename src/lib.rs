@@ -10,7 +10,9 @@
 pub mod analysis;
 pub mod clock;
 pub mod config;
+pub mod controls;
 pub mod diag;
+pub mod exceptions;
 pub mod finding;
 pub mod inventory;
 pub mod pack;

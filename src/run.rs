@@ -1,21 +1,27 @@
-//! The `run` pipeline: source -> snapshot -> pack -> store, under the store's publish lock.
+//! The `run` pipeline: inputs -> source -> snapshot -> assessment -> pack -> store, under the
+//! store's publish lock.
 //!
-//! This is the only place that sequences the stages; each stage stays a plain function. The run
-//! takes its clock and progress sink from the caller, so tests pin time and the library never
-//! prints.
+//! This is the only place that sequences the stages; each stage stays a plain function. Every
+//! input a person wrote (inventory, controls, exceptions) is validated before anything is
+//! collected. The run takes its clock and progress sink from the caller, so tests pin time and
+//! the library never prints.
 
-use crate::analysis::analyze;
+use crate::analysis::{AssessmentInput, PreviousPackInfo, assess};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
+use crate::controls::{self, Controls, ControlsError};
 use crate::diag::Diagnostics;
+use crate::exceptions::{self, Exception, ExceptionsError};
 use crate::finding::Severity;
-use crate::inventory::{self, InventoryError, InventoryRef};
-use crate::pack::{self, Manifest, PackFile, PreviousPack, ToolInfo};
+use crate::inventory::{self, Inventory, InventoryError, InventoryRef};
+use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
 use crate::report::{self, ReportInput};
-use crate::snapshot::{Snapshot, snapshot_to_gzip, snapshot_to_json};
+use crate::snapshot::{Snapshot, snapshot_to_json};
 use crate::source::{CollectContext, Source, SourceError, SourceSpec};
 use crate::store::{Store, StoreError, StoreUrl};
+use chrono::NaiveDate;
+use std::path::PathBuf;
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
@@ -24,8 +30,11 @@ pub struct RunPlan {
     pub source: SourceSpec,
     pub out: StoreUrl,
     pub inventory: Option<InventoryRef>,
+    pub controls_dir: Option<PathBuf>,
+    pub exceptions: Option<PathBuf>,
     pub fail_on: Option<Severity>,
     pub require_complete: bool,
+    pub schedule_interval_hours: u32,
 }
 
 impl RunPlan {
@@ -36,8 +45,11 @@ impl RunPlan {
             source: config.source.clone().expect("checked above"),
             out: config.out.clone().expect("checked above"),
             inventory: config.inventory.clone(),
+            controls_dir: config.controls.clone(),
+            exceptions: config.exceptions.clone(),
             fail_on: config.fail_on,
             require_complete: config.require_complete,
+            schedule_interval_hours: config.schedule_interval_hours,
         })
     }
 }
@@ -50,11 +62,13 @@ pub struct RunOutcome {
     pub pack_location: String,
     pub previous_pack_id: Option<String>,
     pub collection_complete: bool,
-    /// Kinds not collected completely, as `Kind (status: message)`.
+    /// Required kinds not collected completely, as `Kind: status (message)`.
     pub incomplete_kinds: Vec<String>,
     /// True when an unaccepted finding reached the `--fail-on` severity.
     pub fail_on_reached: bool,
     pub summary: report::json::Summary,
+    /// Control counts by status, per framework: (framework, status, count).
+    pub controls: Vec<(String, String, usize)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +87,10 @@ pub enum RunError {
     Incomplete(Diagnostics),
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    #[error(transparent)]
+    Controls(#[from] ControlsError),
+    #[error(transparent)]
+    Exceptions(#[from] ExceptionsError),
 }
 
 pub fn tool_info() -> ToolInfo {
@@ -81,6 +99,40 @@ pub fn tool_info() -> ToolInfo {
         version: crate::TOOL_VERSION.to_string(),
         revision: crate::TOOL_REVISION.to_string(),
     }
+}
+
+/// The inputs people write, validated.
+pub struct Inputs {
+    pub controls: Controls,
+    pub exceptions: Vec<Exception>,
+    pub inventory: Option<Inventory>,
+}
+
+/// Loads and validates controls, exceptions and inventory (`today` for their dates).
+pub async fn load_inputs(
+    controls_dir: Option<&std::path::Path>,
+    exceptions_file: Option<&std::path::Path>,
+    inventory_ref: Option<&InventoryRef>,
+    source: Option<&dyn Source>,
+    today: NaiveDate,
+) -> Result<Inputs, RunError> {
+    let controls = match controls_dir {
+        Some(dir) => controls::load_dir(dir)?,
+        None => Controls::builtin(),
+    };
+    let exceptions = match exceptions_file {
+        Some(p) => exceptions::load_file(p, today)?,
+        None => Vec::new(),
+    };
+    let inventory = match inventory_ref {
+        Some(r) => Some(inventory::load(r, source, today).await?),
+        None => None,
+    };
+    Ok(Inputs {
+        controls,
+        exceptions,
+        inventory,
+    })
 }
 
 /// Runs the whole pipeline once.
@@ -92,21 +144,24 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
+    let taken_at = clock.now();
+    // Every input a person wrote fails the run before anything is collected or published.
+    let inputs = load_inputs(
+        plan.controls_dir.as_deref(),
+        plan.exceptions.as_deref(),
+        plan.inventory.as_ref(),
+        Some(source),
+        taken_at.date_naive(),
+    )
+    .await?;
+
     // One publisher per cluster at a time: a second run waits, then chains to the first.
     let _lock = store.lock(cluster).await?;
     let previous = pack::read_latest(store, cluster).await?;
-    if let Some(p) = &previous {
-        tracing::info!(pack = %p.pack_id, "previous pack found");
-    } else {
-        tracing::info!("no previous pack: this pack is the cluster's baseline");
+    match &previous {
+        Some(p) => tracing::info!(pack = %p.pack_id, "previous pack found"),
+        None => tracing::info!("no previous pack: this pack is the cluster's baseline"),
     }
-
-    let taken_at = clock.now();
-    // A bad inventory fails the run before anything is collected or published.
-    let inventory = match &plan.inventory {
-        Some(r) => Some(inventory::load(r, Some(source), taken_at.date_naive()).await?),
-        None => None,
-    };
 
     progress.stage("collecting");
     let mut snapshot = source
@@ -127,50 +182,29 @@ pub async fn run(
     for line in &incomplete {
         tracing::warn!(kind = %line, "collection incomplete");
     }
-    snapshot.inventory = inventory;
+    snapshot.inventory = inputs.inventory;
 
-    progress.stage("analysing");
-    let analysis = analyze(&snapshot, None, taken_at.date_naive()).analysis;
+    progress.stage("assessing");
+    let assessment = assess(&AssessmentInput {
+        snapshot: &snapshot,
+        controls: &inputs.controls,
+        exceptions: &inputs.exceptions,
+        previous: previous.as_ref().map(|p| PreviousPackInfo {
+            collected_at: p.collected_at,
+        }),
+        schedule_interval_hours: plan.schedule_interval_hours,
+        audit_log: false,
+    });
 
-    progress.stage("assembling the pack");
-    let snapshot_json = snapshot_to_json(&snapshot);
-    let snapshot_digest = pack::sha256_hex(&snapshot_json);
+    progress.stage("rendering");
+    let snapshot_digest = pack::sha256_hex(&snapshot_to_json(&snapshot));
     let id = pack::pack_id(snapshot.taken_at, &snapshot_digest);
-    let input = ReportInput {
+    let files = report::pack_files(&ReportInput {
         pack_id: &id,
         snapshot: &snapshot,
-        analysis: &analysis,
+        assessment: &assessment,
         generated_at: taken_at,
-    };
-    let mut files = vec![
-        PackFile::new(
-            pack::SNAPSHOT_FILE,
-            snapshot_to_gzip(&snapshot),
-            "application/gzip",
-        ),
-        PackFile::new(
-            "findings.json",
-            report::json::findings(&input),
-            "application/json",
-        ),
-        PackFile::new(
-            "findings.csv",
-            report::csv::findings(&analysis),
-            "text/csv; charset=utf-8",
-        ),
-        PackFile::new(
-            "access-matrix.csv",
-            report::csv::access_matrix(&analysis),
-            "text/csv; charset=utf-8",
-        ),
-    ];
-    if snapshot.inventory.is_some() {
-        files.push(PackFile::new(
-            "subprocessors.csv",
-            report::csv::subprocessors(&analysis.register),
-            "text/csv; charset=utf-8",
-        ));
-    }
+    });
     let manifest = Manifest {
         manifest_version: pack::manifest::MANIFEST_VERSION,
         pack_id: id.clone(),
@@ -182,7 +216,7 @@ pub async fn run(
         published_at: clock.now(),
         tool: tool_info(),
         ruleset_digest: crate::rules::catalog::digest(),
-        controls_digest: String::new(),
+        controls_digest: inputs.controls.digest(),
         collection_complete: snapshot.collector.is_complete(),
         signing_key_fingerprint: String::new(),
         signed: false,
@@ -202,6 +236,14 @@ pub async fn run(
     pack::publish(store, &built).await?;
     tracing::info!(pack = %built.id, location = %store.location(), "pack published");
 
+    let findings = &assessment.analysis.findings;
+    let mut control_counts: std::collections::BTreeMap<(String, String), usize> =
+        Default::default();
+    for c in &assessment.controls {
+        *control_counts
+            .entry((c.framework.clone(), c.status.as_str().to_string()))
+            .or_default() += 1;
+    }
     Ok(RunOutcome {
         pack_id: built.id.clone(),
         pack_location: format!(
@@ -213,12 +255,15 @@ pub async fn run(
         collection_complete: snapshot.collector.is_complete(),
         incomplete_kinds: incomplete,
         fail_on_reached: plan.fail_on.is_some_and(|level| {
-            analysis
-                .findings
+            findings
                 .iter()
                 .any(|f| f.is_open() && !f.system && f.severity >= level)
         }),
-        summary: report::json::summary(&analysis.findings),
+        summary: report::json::summary(findings),
+        controls: control_counts
+            .into_iter()
+            .map(|((f, s), n)| (f, s, n))
+            .collect(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! into the library's plans; nothing below this module prints.
 
 mod common;
+mod controls;
 mod inventory;
 mod logging;
 mod query;
@@ -52,6 +53,10 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// The sub-processor inventory: validate, print its schema, discover third parties.
     Inventory(inventory::InventoryArgs),
+    /// SOC 2, ISO 27001 and your own controls: list, show, validate.
+    Controls(controls::ControlsArgs),
+    /// The exceptions (risk acceptance) register: validate.
+    Exceptions(controls::ExceptionsArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -75,6 +80,8 @@ pub fn main() -> ExitCode {
         Command::CanI(args) => query::can_i(args, &cli.log),
         Command::Rules(args) => rules::execute(args),
         Command::Inventory(args) => inventory::execute(args, &cli.log),
+        Command::Controls(args) => controls::execute(args, &cli.log),
+        Command::Exceptions(args) => controls::execute_exceptions(args, &cli.log),
     };
     ExitCode::from(code)
 }

@@ -126,6 +126,16 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         outcome.summary.accepted,
         outcome.summary.system
     );
+    let mut by_framework: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (framework, status, n) in &outcome.controls {
+        by_framework
+            .entry(framework)
+            .or_default()
+            .push(format!("{n} {status}"));
+    }
+    for (framework, parts) in by_framework {
+        println!("controls {framework}: {}", parts.join(", "));
+    }
     if outcome.fail_on_reached {
         exit::FINDINGS
     } else {

@@ -3,6 +3,8 @@
 
 use super::ReportInput;
 use crate::analysis::MatrixRow;
+use crate::controls::ControlResult;
+use crate::exceptions::ExceptionOutcome;
 use crate::finding::{Finding, Severity};
 use crate::inventory::RegisterRow;
 use chrono::{DateTime, Utc};
@@ -23,6 +25,8 @@ pub struct FindingsDocument {
     pub ruleset_digest: String,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    pub controls: Vec<ControlResult>,
+    pub exceptions: Vec<ExceptionOutcome>,
     pub register: Vec<RegisterRow>,
     pub access_matrix: Vec<MatrixRow>,
 }
@@ -65,10 +69,12 @@ pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
         cluster_id: input.snapshot.cluster.id.clone().unwrap_or_default(),
         collected_at: input.snapshot.taken_at,
         ruleset_digest: crate::rules::catalog::digest(),
-        summary: summary(&input.analysis.findings),
-        findings: input.analysis.findings.clone(),
-        register: input.analysis.register.clone(),
-        access_matrix: input.analysis.matrix.clone(),
+        summary: summary(&input.assessment.analysis.findings),
+        findings: input.assessment.analysis.findings.clone(),
+        controls: input.assessment.controls.clone(),
+        exceptions: input.assessment.exceptions.clone(),
+        register: input.assessment.analysis.register.clone(),
+        access_matrix: input.assessment.analysis.matrix.clone(),
     };
     let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
     out.push(b'\n');

@@ -22,6 +22,8 @@ pub enum Family {
     Change,
     /// Exceptions that stopped applying.
     Exception,
+    /// The evidence collection itself.
+    Collection,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -561,6 +563,28 @@ pub const CATALOG: &[RuleDef] = &[
         &["previous-pack"],
         "A subject gained a privileged permission since the previous pack; each such change should trace to an approved change request.",
         "Reconcile the change with its approval (pull request or ticket), or revert it."
+    ),
+    rule!(
+        "KE-COL-001",
+        Collection,
+        High,
+        "Collection incomplete",
+        None,
+        NONE,
+        &[],
+        "A resource kind the analysis needs was forbidden to the collector, failed, or was absent from the input; every verdict that depends on it is not assessed.",
+        "Grant the collector the ClusterRole in deploy/ (get and list on every kind it reads), or dump every kind listed in the README."
+    ),
+    rule!(
+        "KE-COL-002",
+        Collection,
+        Medium,
+        "Gap in the evidence series",
+        None,
+        NONE,
+        &["previous-pack"],
+        "The previous pack is older than the expected schedule allows: a night (or more) has no evidence, so the period is not covered.",
+        "Check the CronJob's history and logs; keep the schedule and the store's retention in line with the audit period."
     ),
     rule!(
         "KE-EXC-001",

@@ -93,6 +93,24 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         }
     }
 
+    for (kind, c) in ctx.snapshot.collector.incomplete_kinds() {
+        let object = ObjectRef::new("ResourceKind", None, kind.name());
+        let mut f = new_finding(
+            "KE-COL-001",
+            kind.name(),
+            format!(
+                "{kind} was not collected completely ({}{})",
+                c.status.as_str(),
+                c.message
+                    .as_ref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ),
+        );
+        f.objects = vec![object];
+        out.push(f);
+    }
+
     for t in &ctx.snapshot.token_secrets {
         let object = ObjectRef::new("Secret", t.metadata.namespace.as_deref(), &t.metadata.name);
         let sa = SubjectRef::service_account(t.metadata.ns(), &t.service_account);

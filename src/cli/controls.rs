@@ -1,0 +1,299 @@
+//! `kube-evidence controls list | show | validate` and `kube-evidence exceptions validate`.
+
+use super::common;
+use super::exit;
+use super::logging::LogArgs;
+use super::query::{Format, InputArgs, load};
+use super::table::Table;
+use clap::{Args, Subcommand};
+use kube_evidence::analysis::{AssessmentInput, assess};
+use kube_evidence::controls::{Controls, RuleRole, load_dir};
+use kube_evidence::inventory::InventoryRef;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ControlsArgs {
+    #[command(subcommand)]
+    pub command: ControlsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ControlsCommand {
+    /// List the controls in force
+    List {
+        /// Only this framework (soc2, iso27001, or one of yours)
+        #[arg(long)]
+        framework: Option<String>,
+        /// A directory of control definitions (default: the built-in ones)
+        #[arg(long, value_name = "DIR")]
+        controls: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show one control: definition and rules; with --source or --snapshot, its status and the
+    /// findings that decide it
+    Show {
+        /// The control ID, e.g. CC6.1 or 8.2
+        id: String,
+        #[arg(long)]
+        framework: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        controls: Option<PathBuf>,
+        /// Sub-processor inventory (FILE or configmap:NS/NAME)
+        #[arg(long, value_name = "FILE")]
+        inventory: Option<String>,
+        /// Exceptions file
+        #[arg(long, value_name = "FILE")]
+        exceptions: Option<PathBuf>,
+        #[command(flatten)]
+        input: InputArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Check control definitions (default: the built-in ones); every problem with file and line
+    Validate {
+        /// A directory of control definitions
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ExceptionsArgs {
+    #[command(subcommand)]
+    pub command: ExceptionsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExceptionsCommand {
+    /// Check an exceptions file; every problem with its line and column
+    Validate { file: PathBuf },
+}
+
+fn controls_from(dir: Option<&PathBuf>) -> Result<Controls, u8> {
+    match dir {
+        Some(d) => load_dir(d).map_err(|e| {
+            eprintln!("error: {e}");
+            exit::ERROR
+        }),
+        None => Ok(Controls::builtin()),
+    }
+}
+
+pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
+    super::logging::init(false, log.log_level.as_deref());
+    match args.command {
+        ControlsCommand::Validate { dir } => match dir {
+            Some(d) => match load_dir(&d) {
+                Ok(c) => {
+                    let n: usize = c.sets.iter().map(|s| s.controls.len()).sum();
+                    println!(
+                        "{}: valid ({} framework(s), {n} controls)",
+                        d.display(),
+                        c.sets.len()
+                    );
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::ERROR
+                }
+            },
+            None => {
+                let c = Controls::builtin();
+                println!("built-in controls: valid ({} frameworks)", c.sets.len());
+                exit::OK
+            }
+        },
+        ControlsCommand::List {
+            framework,
+            controls,
+            format,
+        } => {
+            let set = match controls_from(controls.as_ref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let items: Vec<_> = set
+                .sets
+                .iter()
+                .filter(|s| framework.as_deref().is_none_or(|f| f == s.framework.id))
+                .flat_map(|s| s.controls.iter())
+                .collect();
+            if items.is_empty() {
+                eprintln!(
+                    "error: no controls{}",
+                    framework
+                        .map(|f| format!(" in framework {f}"))
+                        .unwrap_or_default()
+                );
+                return exit::ERROR;
+            }
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&items).expect("serialises")
+                ),
+                Format::Table => {
+                    let mut t = Table::new(&["FRAMEWORK", "ID", "TITLE", "PRIMARY RULES"]);
+                    for c in items {
+                        let primary = c
+                            .rules
+                            .iter()
+                            .filter(|r| r.role == RuleRole::Primary)
+                            .count();
+                        t.row(vec![
+                            c.framework.clone(),
+                            c.id.clone(),
+                            c.title.clone(),
+                            primary.to_string(),
+                        ]);
+                    }
+                    print!("{}", t.render());
+                }
+            }
+            exit::OK
+        }
+        ControlsCommand::Show {
+            id,
+            framework,
+            controls,
+            inventory,
+            exceptions,
+            input,
+            format,
+        } => {
+            let set = match controls_from(controls.as_ref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let found: Vec<_> = set
+                .control(&id)
+                .into_iter()
+                .filter(|c| framework.as_deref().is_none_or(|f| f == c.framework))
+                .collect();
+            if found.is_empty() {
+                eprintln!("error: no control {id}; `kube-evidence controls list` shows them");
+                return exit::USAGE;
+            }
+            let wants_status =
+                input.source.is_some() || input.snapshot.is_some() || input.config.is_some();
+            let results = if wants_status {
+                let mut snapshot = match load(&input, log) {
+                    Ok(s) => s,
+                    Err(code) => return code,
+                };
+                let today = snapshot.taken_at.date_naive();
+                let inv_ref = match inventory.as_deref().map(InventoryRef::parse).transpose() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return exit::USAGE;
+                    }
+                };
+                let rt = common::runtime();
+                let source = input.source.as_deref().map(|s| {
+                    kube_evidence::source::open(&kube_evidence::source::SourceSpec::parse(s))
+                });
+                let source = match source.transpose() {
+                    Ok(s) => s,
+                    Err(e) => return common::fail(e.into()),
+                };
+                let inputs = rt.block_on(kube_evidence::run::load_inputs(
+                    controls.as_deref(),
+                    exceptions.as_deref(),
+                    inv_ref.as_ref(),
+                    source.as_deref(),
+                    today,
+                ));
+                let inputs = match inputs {
+                    Ok(i) => i,
+                    Err(e) => return common::fail(e.into()),
+                };
+                if inputs.inventory.is_some() {
+                    snapshot.inventory = inputs.inventory;
+                }
+                let a = assess(&AssessmentInput {
+                    snapshot: &snapshot,
+                    controls: &inputs.controls,
+                    exceptions: &inputs.exceptions,
+                    previous: None,
+                    schedule_interval_hours: 24,
+                    audit_log: false,
+                });
+                Some(a)
+            } else {
+                None
+            };
+            match format {
+                Format::Json => {
+                    let v: Vec<serde_json::Value> = found
+                        .iter()
+                        .map(|c| {
+                            let status = results.as_ref().and_then(|a| {
+                                a.controls
+                                    .iter()
+                                    .find(|r| r.id == c.id && r.framework == c.framework)
+                            });
+                            serde_json::json!({"definition": c, "result": status})
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+                }
+                Format::Table => {
+                    for c in &found {
+                        println!("{} {} ({}): {}", c.framework, c.id, c.title, c.summary);
+                        for r in &c.rules {
+                            let def = kube_evidence::rules::rule(&r.id);
+                            println!(
+                                "  {:8} {} {}",
+                                format!("{:?}", r.role).to_lowercase(),
+                                r.id,
+                                def.title
+                            );
+                        }
+                        println!("  evidence: {}", c.evidence.join(", "));
+                        if let Some(m) = &c.manual {
+                            println!("  attach: {m}");
+                        }
+                        if let Some(a) = &results
+                            && let Some(r) = a
+                                .controls
+                                .iter()
+                                .find(|r| r.id == c.id && r.framework == c.framework)
+                        {
+                            println!("  status: {} ({})", r.status.as_str(), r.reason);
+                            for id in &r.deciding_findings {
+                                if let Some(f) = a.analysis.findings.iter().find(|f| &f.id == id) {
+                                    println!("    {} {}: {}", f.id, f.severity, f.summary);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            exit::OK
+        }
+    }
+}
+
+pub fn execute_exceptions(args: ExceptionsArgs, log: &LogArgs) -> u8 {
+    super::logging::init(false, log.log_level.as_deref());
+    let clock = match common::clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match args.command {
+        ExceptionsCommand::Validate { file } => {
+            match kube_evidence::exceptions::load_file(&file, clock.now().date_naive()) {
+                Ok(list) => {
+                    println!("{}: valid ({} exceptions)", file.display(), list.len());
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    exit::ERROR
+                }
+            }
+        }
+    }
+}

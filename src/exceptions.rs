@@ -1,0 +1,320 @@
+//! The exceptions register: reviewed risk acceptances. An exception names a rule and what it
+//! covers (a subject, an object, a namespace or a sub-processor), why, who approved it, the
+//! ticket, and when it expires. A matching finding becomes `accepted` and stops counting against
+//! its controls; an expired exception stops applying and is reported, as is one that matches
+//! nothing. Every exception is listed in the pack.
+
+use crate::diag::Diagnostics;
+use crate::finding::{ExceptionRef, Finding, FindingStatus};
+use crate::rbac::SubjectRef;
+use crate::rules::new_finding;
+use crate::yaml::decode::Decoder;
+use crate::yaml::{self, Node};
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Exception {
+    pub id: String,
+    pub rule: String,
+    pub covers: Coverage,
+    pub reason: String,
+    pub approver: String,
+    pub ticket: String,
+    pub created: NaiveDate,
+    pub expires: NaiveDate,
+}
+
+/// What an exception covers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum Coverage {
+    /// One subject, exactly (`User:NAME`, `Group:NAME`, `ServiceAccount:NS/NAME`).
+    Subject(SubjectRef),
+    /// One object, exactly as findings name it (`ClusterRoleBinding velero`, `Secret ns/name`).
+    Object(String),
+    /// Every finding of the rule in a namespace.
+    Namespace(String),
+    /// Every finding of the rule about a sub-processor.
+    SubProcessor(String),
+}
+
+impl Coverage {
+    fn matches(&self, f: &Finding) -> bool {
+        match self {
+            Coverage::Subject(s) => f.subjects.contains(s),
+            Coverage::Object(o) => f.objects.iter().any(|x| x.to_string() == *o),
+            Coverage::Namespace(ns) => f.namespaces.iter().any(|n| n == ns),
+            Coverage::SubProcessor(id) => f.sub_processor.as_deref() == Some(id),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Coverage::Subject(s) => s.to_string(),
+            Coverage::Object(o) => o.clone(),
+            Coverage::Namespace(n) => format!("namespace {n}"),
+            Coverage::SubProcessor(s) => format!("sub-processor {s}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExceptionState {
+    /// In force and accepting at least one finding.
+    InForce,
+    /// In force but matching no finding.
+    Stale,
+    /// Past its expiry date.
+    Expired,
+}
+
+/// An exception and what became of it in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExceptionOutcome {
+    pub exception: Exception,
+    pub state: ExceptionState,
+    /// Findings it accepted (in force), or would have (expired).
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExceptionsError {
+    #[error("cannot read exceptions {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("invalid exceptions:\n{0}")]
+    Invalid(Diagnostics),
+}
+
+pub fn load_file(
+    path: &std::path::Path,
+    today: NaiveDate,
+) -> Result<Vec<Exception>, ExceptionsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ExceptionsError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    parse(&text, &path.display().to_string(), today)
+}
+
+/// Parses and validates an exceptions file; every problem at once, with line and column.
+pub fn parse(
+    text: &str,
+    origin: &str,
+    today: NaiveDate,
+) -> Result<Vec<Exception>, ExceptionsError> {
+    let mut d = Decoder::new(origin);
+    let docs = match yaml::parse_stream(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return Err(ExceptionsError::Invalid(d.diags));
+        }
+    };
+    let Some(root) = docs.into_iter().find_map(|doc| doc.root) else {
+        d.diags.push(origin, None, "the exceptions file is empty");
+        return Err(ExceptionsError::Invalid(d.diags));
+    };
+    let mut out = Vec::new();
+    if let Some(mut f) = d.map(&root, "") {
+        if let Some(v) = f.required(&mut d, "apiVersion")
+            && v.as_str() != Some("kube-evidence.io/v1")
+        {
+            d.error(v.pos, "`apiVersion` must be `kube-evidence.io/v1`");
+        }
+        if let Some(v) = f.required(&mut d, "kind")
+            && v.as_str() != Some("ExceptionList")
+        {
+            d.error(v.pos, "`kind` must be `ExceptionList`");
+        }
+        let mut ids: BTreeMap<String, u32> = BTreeMap::new();
+        if let Some(items) = f
+            .required(&mut d, "exceptions")
+            .and_then(|n| d.seq(n, "exceptions"))
+        {
+            for item in items {
+                // Duplicates are caught on the raw id, even when the rest of the entry is invalid.
+                if let Some(id_node) = item.get("id")
+                    && let Some(id) = id_node.as_str()
+                    && let Some(line) = ids.insert(id.to_string(), item.pos.line)
+                {
+                    d.error(
+                        id_node.pos,
+                        format!("duplicate exception id `{id}` (first at line {line})"),
+                    );
+                }
+                if let Some(e) = decode(item, &mut d, today) {
+                    out.push(e);
+                }
+            }
+        }
+        f.finish(&mut d);
+    }
+    d.diags.into_result(out).map_err(ExceptionsError::Invalid)
+}
+
+fn decode(n: &Node, d: &mut Decoder, today: NaiveDate) -> Option<Exception> {
+    let mut f = d.map(n, "exceptions[]")?;
+    let id = f.required(d, "id").and_then(|v| d.nonempty_string(v, "id"));
+    let rule = f.required(d, "rule").and_then(|v| {
+        let s = d.nonempty_string(v, "rule")?;
+        if crate::rules::catalog::find(&s).is_none() {
+            d.error(
+                v.pos,
+                format!("unknown rule `{s}`; `kube-evidence rules list` prints the catalog"),
+            );
+            return None;
+        }
+        Some(s)
+    });
+    let mut covers = Vec::new();
+    if let Some(v) = f.optional("subject")
+        && let Some(s) = d.string(v, "subject")
+    {
+        match SubjectRef::parse(&s) {
+            Ok(subject) => covers.push(Coverage::Subject(subject)),
+            Err(e) => d.error(v.pos, format!("`subject`: {e}")),
+        }
+    }
+    if let Some(v) = f
+        .optional("object")
+        .and_then(|v| d.nonempty_string(v, "object"))
+    {
+        covers.push(Coverage::Object(v));
+    }
+    if let Some(v) = f
+        .optional("namespace")
+        .and_then(|v| d.nonempty_string(v, "namespace"))
+    {
+        covers.push(Coverage::Namespace(v));
+    }
+    if let Some(v) = f
+        .optional("subProcessor")
+        .and_then(|v| d.nonempty_string(v, "subProcessor"))
+    {
+        covers.push(Coverage::SubProcessor(v));
+    }
+    let reason = f
+        .required(d, "reason")
+        .and_then(|v| d.nonempty_string(v, "reason"));
+    let approver = f
+        .required(d, "approver")
+        .and_then(|v| d.nonempty_string(v, "approver"));
+    let ticket = f
+        .required(d, "ticket")
+        .and_then(|v| d.nonempty_string(v, "ticket"));
+    let created_node = f.required(d, "created");
+    let created = created_node.and_then(|v| d.date(v, "created"));
+    let expires_node = f.required(d, "expires");
+    let expires = expires_node.and_then(|v| d.date(v, "expires"));
+    f.finish(d);
+    if covers.len() != 1 {
+        d.error(
+            n.pos,
+            "an exception covers exactly one of `subject`, `object`, `namespace` or `subProcessor`",
+        );
+    }
+    if let (Some(c), Some(node)) = (created, created_node)
+        && c > today
+    {
+        d.error(
+            node.pos,
+            format!("`created` {c} is in the future (today is {today})"),
+        );
+    }
+    if let (Some(c), Some(e), Some(node)) = (created, expires, expires_node)
+        && e <= c
+    {
+        d.error(
+            node.pos,
+            format!("`expires` {e} is not after `created` {c}"),
+        );
+    }
+    Some(Exception {
+        id: id?,
+        rule: rule?,
+        covers: covers.into_iter().next()?,
+        reason: reason?,
+        approver: approver?,
+        ticket: ticket?,
+        created: created?,
+        expires: expires?,
+    })
+}
+
+/// Applies the exceptions to the findings, marks accepted ones, and adds findings for expired
+/// and stale exceptions. An exception is in force through its `expires` date.
+pub fn apply(
+    findings: &mut Vec<Finding>,
+    exceptions: &[Exception],
+    today: NaiveDate,
+) -> Vec<ExceptionOutcome> {
+    let mut outcomes = Vec::new();
+    let mut extra = Vec::new();
+    for e in exceptions {
+        let matching: Vec<usize> = findings
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.rule_id == e.rule && e.covers.matches(f))
+            .map(|(i, _)| i)
+            .collect();
+        let ids: Vec<String> = matching.iter().map(|i| findings[*i].id.clone()).collect();
+        let state = if e.expires < today {
+            let mut f = new_finding(
+                "KE-EXC-001",
+                &e.id,
+                format!(
+                    "exception {} ({} for {}) expired on {}; {} finding(s) count again",
+                    e.id,
+                    e.rule,
+                    e.covers.describe(),
+                    e.expires,
+                    ids.len()
+                ),
+            );
+            f.objects = vec![crate::rbac::ObjectRef::new("Exception", None, &e.id)];
+            extra.push(f);
+            ExceptionState::Expired
+        } else if matching.is_empty() {
+            let mut f = new_finding(
+                "KE-EXC-002",
+                &e.id,
+                format!(
+                    "exception {} ({} for {}) matches no finding",
+                    e.id,
+                    e.rule,
+                    e.covers.describe()
+                ),
+            );
+            f.objects = vec![crate::rbac::ObjectRef::new("Exception", None, &e.id)];
+            extra.push(f);
+            ExceptionState::Stale
+        } else {
+            for i in &matching {
+                let f = &mut findings[*i];
+                f.status = FindingStatus::Accepted;
+                f.exception = Some(ExceptionRef {
+                    id: e.id.clone(),
+                    approver: e.approver.clone(),
+                    ticket: e.ticket.clone(),
+                    expires: e.expires.to_string(),
+                    reason: e.reason.clone(),
+                });
+            }
+            ExceptionState::InForce
+        };
+        outcomes.push(ExceptionOutcome {
+            exception: e.clone(),
+            state,
+            findings: ids,
+        });
+    }
+    findings.extend(extra);
+    crate::finding::sort_findings(findings);
+    outcomes
+}
