@@ -19,6 +19,9 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("diff") {
+        return diff_pass();
+    }
     let t = Instant::now();
     let snapshot = cluster(Shape::TARGET);
     println!(
@@ -62,5 +65,34 @@ fn main() {
         *per_rule.entry(f.rule_id.as_str()).or_insert(0usize) += 1;
     }
     println!("  per rule: {per_rule:?}");
+    println!("peak memory: {:.0} MiB", peak_rss_mib());
+}
+
+/// Two target-size snapshots differing in 1% of their RoleBindings.
+fn diff_pass() {
+    use kube_evidence::diff::{Side, compute};
+    let old = cluster(Shape::TARGET);
+    let new = kube_evidence::synthetic::perturb(&old, 10, 3);
+    let t = Instant::now();
+    let d = compute(
+        &Side {
+            snapshot: &old,
+            findings: &[],
+            controls: &[],
+            pack_id: None,
+        },
+        &Side {
+            snapshot: &new,
+            findings: &[],
+            controls: &[],
+            pack_id: None,
+        },
+    );
+    println!(
+        "diff: {:?} ({} object changes, {} grant changes)",
+        t.elapsed(),
+        d.objects.len(),
+        d.grants.len()
+    );
     println!("peak memory: {:.0} MiB", peak_rss_mib());
 }

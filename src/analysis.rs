@@ -2,6 +2,7 @@
 //! deterministic: the same snapshot always gives the same analysis.
 
 use crate::controls::{Availability, ControlResult, Controls};
+use crate::diff::{Diff, Side};
 use crate::exceptions::{Exception, ExceptionOutcome};
 use crate::finding::{Finding, sort_findings};
 use crate::inventory::{Inventory, RegisterRow, reconcile};
@@ -170,19 +171,29 @@ pub struct Assessment {
     pub analysis: Analysis,
     pub controls: Vec<ControlResult>,
     pub exceptions: Vec<ExceptionOutcome>,
+    /// What changed since the previous pack (or that this pack is the baseline).
+    pub diff: Diff,
 }
 
-/// What the previous pack says about the series.
-#[derive(Debug, Clone, Copy)]
+/// The previous pack of the series, as far as it could be read.
+#[derive(Debug, Clone)]
 pub struct PreviousPackInfo {
+    pub pack_id: String,
     pub collected_at: DateTime<Utc>,
+    /// Its snapshot, when readable.
+    pub snapshot: Option<Snapshot>,
+    pub findings: Vec<Finding>,
+    pub controls: Vec<ControlResult>,
+    /// Why the previous pack did not verify or could not be read, if it did not.
+    pub verification_failure: Option<String>,
 }
 
 pub struct AssessmentInput<'a> {
     pub snapshot: &'a Snapshot,
+    pub pack_id: Option<&'a str>,
     pub controls: &'a Controls,
     pub exceptions: &'a [Exception],
-    pub previous: Option<PreviousPackInfo>,
+    pub previous: Option<&'a PreviousPackInfo>,
     pub schedule_interval_hours: u32,
     pub audit_log: bool,
 }
@@ -191,7 +202,8 @@ pub struct AssessmentInput<'a> {
 pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     let snapshot = input.snapshot;
     let today = snapshot.taken_at.date_naive();
-    let mut analysis = analyze(snapshot, None, today).analysis;
+    let rbac = analyze(snapshot, None, today);
+    let mut analysis = rbac.analysis;
     if let Some(prev) = input.previous
         && let Some(f) = series_gap(
             prev.collected_at,
@@ -201,22 +213,68 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     {
         analysis.findings.push(f);
     }
+    // Objects and grants changed since the previous pack; new privileged grants are findings.
+    let mut diff = match input.previous {
+        None => Diff::baseline(snapshot, input.pack_id),
+        Some(prev) => match &prev.snapshot {
+            Some(old) => {
+                let old_index = RbacIndex::build(old);
+                let mut d = crate::diff::compute_with(
+                    &Side {
+                        snapshot: old,
+                        findings: &[],
+                        controls: &[],
+                        pack_id: Some(&prev.pack_id),
+                    },
+                    &Side {
+                        snapshot,
+                        findings: &[],
+                        controls: &[],
+                        pack_id: input.pack_id,
+                    },
+                    &old_index,
+                    &rbac.index,
+                );
+                d.previous_verification_failure = prev.verification_failure.clone();
+                d
+            }
+            None => {
+                // The previous pack exists but cannot be read: not a baseline, and said so.
+                let mut d = Diff::baseline(snapshot, input.pack_id);
+                d.baseline = false;
+                d.previous_verification_failure =
+                    Some(prev.verification_failure.clone().unwrap_or_else(|| {
+                        format!("the snapshot of pack {} cannot be read", prev.pack_id)
+                    }));
+                d
+            }
+        },
+    };
+    analysis
+        .findings
+        .extend(crate::diff::change_findings(&diff));
     let exceptions = crate::exceptions::apply(&mut analysis.findings, input.exceptions, today);
     analysis.matrix = matrix(&analysis.findings);
+    let previous_usable = input.previous.is_some_and(|p| p.snapshot.is_some());
     let controls = crate::controls::evaluate(
         input.controls,
         &analysis.findings,
         &Availability {
             collector: &snapshot.collector,
             inventory: snapshot.inventory.is_some(),
-            previous_pack: input.previous.is_some(),
+            previous_pack: previous_usable,
             audit_log: input.audit_log,
         },
     );
+    if let Some(prev) = input.previous.filter(|p| p.snapshot.is_some()) {
+        diff.findings = crate::diff::findings(&prev.findings, &analysis.findings);
+        diff.controls = crate::diff::controls(&prev.controls, &controls);
+    }
     Assessment {
         analysis,
         controls,
         exceptions,
+        diff,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod controls;
 pub mod diag;
+pub mod diff;
 pub mod exceptions;
 pub mod finding;
 pub mod inventory;

@@ -185,20 +185,23 @@ pub async fn run(
     snapshot.inventory = inputs.inventory;
 
     progress.stage("assessing");
+    let snapshot_digest = pack::sha256_hex(&snapshot_to_json(&snapshot));
+    let id = pack::pack_id(snapshot.taken_at, &snapshot_digest);
+    let previous_info = match &previous {
+        Some(p) => Some(read_previous(store, p).await),
+        None => None,
+    };
     let assessment = assess(&AssessmentInput {
         snapshot: &snapshot,
+        pack_id: Some(&id),
         controls: &inputs.controls,
         exceptions: &inputs.exceptions,
-        previous: previous.as_ref().map(|p| PreviousPackInfo {
-            collected_at: p.collected_at,
-        }),
+        previous: previous_info.as_ref(),
         schedule_interval_hours: plan.schedule_interval_hours,
         audit_log: false,
     });
 
     progress.stage("rendering");
-    let snapshot_digest = pack::sha256_hex(&snapshot_to_json(&snapshot));
-    let id = pack::pack_id(snapshot.taken_at, &snapshot_digest);
     let files = report::pack_files(&ReportInput {
         pack_id: &id,
         snapshot: &snapshot,
@@ -265,6 +268,46 @@ pub async fn run(
             .map(|((f, s), n)| (f, s, n))
             .collect(),
     })
+}
+
+/// The previous pack's snapshot, findings and control results, as far as they can be read; a
+/// pack that cannot be read is noted, never fatal: today's evidence still gets published.
+pub async fn read_previous(store: &dyn Store, latest: &pack::LatestPointer) -> PreviousPackInfo {
+    let mut info = PreviousPackInfo {
+        pack_id: latest.pack_id.clone(),
+        collected_at: latest.collected_at,
+        snapshot: None,
+        findings: Vec::new(),
+        controls: Vec::new(),
+        verification_failure: None,
+    };
+    let mut problems = Vec::new();
+    match pack::read_pack(store, &latest.path).await {
+        Ok(p) if p.manifest_sha256() != latest.manifest_sha256 => problems
+            .push("its manifest does not match the SHA-256 recorded in latest.json".to_string()),
+        Ok(_) => {}
+        Err(e) => problems.push(e.to_string()),
+    }
+    match pack::read_pack_file(store, &latest.path, pack::SNAPSHOT_FILE).await {
+        Ok(bytes) => match crate::snapshot::snapshot_from_bytes(&bytes, &latest.path) {
+            Ok(s) => info.snapshot = Some(s),
+            Err(e) => problems.push(e.to_string()),
+        },
+        Err(e) => problems.push(e.to_string()),
+    }
+    if let Ok(bytes) = pack::read_pack_file(store, &latest.path, "findings.json").await {
+        match serde_json::from_slice::<report::json::FindingsDocument>(&bytes) {
+            Ok(doc) => {
+                info.findings = doc.findings;
+                info.controls = doc.controls;
+            }
+            Err(e) => problems.push(format!("findings.json: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        info.verification_failure = Some(problems.join("; "));
+    }
+    info
 }
 
 fn describe_incomplete(snapshot: &Snapshot) -> Vec<String> {

@@ -226,3 +226,34 @@ pub fn cluster(shape: Shape) -> Snapshot {
     s.canonicalize();
     s
 }
+
+/// A copy of `snapshot` with `per_mille` of its RoleBindings changed (half get another subject,
+/// half another ClusterRole): the "next night" of a busy cluster.
+pub fn perturb(snapshot: &Snapshot, per_mille: usize, seed: u64) -> Snapshot {
+    let mut rng = Rng(seed.max(1).wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+    let mut s = snapshot.clone();
+    let n = s.role_bindings.len() * per_mille / 1000;
+    let roles = s.cluster_roles.len().max(1);
+    for k in 0..n {
+        let i = rng.below(s.role_bindings.len());
+        let rb = &mut s.role_bindings[i];
+        if k % 2 == 0 {
+            rb.subjects.push(Subject {
+                kind: "User".into(),
+                name: format!("new-user-{k}@example.com"),
+                namespace: None,
+                api_group: Some("rbac.authorization.k8s.io".into()),
+            });
+        } else {
+            rb.role_ref = RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                name: format!("role-{:04}", rng.below(roles)),
+            };
+        }
+        rb.metadata.resource_version = Some(format!("{}", 1_000_000 + k));
+    }
+    s.taken_at += chrono::Duration::hours(24);
+    s.canonicalize();
+    s
+}

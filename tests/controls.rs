@@ -173,13 +173,21 @@ fn assess_samples(
 ) -> kube_evidence::analysis::Assessment {
     let mut s = sample_snapshot();
     tweak(&mut s);
+    // The same cluster a day earlier: no changes, a complete series.
+    let previous = PreviousPackInfo {
+        pack_id: "previous".into(),
+        collected_at: s.taken_at - chrono::Duration::hours(24),
+        snapshot: Some(s.clone()),
+        findings: Vec::new(),
+        controls: Vec::new(),
+        verification_failure: None,
+    };
     assess(&AssessmentInput {
         snapshot: &s,
+        pack_id: None,
         controls,
         exceptions,
-        previous: Some(PreviousPackInfo {
-            collected_at: s.taken_at - chrono::Duration::hours(24),
-        }),
+        previous: Some(&previous),
         schedule_interval_hours: 24,
         audit_log: false,
     })
@@ -222,6 +230,7 @@ fn every_status_is_reachable_and_decided_correctly() {
     s.canonicalize();
     let baseline = assess(&AssessmentInput {
         snapshot: &s,
+        pack_id: None,
         controls: &controls,
         exceptions: &[],
         previous: None,

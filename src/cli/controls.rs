@@ -214,6 +214,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                 }
                 let a = assess(&AssessmentInput {
                     snapshot: &snapshot,
+                    pack_id: None,
                     controls: &inputs.controls,
                     exceptions: &inputs.exceptions,
                     previous: None,

@@ -3,6 +3,7 @@
 
 mod common;
 mod controls;
+mod diff;
 mod inventory;
 mod logging;
 mod query;
@@ -57,6 +58,10 @@ pub enum Command {
     Controls(controls::ControlsArgs),
     /// The exceptions (risk acceptance) register: validate.
     Exceptions(controls::ExceptionsArgs),
+    /// What changed between two snapshots or packs.
+    Diff(diff::DiffArgs),
+    /// Every change across an audit period, from the packs in a store.
+    Changes(diff::ChangesArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -82,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Inventory(args) => inventory::execute(args, &cli.log),
         Command::Controls(args) => controls::execute(args, &cli.log),
         Command::Exceptions(args) => controls::execute_exceptions(args, &cli.log),
+        Command::Diff(args) => diff::diff(args, &cli.log),
+        Command::Changes(args) => diff::changes(args, &cli.log),
     };
     ExitCode::from(code)
 }

@@ -215,3 +215,76 @@ mod tests {
         assert_eq!(String::from_utf8(s).unwrap(), "11  a\n22  b\n");
     }
 }
+
+/// A pack found in a store, by its manifest.
+#[derive(Debug, Clone)]
+pub struct StoredPack {
+    pub prefix: String,
+    pub manifest: Manifest,
+    pub manifest_bytes: Vec<u8>,
+}
+
+impl StoredPack {
+    pub fn manifest_sha256(&self) -> String {
+        sha256_hex(&self.manifest_bytes)
+    }
+}
+
+/// Reads the manifest of the pack at `prefix`.
+pub async fn read_pack(store: &dyn Store, prefix: &str) -> Result<StoredPack, PackReadError> {
+    let key = format!("{prefix}/{MANIFEST_FILE}");
+    let bytes = store
+        .get(&key)
+        .await?
+        .ok_or_else(|| PackReadError::Missing { key: key.clone() })?;
+    let manifest = Manifest::from_bytes(&bytes).map_err(|e| PackReadError::Corrupt {
+        key,
+        message: e.to_string(),
+    })?;
+    Ok(StoredPack {
+        prefix: prefix.to_string(),
+        manifest,
+        manifest_bytes: bytes,
+    })
+}
+
+/// Reads one file of a pack.
+pub async fn read_pack_file(
+    store: &dyn Store,
+    prefix: &str,
+    name: &str,
+) -> Result<Vec<u8>, PackReadError> {
+    let key = format!("{prefix}/{name}");
+    store.get(&key).await?.ok_or(PackReadError::Missing { key })
+}
+
+/// Every pack of a cluster with a readable manifest, oldest first; packs whose manifest is
+/// missing (an interrupted publication) are returned by prefix in the second list.
+pub async fn list_packs(
+    store: &dyn Store,
+    cluster: &str,
+) -> Result<(Vec<StoredPack>, Vec<String>), PackReadError> {
+    let keys = store.list(&format!("{cluster}/packs")).await?;
+    let mut prefixes: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for k in &keys {
+        // <cluster>/packs/YYYY/MM/DD/<id>/<file>
+        let parts: Vec<&str> = k.split('/').collect();
+        if parts.len() >= 7 {
+            prefixes.insert(parts[..6].join("/"));
+        }
+    }
+    let mut packs = Vec::new();
+    let mut incomplete = Vec::new();
+    for p in prefixes {
+        match read_pack(store, &p).await {
+            Ok(sp) => packs.push(sp),
+            Err(PackReadError::Missing { .. }) => incomplete.push(p),
+            Err(e) => return Err(e),
+        }
+    }
+    packs.sort_by(|a, b| {
+        (a.manifest.collected_at, &a.manifest.pack_id)
+            .cmp(&(b.manifest.collected_at, &b.manifest.pack_id))
+    });
+    Ok((packs, incomplete))
+}

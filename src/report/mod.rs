@@ -39,5 +39,14 @@ pub fn pack_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             CSV,
         ));
     }
+    let diff = &input.assessment.diff;
+    let mut diff_json = serde_json::to_vec_pretty(diff).expect("diff serialises");
+    diff_json.push(b'\n');
+    files.push(PackFile::new("diff.json", diff_json, "application/json"));
+    files.push(PackFile::new(
+        "changes.csv",
+        crate::diff::render::changes_csv(diff),
+        CSV,
+    ));
     files
 }

@@ -119,7 +119,7 @@ pub(crate) fn writes_webhooks(rule: &PolicyRule, cluster: bool) -> bool {
 }
 
 /// The rule IDs a role rule triggers when granted cluster-wide (`cluster`) or in a namespace.
-pub(crate) fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
+pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
     if cluster && is_cluster_admin_rule(rule) {
         return vec!["KE-RBAC-001"];
     }

@@ -3,7 +3,7 @@
 //! the subjects and the grants behind it.
 
 pub mod catalog;
-mod grants;
+pub mod grants;
 mod hygiene;
 pub mod system;
 

@@ -1,0 +1,223 @@
+//! `kube-evidence diff OLD NEW` and `kube-evidence changes --store ... --from ... --to ...`.
+
+use super::common;
+use super::exit;
+use super::logging::LogArgs;
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+use kube_evidence::analysis::{AssessmentInput, assess};
+use kube_evidence::controls::{ControlResult, Controls};
+use kube_evidence::diff::{self, Side, period};
+use kube_evidence::finding::Finding;
+use kube_evidence::report::json::FindingsDocument;
+use kube_evidence::snapshot::{Snapshot, read_snapshot_file};
+use kube_evidence::source::dump::read_dump;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum DiffFormat {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The older side: a snapshot file, a pack directory, or a dump directory
+    pub old: PathBuf,
+    /// The newer side
+    pub new: PathBuf,
+    /// Sub-processor inventory for sides that do not carry one (dumps, plain snapshots)
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: DiffFormat,
+}
+
+struct Loaded {
+    snapshot: Snapshot,
+    findings: Vec<Finding>,
+    controls: Vec<ControlResult>,
+    pack_id: Option<String>,
+}
+
+fn load_side(
+    path: &Path,
+    inventory: Option<&PathBuf>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Loaded> {
+    let is_pack = path.is_dir() && path.join("manifest.json").exists();
+    let (mut snapshot, doc, pack_id) = if is_pack {
+        let s = read_snapshot_file(&path.join("snapshot.json.gz"))?;
+        let doc: Option<FindingsDocument> = std::fs::read(path.join("findings.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let id = doc.as_ref().map(|d| d.pack_id.clone());
+        (s, doc, id)
+    } else if path.is_dir() {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "dump".into());
+        (
+            read_dump(path, &name, now, format!("dump:{}", path.display()))?,
+            None,
+            None,
+        )
+    } else {
+        (read_snapshot_file(path)?, None, None)
+    };
+    if snapshot.inventory.is_none()
+        && let Some(inv) = inventory {
+            snapshot.inventory = Some(kube_evidence::inventory::load_file(
+                inv,
+                snapshot.taken_at.date_naive(),
+            )?);
+        }
+    let (findings, controls) = match doc {
+        Some(d) => (d.findings, d.controls),
+        None => {
+            let a = assess(&AssessmentInput {
+                snapshot: &snapshot,
+                pack_id: None,
+                controls: &Controls::builtin(),
+                exceptions: &[],
+                previous: None,
+                schedule_interval_hours: 24,
+                audit_log: false,
+            });
+            (a.analysis.findings, a.controls)
+        }
+    };
+    Ok(Loaded {
+        snapshot,
+        findings,
+        controls,
+        pack_id,
+    })
+}
+
+pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
+    super::logging::init(false, log.log_level.as_deref());
+    let clock = match common::clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let now = clock.now();
+    let sides = load_side(&args.old, args.inventory.as_ref(), now)
+        .with_context(|| format!("cannot read {}", args.old.display()))
+        .and_then(|o| {
+            load_side(&args.new, args.inventory.as_ref(), now)
+                .with_context(|| format!("cannot read {}", args.new.display()))
+                .map(|n| (o, n))
+        });
+    let (old, new) = match sides {
+        Ok(s) => s,
+        Err(e) => return common::fail(e),
+    };
+    let d = diff::compute(
+        &Side {
+            snapshot: &old.snapshot,
+            findings: &old.findings,
+            controls: &old.controls,
+            pack_id: old.pack_id.as_deref(),
+        },
+        &Side {
+            snapshot: &new.snapshot,
+            findings: &new.findings,
+            controls: &new.controls,
+            pack_id: new.pack_id.as_deref(),
+        },
+    );
+    match args.format {
+        DiffFormat::Table => print!("{}", diff::render::table(&d)),
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).expect("serialises")),
+        DiffFormat::Csv => {
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&diff::render::changes_csv(&d));
+        }
+    }
+    exit::OK
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum PopulationFormat {
+    #[default]
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangesArgs {
+    /// The store holding the packs: a directory or s3://BUCKET/PREFIX
+    #[arg(long, value_name = "URL")]
+    pub store: String,
+    /// The cluster name
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+    /// First day of the period (UTC, YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub from: NaiveDate,
+    /// Last day of the period (UTC, YYYY-MM-DD), inclusive
+    #[arg(long, value_name = "DATE")]
+    pub to: NaiveDate,
+    /// Hours between scheduled runs, to find missing ones
+    #[arg(long, default_value_t = 24)]
+    pub schedule_interval_hours: u32,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PopulationFormat,
+}
+
+pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
+    super::logging::init(false, log.log_level.as_deref());
+    if args.to < args.from {
+        eprintln!("error: --to {} is before --from {}", args.to, args.from);
+        return exit::USAGE;
+    }
+    let url = match kube_evidence::store::StoreUrl::parse(&args.store) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("error: --store: {e}");
+            return exit::USAGE;
+        }
+    };
+    let clock = match common::clock() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = common::runtime();
+    let result = rt.block_on(async {
+        let store =
+            kube_evidence::store::open(&url).with_context(|| format!("cannot open store {url}"))?;
+        let p = period::population(
+            store.as_ref(),
+            &args.cluster,
+            args.from,
+            args.to,
+            args.schedule_interval_hours,
+            clock.now(),
+        )
+        .await
+        .with_context(|| format!("cannot read the packs of {} in {url}", args.cluster))?;
+        anyhow::Ok(p)
+    });
+    let p = match result {
+        Ok(p) => p,
+        Err(e) => return common::fail(e),
+    };
+    for g in &p.gaps {
+        eprintln!("gap: {}", g.description);
+    }
+    match args.format {
+        PopulationFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&p).expect("serialises"))
+        }
+        PopulationFormat::Csv => {
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&period::csv(&p));
+        }
+    }
+    exit::OK
+}

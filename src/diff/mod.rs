@@ -1,0 +1,878 @@
+//! What changed between two snapshots (with their analyses): RBAC objects at the level of rules
+//! and subjects, effective grants gained and lost (privileged ones first, with provenance),
+//! sub-processors, findings, control statuses and collection completeness.
+//!
+//! Metadata noise (resourceVersion, uid, timestamps, managed fields, annotations) is never a
+//! change; an object deleted and re-created with the same content is reported once, as
+//! re-created. Output is sorted and deterministic.
+
+pub mod period;
+pub mod render;
+
+use crate::controls::{ControlResult, ControlStatus};
+use crate::finding::{Finding, Severity};
+use crate::inventory::SubProcessor;
+use crate::inventory::reconcile::match_entry;
+use crate::rbac::SubjectRef;
+use crate::rbac::index::{BindingEntry, Grant, RbacIndex};
+use crate::rules::grants::hits;
+use crate::rules::new_finding;
+use crate::snapshot::{ObjectMeta, PolicyRule, Snapshot};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One side of a comparison.
+pub struct Side<'a> {
+    pub snapshot: &'a Snapshot,
+    pub findings: &'a [Finding],
+    pub controls: &'a [ControlResult],
+    pub pack_id: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SideInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    pub cluster: String,
+    pub collected_at: DateTime<Utc>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+    /// Deleted and created again with the same content.
+    Recreated,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Recreated => "re-created",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectChange {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    pub change: ChangeKind,
+    /// The change spelled out: rules and subjects added or removed, fields changed.
+    pub details: Vec<String>,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantChangeKind {
+    Gained,
+    Lost,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantChange {
+    pub subject: SubjectRef,
+    pub change: GrantChangeKind,
+    /// The grant matches a risk rule (listed).
+    pub privileged: bool,
+    pub risk_rules: Vec<String>,
+    /// Provenance on the side where the grant exists (new for gained, old for lost).
+    pub grant: Grant,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_processor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubProcessorChange {
+    pub id: String,
+    pub change: ChangeKind,
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingRef {
+    pub id: String,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingChanges {
+    pub new: Vec<FindingRef>,
+    pub resolved: Vec<FindingRef>,
+    pub persisting: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlChange {
+    pub framework: String,
+    pub id: String,
+    pub from: ControlStatus,
+    pub to: ControlStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectionChange {
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    /// A kind that was readable and no longer is.
+    pub degraded: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Diff {
+    /// None when there is nothing to compare with: this pack is the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<SideInfo>,
+    pub to: SideInfo,
+    /// Said plainly in every report: the first pack of a cluster.
+    pub baseline: bool,
+    /// Set when the previous pack did not verify; the diff is made anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_verification_failure: Option<String>,
+    pub objects: Vec<ObjectChange>,
+    pub grants: Vec<GrantChange>,
+    pub sub_processors: Vec<SubProcessorChange>,
+    pub findings: FindingChanges,
+    pub controls: Vec<ControlChange>,
+    pub collection: Vec<CollectionChange>,
+}
+
+impl Diff {
+    /// The diff of a cluster's first pack.
+    pub fn baseline(to: &Snapshot, pack_id: Option<&str>) -> Diff {
+        Diff {
+            from: None,
+            to: info(to, pack_id),
+            baseline: true,
+            previous_verification_failure: None,
+            objects: Vec::new(),
+            grants: Vec::new(),
+            sub_processors: Vec::new(),
+            findings: FindingChanges::default(),
+            controls: Vec::new(),
+            collection: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+            && self.grants.is_empty()
+            && self.sub_processors.is_empty()
+            && self.findings.new.is_empty()
+            && self.findings.resolved.is_empty()
+            && self.controls.is_empty()
+            && self.collection.is_empty()
+    }
+}
+
+fn info(s: &Snapshot, pack_id: Option<&str>) -> SideInfo {
+    SideInfo {
+        pack_id: pack_id.map(str::to_string),
+        cluster: s.cluster.name.clone(),
+        collected_at: s.taken_at,
+    }
+}
+
+/// Compares two sides. `old_index` and `new_index` may be passed when already built.
+pub fn compute(old: &Side<'_>, new: &Side<'_>) -> Diff {
+    let old_index = RbacIndex::build(old.snapshot);
+    let new_index = RbacIndex::build(new.snapshot);
+    compute_with(old, new, &old_index, &new_index)
+}
+
+pub fn compute_with(
+    old: &Side<'_>,
+    new: &Side<'_>,
+    old_index: &RbacIndex,
+    new_index: &RbacIndex,
+) -> Diff {
+    let mut diff = Diff {
+        from: Some(info(old.snapshot, old.pack_id)),
+        to: info(new.snapshot, new.pack_id),
+        baseline: false,
+        previous_verification_failure: None,
+        objects: objects(old.snapshot, new.snapshot),
+        grants: grants(old_index, new_index),
+        sub_processors: sub_processors(old.snapshot, new.snapshot),
+        findings: findings(old.findings, new.findings),
+        controls: controls(old.controls, new.controls),
+        collection: collection(old.snapshot, new.snapshot),
+    };
+    // Tag grant changes with the sub-processor that owns the subject.
+    let owners = owners(new.snapshot, new_index)
+        .into_iter()
+        .chain(owners(old.snapshot, old_index))
+        .fold(BTreeMap::new(), |mut m, (k, v)| {
+            m.entry(k).or_insert(v);
+            m
+        });
+    for g in &mut diff.grants {
+        g.sub_processor = owners.get(&g.subject).cloned();
+    }
+    diff
+}
+
+fn owners(s: &Snapshot, index: &RbacIndex) -> BTreeMap<SubjectRef, String> {
+    let mut out = BTreeMap::new();
+    if let Some(inv) = &s.inventory {
+        for e in &inv.sub_processors {
+            for subject in match_entry(e, s, index).subjects {
+                out.entry(subject).or_insert_with(|| e.id.clone());
+            }
+        }
+    }
+    out
+}
+
+fn rule_text(r: &PolicyRule) -> String {
+    if !r.non_resource_urls.is_empty() {
+        return format!("{} {}", r.verbs.join(","), r.non_resource_urls.join(","));
+    }
+    let groups: Vec<&str> = r
+        .api_groups
+        .iter()
+        .map(|g| if g.is_empty() { "core" } else { g.as_str() })
+        .collect();
+    let mut s = format!(
+        "{} {} [{}]",
+        r.verbs.join(","),
+        r.resources.join(","),
+        groups.join(",")
+    );
+    if !r.resource_names.is_empty() {
+        s.push_str(&format!(" names={}", r.resource_names.join(",")));
+    }
+    s
+}
+
+/// Compares keyed objects by content; uid tells a re-creation from an unchanged object.
+fn compare<T, F>(
+    kind: &str,
+    old: &[T],
+    new: &[T],
+    meta: impl Fn(&T) -> &ObjectMeta,
+    details: F,
+    out: &mut Vec<ObjectChange>,
+) where
+    F: Fn(&T, &T) -> Vec<String>,
+{
+    let key = |m: &ObjectMeta| (m.ns().to_string(), m.name.clone());
+    let old_map: BTreeMap<_, &T> = old.iter().map(|o| (key(meta(o)), o)).collect();
+    let new_map: BTreeMap<_, &T> = new.iter().map(|o| (key(meta(o)), o)).collect();
+    let mk = |(ns, name): &(String, String), change, details| ObjectChange {
+        kind: kind.to_string(),
+        namespace: (!ns.is_empty()).then(|| ns.clone()),
+        name: name.clone(),
+        change,
+        details,
+    };
+    for (k, o) in &old_map {
+        match new_map.get(k) {
+            None => out.push(mk(k, ChangeKind::Removed, Vec::new())),
+            Some(n) => {
+                let d = details(o, n);
+                let recreated =
+                    matches!((&meta(o).uid, &meta(n).uid), (Some(a), Some(b)) if a != b);
+                match (d.is_empty(), recreated) {
+                    (true, false) => {}
+                    (true, true) => out.push(mk(
+                        k,
+                        ChangeKind::Recreated,
+                        vec!["deleted and created again with the same content".into()],
+                    )),
+                    (false, re) => {
+                        let mut d = d;
+                        if re {
+                            d.insert(0, "re-created (new uid)".into());
+                        }
+                        out.push(mk(k, ChangeKind::Changed, d));
+                    }
+                }
+            }
+        }
+    }
+    for k in new_map.keys() {
+        if !old_map.contains_key(k) {
+            out.push(mk(k, ChangeKind::Added, Vec::new()));
+        }
+    }
+}
+
+fn set_changes<T: Ord + Clone>(
+    what: &str,
+    old: &[T],
+    new: &[T],
+    show: impl Fn(&T) -> String,
+) -> Vec<String> {
+    let a: BTreeSet<&T> = old.iter().collect();
+    let b: BTreeSet<&T> = new.iter().collect();
+    let mut out: Vec<String> = b
+        .difference(&a)
+        .map(|x| format!("{what} added: {}", show(x)))
+        .collect();
+    out.extend(
+        a.difference(&b)
+            .map(|x| format!("{what} removed: {}", show(x))),
+    );
+    out
+}
+
+fn label_changes(old: &ObjectMeta, new: &ObjectMeta) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in &new.labels {
+        match old.labels.get(k) {
+            None => out.push(format!("label added: {k}={v}")),
+            Some(o) if o != v => out.push(format!("label changed: {k}={o} -> {v}")),
+            _ => {}
+        }
+    }
+    for (k, v) in &old.labels {
+        if !new.labels.contains_key(k) {
+            out.push(format!("label removed: {k}={v}"));
+        }
+    }
+    out
+}
+
+fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
+    let mut out = Vec::new();
+    compare(
+        "ClusterRole",
+        &old.cluster_roles,
+        &new.cluster_roles,
+        |r| &r.metadata,
+        |a, b| {
+            let mut d = set_changes("rule", &a.rules, &b.rules, rule_text);
+            if a.aggregation_rule != b.aggregation_rule {
+                d.push("aggregationRule changed".into());
+            }
+            d.extend(label_changes(&a.metadata, &b.metadata));
+            d
+        },
+        &mut out,
+    );
+    compare(
+        "Role",
+        &old.roles,
+        &new.roles,
+        |r| &r.metadata,
+        |a, b| set_changes("rule", &a.rules, &b.rules, rule_text),
+        &mut out,
+    );
+    let subject_text = |s: &crate::snapshot::Subject| match &s.namespace {
+        Some(ns) => format!("{}:{ns}/{}", s.kind, s.name),
+        None => format!("{}:{}", s.kind, s.name),
+    };
+    compare(
+        "ClusterRoleBinding",
+        &old.cluster_role_bindings,
+        &new.cluster_role_bindings,
+        |b| &b.metadata,
+        |a, b| {
+            let mut d = set_changes("subject", &a.subjects, &b.subjects, subject_text);
+            if a.role_ref != b.role_ref {
+                d.push(format!(
+                    "roleRef changed: {} {} -> {} {}",
+                    a.role_ref.kind, a.role_ref.name, b.role_ref.kind, b.role_ref.name
+                ));
+            }
+            d
+        },
+        &mut out,
+    );
+    compare(
+        "RoleBinding",
+        &old.role_bindings,
+        &new.role_bindings,
+        |b| &b.metadata,
+        |a, b| {
+            let mut d = set_changes("subject", &a.subjects, &b.subjects, subject_text);
+            if a.role_ref != b.role_ref {
+                d.push(format!(
+                    "roleRef changed: {} {} -> {} {}",
+                    a.role_ref.kind, a.role_ref.name, b.role_ref.kind, b.role_ref.name
+                ));
+            }
+            d
+        },
+        &mut out,
+    );
+    compare(
+        "ServiceAccount",
+        &old.service_accounts,
+        &new.service_accounts,
+        |s| &s.metadata,
+        |a, b| {
+            let mut d = Vec::new();
+            if a.automount_service_account_token != b.automount_service_account_token {
+                d.push(format!(
+                    "automountServiceAccountToken: {:?} -> {:?}",
+                    a.automount_service_account_token, b.automount_service_account_token
+                ));
+            }
+            d
+        },
+        &mut out,
+    );
+    compare(
+        "Namespace",
+        &old.namespaces,
+        &new.namespaces,
+        |n| &n.metadata,
+        |a, b| label_changes(&a.metadata, &b.metadata),
+        &mut out,
+    );
+    for (kind, o, n) in [
+        (
+            "MutatingWebhookConfiguration",
+            &old.mutating_webhook_configurations,
+            &new.mutating_webhook_configurations,
+        ),
+        (
+            "ValidatingWebhookConfiguration",
+            &old.validating_webhook_configurations,
+            &new.validating_webhook_configurations,
+        ),
+    ] {
+        compare(
+            kind,
+            o,
+            n,
+            |w| &w.metadata,
+            |a, b| {
+                let show = |w: &crate::snapshot::Webhook| {
+                    format!(
+                        "{} -> {} ({} rule(s), failurePolicy {})",
+                        w.name,
+                        w.service.clone().or(w.url.clone()).unwrap_or_default(),
+                        w.rules.len(),
+                        w.failure_policy.clone().unwrap_or_default()
+                    )
+                };
+                let a_set: Vec<String> = a.webhooks.iter().map(|w| format!("{w:?}")).collect();
+                let b_set: Vec<String> = b.webhooks.iter().map(|w| format!("{w:?}")).collect();
+                if a_set == b_set {
+                    return Vec::new();
+                }
+                let mut d: Vec<String> = b
+                    .webhooks
+                    .iter()
+                    .filter(|w| !a.webhooks.contains(w))
+                    .map(|w| format!("webhook added or changed: {}", show(w)))
+                    .collect();
+                d.extend(
+                    a.webhooks
+                        .iter()
+                        .filter(|w| !b.webhooks.contains(w))
+                        .map(|w| format!("webhook removed or changed: {}", show(w))),
+                );
+                d
+            },
+            &mut out,
+        );
+    }
+    compare(
+        "APIService",
+        &old.api_services,
+        &new.api_services,
+        |a| &a.metadata,
+        |a, b| {
+            let mut d = Vec::new();
+            if a.service != b.service {
+                d.push(format!("service: {:?} -> {:?}", a.service, b.service));
+            }
+            if a.insecure_skip_tls_verify != b.insecure_skip_tls_verify {
+                d.push(format!(
+                    "insecureSkipTLSVerify: {} -> {}",
+                    a.insecure_skip_tls_verify, b.insecure_skip_tls_verify
+                ));
+            }
+            d
+        },
+        &mut out,
+    );
+    compare(
+        "Secret",
+        &old.token_secrets,
+        &new.token_secrets,
+        |t| &t.metadata,
+        |_, _| Vec::new(),
+        &mut out,
+    );
+    out.sort();
+    out
+}
+
+type BindingKey = (bool, String, String);
+
+fn binding_key(b: &BindingEntry) -> BindingKey {
+    (
+        b.cluster,
+        b.namespace.clone().unwrap_or_default(),
+        b.name.clone(),
+    )
+}
+
+fn binding_grants(index: &RbacIndex, b: &BindingEntry) -> BTreeSet<Grant> {
+    let mut out = BTreeSet::new();
+    let Ok(role_id) = b.role else { return out };
+    let role = &index.roles[role_id];
+    for s in b.resolved.iter().flatten() {
+        for r in &role.rules {
+            out.insert(index.grant(b, role, r, s));
+        }
+    }
+    out
+}
+
+/// Effective grants gained and lost, computed only for bindings whose subjects, role reference
+/// or role rules changed.
+fn grants(old: &RbacIndex, new: &RbacIndex) -> Vec<GrantChange> {
+    let old_b: BTreeMap<BindingKey, &BindingEntry> =
+        old.bindings.iter().map(|b| (binding_key(b), b)).collect();
+    let new_b: BTreeMap<BindingKey, &BindingEntry> =
+        new.bindings.iter().map(|b| (binding_key(b), b)).collect();
+    let keys: BTreeSet<&BindingKey> = old_b.keys().chain(new_b.keys()).collect();
+    let mut out = Vec::new();
+    for k in keys {
+        let (o, n) = (old_b.get(k), new_b.get(k));
+        if let (Some(o), Some(n)) = (o, n) {
+            let same_role = match (&o.role, &n.role) {
+                (Ok(a), Ok(b)) => {
+                    old.roles[*a].rules == new.roles[*b].rules
+                        && old.roles[*a].object == new.roles[*b].object
+                }
+                (Err(_), Err(_)) => true,
+                _ => false,
+            };
+            if same_role && o.subjects == n.subjects && o.role_ref == n.role_ref {
+                continue;
+            }
+        }
+        let before = o.map(|b| binding_grants(old, b)).unwrap_or_default();
+        let after = n.map(|b| binding_grants(new, b)).unwrap_or_default();
+        for g in after.difference(&before) {
+            out.push(change(g, GrantChangeKind::Gained));
+        }
+        for g in before.difference(&after) {
+            out.push(change(g, GrantChangeKind::Lost));
+        }
+    }
+    out.sort_by(|a, b| {
+        b.privileged
+            .cmp(&a.privileged)
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.change.cmp(&b.change))
+            .then_with(|| a.grant.cmp(&b.grant))
+    });
+    out
+}
+
+fn change(g: &Grant, kind: GrantChangeKind) -> GrantChange {
+    let risk: Vec<String> = hits(&g.rule, g.namespace.is_none())
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    GrantChange {
+        subject: g.subject.clone(),
+        change: kind,
+        privileged: !risk.is_empty(),
+        risk_rules: risk,
+        grant: g.clone(),
+        sub_processor: None,
+    }
+}
+
+fn sub_processors(old: &Snapshot, new: &Snapshot) -> Vec<SubProcessorChange> {
+    let empty = Vec::new();
+    let o: BTreeMap<&str, &SubProcessor> = old
+        .inventory
+        .as_ref()
+        .map_or(&empty, |i| &i.sub_processors)
+        .iter()
+        .map(|e| (e.id.as_str(), e))
+        .collect();
+    let n: BTreeMap<&str, &SubProcessor> = new
+        .inventory
+        .as_ref()
+        .map_or(&empty, |i| &i.sub_processors)
+        .iter()
+        .map(|e| (e.id.as_str(), e))
+        .collect();
+    let mut out = Vec::new();
+    for (id, a) in &o {
+        match n.get(id) {
+            None => out.push(SubProcessorChange {
+                id: id.to_string(),
+                change: ChangeKind::Removed,
+                details: Vec::new(),
+            }),
+            Some(b) => {
+                let mut d = Vec::new();
+                let declared = |x: &SubProcessor| match x.declared_access.level {
+                    Some(l) => l.as_str().to_string(),
+                    None => format!("{:?}", x.declared_access.rules),
+                };
+                let fields: [(&str, String, String); 8] = [
+                    (
+                        "identities",
+                        format!("{:?}", a.identities),
+                        format!("{:?}", b.identities),
+                    ),
+                    ("declared access", declared(a), declared(b)),
+                    ("certifications", cert_text(a), cert_text(b)),
+                    (
+                        "last reviewed",
+                        opt_date(a.last_reviewed),
+                        opt_date(b.last_reviewed),
+                    ),
+                    (
+                        "review interval",
+                        a.review_interval_days.to_string(),
+                        b.review_interval_days.to_string(),
+                    ),
+                    (
+                        "owner",
+                        a.owner.clone().unwrap_or_default(),
+                        b.owner.clone().unwrap_or_default(),
+                    ),
+                    (
+                        "contract",
+                        format!("{:?}", a.contract),
+                        format!("{:?}", b.contract),
+                    ),
+                    (
+                        "data categories",
+                        a.data_categories.join(", "),
+                        b.data_categories.join(", "),
+                    ),
+                ];
+                for (what, x, y) in fields {
+                    if x != y {
+                        d.push(format!("{what}: {x} -> {y}"));
+                    }
+                }
+                if !d.is_empty() {
+                    out.push(SubProcessorChange {
+                        id: id.to_string(),
+                        change: ChangeKind::Changed,
+                        details: d,
+                    });
+                }
+            }
+        }
+    }
+    for id in n.keys() {
+        if !o.contains_key(id) {
+            out.push(SubProcessorChange {
+                id: id.to_string(),
+                change: ChangeKind::Added,
+                details: Vec::new(),
+            });
+        }
+    }
+    out.sort();
+    out
+}
+
+fn cert_text(e: &SubProcessor) -> String {
+    e.certifications
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}{}",
+                c.cert_type,
+                c.expires
+                    .map(|d| format!("expires {d}"))
+                    .or(c.report_period_end.map(|d| format!("period end {d}")))
+                    .unwrap_or_default(),
+                c.reviewed
+                    .map(|d| format!(" reviewed {d}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn opt_date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_else(|| "never".into())
+}
+
+fn finding_ref(f: &Finding) -> FindingRef {
+    FindingRef {
+        id: f.id.clone(),
+        rule_id: f.rule_id.clone(),
+        severity: f.severity,
+        summary: f.summary.clone(),
+    }
+}
+
+pub fn findings(old: &[Finding], new: &[Finding]) -> FindingChanges {
+    // Change findings describe a diff; they are never themselves compared.
+    let keep = |f: &&Finding| !f.rule_id.starts_with("KE-CHG-");
+    let o: BTreeMap<&str, &Finding> = old
+        .iter()
+        .filter(keep)
+        .map(|f| (f.id.as_str(), f))
+        .collect();
+    let n: BTreeMap<&str, &Finding> = new
+        .iter()
+        .filter(keep)
+        .map(|f| (f.id.as_str(), f))
+        .collect();
+    let mut c = FindingChanges::default();
+    for (id, f) in &n {
+        if o.contains_key(id) {
+            c.persisting += 1;
+        } else {
+            c.new.push(finding_ref(f));
+        }
+    }
+    for (id, f) in &o {
+        if !n.contains_key(id) {
+            c.resolved.push(finding_ref(f));
+        }
+    }
+    let order =
+        |a: &FindingRef, b: &FindingRef| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id));
+    c.new.sort_by(order);
+    c.resolved.sort_by(order);
+    c
+}
+
+pub fn controls(old: &[ControlResult], new: &[ControlResult]) -> Vec<ControlChange> {
+    let o: BTreeMap<(&str, &str), ControlStatus> = old
+        .iter()
+        .map(|c| ((c.framework.as_str(), c.id.as_str()), c.status))
+        .collect();
+    let mut out: Vec<ControlChange> = new
+        .iter()
+        .filter_map(|c| {
+            let from = *o.get(&(c.framework.as_str(), c.id.as_str()))?;
+            (from != c.status).then(|| ControlChange {
+                framework: c.framework.clone(),
+                id: c.id.clone(),
+                from,
+                to: c.status,
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn collection(old: &Snapshot, new: &Snapshot) -> Vec<CollectionChange> {
+    let mut out = Vec::new();
+    let kinds: BTreeSet<&String> = old
+        .collector
+        .kinds
+        .keys()
+        .chain(new.collector.kinds.keys())
+        .collect();
+    for k in kinds {
+        let a = old
+            .collector
+            .kinds
+            .get(k)
+            .map(|c| c.status.as_str())
+            .unwrap_or("not-collected");
+        let b = new
+            .collector
+            .kinds
+            .get(k)
+            .map(|c| c.status.as_str())
+            .unwrap_or("not-collected");
+        if a != b {
+            out.push(CollectionChange {
+                kind: k.clone(),
+                from: a.to_string(),
+                to: b.to_string(),
+                degraded: a == "complete",
+            });
+        }
+    }
+    out
+}
+
+/// KE-CHG-001: one finding per subject that gained privileged grants.
+pub fn change_findings(diff: &Diff) -> Vec<Finding> {
+    let mut by_subject: BTreeMap<&SubjectRef, Vec<&GrantChange>> = BTreeMap::new();
+    for g in diff
+        .grants
+        .iter()
+        .filter(|g| g.privileged && g.change == GrantChangeKind::Gained)
+    {
+        by_subject.entry(&g.subject).or_default().push(g);
+    }
+    let since = diff
+        .from
+        .as_ref()
+        .map(|f| {
+            f.pack_id
+                .clone()
+                .unwrap_or_else(|| f.collected_at.to_rfc3339())
+        })
+        .unwrap_or_default();
+    by_subject
+        .into_iter()
+        .map(|(subject, changes)| {
+            let key = format!(
+                "{subject}\n{}",
+                changes
+                    .iter()
+                    .map(|c| format!("{:?}", c.grant))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            let rules: BTreeSet<&str> = changes
+                .iter()
+                .flat_map(|c| c.risk_rules.iter().map(String::as_str))
+                .collect();
+            let mut f = new_finding(
+                "KE-CHG-001",
+                &key,
+                format!(
+                    "{subject} gained {} privileged grant(s) since {since} ({})",
+                    changes.len(),
+                    rules.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            );
+            f.subjects = vec![subject.clone()];
+            f.grants = changes.iter().map(|c| c.grant.clone()).collect();
+            f.namespaces = changes
+                .iter()
+                .filter_map(|c| c.grant.namespace.as_ref().map(|n| n.to_string()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            f.sub_processor = changes.iter().find_map(|c| c.sub_processor.clone());
+            f
+        })
+        .collect()
+}

@@ -1,0 +1,340 @@
+//! The diff for people (a table) and for populations (`changes.csv`: one row per change).
+
+use super::{Diff, GrantChangeKind};
+
+/// One row of `changes.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangeRow {
+    pub window_from: String,
+    pub window_to: String,
+    pub change_type: String,
+    pub subject: String,
+    pub what: String,
+    pub privileged: bool,
+    pub provenance: String,
+    pub sub_processor: String,
+}
+
+pub const CHANGE_HEADER: &[&str] = &[
+    "window_from",
+    "window_to",
+    "change_type",
+    "subject",
+    "permission_or_object",
+    "privileged",
+    "provenance",
+    "sub_processor",
+];
+
+pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
+    let from = diff
+        .from
+        .as_ref()
+        .map(|f| f.collected_at.to_rfc3339())
+        .unwrap_or_default();
+    let to = diff.to.collected_at.to_rfc3339();
+    let row = |change_type: String,
+               subject: String,
+               what: String,
+               privileged: bool,
+               provenance: String,
+               sp: String| ChangeRow {
+        window_from: from.clone(),
+        window_to: to.clone(),
+        change_type,
+        subject,
+        what,
+        privileged,
+        provenance,
+        sub_processor: sp,
+    };
+    let mut out = Vec::new();
+    for g in &diff.grants {
+        let r = &g.grant.rule;
+        let what = if r.non_resource_urls.is_empty() {
+            let groups: Vec<&str> = r
+                .api_groups
+                .iter()
+                .map(|x| if x.is_empty() { "core" } else { x.as_str() })
+                .collect();
+            format!(
+                "{} {} [{}] {}",
+                r.verbs.join(","),
+                r.resources.join(","),
+                groups.join(","),
+                g.grant.scope()
+            )
+        } else {
+            format!(
+                "{} {} {}",
+                r.verbs.join(","),
+                r.non_resource_urls.join(","),
+                g.grant.scope()
+            )
+        };
+        let mut prov = format!("{} -> {}", g.grant.binding, g.grant.role);
+        if let Some(src) = &g.grant.source_role {
+            prov.push_str(&format!(" (from ClusterRole {src})"));
+        }
+        out.push(row(
+            match g.change {
+                GrantChangeKind::Gained => "grant-gained",
+                GrantChangeKind::Lost => "grant-lost",
+            }
+            .into(),
+            g.subject.to_string(),
+            what,
+            g.privileged,
+            prov,
+            g.sub_processor.clone().unwrap_or_default(),
+        ));
+    }
+    for o in &diff.objects {
+        let obj = match &o.namespace {
+            Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
+            None => format!("{} {}", o.kind, o.name),
+        };
+        let what = if o.details.is_empty() {
+            obj.clone()
+        } else {
+            format!("{obj}: {}", o.details.join("; "))
+        };
+        out.push(row(
+            format!("object-{}", o.change.as_str()),
+            String::new(),
+            what,
+            false,
+            obj,
+            String::new(),
+        ));
+    }
+    for s in &diff.sub_processors {
+        out.push(row(
+            format!("subprocessor-{}", s.change.as_str()),
+            String::new(),
+            if s.details.is_empty() {
+                s.id.clone()
+            } else {
+                format!("{}: {}", s.id, s.details.join("; "))
+            },
+            false,
+            "inventory".into(),
+            s.id.clone(),
+        ));
+    }
+    for f in &diff.findings.new {
+        out.push(row(
+            "finding-new".into(),
+            String::new(),
+            format!("{} {}: {}", f.id, f.severity, f.summary),
+            false,
+            f.rule_id.clone(),
+            String::new(),
+        ));
+    }
+    for f in &diff.findings.resolved {
+        out.push(row(
+            "finding-resolved".into(),
+            String::new(),
+            format!("{} {}: {}", f.id, f.severity, f.summary),
+            false,
+            f.rule_id.clone(),
+            String::new(),
+        ));
+    }
+    for c in &diff.controls {
+        out.push(row(
+            "control-status".into(),
+            String::new(),
+            format!(
+                "{} {}: {} -> {}",
+                c.framework,
+                c.id,
+                c.from.as_str(),
+                c.to.as_str()
+            ),
+            false,
+            "controls".into(),
+            String::new(),
+        ));
+    }
+    for c in &diff.collection {
+        out.push(row(
+            "collection".into(),
+            String::new(),
+            format!("{}: {} -> {}", c.kind, c.from, c.to),
+            c.degraded,
+            "collector".into(),
+            String::new(),
+        ));
+    }
+    out
+}
+
+fn cells(r: &ChangeRow) -> Vec<String> {
+    vec![
+        r.window_from.clone(),
+        r.window_to.clone(),
+        r.change_type.clone(),
+        r.subject.clone(),
+        r.what.clone(),
+        if r.privileged { "yes" } else { "no" }.into(),
+        r.provenance.clone(),
+        r.sub_processor.clone(),
+    ]
+}
+
+/// `changes.csv`: RFC 4180, UTF-8, one header row.
+pub fn csv(
+    rows: &[ChangeRow],
+    extra_header: &[&str],
+    extra: impl Fn(usize) -> Vec<String>,
+) -> Vec<u8> {
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let mut header: Vec<&str> = CHANGE_HEADER.to_vec();
+    header.extend(extra_header);
+    w.write_record(&header).expect("writing to memory");
+    for (i, r) in rows.iter().enumerate() {
+        let mut c = cells(r);
+        c.extend(extra(i));
+        w.write_record(&c).expect("writing to memory");
+    }
+    w.into_inner().expect("writing to memory")
+}
+
+pub fn changes_csv(diff: &Diff) -> Vec<u8> {
+    csv(&rows(diff), &[], |_| Vec::new())
+}
+
+/// A table for people at a terminal.
+pub fn table(diff: &Diff) -> String {
+    let mut out = String::new();
+    match &diff.from {
+        None => {
+            out.push_str(&format!(
+                "baseline: this is the first pack of cluster {}; there is nothing to compare with\n",
+                diff.to.cluster
+            ));
+            return out;
+        }
+        Some(from) => out.push_str(&format!(
+            "changes in {} from {} to {}\n",
+            diff.to.cluster,
+            from.pack_id
+                .clone()
+                .unwrap_or_else(|| from.collected_at.to_rfc3339()),
+            diff.to
+                .pack_id
+                .clone()
+                .unwrap_or_else(|| diff.to.collected_at.to_rfc3339())
+        )),
+    }
+    if let Some(w) = &diff.previous_verification_failure {
+        out.push_str(&format!("WARNING: the previous pack did not verify: {w}\n"));
+    }
+    if diff.is_empty() {
+        out.push_str("no changes\n");
+        return out;
+    }
+    if !diff.grants.is_empty() {
+        out.push_str("\nEffective grants (privileged first):\n");
+        for g in &diff.grants {
+            let sign = match g.change {
+                GrantChangeKind::Gained => "+",
+                GrantChangeKind::Lost => "-",
+            };
+            let flag = if g.privileged {
+                format!(" [{}]", g.risk_rules.join(","))
+            } else {
+                String::new()
+            };
+            let r = &g.grant.rule;
+            let what = if r.non_resource_urls.is_empty() {
+                let groups: Vec<&str> = r
+                    .api_groups
+                    .iter()
+                    .map(|x| if x.is_empty() { "core" } else { x.as_str() })
+                    .collect();
+                format!(
+                    "{} {} [{}]",
+                    r.verbs.join(","),
+                    r.resources.join(","),
+                    groups.join(",")
+                )
+            } else {
+                format!("{} {}", r.verbs.join(","), r.non_resource_urls.join(","))
+            };
+            out.push_str(&format!(
+                "  {sign} {} {what} {} via {} -> {}{flag}\n",
+                g.subject,
+                g.grant.scope(),
+                g.grant.binding,
+                g.grant.role
+            ));
+        }
+    }
+    if !diff.objects.is_empty() {
+        out.push_str("\nObjects:\n");
+        for o in &diff.objects {
+            let name = match &o.namespace {
+                Some(ns) => format!("{ns}/{}", o.name),
+                None => o.name.clone(),
+            };
+            out.push_str(&format!("  {} {} {}\n", o.change.as_str(), o.kind, name));
+            for d in &o.details {
+                out.push_str(&format!("      {d}\n"));
+            }
+        }
+    }
+    if !diff.sub_processors.is_empty() {
+        out.push_str("\nSub-processors:\n");
+        for s in &diff.sub_processors {
+            out.push_str(&format!("  {} {}\n", s.change.as_str(), s.id));
+            for d in &s.details {
+                out.push_str(&format!("      {d}\n"));
+            }
+        }
+    }
+    if !diff.findings.new.is_empty() || !diff.findings.resolved.is_empty() {
+        out.push_str(&format!(
+            "\nFindings: {} new, {} resolved, {} persisting\n",
+            diff.findings.new.len(),
+            diff.findings.resolved.len(),
+            diff.findings.persisting
+        ));
+        for f in &diff.findings.new {
+            out.push_str(&format!(
+                "  new      {} {}: {}\n",
+                f.id, f.severity, f.summary
+            ));
+        }
+        for f in &diff.findings.resolved {
+            out.push_str(&format!(
+                "  resolved {} {}: {}\n",
+                f.id, f.severity, f.summary
+            ));
+        }
+    }
+    if !diff.controls.is_empty() {
+        out.push_str("\nControls:\n");
+        for c in &diff.controls {
+            out.push_str(&format!(
+                "  {} {}: {} -> {}\n",
+                c.framework,
+                c.id,
+                c.from.as_str(),
+                c.to.as_str()
+            ));
+        }
+    }
+    if !diff.collection.is_empty() {
+        out.push_str("\nCollection:\n");
+        for c in &diff.collection {
+            let warn = if c.degraded { "  <- was readable" } else { "" };
+            out.push_str(&format!("  {}: {} -> {}{warn}\n", c.kind, c.from, c.to));
+        }
+    }
+    out
+}
