@@ -14,6 +14,7 @@ use crate::diag::Diagnostics;
 use crate::exceptions::{self, Exception, ExceptionsError};
 use crate::finding::Severity;
 use crate::inventory::{self, Inventory, InventoryError, InventoryRef};
+use crate::pack::sign::{SignError, SigningKey};
 use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
 use crate::report::{self, ReportInput};
@@ -22,10 +23,47 @@ use crate::source::{CollectContext, Source, SourceError, SourceSpec};
 use crate::store::{Store, StoreError, StoreUrl};
 use chrono::NaiveDate;
 use std::path::PathBuf;
+use zeroize::Zeroizing;
+
+/// How the run signs its pack.
+#[derive(Clone)]
+pub enum Signing {
+    /// An OpenSSH Ed25519 private key file (typically a mounted Kubernetes Secret).
+    KeyFile(PathBuf),
+    /// The key text itself, from `KUBE_EVIDENCE_SIGNING_KEY`.
+    KeyText(Zeroizing<String>),
+    /// Explicitly unsigned: the pack and every report say UNSIGNED.
+    Unsigned,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Signing::KeyFile(p) => write!(f, "KeyFile({})", p.display()),
+            Signing::KeyText(_) => f.write_str("KeyText(<redacted>)"),
+            Signing::Unsigned => f.write_str("Unsigned"),
+        }
+    }
+}
+
+/// The environment variable that may hold the signing key text.
+pub const SIGNING_KEY_ENV: &str = "KUBE_EVIDENCE_SIGNING_KEY";
+
+impl Signing {
+    /// Loads the key (before anything is collected, so a run that cannot sign fails at once).
+    pub fn load(&self) -> Result<Option<SigningKey>, SignError> {
+        match self {
+            Signing::KeyFile(p) => SigningKey::load_file(p).map(Some),
+            Signing::KeyText(t) => SigningKey::from_openssh(t, SIGNING_KEY_ENV).map(Some),
+            Signing::Unsigned => Ok(None),
+        }
+    }
+}
 
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
+    pub signing: Signing,
     pub cluster_name: String,
     pub source: SourceSpec,
     pub out: StoreUrl,
@@ -38,9 +76,37 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
-    pub fn from_config(config: &Config) -> Result<RunPlan, ConfigError> {
+    /// `key_text` is the content of `KUBE_EVIDENCE_SIGNING_KEY`, if set.
+    pub fn from_config(
+        config: &Config,
+        key_text: Option<Zeroizing<String>>,
+    ) -> Result<RunPlan, ConfigError> {
         config.require_for_run()?;
+        let signing = match (&config.signing_key, key_text, config.unsigned) {
+            (Some(p), None, false) => Signing::KeyFile(p.clone()),
+            (None, Some(t), false) => Signing::KeyText(t),
+            (None, None, true) => Signing::Unsigned,
+            (None, None, false) => {
+                let mut d = Diagnostics::new();
+                d.push(
+                    "configuration",
+                    None,
+                    format!("no signing key: set `signingKey` (--signing-key, KUBE_EVIDENCE_SIGNING_KEY_FILE), put the key in {SIGNING_KEY_ENV}, or publish explicitly unsigned with --unsigned"),
+                );
+                return Err(ConfigError::Invalid(d));
+            }
+            _ => {
+                let mut d = Diagnostics::new();
+                d.push(
+                    "configuration",
+                    None,
+                    format!("choose one of a signing key file, {SIGNING_KEY_ENV} and --unsigned"),
+                );
+                return Err(ConfigError::Invalid(d));
+            }
+        };
         Ok(RunPlan {
+            signing,
             cluster_name: config.cluster_name.clone().expect("checked above"),
             source: config.source.clone().expect("checked above"),
             out: config.out.clone().expect("checked above"),
@@ -91,6 +157,8 @@ pub enum RunError {
     Controls(#[from] ControlsError),
     #[error(transparent)]
     Exceptions(#[from] ExceptionsError),
+    #[error(transparent)]
+    Signing(#[from] SignError),
 }
 
 pub fn tool_info() -> ToolInfo {
@@ -144,6 +212,8 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
+    // A run that cannot sign fails before it collects anything.
+    let key = plan.signing.load()?;
     let taken_at = clock.now();
     // Every input a person wrote fails the run before anything is collected or published.
     let inputs = load_inputs(
@@ -221,8 +291,11 @@ pub async fn run(
         ruleset_digest: crate::rules::catalog::digest(),
         controls_digest: inputs.controls.digest(),
         collection_complete: snapshot.collector.is_complete(),
-        signing_key_fingerprint: String::new(),
-        signed: false,
+        signing_key_fingerprint: key
+            .as_ref()
+            .map(SigningKey::fingerprint)
+            .unwrap_or_default(),
+        signed: key.is_some(),
         previous: previous
             .as_ref()
             .map(|p| PreviousPack {
@@ -233,7 +306,10 @@ pub async fn run(
             .unwrap_or_default(),
         files: Vec::new(),
     };
-    let built = pack::assemble(manifest, files);
+    let mut built = pack::assemble(manifest, files);
+    if let Some(k) = &key {
+        built.signature = Some(k.sign(&built.manifest_bytes)?);
+    }
 
     progress.stage("publishing");
     pack::publish(store, &built).await?;

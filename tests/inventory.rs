@@ -628,6 +628,7 @@ fn a_run_with_an_invalid_inventory_publishes_nothing() {
             "samples/cluster",
             "--out",
             out.to_str().unwrap(),
+            "--unsigned",
             "--cluster-name",
             "x",
             "--inventory",

@@ -70,12 +70,13 @@ fn load_side(
         (read_snapshot_file(path)?, None, None)
     };
     if snapshot.inventory.is_none()
-        && let Some(inv) = inventory {
-            snapshot.inventory = Some(kube_evidence::inventory::load_file(
-                inv,
-                snapshot.taken_at.date_naive(),
-            )?);
-        }
+        && let Some(inv) = inventory
+    {
+        snapshot.inventory = Some(kube_evidence::inventory::load_file(
+            inv,
+            snapshot.taken_at.date_naive(),
+        )?);
+    }
     let (findings, controls) = match doc {
         Some(d) => (d.findings, d.controls),
         None => {

@@ -5,6 +5,7 @@ mod common;
 mod controls;
 mod diff;
 mod inventory;
+mod keys;
 mod logging;
 mod query;
 mod rules;
@@ -62,6 +63,10 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Every change across an audit period, from the packs in a store.
     Changes(diff::ChangesArgs),
+    /// Verify a pack (or a chain of packs): signature, hashes, links, gaps.
+    Verify(keys::VerifyArgs),
+    /// Create an Ed25519 signing key pair and its allowed_signers line.
+    Keygen(keys::KeygenArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -89,6 +94,8 @@ pub fn main() -> ExitCode {
         Command::Exceptions(args) => controls::execute_exceptions(args, &cli.log),
         Command::Diff(args) => diff::diff(args, &cli.log),
         Command::Changes(args) => diff::changes(args, &cli.log),
+        Command::Verify(args) => keys::verify_cmd(args, &cli.log),
+        Command::Keygen(args) => keys::keygen(args, &cli.log),
     };
     ExitCode::from(code)
 }

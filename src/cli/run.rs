@@ -68,7 +68,12 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let plan = match RunPlan::from_config(&config) {
+    // The key text is read here and handed over zeroized; it is never logged or echoed.
+    let key_text = std::env::var(kube_evidence::run::SIGNING_KEY_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(zeroize::Zeroizing::new);
+    let plan = match RunPlan::from_config(&config, key_text) {
         Ok(p) => p,
         Err(e) => return common::fail(e.into()),
     };

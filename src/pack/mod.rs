@@ -3,6 +3,8 @@
 //! point at a pack that is not complete.
 
 pub mod manifest;
+pub mod sign;
+pub mod verify;
 
 pub use manifest::{FileEntry, LatestPointer, Manifest, PreviousPack, ToolInfo};
 

@@ -1,0 +1,258 @@
+//! `kube-evidence keygen` and `kube-evidence verify`.
+
+use super::common;
+use super::exit;
+use super::logging::LogArgs;
+use super::query::Format;
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::Args;
+use kube_evidence::pack::sign::{AllowedSigner, SigningKey, parse_allowed_signers};
+use kube_evidence::pack::verify::{VerifyOptions, verify};
+use kube_evidence::pack::{self, LatestPointer};
+use kube_evidence::store::{self, Store, StoreUrl};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Where to write the private key; PATH.pub and PATH.allowed_signers are written beside it
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// The principal in the allowed_signers line (the identity auditors pass to ssh-keygen -I)
+    #[arg(long, default_value = "kube-evidence")]
+    pub identity: String,
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+pub fn keygen(args: KeygenArgs, log: &LogArgs) -> u8 {
+    super::logging::init(false, log.log_level.as_deref());
+    let public = PathBuf::from(format!("{}.pub", args.out.display()));
+    let signers = PathBuf::from(format!("{}.allowed_signers", args.out.display()));
+    for p in [&args.out, &public, &signers] {
+        if p.exists() {
+            eprintln!(
+                "error: {} exists; keygen never overwrites a key",
+                p.display()
+            );
+            return exit::ERROR;
+        }
+    }
+    let key = SigningKey::generate(&args.identity);
+    let line = AllowedSigner::line_for(&args.identity, &key);
+    let result = write_new(&args.out, key.private_openssh().as_bytes(), 0o600)
+        .and_then(|()| {
+            write_new(
+                &public,
+                format!("{}\n", key.public_openssh()).as_bytes(),
+                0o644,
+            )
+        })
+        .and_then(|()| write_new(&signers, format!("{line}\n").as_bytes(), 0o644));
+    if let Err(e) = result {
+        return common::fail(anyhow::anyhow!("cannot write the key files: {e}"));
+    }
+    println!(
+        "private key:     {} (mode 0600; keep it in a Kubernetes Secret)",
+        args.out.display()
+    );
+    println!("public key:      {}", public.display());
+    println!(
+        "allowed signers: {} (give this to auditors)",
+        signers.display()
+    );
+    println!("fingerprint:     {}", key.fingerprint());
+    exit::OK
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// A pack directory, a latest.json, or a store (directory or s3://BUCKET/PREFIX) with --cluster
+    pub target: String,
+    /// The cluster, when TARGET is a whole store
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// OpenSSH allowed-signers file naming the keys trusted to sign packs
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Also verify every previous pack, each link of the chain, and gaps in the series
+    #[arg(long)]
+    pub chain: bool,
+    /// With --chain: stop at packs collected before this day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<NaiveDate>,
+    /// Hours between scheduled runs, to find gaps
+    #[arg(long, default_value_t = 24)]
+    pub schedule_interval_hours: u32,
+    /// Accept unsigned packs (reported as UNSIGNED either way)
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// What to verify: a store and the prefix of the pack to start from.
+async fn resolve(target: &str, cluster: Option<&str>) -> anyhow::Result<(Box<dyn Store>, String)> {
+    if target.starts_with("s3://") {
+        let url = StoreUrl::parse(target).map_err(anyhow::Error::msg)?;
+        let store = store::open(&url)?;
+        let cluster = cluster.context("verifying a store needs --cluster NAME")?;
+        let latest = pack::read_latest(store.as_ref(), cluster)
+            .await?
+            .with_context(|| format!("{cluster} has no latest.json in {url}"))?;
+        return Ok((store, latest.path));
+    }
+    let path = PathBuf::from(target);
+    if path.file_name().is_some_and(|n| n == pack::LATEST_FILE) {
+        // <root>/<cluster>/latest.json
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let latest: LatestPointer = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a latest.json", path.display()))?;
+        let root = path
+            .parent()
+            .and_then(Path::parent)
+            .context("latest.json must sit in <store>/<cluster>/")?;
+        return Ok((
+            store::open(&StoreUrl::Local(root.to_path_buf()))?,
+            latest.path,
+        ));
+    }
+    if path.join(pack::MANIFEST_FILE).exists() {
+        let bytes = std::fs::read(path.join(pack::MANIFEST_FILE))?;
+        let m = pack::Manifest::from_bytes(&bytes)
+            .with_context(|| format!("{}/manifest.json does not parse", path.display()))?;
+        let prefix = pack::pack_prefix(&m.cluster.name, m.collected_at, &m.pack_id);
+        let canonical = path.canonicalize()?;
+        let as_text = canonical.to_string_lossy().to_string();
+        if let Some(root) = as_text.strip_suffix(&format!("/{prefix}")) {
+            return Ok((store::open(&StoreUrl::Local(PathBuf::from(root)))?, prefix));
+        }
+        // A pack copied out of its store: verify it where it is (its chain cannot be walked).
+        let parent = canonical
+            .parent()
+            .context("a pack directory has a parent")?
+            .to_path_buf();
+        let name = canonical
+            .file_name()
+            .context("a pack directory has a name")?
+            .to_string_lossy()
+            .to_string();
+        return Ok((store::open(&StoreUrl::Local(parent))?, name));
+    }
+    if path.is_dir() {
+        let cluster = match cluster {
+            Some(c) => c.to_string(),
+            None => {
+                let found: Vec<String> = std::fs::read_dir(&path)?
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().join(pack::LATEST_FILE).exists())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect();
+                match found.as_slice() {
+                    [one] => one.clone(),
+                    [] => anyhow::bail!("{} holds no cluster with a latest.json", path.display()),
+                    many => anyhow::bail!(
+                        "{} holds several clusters ({}); pass --cluster",
+                        path.display(),
+                        many.join(", ")
+                    ),
+                }
+            }
+        };
+        let store = store::open(&StoreUrl::Local(path.clone()))?;
+        let latest = pack::read_latest(store.as_ref(), &cluster)
+            .await?
+            .with_context(|| format!("{cluster} has no latest.json in {}", path.display()))?;
+        return Ok((store, latest.path));
+    }
+    anyhow::bail!("{target} is not a pack directory, a latest.json or a store")
+}
+
+pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
+    super::logging::init(false, log.log_level.as_deref());
+    let signers = match &args.allowed_signers {
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => match parse_allowed_signers(&t, &p.display().to_string()) {
+                Ok(s) => Some(s),
+                Err(d) => {
+                    eprintln!("error: invalid allowed signers:\n{d}");
+                    return exit::ERROR;
+                }
+            },
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return exit::ERROR;
+            }
+        },
+        None => None,
+    };
+    let opts = VerifyOptions {
+        allowed_signers: signers,
+        allow_unsigned: args.allow_unsigned,
+        chain: args.chain,
+        since: args.since,
+        schedule_interval_hours: args.schedule_interval_hours,
+    };
+    let rt = common::runtime();
+    let report = rt.block_on(async {
+        let (store, prefix) = resolve(&args.target, args.cluster.as_deref()).await?;
+        anyhow::Ok(verify(store.as_ref(), &prefix, &opts).await)
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return common::fail(e),
+    };
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("serialises")
+        ),
+        Format::Table => {
+            for p in &report.packs {
+                println!(
+                    "{} {}{}",
+                    if p.ok { "PASS" } else { "FAIL" },
+                    p.pack_id,
+                    if p.signed { "" } else { " (UNSIGNED)" }
+                );
+                for c in &p.checks {
+                    println!(
+                        "  {} {}: {}",
+                        if c.ok { "ok  " } else { "FAIL" },
+                        c.name,
+                        c.detail
+                    );
+                }
+            }
+            for g in &report.gaps {
+                println!("GAP   {g}");
+            }
+            for b in &report.breaks {
+                println!("BREAK {b}");
+            }
+            println!(
+                "{}: {} pack(s) checked, {} gap(s), {} break(s)",
+                if report.ok {
+                    "VERIFIED"
+                } else {
+                    "NOT VERIFIED"
+                },
+                report.packs.len(),
+                report.gaps.len(),
+                report.breaks.len()
+            );
+        }
+    }
+    if report.ok { exit::OK } else { exit::ERROR }
+}

@@ -1,0 +1,420 @@
+//! Verifying packs as an auditor would: the signature against the allowed signers (at the pack's
+//! publication time), every file's size and SHA-256, no file missing and none extra, SHA256SUMS
+//! consistent with the manifest, and with `chain` every link back through previous packs, with
+//! gaps in the nightly series and breaks reported.
+
+use super::sign::{self, AllowedSigner};
+use super::{
+    MANIFEST_FILE, PackReadError, SIGNATURE_FILE, SUMS_FILE, StoredPack, read_pack, sha256_hex,
+    sums_file,
+};
+use crate::store::Store;
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Trusted signers; without them a signature is checked but its signer is not trusted.
+    pub allowed_signers: Option<Vec<AllowedSigner>>,
+    /// Accept unsigned packs (they are reported as UNSIGNED either way).
+    pub allow_unsigned: bool,
+    /// Walk back through previous packs.
+    pub chain: bool,
+    /// With `chain`: stop at packs collected before this day.
+    pub since: Option<NaiveDate>,
+    pub schedule_interval_hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackVerdict {
+    pub pack_id: String,
+    pub prefix: String,
+    pub collected_at: Option<DateTime<Utc>>,
+    pub signed: bool,
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub packs: Vec<PackVerdict>,
+    /// Nights with no pack, given the schedule.
+    pub gaps: Vec<String>,
+    /// Links that do not hold: a predecessor missing, or not the one recorded.
+    pub breaks: Vec<String>,
+}
+
+fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: impl Into<String>) {
+    checks.push(Check {
+        name: name.to_string(),
+        ok,
+        detail: detail.into(),
+    });
+}
+
+/// Verifies one pack at `prefix`.
+pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> PackVerdict {
+    let mut checks = Vec::new();
+    let pack = match read_pack(store, prefix).await {
+        Ok(p) => p,
+        Err(e) => {
+            check(&mut checks, "manifest", false, e.to_string());
+            return PackVerdict {
+                pack_id: prefix.rsplit('/').next().unwrap_or(prefix).to_string(),
+                prefix: prefix.to_string(),
+                collected_at: None,
+                signed: false,
+                ok: false,
+                checks,
+            };
+        }
+    };
+    let m = &pack.manifest;
+    check(
+        &mut checks,
+        "manifest",
+        true,
+        format!("manifest.json of pack {} parses", m.pack_id),
+    );
+    if !prefix.ends_with(&m.pack_id) {
+        check(
+            &mut checks,
+            "manifest",
+            false,
+            format!(
+                "the manifest names pack {}, but it is stored at {prefix}",
+                m.pack_id
+            ),
+        );
+    }
+
+    // Signature.
+    let sig = store
+        .get(&format!("{prefix}/{SIGNATURE_FILE}"))
+        .await
+        .ok()
+        .flatten();
+    match (m.signed, sig) {
+        (true, Some(sig)) => match sign::verify(
+            &pack.manifest_bytes,
+            &sig,
+            opts.allowed_signers.as_deref(),
+            m.published_at,
+        ) {
+            Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
+                &mut checks,
+                "signature",
+                false,
+                format!(
+                    "signed by {}, but the manifest names {}",
+                    c.fingerprint, m.signing_key_fingerprint
+                ),
+            ),
+            Ok(c) => match (&c.principal, &opts.allowed_signers) {
+                (Some(p), _) => check(
+                    &mut checks,
+                    "signature",
+                    true,
+                    format!("manifest.json.sig: valid, by {} ({p})", c.fingerprint),
+                ),
+                (None, _) => check(
+                    &mut checks,
+                    "signature",
+                    false,
+                    format!(
+                        "manifest.json.sig: valid signature by {}, but no --allowed-signers were given to trust it",
+                        c.fingerprint
+                    ),
+                ),
+            },
+            Err(e) => check(
+                &mut checks,
+                "signature",
+                false,
+                format!("manifest.json.sig: {e}"),
+            ),
+        },
+        (true, None) => check(
+            &mut checks,
+            "signature",
+            false,
+            "manifest.json.sig is missing, but the manifest says the pack is signed",
+        ),
+        (false, Some(_)) => check(
+            &mut checks,
+            "signature",
+            false,
+            "the manifest says UNSIGNED, but a manifest.json.sig is present",
+        ),
+        (false, None) => check(
+            &mut checks,
+            "signature",
+            opts.allow_unsigned,
+            if opts.allow_unsigned {
+                "UNSIGNED pack (accepted with --allow-unsigned)"
+            } else {
+                "UNSIGNED pack: nothing proves who produced it (--allow-unsigned to accept)"
+            },
+        ),
+    }
+
+    // Files.
+    let stored: BTreeSet<String> = match store.list(prefix).await {
+        Ok(keys) => keys
+            .into_iter()
+            .filter_map(|k| k.strip_prefix(&format!("{prefix}/")).map(str::to_string))
+            .collect(),
+        Err(e) => {
+            check(
+                &mut checks,
+                "files",
+                false,
+                format!("cannot list the pack: {e}"),
+            );
+            BTreeSet::new()
+        }
+    };
+    let mut expected: BTreeSet<String> = m.files.iter().map(|f| f.path.clone()).collect();
+    expected.insert(MANIFEST_FILE.into());
+    expected.insert(SUMS_FILE.into());
+    if m.signed {
+        expected.insert(SIGNATURE_FILE.into());
+    }
+    let mut files_ok = true;
+    for missing in expected.difference(&stored) {
+        files_ok = false;
+        check(&mut checks, "files", false, format!("{missing} is missing"));
+    }
+    for extra in stored.difference(&expected) {
+        files_ok = false;
+        check(
+            &mut checks,
+            "files",
+            false,
+            format!("{extra} is not listed in the manifest"),
+        );
+    }
+    for f in &m.files {
+        if !stored.contains(&f.path) {
+            continue;
+        }
+        match store.get(&format!("{prefix}/{}", f.path)).await {
+            Ok(Some(bytes)) => {
+                if bytes.len() as u64 != f.size {
+                    files_ok = false;
+                    check(
+                        &mut checks,
+                        "files",
+                        false,
+                        format!(
+                            "{}: size {} differs from the manifest's {}",
+                            f.path,
+                            bytes.len(),
+                            f.size
+                        ),
+                    );
+                } else if sha256_hex(&bytes) != f.sha256 {
+                    files_ok = false;
+                    check(
+                        &mut checks,
+                        "files",
+                        false,
+                        format!("{}: SHA-256 differs from the manifest", f.path),
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                files_ok = false;
+                check(&mut checks, "files", false, format!("{}: {e}", f.path));
+            }
+        }
+    }
+    if files_ok {
+        check(
+            &mut checks,
+            "files",
+            true,
+            format!(
+                "{} files match their size and SHA-256; none missing, none extra",
+                m.files.len()
+            ),
+        );
+    }
+    // SHA256SUMS must say what the manifest says (and cover the manifest itself).
+    let mut lines: Vec<(String, String)> = m
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.sha256.clone()))
+        .collect();
+    lines.push((MANIFEST_FILE.to_string(), pack.manifest_sha256()));
+    let want = sums_file(&lines);
+    match store.get(&format!("{prefix}/{SUMS_FILE}")).await {
+        Ok(Some(got)) if got == want => {
+            check(&mut checks, "SHA256SUMS", true, "agrees with the manifest")
+        }
+        Ok(Some(got)) => {
+            let got = String::from_utf8_lossy(&got).to_string();
+            let want_s = String::from_utf8_lossy(&want).to_string();
+            let differing: Vec<String> = got
+                .lines()
+                .filter(|l| !want_s.lines().any(|w| w == *l))
+                .map(|l| l.split("  ").nth(1).unwrap_or(l).to_string())
+                .collect();
+            check(
+                &mut checks,
+                "SHA256SUMS",
+                false,
+                format!(
+                    "SHA256SUMS differs from the manifest ({})",
+                    if differing.is_empty() {
+                        "lines missing".to_string()
+                    } else {
+                        differing.join(", ")
+                    }
+                ),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => check(&mut checks, "SHA256SUMS", false, e.to_string()),
+    }
+    let ok = checks.iter().all(|c| c.ok);
+    PackVerdict {
+        pack_id: m.pack_id.clone(),
+        prefix: prefix.to_string(),
+        collected_at: Some(m.collected_at),
+        signed: m.signed,
+        ok,
+        checks,
+    }
+}
+
+/// Verifies the pack at `prefix` and, with `opts.chain`, every pack before it.
+pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> VerifyReport {
+    let mut report = VerifyReport {
+        ok: true,
+        packs: Vec::new(),
+        gaps: Vec::new(),
+        breaks: Vec::new(),
+    };
+    let mut current = prefix.to_string();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let interval = chrono::Duration::hours(i64::from(opts.schedule_interval_hours.max(1)));
+    let since = opts
+        .since
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    loop {
+        if !seen.insert(current.clone()) {
+            report
+                .breaks
+                .push(format!("the chain loops back to {current}"));
+            break;
+        }
+        let verdict = verify_pack(store, &current, opts).await;
+        report.packs.push(verdict);
+        if !opts.chain {
+            break;
+        }
+        let pack: StoredPack = match read_pack(store, &current).await {
+            Ok(p) => p,
+            Err(_) => break,
+        };
+        let link = &pack.manifest.previous;
+        if link.is_empty() {
+            break;
+        }
+        if since.is_some_and(|s| pack.manifest.collected_at < s) {
+            break;
+        }
+        match read_pack(store, &link.path).await {
+            Ok(prev) => {
+                if prev.manifest.pack_id != link.pack_id {
+                    report.breaks.push(format!(
+                        "{} names {} as its predecessor, but {} holds pack {}",
+                        pack.manifest.pack_id, link.pack_id, link.path, prev.manifest.pack_id
+                    ));
+                }
+                if prev.manifest_sha256() != link.manifest_sha256 {
+                    report.breaks.push(format!(
+                        "{}: the manifest of its predecessor {} does not match the SHA-256 it recorded",
+                        pack.manifest.pack_id, link.pack_id
+                    ));
+                }
+                let elapsed = pack.manifest.collected_at - prev.manifest.collected_at;
+                if elapsed > interval + interval / 2 {
+                    let missed = (elapsed.num_minutes() / interval.num_minutes()).saturating_sub(1);
+                    report.gaps.push(format!(
+                        "{} h between {} and {}: about {missed} scheduled run(s) without a pack",
+                        elapsed.num_hours(),
+                        prev.manifest.pack_id,
+                        pack.manifest.pack_id
+                    ));
+                }
+                if since.is_some_and(|s| prev.manifest.collected_at < s) {
+                    break;
+                }
+                current = link.path.clone();
+            }
+            Err(PackReadError::Missing { .. }) => {
+                report.breaks.push(format!(
+                    "{} names {} ({}) as its predecessor, which is missing from the store",
+                    pack.manifest.pack_id, link.pack_id, link.path
+                ));
+                // Carry on from the newest pack still in the store before the missing one, so the
+                // rest of the series is verified too.
+                let older = match super::list_packs(store, &pack.manifest.cluster.name).await {
+                    Ok((packs, _)) => packs
+                        .into_iter()
+                        .filter(|p| {
+                            p.manifest.collected_at < pack.manifest.collected_at
+                                && !seen.contains(&p.prefix)
+                        })
+                        .max_by_key(|p| p.manifest.collected_at),
+                    Err(_) => None,
+                };
+                match older {
+                    Some(o) => {
+                        report.gaps.push(format!(
+                            "pack {} is missing between {} and {}",
+                            link.pack_id, o.manifest.pack_id, pack.manifest.pack_id
+                        ));
+                        if since.is_some_and(|s| o.manifest.collected_at < s) {
+                            break;
+                        }
+                        current = o.prefix;
+                    }
+                    None => {
+                        report.gaps.push(format!(
+                            "pack {} and everything before it are missing",
+                            link.pack_id
+                        ));
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                report.breaks.push(format!(
+                    "{}: its predecessor cannot be read: {e}",
+                    pack.manifest.pack_id
+                ));
+                break;
+            }
+        }
+    }
+    report.ok =
+        report.packs.iter().all(|p| p.ok) && report.gaps.is_empty() && report.breaks.is_empty();
+    report
+}

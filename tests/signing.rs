@@ -1,0 +1,609 @@
+//! Signed, hash-chained packs: stock-tool verification, tampering, signers, validity windows,
+//! chains with gaps, and the key never leaking.
+
+mod common;
+
+use common::{files_under, run};
+use kube_evidence::pack::sign::parse_allowed_signers;
+use kube_evidence::pack::verify::{VerifyOptions, verify};
+use kube_evidence::store::local::LocalStore;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Keys {
+    _dir: tempfile::TempDir,
+    key: PathBuf,
+    signers: PathBuf,
+}
+
+fn keygen(identity: &str) -> Keys {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key");
+    run(
+        &[
+            "keygen",
+            "--out",
+            key.to_str().unwrap(),
+            "--identity",
+            identity,
+        ],
+        &[],
+        &common::repo(),
+    )
+    .assert_ok();
+    let signers = dir.path().join("key.allowed_signers");
+    Keys {
+        _dir: dir,
+        key,
+        signers,
+    }
+}
+
+fn signed_run(out: &Path, key: &Path, now: &str) -> common::Run {
+    run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.to_str().unwrap(),
+            "--cluster-name",
+            "c",
+            "--signing-key",
+            key.to_str().unwrap(),
+            "--inventory",
+            "samples/inventory.yaml",
+        ],
+        &[
+            ("KUBE_EVIDENCE_NOW", now),
+            ("KUBE_EVIDENCE_LOG_LEVEL", "warn"),
+        ],
+        &common::repo(),
+    )
+}
+
+fn only_pack(out: &Path) -> PathBuf {
+    let m = files_under(out)
+        .into_iter()
+        .find(|f| f.ends_with("manifest.json"))
+        .unwrap();
+    out.join(m).parent().unwrap().to_path_buf()
+}
+
+#[test]
+fn a_fresh_pack_verifies_with_kube_evidence_and_with_stock_tools() {
+    let k = keygen("kube-evidence@c");
+    let out = tempfile::tempdir().unwrap();
+    signed_run(out.path(), &k.key, "2026-11-20T02:00:00Z").assert_ok();
+    let pack = only_pack(out.path());
+    let manifest = std::fs::read(pack.join("manifest.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(v["signed"], true);
+    assert!(
+        v["signingKeyFingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("SHA256:")
+    );
+    // OpenSSH, exactly as the README says
+    let out_ssh = Command::new("ssh-keygen")
+        .args([
+            "-Y",
+            "verify",
+            "-f",
+            k.signers.to_str().unwrap(),
+            "-I",
+            "kube-evidence@c",
+            "-n",
+            "kube-evidence",
+            "-s",
+        ])
+        .arg(pack.join("manifest.json.sig"))
+        .stdin(std::fs::File::open(pack.join("manifest.json")).unwrap())
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(
+        out_ssh.status.success(),
+        "ssh-keygen: {}{}",
+        String::from_utf8_lossy(&out_ssh.stdout),
+        String::from_utf8_lossy(&out_ssh.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out_ssh.stdout)
+            .contains("Good \"kube-evidence\" signature for kube-evidence@c")
+    );
+    let sums = Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(&pack)
+        .output()
+        .unwrap();
+    assert!(
+        sums.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sums.stdout)
+    );
+    // and kube-evidence verify, on the pack, the latest.json and the store
+    for target in [
+        pack.to_str().unwrap().to_string(),
+        out.path()
+            .join("c/latest.json")
+            .to_str()
+            .unwrap()
+            .to_string(),
+        out.path().to_str().unwrap().to_string(),
+    ] {
+        let r = run(
+            &[
+                "verify",
+                &target,
+                "--allowed-signers",
+                k.signers.to_str().unwrap(),
+            ],
+            &[],
+            &common::repo(),
+        );
+        assert_eq!(r.code, 0, "{target}: {}{}", r.stdout, r.stderr);
+        assert!(r.stdout.contains("VERIFIED"));
+    }
+    let r = run(
+        &[
+            "verify",
+            pack.to_str().unwrap(),
+            "--allowed-signers",
+            k.signers.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+        &common::repo(),
+    );
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j["ok"], true);
+}
+
+fn verify_in_process(
+    out: &Path,
+    prefix: &str,
+    signers: &Path,
+) -> kube_evidence::pack::verify::VerifyReport {
+    let store = LocalStore::new(out);
+    let opts = VerifyOptions {
+        allowed_signers: Some(
+            parse_allowed_signers(&std::fs::read_to_string(signers).unwrap(), "s").unwrap(),
+        ),
+        schedule_interval_hours: 24,
+        ..Default::default()
+    };
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(verify(&store, prefix, &opts))
+}
+
+#[test]
+fn flipping_any_byte_of_any_file_is_caught_and_names_the_file() {
+    let k = keygen("kube-evidence@c");
+    let out = tempfile::tempdir().unwrap();
+    signed_run(out.path(), &k.key, "2026-11-20T02:00:00Z").assert_ok();
+    let pack = only_pack(out.path());
+    let prefix = pack
+        .strip_prefix(out.path())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(verify_in_process(out.path(), &prefix, &k.signers).ok);
+    let files = files_under(&pack);
+    assert!(files.len() >= 9, "{files:?}");
+    for f in &files {
+        let path = pack.join(f);
+        let original = std::fs::read(&path).unwrap();
+        let positions = [
+            0,
+            original.len() / 3,
+            original.len() / 2,
+            original.len() - 1,
+        ];
+        for pos in positions {
+            let mut bytes = original.clone();
+            bytes[pos] ^= 0x01;
+            std::fs::write(&path, &bytes).unwrap();
+            let report = verify_in_process(out.path(), &prefix, &k.signers);
+            assert!(!report.ok, "{f} byte {pos} flipped but the pack verified");
+            let failures: Vec<String> = report.packs[0]
+                .checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.detail.clone())
+                .collect();
+            let named = match f.as_str() {
+                "manifest.json" => failures.iter().any(|d| d.contains("manifest.json")),
+                "manifest.json.sig" => failures.iter().any(|d| d.contains("manifest.json.sig")),
+                other => failures.iter().any(|d| d.contains(other)),
+            };
+            assert!(
+                named,
+                "{f} byte {pos}: failures do not name it: {failures:?}"
+            );
+        }
+        std::fs::write(&path, &original).unwrap();
+    }
+    assert!(
+        verify_in_process(out.path(), &prefix, &k.signers).ok,
+        "restored"
+    );
+}
+
+#[test]
+fn removing_or_adding_a_file_fails() {
+    let k = keygen("kube-evidence@c");
+    let out = tempfile::tempdir().unwrap();
+    signed_run(out.path(), &k.key, "2026-11-20T02:00:00Z").assert_ok();
+    let pack = only_pack(out.path());
+    let prefix = pack
+        .strip_prefix(out.path())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(pack.join("extra.txt"), "planted").unwrap();
+    let r = verify_in_process(out.path(), &prefix, &k.signers);
+    assert!(!r.ok);
+    assert!(
+        r.packs[0]
+            .checks
+            .iter()
+            .any(|c| c.detail == "extra.txt is not listed in the manifest")
+    );
+    std::fs::remove_file(pack.join("extra.txt")).unwrap();
+    let csv = std::fs::read(pack.join("findings.csv")).unwrap();
+    std::fs::remove_file(pack.join("findings.csv")).unwrap();
+    let r = verify_in_process(out.path(), &prefix, &k.signers);
+    assert!(!r.ok);
+    assert!(
+        r.packs[0]
+            .checks
+            .iter()
+            .any(|c| c.detail == "findings.csv is missing")
+    );
+    std::fs::write(pack.join("findings.csv"), csv).unwrap();
+}
+
+#[test]
+fn signers_and_validity_windows() {
+    let k = keygen("kube-evidence@c");
+    let stranger = keygen("someone-else");
+    let out = tempfile::tempdir().unwrap();
+    signed_run(out.path(), &k.key, "2026-11-20T02:00:00Z").assert_ok();
+    let pack = only_pack(out.path());
+    let p = pack.to_str().unwrap();
+    let r = run(
+        &[
+            "verify",
+            p,
+            "--allowed-signers",
+            stranger.signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("which is not in the allowed signers"),
+        "{}",
+        r.stdout
+    );
+    let public = std::fs::read_to_string(format!("{}.pub", k.key.display())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // rotated out before the pack was signed: fails
+    let expired = dir.path().join("expired");
+    std::fs::write(
+        &expired,
+        format!("kube-evidence@c namespaces=\"kube-evidence\",valid-before=\"20261101Z\" {public}"),
+    )
+    .unwrap();
+    let r = run(
+        &["verify", p, "--allowed-signers", expired.to_str().unwrap()],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("is not valid at 2026-11-20T02:00:"),
+        "{}",
+        r.stdout
+    );
+    // rotated out after it signed this pack: old packs keep verifying
+    let rotated = dir.path().join("rotated");
+    std::fs::write(&rotated, format!("kube-evidence@c namespaces=\"kube-evidence\",valid-after=\"20260101Z\",valid-before=\"20261125Z\" {public}")).unwrap();
+    let r = run(
+        &["verify", p, "--allowed-signers", rotated.to_str().unwrap()],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // no allowed signers: the signature is checked but not trusted
+    let r = run(&["verify", p], &[], &common::repo());
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("no --allowed-signers were given"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_chain_of_five_verifies_and_a_missing_middle_pack_is_a_gap() {
+    let k = keygen("kube-evidence@c");
+    let out = tempfile::tempdir().unwrap();
+    for d in 16..=20 {
+        signed_run(out.path(), &k.key, &format!("2026-11-{d}T02:00:00Z")).assert_ok();
+    }
+    let latest = out.path().join("c/latest.json");
+    let r = run(
+        &[
+            "verify",
+            latest.to_str().unwrap(),
+            "--chain",
+            "--allowed-signers",
+            k.signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.stdout.matches("PASS ").count(), 5);
+    let r = run(
+        &[
+            "verify",
+            latest.to_str().unwrap(),
+            "--chain",
+            "--since",
+            "2026-11-19",
+            "--allowed-signers",
+            k.signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 0);
+    assert_eq!(r.stdout.matches("PASS ").count(), 2, "{}", r.stdout);
+    std::fs::remove_dir_all(out.path().join("c/packs/2026/11/18")).unwrap();
+    let r = run(
+        &[
+            "verify",
+            latest.to_str().unwrap(),
+            "--chain",
+            "--allowed-signers",
+            k.signers.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j["ok"], false);
+    let gaps = j["gaps"].as_array().unwrap();
+    assert!(
+        gaps.iter()
+            .any(|g| g.as_str().unwrap().contains("20261118T020000000Z")
+                && g.as_str().unwrap().contains("is missing between")),
+        "{gaps:#?}"
+    );
+    assert_eq!(
+        j["packs"].as_array().unwrap().len(),
+        4,
+        "the packs before the gap are verified too"
+    );
+    assert!(
+        j["breaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b.as_str().unwrap().contains("missing from the store"))
+    );
+}
+
+#[test]
+fn the_key_text_never_appears_in_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "keys made by ssh-keygen work too");
+    let text = std::fs::read_to_string(&key).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+            "--inventory",
+            "samples/inventory.yaml",
+        ],
+        &[
+            ("KUBE_EVIDENCE_SIGNING_KEY", &text),
+            ("KUBE_EVIDENCE_LOG_LEVEL", "trace"),
+            ("KUBE_EVIDENCE_LOG_FORMAT", "json"),
+            ("KUBE_EVIDENCE_NOW", "2026-11-20T02:00:00Z"),
+        ],
+        &common::repo(),
+    );
+    r.assert_ok();
+    let secret_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+        .collect();
+    assert!(!secret_lines.is_empty());
+    let mut haystacks = vec![r.stdout.clone(), r.stderr.clone()];
+    let pack = only_pack(out.path());
+    for f in files_under(&pack) {
+        let bytes = std::fs::read(pack.join(&f)).unwrap();
+        let bytes = if f.ends_with(".gz") {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut s)
+                .unwrap();
+            s.into_bytes()
+        } else {
+            bytes
+        };
+        haystacks.push(String::from_utf8_lossy(&bytes).to_string());
+    }
+    for h in &haystacks {
+        for l in &secret_lines {
+            assert!(!h.contains(l), "key material leaked");
+        }
+    }
+    // the public half verifies with OpenSSH
+    let public = std::fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+    let signers = dir.path().join("allowed");
+    std::fs::write(&signers, format!("ops {public}")).unwrap();
+    let r = run(
+        &[
+            "verify",
+            pack.to_str().unwrap(),
+            "--allowed-signers",
+            signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // a bad key in the variable is reported without echoing it
+    let r = run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+        ],
+        &[("KUBE_EVIDENCE_SIGNING_KEY", "TOTALLY-SECRET-NOT-A-KEY")],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(
+            "the signing key from KUBE_EVIDENCE_SIGNING_KEY is not an OpenSSH private key"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("TOTALLY-SECRET"));
+}
+
+#[test]
+fn signing_is_required_or_explicitly_refused() {
+    let out = tempfile::tempdir().unwrap();
+    // a run configured to sign that cannot read its key fails before collecting anything: the
+    // source does not exist either, and the error is about the key
+    let r = run(
+        &[
+            "run",
+            "--source",
+            "no-such-dump",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+            "--signing-key",
+            "no-such-key",
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("cannot read the signing key from no-such-key"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("no-such-dump"),
+        "nothing was collected: {}",
+        r.stderr
+    );
+    let r = run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no signing key"), "{}", r.stderr);
+    assert!(
+        files_under(out.path())
+            .iter()
+            .all(|f| !f.ends_with("manifest.json"))
+    );
+    let r = run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+            "--unsigned",
+        ],
+        &[],
+        &common::repo(),
+    );
+    r.assert_ok();
+    let pack = only_pack(out.path());
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pack.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["signed"], false);
+    assert!(!pack.join("manifest.json.sig").exists());
+    let v = run(&["verify", pack.to_str().unwrap()], &[], &common::repo());
+    assert_eq!(v.code, 1);
+    assert!(v.stdout.contains("UNSIGNED"));
+    let v = run(
+        &["verify", pack.to_str().unwrap(), "--allow-unsigned"],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(v.code, 0, "{}", v.stdout);
+    assert!(v.stdout.contains("(UNSIGNED)"));
+}
+
+#[test]
+fn keygen_never_overwrites() {
+    let k = keygen("x");
+    let r = run(
+        &["keygen", "--out", k.key.to_str().unwrap()],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("never overwrites"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&k.key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        std::fs::read_to_string(&k.signers)
+            .unwrap()
+            .starts_with("x namespaces=\"kube-evidence\" ssh-ed25519 ")
+    );
+}
