@@ -186,6 +186,8 @@ pub struct PreviousPackInfo {
     pub controls: Vec<ControlResult>,
     /// Why the previous pack did not verify or could not be read, if it did not.
     pub verification_failure: Option<String>,
+    /// The trend the previous pack carried (oldest first), for this pack's trend.
+    pub trend: Vec<crate::report::trend::TrendPoint>,
 }
 
 pub struct AssessmentInput<'a> {

@@ -272,11 +272,22 @@ pub async fn run(
     });
 
     progress.stage("rendering");
+    let history = report::trend::extend(
+        previous_info
+            .as_ref()
+            .map(|p| p.trend.as_slice())
+            .unwrap_or_default(),
+        report::trend::point(&id, snapshot.taken_at, &assessment),
+    );
     let files = report::pack_files(&ReportInput {
         pack_id: &id,
         snapshot: &snapshot,
         assessment: &assessment,
         generated_at: taken_at,
+        signing_key_fingerprint: key.as_ref().map(SigningKey::fingerprint),
+        controls_digest: inputs.controls.digest(),
+        frameworks: report::FrameworkInfo::of(&inputs.controls),
+        history,
     });
     let manifest = Manifest {
         manifest_version: pack::manifest::MANIFEST_VERSION,
@@ -356,6 +367,7 @@ pub async fn read_previous(store: &dyn Store, latest: &pack::LatestPointer) -> P
         findings: Vec::new(),
         controls: Vec::new(),
         verification_failure: None,
+        trend: Vec::new(),
     };
     let mut problems = Vec::new();
     match pack::read_pack(store, &latest.path).await {
@@ -374,10 +386,24 @@ pub async fn read_previous(store: &dyn Store, latest: &pack::LatestPointer) -> P
     if let Ok(bytes) = pack::read_pack_file(store, &latest.path, "findings.json").await {
         match serde_json::from_slice::<report::json::FindingsDocument>(&bytes) {
             Ok(doc) => {
+                // Packs from before trend.json existed still give their own point.
+                info.trend = vec![report::trend::TrendPoint {
+                    pack_id: doc.pack_id.clone(),
+                    collected_at: doc.collected_at,
+                    open_findings: doc.summary.open.values().sum(),
+                    privileged_subjects: doc.access_matrix.iter().filter(|r| !r.system).count(),
+                    sub_processors: doc.register.len(),
+                }];
                 info.findings = doc.findings;
                 info.controls = doc.controls;
             }
             Err(e) => problems.push(format!("findings.json: {e}")),
+        }
+    }
+    if let Ok(bytes) = pack::read_pack_file(store, &latest.path, report::trend::TREND_FILE).await {
+        match serde_json::from_slice::<report::trend::TrendDocument>(&bytes) {
+            Ok(doc) => info.trend = doc.points,
+            Err(e) => problems.push(format!("{}: {e}", report::trend::TREND_FILE)),
         }
     }
     if !problems.is_empty() {

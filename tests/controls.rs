@@ -181,6 +181,7 @@ fn assess_samples(
         findings: Vec::new(),
         controls: Vec::new(),
         verification_failure: None,
+        trend: Vec::new(),
     };
     assess(&AssessmentInput {
         snapshot: &s,

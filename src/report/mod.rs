@@ -1,13 +1,40 @@
-//! Rendering the evidence pack's reports from the run's data: machine-readable populations (JSON,
-//! CSV) now, human reports beside them. Pure: the same inputs give byte-identical files.
+//! Rendering the evidence pack's reports from the run's data: the human reports (HTML, and the
+//! report model they share), machine-readable populations (JSON, CSV), OSCAL assessment results and
+//! the trend carried from pack to pack. Pure: the same inputs give byte-identical files.
 
+pub mod chart;
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod model;
+pub mod oscal;
+pub mod trend;
 
 use crate::analysis::Assessment;
 use crate::pack::PackFile;
 use crate::snapshot::{Snapshot, snapshot_to_gzip};
 use chrono::{DateTime, Utc};
+use trend::TrendPoint;
+
+/// A framework of the controls, as reports name it.
+#[derive(Debug, Clone)]
+pub struct FrameworkInfo {
+    pub id: String,
+    pub name: String,
+}
+
+impl FrameworkInfo {
+    pub fn of(controls: &crate::controls::Controls) -> Vec<FrameworkInfo> {
+        controls
+            .sets
+            .iter()
+            .map(|s| FrameworkInfo {
+                id: s.framework.id.clone(),
+                name: format!("{} ({})", s.framework.name, s.framework.version),
+            })
+            .collect()
+    }
+}
 
 /// Everything a report is drawn from.
 pub struct ReportInput<'a> {
@@ -15,6 +42,12 @@ pub struct ReportInput<'a> {
     pub snapshot: &'a Snapshot,
     pub assessment: &'a Assessment,
     pub generated_at: DateTime<Utc>,
+    /// The fingerprint of the key that signs the pack; `None` for an unsigned pack.
+    pub signing_key_fingerprint: Option<String>,
+    pub controls_digest: String,
+    pub frameworks: Vec<FrameworkInfo>,
+    /// The trend, this pack's point last (see [`trend::extend`]).
+    pub history: Vec<TrendPoint>,
 }
 
 const CSV: &str = "text/csv; charset=utf-8";
@@ -22,15 +55,27 @@ const CSV: &str = "text/csv; charset=utf-8";
 /// Every content file of a pack (not the manifest, sums or signature).
 pub fn pack_files(input: &ReportInput<'_>) -> Vec<PackFile> {
     let analysis = &input.assessment.analysis;
+    let model = model::build(input);
     let mut files = vec![
         PackFile::new(
             crate::pack::SNAPSHOT_FILE,
             snapshot_to_gzip(input.snapshot),
             "application/gzip",
         ),
+        PackFile::new(
+            "report.html",
+            html::render(&model),
+            "text/html; charset=utf-8",
+        ),
         PackFile::new("findings.json", json::findings(input), "application/json"),
         PackFile::new("findings.csv", csv::findings(analysis), CSV),
         PackFile::new("access-matrix.csv", csv::access_matrix(analysis), CSV),
+        PackFile::new(oscal::FILE, oscal::render(input), "application/json"),
+        PackFile::new(
+            trend::TREND_FILE,
+            trend::to_bytes(&input.history),
+            "application/json",
+        ),
     ];
     if input.snapshot.inventory.is_some() {
         files.push(PackFile::new(

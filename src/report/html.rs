@@ -1,0 +1,43 @@
+//! `report.html`: one self-contained file (inline CSS, a little inline JavaScript for sorting and
+//! filtering, inline SVG charts; nothing fetched from anywhere), rendered with tera from the
+//! template in `templates/`, which is compiled into the binary.
+
+use super::chart;
+use super::model::ReportModel;
+
+const TEMPLATE: &str = include_str!("../../templates/report.html");
+const NAME: &str = "report.html";
+
+#[derive(serde::Serialize)]
+struct Charts {
+    severity_title: String,
+    severity: String,
+    controls_title: String,
+    controls: String,
+    trend_title: String,
+    trend: String,
+}
+
+pub fn render(model: &ReportModel) -> Vec<u8> {
+    let severity = chart::severity_chart(model);
+    let controls = chart::controls_chart(model);
+    let trend = chart::trend_chart(model);
+    let charts = Charts {
+        severity_title: severity.title.clone(),
+        severity: chart::to_svg(&severity),
+        controls_title: controls.title.clone(),
+        controls: chart::to_svg(&controls),
+        trend_title: trend.as_ref().map(|c| c.title.clone()).unwrap_or_default(),
+        trend: trend.as_ref().map(chart::to_svg).unwrap_or_default(),
+    };
+    let mut tera = tera::Tera::new();
+    // The template is part of the binary and covered by tests: failing here is a bug, not input.
+    tera.add_raw_template(NAME, TEMPLATE)
+        .expect("the report template parses");
+    let mut context = tera::Context::new();
+    context.insert("m", model);
+    context.insert("charts", &charts);
+    tera.render(NAME, &context)
+        .expect("the report template renders")
+        .into_bytes()
+}

@@ -1,0 +1,276 @@
+//! `oscal-assessment-results.json`: the run as an OSCAL 1.1.2 assessment-results document. One
+//! result per run; an observation per collected kind and per finding; an OSCAL finding per control
+//! with its determination, linked to the observations that decided it; the Kubernetes subjects of
+//! the findings as users. UUIDs are version 5, derived from the pack id, so the same pack always
+//! gives the same document.
+
+use super::ReportInput;
+use crate::controls::ControlStatus;
+use crate::finding::Finding;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+pub const OSCAL_VERSION: &str = "1.1.2";
+pub const FILE: &str = "oscal-assessment-results.json";
+/// The namespace of the document's own property names.
+const NS: &str = "urn:kube-evidence:oscal";
+
+fn namespace() -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_URL, b"urn:kube-evidence")
+}
+
+struct Ids<'a> {
+    ns: Uuid,
+    pack_id: &'a str,
+}
+
+impl Ids<'_> {
+    fn of(&self, what: &str, key: &str) -> String {
+        Uuid::new_v5(
+            &self.ns,
+            format!("{}/{what}/{key}", self.pack_id).as_bytes(),
+        )
+        .to_string()
+    }
+}
+
+/// An OSCAL token for a control ID: lower case, as OSCAL catalogs write them (`cc6.1`, `a.5.9`).
+pub fn control_token(id: &str) -> String {
+    id.trim().to_lowercase().replace(' ', "-")
+}
+
+fn prop(name: &str, value: impl Into<String>) -> Value {
+    json!({ "name": name, "ns": NS, "value": value.into() })
+}
+
+fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    // Whole seconds: the 1.1.2 schema's date-time pattern rejects fractional seconds.
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn finding_description(f: &Finding) -> String {
+    let mut s = f.summary.clone();
+    if !f.grants.is_empty() {
+        s.push_str(" Grants: ");
+        s.push_str(
+            &f.grants
+                .iter()
+                .map(super::model::describe_grant)
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        s.push('.');
+    }
+    s
+}
+
+pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
+    let ids = Ids {
+        ns: namespace(),
+        pack_id: input.pack_id,
+    };
+    let snapshot = input.snapshot;
+    let a = input.assessment;
+    let collected = timestamp(snapshot.taken_at);
+
+    // The subjects of findings, as users of the system.
+    let mut users: BTreeMap<String, String> = BTreeMap::new();
+    for f in &a.analysis.findings {
+        for s in &f.subjects {
+            users
+                .entry(s.to_string())
+                .or_insert_with(|| ids.of("subject", &s.to_string()));
+        }
+    }
+
+    let mut observations = Vec::new();
+    for (kind, c) in &snapshot.collector.kinds {
+        let mut obs = json!({
+            "uuid": ids.of("collection", kind),
+            "title": format!("Collection of {kind}"),
+            "description": format!(
+                "{} {kind} object(s) read from {}; collection {}{}.",
+                c.count,
+                snapshot.collector.source,
+                c.status.as_str(),
+                c.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
+            "methods": ["AUTOMATED"],
+            "types": ["historic"],
+            "collected": collected,
+            "relevant-evidence": [{
+                "href": crate::pack::SNAPSHOT_FILE,
+                "description": "The canonical snapshot of the cluster's RBAC state in this pack."
+            }],
+        });
+        obs["props"] = json!([prop("collection-status", c.status.as_str())]);
+        observations.push(obs);
+    }
+    let mut finding_obs: BTreeMap<&str, String> = BTreeMap::new();
+    for f in &a.analysis.findings {
+        let uuid = ids.of("finding", &f.id);
+        finding_obs.insert(&f.id, uuid.clone());
+        let mut obs = json!({
+            "uuid": uuid,
+            "title": format!("{}: {}", f.id, f.title),
+            "description": finding_description(f),
+            "props": [
+                prop("finding-id", f.id.clone()),
+                prop("rule-id", f.rule_id.clone()),
+                prop("severity", f.severity.as_str()),
+                prop("status", if f.is_open() { "open" } else { "accepted" }),
+                prop("system-component", if f.system { "true" } else { "false" }),
+            ],
+            "methods": ["AUTOMATED"],
+            "types": ["finding"],
+            "collected": collected,
+            "relevant-evidence": [{
+                "href": format!("findings.json#{}", f.id),
+                "description": "The finding with its grants and provenance."
+            }],
+            "remarks": format!("Remediation: {}", f.remediation),
+        });
+        if !f.subjects.is_empty() {
+            obs["subjects"] = Value::Array(
+                f.subjects
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "subject-uuid": users[&s.to_string()],
+                            "type": "user",
+                            "title": s.to_string(),
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        observations.push(obs);
+    }
+
+    let mut findings = Vec::new();
+    for c in &a.controls {
+        let (state, reason) = match c.status {
+            ControlStatus::Satisfied => ("satisfied", "pass"),
+            ControlStatus::NotSatisfied => ("not-satisfied", "fail"),
+            // OSCAL has two states; a control the run could not decide is not satisfied for
+            // lack of evidence, which `other` and the remarks say.
+            ControlStatus::NotAssessed | ControlStatus::Manual => ("not-satisfied", "other"),
+        };
+        let mut finding = json!({
+            "uuid": ids.of("control", &format!("{}/{}", c.framework, c.id)),
+            "title": format!("{} {}: {}", c.framework, c.id, c.title),
+            "description": c.reason,
+            "props": [
+                prop("framework", c.framework.clone()),
+                prop("control-status", c.status.as_str()),
+            ],
+            "target": {
+                "type": "objective-id",
+                "target-id": control_token(&c.id),
+                "status": { "state": state, "reason": reason },
+            },
+        });
+        if matches!(c.status, ControlStatus::NotAssessed | ControlStatus::Manual) {
+            let mut remarks = vec![format!("{}: {}", c.status.as_str(), c.reason)];
+            remarks.extend(c.not_assessed.iter().cloned());
+            if let Some(m) = &c.manual {
+                remarks.push(m.clone());
+            }
+            finding["target"]["status"]["remarks"] = json!(remarks.join(" "));
+        }
+        let related: Vec<Value> = c
+            .deciding_findings
+            .iter()
+            .chain(&c.related_findings)
+            .chain(&c.accepted_findings)
+            .filter_map(|id| finding_obs.get(id.as_str()))
+            .map(|u| json!({ "observation-uuid": u }))
+            .collect();
+        if !related.is_empty() {
+            finding["related-observations"] = Value::Array(related);
+        }
+        findings.push(finding);
+    }
+
+    let controls: Vec<Value> = a
+        .controls
+        .iter()
+        .map(|c| json!({ "control-id": control_token(&c.id) }))
+        .collect();
+
+    let method_uuid = ids.of("resource", "method");
+    let mut result = json!({
+        "uuid": ids.of("result", "run"),
+        "title": format!("kube-evidence run {}", input.pack_id),
+        "description": format!(
+            "Automated assessment of the RBAC state and sub-processor inventory of cluster {}.",
+            snapshot.cluster.name
+        ),
+        "start": collected,
+        "end": timestamp(input.generated_at),
+        "props": [
+            prop("pack-id", input.pack_id),
+            prop("cluster", snapshot.cluster.name.clone()),
+            prop("collection-complete", if snapshot.collector.is_complete() { "true" } else { "false" }),
+        ],
+        "reviewed-controls": {
+            "control-selections": [{
+                "description": "The controls of controls/*.yaml this run evaluated.",
+                "include-controls": controls,
+            }]
+        },
+    });
+    if let Some(id) = &snapshot.cluster.id {
+        result["props"]
+            .as_array_mut()
+            .expect("props array")
+            .push(prop("cluster-id", id.clone()));
+    }
+    if !users.is_empty() {
+        result["local-definitions"] = json!({
+            "users": users.iter().map(|(name, uuid)| json!({
+                "uuid": uuid,
+                "title": name,
+                "description": "A Kubernetes subject named by a finding.",
+            })).collect::<Vec<_>>()
+        });
+    }
+    if !observations.is_empty() {
+        result["observations"] = Value::Array(observations);
+    }
+    if !findings.is_empty() {
+        result["findings"] = Value::Array(findings);
+    }
+
+    let doc = json!({
+        "assessment-results": {
+            "uuid": ids.of("document", "assessment-results"),
+            "metadata": {
+                "title": format!("kube-evidence assessment results: {}", snapshot.cluster.name),
+                "last-modified": timestamp(input.generated_at),
+                "version": input.pack_id,
+                "oscal-version": OSCAL_VERSION,
+                "props": [prop("tool-version", crate::TOOL_VERSION)],
+            },
+            "import-ap": { "href": format!("#{method_uuid}") },
+            "results": [result],
+            "back-matter": {
+                "resources": [{
+                    "uuid": method_uuid,
+                    "title": "Assessment method",
+                    "description": format!(
+                        "kube-evidence {}: rule set {}, controls {}. The pack's manifest.json lists every file with its SHA-256.",
+                        crate::TOOL_VERSION,
+                        crate::rules::catalog::digest(),
+                        input.controls_digest
+                    ),
+                    "rlinks": [{ "href": "findings.json", "media-type": "application/json" }],
+                }]
+            }
+        }
+    });
+    let mut out = serde_json::to_vec_pretty(&doc).expect("OSCAL serialises");
+    out.push(b'\n');
+    out
+}
