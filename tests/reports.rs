@@ -54,6 +54,7 @@ fn text(dir: &Path, name: &str) -> String {
 
 const REPORTS: &[&str] = &[
     "report.html",
+    "report.pdf",
     "findings.json",
     "findings.csv",
     "access-matrix.csv",
@@ -80,7 +81,9 @@ fn same_inputs_and_clock_give_byte_identical_reports() {
 fn html_and_json_snapshots() {
     let out = tempfile::tempdir().unwrap();
     let pack = two_packs(out.path());
-    insta::assert_snapshot!("report.html", text(&pack, "report.html"));
+    // The source revision changes with every commit; everything else must not.
+    let html = text(&pack, "report.html").replace(kube_evidence::TOOL_REVISION, "[revision]");
+    insta::assert_snapshot!("report.html", html);
     insta::assert_snapshot!("findings.json", text(&pack, "findings.json"));
 }
 
@@ -297,4 +300,93 @@ fn chromium_renders_every_section() {
         png.starts_with(b"\x89PNG") && png.len() > 50_000,
         "a real picture"
     );
+}
+
+fn tool(name: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} runs: {e}"))
+}
+
+/// The PDF passes `qpdf --check`, is A4 with an outline per section and dates from the run's
+/// clock, and its text holds every control ID and every finding ID of the pack.
+#[test]
+#[ignore = "needs qpdf and poppler-utils; tests/run.sh installs them and runs this"]
+fn the_pdf_is_valid_a4_with_outline_and_every_id() {
+    let out = tempfile::tempdir().unwrap();
+    let pack = two_packs(out.path());
+    let pdf = pack.join("report.pdf");
+    let pdf = pdf.to_str().unwrap();
+    let check = tool("qpdf", &["--check", pdf]);
+    assert!(
+        check.status.success(),
+        "qpdf --check: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let info = String::from_utf8(tool("pdfinfo", &[pdf]).stdout).unwrap();
+    assert!(info.contains("A4"), "{info}");
+    assert!(
+        info.contains("CreationDate:    Fri Nov 20 02:00:00 2026 UTC"),
+        "{info}"
+    );
+    assert!(info.contains("Title:           RBAC and sub-processor evidence: sample-prod-eu-1"));
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let json = tool("qpdf", &["--json", "--json-key=outlines", pdf]);
+    let outline: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let titles: Vec<&str> = outline["outlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["title"].as_str().unwrap())
+        .collect();
+    for section in [
+        "Cover",
+        "Control status",
+        "Findings",
+        "Sub-processor register",
+        "Privileged access matrix",
+        "Changes since the previous pack",
+        "Exceptions",
+        "Methodology and completeness",
+        "How to verify this pack",
+    ] {
+        assert!(
+            titles.contains(&section),
+            "no outline entry {section}: {titles:?}"
+        );
+    }
+
+    let text = String::from_utf8(tool("pdftotext", &["-layout", pdf, "-"]).stdout).unwrap();
+    assert!(text.contains(&format!("Page {pages} of {pages}")));
+    let doc: serde_json::Value = serde_json::from_slice(&read(&pack, "findings.json")).unwrap();
+    let mut missing = Vec::new();
+    for f in doc["findings"].as_array().unwrap() {
+        let id = f["id"].as_str().unwrap();
+        if !text.contains(id) {
+            missing.push(id.to_string());
+        }
+    }
+    for c in doc["controls"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        if !text.contains(id) {
+            missing.push(id.to_string());
+        }
+    }
+    assert!(missing.is_empty(), "not in the PDF's text: {missing:?}");
+    // The header of a table repeats on the pages it continues on.
+    let header = "Control Title Status Reason Deciding findings";
+    let squeezed: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(squeezed.iter().filter(|l| l.as_str() == header).count() > 2);
 }

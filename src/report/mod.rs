@@ -8,6 +8,7 @@ pub mod html;
 pub mod json;
 pub mod model;
 pub mod oscal;
+pub mod pdf;
 pub mod trend;
 
 use crate::analysis::Assessment;
@@ -66,6 +67,11 @@ pub fn pack_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             "report.html",
             html::render(&model),
             "text/html; charset=utf-8",
+        ),
+        PackFile::new(
+            "report.pdf",
+            pdf::render(&model, input.generated_at),
+            "application/pdf",
         ),
         PackFile::new("findings.json", json::findings(input), "application/json"),
         PackFile::new("findings.csv", csv::findings(analysis), CSV),

@@ -1,0 +1,928 @@
+//! `report.pdf`: the same report as the HTML, laid out for A4 with printpdf drawing operations.
+//! printpdf draws; this module measures text with the embedded font's advances, wraps it, breaks
+//! tables across pages with their header row repeated, and adds the outline, headers, footers
+//! ("page X of Y", known after a first layout pass) and metadata from the run's clock. Every id
+//! inside the file is fixed so the same report gives the same bytes.
+
+use super::chart::{self, Anchor, Chart, Rgb, Shape};
+use super::model::ReportModel;
+use chrono::{DateTime, Utc};
+use printpdf::{
+    Color, FontId, Line, LinePoint, Mm, Op, PageAnnotId, PageAnnotation, PaintMode, ParsedFont,
+    PdfDocument, PdfFont, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect, TextItem,
+};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+const REGULAR: &[u8] = include_bytes!("../../templates/fonts/DejaVuSansCondensed.ttf");
+const BOLD: &[u8] = include_bytes!("../../templates/fonts/DejaVuSansCondensed-Bold.ttf");
+
+const PAGE_W: f32 = 595.28;
+const PAGE_H: f32 = 841.89;
+const LEFT: f32 = 42.0;
+const RIGHT: f32 = PAGE_W - 42.0;
+const CONTENT_TOP: f32 = PAGE_H - 62.0;
+const CONTENT_BOTTOM: f32 = 54.0;
+const WIDTH: f32 = RIGHT - LEFT;
+
+const INK: Rgb = chart::INK;
+const MUTED: Rgb = chart::MUTED;
+const ACCENT: Rgb = Rgb(0x1e, 0x3a, 0x8a);
+const BAND: Rgb = Rgb(0xf3, 0xf4, 0xf6);
+
+struct Face {
+    id: FontId,
+    parsed: ParsedFont,
+    units_per_em: f32,
+    advances: RefCell<HashMap<char, f32>>,
+}
+
+impl Face {
+    fn load(tag: &str, bytes: &[u8]) -> Face {
+        let mut warnings = Vec::new();
+        // The font is part of the binary: failing to parse it is a bug, not input.
+        let parsed =
+            ParsedFont::from_bytes(bytes, 0, &mut warnings).expect("the bundled font parses");
+        let units_per_em = f32::from(parsed.font_metrics.units_per_em.max(1));
+        Face {
+            id: FontId(tag.to_string()),
+            parsed,
+            units_per_em,
+            advances: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Width of `text` at `size` points.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        let mut cache = self.advances.borrow_mut();
+        let units: f32 = text
+            .chars()
+            .map(|c| {
+                *cache.entry(c).or_insert_with(|| {
+                    let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
+                    f32::from(self.parsed.get_horizontal_advance(gid))
+                })
+            })
+            .sum();
+        units / self.units_per_em * size
+    }
+
+    /// Splits `text` into lines no wider than `width`: at spaces where possible, inside a word
+    /// only when the word alone is wider than the line.
+    fn wrap(&self, text: &str, size: f32, width: f32) -> Vec<String> {
+        let mut lines = Vec::new();
+        for paragraph in text.split('\n') {
+            let mut line = String::new();
+            for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+                let candidate = if line.is_empty() {
+                    word.to_string()
+                } else {
+                    format!("{line} {word}")
+                };
+                if self.width(&candidate, size) <= width {
+                    line = candidate;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                if self.width(word, size) <= width {
+                    line = word.to_string();
+                    continue;
+                }
+                for c in word.chars() {
+                    let mut next = line.clone();
+                    next.push(c);
+                    if self.width(&next, size) > width && !line.is_empty() {
+                        lines.push(std::mem::take(&mut line));
+                        line.push(c);
+                    } else {
+                        line = next;
+                    }
+                }
+            }
+            lines.push(line);
+        }
+        lines
+    }
+}
+
+fn color(c: Rgb) -> Color {
+    Color::Rgb(printpdf::Rgb::new(
+        f32::from(c.0) / 255.0,
+        f32::from(c.1) / 255.0,
+        f32::from(c.2) / 255.0,
+        None,
+    ))
+}
+
+fn point(x: f32, y: f32) -> Point {
+    Point { x: Pt(x), y: Pt(y) }
+}
+
+struct Layout {
+    regular: Face,
+    bold: Face,
+    pages: Vec<Vec<Op>>,
+    ops: Vec<Op>,
+    /// The top of the free space on the current page (PDF coordinates, from the bottom).
+    y: f32,
+    bookmarks: Vec<(String, usize)>,
+}
+
+#[derive(Clone, Copy)]
+enum Weight {
+    Regular,
+    Bold,
+}
+
+/// A table column: its title and its share of the page width.
+struct Column<'a>(&'a str, f32);
+
+impl Layout {
+    fn face(&self, w: Weight) -> &Face {
+        match w {
+            Weight::Regular => &self.regular,
+            Weight::Bold => &self.bold,
+        }
+    }
+
+    fn text(&mut self, x: f32, y: f32, s: &str, w: Weight, size: f32, c: Rgb) {
+        if s.is_empty() {
+            return;
+        }
+        let id = self.face(w).id.clone();
+        self.ops.extend([
+            Op::StartTextSection,
+            Op::SetFillColor { col: color(c) },
+            Op::SetFont {
+                font: PdfFontHandle::External(id),
+                size: Pt(size),
+            },
+            Op::SetTextCursor { pos: point(x, y) },
+            Op::ShowText {
+                items: vec![TextItem::Text(s.to_string())],
+            },
+            Op::EndTextSection,
+        ]);
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, c: Rgb) {
+        self.ops.push(Op::SetFillColor { col: color(c) });
+        self.ops.push(Op::DrawRectangle {
+            rectangle: Rect {
+                x: Pt(x),
+                y: Pt(y),
+                width: Pt(w),
+                height: Pt(h),
+                mode: Some(PaintMode::Fill),
+                winding_order: None,
+            },
+        });
+    }
+
+    fn line(&mut self, points: &[(f32, f32)], c: Rgb, width: f32) {
+        self.ops.push(Op::SetOutlineColor { col: color(c) });
+        self.ops.push(Op::SetOutlineThickness { pt: Pt(width) });
+        self.ops.push(Op::DrawLine {
+            line: Line {
+                points: points
+                    .iter()
+                    .map(|(x, y)| LinePoint {
+                        p: point(*x, *y),
+                        bezier: false,
+                    })
+                    .collect(),
+                is_closed: false,
+            },
+        });
+    }
+
+    fn new_page(&mut self) {
+        let ops = std::mem::take(&mut self.ops);
+        self.pages.push(ops);
+        self.y = CONTENT_TOP;
+    }
+
+    fn page_is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    fn ensure(&mut self, height: f32) {
+        if self.y - height < CONTENT_BOTTOM && !self.page_is_empty() {
+            self.new_page();
+        }
+    }
+
+    /// A section: a new page, an outline entry, a title.
+    fn section(&mut self, title: &str) {
+        if !self.page_is_empty() {
+            self.new_page();
+        }
+        self.bookmarks
+            .push((title.to_string(), self.pages.len() + 1));
+        self.y -= 16.0;
+        self.text(LEFT, self.y, title, Weight::Bold, 16.0, ACCENT);
+        self.y -= 6.0;
+        self.line(&[(LEFT, self.y), (RIGHT, self.y)], ACCENT, 1.2);
+        self.y -= 14.0;
+    }
+
+    fn subheading(&mut self, title: &str) {
+        self.ensure(40.0);
+        self.y -= 6.0;
+        self.paragraph_with(title, Weight::Bold, 11.0, INK, 0.0);
+        self.y -= 2.0;
+    }
+
+    fn paragraph(&mut self, s: &str, size: f32) {
+        self.paragraph_with(s, Weight::Regular, size, INK, 0.0);
+        self.y -= size * 0.5;
+    }
+
+    fn paragraph_with(&mut self, s: &str, w: Weight, size: f32, c: Rgb, indent: f32) {
+        let lh = size * 1.3;
+        let lines = self.face(w).wrap(s, size, WIDTH - indent);
+        for l in lines {
+            self.ensure(lh);
+            self.y -= lh;
+            self.text(LEFT + indent, self.y + size * 0.25, &l, w, size, c);
+        }
+    }
+
+    /// A labelled list (label in grey, then one line per item, indented).
+    fn list(&mut self, label: &str, items: &[String], size: f32) {
+        if items.is_empty() {
+            return;
+        }
+        self.paragraph_with(label, Weight::Regular, size, MUTED, 0.0);
+        for item in items {
+            self.paragraph_with(&format!("- {item}"), Weight::Regular, size, INK, 10.0);
+        }
+    }
+
+    fn table(&mut self, columns: &[Column<'_>], rows: &[Vec<String>], size: f32) {
+        let pad = 3.0;
+        let lh = size * 1.25;
+        let total: f32 = columns.iter().map(|c| c.1).sum();
+        let widths: Vec<f32> = columns.iter().map(|c| c.1 / total * WIDTH).collect();
+        let header_lines: Vec<Vec<String>> = columns
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| self.bold.wrap(c.0, size, w - 2.0 * pad))
+            .collect();
+        let header_h = header_lines.iter().map(Vec::len).max().unwrap_or(1) as f32 * lh + 2.0 * pad;
+        self.ensure(header_h + lh + 2.0 * pad);
+        self.table_header(&header_lines, &widths, header_h, size);
+        for (index, row) in rows.iter().enumerate() {
+            let mut cells: Vec<Vec<String>> = row
+                .iter()
+                .zip(&widths)
+                .map(|(text, w)| self.regular.wrap(text, size, w - 2.0 * pad))
+                .collect();
+            // A row taller than what is left goes on as far as it fits, then continues on the
+            // next page under a repeated header.
+            loop {
+                let needed = cells.iter().map(Vec::len).max().unwrap_or(1).max(1);
+                let room = ((self.y - CONTENT_BOTTOM - 2.0 * pad) / lh)
+                    .floor()
+                    .max(0.0) as usize;
+                let whole_row_fits = needed <= room;
+                if room < 1 || (!whole_row_fits && needed <= 6) {
+                    self.new_page();
+                    self.table_header(&header_lines, &widths, header_h, size);
+                    continue;
+                }
+                let take = needed.min(room);
+                let h = take as f32 * lh + 2.0 * pad;
+                if index % 2 == 1 {
+                    self.rect(LEFT, self.y - h, WIDTH, h, Rgb(0xfa, 0xfa, 0xfa));
+                }
+                let mut x = LEFT;
+                for (cell, w) in cells.iter_mut().zip(&widths) {
+                    let part: Vec<String> = cell.drain(..take.min(cell.len())).collect();
+                    for (i, l) in part.iter().enumerate() {
+                        let baseline = self.y - pad - (i as f32 + 1.0) * lh + size * 0.28;
+                        self.text(x + pad, baseline, l, Weight::Regular, size, INK);
+                    }
+                    x += w;
+                }
+                self.line(&[(LEFT, self.y - h), (RIGHT, self.y - h)], chart::RULE, 0.4);
+                self.y -= h;
+                if cells.iter().all(Vec::is_empty) {
+                    break;
+                }
+                self.new_page();
+                self.table_header(&header_lines, &widths, header_h, size);
+            }
+        }
+        self.y -= 8.0;
+    }
+
+    fn table_header(&mut self, lines: &[Vec<String>], widths: &[f32], h: f32, size: f32) {
+        let pad = 3.0;
+        let lh = size * 1.25;
+        self.rect(LEFT, self.y - h, WIDTH, h, BAND);
+        let mut x = LEFT;
+        for (cell, w) in lines.iter().zip(widths) {
+            for (i, l) in cell.iter().enumerate() {
+                let baseline = self.y - pad - (i as f32 + 1.0) * lh + size * 0.28;
+                self.text(x + pad, baseline, l, Weight::Bold, size, INK);
+            }
+            x += w;
+        }
+        self.line(
+            &[(LEFT, self.y - h), (RIGHT, self.y - h)],
+            chart::MUTED,
+            0.6,
+        );
+        self.y -= h;
+    }
+
+    /// Draws a chart at the current position, `scale` points per chart unit.
+    fn chart(&mut self, c: &Chart, x0: f32, top: f32, scale: f32) {
+        let tx = |x: f32| x0 + x * scale;
+        let ty = |y: f32| top - y * scale;
+        self.text(x0, top + 4.0, &c.title, Weight::Regular, 8.0, MUTED);
+        for shape in &c.shapes {
+            match shape {
+                Shape::Rect { x, y, w, h, color } => {
+                    self.rect(tx(*x), ty(y + h), w * scale, h * scale, *color)
+                }
+                Shape::Line {
+                    points,
+                    color,
+                    width,
+                } => {
+                    let pts: Vec<(f32, f32)> =
+                        points.iter().map(|(x, y)| (tx(*x), ty(*y))).collect();
+                    self.line(&pts, *color, width * scale);
+                }
+                Shape::Text {
+                    x,
+                    y,
+                    text,
+                    size,
+                    anchor,
+                    color,
+                } => {
+                    let size = size * scale;
+                    let w = self.regular.width(text, size);
+                    let x = match anchor {
+                        Anchor::Start => tx(*x),
+                        Anchor::Middle => tx(*x) - w / 2.0,
+                        Anchor::End => tx(*x) - w,
+                    };
+                    self.text(x, ty(*y), text, Weight::Regular, size, *color);
+                }
+            }
+        }
+    }
+
+    fn finish(mut self, model: &ReportModel) -> (Vec<Vec<Op>>, Vec<(String, usize)>) {
+        if !self.page_is_empty() {
+            self.new_page();
+        }
+        let total = self.pages.len();
+        let header = format!("{} · pack {}", model.cover.cluster, model.cover.pack_id);
+        let mut pages = std::mem::take(&mut self.pages);
+        for (i, page) in pages.iter_mut().enumerate() {
+            self.ops = Vec::new();
+            self.text(LEFT, PAGE_H - 34.0, &header, Weight::Regular, 8.0, MUTED);
+            let right = "kube-evidence report";
+            let w = self.regular.width(right, 8.0);
+            self.text(RIGHT - w, PAGE_H - 34.0, right, Weight::Regular, 8.0, MUTED);
+            self.line(
+                &[(LEFT, PAGE_H - 40.0), (RIGHT, PAGE_H - 40.0)],
+                chart::RULE,
+                0.5,
+            );
+            self.line(&[(LEFT, 40.0), (RIGHT, 40.0)], chart::RULE, 0.5);
+            let footer = format!("Page {} of {total}", i + 1);
+            let w = self.regular.width(&footer, 8.0);
+            self.text(RIGHT - w, 28.0, &footer, Weight::Regular, 8.0, MUTED);
+            let collected = format!("Collected {}", model.cover.collected_at);
+            self.text(LEFT, 28.0, &collected, Weight::Regular, 8.0, MUTED);
+            page.extend(std::mem::take(&mut self.ops));
+        }
+        (pages, self.bookmarks)
+    }
+}
+
+fn cover(l: &mut Layout, m: &ReportModel) {
+    l.bookmarks.push(("Cover".into(), 1));
+    l.y -= 20.0;
+    l.paragraph_with(&m.title, Weight::Bold, 20.0, ACCENT, 0.0);
+    l.y -= 10.0;
+    let rows = [
+        ("Cluster", m.cover.cluster.as_str()),
+        ("Cluster id", m.cover.cluster_id.as_str()),
+        ("Collected", m.cover.collected_at.as_str()),
+        ("Pack id", m.cover.pack_id.as_str()),
+        ("Previous pack", m.cover.previous_pack_id.as_str()),
+        ("Tool", m.cover.tool.as_str()),
+        ("Signature", m.cover.signing.as_str()),
+    ];
+    for (label, value) in rows {
+        l.y -= 14.0;
+        l.text(LEFT, l.y, label, Weight::Regular, 9.5, MUTED);
+        let c = if label == "Signature" && !m.cover.signed {
+            Rgb(0xb9, 0x1c, 0x1c)
+        } else {
+            INK
+        };
+        let lines = l.regular.wrap(value, 9.5, WIDTH - 90.0);
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                l.y -= 12.0;
+            }
+            l.text(LEFT + 90.0, l.y, line, Weight::Regular, 9.5, c);
+        }
+    }
+    l.y -= 18.0;
+    l.paragraph(&m.summary, 10.0);
+    l.y -= 16.0;
+    let top = l.y;
+    let severity = chart::severity_chart(m);
+    let controls = chart::controls_chart(m);
+    l.chart(&severity, LEFT, top, 1.0);
+    l.chart(&controls, LEFT + 260.0, top, 0.85);
+    l.y = top - severity.height.max(controls.height * 0.85) - 30.0;
+    if let Some(trend) = chart::trend_chart(m) {
+        let top = l.y;
+        l.chart(&trend, LEFT, top, 1.0);
+        l.y = top - trend.height - 10.0;
+    }
+}
+
+fn controls(l: &mut Layout, m: &ReportModel) {
+    l.section("Control status");
+    for fw in &m.frameworks {
+        l.subheading(&fw.name);
+        let counts = fw
+            .counts
+            .iter()
+            .map(|c| format!("{} {}", c.count, c.label))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        l.paragraph_with(&counts, Weight::Regular, 9.0, MUTED, 0.0);
+        l.y -= 4.0;
+        let rows: Vec<Vec<String>> = fw
+            .controls
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    c.title.clone(),
+                    c.status.clone(),
+                    c.reason.clone(),
+                    c.findings.join(", "),
+                ]
+            })
+            .collect();
+        l.table(
+            &[
+                Column("Control", 0.7),
+                Column("Title", 1.6),
+                Column("Status", 1.0),
+                Column("Reason", 2.2),
+                Column("Deciding findings", 2.4),
+            ],
+            &rows,
+            7.5,
+        );
+    }
+}
+
+fn findings(l: &mut Layout, m: &ReportModel) {
+    l.section("Findings");
+    if m.open_findings == 0 {
+        l.paragraph("No open findings.", 10.0);
+    }
+    for g in &m.finding_groups {
+        let heading = if g.severity == "accepted" {
+            g.heading.clone()
+        } else {
+            format!("{}: {}", g.severity.to_uppercase(), g.heading)
+        };
+        l.subheading(&heading);
+        for f in &g.findings {
+            l.ensure(60.0);
+            l.y -= 4.0;
+            let top = l.y;
+            l.paragraph_with(
+                &format!("{}  {}", f.id, f.title),
+                Weight::Bold,
+                9.0,
+                chart::severity_color(&f.severity),
+                0.0,
+            );
+            l.paragraph_with(&f.summary, Weight::Regular, 8.5, INK, 0.0);
+            l.list("Subjects", &f.subjects, 8.0);
+            l.list("Objects", &f.objects, 8.0);
+            l.list(
+                "Grants (binding -> role: rule [scope; via subject])",
+                &f.grants,
+                8.0,
+            );
+            l.list("Escalation path", &f.path, 8.0);
+            let mut meta = format!(
+                "Rule {} · severity {} · status {}",
+                f.rule_id, f.severity, f.status
+            );
+            if !f.sub_processor.is_empty() {
+                meta.push_str(&format!(" · sub-processor {}", f.sub_processor));
+            }
+            if !f.namespaces.is_empty() {
+                meta.push_str(&format!(" · namespaces {}", f.namespaces));
+            }
+            l.paragraph_with(&meta, Weight::Regular, 8.0, MUTED, 0.0);
+            if !f.exception.is_empty() {
+                l.paragraph_with(
+                    &format!("Exception: {}", f.exception),
+                    Weight::Regular,
+                    8.0,
+                    INK,
+                    0.0,
+                );
+            }
+            l.paragraph_with(
+                &format!("Remediation: {}", f.remediation),
+                Weight::Regular,
+                8.0,
+                INK,
+                0.0,
+            );
+            if top > l.y && (top - l.y) < (CONTENT_TOP - CONTENT_BOTTOM) {
+                let c = chart::severity_color(&f.severity);
+                l.rect(LEFT - 8.0, l.y, 2.5, top - l.y, c);
+            }
+            l.y -= 6.0;
+        }
+    }
+    if !m.system_findings.is_empty() {
+        l.subheading(&format!(
+            "About Kubernetes system components ({})",
+            m.system_findings.len()
+        ));
+        l.paragraph_with(
+            "Default bindings of the API server and its controllers. Reported for completeness; they do not decide control status.",
+            Weight::Regular,
+            8.5,
+            MUTED,
+            0.0,
+        );
+        let rows: Vec<Vec<String>> = m
+            .system_findings
+            .iter()
+            .map(|f| vec![f.id.clone(), f.severity.clone(), f.summary.clone()])
+            .collect();
+        l.table(
+            &[
+                Column("Finding", 1.8),
+                Column("Severity", 0.6),
+                Column("Summary", 4.6),
+            ],
+            &rows,
+            7.5,
+        );
+    }
+}
+
+fn register(l: &mut Layout, m: &ReportModel) {
+    if !m.has_inventory {
+        return;
+    }
+    l.section("Sub-processor register");
+    let rows: Vec<Vec<String>> = m
+        .register
+        .iter()
+        .map(|r| {
+            vec![
+                format!("{}\n{} ({})", r.id, r.name, r.vendor),
+                format!("{}\n{}", r.owner, r.purpose),
+                r.data_categories.join(", "),
+                r.certifications.join("\n"),
+                r.review.clone(),
+                format!("{} / {}", r.declared_access, r.observed_access),
+                format!(
+                    "{}{}",
+                    r.identities_found.join(", "),
+                    if r.identities_missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\nmissing: {}", r.identities_missing.join(", "))
+                    }
+                ),
+                r.findings.join(", "),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            Column("Sub-processor", 1.3),
+            Column("Owner, purpose", 1.3),
+            Column("Data", 0.9),
+            Column("Certifications", 1.4),
+            Column("Review", 0.8),
+            Column("Declared / observed", 0.9),
+            Column("Identities", 1.5),
+            Column("Findings", 1.3),
+        ],
+        &rows,
+        6.5,
+    );
+}
+
+fn matrix(l: &mut Layout, m: &ReportModel) {
+    l.section("Privileged access matrix");
+    l.paragraph_with(
+        "One row per subject holding at least one privileged capability; each cell says where it holds it.",
+        Weight::Regular,
+        8.5,
+        MUTED,
+        0.0,
+    );
+    l.y -= 4.0;
+    let mut columns = vec![Column("Subject", 2.2), Column("Sub-processor", 0.9)];
+    columns.extend(m.matrix_columns.iter().map(|c| Column(c.as_str(), 0.85)));
+    let rows: Vec<Vec<String>> = m
+        .matrix
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                if r.system {
+                    format!("{} (system)", r.subject)
+                } else {
+                    r.subject.clone()
+                },
+                r.sub_processor.clone(),
+            ];
+            row.extend(r.cells.iter().cloned());
+            row
+        })
+        .collect();
+    l.table(&columns, &rows, 6.0);
+}
+
+fn changes(l: &mut Layout, m: &ReportModel) {
+    let c = &m.changes;
+    l.section("Changes since the previous pack");
+    if c.baseline {
+        l.paragraph(
+            "This pack is the baseline of its chain: there is no previous pack to compare with.",
+            9.5,
+        );
+    } else {
+        l.paragraph(
+            &format!(
+                "Compared with pack {}: {} new finding(s), {} resolved, {} persisting.",
+                c.previous_pack_id,
+                c.new_findings.len(),
+                c.resolved_findings.len(),
+                c.persisting_findings
+            ),
+            9.5,
+        );
+    }
+    if !c.previous_problem.is_empty() {
+        l.paragraph_with(
+            &format!(
+                "The previous pack could not be fully read or verified: {}",
+                c.previous_problem
+            ),
+            Weight::Bold,
+            9.0,
+            Rgb(0xb9, 0x1c, 0x1c),
+            0.0,
+        );
+    }
+    l.list("New findings", &c.new_findings, 8.0);
+    l.list("Resolved findings", &c.resolved_findings, 8.0);
+    l.list("Control status changes", &c.controls, 8.0);
+    if !c.grants.is_empty() {
+        l.subheading("Effective grants gained or lost");
+        let rows: Vec<Vec<String>> = c
+            .grants
+            .iter()
+            .map(|g| {
+                vec![
+                    g.change.clone(),
+                    g.subject.clone(),
+                    g.grant.clone(),
+                    if g.privileged { "yes" } else { "no" }.into(),
+                ]
+            })
+            .collect();
+        l.table(
+            &[
+                Column("Change", 0.6),
+                Column("Subject", 1.8),
+                Column("Grant", 4.2),
+                Column("Privileged", 0.7),
+            ],
+            &rows,
+            7.0,
+        );
+    }
+    if !c.objects.is_empty() {
+        l.subheading("Objects added, removed or modified");
+        let rows: Vec<Vec<String>> = c
+            .objects
+            .iter()
+            .map(|o| vec![o.change.clone(), o.object.clone(), o.details.clone()])
+            .collect();
+        l.table(
+            &[
+                Column("Change", 0.7),
+                Column("Object", 2.5),
+                Column("Details", 4.0),
+            ],
+            &rows,
+            7.0,
+        );
+    }
+    l.list("Sub-processor changes", &c.sub_processors, 8.0);
+    l.list("Collection changes", &c.collection, 8.0);
+}
+
+fn exceptions(l: &mut Layout, m: &ReportModel) {
+    l.section("Exceptions");
+    if m.exceptions.is_empty() {
+        l.paragraph("No exceptions were given for this run.", 9.5);
+        return;
+    }
+    let rows: Vec<Vec<String>> = m
+        .exceptions
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.clone(),
+                e.rule.clone(),
+                e.covers.clone(),
+                e.state.clone(),
+                format!("{}\n{}", e.approver, e.ticket),
+                e.expires.clone(),
+                e.reason.clone(),
+                e.findings.to_string(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            Column("Exception", 1.0),
+            Column("Rule", 0.9),
+            Column("Covers", 1.5),
+            Column("State", 0.8),
+            Column("Approver, ticket", 1.3),
+            Column("Expires", 0.8),
+            Column("Reason", 2.2),
+            Column("Findings", 0.6),
+        ],
+        &rows,
+        7.0,
+    );
+}
+
+fn methodology(l: &mut Layout, m: &ReportModel) {
+    let meth = &m.methodology;
+    l.section("Methodology and completeness");
+    l.paragraph(
+        &format!(
+            "Source: {}. Collector identity: {}. {}",
+            meth.source,
+            meth.identity,
+            if meth.complete {
+                "Every required kind was collected completely."
+            } else {
+                "COLLECTION WAS INCOMPLETE: conclusions that depend on the kinds below marked other than complete are not asserted."
+            }
+        ),
+        9.5,
+    );
+    let rows: Vec<Vec<String>> = meth
+        .kinds
+        .iter()
+        .map(|k| {
+            vec![
+                k.kind.clone(),
+                k.status.clone(),
+                k.count.to_string(),
+                k.message.clone(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            Column("Kind", 2.0),
+            Column("Status", 1.0),
+            Column("Objects", 0.7),
+            Column("Note", 3.5),
+        ],
+        &rows,
+        8.0,
+    );
+    if !meth.ignored.is_empty() {
+        let ignored = meth
+            .ignored
+            .iter()
+            .map(|k| format!("{} ({})", k.label, k.count))
+            .collect::<Vec<_>>()
+            .join(", ");
+        l.paragraph(
+            &format!("Present in the input but not used: {ignored}."),
+            8.5,
+        );
+    }
+    l.paragraph(
+        &format!(
+            "Effective permissions are resolved as the Kubernetes RBAC authorizer resolves them (aggregated ClusterRoles, RoleBindings to ClusterRoles scoped to their namespace, groups including system:serviceaccounts and system:authenticated, wildcards, sub-resources, resource names and non-resource URLs). {} rules with stable IDs turn risks into findings; a finding's ID depends only on the rule and what it is about, so it stays the same from pack to pack.",
+            meth.rules
+        ),
+        9.5,
+    );
+    l.paragraph(
+        &format!(
+            "Rule set digest {}; controls digest {}.",
+            meth.ruleset_digest, meth.controls_digest
+        ),
+        8.5,
+    );
+}
+
+fn verification(l: &mut Layout, m: &ReportModel) {
+    l.section("How to verify this pack");
+    for (i, v) in m.verification.iter().enumerate() {
+        l.paragraph(&format!("{}. {v}", i + 1), 9.5);
+    }
+}
+
+/// Renders the report as PDF bytes. `generated_at` (the run's clock) dates the document.
+pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
+    let mut l = Layout {
+        regular: Face::load("KEVREG", REGULAR),
+        bold: Face::load("KEVBLD", BOLD),
+        pages: Vec::new(),
+        ops: Vec::new(),
+        y: CONTENT_TOP,
+        bookmarks: Vec::new(),
+    };
+    cover(&mut l, model);
+    controls(&mut l, model);
+    findings(&mut l, model);
+    register(&mut l, model);
+    matrix(&mut l, model);
+    changes(&mut l, model);
+    exceptions(&mut l, model);
+    methodology(&mut l, model);
+    verification(&mut l, model);
+
+    let mut doc = PdfDocument::new(&model.title);
+    for face in [&l.regular, &l.bold] {
+        doc.resources
+            .fonts
+            .map
+            .insert(face.id.clone(), PdfFont::new(face.parsed.clone()));
+    }
+    let (pages, bookmarks) = l.finish(model);
+    for (i, (name, page)) in bookmarks.into_iter().enumerate() {
+        doc.bookmarks.map.insert(
+            PageAnnotId(format!("outline-{i:03}")),
+            PageAnnotation { name, page },
+        );
+    }
+    let pages: Vec<PdfPage> = pages
+        .into_iter()
+        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+        .collect();
+    doc.with_pages(pages);
+    let when = printpdf::OffsetDateTime::from_unix_timestamp(generated_at.timestamp())
+        .expect("the run's time is a valid timestamp");
+    let info = &mut doc.metadata.info;
+    info.creation_date = when;
+    info.modification_date = when;
+    info.metadata_date = when;
+    info.author = "kube-evidence".into();
+    info.creator = format!("kube-evidence {}", crate::TOOL_VERSION);
+    info.producer = "kube-evidence (printpdf)".into();
+    info.subject = format!(
+        "SOC 2 / ISO 27001 evidence: RBAC and sub-processors of {}",
+        model.cover.cluster
+    );
+    info.identifier = model.cover.pack_id.clone();
+    info.keywords = vec!["kube-evidence".into(), model.cover.pack_id.clone()];
+
+    let mut warnings = Vec::new();
+    let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
+    // printpdf draws the file identifier at random; the pack id makes it stable.
+    let id = lopdf::Object::String(
+        crate::pack::sha256_hex(model.cover.pack_id.as_bytes()).as_bytes()[..32].to_vec(),
+        lopdf::StringFormat::Literal,
+    );
+    lo.trailer
+        .set("ID", lopdf::Object::Array(vec![id.clone(), id]));
+    lo.compress();
+    let mut out = Vec::new();
+    lo.save_to(&mut out).expect("writing a PDF to memory");
+    out
+}
