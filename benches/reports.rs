@@ -69,7 +69,10 @@ fn bench(c: &mut Criterion) {
     let bytes = pdf::render(&m, now);
     eprintln!(
         "report.pdf: {} findings, {} register rows: {:.2} MiB; report.html {:.2} MiB",
-        m.finding_groups.iter().map(|g| g.findings.len()).sum::<usize>(),
+        m.finding_groups
+            .iter()
+            .map(|g| g.findings.len())
+            .sum::<usize>(),
         m.register.len(),
         bytes.len() as f64 / (1024.0 * 1024.0),
         html::render(&m).len() as f64 / (1024.0 * 1024.0)

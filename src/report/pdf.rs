@@ -256,8 +256,20 @@ impl Layout {
             return;
         }
         self.paragraph_with(label, Weight::Regular, size, MUTED, 0.0);
+        let lh = size * 1.3;
+        let bullet = self.regular.width("- ", size);
         for item in items {
-            self.paragraph_with(&format!("- {item}"), Weight::Regular, size, INK, 10.0);
+            // A hanging indent: continuation lines align with the text, not the dash.
+            let lines = self.regular.wrap(item, size, WIDTH - 10.0 - bullet);
+            for (i, l) in lines.iter().enumerate() {
+                self.ensure(lh);
+                self.y -= lh;
+                let y = self.y + size * 0.25;
+                if i == 0 {
+                    self.text(LEFT + 10.0, y, "-", Weight::Regular, size, INK);
+                }
+                self.text(LEFT + 10.0 + bullet, y, l, Weight::Regular, size, INK);
+            }
         }
     }
 
