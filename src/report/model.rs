@@ -244,10 +244,6 @@ fn finding_view(f: &Finding) -> FindingView {
     }
 }
 
-fn status_label(s: ControlStatus) -> &'static str {
-    s.as_str()
-}
-
 pub const CONTROL_STATUSES: [ControlStatus; 4] = [
     ControlStatus::Satisfied,
     ControlStatus::NotSatisfied,
@@ -309,7 +305,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             .map(|c| ControlView {
                 id: c.id.clone(),
                 title: c.title.clone(),
-                status: status_label(c.status).into(),
+                status: c.status.as_str().into(),
                 reason: c.reason.clone(),
                 findings: c.deciding_findings.clone(),
             })

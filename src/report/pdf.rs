@@ -310,15 +310,11 @@ impl Layout {
                 if index % 2 == 1 {
                     self.rect(LEFT, self.y - h, WIDTH, h, Rgb(0xfa, 0xfa, 0xfa));
                 }
-                let mut x = LEFT;
-                for (cell, w) in cells.iter_mut().zip(&widths) {
-                    let part: Vec<String> = cell.drain(..take.min(cell.len())).collect();
-                    for (i, l) in part.iter().enumerate() {
-                        let baseline = self.y - pad - (i as f32 + 1.0) * lh + size * 0.28;
-                        self.text(x + pad, baseline, l, Weight::Regular, size, INK);
-                    }
-                    x += w;
-                }
+                let parts: Vec<Vec<String>> = cells
+                    .iter_mut()
+                    .map(|cell| cell.drain(..take.min(cell.len())).collect())
+                    .collect();
+                self.cells(&parts, &widths, Weight::Regular, size);
                 self.line(&[(LEFT, self.y - h), (RIGHT, self.y - h)], chart::RULE, 0.4);
                 self.y -= h;
                 if cells.iter().all(Vec::is_empty) {
@@ -331,18 +327,22 @@ impl Layout {
         self.y -= 8.0;
     }
 
-    fn table_header(&mut self, lines: &[Vec<String>], widths: &[f32], h: f32, size: f32) {
-        let pad = 3.0;
-        let lh = size * 1.25;
-        self.rect(LEFT, self.y - h, WIDTH, h, BAND);
+    /// The lines of one table row, each column's lines from the row's top.
+    fn cells(&mut self, lines: &[Vec<String>], widths: &[f32], weight: Weight, size: f32) {
+        let (pad, lh) = (3.0, size * 1.25);
         let mut x = LEFT;
         for (cell, w) in lines.iter().zip(widths) {
             for (i, l) in cell.iter().enumerate() {
                 let baseline = self.y - pad - (i as f32 + 1.0) * lh + size * 0.28;
-                self.text(x + pad, baseline, l, Weight::Bold, size, INK);
+                self.text(x + pad, baseline, l, weight, size, INK);
             }
             x += w;
         }
+    }
+
+    fn table_header(&mut self, lines: &[Vec<String>], widths: &[f32], h: f32, size: f32) {
+        self.rect(LEFT, self.y - h, WIDTH, h, BAND);
+        self.cells(lines, widths, Weight::Bold, size);
         self.line(
             &[(LEFT, self.y - h), (RIGHT, self.y - h)],
             chart::MUTED,
