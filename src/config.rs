@@ -10,6 +10,7 @@ use crate::finding::Severity;
 use crate::inventory::InventoryRef;
 use crate::source::SourceSpec;
 use crate::store::StoreUrl;
+use crate::store::s3::{Encryption, LockMode, ObjectLock, S3Options};
 use crate::yaml::{self, Node, Value, decode::Decoder};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,12 @@ pub enum Setting {
     Kubeconfig,
     Context,
     ScheduleIntervalHours,
+    S3Region,
+    S3Endpoint,
+    S3PathStyle,
+    ObjectLock,
+    ServerSideEncryption,
+    SseKmsKeyId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +51,12 @@ enum SettingType {
     Path,
     Bool,
     Number,
+    /// `{mode, days}` in the file, `MODE:DAYS` in a flag or variable.
+    ObjectLock,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 16] = [
+    pub const ALL: [Setting; 22] = [
         Setting::ClusterName,
         Setting::Source,
         Setting::Out,
@@ -64,6 +73,12 @@ impl Setting {
         Setting::Kubeconfig,
         Setting::Context,
         Setting::ScheduleIntervalHours,
+        Setting::S3Region,
+        Setting::S3Endpoint,
+        Setting::S3PathStyle,
+        Setting::ObjectLock,
+        Setting::ServerSideEncryption,
+        Setting::SseKmsKeyId,
     ];
 
     /// The key in the configuration file.
@@ -85,6 +100,12 @@ impl Setting {
             Setting::Kubeconfig => "kubeconfig",
             Setting::Context => "context",
             Setting::ScheduleIntervalHours => "scheduleIntervalHours",
+            Setting::S3Region => "s3Region",
+            Setting::S3Endpoint => "s3Endpoint",
+            Setting::S3PathStyle => "s3PathStyle",
+            Setting::ObjectLock => "objectLock",
+            Setting::ServerSideEncryption => "serverSideEncryption",
+            Setting::SseKmsKeyId => "sseKmsKeyId",
         }
     }
 
@@ -106,6 +127,12 @@ impl Setting {
             Setting::Kubeconfig => "--kubeconfig",
             Setting::Context => "--context",
             Setting::ScheduleIntervalHours => "--schedule-interval-hours",
+            Setting::S3Region => "--s3-region",
+            Setting::S3Endpoint => "--s3-endpoint",
+            Setting::S3PathStyle => "--s3-path-style",
+            Setting::ObjectLock => "--object-lock",
+            Setting::ServerSideEncryption => "--sse",
+            Setting::SseKmsKeyId => "--sse-kms-key-id",
         }
     }
 
@@ -129,6 +156,12 @@ impl Setting {
             Setting::Kubeconfig => "KUBE_EVIDENCE_KUBECONFIG",
             Setting::Context => "KUBE_EVIDENCE_CONTEXT",
             Setting::ScheduleIntervalHours => "KUBE_EVIDENCE_SCHEDULE_INTERVAL_HOURS",
+            Setting::S3Region => "KUBE_EVIDENCE_S3_REGION",
+            Setting::S3Endpoint => "KUBE_EVIDENCE_S3_ENDPOINT",
+            Setting::S3PathStyle => "KUBE_EVIDENCE_S3_PATH_STYLE",
+            Setting::ObjectLock => "KUBE_EVIDENCE_OBJECT_LOCK",
+            Setting::ServerSideEncryption => "KUBE_EVIDENCE_SSE",
+            Setting::SseKmsKeyId => "KUBE_EVIDENCE_SSE_KMS_KEY_ID",
         }
     }
 
@@ -139,10 +172,12 @@ impl Setting {
             | Setting::Exceptions
             | Setting::SigningKey
             | Setting::Kubeconfig => SettingType::Path,
-            Setting::Unsigned | Setting::RequireComplete | Setting::CollectTokenSecrets => {
-                SettingType::Bool
-            }
+            Setting::Unsigned
+            | Setting::RequireComplete
+            | Setting::CollectTokenSecrets
+            | Setting::S3PathStyle => SettingType::Bool,
             Setting::ScheduleIntervalHours => SettingType::Number,
+            Setting::ObjectLock => SettingType::ObjectLock,
             // `source` and `out` are paths unless they are the word `cluster` or a URL, so they
             // are resolved by hand below.
             _ => SettingType::Text,
@@ -188,6 +223,22 @@ impl Setting {
             Setting::ScheduleIntervalHours => {
                 "Hours between scheduled runs, used to find gaps in the series (default 24)."
             }
+            Setting::S3Region => {
+                "Bucket region (default: the AWS chain's region, else `us-east-1`)."
+            }
+            Setting::S3Endpoint => {
+                "S3-compatible endpoint URL (default: `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS)."
+            }
+            Setting::S3PathStyle => {
+                "Force path-style addressing (automatic for IP-address and `localhost` endpoints)."
+            }
+            Setting::ObjectLock => {
+                "Write-once retention on every pack object: `{mode: GOVERNANCE|COMPLIANCE, days: N}` (flag and variable: `MODE:DAYS`); the bucket must have Object Lock enabled."
+            }
+            Setting::ServerSideEncryption => {
+                "Server-side encryption of pack objects: `AES256` or `aws:kms`."
+            }
+            Setting::SseKmsKeyId => "KMS key id or ARN for `serverSideEncryption: aws:kms`.",
         }
     }
 }
@@ -239,8 +290,20 @@ pub struct Config {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub schedule_interval_hours: u32,
+    /// How to reach an `s3://` store.
+    pub s3: S3Settings,
     /// The file the configuration was read from, if any.
     pub file: Option<PathBuf>,
+}
+
+/// The S3 settings, validated; turned into the store's options by [`Config::s3_options`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct S3Settings {
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub path_style: Option<bool>,
+    pub object_lock: Option<ObjectLock>,
+    pub encryption: Option<Encryption>,
 }
 
 /// Values given on the command line, by setting.
@@ -332,8 +395,11 @@ pub fn load(
         kubeconfig: None,
         context: None,
         schedule_interval_hours: 24,
+        s3: S3Settings::default(),
         file: file.map(Path::to_path_buf),
     };
+    let mut sse_kms_key: Option<(String, Origin)> = None;
+    let mut sse_origin: Option<Origin> = None;
 
     for (setting, (value, origin)) in raw {
         let text = match value {
@@ -342,6 +408,7 @@ pub fn load(
                 let expected = match setting.kind() {
                     SettingType::Bool => "true or false",
                     SettingType::Number => "a whole number",
+                    SettingType::ObjectLock => "a mapping with `mode` and `days`",
                     _ => "a string",
                 };
                 origin.report(
@@ -419,7 +486,34 @@ pub fn load(
                     format!("`{key}`: unknown log level `{text}`; expected error, warn, info, debug or trace"),
                 ),
             },
-            Setting::Unsigned | Setting::RequireComplete | Setting::CollectTokenSecrets => {
+            Setting::S3Region => config.s3.region = Some(text),
+            Setting::S3Endpoint => match validate_endpoint(&text) {
+                Ok(()) => config.s3.endpoint = Some(text),
+                Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
+            },
+            Setting::ObjectLock => match parse_object_lock(&text) {
+                Ok(lock) => config.s3.object_lock = Some(lock),
+                Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
+            },
+            Setting::ServerSideEncryption => match text.as_str() {
+                "AES256" => {
+                    config.s3.encryption = Some(Encryption::Aes256);
+                    sse_origin = Some(origin);
+                }
+                "aws:kms" => {
+                    config.s3.encryption = Some(Encryption::Kms { key_id: None });
+                    sse_origin = Some(origin);
+                }
+                _ => origin.report(
+                    &mut diags,
+                    format!("`{key}`: unknown server-side encryption `{text}`; expected AES256 or aws:kms"),
+                ),
+            },
+            Setting::SseKmsKeyId => sse_kms_key = Some((text, origin)),
+            Setting::Unsigned
+            | Setting::RequireComplete
+            | Setting::CollectTokenSecrets
+            | Setting::S3PathStyle => {
                 let b = match text.as_str() {
                     "true" | "1" | "yes" => true,
                     "false" | "0" | "no" | "" => false,
@@ -431,6 +525,7 @@ pub fn load(
                 match setting {
                     Setting::Unsigned => config.unsigned = b,
                     Setting::RequireComplete => config.require_complete = b,
+                    Setting::S3PathStyle => config.s3.path_style = Some(b),
                     _ => config.collect_token_secrets = b,
                 }
             }
@@ -441,6 +536,44 @@ pub fn load(
                     format!("`{key}`: expected a whole number of hours from 1 to 744, found `{text}`"),
                 ),
             },
+        }
+    }
+    if let Some((key_id, origin)) = sse_kms_key {
+        match &mut config.s3.encryption {
+            Some(Encryption::Kms { key_id: slot }) => *slot = Some(key_id),
+            _ => origin.report(
+                &mut diags,
+                "`sseKmsKeyId` is set but `serverSideEncryption` is not `aws:kms`".to_string(),
+            ),
+        }
+    }
+    // The standard AWS variables name the endpoint when nothing of ours does.
+    if config.s3.endpoint.is_none() {
+        for var in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] {
+            if let Some(v) = env(var).filter(|v| !v.trim().is_empty()) {
+                match validate_endpoint(&v) {
+                    Ok(()) => config.s3.endpoint = Some(v),
+                    Err(m) => diags.push(&format!("{var} (environment)"), None, m),
+                }
+                break;
+            }
+        }
+    }
+    // Retention and encryption asked for on a store that cannot give them would leave evidence
+    // less protected than the configuration says.
+    if !matches!(config.out, Some(StoreUrl::S3 { .. }) | None) {
+        if config.s3.object_lock.is_some() {
+            diags.push(
+                "configuration",
+                None,
+                "`objectLock` is set but `out` is not an s3:// store; a local directory cannot enforce retention",
+            );
+        }
+        if let Some(origin) = sse_origin {
+            origin.report(
+                &mut diags,
+                "`serverSideEncryption` is set but `out` is not an s3:// store".to_string(),
+            );
         }
     }
     if config.unsigned && config.signing_key.is_some() {
@@ -506,10 +639,72 @@ fn read_file(
             pos: node.pos,
             base: base.to_path_buf(),
         };
-        raw.insert(setting, (scalar_text(node, setting.kind()), origin));
+        let value =
+            if setting.kind() == SettingType::ObjectLock && matches!(node.value, Value::Map(_)) {
+                match object_lock_text(node, &mut d) {
+                    Some(t) => RawValue::Text(t),
+                    None => continue,
+                }
+            } else {
+                scalar_text(node, setting.kind())
+            };
+        raw.insert(setting, (value, origin));
     }
     fields.finish(&mut d);
     diags.extend(d.diags);
+}
+
+/// `objectLock: {mode: GOVERNANCE, days: 365}` as `GOVERNANCE:365`, problems reported at the
+/// field they concern.
+fn object_lock_text(node: &Node, d: &mut Decoder) -> Option<String> {
+    let mut fields = d.map(node, "objectLock")?;
+    let mode = fields
+        .required(d, "mode")
+        .and_then(|n| d.one_of(n, "objectLock.mode", &["GOVERNANCE", "COMPLIANCE"]));
+    let days = fields.required(d, "days").and_then(|n| {
+        let days = d.u64(n, "objectLock.days")?;
+        if (1..=36_500).contains(&days) {
+            Some(days)
+        } else {
+            d.error(n.pos, "`objectLock.days` must be from 1 to 36500");
+            None
+        }
+    });
+    fields.finish(d);
+    Some(format!("{}:{}", mode?, days?))
+}
+
+/// `MODE:DAYS`.
+fn parse_object_lock(text: &str) -> Result<ObjectLock, String> {
+    let (mode, days) = text.split_once(':').ok_or_else(|| {
+        format!("expected MODE:DAYS (for example GOVERNANCE:365), found `{text}`")
+    })?;
+    let mode = match mode {
+        "GOVERNANCE" => LockMode::Governance,
+        "COMPLIANCE" => LockMode::Compliance,
+        _ => {
+            return Err(format!(
+                "unknown mode `{mode}`; expected GOVERNANCE or COMPLIANCE"
+            ));
+        }
+    };
+    match days.parse::<u32>() {
+        Ok(days) if (1..=36_500).contains(&days) => Ok(ObjectLock { mode, days }),
+        _ => Err(format!(
+            "days must be a whole number from 1 to 36500, found `{days}`"
+        )),
+    }
+}
+
+fn validate_endpoint(text: &str) -> Result<(), String> {
+    let rest = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{text}` is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("`{text}` names no host"));
+    }
+    Ok(())
 }
 
 fn scalar_text(node: &Node, kind: SettingType) -> RawValue {
@@ -566,6 +761,18 @@ pub fn validate_cluster_name(name: &str) -> Result<(), String> {
 }
 
 impl Config {
+    /// The options for an `s3://` store.
+    pub fn s3_options(&self) -> S3Options {
+        S3Options {
+            region: self.s3.region.clone(),
+            endpoint: self.s3.endpoint.clone(),
+            path_style: self.s3.path_style,
+            object_lock: self.s3.object_lock.clone(),
+            encryption: self.s3.encryption.clone(),
+            ..S3Options::defaults()
+        }
+    }
+
     /// The settings `run` cannot do without; all missing ones are reported together.
     pub fn require_for_run(&self) -> Result<(), ConfigError> {
         let mut diags = Diagnostics::new();
@@ -692,6 +899,87 @@ mod tests {
         assert!(err.contains("missing setting `clusterName`"));
         assert!(err.contains("missing setting `source`"));
         assert!(err.contains("missing setting `out`: set it in the configuration file, with --out, or with KUBE_EVIDENCE_OUT"));
+    }
+
+    #[test]
+    fn s3_settings_from_file_flags_and_the_aws_variables() {
+        let (_d, p) = write(
+            "out: s3://bucket/k8s\ns3Region: eu-west-1\nobjectLock:\n  mode: COMPLIANCE\n  days: 400\nserverSideEncryption: aws:kms\nsseKmsKeyId: alias/evidence\n",
+        );
+        let env = |k: &str| match k {
+            "AWS_ENDPOINT_URL" => Some("http://general:9000".to_string()),
+            "AWS_ENDPOINT_URL_S3" => Some("http://127.0.0.1:8333".to_string()),
+            _ => None,
+        };
+        let c = load(Some(&p), &Overrides::default(), &env).unwrap();
+        let o = c.s3_options();
+        assert_eq!(o.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(o.endpoint.as_deref(), Some("http://127.0.0.1:8333"));
+        assert!(
+            o.uses_path_style(),
+            "an IP-address endpoint needs path style"
+        );
+        assert_eq!(
+            o.object_lock,
+            Some(ObjectLock {
+                mode: LockMode::Compliance,
+                days: 400
+            })
+        );
+        assert_eq!(
+            o.encryption,
+            Some(Encryption::Kms {
+                key_id: Some("alias/evidence".into())
+            })
+        );
+        // Our own setting beats the AWS variables; flags beat the file.
+        let mut flags = Overrides::default();
+        flags.set(Setting::S3Endpoint, "https://s3.example.com");
+        flags.set(Setting::ObjectLock, "GOVERNANCE:30");
+        let c = load(Some(&p), &flags, &env).unwrap();
+        let o = c.s3_options();
+        assert_eq!(o.endpoint.as_deref(), Some("https://s3.example.com"));
+        assert!(!o.uses_path_style());
+        assert_eq!(o.object_lock.unwrap().mode, LockMode::Governance);
+        let env = |k: &str| (k == "AWS_ENDPOINT_URL").then(|| "http://localhost:9000".to_string());
+        let c = load(None, &Overrides::default(), &env).unwrap();
+        assert_eq!(c.s3.endpoint.as_deref(), Some("http://localhost:9000"));
+        assert!(c.s3_options().uses_path_style());
+    }
+
+    #[test]
+    fn bad_s3_settings_are_reported_with_positions() {
+        let (_d, p) = write(
+            "out: ./local\nobjectLock:\n  mode: FOREVER\n  days: 0\nserverSideEncryption: rot13\nsseKmsKeyId: k\ns3Endpoint: ftp://x\ns3PathStyle: sometimes\n",
+        );
+        let err = load(Some(&p), &Overrides::default(), &no_env)
+            .unwrap_err()
+            .to_string();
+        let f = p.display().to_string();
+        for expected in [
+            format!("{f}:3:9: `objectLock.mode`: unknown value `FOREVER`"),
+            format!("{f}:4:9: `objectLock.days` must be from 1 to 36500"),
+            format!("{f}:5:23: `serverSideEncryption`: unknown server-side encryption `rot13`"),
+            format!("{f}:6:14: `sseKmsKeyId` is set but `serverSideEncryption` is not `aws:kms`"),
+            format!("{f}:7:13: `s3Endpoint`: `ftp://x` is not an http:// or https:// URL"),
+            format!("{f}:8:14: `s3PathStyle`: expected true or false, found a string"),
+        ] {
+            assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+        }
+        let mut flags = Overrides::default();
+        flags.set(Setting::Out, "./local");
+        flags.set(Setting::ObjectLock, "GOVERNANCE:30");
+        let err = load(None, &flags, &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("`objectLock` is set but `out` is not an s3:// store"),
+            "{err}"
+        );
+        flags.set(Setting::ObjectLock, "GOVERNANCE");
+        let err = load(None, &flags, &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("--object-lock: `objectLock`: expected MODE:DAYS"),
+            "{err}"
+        );
     }
 
     #[test]

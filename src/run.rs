@@ -135,6 +135,8 @@ pub struct RunOutcome {
     pub summary: report::json::Summary,
     /// Control counts by status, per framework: (framework, status, count).
     pub controls: Vec<(String, String, usize)>,
+    /// Why `<cluster>/index.html` could not be refreshed, if it could not.
+    pub index_problem: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +145,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("publishing the pack failed: {0}")]
+    // The store error is the source, shown by the caller's error chain, not repeated here.
+    #[error("publishing the pack failed")]
     Store(#[from] StoreError),
     #[error("the previous pack cannot be read: {0}")]
     Previous(#[from] pack::PackReadError),
@@ -226,7 +229,29 @@ pub async fn run(
     .await?;
 
     // One publisher per cluster at a time: a second run waits, then chains to the first.
-    let _lock = store.lock(cluster).await?;
+    let lock = store.lock(cluster).await?;
+    let result =
+        collect_and_publish(plan, source, store, clock, progress, key, inputs, taken_at).await;
+    if let Err(e) = lock.release().await {
+        // The lock ends by itself (process exit, lease expiry); the evidence is already safe.
+        tracing::warn!(error = %e, "could not release the publish lock");
+    }
+    result
+}
+
+/// Everything a run does while it holds the cluster's publish lock.
+#[allow(clippy::too_many_arguments)]
+async fn collect_and_publish(
+    plan: &RunPlan,
+    source: &dyn Source,
+    store: &dyn Store,
+    clock: &dyn Clock,
+    progress: &dyn Progress,
+    key: Option<SigningKey>,
+    inputs: Inputs,
+    taken_at: chrono::DateTime<chrono::Utc>,
+) -> Result<RunOutcome, RunError> {
+    let cluster = plan.cluster_name.as_str();
     let previous = pack::read_latest(store, cluster).await?;
     match &previous {
         Some(p) => tracing::info!(pack = %p.pack_id, "previous pack found"),
@@ -325,6 +350,15 @@ pub async fn run(
     progress.stage("publishing");
     pack::publish(store, &built).await?;
     tracing::info!(pack = %built.id, location = %store.location(), "pack published");
+    // The pack is evidence from here on; the index is a convenience for auditors, so a failure
+    // to refresh it is reported, not fatal (the next run rebuilds it from the packs).
+    let index_problem = match pack::index::update(store, cluster, clock.now()).await {
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the auditor index was not updated");
+            Some(e.to_string())
+        }
+    };
 
     let findings = &assessment.analysis.findings;
     let mut control_counts: std::collections::BTreeMap<(String, String), usize> =
@@ -354,6 +388,7 @@ pub async fn run(
             .into_iter()
             .map(|((f, s), n)| (f, s, n))
             .collect(),
+        index_problem,
     })
 }
 

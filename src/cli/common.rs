@@ -98,3 +98,50 @@ pub fn fail(e: anyhow::Error) -> u8 {
     eprintln!("error: {e:#}");
     exit::ERROR
 }
+
+/// How to reach an `s3://` store, for the commands that read one.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct S3Args {
+    /// S3-compatible endpoint URL [env: KUBE_EVIDENCE_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL]
+    #[arg(long, value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+    /// Bucket region [env: KUBE_EVIDENCE_S3_REGION, AWS_REGION]
+    #[arg(long, value_name = "REGION")]
+    pub s3_region: Option<String>,
+    /// Force path-style addressing (automatic for IP-address and localhost endpoints) [env: KUBE_EVIDENCE_S3_PATH_STYLE]
+    #[arg(long)]
+    pub s3_path_style: bool,
+}
+
+impl S3Args {
+    pub fn apply(&self, o: &mut Overrides) {
+        o.set_opt(Setting::S3Endpoint, self.s3_endpoint.clone());
+        o.set_opt(Setting::S3Region, self.s3_region.clone());
+        o.set_flag(Setting::S3PathStyle, self.s3_path_style);
+    }
+}
+
+/// The S3 options for commands without a configuration file: flags, then the environment.
+pub fn s3_options(args: &S3Args) -> Result<kube_evidence::store::s3::S3Options, u8> {
+    let mut flags = Overrides::default();
+    args.apply(&mut flags);
+    let env = |k: &str| std::env::var(k).ok();
+    match config::load(None, &flags, &env) {
+        Ok(c) => Ok(c.s3_options()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(exit::ERROR)
+        }
+    }
+}
+
+/// Opens a store for reading.
+pub async fn open_store(
+    url: &kube_evidence::store::StoreUrl,
+    s3: &kube_evidence::store::s3::S3Options,
+) -> anyhow::Result<Box<dyn kube_evidence::store::Store>> {
+    use anyhow::Context;
+    kube_evidence::store::open(url, s3)
+        .await
+        .with_context(|| format!("cannot open store {url}"))
+}

@@ -25,7 +25,8 @@ pub enum DiffFormat {
 
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The older side: a snapshot file, a pack directory, or a dump directory
+    /// The older side: a snapshot file, a pack directory, a dump directory, or a pack in a
+    /// bucket (s3://BUCKET/PREFIX/<cluster>/packs/YYYY/MM/DD/<id> or .../<cluster>/latest.json)
     pub old: PathBuf,
     /// The newer side
     pub new: PathBuf,
@@ -34,6 +35,29 @@ pub struct DiffArgs {
     pub inventory: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,
+    #[command(flatten)]
+    pub s3: common::S3Args,
+}
+
+/// One side as read: the snapshot, the pack's findings document and pack id when it is a pack.
+type SideData = (Snapshot, Option<FindingsDocument>, Option<String>);
+
+/// A pack in a bucket: its snapshot and findings.
+async fn read_remote_pack(
+    url: &str,
+    s3: &kube_evidence::store::s3::S3Options,
+) -> anyhow::Result<SideData> {
+    use kube_evidence::pack;
+    let (store, prefix) = super::keys::resolve(url, None, s3).await?;
+    let bytes = pack::read_pack_file(store.as_ref(), &prefix, pack::SNAPSHOT_FILE).await?;
+    let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&bytes, url)?;
+    let doc: Option<FindingsDocument> =
+        pack::read_pack_file(store.as_ref(), &prefix, "findings.json")
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+    let id = doc.as_ref().map(|d| d.pack_id.clone());
+    Ok((snapshot, doc, id))
 }
 
 struct Loaded {
@@ -47,9 +71,13 @@ fn load_side(
     path: &Path,
     inventory: Option<&PathBuf>,
     now: chrono::DateTime<chrono::Utc>,
+    remote: &dyn Fn(&str) -> anyhow::Result<SideData>,
 ) -> anyhow::Result<Loaded> {
     let is_pack = path.is_dir() && path.join("manifest.json").exists();
-    let (mut snapshot, doc, pack_id) = if is_pack {
+    let text = path.to_string_lossy();
+    let (mut snapshot, doc, pack_id) = if text.starts_with("s3://") {
+        remote(&text)?
+    } else if is_pack {
         let s = read_snapshot_file(&path.join("snapshot.json.gz"))?;
         let doc: Option<FindingsDocument> = std::fs::read(path.join("findings.json"))
             .ok()
@@ -107,10 +135,16 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
         Err(code) => return code,
     };
     let now = clock.now();
-    let sides = load_side(&args.old, args.inventory.as_ref(), now)
+    let s3 = match common::s3_options(&args.s3) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let rt = common::runtime();
+    let remote = |url: &str| rt.block_on(read_remote_pack(url, &s3));
+    let sides = load_side(&args.old, args.inventory.as_ref(), now, &remote)
         .with_context(|| format!("cannot read {}", args.old.display()))
         .and_then(|o| {
-            load_side(&args.new, args.inventory.as_ref(), now)
+            load_side(&args.new, args.inventory.as_ref(), now, &remote)
                 .with_context(|| format!("cannot read {}", args.new.display()))
                 .map(|n| (o, n))
         });
@@ -169,6 +203,8 @@ pub struct ChangesArgs {
     pub schedule_interval_hours: u32,
     #[arg(long, value_enum, default_value_t)]
     pub format: PopulationFormat,
+    #[command(flatten)]
+    pub s3: common::S3Args,
 }
 
 pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
@@ -188,10 +224,13 @@ pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let s3 = match common::s3_options(&args.s3) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let rt = common::runtime();
     let result = rt.block_on(async {
-        let store =
-            kube_evidence::store::open(&url).with_context(|| format!("cannot open store {url}"))?;
+        let store = common::open_store(&url, &s3).await?;
         let p = period::population(
             store.as_ref(),
             &args.cluster,

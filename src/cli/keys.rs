@@ -99,14 +99,41 @@ pub struct VerifyArgs {
     pub allow_unsigned: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    #[command(flatten)]
+    pub s3: common::S3Args,
 }
 
 /// What to verify: a store and the prefix of the pack to start from.
-async fn resolve(target: &str, cluster: Option<&str>) -> anyhow::Result<(Box<dyn Store>, String)> {
+pub async fn resolve(
+    target: &str,
+    cluster: Option<&str>,
+    s3: &store::s3::S3Options,
+) -> anyhow::Result<(Box<dyn Store>, String)> {
     if target.starts_with("s3://") {
         let url = StoreUrl::parse(target).map_err(anyhow::Error::msg)?;
-        let store = store::open(&url)?;
-        let cluster = cluster.context("verifying a store needs --cluster NAME")?;
+        // s3://BUCKET/PREFIX/<cluster>/packs/YYYY/MM/DD/<id>: that pack.
+        if let Some((root, pack)) = store::split_pack_url(&url) {
+            return Ok((common::open_store(&root, s3).await?, pack));
+        }
+        // s3://BUCKET/PREFIX/<cluster>/latest.json: the pack it points to.
+        if let StoreUrl::S3 { bucket, prefix } = &url
+            && let Some(rest) = prefix.strip_suffix(&format!("/{}", pack::LATEST_FILE))
+        {
+            let (root, name) = rest.rsplit_once('/').unwrap_or(("", rest));
+            let root = StoreUrl::S3 {
+                bucket: bucket.clone(),
+                prefix: root.to_string(),
+            };
+            let store = common::open_store(&root, s3).await?;
+            let latest = pack::read_latest(store.as_ref(), name)
+                .await?
+                .with_context(|| format!("{url} does not exist"))?;
+            return Ok((store, latest.path));
+        }
+        let store = common::open_store(&url, s3).await?;
+        let cluster = cluster.context(
+            "verifying a whole store needs --cluster NAME (or give the pack's URL or its latest.json)",
+        )?;
         let latest = pack::read_latest(store.as_ref(), cluster)
             .await?
             .with_context(|| format!("{cluster} has no latest.json in {url}"))?;
@@ -124,7 +151,7 @@ async fn resolve(target: &str, cluster: Option<&str>) -> anyhow::Result<(Box<dyn
             .and_then(Path::parent)
             .context("latest.json must sit in <store>/<cluster>/")?;
         return Ok((
-            store::open(&StoreUrl::Local(root.to_path_buf()))?,
+            common::open_store(&StoreUrl::Local(root.to_path_buf()), s3).await?,
             latest.path,
         ));
     }
@@ -136,7 +163,10 @@ async fn resolve(target: &str, cluster: Option<&str>) -> anyhow::Result<(Box<dyn
         let canonical = path.canonicalize()?;
         let as_text = canonical.to_string_lossy().to_string();
         if let Some(root) = as_text.strip_suffix(&format!("/{prefix}")) {
-            return Ok((store::open(&StoreUrl::Local(PathBuf::from(root)))?, prefix));
+            return Ok((
+                common::open_store(&StoreUrl::Local(PathBuf::from(root)), s3).await?,
+                prefix,
+            ));
         }
         // A pack copied out of its store: verify it where it is (its chain cannot be walked).
         let parent = canonical
@@ -148,7 +178,10 @@ async fn resolve(target: &str, cluster: Option<&str>) -> anyhow::Result<(Box<dyn
             .context("a pack directory has a name")?
             .to_string_lossy()
             .to_string();
-        return Ok((store::open(&StoreUrl::Local(parent))?, name));
+        return Ok((
+            common::open_store(&StoreUrl::Local(parent), s3).await?,
+            name,
+        ));
     }
     if path.is_dir() {
         let cluster = match cluster {
@@ -170,7 +203,7 @@ async fn resolve(target: &str, cluster: Option<&str>) -> anyhow::Result<(Box<dyn
                 }
             }
         };
-        let store = store::open(&StoreUrl::Local(path.clone()))?;
+        let store = common::open_store(&StoreUrl::Local(path.clone()), s3).await?;
         let latest = pack::read_latest(store.as_ref(), &cluster)
             .await?
             .with_context(|| format!("{cluster} has no latest.json in {}", path.display()))?;
@@ -204,9 +237,13 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
         since: args.since,
         schedule_interval_hours: args.schedule_interval_hours,
     };
+    let s3 = match common::s3_options(&args.s3) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let rt = common::runtime();
     let report = rt.block_on(async {
-        let (store, prefix) = resolve(&args.target, args.cluster.as_deref()).await?;
+        let (store, prefix) = resolve(&args.target, args.cluster.as_deref(), &s3).await?;
         anyhow::Ok(verify(store.as_ref(), &prefix, &opts).await)
     });
     let report = match report {

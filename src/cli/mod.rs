@@ -10,6 +10,7 @@ mod logging;
 mod query;
 mod rules;
 mod run;
+mod share;
 mod snapshot;
 mod table;
 
@@ -67,6 +68,8 @@ pub enum Command {
     Verify(keys::VerifyArgs),
     /// Create an Ed25519 signing key pair and its allowed_signers line.
     Keygen(keys::KeygenArgs),
+    /// Presigned download links to a pack in a bucket, for auditors without credentials.
+    Share(share::ShareArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -96,6 +99,7 @@ pub fn main() -> ExitCode {
         Command::Changes(args) => diff::changes(args, &cli.log),
         Command::Verify(args) => keys::verify_cmd(args, &cli.log),
         Command::Keygen(args) => keys::keygen(args, &cli.log),
+        Command::Share(args) => share::execute(args, &cli.log),
     };
     ExitCode::from(code)
 }

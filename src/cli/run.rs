@@ -44,6 +44,17 @@ pub struct RunArgs {
     /// Refuse to publish when collection is incomplete [env: KUBE_EVIDENCE_REQUIRE_COMPLETE]
     #[arg(long)]
     pub require_complete: bool,
+    #[command(flatten)]
+    pub s3: common::S3Args,
+    /// Object Lock retention on every pack object, MODE:DAYS (GOVERNANCE or COMPLIANCE) [env: KUBE_EVIDENCE_OBJECT_LOCK]
+    #[arg(long, value_name = "MODE:DAYS")]
+    pub object_lock: Option<String>,
+    /// Server-side encryption: AES256 or aws:kms [env: KUBE_EVIDENCE_SSE]
+    #[arg(long, value_name = "ALGORITHM")]
+    pub sse: Option<String>,
+    /// KMS key id or ARN for --sse aws:kms [env: KUBE_EVIDENCE_SSE_KMS_KEY_ID]
+    #[arg(long, value_name = "KEY")]
+    pub sse_kms_key_id: Option<String>,
 }
 
 impl RunArgs {
@@ -59,6 +70,10 @@ impl RunArgs {
         o.set_opt(Setting::SigningKey, self.signing_key.clone());
         o.set_flag(Setting::Unsigned, self.unsigned);
         o.set_flag(Setting::RequireComplete, self.require_complete);
+        self.s3.apply(&mut o);
+        o.set_opt(Setting::ObjectLock, self.object_lock.clone());
+        o.set_opt(Setting::ServerSideEncryption, self.sse.clone());
+        o.set_opt(Setting::SseKmsKeyId, self.sse_kms_key_id.clone());
         o
     }
 }
@@ -81,11 +96,13 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let s3 = config.s3_options();
     let rt = common::runtime();
     let result = rt.block_on(async {
         let source = kube_evidence::source::open(&plan.source)
             .with_context(|| format!("cannot open source {}", plan.source))?;
-        let store = kube_evidence::store::open(&plan.out)
+        let store = kube_evidence::store::open(&plan.out, &s3)
+            .await
             .with_context(|| format!("cannot open store {}", plan.out))?;
         let progress = common::progress();
         let outcome = run(
@@ -140,6 +157,11 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
     }
     for (framework, parts) in by_framework {
         println!("controls {framework}: {}", parts.join(", "));
+    }
+    if let Some(problem) = &outcome.index_problem {
+        eprintln!(
+            "warning: the pack is published, but the auditor index was not updated: {problem}"
+        );
     }
     if outcome.fail_on_reached {
         exit::FINDINGS

@@ -2,6 +2,7 @@
 //! pack), `SHA256SUMS`, and publication to a [`Store`] in an order that never lets `latest.json`
 //! point at a pack that is not complete.
 
+pub mod index;
 pub mod manifest;
 pub mod sign;
 pub mod verify;
@@ -166,6 +167,7 @@ pub async fn publish(store: &dyn Store, pack: &Pack) -> Result<LatestPointer, St
         .replace_pointer(
             &latest_key(&pack.manifest.cluster.name),
             &pointer.to_bytes(),
+            "application/json",
         )
         .await?;
     Ok(pointer)

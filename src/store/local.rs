@@ -68,7 +68,14 @@ impl LocalStore {
 }
 
 struct FileLock(#[allow(dead_code)] File);
-impl PublishLock for FileLock {}
+#[async_trait]
+impl PublishLock for FileLock {
+    async fn release(self: Box<Self>) -> Result<(), StoreError> {
+        // Closing the file releases the OS lock.
+        drop(self);
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl Store for LocalStore {
@@ -148,7 +155,12 @@ impl Store for LocalStore {
         Ok(out)
     }
 
-    async fn replace_pointer(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    async fn replace_pointer(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        _media_type: &str,
+    ) -> Result<(), StoreError> {
         let dest = self.path(key)?;
         let tmp = self.write_temp(&dest, key, bytes)?;
         fs::rename(&tmp, &dest).map_err(|e| {
@@ -204,8 +216,12 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::AlreadyExists { .. }));
         assert_eq!(s.get("c/a.txt").await.unwrap().unwrap(), b"one");
-        s.replace_pointer("c/latest.json", b"1").await.unwrap();
-        s.replace_pointer("c/latest.json", b"2").await.unwrap();
+        s.replace_pointer("c/latest.json", b"1", "application/json")
+            .await
+            .unwrap();
+        s.replace_pointer("c/latest.json", b"2", "application/json")
+            .await
+            .unwrap();
         assert_eq!(s.get("c/latest.json").await.unwrap().unwrap(), b"2");
         assert_eq!(s.get("c/none").await.unwrap(), None);
         assert_eq!(s.list("c").await.unwrap(), vec!["c/a.txt", "c/latest.json"]);

@@ -3,6 +3,7 @@
 //! pack is complete. The local directory store lives here; S3 fits the same trait.
 
 pub mod local;
+pub mod s3;
 
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -74,8 +75,13 @@ pub enum StoreError {
     Other(String),
 }
 
-/// Held while a run publishes to one cluster's prefix; dropping it releases the lock.
-pub trait PublishLock: Send {}
+/// Held while a run publishes to one cluster's prefix. [`PublishLock::release`] gives it back;
+/// a lock that is only dropped (a crashed or killed run) ends with its process (local) or when its
+/// lease expires (S3), so it never blocks publishing for good.
+#[async_trait]
+pub trait PublishLock: Send {
+    async fn release(self: Box<Self>) -> Result<(), StoreError>;
+}
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -93,11 +99,29 @@ pub trait Store: Send + Sync {
 
     /// Replaces a pointer object such as `latest.json` atomically: readers see the old or the new
     /// content, never a mixture. No pack object is ever written this way.
-    async fn replace_pointer(&self, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    async fn replace_pointer(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        media_type: &str,
+    ) -> Result<(), StoreError>;
 
     /// Serialises runs publishing under `scope` (a cluster's prefix), waiting for a run already
     /// in progress. The lock must not outlive a crashed process.
     async fn lock(&self, scope: &str) -> Result<Box<dyn PublishLock>, StoreError>;
+
+    /// A link that lets someone without credentials download `key` until `expires` has passed.
+    async fn share_link(
+        &self,
+        key: &str,
+        expires: std::time::Duration,
+    ) -> Result<String, StoreError> {
+        let _ = expires;
+        Err(StoreError::Other(format!(
+            "{}: only an s3:// store can make share links (cannot share {key}); copy the pack folder instead",
+            self.location()
+        )))
+    }
 }
 
 /// Keys are `/`-separated relative paths without empty, `.` or `..` segments.
@@ -114,14 +138,45 @@ pub fn validate_key(key: &str) -> Result<(), StoreError> {
     }
 }
 
-/// Opens the store a URL names.
-pub fn open(url: &StoreUrl) -> Result<Box<dyn Store>, StoreError> {
+/// Opens the store a URL names; `s3` says how to reach a bucket (ignored for directories).
+/// An S3 store is checked up front (bucket reachable, Object Lock enabled when asked for).
+pub async fn open(url: &StoreUrl, s3: &s3::S3Options) -> Result<Box<dyn Store>, StoreError> {
     match url {
         StoreUrl::Local(p) => Ok(Box::new(local::LocalStore::new(p.clone()))),
-        StoreUrl::S3 { .. } => Err(StoreError::Other(format!(
-            "{url}: the S3 store is not available in this build"
-        ))),
+        StoreUrl::S3 { bucket, prefix } => Ok(Box::new(
+            s3::S3Store::connect(bucket, prefix, s3.clone()).await?,
+        )),
     }
+}
+
+/// A pack named by URL, split into the store that holds it and the pack's prefix in that store:
+/// `s3://BUCKET/PREFIX/<cluster>/packs/YYYY/MM/DD/<pack-id>` or the same under a directory.
+/// Returns `None` when the path does not end in a pack prefix.
+pub fn split_pack_url(url: &StoreUrl) -> Option<(StoreUrl, String)> {
+    let path = match url {
+        StoreUrl::Local(p) => p.to_string_lossy().trim_end_matches('/').to_string(),
+        StoreUrl::S3 { prefix, .. } => prefix.clone(),
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let n = segments.len();
+    if n < 6 || segments[n - 5] != "packs" || segments[n - 6].is_empty() {
+        return None;
+    }
+    let (root, pack) = segments.split_at(n - 6);
+    let root = root.join("/");
+    let pack = pack.join("/");
+    let root_url = match url {
+        StoreUrl::Local(_) => StoreUrl::Local(PathBuf::from(if root.is_empty() {
+            ".".to_string()
+        } else {
+            root
+        })),
+        StoreUrl::S3 { bucket, .. } => StoreUrl::S3 {
+            bucket: bucket.clone(),
+            prefix: root,
+        },
+    };
+    Some((root_url, pack))
 }
 
 #[cfg(test)]
@@ -147,6 +202,30 @@ mod tests {
         );
         assert!(StoreUrl::parse("gs://b").is_err());
         assert!(StoreUrl::parse("s3://").is_err());
+    }
+
+    #[test]
+    fn splits_a_pack_url_into_store_and_pack() {
+        let url =
+            StoreUrl::parse("s3://b/audit/k8s/prod/packs/2026/01/02/20260102T000000Z-abc").unwrap();
+        let (root, pack) = split_pack_url(&url).unwrap();
+        assert_eq!(
+            root,
+            StoreUrl::S3 {
+                bucket: "b".into(),
+                prefix: "audit/k8s".into()
+            }
+        );
+        assert_eq!(pack, "prod/packs/2026/01/02/20260102T000000Z-abc");
+        let url = StoreUrl::parse("s3://b/prod/packs/2026/01/02/x").unwrap();
+        assert_eq!(
+            split_pack_url(&url).unwrap().0,
+            StoreUrl::S3 {
+                bucket: "b".into(),
+                prefix: String::new()
+            }
+        );
+        assert!(split_pack_url(&StoreUrl::parse("s3://b/prod/latest.json").unwrap()).is_none());
     }
 
     #[test]

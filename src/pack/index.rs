@@ -1,0 +1,307 @@
+//! The auditor index of one cluster: `<cluster>/index.json` (the data) and `<cluster>/index.html`
+//! (a self-contained page listing every pack with its date, summary counts, control status,
+//! signature fingerprint and links to its reports, relative to the index), so that an auditor
+//! given read access to the prefix can browse the evidence.
+//!
+//! The index is rebuilt from the store's listing after every run: packs already described in
+//! the previous `index.json` are reused, others are read from their manifest and findings, so a
+//! lost or stale index heals itself. Like `latest.json` it is a pointer object, replaced whole;
+//! no pack object is ever touched.
+
+use super::{MANIFEST_FILE, PackReadError, SIGNATURE_FILE, StoredPack, list_packs, read_pack_file};
+use crate::finding::Severity;
+use crate::report::json::FindingsDocument;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const INDEX_JSON: &str = "index.json";
+pub const INDEX_HTML: &str = "index.html";
+pub const INDEX_SCHEMA_VERSION: u32 = 1;
+const TEMPLATE: &str = include_str!("../../templates/index.html");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexDocument {
+    pub schema_version: u32,
+    pub cluster: String,
+    /// Newest first.
+    pub packs: Vec<IndexEntry>,
+    /// Pack folders without a manifest: publications that were interrupted. They are not
+    /// evidence and `latest.json` never pointed at them; they are listed so nobody wonders.
+    pub interrupted: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexEntry {
+    pub pack_id: String,
+    /// The pack's prefix in the store (`<cluster>/packs/YYYY/MM/DD/<id>`).
+    pub path: String,
+    pub collected_at: DateTime<Utc>,
+    pub published_at: DateTime<Utc>,
+    pub collection_complete: bool,
+    pub signed: bool,
+    pub signing_key_fingerprint: String,
+    pub previous_pack_id: String,
+    /// Open findings (not about system components) by severity; empty when findings.json
+    /// could not be read, in which case `problem` says why.
+    pub open_findings: BTreeMap<Severity, usize>,
+    pub accepted_findings: usize,
+    /// Control counts by framework, then status.
+    pub controls: BTreeMap<String, BTreeMap<String, usize>>,
+    /// The pack's files an auditor opens, relative to the pack folder.
+    pub files: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Read(#[from] PackReadError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The files listed as links, in this order, when the pack has them.
+const LINKED_FILES: [&str; 8] = [
+    "report.html",
+    "report.pdf",
+    "findings.csv",
+    "findings.json",
+    "access-matrix.csv",
+    "subprocessors.csv",
+    "oscal-assessment-results.json",
+    MANIFEST_FILE,
+];
+
+async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
+    let m = &pack.manifest;
+    let mut files: Vec<String> = LINKED_FILES
+        .iter()
+        .filter(|f| **f == MANIFEST_FILE || m.files.iter().any(|e| e.path == **f))
+        .map(|f| f.to_string())
+        .collect();
+    if m.signed {
+        files.push(SIGNATURE_FILE.to_string());
+    }
+    let mut entry = IndexEntry {
+        pack_id: m.pack_id.clone(),
+        path: pack.prefix.clone(),
+        collected_at: m.collected_at,
+        published_at: m.published_at,
+        collection_complete: m.collection_complete,
+        signed: m.signed,
+        signing_key_fingerprint: m.signing_key_fingerprint.clone(),
+        previous_pack_id: m.previous.pack_id.clone(),
+        open_findings: BTreeMap::new(),
+        accepted_findings: 0,
+        controls: BTreeMap::new(),
+        files,
+        problem: None,
+    };
+    match read_pack_file(store, &pack.prefix, "findings.json").await {
+        Ok(bytes) => match serde_json::from_slice::<FindingsDocument>(&bytes) {
+            Ok(doc) => {
+                entry.open_findings = doc.summary.open;
+                entry.accepted_findings = doc.summary.accepted;
+                for c in &doc.controls {
+                    *entry
+                        .controls
+                        .entry(c.framework.clone())
+                        .or_default()
+                        .entry(c.status.as_str().to_string())
+                        .or_default() += 1;
+                }
+            }
+            Err(e) => entry.problem = Some(format!("findings.json does not parse: {e}")),
+        },
+        Err(e) => entry.problem = Some(e.to_string()),
+    }
+    entry
+}
+
+/// Rebuilds the index of `cluster` from the store and replaces `index.json` and `index.html`.
+pub async fn update(
+    store: &dyn Store,
+    cluster: &str,
+    generated_at: DateTime<Utc>,
+) -> Result<IndexDocument, IndexError> {
+    let json_key = format!("{cluster}/{INDEX_JSON}");
+    let previous: BTreeMap<String, IndexEntry> = match store.get(&json_key).await? {
+        Some(bytes) => serde_json::from_slice::<IndexDocument>(&bytes)
+            .map(|d| d.packs.into_iter().map(|e| (e.path.clone(), e)).collect())
+            // A damaged index is rebuilt from the packs themselves.
+            .unwrap_or_default(),
+        None => BTreeMap::new(),
+    };
+    let (packs, interrupted) = list_packs(store, cluster).await?;
+    let mut entries = Vec::with_capacity(packs.len());
+    for p in &packs {
+        match previous.get(&p.prefix) {
+            Some(e) if e.pack_id == p.manifest.pack_id && e.problem.is_none() => {
+                entries.push(e.clone())
+            }
+            _ => entries.push(describe(store, p).await),
+        }
+    }
+    entries.sort_by(|a, b| (b.collected_at, &b.pack_id).cmp(&(a.collected_at, &a.pack_id)));
+    let doc = IndexDocument {
+        schema_version: INDEX_SCHEMA_VERSION,
+        cluster: cluster.to_string(),
+        packs: entries,
+        interrupted,
+    };
+    let json = serde_json::to_vec_pretty(&doc).expect("the index serialises");
+    store
+        .replace_pointer(&json_key, &json, "application/json")
+        .await?;
+    store
+        .replace_pointer(
+            &format!("{cluster}/{INDEX_HTML}"),
+            &render_html(&doc, generated_at),
+            "text/html; charset=utf-8",
+        )
+        .await?;
+    Ok(doc)
+}
+
+#[derive(Serialize)]
+struct HtmlRow<'a> {
+    e: &'a IndexEntry,
+    date: String,
+    /// The pack folder relative to the index.
+    href: String,
+    open: Vec<usize>,
+    controls: Vec<FrameworkLine>,
+}
+
+#[derive(Serialize)]
+struct FrameworkLine {
+    framework: String,
+    counts: String,
+}
+
+/// The page; deterministic for a given index and time.
+pub fn render_html(doc: &IndexDocument, generated_at: DateTime<Utc>) -> Vec<u8> {
+    let rows: Vec<HtmlRow> = doc
+        .packs
+        .iter()
+        .map(|e| HtmlRow {
+            e,
+            date: e.collected_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            href: e
+                .path
+                .strip_prefix(&format!("{}/", doc.cluster))
+                .unwrap_or(&e.path)
+                .to_string(),
+            open: Severity::ALL
+                .iter()
+                .map(|s| e.open_findings.get(s).copied().unwrap_or(0))
+                .collect(),
+            controls: e
+                .controls
+                .iter()
+                .map(|(framework, counts)| {
+                    let parts: Vec<String> =
+                        ["satisfied", "not-satisfied", "not-assessed", "manual"]
+                            .iter()
+                            .filter_map(|s| counts.get(*s).map(|n| format!("{n} {s}")))
+                            .collect();
+                    FrameworkLine {
+                        framework: framework.clone(),
+                        counts: parts.join(", "),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut tera = tera::Tera::new();
+    // The template is part of the binary and covered by tests: failing here is a bug, not input.
+    tera.add_raw_template(INDEX_HTML, TEMPLATE)
+        .expect("the index template parses");
+    let mut context = tera::Context::new();
+    context.insert("cluster", &doc.cluster);
+    context.insert("rows", &rows);
+    context.insert("interrupted", &doc.interrupted);
+    context.insert(
+        "generated_at",
+        &generated_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    );
+    context.insert(
+        "tool",
+        &format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
+    );
+    tera.render(INDEX_HTML, &context)
+        .expect("the index template renders")
+        .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn entry(id: &str, day: u32, signed: bool) -> IndexEntry {
+        let at = Utc.with_ymd_and_hms(2026, 11, day, 2, 0, 0).unwrap();
+        IndexEntry {
+            pack_id: id.into(),
+            path: format!("prod/packs/2026/11/{day:02}/{id}"),
+            collected_at: at,
+            published_at: at,
+            collection_complete: day != 21,
+            signed,
+            signing_key_fingerprint: if signed {
+                "SHA256:abc".into()
+            } else {
+                String::new()
+            },
+            previous_pack_id: String::new(),
+            open_findings: [(Severity::Critical, 2), (Severity::Low, 5)]
+                .into_iter()
+                .collect(),
+            accepted_findings: 1,
+            controls: [(
+                "SOC 2".to_string(),
+                [
+                    ("satisfied".to_string(), 7),
+                    ("not-satisfied".to_string(), 2),
+                ]
+                .into_iter()
+                .collect(),
+            )]
+            .into_iter()
+            .collect(),
+            files: vec!["report.html".into(), MANIFEST_FILE.into()],
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn the_page_lists_every_pack_with_relative_links_and_nothing_remote() {
+        let doc = IndexDocument {
+            schema_version: INDEX_SCHEMA_VERSION,
+            cluster: "prod".into(),
+            packs: vec![entry("P2", 21, false), entry("P1", 20, true)],
+            interrupted: vec!["prod/packs/2026/11/22/P3".into()],
+        };
+        let at = Utc.with_ymd_and_hms(2026, 11, 22, 3, 0, 0).unwrap();
+        let html = String::from_utf8(render_html(&doc, at)).unwrap();
+        assert_eq!(html, String::from_utf8(render_html(&doc, at)).unwrap());
+        assert!(
+            html.contains(r#"<a href="packs/2026/11/20/P1/report.html">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<a href="packs/2026/11/21/P2/manifest.json">"#));
+        assert!(html.contains("SHA256:abc") && html.contains("UNSIGNED"));
+        assert!(html.contains("INCOMPLETE"));
+        assert!(html.contains("<b>SOC 2</b>: 7 satisfied, 2 not-satisfied"));
+        assert!(html.contains("Interrupted publications"));
+        assert!(html.contains("prod/packs/2026/11/22/P3"));
+        assert!(html.find("P2").unwrap() < html.find("P1").unwrap());
+        assert!(!html.contains("http://") && !html.contains("https://"));
+        assert!(!html.contains("<script"));
+    }
+}
