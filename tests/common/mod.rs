@@ -83,6 +83,8 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+pub mod s3;
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     kube_evidence::pack::sha256_hex(bytes)
 }
