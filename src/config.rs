@@ -761,6 +761,16 @@ pub fn validate_cluster_name(name: &str) -> Result<(), String> {
 }
 
 impl Config {
+    /// How to reach a live cluster for `source: cluster`.
+    pub fn cluster_options(&self) -> crate::source::cluster::ClusterOptions {
+        crate::source::cluster::ClusterOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            collect_token_secrets: self.collect_token_secrets,
+            ..Default::default()
+        }
+    }
+
     /// The options for an `s3://` store.
     pub fn s3_options(&self) -> S3Options {
         S3Options {

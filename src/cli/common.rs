@@ -145,3 +145,25 @@ pub async fn open_store(
         .await
         .with_context(|| format!("cannot open store {url}"))
 }
+
+/// How to reach a live cluster, for the commands that can collect (`--source cluster`).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: in-cluster, then KUBECONFIG, then ~/.kube/config) [env: KUBE_EVIDENCE_KUBECONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+    /// Kubeconfig context [env: KUBE_EVIDENCE_CONTEXT]
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Also list ServiceAccount token Secrets, by metadata only (needs list on secrets) [env: KUBE_EVIDENCE_COLLECT_TOKEN_SECRETS]
+    #[arg(long)]
+    pub collect_token_secrets: bool,
+}
+
+impl ClusterArgs {
+    pub fn apply(&self, o: &mut Overrides) {
+        o.set_opt(Setting::Kubeconfig, self.kubeconfig.clone());
+        o.set_opt(Setting::Context, self.context.clone());
+        o.set_flag(Setting::CollectTokenSecrets, self.collect_token_secrets);
+    }
+}

@@ -191,23 +191,35 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                     }
                 };
                 let rt = common::runtime();
-                let source = input.source.as_deref().map(|s| {
-                    kube_evidence::source::open(&kube_evidence::source::SourceSpec::parse(s))
-                });
-                let source = match source.transpose() {
-                    Ok(s) => s,
-                    Err(e) => return common::fail(e.into()),
+                let cluster_options = kube_evidence::source::cluster::ClusterOptions {
+                    kubeconfig: input.cluster.kubeconfig.clone().map(Into::into),
+                    context: input.cluster.context.clone(),
+                    ..Default::default()
                 };
-                let inputs = rt.block_on(kube_evidence::run::load_inputs(
-                    controls.as_deref(),
-                    exceptions.as_deref(),
-                    inv_ref.as_ref(),
-                    source.as_deref(),
-                    today,
-                ));
+                let inputs = rt.block_on(async {
+                    let source = match input.source.as_deref() {
+                        Some(s) => Some(
+                            kube_evidence::source::open(
+                                &kube_evidence::source::SourceSpec::parse(s),
+                                &cluster_options,
+                            )
+                            .await?,
+                        ),
+                        None => None,
+                    };
+                    kube_evidence::run::load_inputs(
+                        controls.as_deref(),
+                        exceptions.as_deref(),
+                        inv_ref.as_ref(),
+                        source.as_deref(),
+                        today,
+                    )
+                    .await
+                    .map_err(anyhow::Error::from)
+                });
                 let inputs = match inputs {
                     Ok(i) => i,
-                    Err(e) => return common::fail(e.into()),
+                    Err(e) => return common::fail(e),
                 };
                 if inputs.inventory.is_some() {
                     snapshot.inventory = inputs.inventory;

@@ -23,6 +23,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const FINDINGS: u8 = 3;
+    /// The pack (or snapshot) was written, but some kinds could not be collected.
+    pub const INCOMPLETE: u8 = 4;
 }
 
 #[derive(Parser, Debug)]
@@ -31,7 +33,7 @@ pub mod exit {
     version,
     about = "Signed SOC 2 / ISO 27001 evidence packs of Kubernetes RBAC and third-party access",
     long_about = None,
-    after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 findings at or above --fail-on."
+    after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 findings at or above --fail-on, 4 published but collection incomplete."
 )]
 pub struct Cli {
     #[command(flatten)]

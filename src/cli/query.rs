@@ -35,12 +35,15 @@ pub struct InputArgs {
     /// Run configuration file (for the source and cluster name)
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: common::ClusterArgs,
 }
 
 /// Loads the snapshot a query is about; prints problems and returns the exit code on failure.
 pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, u8> {
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, input.source.clone());
+    input.cluster.apply(&mut flags);
     let config = common::load_config(input.config.as_deref(), flags, log)?;
     let what = match (&input.snapshot, &config.source) {
         (Some(p), _) => SnapshotInput::Saved(p.clone()),
@@ -58,9 +61,15 @@ pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, u8> {
     let rt = common::runtime();
     rt.block_on(async {
         let progress = common::progress();
-        load_snapshot(&what, &name, clock.now(), progress.as_ref())
-            .await
-            .context("cannot load the snapshot")
+        load_snapshot(
+            &what,
+            &name,
+            clock.now(),
+            progress.as_ref(),
+            &config.cluster_options(),
+        )
+        .await
+        .context("cannot load the snapshot")
     })
     .map_err(common::fail)
 }

@@ -45,6 +45,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub require_complete: bool,
     #[command(flatten)]
+    pub cluster: common::ClusterArgs,
+    #[command(flatten)]
     pub s3: common::S3Args,
     /// Object Lock retention on every pack object, MODE:DAYS (GOVERNANCE or COMPLIANCE) [env: KUBE_EVIDENCE_OBJECT_LOCK]
     #[arg(long, value_name = "MODE:DAYS")]
@@ -70,6 +72,7 @@ impl RunArgs {
         o.set_opt(Setting::SigningKey, self.signing_key.clone());
         o.set_flag(Setting::Unsigned, self.unsigned);
         o.set_flag(Setting::RequireComplete, self.require_complete);
+        self.cluster.apply(&mut o);
         self.s3.apply(&mut o);
         o.set_opt(Setting::ObjectLock, self.object_lock.clone());
         o.set_opt(Setting::ServerSideEncryption, self.sse.clone());
@@ -97,9 +100,11 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         Err(code) => return code,
     };
     let s3 = config.s3_options();
+    let cluster = config.cluster_options();
     let rt = common::runtime();
     let result = rt.block_on(async {
-        let source = kube_evidence::source::open(&plan.source)
+        let source = kube_evidence::source::open(&plan.source, &cluster)
+            .await
             .with_context(|| format!("cannot open source {}", plan.source))?;
         let store = kube_evidence::store::open(&plan.out, &s3)
             .await
@@ -163,7 +168,10 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
             "warning: the pack is published, but the auditor index was not updated: {problem}"
         );
     }
-    if outcome.fail_on_reached {
+    if !outcome.collection_complete {
+        // The honest, incomplete pack is published; the job still fails so somebody looks.
+        exit::INCOMPLETE
+    } else if outcome.fail_on_reached {
         exit::FINDINGS
     } else {
         exit::OK

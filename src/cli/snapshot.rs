@@ -28,6 +28,8 @@ pub struct SnapshotArgs {
     /// Run configuration file (for source settings)
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: common::ClusterArgs,
 }
 
 pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
@@ -39,6 +41,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, args.source.clone());
     flags.set_opt(Setting::ClusterName, args.cluster_name.clone());
+    args.cluster.apply(&mut flags);
     let config = match common::load_config(args.config.as_deref(), flags, log) {
         Ok(c) => c,
         Err(code) => return code,
@@ -60,7 +63,8 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
     };
     let rt = common::runtime();
     let result = rt.block_on(async {
-        let source = kube_evidence::source::open(&source_spec)
+        let source = kube_evidence::source::open(&source_spec, &config.cluster_options())
+            .await
             .with_context(|| format!("cannot open source {source_spec}"))?;
         let progress = common::progress();
         progress.stage("collecting");
@@ -97,10 +101,25 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
         snapshot.service_accounts.len(),
         snapshot.workloads.len()
     );
-    for (kind, c) in snapshot.collector.incomplete_kinds() {
-        println!("  {kind}: {}", c.status.as_str());
+    let incomplete = snapshot.collector.incomplete_kinds();
+    if !incomplete.is_empty() {
+        println!("collection INCOMPLETE:");
     }
-    exit::OK
+    for (kind, c) in &incomplete {
+        println!(
+            "  {kind}: {}{}",
+            c.status.as_str(),
+            c.message
+                .as_ref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        );
+    }
+    if incomplete.is_empty() {
+        exit::OK
+    } else {
+        exit::INCOMPLETE
+    }
 }
 
 fn default_cluster_name(spec: &SourceSpec) -> String {

@@ -85,7 +85,15 @@ impl Availability<'_> {
         for k in def.requires {
             let status = self.collector.status_of(*k);
             if status != CollectionStatus::Complete {
-                gaps.push(format!("{k} {}", status.as_str()));
+                let why = self
+                    .collector
+                    .kinds
+                    .get(k.name())
+                    .and_then(|c| c.message.as_ref())
+                    .filter(|_| status == CollectionStatus::Skipped)
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default();
+                gaps.push(format!("{k} {}{why}", status.as_str()));
             }
         }
         for n in def.needs {

@@ -96,7 +96,7 @@ impl Collector {
             .all(|k| {
                 self.kinds
                     .get(k.name())
-                    .is_some_and(|c| c.status == CollectionStatus::Complete)
+                    .is_some_and(|c| c.status.counts_as_collected())
             })
     }
 
@@ -122,7 +122,7 @@ impl Collector {
             .filter(|k| k.is_required() == required)
             .filter_map(|k| {
                 let c = self.kinds.get(k.name())?;
-                (c.status != CollectionStatus::Complete).then_some((*k, c))
+                (!c.status.counts_as_collected()).then_some((*k, c))
             })
             .collect()
     }
@@ -164,15 +164,24 @@ pub enum CollectionStatus {
     /// The kind was not part of the input (for example absent from a dump), so nothing about it
     /// can be asserted.
     NotCollected,
+    /// Deliberately not read, by configuration (Secrets without --collect-token-secrets). The
+    /// rules that need it are not assessed; the collection is not incomplete because of it.
+    Skipped,
 }
 
 impl CollectionStatus {
+    /// Complete, or left out on purpose: nothing the collector was asked to read is missing.
+    pub fn counts_as_collected(self) -> bool {
+        matches!(self, CollectionStatus::Complete | CollectionStatus::Skipped)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CollectionStatus::Complete => "complete",
             CollectionStatus::Forbidden => "forbidden",
             CollectionStatus::Failed => "failed",
             CollectionStatus::NotCollected => "not-collected",
+            CollectionStatus::Skipped => "skipped",
         }
     }
 }

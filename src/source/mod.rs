@@ -1,6 +1,7 @@
 //! Where snapshots come from. A [`Source`] turns a cluster, or files dumped from one, into a
 //! canonical [`Snapshot`]; the rest of the pipeline never knows which it was.
 
+pub mod cluster;
 pub mod dump;
 pub mod objects;
 
@@ -76,12 +77,15 @@ impl std::fmt::Display for SourceSpec {
     }
 }
 
-/// Opens the source a spec names.
-pub fn open(spec: &SourceSpec) -> Result<Box<dyn Source>, SourceError> {
+/// Opens the source a spec names; `cluster` says how to reach a live cluster.
+pub async fn open(
+    spec: &SourceSpec,
+    cluster: &cluster::ClusterOptions,
+) -> Result<Box<dyn Source>, SourceError> {
     match spec {
         SourceSpec::Dump(p) => Ok(Box::new(dump::DumpSource::new(p.clone()))),
-        SourceSpec::Cluster => Err(SourceError::Cluster(
-            "live collection is not available in this build; dump the cluster with kubectl and pass the directory".into(),
+        SourceSpec::Cluster => Ok(Box::new(
+            cluster::ClusterSource::connect(cluster.clone()).await?,
         )),
     }
 }
@@ -108,10 +112,11 @@ pub async fn load_snapshot(
     cluster_name: &str,
     taken_at: DateTime<Utc>,
     progress: &dyn Progress,
+    cluster: &cluster::ClusterOptions,
 ) -> Result<Snapshot, InputError> {
     match input {
         SnapshotInput::Source(spec) => {
-            let source = open(spec)?;
+            let source = open(spec, cluster).await?;
             Ok(source
                 .collect(&CollectContext {
                     cluster_name,

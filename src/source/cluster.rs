@@ -1,0 +1,561 @@
+//! The live source: every kind the snapshot needs, listed from the API server.
+//!
+//! Lists are paginated (`limit` and `continue`), kinds are listed a few at a time in parallel, a
+//! page that fails with 410 Gone restarts that kind's list from the beginning so the kind stays
+//! consistent, throttling (429), 5xx answers and dropped connections are retried with exponential
+//! backoff and jitter within a bounded time, and every request has a timeout. A kind the collector
+//! may not list (403) or that keeps failing is recorded as forbidden or failed, never silently
+//! left out. Secrets are not read at all unless asked for; then only the metadata of
+//! ServiceAccount token Secrets is requested (PartialObjectMetadata, field selector on the type).
+//! Objects are reduced to what the snapshot keeps as each page arrives.
+
+use super::objects::SnapshotBuilder;
+use super::{CollectContext, Source, SourceError};
+use crate::snapshot::{CollectionStatus, CollectorIdentity, ResourceKind, Snapshot};
+use async_trait::async_trait;
+use futures::StreamExt;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to reach the cluster and what to read, validated.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// A kubeconfig file; without one, in-cluster configuration, then `KUBECONFIG`, then
+    /// `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// List the metadata of ServiceAccount token Secrets (needs `list` on secrets).
+    pub collect_token_secrets: bool,
+    /// Objects per page.
+    pub page_size: u32,
+    /// Bound on one HTTP request.
+    pub request_timeout: Duration,
+    /// Bound on the retries of one page (transient errors only).
+    pub retry_budget: Duration,
+    /// Kinds listed at the same time.
+    pub parallel_kinds: usize,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            kubeconfig: None,
+            context: None,
+            collect_token_secrets: false,
+            page_size: 500,
+            request_timeout: Duration::from_secs(30),
+            retry_budget: Duration::from_secs(60),
+            parallel_kinds: 4,
+        }
+    }
+}
+
+/// Why the Secret kind is not read by default, as the report states it.
+pub const SECRETS_SKIPPED: &str = "not read: legacy ServiceAccount token Secrets are only listed with --collect-token-secrets, which needs list on secrets (RBAC cannot restrict that to metadata)";
+
+const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
+
+pub struct ClusterSource {
+    client: kube::Client,
+    server: String,
+    options: ClusterOptions,
+    /// Since when requests have been failing transiently, shared by all kinds: once the server
+    /// has been unreachable for the retry budget, every list gives up instead of each kind
+    /// waiting out a budget of its own.
+    outage: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl ClusterSource {
+    /// Builds the client from the options; nothing is requested yet.
+    pub async fn connect(options: ClusterOptions) -> Result<ClusterSource, SourceError> {
+        let mut config = load_config(&options).await?;
+        config.read_timeout = Some(options.request_timeout);
+        config.write_timeout = Some(options.request_timeout);
+        config.connect_timeout = Some(Duration::from_secs(10));
+        let server = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).map_err(|e| {
+            SourceError::Cluster(format!("cannot build a client for {server}: {e}"))
+        })?;
+        Ok(ClusterSource {
+            client,
+            server,
+            options,
+            outage: std::sync::Mutex::new(None),
+        })
+    }
+}
+
+async fn load_config(options: &ClusterOptions) -> Result<kube::Config, SourceError> {
+    let kube_options = kube::config::KubeConfigOptions {
+        context: options.context.clone(),
+        ..Default::default()
+    };
+    if let Some(path) = &options.kubeconfig {
+        let file = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+            SourceError::Cluster(format!("cannot read kubeconfig {}: {e}", path.display()))
+        })?;
+        return kube::Config::from_custom_kubeconfig(file, &kube_options)
+            .await
+            .map_err(|e| SourceError::Cluster(format!("kubeconfig {}: {e}", path.display())));
+    }
+    if options.context.is_none() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        return kube::Config::incluster()
+            .map_err(|e| SourceError::Cluster(format!("in-cluster configuration failed: {e}")));
+    }
+    kube::Config::from_kubeconfig(&kube_options)
+        .await
+        .map_err(|e| {
+            SourceError::Cluster(format!(
+                "no cluster configuration: not running in a cluster, and the kubeconfig (KUBECONFIG or ~/.kube/config) cannot be used: {e}"
+            ))
+        })
+}
+
+/// One request's failure, classified.
+#[derive(Debug)]
+enum Failure {
+    /// 403: not allowed.
+    Forbidden(String),
+    /// 410: the continue token expired; the list must restart.
+    Gone,
+    /// Worth retrying: 429, 5xx, timeouts, connection errors.
+    Transient(String),
+    /// Anything else.
+    Permanent(String),
+}
+
+fn classify(e: kube::Error) -> Failure {
+    match e {
+        kube::Error::Api(status) => {
+            let text = format!("HTTP {} {}: {}", status.code, status.reason, status.message);
+            match status.code {
+                403 => Failure::Forbidden(text),
+                410 => Failure::Gone,
+                429 | 500..=599 => Failure::Transient(text),
+                _ => Failure::Permanent(text),
+            }
+        }
+        kube::Error::HyperError(e) => Failure::Transient(format!("connection failed: {e}")),
+        kube::Error::Service(e) => Failure::Transient(format!("request failed: {e}")),
+        other => Failure::Permanent(other.to_string()),
+    }
+}
+
+/// A small pseudo-random jitter without a dependency: the clock's nanoseconds.
+fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    max.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+impl ClusterSource {
+    /// One GET, retried on transient failures within the retry budget.
+    async fn get_json(&self, path_and_query: &str, accept: Option<&str>) -> Result<Value, Failure> {
+        let mut backoff = Duration::from_millis(250);
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let mut request = http::Request::get(path_and_query);
+            if let Some(a) = accept {
+                request = request.header(http::header::ACCEPT, a);
+            }
+            let request = request
+                .body(Vec::new())
+                .map_err(|e| Failure::Permanent(format!("bad request {path_and_query}: {e}")))?;
+            match self
+                .client
+                .request::<Value>(request)
+                .await
+                .map_err(classify)
+            {
+                Ok(v) => {
+                    if let Ok(mut o) = self.outage.lock() {
+                        *o = None;
+                    }
+                    return Ok(v);
+                }
+                Err(Failure::Transient(m)) => {
+                    let failing_for = self
+                        .outage
+                        .lock()
+                        .map(|mut o| o.get_or_insert_with(std::time::Instant::now).elapsed())
+                        .unwrap_or_default();
+                    if failing_for + backoff > self.options.retry_budget {
+                        return Err(Failure::Transient(format!(
+                            "{m} (gave up after {attempts} attempt(s); the API server has been failing for {} s)",
+                            failing_for.as_secs()
+                        )));
+                    }
+                    tracing::debug!(path = path_and_query, error = %m, "retrying");
+                    tokio::time::sleep(backoff + jitter(backoff / 2)).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// Every object of one kind, reduced to what the snapshot keeps. A 410 Gone on a later page
+    /// restarts the list (a kind is never a mixture of two points in time); twice is enough to
+    /// give up.
+    async fn list_kind(&self, kind: ResourceKind) -> Result<Vec<Value>, Failure> {
+        let base = list_path(kind);
+        let mut restarts = 0;
+        'list: loop {
+            let mut items = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let mut query = vec![format!("limit={}", self.options.page_size)];
+                if kind == ResourceKind::Secret {
+                    query.push(format!(
+                        "fieldSelector=type%3D{}",
+                        SA_TOKEN_TYPE.replace('/', "%2F")
+                    ));
+                }
+                if let Some(t) = &token {
+                    query.push(format!("continue={}", urlencode(t)));
+                }
+                let url = format!("{base}?{}", query.join("&"));
+                // Secrets: metadata only, so no Secret data is ever on the wire.
+                let accept = (kind == ResourceKind::Secret)
+                    .then_some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1");
+                let page = match self.get_json(&url, accept).await {
+                    Ok(p) => p,
+                    Err(Failure::Gone) if restarts < 2 => {
+                        restarts += 1;
+                        tracing::info!(kind = %kind, "list continuation expired (410 Gone); restarting the list");
+                        continue 'list;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if let Some(Value::Array(page_items)) = page.get("items") {
+                    items.extend(page_items.iter().cloned().map(|o| reduce(kind, o)));
+                }
+                token = page
+                    .pointer("/metadata/continue")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
+                if token.is_none() {
+                    return Ok(items);
+                }
+            }
+        }
+    }
+
+    async fn identity(&self) -> Option<CollectorIdentity> {
+        let body = serde_json::json!({
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "SelfSubjectReview",
+        });
+        let request = http::Request::post("/apis/authentication.k8s.io/v1/selfsubjectreviews")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(&body).ok()?)
+            .ok()?;
+        match self.client.request::<Value>(request).await {
+            Ok(v) => {
+                let user = v.pointer("/status/userInfo")?;
+                let mut groups: Vec<String> = user
+                    .get("groups")
+                    .and_then(Value::as_array)
+                    .map(|g| {
+                        g.iter()
+                            .filter_map(|s| s.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                groups.sort();
+                Some(CollectorIdentity {
+                    username: user.get("username")?.as_str()?.to_string(),
+                    uid: user
+                        .get("uid")
+                        .and_then(Value::as_str)
+                        .filter(|u| !u.is_empty())
+                        .map(str::to_string),
+                    groups,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SelfSubjectReview failed; the collector's identity is not recorded");
+                None
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The URL path listing a kind across all namespaces.
+pub fn list_path(kind: ResourceKind) -> String {
+    // Every kind the snapshot reads is served at v1 of its group.
+    match kind.api_group() {
+        "" => format!("/api/v1/{}", kind.plural()),
+        group => format!("/apis/{group}/v1/{}", kind.plural()),
+    }
+}
+
+/// Drops what the snapshot never keeps before an object is held in memory: server bookkeeping
+/// (`managedFields`), `status`, and for pods everything but identity, owner, labels,
+/// ServiceAccount and images.
+fn reduce(kind: ResourceKind, mut object: Value) -> Value {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    // Of all statuses the snapshot keeps one field: a Namespace's phase (Terminating matters).
+    if let Some(map) = object.as_object_mut() {
+        let phase = map
+            .remove("status")
+            .and_then(|st| st.get("phase").cloned())
+            .filter(|_| kind == ResourceKind::Namespace);
+        if let Some(phase) = phase {
+            map.insert("status".into(), serde_json::json!({ "phase": phase }));
+        }
+    }
+    match kind {
+        ResourceKind::Pod => {
+            let meta = object.get("metadata").cloned().unwrap_or(Value::Null);
+            let spec = object.get("spec").cloned().unwrap_or(Value::Null);
+            let images = |field: &str| -> Value {
+                Value::Array(
+                    spec.get(field)
+                        .and_then(Value::as_array)
+                        .map(|cs| {
+                            cs.iter()
+                                .map(|c| serde_json::json!({"image": c.get("image").cloned().unwrap_or(Value::Null)}))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                )
+            };
+            serde_json::json!({
+                "metadata": {
+                    "name": meta.get("name"),
+                    "namespace": meta.get("namespace"),
+                    "uid": meta.get("uid"),
+                    "labels": meta.get("labels"),
+                    "ownerReferences": meta.get("ownerReferences"),
+                },
+                "spec": {
+                    "serviceAccountName": spec.get("serviceAccountName"),
+                    "serviceAccount": spec.get("serviceAccount"),
+                    "automountServiceAccountToken": spec.get("automountServiceAccountToken"),
+                    "containers": images("containers"),
+                    "initContainers": images("initContainers"),
+                    "ephemeralContainers": images("ephemeralContainers"),
+                },
+            })
+        }
+        // PartialObjectMetadata carries no type; the field selector guaranteed it.
+        ResourceKind::Secret => {
+            if let Some(map) = object.as_object_mut() {
+                map.remove("data");
+                map.remove("stringData");
+                map.insert("type".into(), Value::String(SA_TOKEN_TYPE.into()));
+            }
+            object
+        }
+        _ => object,
+    }
+}
+
+#[async_trait]
+impl Source for ClusterSource {
+    fn describe(&self) -> String {
+        format!("cluster:{}", self.server.trim_end_matches('/'))
+    }
+
+    async fn collect(&self, ctx: &CollectContext<'_>) -> Result<Snapshot, SourceError> {
+        // The first request says whether the server is there at all; if it is not, nothing
+        // about the cluster can be asserted and the run fails rather than publish an empty pack.
+        let version = self.get_json("/version", None).await.map_err(|f| {
+            SourceError::Cluster(format!(
+                "cannot reach the API server at {}: {}",
+                self.server,
+                failure_text(&f)
+            ))
+        })?;
+        let mut builder = SnapshotBuilder::new(ctx.cluster_name, ctx.taken_at, self.describe());
+        builder.set_server_version(
+            version
+                .get("gitVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        );
+        builder.set_identity(self.identity().await);
+
+        let kinds: Vec<ResourceKind> = ResourceKind::ALL
+            .into_iter()
+            .filter(|k| *k != ResourceKind::Secret || self.options.collect_token_secrets)
+            .collect();
+        let total = kinds.len() as u64;
+        let mut listings = Vec::with_capacity(kinds.len());
+        for kind in kinds.iter().copied() {
+            let listing: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
+                Box::pin(async move { (kind, self.list_kind(kind).await) });
+            listings.push(listing);
+        }
+        let mut done = 0u64;
+        let mut results = BTreeMap::new();
+        let mut stream =
+            futures::stream::iter(listings).buffer_unordered(self.options.parallel_kinds.max(1));
+        while let Some((kind, result)) = stream.next().await {
+            done += 1;
+            ctx.progress.advance(done, total);
+            results.insert(kind, result);
+        }
+        for (kind, result) in results {
+            match result {
+                Ok(items) => {
+                    builder.mark_listed(kind);
+                    for item in items {
+                        if let Err(e) = builder.add(kind, item) {
+                            // The API server's own objects are well-formed; one that is not is
+                            // recorded against its kind rather than dropped.
+                            builder.mark_incomplete(
+                                kind,
+                                CollectionStatus::Failed,
+                                format!("an object could not be read: {}", e.message),
+                            );
+                        }
+                    }
+                }
+                Err(f) => {
+                    let status = match f {
+                        Failure::Forbidden(_) => CollectionStatus::Forbidden,
+                        _ => CollectionStatus::Failed,
+                    };
+                    let message = match &f {
+                        Failure::Forbidden(m) => format!(
+                            "the collector may not list {} ({m}); grant get and list on {} in group `{}`",
+                            kind.plural(),
+                            kind.plural(),
+                            kind.api_group()
+                        ),
+                        other => failure_text(other),
+                    };
+                    tracing::warn!(kind = %kind, status = status.as_str(), %message, "kind not collected");
+                    builder.mark_incomplete(kind, status, message);
+                }
+            }
+        }
+        if !self.options.collect_token_secrets {
+            builder.mark_incomplete(
+                ResourceKind::Secret,
+                CollectionStatus::Skipped,
+                SECRETS_SKIPPED.to_string(),
+            );
+        }
+        Ok(builder.finish())
+    }
+
+    async fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, SourceError> {
+        let path = format!("/api/v1/namespaces/{namespace}/configmaps/{name}");
+        match self.get_json(&path, None).await {
+            Ok(v) => Ok(Some(
+                v.get("data")
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            )),
+            Err(Failure::Permanent(m)) if m.starts_with("HTTP 404") => Ok(None),
+            Err(f) => Err(SourceError::Cluster(format!(
+                "cannot read ConfigMap {namespace}/{name}: {}",
+                failure_text(&f)
+            ))),
+        }
+    }
+}
+
+fn failure_text(f: &Failure) -> String {
+    match f {
+        Failure::Forbidden(m) | Failure::Transient(m) | Failure::Permanent(m) => m.clone(),
+        Failure::Gone => "the list kept expiring (410 Gone) while it was read".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_paths() {
+        assert_eq!(list_path(ResourceKind::Pod), "/api/v1/pods");
+        assert_eq!(
+            list_path(ResourceKind::RoleBinding),
+            "/apis/rbac.authorization.k8s.io/v1/rolebindings"
+        );
+        assert_eq!(
+            list_path(ResourceKind::ApiService),
+            "/apis/apiregistration.k8s.io/v1/apiservices"
+        );
+    }
+
+    #[test]
+    fn pods_are_reduced_to_what_the_snapshot_keeps() {
+        let pod = serde_json::json!({
+            "metadata": {"name": "p", "namespace": "n", "uid": "u", "labels": {"a": "b"},
+                "managedFields": [{"big": true}], "annotations": {"x": "y"}},
+            "spec": {"serviceAccountName": "sa", "containers": [{"image": "i:1", "env": [{"name": "SECRET", "value": "v"}]}],
+                "volumes": [{"name": "v"}]},
+            "status": {"phase": "Running"}
+        });
+        let r = reduce(ResourceKind::Pod, pod);
+        let text = r.to_string();
+        assert!(text.contains("\"i:1\"") && text.contains("\"sa\""));
+        assert!(
+            !text.contains("SECRET")
+                && !text.contains("managedFields")
+                && !text.contains("Running")
+        );
+        assert!(!text.contains("volumes") && !text.contains("annotations"));
+    }
+
+    #[test]
+    fn a_namespace_keeps_its_phase_and_nothing_else_of_its_status() {
+        let ns = serde_json::json!({"metadata": {"name": "n"}, "status": {"phase": "Terminating", "conditions": [{"type": "x"}]}});
+        let r = reduce(ResourceKind::Namespace, ns);
+        assert_eq!(r["status"], serde_json::json!({"phase": "Terminating"}));
+        let role = serde_json::json!({"metadata": {"name": "r"}, "status": {"phase": "x"}});
+        assert!(
+            reduce(ResourceKind::ClusterRole, role)
+                .get("status")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn secrets_never_keep_data() {
+        let s = serde_json::json!({"metadata": {"name": "t", "namespace": "n"}, "data": {"token": "c2VjcmV0"}});
+        let r = reduce(ResourceKind::Secret, s);
+        assert!(r.get("data").is_none());
+        assert_eq!(r["type"], SA_TOKEN_TYPE);
+    }
+
+    #[test]
+    fn continue_tokens_are_escaped() {
+        assert_eq!(urlencode("a b/c=+"), "a%20b%2Fc%3D%2B");
+    }
+}
