@@ -33,8 +33,12 @@ fi
 echo "==> S3 server (SeaweedFS)"
 weed="$(tests/s3/install-weed.sh)"
 s3_dir="$(mktemp -d)"
-s3_port="$(python3 - <<'PY'
-import socket, random
+# free_ports LOW HIGH COUNT [EXTRA_OFFSET]: a base port with COUNT free ports from it (and base+EXTRA_OFFSET).
+free_ports() {
+    python3 - "$@" <<'PY'
+import socket, random, sys
+low, high, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+extra = [int(sys.argv[4])] if len(sys.argv) > 4 else []
 def free(p):
     s = socket.socket()
     try:
@@ -43,12 +47,13 @@ def free(p):
         return False
     finally:
         s.close()
-for _ in range(500):
-    base = random.randrange(20000, 30000, 20)
-    if all(free(base + i) for i in range(11)) and free(base + 10008):
+for _ in range(1000):
+    base = random.randrange(low, high, 20)
+    if all(free(base + i) for i in list(range(count)) + extra):
         print(base); break
 PY
-)"
+}
+s3_port="$(free_ports 20000 30000 11 10008)"
 export KUBE_EVIDENCE_TEST_WEED="$weed"
 export KUBE_EVIDENCE_TEST_S3_ENDPOINT="http://127.0.0.1:$s3_port"
 export KUBE_EVIDENCE_TEST_S3_BUCKET="evidence"
@@ -58,10 +63,15 @@ export AWS_REGION="us-east-1" AWS_EC2_METADATA_DISABLED="true"
 tests/s3/weed.sh "$weed" "$s3_dir/server" "$s3_port" "$KUBE_EVIDENCE_TEST_S3_BUCKET" \
     "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$s3_dir/weed.out" 2>&1 &
 weed_pid=$!
+cp_dir=""
 stop_servers() {
     kill "$weed_pid" 2>/dev/null || true
     wait "$weed_pid" 2>/dev/null || true
     rm -rf "$s3_dir"
+    if [ -n "$cp_dir" ]; then
+        tests/controlplane/stop.sh "$cp_dir/cp" || true
+        rm -rf "$cp_dir"
+    fi
 }
 trap stop_servers EXIT
 ready=""
@@ -83,6 +93,23 @@ if [ -z "$ready" ]; then
     exit 1
 fi
 echo "    listening on $KUBE_EVIDENCE_TEST_S3_ENDPOINT (bucket $KUBE_EVIDENCE_TEST_S3_BUCKET)"
+
+# A real control plane for the live-collection tests: kube-apiserver, kube-controller-manager
+# (ClusterRole aggregation only) and etcd built from their Go modules (versions pinned in
+# tests/controlplane/versions.env), cached under ~/.cache/kube-evidence; started like envtest does.
+echo "==> control plane (kube-apiserver, etcd)"
+if ! kube_bin="$(tests/controlplane/build.sh)"; then
+    echo "error: building kube-apiserver and etcd from their Go modules failed (see above)" >&2
+    exit 1
+fi
+export KUBE_EVIDENCE_TEST_KUBE_BIN="$kube_bin"
+cp_dir="$(mktemp -d)"
+if ! tests/controlplane/start.sh "$kube_bin" "$cp_dir/cp" "$(free_ports 30000 45000 3)"; then
+    echo "error: the test control plane did not start" >&2
+    exit 1
+fi
+export KUBE_EVIDENCE_TEST_CONTROL_PLANE="$cp_dir/cp"
+echo "    API server $(grep APISERVER_URL "$cp_dir/cp/env" | cut -d= -f2)"
 
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)"
 # --include-ignored: the tests marked #[ignore] are those that need the tools and servers above.

@@ -83,6 +83,7 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
+pub mod controlplane;
 pub mod s3;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
