@@ -1,0 +1,140 @@
+//! The shipped deployment says what the code needs, no more: the ClusterRole matches the kinds the
+//! collector lists, the Helm chart grants the same, and the pod is hardened. (That the role
+//! suffices against a real API server is tests/live_cluster.rs.)
+
+mod common;
+
+use common::controlplane::objects_in;
+use kube_evidence::snapshot::ResourceKind;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+fn grants(role: &Value) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for rule in role["rules"].as_array().unwrap() {
+        for g in rule["apiGroups"].as_array().unwrap() {
+            for r in rule["resources"].as_array().unwrap() {
+                for v in rule["verbs"].as_array().unwrap() {
+                    out.insert((
+                        g.as_str().unwrap().to_string(),
+                        r.as_str().unwrap().to_string(),
+                        v.as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_cluster_role_grants_get_and_list_on_exactly_the_collected_kinds() {
+    let base = objects_in(&common::repo().join("deploy/base"));
+    let role = base.iter().find(|o| o["kind"] == "ClusterRole").unwrap();
+    let expected: BTreeSet<(String, String, String)> = ResourceKind::ALL
+        .into_iter()
+        .filter(|k| *k != ResourceKind::Secret)
+        .flat_map(|k| {
+            ["get", "list"].map(|v| {
+                (
+                    k.api_group().to_string(),
+                    k.plural().to_string(),
+                    v.to_string(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(grants(role), expected);
+    // Nothing else in the base is bound cluster-wide; the one Role reads one ConfigMap.
+    let roles: Vec<&Value> = base.iter().filter(|o| o["kind"] == "Role").collect();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(
+        roles[0]["rules"][0]["resourceNames"][0],
+        "kube-evidence-inventory"
+    );
+    assert_eq!(roles[0]["rules"][0]["verbs"], serde_json::json!(["get"]));
+}
+
+#[test]
+fn the_helm_chart_grants_the_same_rules() {
+    let helm = std::fs::read_to_string(
+        common::repo().join("deploy/helm/kube-evidence/templates/rbac.yaml"),
+    )
+    .unwrap();
+    let base =
+        std::fs::read_to_string(common::repo().join("deploy/base/clusterrole.yaml")).unwrap();
+    let rules = |text: &str| -> String {
+        let start = text.find("rules:\n").unwrap() + "rules:\n".len();
+        text[start..]
+            .lines()
+            .take_while(|l| l.starts_with("  ") && !l.contains("{{"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(!rules(&base).is_empty());
+    assert_eq!(rules(&helm), rules(&base));
+    // The secrets rule exists only behind the opt-in.
+    let opt_in = helm.find("{{- if .Values.collectTokenSecrets }}").unwrap();
+    assert!(helm.find("resources: [\"secrets\"]").unwrap() > opt_in);
+}
+
+#[test]
+fn the_token_secrets_overlay_adds_list_on_secrets_and_nothing_else() {
+    let text = std::fs::read_to_string(
+        common::repo().join("deploy/overlays/token-secrets/kustomization.yaml"),
+    )
+    .unwrap();
+    assert!(
+        text.contains("resources: [\"secrets\"]\n          verbs: [\"list\"]"),
+        "{text}"
+    );
+    assert!(text.contains("--collect-token-secrets"));
+    assert!(text.contains("GRANTS THE COLLECTOR `list` ON ALL SECRETS"));
+}
+
+#[test]
+fn the_cronjob_pod_is_hardened() {
+    let base = objects_in(&common::repo().join("deploy/base"));
+    let cron = base.iter().find(|o| o["kind"] == "CronJob").unwrap();
+    let spec = &cron["spec"];
+    assert_eq!(spec["concurrencyPolicy"], "Forbid");
+    for field in [
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ] {
+        assert!(spec[field].is_number(), "{field}");
+    }
+    let job = &spec["jobTemplate"]["spec"];
+    assert!(job["backoffLimit"].is_number() && job["activeDeadlineSeconds"].is_number());
+    let pod = &job["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    assert_eq!(pod["automountServiceAccountToken"], true);
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(
+        c["securityContext"]["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
+    assert!(
+        c["resources"]["requests"]["memory"].is_string()
+            && c["resources"]["limits"]["memory"].is_string()
+    );
+    let sa = base.iter().find(|o| o["kind"] == "ServiceAccount").unwrap();
+    assert_eq!(
+        sa["automountServiceAccountToken"], false,
+        "the token is mounted only where needed"
+    );
+    let key = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "signing-key")
+        .unwrap();
+    assert_eq!(key["secret"]["defaultMode"], 0o400);
+}
