@@ -121,6 +121,45 @@ fn the_html_is_self_contained() {
 }
 
 #[test]
+fn the_oscal_document_is_valid_against_the_nist_oscal_1_1_2_schema() {
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::repo().join("tests/fixtures/oscal/oscal-ar_schema-1.1.2.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        schema["$id"],
+        "http://csrc.nist.gov/ns/oscal/1.0/oscal-ar-1.1.2-schema.json"
+    );
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the NIST schema compiles");
+    let out = tempfile::tempdir().unwrap();
+    let pack = two_packs(out.path());
+    let doc: serde_json::Value =
+        serde_json::from_slice(&read(&pack, "oscal-assessment-results.json")).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .take(50)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} schema violations:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
+    // The validator is not vacuous: a document missing a required field fails.
+    let mut broken = doc.clone();
+    broken["assessment-results"]
+        .as_object_mut()
+        .unwrap()
+        .remove("metadata");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
 fn every_finding_and_control_is_in_the_html_and_the_oscal_document() {
     let out = tempfile::tempdir().unwrap();
     let pack = two_packs(out.path());
@@ -157,7 +196,8 @@ fn every_finding_and_control_is_in_the_html_and_the_oscal_document() {
             html.contains(&format!(">{id}<")),
             "control {id} not in report.html"
         );
-        let token = id.to_lowercase();
+        let token =
+            kube_evidence::report::oscal::control_token(c["framework"].as_str().unwrap(), id);
         let f = oscal_findings
             .iter()
             .find(|f| {

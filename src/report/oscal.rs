@@ -36,8 +36,15 @@ impl Ids<'_> {
 }
 
 /// An OSCAL token for a control ID: lower case, as OSCAL catalogs write them (`cc6.1`, `a.5.9`).
-pub fn control_token(id: &str) -> String {
-    id.trim().to_lowercase().replace(' ', "-")
+/// A token must start with a letter or `_`: ISO/IEC 27001:2022 Annex A controls (`5.9`) are
+/// written as their Annex A reference (`a.5.9`); any other ID starting with a digit gets `_`.
+pub fn control_token(framework: &str, id: &str) -> String {
+    let token = id.trim().to_lowercase().replace(' ', "-");
+    match token.chars().next() {
+        Some(c) if c.is_alphabetic() || c == '_' => token,
+        _ if framework.to_lowercase().starts_with("iso") => format!("a.{token}"),
+        _ => format!("_{token}"),
+    }
 }
 
 fn prop(name: &str, value: impl Into<String>) -> Value {
@@ -167,7 +174,7 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
             ],
             "target": {
                 "type": "objective-id",
-                "target-id": control_token(&c.id),
+                "target-id": control_token(&c.framework, &c.id),
                 "status": { "state": state, "reason": reason },
             },
         });
@@ -196,7 +203,7 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
     let controls: Vec<Value> = a
         .controls
         .iter()
-        .map(|c| json!({ "control-id": control_token(&c.id) }))
+        .map(|c| json!({ "control-id": control_token(&c.framework, &c.id) }))
         .collect();
 
     let method_uuid = ids.of("resource", "method");
@@ -273,4 +280,16 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(&doc).expect("OSCAL serialises");
     out.push(b'\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_ids_become_oscal_tokens() {
+        assert_eq!(control_token("soc2", "CC6.1"), "cc6.1");
+        assert_eq!(control_token("iso27001", "5.9"), "a.5.9");
+        assert_eq!(control_token("internal", "7 b"), "_7-b");
+    }
 }
