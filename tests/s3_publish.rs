@@ -727,3 +727,56 @@ fn the_server_dying_mid_publish_leaves_latest_json_on_the_previous_pack() {
         "the index hides the interrupted upload"
     );
 }
+
+#[test]
+#[ignore = "needs the S3 server tests/run.sh starts"]
+fn large_objects_go_up_in_parts_and_stay_create_only() {
+    use kube_evidence::store::s3::{MULTIPART_PART_SIZE, S3Options, S3Store};
+    use kube_evidence::store::{Store, StoreError};
+    let env = s3::shared();
+    let rt = rt();
+    let prefix = s3::unique_prefix("multipart");
+    let mut options = S3Options::defaults();
+    options.endpoint = Some(env.endpoint.clone());
+    // The test process has the server's keys in AWS_* (tests/run.sh exports them).
+    let store = rt
+        .block_on(S3Store::connect(&env.bucket, &prefix, options))
+        .unwrap();
+    let big: Vec<u8> = (0..MULTIPART_PART_SIZE * 2 + 12_345)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    rt.block_on(store.put_new("c/packs/big.bin", &big, "application/octet-stream"))
+        .unwrap();
+    assert_eq!(
+        rt.block_on(store.get("c/packs/big.bin")).unwrap().unwrap(),
+        big
+    );
+    // A second multipart upload to the same key is refused when it completes, and aborted.
+    let again =
+        rt.block_on(store.put_new("c/packs/big.bin", &big[1..], "application/octet-stream"));
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists { .. })),
+        "{again:?}"
+    );
+    assert_eq!(
+        rt.block_on(store.get("c/packs/big.bin")).unwrap().unwrap(),
+        big
+    );
+    let uploads = rt
+        .block_on(
+            s3::client(&env)
+                .list_multipart_uploads()
+                .bucket(&env.bucket)
+                .prefix(&prefix)
+                .send(),
+        )
+        .unwrap();
+    assert!(
+        uploads.uploads().is_empty(),
+        "an aborted upload was left behind"
+    );
+    assert_eq!(
+        rt.block_on(store.list("c/packs/")).unwrap(),
+        ["c/packs/big.bin"]
+    );
+}
