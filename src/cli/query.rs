@@ -8,7 +8,7 @@ use super::table::Table;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use kube_evidence::config::{Overrides, Setting};
-use kube_evidence::rbac::index::{Grant, RbacIndex};
+use kube_evidence::rbac::index::RbacIndex;
 use kube_evidence::rbac::reach::ReachGraph;
 use kube_evidence::rbac::resources::resource_request;
 use kube_evidence::rbac::{Identity, NonResourceRequest, Request, SubjectRef};
@@ -127,42 +127,6 @@ fn warn_unknown_namespace(index: &RbacIndex, ns: Option<&str>) {
     }
 }
 
-fn via(g: &Grant) -> String {
-    let mut s = format!("{} -> {}", g.binding, g.role);
-    if let Some(src) = &g.source_role {
-        s.push_str(&format!(" (from ClusterRole {src})"));
-    }
-    s
-}
-
-fn rule_text(g: &Grant) -> String {
-    let r = &g.rule;
-    if !r.non_resource_urls.is_empty() {
-        return format!("{} {}", r.verbs.join(","), r.non_resource_urls.join(","));
-    }
-    let groups: Vec<String> = r
-        .api_groups
-        .iter()
-        .map(|x| {
-            if x.is_empty() {
-                "core".to_string()
-            } else {
-                x.clone()
-            }
-        })
-        .collect();
-    let mut s = format!(
-        "{} {} [{}]",
-        r.verbs.join(","),
-        r.resources.join(","),
-        groups.join(",")
-    );
-    if !r.resource_names.is_empty() {
-        s.push_str(&format!(" names={}", r.resource_names.join(",")));
-    }
-    s
-}
-
 #[derive(Args, Debug)]
 pub struct WhoCanArgs {
     #[command(flatten)]
@@ -209,9 +173,9 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
                 table.row(vec![
                     ns.clone().unwrap_or_else(|| "(cluster-wide)".into()),
                     subject.to_string(),
-                    via(g),
+                    g.provenance(),
                     g.scope(),
-                    rule_text(g),
+                    g.rule.compact(),
                 ]);
             }
         }
@@ -307,7 +271,12 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
             }
             let mut t = Table::new(&["SCOPE", "RULE", "VIA", "AS"]);
             for g in report.all() {
-                t.row(vec![g.scope(), rule_text(g), via(g), g.subject.to_string()]);
+                t.row(vec![
+                    g.scope(),
+                    g.rule.compact(),
+                    g.provenance(),
+                    g.subject.to_string(),
+                ]);
             }
             if t.is_empty() {
                 println!("no RBAC grants");
@@ -323,7 +292,7 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
                             let by = s
                                 .grant
                                 .as_ref()
-                                .map(|g| format!(" [{}]", via(g)))
+                                .map(|g| format!(" [{}]", g.provenance()))
                                 .unwrap_or_default();
                             println!("  {}. {} {} -> {}{by}", i + 1, s.from, s.action, s.to);
                         }
@@ -400,10 +369,10 @@ pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
                 for g in &decision.grants {
                     println!(
                         "  {} [{}] as {}: {}",
-                        via(g),
+                        g.provenance(),
                         g.scope(),
                         g.subject,
-                        rule_text(g)
+                        g.rule.compact()
                     );
                 }
             }

@@ -249,27 +249,6 @@ fn owners(s: &Snapshot, index: &RbacIndex) -> BTreeMap<SubjectRef, String> {
     out
 }
 
-fn rule_text(r: &PolicyRule) -> String {
-    if !r.non_resource_urls.is_empty() {
-        return format!("{} {}", r.verbs.join(","), r.non_resource_urls.join(","));
-    }
-    let groups: Vec<&str> = r
-        .api_groups
-        .iter()
-        .map(|g| if g.is_empty() { "core" } else { g.as_str() })
-        .collect();
-    let mut s = format!(
-        "{} {} [{}]",
-        r.verbs.join(","),
-        r.resources.join(","),
-        groups.join(",")
-    );
-    if !r.resource_names.is_empty() {
-        s.push_str(&format!(" names={}", r.resource_names.join(",")));
-    }
-    s
-}
-
 /// Compares keyed objects by content; uid tells a re-creation from an unchanged object.
 fn compare<T, F>(
     kind: &str,
@@ -323,6 +302,25 @@ fn compare<T, F>(
     }
 }
 
+/// What changed in a (Cluster)RoleBinding: subjects added or removed, and its roleRef.
+fn binding_changes(
+    (old_subjects, old_ref): (&[crate::snapshot::Subject], &crate::snapshot::RoleRef),
+    (new_subjects, new_ref): (&[crate::snapshot::Subject], &crate::snapshot::RoleRef),
+) -> Vec<String> {
+    let subject_text = |s: &crate::snapshot::Subject| match &s.namespace {
+        Some(ns) => format!("{}:{ns}/{}", s.kind, s.name),
+        None => format!("{}:{}", s.kind, s.name),
+    };
+    let mut d = set_changes("subject", old_subjects, new_subjects, subject_text);
+    if old_ref != new_ref {
+        d.push(format!(
+            "roleRef changed: {} {} -> {} {}",
+            old_ref.kind, old_ref.name, new_ref.kind, new_ref.name
+        ));
+    }
+    d
+}
+
 fn set_changes<T: Ord + Clone>(
     what: &str,
     old: &[T],
@@ -367,7 +365,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         &new.cluster_roles,
         |r| &r.metadata,
         |a, b| {
-            let mut d = set_changes("rule", &a.rules, &b.rules, rule_text);
+            let mut d = set_changes("rule", &a.rules, &b.rules, PolicyRule::compact);
             if a.aggregation_rule != b.aggregation_rule {
                 d.push("aggregationRule changed".into());
             }
@@ -381,28 +379,15 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         &old.roles,
         &new.roles,
         |r| &r.metadata,
-        |a, b| set_changes("rule", &a.rules, &b.rules, rule_text),
+        |a, b| set_changes("rule", &a.rules, &b.rules, PolicyRule::compact),
         &mut out,
     );
-    let subject_text = |s: &crate::snapshot::Subject| match &s.namespace {
-        Some(ns) => format!("{}:{ns}/{}", s.kind, s.name),
-        None => format!("{}:{}", s.kind, s.name),
-    };
     compare(
         "ClusterRoleBinding",
         &old.cluster_role_bindings,
         &new.cluster_role_bindings,
         |b| &b.metadata,
-        |a, b| {
-            let mut d = set_changes("subject", &a.subjects, &b.subjects, subject_text);
-            if a.role_ref != b.role_ref {
-                d.push(format!(
-                    "roleRef changed: {} {} -> {} {}",
-                    a.role_ref.kind, a.role_ref.name, b.role_ref.kind, b.role_ref.name
-                ));
-            }
-            d
-        },
+        |a, b| binding_changes((&a.subjects, &a.role_ref), (&b.subjects, &b.role_ref)),
         &mut out,
     );
     compare(
@@ -410,16 +395,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         &old.role_bindings,
         &new.role_bindings,
         |b| &b.metadata,
-        |a, b| {
-            let mut d = set_changes("subject", &a.subjects, &b.subjects, subject_text);
-            if a.role_ref != b.role_ref {
-                d.push(format!(
-                    "roleRef changed: {} {} -> {} {}",
-                    a.role_ref.kind, a.role_ref.name, b.role_ref.kind, b.role_ref.name
-                ));
-            }
-            d
-        },
+        |a, b| binding_changes((&a.subjects, &a.role_ref), (&b.subjects, &b.role_ref)),
         &mut out,
     );
     compare(

@@ -50,32 +50,8 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
     };
     let mut out = Vec::new();
     for g in &diff.grants {
-        let r = &g.grant.rule;
-        let what = if r.non_resource_urls.is_empty() {
-            let groups: Vec<&str> = r
-                .api_groups
-                .iter()
-                .map(|x| if x.is_empty() { "core" } else { x.as_str() })
-                .collect();
-            format!(
-                "{} {} [{}] {}",
-                r.verbs.join(","),
-                r.resources.join(","),
-                groups.join(","),
-                g.grant.scope()
-            )
-        } else {
-            format!(
-                "{} {} {}",
-                r.verbs.join(","),
-                r.non_resource_urls.join(","),
-                g.grant.scope()
-            )
-        };
-        let mut prov = format!("{} -> {}", g.grant.binding, g.grant.role);
-        if let Some(src) = &g.grant.source_role {
-            prov.push_str(&format!(" (from ClusterRole {src})"));
-        }
+        let what = format!("{} {}", g.grant.rule.compact(), g.grant.scope());
+        let prov = g.grant.provenance();
         out.push(row(
             match g.change {
                 GrantChangeKind::Gained => "grant-gained",
@@ -250,22 +226,7 @@ pub fn table(diff: &Diff) -> String {
             } else {
                 String::new()
             };
-            let r = &g.grant.rule;
-            let what = if r.non_resource_urls.is_empty() {
-                let groups: Vec<&str> = r
-                    .api_groups
-                    .iter()
-                    .map(|x| if x.is_empty() { "core" } else { x.as_str() })
-                    .collect();
-                format!(
-                    "{} {} [{}]",
-                    r.verbs.join(","),
-                    r.resources.join(","),
-                    groups.join(",")
-                )
-            } else {
-                format!("{} {}", r.verbs.join(","), r.non_resource_urls.join(","))
-            };
+            let what = g.grant.rule.compact();
             out.push_str(&format!(
                 "  {sign} {} {what} {} via {} -> {}{flag}\n",
                 g.subject,

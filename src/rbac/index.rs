@@ -69,6 +69,15 @@ impl Grant {
             None => "cluster-wide".to_string(),
         }
     }
+
+    /// `binding -> role`, and the ClusterRole an aggregated rule came from.
+    pub fn provenance(&self) -> String {
+        let mut s = format!("{} -> {}", self.binding, self.role);
+        if let Some(src) = &self.source_role {
+            s.push_str(&format!(" (from ClusterRole {src})"));
+        }
+        s
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +127,22 @@ pub struct BindingEntry {
     /// Created by the API server's bootstrap policy (label and `system:`/`cluster-admin` name).
     pub bootstrap: bool,
     pub labels: BTreeMap<String, String>,
+}
+
+impl BindingEntry {
+    /// The role the binding grants to `identity` and the subject it is granted through, if the
+    /// binding names the identity (directly or through a group) and its role exists.
+    fn applies_to(&self, identity: &Identity) -> Option<(RoleId, SubjectRef)> {
+        let role_id = self.role.as_ref().ok().copied()?;
+        let idx = self
+            .subjects
+            .iter()
+            .position(|s| identity.matches(s, self.namespace.as_deref()))?;
+        let via = self.resolved[idx]
+            .clone()
+            .unwrap_or_else(|| identity.subject.clone());
+        Some((role_id, via))
+    }
 }
 
 impl BindingEntry {
@@ -391,17 +416,9 @@ impl RbacIndex {
         }
         let mut grants = Vec::new();
         for b in self.bindings_for(request.namespace()) {
-            let Ok(role_id) = b.role else { continue };
-            let Some(idx) = b
-                .subjects
-                .iter()
-                .position(|s| identity.matches(s, b.namespace.as_deref()))
-            else {
+            let Some((role_id, via)) = b.applies_to(identity) else {
                 continue;
             };
-            let via = b.resolved[idx]
-                .clone()
-                .unwrap_or_else(|| identity.subject.clone());
             let role = &self.roles[role_id];
             for r in &role.rules {
                 if rule_allows(request, &r.rule) {
@@ -474,17 +491,9 @@ impl RbacIndex {
         ids.dedup();
         for id in ids {
             let b = &self.bindings[id];
-            let Ok(role_id) = b.role else { continue };
-            let Some(idx) = b
-                .subjects
-                .iter()
-                .position(|s| identity.matches(s, b.namespace.as_deref()))
-            else {
+            let Some((role_id, via)) = b.applies_to(identity) else {
                 continue;
             };
-            let via = b.resolved[idx]
-                .clone()
-                .unwrap_or_else(|| identity.subject.clone());
             let role = &self.roles[role_id];
             let target = match &b.namespace {
                 None => &mut report.cluster_wide,

@@ -253,6 +253,33 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
+    /// One line for tables, diffs and change rows: `verbs resources [groups] names=...`, or
+    /// `verbs urls` for non-resource rules.
+    pub fn compact(&self) -> String {
+        if !self.non_resource_urls.is_empty() {
+            return format!(
+                "{} {}",
+                self.verbs.join(","),
+                self.non_resource_urls.join(",")
+            );
+        }
+        let groups: Vec<&str> = self
+            .api_groups
+            .iter()
+            .map(|g| if g.is_empty() { "core" } else { g.as_str() })
+            .collect();
+        let mut s = format!(
+            "{} {} [{}]",
+            self.verbs.join(","),
+            self.resources.join(","),
+            groups.join(",")
+        );
+        if !self.resource_names.is_empty() {
+            s.push_str(&format!(" names={}", self.resource_names.join(",")));
+        }
+        s
+    }
+
     fn canonicalize(&mut self) {
         for list in [
             &mut self.verbs,
