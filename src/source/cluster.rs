@@ -310,19 +310,21 @@ pub fn list_path(kind: ResourceKind) -> String {
 }
 
 /// Drops what the snapshot never keeps before an object is held in memory: server bookkeeping
-/// (`managedFields`), `status`, and for pods everything but identity, owner, labels,
-/// ServiceAccount and images.
+/// (`managedFields`), `status` but its phase, and for pods everything but identity, owner,
+/// labels, ServiceAccount, images and phase.
 fn reduce(kind: ResourceKind, mut object: Value) -> Value {
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
     }
-    // Of all statuses the snapshot keeps one field: a Namespace's phase (Terminating matters).
+    // Of all statuses the snapshot keeps one field: the phase of a Namespace (Terminating
+    // matters) and of a Pod (a finished pod runs nothing anyone could exec into).
+    let mut phase = None;
     if let Some(map) = object.as_object_mut() {
-        let phase = map
+        phase = map
             .remove("status")
             .and_then(|st| st.get("phase").cloned())
-            .filter(|_| kind == ResourceKind::Namespace);
-        if let Some(phase) = phase {
+            .filter(|_| matches!(kind, ResourceKind::Namespace | ResourceKind::Pod));
+        if let Some(phase) = &phase {
             map.insert("status".into(), serde_json::json!({ "phase": phase }));
         }
     }
@@ -358,6 +360,7 @@ fn reduce(kind: ResourceKind, mut object: Value) -> Value {
                     "initContainers": images("initContainers"),
                     "ephemeralContainers": images("ephemeralContainers"),
                 },
+                "status": {"phase": phase},
             })
         }
         // PartialObjectMetadata carries no type; the field selector guaranteed it.
@@ -525,11 +528,8 @@ mod tests {
         let r = reduce(ResourceKind::Pod, pod);
         let text = r.to_string();
         assert!(text.contains("\"i:1\"") && text.contains("\"sa\""));
-        assert!(
-            !text.contains("SECRET")
-                && !text.contains("managedFields")
-                && !text.contains("Running")
-        );
+        assert!(!text.contains("SECRET") && !text.contains("managedFields"));
+        assert_eq!(r["status"], serde_json::json!({"phase": "Running"}));
         assert!(!text.contains("volumes") && !text.contains("annotations"));
     }
 

@@ -269,6 +269,23 @@ struct RawPod {
     metadata: RawMeta,
     #[serde(default)]
     spec: RawPodSpec,
+    #[serde(default)]
+    status: RawPodStatus,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawPodStatus {
+    phase: Option<String>,
+}
+
+impl RawPodStatus {
+    /// A pod whose containers have all ended (Succeeded, Failed) runs nothing: it is not a
+    /// target for exec, and does not count as a running pod of its workload. Pending and
+    /// Unknown pods may run, so they count.
+    fn finished(&self) -> bool {
+        matches!(self.phase.as_deref(), Some("Succeeded" | "Failed"))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -392,6 +409,8 @@ struct PodInfo {
     images: Vec<String>,
     automount: Option<bool>,
     labels: BTreeMap<String, String>,
+    /// Succeeded or Failed: nothing runs in it any more.
+    finished: bool,
 }
 
 struct ControllerInfo {
@@ -564,6 +583,7 @@ impl SnapshotBuilder {
                     images: p.spec.images(),
                     automount: p.spec.automount_service_account_token,
                     labels,
+                    finished: p.status.finished(),
                 });
             }
             k if k.is_workload_controller() => {
@@ -814,7 +834,8 @@ impl SnapshotBuilder {
                 pod.images.clone(),
                 pod.automount,
                 labels,
-                1,
+                // A finished pod still ties its workload to its ServiceAccount and images.
+                u64::from(!pod.finished),
             );
         }
         out.into_values().collect()
