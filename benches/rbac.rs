@@ -4,6 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kube_evidence::rbac::index::RbacIndex;
+use kube_evidence::rbac::privilege::PrivilegeTable;
 use kube_evidence::rbac::reach::ReachGraph;
 use kube_evidence::rbac::resources::resource_request;
 use kube_evidence::rules::{RuleContext, evaluate};
@@ -32,7 +33,7 @@ fn bench(c: &mut Criterion) {
             black_box(evaluate(&RuleContext {
                 snapshot: &snapshot,
                 index: &index,
-                reach: &reach,
+                privilege: &PrivilegeTable::compute(&index, &reach),
             }))
         })
     });

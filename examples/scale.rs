@@ -2,6 +2,7 @@
 //! (Linux VmHWM). Used by `benches/rbac_memory.sh`; build with --release.
 
 use kube_evidence::rbac::index::RbacIndex;
+use kube_evidence::rbac::privilege::PrivilegeTable;
 use kube_evidence::rbac::reach::ReachGraph;
 use kube_evidence::rbac::resources::resource_request;
 use kube_evidence::rules::{RuleContext, evaluate};
@@ -53,7 +54,7 @@ fn main() {
     let findings = evaluate(&RuleContext {
         snapshot: &snapshot,
         index: &index,
-        reach: &reach,
+        privilege: &PrivilegeTable::compute(&index, &reach),
     });
     println!(
         "all risk rules: {:?} ({} findings)",

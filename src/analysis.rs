@@ -1,7 +1,9 @@
 //! The analysis stage: from a snapshot to findings and the privileged access matrix. Pure and
 //! deterministic: the same snapshot always gives the same analysis.
 
-use crate::controls::{Availability, ControlResult, Controls};
+use crate::controls::{
+    AssessmentBasis, Availability, ControlResult, Controls, PreviousBasis, Retention,
+};
 use crate::diff::{Diff, Side};
 use crate::exceptions::{Exception, ExceptionOutcome};
 use crate::finding::{Finding, sort_findings};
@@ -9,6 +11,7 @@ use crate::inventory::{Inventory, RegisterRow, reconcile};
 use crate::rbac::SubjectRef;
 use crate::rbac::aggregation::AggregationDrift;
 use crate::rbac::index::RbacIndex;
+use crate::rbac::privilege::{PrivilegeTable, SubjectPrivilege};
 use crate::rbac::reach::ReachGraph;
 use crate::rules::{self, RuleContext};
 use crate::snapshot::Snapshot;
@@ -39,7 +42,8 @@ pub const MATRIX_COLUMNS: &[(&str, &str, &[&str])] = &[
 ];
 
 /// One subject's privileged capabilities: per column, where it holds it ("cluster-wide", a list
-/// of namespaces, or "via escalation"), empty where it does not.
+/// of namespaces; for cluster-admin the privilege level, "direct" or "via escalation (N steps)"),
+/// empty where it does not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MatrixRow {
@@ -60,12 +64,17 @@ pub struct Analysis {
     /// The sub-processor register against the cluster (empty without an inventory).
     #[serde(default)]
     pub register: Vec<RegisterRow>,
+    /// Every subject that reaches cluster-admin, directly or by escalation (the one computation
+    /// the rules, the matrix and the register read).
+    #[serde(default)]
+    pub privilege: Vec<SubjectPrivilege>,
 }
 
 /// The RBAC part of the analysis, with the index and graph kept for further questions.
 pub struct RbacAnalysis {
     pub index: RbacIndex,
     pub reach: ReachGraph,
+    pub privilege: PrivilegeTable,
     pub analysis: Analysis,
 }
 
@@ -82,14 +91,15 @@ pub fn analyze(
 ) -> RbacAnalysis {
     let index = RbacIndex::build(snapshot);
     let reach = ReachGraph::build(&index, snapshot);
+    let privilege = PrivilegeTable::compute(&index, &reach);
     let mut findings = rules::evaluate(&RuleContext {
         snapshot,
         index: &index,
-        reach: &reach,
+        privilege: &privilege,
     });
     let mut register = Vec::new();
     if let Some(inv) = inventory.or(snapshot.inventory.as_ref()) {
-        let rec = reconcile(inv, snapshot, &index, &reach, today);
+        let rec = reconcile(inv, snapshot, &index, &privilege, today);
         // RBAC findings about a sub-processor's identities name it.
         for f in &mut findings {
             if f.sub_processor.is_none() {
@@ -100,22 +110,26 @@ pub fn analyze(
         register = rec.register;
         sort_findings(&mut findings);
     }
-    let matrix = matrix(&findings);
+    let matrix = matrix(&findings, &privilege);
     let aggregation_drift = index.aggregation_drift.clone();
+    let records = privilege.to_records();
     RbacAnalysis {
         index,
         reach,
+        privilege,
         analysis: Analysis {
             findings,
             matrix,
             aggregation_drift,
             register,
+            privilege: records,
         },
     }
 }
 
-/// Builds the matrix from the subject findings of the matrix rules.
-pub fn matrix(findings: &[Finding]) -> Vec<MatrixRow> {
+/// Builds the matrix from the subject findings of the matrix rules; the cluster-admin column
+/// states the privilege table's level.
+pub fn matrix(findings: &[Finding], privilege: &PrivilegeTable) -> Vec<MatrixRow> {
     let mut rows: BTreeMap<SubjectRef, MatrixRow> = BTreeMap::new();
     for f in findings {
         let Some((key, _, _)) = MATRIX_COLUMNS
@@ -135,7 +149,7 @@ pub fn matrix(findings: &[Finding]) -> Vec<MatrixRow> {
         });
         row.system &= f.system;
         let scope = match f.rule_id.as_str() {
-            "KE-RBAC-026" => format!("via escalation ({} steps)", f.path.len()),
+            "KE-RBAC-001" | "KE-RBAC-026" => privilege.describe(subject),
             _ => {
                 let cluster = f.grants.iter().any(|g| g.namespace.is_none());
                 let mut parts = Vec::new();
@@ -173,21 +187,18 @@ pub struct Assessment {
     pub exceptions: Vec<ExceptionOutcome>,
     /// What changed since the previous pack (or that this pack is the baseline).
     pub diff: Diff,
+    /// What the control results rest on besides the findings.
+    pub basis: AssessmentBasis,
 }
 
-/// The previous pack of the series, as far as it could be read.
+/// The previous pack of the series, verified against its manifest (see `pack::previous`).
 #[derive(Debug, Clone)]
 pub struct PreviousPackInfo {
     pub pack_id: String,
     pub collected_at: DateTime<Utc>,
-    /// Its snapshot, when readable.
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Snapshot,
     pub findings: Vec<Finding>,
     pub controls: Vec<ControlResult>,
-    /// Why the previous pack did not verify or could not be read, if it did not.
-    pub verification_failure: Option<String>,
-    /// The trend the previous pack carried (oldest first), for this pack's trend.
-    pub trend: Vec<crate::report::trend::TrendPoint>,
 }
 
 pub struct AssessmentInput<'a> {
@@ -198,6 +209,8 @@ pub struct AssessmentInput<'a> {
     pub previous: Option<&'a PreviousPackInfo>,
     pub schedule_interval_hours: u32,
     pub audit_log: bool,
+    /// How the store keeps packs (records protection).
+    pub retention: Retention,
 }
 
 /// Analysis, collection checks, exceptions and controls, in that order; pure.
@@ -218,58 +231,56 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     // Objects and grants changed since the previous pack; new privileged grants are findings.
     let mut diff = match input.previous {
         None => Diff::baseline(snapshot, input.pack_id),
-        Some(prev) => match &prev.snapshot {
-            Some(old) => {
-                let old_index = RbacIndex::build(old);
-                let mut d = crate::diff::compute_with(
-                    &Side {
-                        snapshot: old,
-                        findings: &[],
-                        controls: &[],
-                        pack_id: Some(&prev.pack_id),
-                    },
-                    &Side {
-                        snapshot,
-                        findings: &[],
-                        controls: &[],
-                        pack_id: input.pack_id,
-                    },
-                    &old_index,
-                    &rbac.index,
-                );
-                d.previous_verification_failure = prev.verification_failure.clone();
-                d
-            }
-            None => {
-                // The previous pack exists but cannot be read: not a baseline, and said so.
-                let mut d = Diff::baseline(snapshot, input.pack_id);
-                d.baseline = false;
-                d.previous_verification_failure =
-                    Some(prev.verification_failure.clone().unwrap_or_else(|| {
-                        format!("the snapshot of pack {} cannot be read", prev.pack_id)
-                    }));
-                d
-            }
-        },
+        Some(prev) => {
+            let old_index = RbacIndex::build(&prev.snapshot);
+            crate::diff::compute_with(
+                &Side {
+                    snapshot: &prev.snapshot,
+                    findings: &[],
+                    controls: &[],
+                    pack_id: Some(&prev.pack_id),
+                },
+                &Side {
+                    snapshot,
+                    findings: &[],
+                    controls: &[],
+                    pack_id: input.pack_id,
+                },
+                &old_index,
+                &rbac.index,
+            )
+        }
     };
     analysis
         .findings
         .extend(crate::diff::change_findings(&diff));
     let exceptions = crate::exceptions::apply(&mut analysis.findings, input.exceptions, today);
-    analysis.matrix = matrix(&analysis.findings);
-    let previous_usable = input.previous.is_some_and(|p| p.snapshot.is_some());
+    analysis.matrix = matrix(&analysis.findings, &rbac.privilege);
+    let basis = AssessmentBasis {
+        collected_at: snapshot.taken_at,
+        inventory: snapshot.inventory.is_some(),
+        previous_pack: input.previous.map(|p| PreviousBasis {
+            pack_id: p.pack_id.clone(),
+            collected_at: p.collected_at,
+        }),
+        schedule_interval_hours: input.schedule_interval_hours,
+        audit_log: input.audit_log,
+        retention: input.retention.clone(),
+    };
     let controls = crate::controls::evaluate(
         input.controls,
         &analysis.findings,
         &Availability {
             collector: &snapshot.collector,
-            inventory: snapshot.inventory.is_some(),
-            previous_pack: previous_usable,
-            audit_log: input.audit_log,
+            basis: &basis,
         },
     );
-    if let Some(prev) = input.previous.filter(|p| p.snapshot.is_some()) {
-        diff.findings = crate::diff::findings(&prev.findings, &analysis.findings);
+    // Every finding of the pack lands in one bucket; a baseline's are all new.
+    diff.findings = crate::diff::findings(
+        input.previous.map_or(&[][..], |p| &p.findings),
+        &analysis.findings,
+    );
+    if let Some(prev) = input.previous {
         diff.controls = crate::diff::controls(&prev.controls, &controls);
     }
     Assessment {
@@ -277,6 +288,7 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         controls,
         exceptions,
         diff,
+        basis,
     }
 }
 

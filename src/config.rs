@@ -30,6 +30,7 @@ pub enum Setting {
     FailOn,
     SigningKey,
     Unsigned,
+    AllowedSigners,
     LogFormat,
     LogLevel,
     RequireComplete,
@@ -56,7 +57,7 @@ enum SettingType {
 }
 
 impl Setting {
-    pub const ALL: [Setting; 22] = [
+    pub const ALL: [Setting; 23] = [
         Setting::ClusterName,
         Setting::Source,
         Setting::Out,
@@ -66,6 +67,7 @@ impl Setting {
         Setting::FailOn,
         Setting::SigningKey,
         Setting::Unsigned,
+        Setting::AllowedSigners,
         Setting::LogFormat,
         Setting::LogLevel,
         Setting::RequireComplete,
@@ -93,6 +95,7 @@ impl Setting {
             Setting::FailOn => "failOn",
             Setting::SigningKey => "signingKey",
             Setting::Unsigned => "unsigned",
+            Setting::AllowedSigners => "allowedSigners",
             Setting::LogFormat => "logFormat",
             Setting::LogLevel => "logLevel",
             Setting::RequireComplete => "requireComplete",
@@ -120,6 +123,7 @@ impl Setting {
             Setting::FailOn => "--fail-on",
             Setting::SigningKey => "--signing-key",
             Setting::Unsigned => "--unsigned",
+            Setting::AllowedSigners => "--allowed-signers",
             Setting::LogFormat => "--log-format",
             Setting::LogLevel => "--log-level",
             Setting::RequireComplete => "--require-complete",
@@ -149,6 +153,7 @@ impl Setting {
             Setting::FailOn => "KUBE_EVIDENCE_FAIL_ON",
             Setting::SigningKey => "KUBE_EVIDENCE_SIGNING_KEY_FILE",
             Setting::Unsigned => "KUBE_EVIDENCE_UNSIGNED",
+            Setting::AllowedSigners => "KUBE_EVIDENCE_ALLOWED_SIGNERS",
             Setting::LogFormat => "KUBE_EVIDENCE_LOG_FORMAT",
             Setting::LogLevel => "KUBE_EVIDENCE_LOG_LEVEL",
             Setting::RequireComplete => "KUBE_EVIDENCE_REQUIRE_COMPLETE",
@@ -171,6 +176,7 @@ impl Setting {
             | Setting::Controls
             | Setting::Exceptions
             | Setting::SigningKey
+            | Setting::AllowedSigners
             | Setting::Kubeconfig => SettingType::Path,
             Setting::Unsigned
             | Setting::RequireComplete
@@ -206,6 +212,9 @@ impl Setting {
             }
             Setting::SigningKey => "The Ed25519 signing key file (OpenSSH format).",
             Setting::Unsigned => "Publish without a signature; the pack says UNSIGNED everywhere.",
+            Setting::AllowedSigners => {
+                "OpenSSH allowed-signers file of the keys trusted to sign packs: the previous pack's signature must verify against it before a run chains to it."
+            }
             Setting::LogFormat => "`text` (default on a terminal) or `json` (default otherwise).",
             Setting::LogLevel => {
                 "error, warn, info (default), debug or trace; RUST_LOG also works."
@@ -283,6 +292,8 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     pub signing_key: Option<PathBuf>,
     pub unsigned: bool,
+    /// Keys trusted to have signed earlier packs.
+    pub allowed_signers: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
     pub require_complete: bool,
@@ -388,6 +399,7 @@ pub fn load(
         fail_on: None,
         signing_key: None,
         unsigned: false,
+        allowed_signers: None,
         log_format: None,
         log_level: None,
         require_complete: false,
@@ -464,6 +476,7 @@ pub fn load(
             Setting::Controls => config.controls = Some(path_value(&text)),
             Setting::Exceptions => config.exceptions = Some(path_value(&text)),
             Setting::SigningKey => config.signing_key = Some(path_value(&text)),
+            Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
             Setting::Kubeconfig => config.kubeconfig = Some(path_value(&text)),
             Setting::Context => config.context = Some(text),
             Setting::FailOn => match text.parse::<Severity>() {

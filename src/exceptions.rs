@@ -42,13 +42,93 @@ pub enum Coverage {
     SubProcessor(String),
 }
 
+/// How much of a finding an exception's coverage takes in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Overlap {
+    None,
+    /// All of it.
+    Whole,
+    /// The grants with these indices and nothing else: the finding is split in two.
+    Grants(Vec<usize>),
+    /// Part of it, in a way the finding cannot be split along (a multi-subject finding, an
+    /// escalation path through several namespaces): it stays open, and says so.
+    Part(String),
+}
+
+/// A finding's namespace scope: its namespaces, and whether any grant behind it is cluster-wide.
+fn scope_of(f: &Finding) -> (std::collections::BTreeSet<&str>, bool) {
+    let namespaces = f.namespaces.iter().map(String::as_str).collect();
+    let cluster = f.grants.iter().any(|g| g.namespace.is_none());
+    (namespaces, cluster)
+}
+
+fn describe_scope(namespaces: &std::collections::BTreeSet<&str>, cluster: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if cluster {
+        parts.push("cluster-wide".into());
+    }
+    if !namespaces.is_empty() {
+        parts.push(format!(
+            "namespace(s) {}",
+            namespaces.iter().copied().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    parts.join(" and ")
+}
+
 impl Coverage {
-    fn matches(&self, f: &Finding) -> bool {
+    /// An exception covers exactly the scope it names: a finding reaching beyond it is accepted
+    /// only for the part inside it (split off by grant), or, where it cannot be split, not at all.
+    fn overlap(&self, f: &Finding) -> Overlap {
         match self {
-            Coverage::Subject(s) => f.subjects.contains(s),
-            Coverage::Object(o) => f.objects.iter().any(|x| x.to_string() == *o),
-            Coverage::Namespace(ns) => f.namespaces.iter().any(|n| n == ns),
-            Coverage::SubProcessor(id) => f.sub_processor.as_deref() == Some(id),
+            Coverage::Subject(s) if f.subjects.as_slice() == std::slice::from_ref(s) => {
+                Overlap::Whole
+            }
+            Coverage::Subject(s) if f.subjects.contains(s) => Overlap::Part(format!(
+                "it covers {s}, one of the finding's {} subjects",
+                f.subjects.len()
+            )),
+            Coverage::Subject(_) => Overlap::None,
+            // The object a finding is about is its first; the others are context (the role a
+            // binding references, the built-in role a label aggregates into).
+            Coverage::Object(o) => match f.objects.first() {
+                Some(x) if x.to_string() == *o => Overlap::Whole,
+                _ => Overlap::None,
+            },
+            Coverage::SubProcessor(id) if f.sub_processor.as_deref() == Some(id) => Overlap::Whole,
+            Coverage::SubProcessor(_) => Overlap::None,
+            Coverage::Namespace(ns) => {
+                let (namespaces, cluster) = scope_of(f);
+                if !namespaces.contains(ns.as_str()) {
+                    return Overlap::None;
+                }
+                if namespaces.len() == 1 && !cluster {
+                    return Overlap::Whole;
+                }
+                let inside: Vec<usize> = f
+                    .grants
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, g)| g.namespace.as_deref() == Some(ns.as_str()))
+                    .map(|(i, _)| i)
+                    .collect();
+                // Split along grants only when the grants are the whole of the finding's scope.
+                let grants_are_scope = f.path.is_empty()
+                    && !inside.is_empty()
+                    && f.grants.iter().all(|g| {
+                        g.namespace
+                            .as_deref()
+                            .is_none_or(|n| namespaces.contains(n))
+                    });
+                if grants_are_scope {
+                    Overlap::Grants(inside)
+                } else {
+                    Overlap::Part(format!(
+                        "it covers namespace {ns}, but the finding reaches {}",
+                        describe_scope(&namespaces, cluster)
+                    ))
+                }
+            }
         }
     }
 
@@ -65,8 +145,11 @@ impl Coverage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExceptionState {
-    /// In force and accepting at least one finding.
+    /// In force and accepting at least one finding (or the part of one inside its scope).
     InForce,
+    /// In force, but covering only part of findings that cannot be split along its scope: they
+    /// stay open.
+    Partial,
     /// In force but matching no finding.
     Stale,
     /// Past its expiry date.
@@ -81,6 +164,9 @@ pub struct ExceptionOutcome {
     pub state: ExceptionState,
     /// Findings it accepted (in force), or would have (expired).
     pub findings: Vec<String>,
+    /// Findings it covers only in part, which stay open, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,7 +334,10 @@ fn decode(n: &Node, d: &mut Decoder, today: NaiveDate) -> Option<Exception> {
 }
 
 /// Applies the exceptions to the findings, marks accepted ones, and adds findings for expired
-/// and stale exceptions. An exception is in force through its `expires` date.
+/// and stale exceptions. An exception is in force through its `expires` date, and covers exactly
+/// its scope (see [`Coverage`]): the part of a finding inside it is split off and accepted, the
+/// rest stays open; a finding that cannot be split stays open and says what the exception covers.
+/// A finding already accepted keeps the first exception that accepted it.
 pub fn apply(
     findings: &mut Vec<Finding>,
     exceptions: &[Exception],
@@ -257,14 +346,18 @@ pub fn apply(
     let mut outcomes = Vec::new();
     let mut extra = Vec::new();
     for e in exceptions {
-        let matching: Vec<usize> = findings
+        let overlaps: Vec<(usize, Overlap)> = findings
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.rule_id == e.rule && e.covers.matches(f))
-            .map(|(i, _)| i)
+            .filter(|(_, f)| f.rule_id == e.rule)
+            .map(|(i, f)| (i, e.covers.overlap(f)))
+            .filter(|(_, o)| *o != Overlap::None)
             .collect();
-        let ids: Vec<String> = matching.iter().map(|i| findings[*i].id.clone()).collect();
-        let state = if e.expires < today {
+        if e.expires < today {
+            let ids: Vec<String> = overlaps
+                .iter()
+                .map(|(i, _)| findings[*i].id.clone())
+                .collect();
             let mut f = new_finding(
                 "KE-EXC-001",
                 &e.id,
@@ -279,8 +372,46 @@ pub fn apply(
             );
             f.objects = vec![crate::rbac::ObjectRef::new("Exception", None, &e.id)];
             extra.push(f);
-            ExceptionState::Expired
-        } else if matching.is_empty() {
+            outcomes.push(ExceptionOutcome {
+                exception: e.clone(),
+                state: ExceptionState::Expired,
+                findings: ids,
+                partial: Vec::new(),
+            });
+            continue;
+        }
+        let mut accepted = Vec::new();
+        let mut partial = Vec::new();
+        for (i, overlap) in overlaps {
+            match overlap {
+                Overlap::None => {}
+                Overlap::Whole => {
+                    accept(&mut findings[i], e);
+                    accepted.push(findings[i].id.clone());
+                }
+                Overlap::Grants(inside) => {
+                    let part = split_off(&mut findings[i], &inside, e);
+                    accepted.push(part.id.clone());
+                    findings.push(part);
+                }
+                Overlap::Part(why) => {
+                    let f = &mut findings[i];
+                    let note = format!(
+                        "exception {} covers only part of this finding ({why}); it stays open",
+                        e.id
+                    );
+                    if !f.exception_notes.contains(&note) {
+                        f.exception_notes.push(note);
+                    }
+                    partial.push(f.id.clone());
+                }
+            }
+        }
+        let state = if !accepted.is_empty() {
+            ExceptionState::InForce
+        } else if !partial.is_empty() {
+            ExceptionState::Partial
+        } else {
             let mut f = new_finding(
                 "KE-EXC-002",
                 &e.id,
@@ -294,27 +425,68 @@ pub fn apply(
             f.objects = vec![crate::rbac::ObjectRef::new("Exception", None, &e.id)];
             extra.push(f);
             ExceptionState::Stale
-        } else {
-            for i in &matching {
-                let f = &mut findings[*i];
-                f.status = FindingStatus::Accepted;
-                f.exception = Some(ExceptionRef {
-                    id: e.id.clone(),
-                    approver: e.approver.clone(),
-                    ticket: e.ticket.clone(),
-                    expires: e.expires.to_string(),
-                    reason: e.reason.clone(),
-                });
-            }
-            ExceptionState::InForce
         };
         outcomes.push(ExceptionOutcome {
             exception: e.clone(),
             state,
-            findings: ids,
+            findings: accepted,
+            partial,
         });
     }
     findings.extend(extra);
     crate::finding::sort_findings(findings);
     outcomes
+}
+
+fn accept(f: &mut Finding, e: &Exception) {
+    if f.status == FindingStatus::Accepted {
+        return;
+    }
+    f.status = FindingStatus::Accepted;
+    f.exception = Some(ExceptionRef {
+        id: e.id.clone(),
+        approver: e.approver.clone(),
+        ticket: e.ticket.clone(),
+        expires: e.expires.to_string(),
+        reason: e.reason.clone(),
+    });
+}
+
+/// Moves the grants at `inside` out of `f` into a new, accepted finding; `f` keeps its id and
+/// the rest of its scope, and stays as it was (open or accepted).
+fn split_off(f: &mut Finding, inside: &[usize], e: &Exception) -> Finding {
+    let scope = e.covers.describe();
+    let mut part = f.clone();
+    part.id = Finding::make_id(&f.rule_id, &format!("{}\n{scope}", f.id));
+    part.grants = inside.iter().map(|i| f.grants[*i].clone()).collect();
+    part.namespaces = namespaces_of(&part.grants);
+    part.summary = format!(
+        "{} (the part in {scope}, split off for exception {})",
+        f.summary, e.id
+    );
+    part.exception_notes.clear();
+    part.status = FindingStatus::Open;
+    part.exception = None;
+    accept(&mut part, e);
+    let mut index = 0;
+    f.grants.retain(|_| {
+        let keep = !inside.contains(&index);
+        index += 1;
+        keep
+    });
+    f.namespaces = namespaces_of(&f.grants);
+    f.exception_notes.push(format!(
+        "the part in {scope} is accepted by exception {} as finding {}; this finding covers the rest",
+        e.id, part.id
+    ));
+    part
+}
+
+fn namespaces_of(grants: &[crate::rbac::Grant]) -> Vec<String> {
+    grants
+        .iter()
+        .filter_map(|g| g.namespace.as_deref().map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }

@@ -121,6 +121,10 @@ pub struct Finding {
     pub status: FindingStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exception: Option<ExceptionRef>,
+    /// What exceptions did to this finding short of accepting it: the part another finding took
+    /// over, or an exception that covers only part of it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exception_notes: Vec<String>,
 }
 
 impl Finding {
@@ -134,6 +138,30 @@ impl Finding {
     pub fn is_open(&self) -> bool {
         self.status == FindingStatus::Open
     }
+
+    /// Which count the finding is in, everywhere the pack counts findings: about a Kubernetes
+    /// system component (reported apart, whatever its status), accepted by an exception, or
+    /// open. "Open findings" always means [`FindingClass::Open`].
+    pub fn class(&self) -> FindingClass {
+        if self.system {
+            FindingClass::System
+        } else if self.is_open() {
+            FindingClass::Open
+        } else {
+            FindingClass::Accepted
+        }
+    }
+}
+
+/// The three disjoint counts of findings (see [`Finding::class`]).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingClass {
+    Open,
+    Accepted,
+    System,
 }
 
 /// Sorts findings: most severe first, then rule, then ID.

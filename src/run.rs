@@ -6,7 +6,7 @@
 //! collected. The run takes its clock and progress sink from the caller, so tests pin time and
 //! the library never prints.
 
-use crate::analysis::{AssessmentInput, PreviousPackInfo, assess};
+use crate::analysis::{AssessmentInput, assess};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
 use crate::controls::{self, Controls, ControlsError};
@@ -14,7 +14,7 @@ use crate::diag::Diagnostics;
 use crate::exceptions::{self, Exception, ExceptionsError};
 use crate::finding::Severity;
 use crate::inventory::{self, Inventory, InventoryError, InventoryRef};
-use crate::pack::sign::{SignError, SigningKey};
+use crate::pack::sign::{AllowedSigner, SignError, SigningKey, parse_allowed_signers};
 use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
 use crate::report::{self, ReportInput};
@@ -73,6 +73,8 @@ pub struct RunPlan {
     pub fail_on: Option<Severity>,
     pub require_complete: bool,
     pub schedule_interval_hours: u32,
+    /// Keys trusted to have signed the previous pack.
+    pub allowed_signers: Option<PathBuf>,
 }
 
 impl RunPlan {
@@ -116,6 +118,7 @@ impl RunPlan {
             fail_on: config.fail_on,
             require_complete: config.require_complete,
             schedule_interval_hours: config.schedule_interval_hours,
+            allowed_signers: config.allowed_signers.clone(),
         })
     }
 }
@@ -148,8 +151,10 @@ pub enum RunError {
     // The store error is the source, shown by the caller's error chain, not repeated here.
     #[error("publishing the pack failed")]
     Store(#[from] StoreError),
-    #[error("the previous pack cannot be read: {0}")]
-    Previous(#[from] pack::PackReadError),
+    #[error(transparent)]
+    Previous(#[from] pack::previous::PreviousPackError),
+    #[error("cannot read the allowed signers {path}: {message}")]
+    AllowedSigners { path: String, message: String },
     #[error(
         "collection is incomplete and --require-complete is set, so nothing was published:\n{0}"
     )]
@@ -177,6 +182,22 @@ pub struct Inputs {
     pub controls: Controls,
     pub exceptions: Vec<Exception>,
     pub inventory: Option<Inventory>,
+    /// Keys trusted to have signed the previous pack.
+    pub trusted_signers: Option<Vec<AllowedSigner>>,
+}
+
+/// Reads an allowed-signers file; every bad line is reported.
+pub fn load_allowed_signers(path: &std::path::Path) -> Result<Vec<AllowedSigner>, RunError> {
+    let text = std::fs::read_to_string(path).map_err(|e| RunError::AllowedSigners {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    parse_allowed_signers(&text, &path.display().to_string()).map_err(|d| {
+        RunError::AllowedSigners {
+            path: path.display().to_string(),
+            message: format!("invalid:\n{d}"),
+        }
+    })
 }
 
 /// Loads and validates controls, exceptions and inventory (`today` for their dates).
@@ -203,6 +224,7 @@ pub async fn load_inputs(
         controls,
         exceptions,
         inventory,
+        trusted_signers: None,
     })
 }
 
@@ -227,6 +249,14 @@ pub async fn run(
         taken_at.date_naive(),
     )
     .await?;
+    let inputs = Inputs {
+        trusted_signers: plan
+            .allowed_signers
+            .as_deref()
+            .map(load_allowed_signers)
+            .transpose()?,
+        ..inputs
+    };
 
     // One publisher per cluster at a time: a second run waits, then chains to the first.
     let lock = store.lock(cluster).await?;
@@ -252,9 +282,13 @@ async fn collect_and_publish(
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
-    let previous = pack::read_latest(store, cluster).await?;
+    // The previous pack is verified before anything of it is used; one that does not verify
+    // stops the run here, before collection, so nothing is published.
+    let previous =
+        pack::previous::read_verified(store, cluster, inputs.trusted_signers.as_deref()).await?;
+    let retention = store.retention().await?;
     match &previous {
-        Some(p) => tracing::info!(pack = %p.pack_id, "previous pack found"),
+        Some(p) => tracing::info!(pack = %p.pointer.pack_id, "previous pack verified"),
         None => tracing::info!("no previous pack: this pack is the cluster's baseline"),
     }
 
@@ -282,23 +316,20 @@ async fn collect_and_publish(
     progress.stage("assessing");
     let snapshot_digest = pack::sha256_hex(&snapshot_to_json(&snapshot));
     let id = pack::pack_id(snapshot.taken_at, &snapshot_digest);
-    let previous_info = match &previous {
-        Some(p) => Some(read_previous(store, p).await),
-        None => None,
-    };
     let assessment = assess(&AssessmentInput {
         snapshot: &snapshot,
         pack_id: Some(&id),
         controls: &inputs.controls,
         exceptions: &inputs.exceptions,
-        previous: previous_info.as_ref(),
+        previous: previous.as_ref().map(|p| &p.info),
         schedule_interval_hours: plan.schedule_interval_hours,
         audit_log: false,
+        retention,
     });
 
     progress.stage("rendering");
     let history = report::trend::extend(
-        previous_info
+        previous
             .as_ref()
             .map(|p| p.trend.as_slice())
             .unwrap_or_default(),
@@ -335,9 +366,9 @@ async fn collect_and_publish(
         previous: previous
             .as_ref()
             .map(|p| PreviousPack {
-                pack_id: p.pack_id.clone(),
-                path: p.path.clone(),
-                manifest_sha256: p.manifest_sha256.clone(),
+                pack_id: p.pointer.pack_id.clone(),
+                path: p.pointer.path.clone(),
+                manifest_sha256: p.pointer.manifest_sha256.clone(),
             })
             .unwrap_or_default(),
         files: Vec::new(),
@@ -361,13 +392,6 @@ async fn collect_and_publish(
     };
 
     let findings = &assessment.analysis.findings;
-    let mut control_counts: std::collections::BTreeMap<(String, String), usize> =
-        Default::default();
-    for c in &assessment.controls {
-        *control_counts
-            .entry((c.framework.clone(), c.status.as_str().to_string()))
-            .or_default() += 1;
-    }
     Ok(RunOutcome {
         pack_id: built.id.clone(),
         pack_location: format!(
@@ -375,76 +399,22 @@ async fn collect_and_publish(
             store.location().trim_end_matches('/'),
             built.prefix
         ),
-        previous_pack_id: previous.map(|p| p.pack_id),
+        previous_pack_id: previous.map(|p| p.pointer.pack_id),
         collection_complete: snapshot.collector.is_complete(),
         incomplete_kinds: incomplete,
         fail_on_reached: plan.fail_on.is_some_and(|level| {
             findings
                 .iter()
-                .any(|f| f.is_open() && !f.system && f.severity >= level)
+                .any(|f| f.class() == crate::finding::FindingClass::Open && f.severity >= level)
         }),
         summary: report::json::summary(findings),
-        controls: control_counts
+        controls: crate::controls::evaluate::counts(&assessment.controls)
             .into_iter()
-            .map(|((f, s), n)| (f, s, n))
+            .filter(|(_, n)| *n > 0)
+            .map(|((f, s), n)| (f, s.as_str().to_string(), n))
             .collect(),
         index_problem,
     })
-}
-
-/// The previous pack's snapshot, findings and control results, as far as they can be read; a
-/// pack that cannot be read is noted, never fatal: today's evidence still gets published.
-pub async fn read_previous(store: &dyn Store, latest: &pack::LatestPointer) -> PreviousPackInfo {
-    let mut info = PreviousPackInfo {
-        pack_id: latest.pack_id.clone(),
-        collected_at: latest.collected_at,
-        snapshot: None,
-        findings: Vec::new(),
-        controls: Vec::new(),
-        verification_failure: None,
-        trend: Vec::new(),
-    };
-    let mut problems = Vec::new();
-    match pack::read_pack(store, &latest.path).await {
-        Ok(p) if p.manifest_sha256() != latest.manifest_sha256 => problems
-            .push("its manifest does not match the SHA-256 recorded in latest.json".to_string()),
-        Ok(_) => {}
-        Err(e) => problems.push(e.to_string()),
-    }
-    match pack::read_pack_file(store, &latest.path, pack::SNAPSHOT_FILE).await {
-        Ok(bytes) => match crate::snapshot::snapshot_from_bytes(&bytes, &latest.path) {
-            Ok(s) => info.snapshot = Some(s),
-            Err(e) => problems.push(e.to_string()),
-        },
-        Err(e) => problems.push(e.to_string()),
-    }
-    if let Ok(bytes) = pack::read_pack_file(store, &latest.path, "findings.json").await {
-        match serde_json::from_slice::<report::json::FindingsDocument>(&bytes) {
-            Ok(doc) => {
-                // Packs from before trend.json existed still give their own point.
-                info.trend = vec![report::trend::TrendPoint {
-                    pack_id: doc.pack_id.clone(),
-                    collected_at: doc.collected_at,
-                    open_findings: doc.summary.open.values().sum(),
-                    privileged_subjects: doc.access_matrix.iter().filter(|r| !r.system).count(),
-                    sub_processors: doc.register.len(),
-                }];
-                info.findings = doc.findings;
-                info.controls = doc.controls;
-            }
-            Err(e) => problems.push(format!("findings.json: {e}")),
-        }
-    }
-    if let Ok(bytes) = pack::read_pack_file(store, &latest.path, report::trend::TREND_FILE).await {
-        match serde_json::from_slice::<report::trend::TrendDocument>(&bytes) {
-            Ok(doc) => info.trend = doc.points,
-            Err(e) => problems.push(format!("{}: {e}", report::trend::TREND_FILE)),
-        }
-    }
-    if !problems.is_empty() {
-        info.verification_failure = Some(problems.join("; "));
-    }
-    info
 }
 
 fn describe_incomplete(snapshot: &Snapshot) -> Vec<String> {

@@ -127,7 +127,7 @@ fn a_user_framework_directory_works() {
     let one = a.controls.iter().find(|r| r.id == "ACME-1").unwrap();
     assert_eq!(one.status, ControlStatus::NotSatisfied);
     let two = a.controls.iter().find(|r| r.id == "ACME-2").unwrap();
-    assert_eq!(two.status, ControlStatus::Manual);
+    assert_eq!(two.status, ControlStatus::ManualEvidenceRequired);
     // through the binary too
     let r = common::run(
         &[
@@ -177,11 +177,9 @@ fn assess_samples(
     let previous = PreviousPackInfo {
         pack_id: "previous".into(),
         collected_at: s.taken_at - chrono::Duration::hours(24),
-        snapshot: Some(s.clone()),
+        snapshot: s.clone(),
         findings: Vec::new(),
         controls: Vec::new(),
-        verification_failure: None,
-        trend: Vec::new(),
     };
     assess(&AssessmentInput {
         snapshot: &s,
@@ -191,6 +189,7 @@ fn assess_samples(
         previous: Some(&previous),
         schedule_interval_hours: 24,
         audit_log: false,
+        retention: kube_evidence::controls::Retention::not_published(),
     })
 }
 
@@ -219,12 +218,15 @@ fn every_status_is_reachable_and_decided_correctly() {
             .iter()
             .any(|f| f.starts_with("KE-SUB-001"))
     );
-    // satisfied: no open findings on complete data
-    assert_eq!(
-        status(&a, "soc2", "CC7.1").0,
-        ControlStatus::Satisfied,
-        "{:?}",
-        status(&a, "soc2", "CC7.1")
+    // satisfied: no open finding of its rules on complete data, nothing to attach by hand
+    let custom = framework(
+        "- id: BROKEN-REFS\n  framework: t\n  title: No forged role references\n  summary: None.\n  rules: [{id: KE-RBAC-028, role: primary}]\n  evidence: [snapshot]\n",
+    );
+    let (st, reason) = status(&assess_samples(&custom, &[], |_| {}), "t", "BROKEN-REFS");
+    assert_eq!(st, ControlStatus::Satisfied, "{reason}");
+    assert!(
+        reason.contains("no open finding of KE-RBAC-028 on completely collected data"),
+        "{reason}"
     );
     // not-assessed: a control that needs the previous pack, on the baseline
     let mut s = sample_snapshot();
@@ -237,8 +239,9 @@ fn every_status_is_reachable_and_decided_correctly() {
         previous: None,
         schedule_interval_hours: 24,
         audit_log: false,
+        retention: kube_evidence::controls::Retention::not_published(),
     });
-    let (st, reason) = status(&baseline, "soc2", "CC8.1");
+    let (st, reason) = status(&baseline, "iso27001", "8.32");
     assert_eq!(st, ControlStatus::NotAssessed, "{reason}");
     assert!(reason.contains("no previous pack"), "{reason}");
     // not-assessed on a snapshot with a forbidden kind
@@ -354,15 +357,29 @@ fn exceptions_apply_expire_and_go_stale() {
         "- {id: E, rule: KE-RBAC-022, object: \"RoleBinding web/web-ops\", reason: r, approver: a, ticket: T, created: 2026-01-01, expires: 2027-01-01}\n- {id: F, rule: KE-RBAC-023, object: \"RoleBinding checkout/legacy-deployer\", reason: r, approver: a, ticket: T, created: 2026-01-01, expires: 2027-01-01}\n",
     );
     let list = exceptions::parse(&only_velero, "exc.yaml", today()).unwrap();
-    let before = assess_samples(&Controls::builtin(), &[], |_| {});
-    let after = assess_samples(&Controls::builtin(), &list, |_| {});
-    assert_eq!(
-        status(&before, "soc2", "CC6.2").0,
-        ControlStatus::NotSatisfied
+    let stale_bindings = framework(
+        "- id: STALE\n  framework: t\n  title: Stale bindings removed\n  summary: None.\n  rules: [{id: KE-RBAC-022, role: primary}, {id: KE-RBAC-023, role: primary}]\n  evidence: [snapshot]\n",
     );
-    let (st, reason) = status(&after, "soc2", "CC6.2");
+    let before = assess_samples(&stale_bindings, &[], |_| {});
+    let after = assess_samples(&stale_bindings, &list, |_| {});
+    assert_eq!(status(&before, "t", "STALE").0, ControlStatus::NotSatisfied);
+    let (st, reason) = status(&after, "t", "STALE");
     assert_eq!(st, ControlStatus::Satisfied, "{reason}");
-    assert!(reason.contains("2 accepted by exceptions"), "{reason}");
+    assert!(
+        reason.contains("2 finding(s) of deciding rules accepted by exception(s) E, F"),
+        "{reason}"
+    );
+}
+
+/// A one-file framework `t` made of the given controls.
+fn framework(controls: &str) -> Controls {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.yaml"),
+        format!("apiVersion: kube-evidence.io/v1\nkind: ControlSet\nframework: {{id: t, name: T}}\ncontrols:\n{controls}"),
+    )
+    .unwrap();
+    load_dir(dir.path()).unwrap()
 }
 
 #[test]

@@ -494,8 +494,8 @@ fn reviews_contracts_and_owners() {
     got.sort();
     assert_eq!(
         got,
-        vec!["KE-SUB-008", "KE-SUB-009", "KE-SUB-011"],
-        "never reviewed, renewal passed, no owner"
+        vec!["KE-SUB-008", "KE-SUB-009", "KE-SUB-011", "KE-SUB-012"],
+        "never reviewed, renewal passed, no owner, and no DPA: a passed renewal never hides a missing DPA"
     );
 }
 
@@ -510,7 +510,8 @@ fn discovery_finds_the_undeclared_agent_and_validates() {
     .unwrap();
     let index = kube_evidence::rbac::RbacIndex::build(&s);
     let reach = kube_evidence::rbac::reach::ReachGraph::build(&index, &s);
-    let comps = inventory::discover::discover(&s, &index, &reach);
+    let privilege = kube_evidence::rbac::privilege::PrivilegeTable::compute(&index, &reach);
+    let comps = inventory::discover::discover(&s, &index, &privilege);
     let sysdig = comps
         .iter()
         .find(|c| c.namespace == "sysdig-agent")

@@ -225,5 +225,5 @@ fn access_matrix_columns() {
         .iter()
         .find(|r| r.subject == SubjectRef::service_account("velero", "velero"))
         .unwrap();
-    assert_eq!(velero.cells["clusterAdmin"], "cluster-wide");
+    assert_eq!(velero.cells["clusterAdmin"], "direct");
 }

@@ -71,6 +71,10 @@ fn run_to(env: &S3Env, prefix: &str, key: &Path, now: &str, more: &[&str]) -> co
     cli(env, &args, &[("KUBE_EVIDENCE_NOW", now.to_string())])
 }
 
+/// Runs here pin their clock to dates in November 2026, while the S3 server stamps objects with
+/// the real time: verifying them needs a tolerance that covers the difference.
+const PINNED_CLOCK_SKEW: &str = "52560000";
+
 fn pack_id_of(run: &common::Run) -> String {
     run.stdout
         .lines()
@@ -114,6 +118,9 @@ fn run_verify_chain_index_diff_and_changes_on_s3() {
             signers,
             "--s3-endpoint",
             &env.endpoint,
+            // The runs' clock is pinned to November; the server stamps objects with today.
+            "--max-clock-skew-minutes",
+            PINNED_CLOCK_SKEW,
         ];
         if chain {
             args.push("--chain");
@@ -553,6 +560,18 @@ fn object_lock_retention_is_set_and_required() {
             "{mode}: a retained object version was deleted"
         );
         assert!(rt.block_on(s3::get(&locked, key)).is_some());
+        // The pack records the retention it is kept under, for records protection (ISO 5.33).
+        let findings = pack_objects
+            .iter()
+            .find(|k| k.ends_with("/findings.json"))
+            .unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&rt.block_on(s3::get(&locked, findings)).unwrap()).unwrap();
+        assert_eq!(
+            doc["assessmentBasis"]["retention"],
+            serde_json::json!({"mode": mode.to_lowercase(), "days": 1}),
+            "{mode}"
+        );
     }
 }
 
@@ -707,6 +726,8 @@ fn the_server_dying_mid_publish_leaves_latest_json_on_the_previous_pack() {
             keys.signers.to_str().unwrap(),
             "--s3-endpoint",
             &server.env.endpoint,
+            "--max-clock-skew-minutes",
+            PINNED_CLOCK_SKEW,
         ],
         &[],
     );
@@ -779,4 +800,56 @@ fn large_objects_go_up_in_parts_and_stay_create_only() {
         rt.block_on(store.list("c/packs/")).unwrap(),
         ["c/packs/big.bin"]
     );
+}
+
+#[test]
+#[ignore = "needs the S3 server tests/run.sh starts"]
+fn verify_checks_the_claimed_time_against_the_servers_last_modified() {
+    let env = s3::shared();
+    let keys = keygen();
+    let verify = |prefix: &str| {
+        cli(
+            &env,
+            &[
+                "verify",
+                &out_url(&env, prefix),
+                "--cluster",
+                CLUSTER,
+                "--allowed-signers",
+                keys.signers.to_str().unwrap(),
+                "--s3-endpoint",
+                &env.endpoint,
+            ],
+            &[],
+        )
+    };
+    // A pack that claims a time ten years from now was not published when it says.
+    let prefix = s3::unique_prefix("time-claimed");
+    run_to(&env, &prefix, &keys.key, "2036-11-20T02:00:00Z", &[]).assert_ok();
+    let v = verify(&prefix);
+    assert_ne!(v.code, 0, "{}", v.stdout);
+    assert!(
+        v.stdout.contains("the pack was not published when it says"),
+        "{}",
+        v.stdout
+    );
+    // A pack published on the real clock agrees with the server's time.
+    let prefix = s3::unique_prefix("time-real");
+    let mut args = vec![
+        "run",
+        "--source",
+        "samples/cluster",
+        "--cluster-name",
+        CLUSTER,
+        "--s3-endpoint",
+        &env.endpoint,
+        "--signing-key",
+        keys.key.to_str().unwrap(),
+    ];
+    let url = out_url(&env, &prefix);
+    args.extend(["--out", url.as_str()]);
+    cli(&env, &args, &[]).assert_ok();
+    let v = verify(&prefix);
+    v.assert_ok();
+    assert!(v.stdout.contains("min apart"), "{}", v.stdout);
 }

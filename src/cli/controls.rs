@@ -232,6 +232,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                     previous: None,
                     schedule_interval_hours: 24,
                     audit_log: false,
+                    retention: kube_evidence::controls::Retention::not_published(),
                 });
                 Some(a)
             } else {
@@ -257,14 +258,28 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                         println!("{} {} ({}): {}", c.framework, c.id, c.title, c.summary);
                         for r in &c.rules {
                             let def = kube_evidence::rules::rule(&r.id);
+                            let decides = match (r.decides, r.threshold) {
+                                (false, _) => "context only".to_string(),
+                                (true, kube_evidence::finding::Severity::Info) => {
+                                    "decides".to_string()
+                                }
+                                (true, t) => format!("decides at {t} or above"),
+                            };
                             println!(
-                                "  {:8} {} {}",
+                                "  {:8} {} {} [{decides}]",
                                 format!("{:?}", r.role).to_lowercase(),
                                 r.id,
                                 def.title
                             );
                         }
+                        if !c.requires.is_empty() {
+                            println!("  requires: {}", c.requires.join(", "));
+                        }
                         println!("  evidence: {}", c.evidence.join(", "));
+                        println!(
+                            "  criterion: {}",
+                            kube_evidence::controls::evaluate::criterion(c)
+                        );
                         if let Some(m) = &c.manual {
                             println!("  attach: {m}");
                         }
@@ -274,7 +289,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                                 .iter()
                                 .find(|r| r.id == c.id && r.framework == c.framework)
                         {
-                            println!("  status: {} ({})", r.status.as_str(), r.reason);
+                            println!("  status: {} ({})", r.status.label(), r.reason);
                             for id in &r.deciding_findings {
                                 if let Some(f) = a.analysis.findings.iter().find(|f| &f.id == id) {
                                     println!("    {} {}: {}", f.id, f.severity, f.summary);

@@ -116,6 +116,7 @@ fn load_side(
                 previous: None,
                 schedule_interval_hours: 24,
                 audit_log: false,
+                retention: kube_evidence::controls::Retention::not_published(),
             });
             (a.analysis.findings, a.controls)
         }

@@ -7,6 +7,7 @@ use super::query::{InputArgs, load};
 use clap::{Args, Subcommand};
 use kube_evidence::inventory::{self, discover};
 use kube_evidence::rbac::index::RbacIndex;
+use kube_evidence::rbac::privilege::PrivilegeTable;
 use kube_evidence::rbac::reach::ReachGraph;
 use std::path::PathBuf;
 
@@ -69,7 +70,8 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> u8 {
             };
             let index = RbacIndex::build(&snapshot);
             let reach = ReachGraph::build(&index, &snapshot);
-            let components = discover::discover(&snapshot, &index, &reach);
+            let privilege = PrivilegeTable::compute(&index, &reach);
+            let components = discover::discover(&snapshot, &index, &privilege);
             print!("{}", discover::render(&components, &snapshot.cluster.name));
             eprintln!("{} third-party component(s) found", components.len());
             exit::OK

@@ -97,6 +97,10 @@ pub struct VerifyArgs {
     /// Accept unsigned packs (reported as UNSIGNED either way)
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Reading from S3: how many minutes a pack's claimed publication time may differ from the
+    /// time the store recorded for its manifest
+    #[arg(long, value_name = "MINUTES", default_value_t = kube_evidence::pack::verify::DEFAULT_MAX_CLOCK_SKEW_MINUTES)]
+    pub max_clock_skew_minutes: i64,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     #[command(flatten)]
@@ -236,6 +240,7 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
         chain: args.chain,
         since: args.since,
         schedule_interval_hours: args.schedule_interval_hours,
+        max_clock_skew: chrono::Duration::minutes(args.max_clock_skew_minutes),
     };
     let s3 = match common::s3_options(&args.s3) {
         Ok(o) => o,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use kube_evidence::config::{Overrides, Setting};
 use kube_evidence::rbac::index::RbacIndex;
+use kube_evidence::rbac::privilege::{AdminReach, admin_reach};
 use kube_evidence::rbac::reach::ReachGraph;
 use kube_evidence::rbac::resources::resource_request;
 use kube_evidence::rbac::{Identity, NonResourceRequest, Request, SubjectRef};
@@ -246,9 +247,12 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
     let index = RbacIndex::build(&snapshot);
     let identity = Identity::of(&subject, &args.groups);
     let report = index.access(&identity);
+    // The privilege level comes from the same function the pack's rules, matrix and register
+    // use (rbac::privilege), so this answer and the pack cannot disagree.
     let reach = args.reach.then(|| {
         let graph = ReachGraph::build(&index, &snapshot);
-        graph.reachable_from(&index, &subject)
+        let (reached, _) = graph.reachable_from(&index, &subject);
+        (reached, admin_reach(&index, &graph, &identity))
     });
     match args.format {
         Format::Json => {
@@ -260,7 +264,16 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
                 "namespaced": report.namespaced,
             });
             if let Some((reached, admin)) = &reach {
-                v["reach"] = serde_json::json!({"reached": reached, "clusterAdminPath": admin});
+                let path = match admin {
+                    Some(AdminReach::Escalation { path, .. }) => Some(path.clone()),
+                    _ => None,
+                };
+                v["reach"] = serde_json::json!({
+                    "reached": reached,
+                    "clusterAdmin": admin.as_ref().map(|a| a.describe_for(&subject)).unwrap_or_else(|| "none".into()),
+                    "clusterAdminReach": admin,
+                    "clusterAdminPath": path,
+                });
             }
             println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         }
@@ -286,8 +299,17 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
             if let Some((reached, admin)) = &reach {
                 println!();
                 match admin {
-                    Some(path) => {
-                        println!("reaches cluster-admin in {} step(s):", path.len());
+                    Some(direct @ AdminReach::Direct { grants, .. }) => {
+                        println!("holds cluster-admin: {}", direct.describe_for(&subject));
+                        for g in grants {
+                            println!("  [{}] as {}", g.provenance(), g.subject);
+                        }
+                    }
+                    Some(AdminReach::Escalation { path, .. }) => {
+                        println!(
+                            "reaches cluster-admin via escalation in {} step(s):",
+                            path.len()
+                        );
                         for (i, s) in path.iter().enumerate() {
                             let by = s
                                 .grant

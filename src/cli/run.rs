@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Publish without a signature (the pack says UNSIGNED) [env: KUBE_EVIDENCE_UNSIGNED]
     #[arg(long)]
     pub unsigned: bool,
+    /// Allowed-signers file of the keys trusted to have signed earlier packs; the previous pack's
+    /// signature must verify against it before the run chains to it [env: KUBE_EVIDENCE_ALLOWED_SIGNERS]
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<String>,
     /// Refuse to publish when collection is incomplete [env: KUBE_EVIDENCE_REQUIRE_COMPLETE]
     #[arg(long)]
     pub require_complete: bool,
@@ -71,6 +75,7 @@ impl RunArgs {
         o.set_opt(Setting::FailOn, self.fail_on.clone());
         o.set_opt(Setting::SigningKey, self.signing_key.clone());
         o.set_flag(Setting::Unsigned, self.unsigned);
+        o.set_opt(Setting::AllowedSigners, self.allowed_signers.clone());
         o.set_flag(Setting::RequireComplete, self.require_complete);
         self.cluster.apply(&mut o);
         self.s3.apply(&mut o);

@@ -1,20 +1,31 @@
-//! Control evaluation: each control gets one status from the findings of its rules and the
-//! completeness of the data those rules need. A control is never `satisfied` on incomplete data.
+//! Control evaluation: each control gets one status from the findings of its deciding rules, the
+//! completeness of the data those rules need, the facts it requires (see [`super::basis`]) and
+//! whether a person must attach evidence. A control is never `satisfied` on incomplete data, over
+//! a period too short, or when part of it is beyond what the tool can see.
 //!
-//! The deciding rules are a control's primary rules, or its related rules when it has no primary
-//! ones. Open findings of deciding rules (not accepted, not about system components) make it
-//! `not-satisfied`; otherwise a deciding rule whose data was not collected completely, or a
-//! missing analysis the control requires, makes it `not-assessed`; a control with no rules is
-//! `manual`; the rest are `satisfied`.
+//! In this order:
+//! 1. `not-satisfied`: an open finding (not accepted, not about a Kubernetes system component)
+//!    of a deciding rule at or above that rule's threshold, or a required fact the data shows is
+//!    not met (a store without a retention lock);
+//! 2. `not-assessed`: a deciding rule whose data was not collected completely, or a required fact
+//!    the run could not establish (no inventory, no previous pack, a period shorter than the
+//!    schedule, no audit log);
+//! 3. `manual-evidence-required`: the automated checks pass (or there are none), but the control
+//!    names evidence only a person can attach (`manual`), or a required fact needs it;
+//! 4. `satisfied`: none of the above.
+//!
+//! Every result says why, citing the findings, exceptions and facts that decided it, and states
+//! its criterion, derived from the definition alone.
 
+use super::basis::{AssessmentBasis, RequirementState};
 use super::load::Controls;
-use super::model::{Control, RuleRole};
-use crate::finding::Finding;
+use super::model::Control;
+use crate::finding::{Finding, FindingClass, Severity};
 use crate::rules::catalog;
 use crate::snapshot::{CollectionStatus, Collector};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -24,16 +35,37 @@ pub enum ControlStatus {
     Satisfied,
     NotSatisfied,
     NotAssessed,
-    Manual,
+    /// The automated checks pass (or there are none), but only evidence a person attaches can
+    /// complete the control.
+    ManualEvidenceRequired,
 }
 
 impl ControlStatus {
+    pub const ALL: [ControlStatus; 4] = [
+        ControlStatus::Satisfied,
+        ControlStatus::NotSatisfied,
+        ControlStatus::NotAssessed,
+        ControlStatus::ManualEvidenceRequired,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ControlStatus::Satisfied => "satisfied",
             ControlStatus::NotSatisfied => "not-satisfied",
             ControlStatus::NotAssessed => "not-assessed",
-            ControlStatus::Manual => "manual",
+            ControlStatus::ManualEvidenceRequired => "manual-evidence-required",
+        }
+    }
+
+    /// For people, as a control's status reads in a table.
+    pub fn label(self) -> &'static str {
+        match self {
+            ControlStatus::Satisfied => "satisfied",
+            ControlStatus::NotSatisfied => "not satisfied",
+            ControlStatus::NotAssessed => "not assessed",
+            ControlStatus::ManualEvidenceRequired => {
+                "automated checks pass; manual evidence required"
+            }
         }
     }
 }
@@ -45,39 +77,34 @@ pub struct ControlResult {
     pub id: String,
     pub title: String,
     pub status: ControlStatus,
-    /// Why, in one sentence.
+    /// Why, citing what decided it.
     pub reason: String,
-    /// Open findings that decide a `not-satisfied` status.
+    /// When the control is satisfied, in words derived from its definition.
+    pub criterion: String,
+    /// Open findings of deciding rules at or above their thresholds: they make it `not-satisfied`.
     pub deciding_findings: Vec<String>,
-    /// Open findings of the control's other rules, for context.
+    /// Other open findings of its rules (context rules, or below a threshold).
     pub related_findings: Vec<String>,
-    /// Findings accepted by exceptions, which do not count.
+    /// Findings of deciding rules accepted by exceptions, which do not count.
     pub accepted_findings: Vec<String>,
-    /// Deciding rules that could not be assessed, with why.
+    /// The exceptions that accepted them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<String>,
+    /// What could not be assessed, with why.
     pub not_assessed: Vec<String>,
     pub evidence: Vec<String>,
+    /// What a person must attach.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manual: Option<String>,
 }
 
-/// What was available to this run.
+/// What this run could see: the collector's completeness and the facts of its basis.
 pub struct Availability<'a> {
     pub collector: &'a Collector,
-    pub inventory: bool,
-    pub previous_pack: bool,
-    pub audit_log: bool,
+    pub basis: &'a AssessmentBasis,
 }
 
 impl Availability<'_> {
-    fn has(&self, need: &str) -> bool {
-        match need {
-            "inventory" => self.inventory,
-            "previous-pack" => self.previous_pack,
-            "audit-log" => self.audit_log,
-            _ => false,
-        }
-    }
-
     /// Why a rule's verdict cannot be trusted, if it cannot.
     pub fn rule_gap(&self, rule_id: &str) -> Option<String> {
         let def = catalog::find(rule_id)?;
@@ -97,16 +124,28 @@ impl Availability<'_> {
             }
         }
         for n in def.needs {
-            if !self.has(n) {
-                gaps.push(match *n {
-                    "inventory" => "no sub-processor inventory".to_string(),
-                    "previous-pack" => "no previous pack (this is the baseline)".to_string(),
-                    other => format!("no {other}"),
-                });
+            match self.basis.requirement(n) {
+                RequirementState::Met(_) => {}
+                RequirementState::NotMet(why)
+                | RequirementState::NotAssessed(why)
+                | RequirementState::Manual(why) => gaps.push(why),
             }
         }
         (!gaps.is_empty()).then(|| format!("{rule_id}: {}", gaps.join(", ")))
     }
+}
+
+/// How many controls of each framework have each status: (framework, status) -> count, every
+/// status present (zero where none). The one count every report and the index state.
+pub fn counts(results: &[ControlResult]) -> BTreeMap<(String, ControlStatus), usize> {
+    let mut out = BTreeMap::new();
+    for r in results {
+        for s in ControlStatus::ALL {
+            out.entry((r.framework.clone(), s)).or_insert(0);
+        }
+        *out.entry((r.framework.clone(), r.status)).or_insert(0) += 1;
+    }
+    out
 }
 
 pub fn evaluate(
@@ -123,98 +162,203 @@ pub fn evaluate(
     out
 }
 
-fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>) -> ControlResult {
-    let has_primary = c.rules.iter().any(|r| r.role == RuleRole::Primary);
-    let deciding: BTreeSet<&str> = c
+/// The criterion of a control, in words, from its definition alone.
+pub fn criterion(c: &Control) -> String {
+    let mut parts = Vec::new();
+    let deciding: Vec<String> = c
         .rules
         .iter()
-        .filter(|r| !has_primary || r.role == RuleRole::Primary)
-        .map(|r| r.id.as_str())
+        .filter(|r| r.decides)
+        .map(|r| match r.threshold {
+            Severity::Info => r.id.clone(),
+            t => format!("{} ({t} or above)", r.id),
+        })
+        .collect();
+    if !deciding.is_empty() {
+        parts.push(format!(
+            "no open finding of {} (accepted findings and findings about Kubernetes system components do not count), on completely collected data",
+            deciding.join(", ")
+        ));
+    }
+    for r in &c.requires {
+        let what = super::basis::REQUIREMENTS
+            .iter()
+            .find(|(n, _)| n == r)
+            .map_or(r.as_str(), |(_, w)| *w);
+        parts.push(what.to_string());
+    }
+    let mut text = if parts.is_empty() {
+        "no automated check decides this control".to_string()
+    } else {
+        format!("Satisfied when {}", parts.join("; and "))
+    };
+    if let Some(m) = &c.manual {
+        text.push_str(&format!(
+            "; otherwise at best manual evidence required, because a person must attach: {m}"
+        ));
+    }
+    text
+}
+
+/// Open findings per rule and severity, as a reason cites them: `KE-RBAC-001 (2 critical)`.
+fn cite(findings: &[&Finding]) -> String {
+    let mut by_rule: BTreeMap<&str, BTreeMap<std::cmp::Reverse<Severity>, usize>> = BTreeMap::new();
+    for f in findings {
+        *by_rule
+            .entry(&f.rule_id)
+            .or_default()
+            .entry(std::cmp::Reverse(f.severity))
+            .or_default() += 1;
+    }
+    by_rule
+        .into_iter()
+        .map(|(rule, sev)| {
+            let counts: Vec<String> = sev
+                .into_iter()
+                .map(|(s, n)| format!("{n} {}", s.0))
+                .collect();
+            format!("{rule} ({})", counts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>) -> ControlResult {
+    let threshold: BTreeMap<&str, Severity> = c
+        .rules
+        .iter()
+        .filter(|r| r.decides)
+        .map(|r| (r.id.as_str(), r.threshold))
         .collect();
     let mapped: BTreeSet<&str> = c.rules.iter().map(|r| r.id.as_str()).collect();
-    let relevant = |f: &&Finding| mapped.contains(f.rule_id.as_str()) && !f.system;
-    let deciding_findings: Vec<String> = findings
-        .iter()
-        .filter(relevant)
-        .filter(|f| f.is_open() && deciding.contains(f.rule_id.as_str()))
-        .map(|f| f.id.clone())
+    let decides = |f: &Finding| {
+        threshold
+            .get(f.rule_id.as_str())
+            .is_some_and(|t| f.severity >= *t)
+    };
+    // Findings about system components never decide a control: they are counted apart.
+    let mapped = &mapped;
+    let mapped_of = |class: FindingClass| {
+        findings
+            .iter()
+            .filter(move |f| mapped.contains(f.rule_id.as_str()) && f.class() == class)
+    };
+    let deciding: Vec<&Finding> = mapped_of(FindingClass::Open)
+        .filter(|f| decides(f))
         .collect();
-    let related_findings: Vec<String> = findings
-        .iter()
-        .filter(relevant)
-        .filter(|f| f.is_open() && !deciding.contains(f.rule_id.as_str()))
-        .map(|f| f.id.clone())
+    let related: Vec<&Finding> = mapped_of(FindingClass::Open)
+        .filter(|f| !decides(f))
         .collect();
-    let accepted_findings: Vec<String> = findings
-        .iter()
-        .filter(relevant)
-        .filter(|f| !f.is_open())
-        .map(|f| f.id.clone())
+    let accepted: Vec<&Finding> = mapped_of(FindingClass::Accepted)
+        .filter(|f| decides(f))
         .collect();
-    let mut not_assessed: Vec<String> = deciding
+    let exceptions: Vec<String> = accepted
         .iter()
+        .filter_map(|f| f.exception.as_ref().map(|e| e.id.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut not_met = Vec::new();
+    let mut not_assessed: Vec<String> = threshold
+        .keys()
         .filter_map(|r| available.rule_gap(r))
         .collect();
+    let mut manual = Vec::new();
+    let mut met = Vec::new();
     for req in &c.requires {
-        if !available.has(req) {
-            not_assessed.push(match req.as_str() {
-                "audit-log" => "no Kubernetes audit log was analysed".to_string(),
-                other => format!("requires {other}"),
-            });
+        match available.basis.requirement(req) {
+            RequirementState::Met(why) => met.push(why),
+            RequirementState::NotMet(why) => not_met.push(why),
+            RequirementState::NotAssessed(why) => not_assessed.push(why),
+            RequirementState::Manual(why) => manual.push(why),
         }
     }
-    let (status, reason) = if !deciding_findings.is_empty() {
-        let rules: BTreeSet<&str> = findings
-            .iter()
-            .filter(|f| deciding_findings.contains(&f.id))
-            .map(|f| f.rule_id.as_str())
-            .collect();
+    if let Some(m) = &c.manual {
+        manual.push(m.clone());
+    }
+    if threshold.is_empty() && c.requires.is_empty() && manual.is_empty() {
+        // Nothing automated decides it and nothing says what to attach: never `satisfied`.
+        manual.push("nothing automated decides this control; attach the evidence it needs".into());
+    }
+    let accepted_note = if exceptions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} finding(s) of deciding rules accepted by exception(s) {}",
+            accepted.len(),
+            exceptions.join(", ")
+        )
+    };
+    let checks = if threshold.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "no open finding of {}",
+            threshold.keys().copied().collect::<Vec<_>>().join(", ")
+        )
+    };
+
+    let (status, reason) = if !deciding.is_empty() || !not_met.is_empty() {
+        let mut why = Vec::new();
+        if !deciding.is_empty() {
+            why.push(format!(
+                "{} open finding(s) of deciding rules: {}",
+                deciding.len(),
+                cite(&deciding)
+            ));
+        }
+        why.extend(not_met.iter().cloned());
         (
             ControlStatus::NotSatisfied,
-            format!(
-                "{} open finding(s) of {}",
-                deciding_findings.len(),
-                rules.into_iter().collect::<Vec<_>>().join(", ")
-            ),
+            format!("{}{accepted_note}", why.join("; ")),
         )
     } else if !not_assessed.is_empty() {
         (
             ControlStatus::NotAssessed,
-            format!(
-                "the data it needs is incomplete: {}",
-                not_assessed.join("; ")
-            ),
+            format!("cannot be assessed: {}", not_assessed.join("; ")),
         )
-    } else if c.rules.is_empty() {
+    } else if !manual.is_empty() {
+        let automated = if threshold.is_empty() && met.is_empty() {
+            "no automated check decides it".to_string()
+        } else {
+            let mut done: Vec<String> = Vec::new();
+            if !checks.is_empty() {
+                done.push(checks.clone());
+            }
+            done.extend(met.iter().cloned());
+            format!("automated checks pass ({})", done.join("; "))
+        };
         (
-            ControlStatus::Manual,
-            c.manual
-                .clone()
-                .unwrap_or_else(|| "only human evidence can decide it".into()),
+            ControlStatus::ManualEvidenceRequired,
+            format!(
+                "{automated}{accepted_note}; manual evidence required: {}",
+                manual.join("; ")
+            ),
         )
     } else {
+        let mut done: Vec<String> = Vec::new();
+        if !checks.is_empty() {
+            done.push(format!("{checks} on completely collected data"));
+        }
+        done.extend(met.iter().cloned());
         (
             ControlStatus::Satisfied,
-            format!(
-                "no open finding of {} on complete data{}",
-                deciding.iter().copied().collect::<Vec<_>>().join(", "),
-                if accepted_findings.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({} accepted by exceptions)", accepted_findings.len())
-                }
-            ),
+            format!("{}{accepted_note}", done.join("; ")),
         )
     };
+    let ids = |v: &[&Finding]| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
     ControlResult {
         framework: c.framework.clone(),
         id: c.id.clone(),
         title: c.title.clone(),
         status,
         reason,
-        deciding_findings,
-        related_findings,
-        accepted_findings,
+        criterion: criterion(c),
+        deciding_findings: ids(&deciding),
+        related_findings: ids(&related),
+        accepted_findings: ids(&accepted),
+        exceptions,
         not_assessed,
         evidence: c.evidence.clone(),
         manual: c.manual.clone(),

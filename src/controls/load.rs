@@ -5,6 +5,7 @@
 
 use super::model::*;
 use crate::diag::{Diagnostics, Pos};
+use crate::finding::Severity;
 use crate::rules::CATALOG;
 use crate::yaml::decode::{Decoder, Fields};
 use crate::yaml::{self, Node};
@@ -255,8 +256,24 @@ fn decode_control(n: &Node, d: &mut Decoder, framework: Option<&str>) -> Option<
             let role = rf
                 .required(d, "role")
                 .and_then(|v| d.one_of(v, "role", &["primary", "related"]));
+            let decides = match rf.optional("decides") {
+                Some(v) => d.bool(v, "decides"),
+                None => Some(true),
+            };
+            let threshold = match rf.optional("threshold") {
+                Some(v) => d
+                    .one_of(
+                        v,
+                        "threshold",
+                        &["info", "low", "medium", "high", "critical"],
+                    )
+                    .and_then(|t| t.parse::<Severity>().ok()),
+                None => Some(Severity::Info),
+            };
             rf.finish(d);
-            if let (Some(id), Some(role)) = (rid, role) {
+            if let (Some(id), Some(role), Some(decides), Some(threshold)) =
+                (rid, role, decides, threshold)
+            {
                 rules.push(RuleRef {
                     id,
                     role: if role == "primary" {
@@ -264,6 +281,8 @@ fn decode_control(n: &Node, d: &mut Decoder, framework: Option<&str>) -> Option<
                     } else {
                         RuleRole::Related
                     },
+                    decides,
+                    threshold,
                 });
             }
         }
@@ -281,13 +300,14 @@ fn decode_control(n: &Node, d: &mut Decoder, framework: Option<&str>) -> Option<
         }
     }
     let requires = strings(&mut f, d, "requires");
+    let known = requirement_names();
     for r in &requires {
-        if !REQUIREMENTS.contains(&r.as_str()) {
+        if !known.contains(&r.as_str()) {
             d.error(
                 f.key_pos("requires"),
                 format!(
                     "unknown requirement `{r}`; expected one of: {}",
-                    REQUIREMENTS.join(", ")
+                    known.join(", ")
                 ),
             );
         }

@@ -2,6 +2,7 @@
 //! the rules that bear on it (primary or related), the parts of the pack that evidence it, and
 //! what only a person can attach.
 
+use crate::finding::Severity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +44,8 @@ pub struct Control {
     pub rules: Vec<RuleRef>,
     /// Parts of the pack that evidence the control.
     pub evidence: Vec<String>,
-    /// Analyses the control cannot be assessed without (`audit-log`, `inventory`,
-    /// `previous-pack`).
+    /// Facts the control cannot be satisfied without (`audit-log`, `inventory`, `previous-pack`,
+    /// `period`, `retention`: see [`super::basis::REQUIREMENTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
     /// What a person must attach, that an automated snapshot cannot show.
@@ -57,8 +58,25 @@ pub struct Control {
 pub struct RuleRef {
     pub id: String,
     pub role: RuleRole,
+    /// Whether the rule's open findings decide the control (the default). A rule that only gives
+    /// context says `decides: false`; its findings are listed but never make the control fail.
+    #[serde(default = "yes")]
+    pub decides: bool,
+    /// The least severity of an open finding that decides (default `info`: any finding).
+    #[serde(default = "any_severity")]
+    pub threshold: Severity,
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn any_severity() -> Severity {
+    Severity::Info
+}
+
+/// Where a rule belongs in the framework. Both kinds decide the control unless `decides: false`;
+/// the role only says which control a rule is scored against when the framework is complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RuleRole {
@@ -78,5 +96,7 @@ pub const EVIDENCE_KINDS: &[&str] = &[
     "manifest",
     "chain",
 ];
-/// Analyses a control can require.
-pub const REQUIREMENTS: &[&str] = &["audit-log", "inventory", "previous-pack"];
+/// Facts a control can require, by name.
+pub fn requirement_names() -> Vec<&'static str> {
+    super::basis::REQUIREMENTS.iter().map(|(n, _)| *n).collect()
+}

@@ -113,14 +113,31 @@ pub struct FindingRef {
     pub rule_id: String,
     pub severity: Severity,
     pub summary: String,
+    /// What became of it, where that is not plain (`accepted by EXC-1`, `was accepted by EXC-1`,
+    /// `no longer found`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
+/// Every finding of this pack in exactly one of `new`, `persisting`, `accepted` and `system`, and
+/// every open finding of the previous pack in `persisting` or `resolved`, so that
+/// `previousOpen = persisting + resolved` and `currentOpen = persisting + new`. "Open" is
+/// [`crate::finding::FindingClass::Open`]: not accepted, not about a system component.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FindingChanges {
+    pub previous_open: usize,
+    pub current_open: usize,
+    /// Open now and not open in the previous pack (absent, or accepted then).
     pub new: Vec<FindingRef>,
+    /// Open in both packs.
+    pub persisting: Vec<FindingRef>,
+    /// Open in the previous pack and not open now (gone, or accepted by an exception now).
     pub resolved: Vec<FindingRef>,
-    pub persisting: usize,
+    /// Accepted by an exception in this pack.
+    pub accepted: Vec<FindingRef>,
+    /// About Kubernetes system components in this pack, reported apart.
+    pub system: Vec<FindingRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
@@ -151,9 +168,6 @@ pub struct Diff {
     pub to: SideInfo,
     /// Said plainly in every report: the first pack of a cluster.
     pub baseline: bool,
-    /// Set when the previous pack did not verify; the diff is made anyway.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_verification_failure: Option<String>,
     pub objects: Vec<ObjectChange>,
     pub grants: Vec<GrantChange>,
     pub sub_processors: Vec<SubProcessorChange>,
@@ -169,7 +183,6 @@ impl Diff {
             from: None,
             to: info(to, pack_id),
             baseline: true,
-            previous_verification_failure: None,
             objects: Vec::new(),
             grants: Vec::new(),
             sub_processors: Vec::new(),
@@ -215,7 +228,6 @@ pub fn compute_with(
         from: Some(info(old.snapshot, old.pack_id)),
         to: info(new.snapshot, new.pack_id),
         baseline: false,
-        previous_verification_failure: None,
         objects: objects(old.snapshot, new.snapshot),
         grants: grants(old_index, new_index),
         sub_processors: sub_processors(old.snapshot, new.snapshot),
@@ -249,20 +261,55 @@ fn owners(s: &Snapshot, index: &RbacIndex) -> BTreeMap<SubjectRef, String> {
     out
 }
 
+/// Objects of the snapshot, by their metadata.
+trait Meta {
+    fn meta(&self) -> &ObjectMeta;
+}
+
+macro_rules! meta {
+    ($($t:ident),*) => {
+        $(impl Meta for crate::snapshot::$t {
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+        })*
+    };
+}
+meta!(
+    ClusterRole,
+    Role,
+    ClusterRoleBinding,
+    RoleBinding,
+    ServiceAccount,
+    Namespace,
+    WebhookConfiguration,
+    ApiService,
+    TokenSecret
+);
+
+/// How one kind of object is compared: what changed between two versions, and what an added or
+/// removed object is (for a binding: its role and subjects).
+struct Comparison<D, S> {
+    details: D,
+    describe: S,
+}
+
 /// Compares keyed objects by content; uid tells a re-creation from an unchanged object.
-fn compare<T, F>(
+fn compare<T, D, S>(
     kind: &str,
     old: &[T],
     new: &[T],
-    meta: impl Fn(&T) -> &ObjectMeta,
-    details: F,
+    how: Comparison<D, S>,
     out: &mut Vec<ObjectChange>,
 ) where
-    F: Fn(&T, &T) -> Vec<String>,
+    T: Meta,
+    D: Fn(&T, &T) -> Vec<String>,
+    S: Fn(&T) -> Vec<String>,
 {
+    let Comparison { details, describe } = how;
     let key = |m: &ObjectMeta| (m.ns().to_string(), m.name.clone());
-    let old_map: BTreeMap<_, &T> = old.iter().map(|o| (key(meta(o)), o)).collect();
-    let new_map: BTreeMap<_, &T> = new.iter().map(|o| (key(meta(o)), o)).collect();
+    let old_map: BTreeMap<_, &T> = old.iter().map(|o| (key(o.meta()), o)).collect();
+    let new_map: BTreeMap<_, &T> = new.iter().map(|o| (key(o.meta()), o)).collect();
     let mk = |(ns, name): &(String, String), change, details| ObjectChange {
         kind: kind.to_string(),
         namespace: (!ns.is_empty()).then(|| ns.clone()),
@@ -272,11 +319,11 @@ fn compare<T, F>(
     };
     for (k, o) in &old_map {
         match new_map.get(k) {
-            None => out.push(mk(k, ChangeKind::Removed, Vec::new())),
+            None => out.push(mk(k, ChangeKind::Removed, describe(o))),
             Some(n) => {
                 let d = details(o, n);
                 let recreated =
-                    matches!((&meta(o).uid, &meta(n).uid), (Some(a), Some(b)) if a != b);
+                    matches!((&o.meta().uid, &n.meta().uid), (Some(a), Some(b)) if a != b);
                 match (d.is_empty(), recreated) {
                     (true, false) => {}
                     (true, true) => out.push(mk(
@@ -295,11 +342,54 @@ fn compare<T, F>(
             }
         }
     }
-    for k in new_map.keys() {
+    for (k, n) in &new_map {
         if !old_map.contains_key(k) {
-            out.push(mk(k, ChangeKind::Added, Vec::new()));
+            out.push(mk(k, ChangeKind::Added, describe(n)));
         }
     }
+}
+
+fn subject_text(s: &crate::snapshot::Subject) -> String {
+    match &s.namespace {
+        Some(ns) => format!("{}:{ns}/{}", s.kind, s.name),
+        None => format!("{}:{}", s.kind, s.name),
+    }
+}
+
+/// An added or removed binding: the role it grants and to whom.
+fn describe_binding(
+    subjects: &[crate::snapshot::Subject],
+    role: &crate::snapshot::RoleRef,
+) -> Vec<String> {
+    let mut d = vec![format!("roleRef {} {}", role.kind, role.name)];
+    if subjects.is_empty() {
+        d.push("no subjects".into());
+    } else {
+        d.push(format!(
+            "subjects {}",
+            subjects
+                .iter()
+                .map(subject_text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    d
+}
+
+/// An added or removed role: its rules.
+fn describe_rules(rules: &[PolicyRule]) -> Vec<String> {
+    if rules.is_empty() {
+        return vec!["no rules".into()];
+    }
+    rules
+        .iter()
+        .map(|r| format!("rule {}", r.compact()))
+        .collect()
+}
+
+fn nothing<T>(_: &T) -> Vec<String> {
+    Vec::new()
 }
 
 /// What changed in a (Cluster)RoleBinding: subjects added or removed, and its roleRef.
@@ -307,10 +397,6 @@ fn binding_changes(
     (old_subjects, old_ref): (&[crate::snapshot::Subject], &crate::snapshot::RoleRef),
     (new_subjects, new_ref): (&[crate::snapshot::Subject], &crate::snapshot::RoleRef),
 ) -> Vec<String> {
-    let subject_text = |s: &crate::snapshot::Subject| match &s.namespace {
-        Some(ns) => format!("{}:{ns}/{}", s.kind, s.name),
-        None => format!("{}:{}", s.kind, s.name),
-    };
     let mut d = set_changes("subject", old_subjects, new_subjects, subject_text);
     if old_ref != new_ref {
         d.push(format!(
@@ -363,14 +449,22 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         "ClusterRole",
         &old.cluster_roles,
         &new.cluster_roles,
-        |r| &r.metadata,
-        |a, b| {
-            let mut d = set_changes("rule", &a.rules, &b.rules, PolicyRule::compact);
-            if a.aggregation_rule != b.aggregation_rule {
-                d.push("aggregationRule changed".into());
-            }
-            d.extend(label_changes(&a.metadata, &b.metadata));
-            d
+        Comparison {
+            details: |a: &crate::snapshot::ClusterRole, b: &crate::snapshot::ClusterRole| {
+                let mut d = set_changes("rule", &a.rules, &b.rules, PolicyRule::compact);
+                if a.aggregation_rule != b.aggregation_rule {
+                    d.push("aggregationRule changed".into());
+                }
+                d.extend(label_changes(&a.metadata, &b.metadata));
+                d
+            },
+            describe: |r: &crate::snapshot::ClusterRole| {
+                let mut d = describe_rules(&r.rules);
+                if r.aggregation_rule.is_some() {
+                    d.insert(0, "aggregated (aggregationRule)".into());
+                }
+                d
+            },
         },
         &mut out,
     );
@@ -378,40 +472,57 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         "Role",
         &old.roles,
         &new.roles,
-        |r| &r.metadata,
-        |a, b| set_changes("rule", &a.rules, &b.rules, PolicyRule::compact),
+        Comparison {
+            details: |a: &crate::snapshot::Role, b: &crate::snapshot::Role| {
+                set_changes("rule", &a.rules, &b.rules, PolicyRule::compact)
+            },
+            describe: |r: &crate::snapshot::Role| describe_rules(&r.rules),
+        },
         &mut out,
     );
     compare(
         "ClusterRoleBinding",
         &old.cluster_role_bindings,
         &new.cluster_role_bindings,
-        |b| &b.metadata,
-        |a, b| binding_changes((&a.subjects, &a.role_ref), (&b.subjects, &b.role_ref)),
+        Comparison {
+            details: |a: &crate::snapshot::ClusterRoleBinding,
+                      b: &crate::snapshot::ClusterRoleBinding| {
+                binding_changes((&a.subjects, &a.role_ref), (&b.subjects, &b.role_ref))
+            },
+            describe: |b: &crate::snapshot::ClusterRoleBinding| {
+                describe_binding(&b.subjects, &b.role_ref)
+            },
+        },
         &mut out,
     );
     compare(
         "RoleBinding",
         &old.role_bindings,
         &new.role_bindings,
-        |b| &b.metadata,
-        |a, b| binding_changes((&a.subjects, &a.role_ref), (&b.subjects, &b.role_ref)),
+        Comparison {
+            details: |a: &crate::snapshot::RoleBinding, b: &crate::snapshot::RoleBinding| {
+                binding_changes((&a.subjects, &a.role_ref), (&b.subjects, &b.role_ref))
+            },
+            describe: |b: &crate::snapshot::RoleBinding| describe_binding(&b.subjects, &b.role_ref),
+        },
         &mut out,
     );
     compare(
         "ServiceAccount",
         &old.service_accounts,
         &new.service_accounts,
-        |s| &s.metadata,
-        |a, b| {
-            let mut d = Vec::new();
-            if a.automount_service_account_token != b.automount_service_account_token {
-                d.push(format!(
-                    "automountServiceAccountToken: {:?} -> {:?}",
-                    a.automount_service_account_token, b.automount_service_account_token
-                ));
-            }
-            d
+        Comparison {
+            details: |a: &crate::snapshot::ServiceAccount, b: &crate::snapshot::ServiceAccount| {
+                let mut d = Vec::new();
+                if a.automount_service_account_token != b.automount_service_account_token {
+                    d.push(format!(
+                        "automountServiceAccountToken: {:?} -> {:?}",
+                        a.automount_service_account_token, b.automount_service_account_token
+                    ));
+                }
+                d
+            },
+            describe: nothing,
         },
         &mut out,
     );
@@ -419,10 +530,23 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         "Namespace",
         &old.namespaces,
         &new.namespaces,
-        |n| &n.metadata,
-        |a, b| label_changes(&a.metadata, &b.metadata),
+        Comparison {
+            details: |a: &crate::snapshot::Namespace, b: &crate::snapshot::Namespace| {
+                label_changes(&a.metadata, &b.metadata)
+            },
+            describe: nothing,
+        },
         &mut out,
     );
+    let show_webhook = |w: &crate::snapshot::Webhook| {
+        format!(
+            "{} -> {} ({} rule(s), failurePolicy {})",
+            w.name,
+            w.service.clone().or(w.url.clone()).unwrap_or_default(),
+            w.rules.len(),
+            w.failure_policy.clone().unwrap_or_default()
+        )
+    };
     for (kind, o, n) in [
         (
             "MutatingWebhookConfiguration",
@@ -439,35 +563,32 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
             kind,
             o,
             n,
-            |w| &w.metadata,
-            |a, b| {
-                let show = |w: &crate::snapshot::Webhook| {
-                    format!(
-                        "{} -> {} ({} rule(s), failurePolicy {})",
-                        w.name,
-                        w.service.clone().or(w.url.clone()).unwrap_or_default(),
-                        w.rules.len(),
-                        w.failure_policy.clone().unwrap_or_default()
-                    )
-                };
-                let a_set: Vec<String> = a.webhooks.iter().map(|w| format!("{w:?}")).collect();
-                let b_set: Vec<String> = b.webhooks.iter().map(|w| format!("{w:?}")).collect();
-                if a_set == b_set {
-                    return Vec::new();
-                }
-                let mut d: Vec<String> = b
-                    .webhooks
-                    .iter()
-                    .filter(|w| !a.webhooks.contains(w))
-                    .map(|w| format!("webhook added or changed: {}", show(w)))
-                    .collect();
-                d.extend(
-                    a.webhooks
+            Comparison {
+                details: |a: &crate::snapshot::WebhookConfiguration,
+                          b: &crate::snapshot::WebhookConfiguration| {
+                    if a.webhooks == b.webhooks {
+                        return Vec::new();
+                    }
+                    let mut d: Vec<String> = b
+                        .webhooks
                         .iter()
-                        .filter(|w| !b.webhooks.contains(w))
-                        .map(|w| format!("webhook removed or changed: {}", show(w))),
-                );
-                d
+                        .filter(|w| !a.webhooks.contains(w))
+                        .map(|w| format!("webhook added or changed: {}", show_webhook(w)))
+                        .collect();
+                    d.extend(
+                        a.webhooks
+                            .iter()
+                            .filter(|w| !b.webhooks.contains(w))
+                            .map(|w| format!("webhook removed or changed: {}", show_webhook(w))),
+                    );
+                    d
+                },
+                describe: |w: &crate::snapshot::WebhookConfiguration| {
+                    w.webhooks
+                        .iter()
+                        .map(|h| format!("webhook {}", show_webhook(h)))
+                        .collect()
+                },
             },
             &mut out,
         );
@@ -476,19 +597,26 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         "APIService",
         &old.api_services,
         &new.api_services,
-        |a| &a.metadata,
-        |a, b| {
-            let mut d = Vec::new();
-            if a.service != b.service {
-                d.push(format!("service: {:?} -> {:?}", a.service, b.service));
-            }
-            if a.insecure_skip_tls_verify != b.insecure_skip_tls_verify {
-                d.push(format!(
-                    "insecureSkipTLSVerify: {} -> {}",
-                    a.insecure_skip_tls_verify, b.insecure_skip_tls_verify
-                ));
-            }
-            d
+        Comparison {
+            details: |a: &crate::snapshot::ApiService, b: &crate::snapshot::ApiService| {
+                let mut d = Vec::new();
+                if a.service != b.service {
+                    d.push(format!("service: {:?} -> {:?}", a.service, b.service));
+                }
+                if a.insecure_skip_tls_verify != b.insecure_skip_tls_verify {
+                    d.push(format!(
+                        "insecureSkipTLSVerify: {} -> {}",
+                        a.insecure_skip_tls_verify, b.insecure_skip_tls_verify
+                    ));
+                }
+                d
+            },
+            describe: |a: &crate::snapshot::ApiService| {
+                a.service
+                    .iter()
+                    .map(|s| format!("served by Service {s}"))
+                    .collect()
+            },
         },
         &mut out,
     );
@@ -496,8 +624,17 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
         "Secret",
         &old.token_secrets,
         &new.token_secrets,
-        |t| &t.metadata,
-        |_, _| Vec::new(),
+        Comparison {
+            details: |_: &crate::snapshot::TokenSecret, _: &crate::snapshot::TokenSecret| {
+                Vec::new()
+            },
+            describe: |t: &crate::snapshot::TokenSecret| {
+                vec![format!(
+                    "legacy token of ServiceAccount {}",
+                    t.service_account
+                )]
+            },
+        },
         &mut out,
     );
     out.sort();
@@ -559,11 +696,13 @@ fn grants(old: &RbacIndex, new: &RbacIndex) -> Vec<GrantChange> {
             out.push(change(g, GrantChangeKind::Lost));
         }
     }
+    // What matters first: privileged grants gained, then privileged grants lost, then the rest
+    // in the same order.
     out.sort_by(|a, b| {
         b.privileged
             .cmp(&a.privileged)
-            .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.change.cmp(&b.change))
+            .then_with(|| a.subject.cmp(&b.subject))
             .then_with(|| a.grant.cmp(&b.grant))
     });
     out
@@ -700,45 +839,84 @@ fn opt_date(d: Option<chrono::NaiveDate>) -> String {
     d.map(|d| d.to_string()).unwrap_or_else(|| "never".into())
 }
 
-fn finding_ref(f: &Finding) -> FindingRef {
+fn finding_ref(f: &Finding, note: Option<String>) -> FindingRef {
     FindingRef {
         id: f.id.clone(),
         rule_id: f.rule_id.clone(),
         severity: f.severity,
         summary: f.summary.clone(),
+        note,
     }
 }
 
+fn exception_of(f: &Finding) -> String {
+    f.exception
+        .as_ref()
+        .map_or_else(|| "an exception".to_string(), |e| e.id.clone())
+}
+
+/// Sorts every finding of `new` into its bucket against the open findings of `old` (see
+/// [`FindingChanges`]). Change findings (KE-CHG-*) are findings like any other.
 pub fn findings(old: &[Finding], new: &[Finding]) -> FindingChanges {
-    // Change findings describe a diff; they are never themselves compared.
-    let keep = |f: &&Finding| !f.rule_id.starts_with("KE-CHG-");
-    let o: BTreeMap<&str, &Finding> = old
-        .iter()
-        .filter(keep)
-        .map(|f| (f.id.as_str(), f))
-        .collect();
-    let n: BTreeMap<&str, &Finding> = new
-        .iter()
-        .filter(keep)
-        .map(|f| (f.id.as_str(), f))
-        .collect();
+    use crate::finding::FindingClass;
+    let old_by_id: BTreeMap<&str, &Finding> = old.iter().map(|f| (f.id.as_str(), f)).collect();
+    let new_by_id: BTreeMap<&str, &Finding> = new.iter().map(|f| (f.id.as_str(), f)).collect();
+    let was_open = |id: &str| {
+        old_by_id
+            .get(id)
+            .is_some_and(|f| f.class() == FindingClass::Open)
+    };
     let mut c = FindingChanges::default();
-    for (id, f) in &n {
-        if o.contains_key(id) {
-            c.persisting += 1;
-        } else {
-            c.new.push(finding_ref(f));
+    for f in new {
+        match f.class() {
+            FindingClass::System => c.system.push(finding_ref(f, None)),
+            FindingClass::Accepted => c.accepted.push(finding_ref(
+                f,
+                Some(format!("accepted by {}", exception_of(f))),
+            )),
+            FindingClass::Open if was_open(&f.id) => c.persisting.push(finding_ref(f, None)),
+            FindingClass::Open => {
+                let note = old_by_id
+                    .get(f.id.as_str())
+                    .filter(|o| o.class() == FindingClass::Accepted)
+                    .map(|o| format!("was accepted by {}", exception_of(o)));
+                c.new.push(finding_ref(f, note))
+            }
         }
     }
-    for (id, f) in &o {
-        if !n.contains_key(id) {
-            c.resolved.push(finding_ref(f));
+    for f in old.iter().filter(|f| f.class() == FindingClass::Open) {
+        let now = new_by_id.get(f.id.as_str());
+        if now.is_some_and(|n| n.class() == FindingClass::Open) {
+            continue;
         }
+        let note = match now {
+            Some(n) if n.class() == FindingClass::Accepted => {
+                format!("accepted by {}", exception_of(n))
+            }
+            Some(_) => "now about a system component".to_string(),
+            None => "no longer found".to_string(),
+        };
+        c.resolved.push(finding_ref(f, Some(note)));
     }
+    c.previous_open = old
+        .iter()
+        .filter(|f| f.class() == FindingClass::Open)
+        .count();
+    c.current_open = new
+        .iter()
+        .filter(|f| f.class() == FindingClass::Open)
+        .count();
     let order =
         |a: &FindingRef, b: &FindingRef| b.severity.cmp(&a.severity).then_with(|| a.id.cmp(&b.id));
-    c.new.sort_by(order);
-    c.resolved.sort_by(order);
+    for bucket in [
+        &mut c.new,
+        &mut c.persisting,
+        &mut c.resolved,
+        &mut c.accepted,
+        &mut c.system,
+    ] {
+        bucket.sort_by(order);
+    }
     c
 }
 

@@ -98,7 +98,13 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
             s.id.clone(),
         ));
     }
-    for f in &diff.findings.new {
+    // A baseline's findings are all new: its findings.json is their population, not its changes.
+    let new_findings: &[super::FindingRef] = if diff.baseline {
+        &[]
+    } else {
+        &diff.findings.new
+    };
+    for f in new_findings {
         out.push(row(
             "finding-new".into(),
             String::new(),
@@ -207,9 +213,6 @@ pub fn table(diff: &Diff) -> String {
                 .unwrap_or_else(|| diff.to.collected_at.to_rfc3339())
         )),
     }
-    if let Some(w) = &diff.previous_verification_failure {
-        out.push_str(&format!("WARNING: the previous pack did not verify: {w}\n"));
-    }
     if diff.is_empty() {
         out.push_str("no changes\n");
         return out;
@@ -263,7 +266,7 @@ pub fn table(diff: &Diff) -> String {
             "\nFindings: {} new, {} resolved, {} persisting\n",
             diff.findings.new.len(),
             diff.findings.resolved.len(),
-            diff.findings.persisting
+            diff.findings.persisting.len()
         ));
         for f in &diff.findings.new {
             out.push_str(&format!(

@@ -5,9 +5,9 @@
 //! review dates, the access the contract allows) is left for a person to fill in.
 
 use super::model::AccessLevel;
-use super::reconcile::{describe_declared, observed_level};
+use super::reconcile::{describe_declared, observed_access, observed_level};
 use crate::rbac::index::{Grant, RbacIndex};
-use crate::rbac::reach::ReachGraph;
+use crate::rbac::privilege::PrivilegeTable;
 use crate::rbac::{Identity, SubjectRef};
 use crate::snapshot::{ResourceKind, Snapshot, Workload};
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,7 +100,10 @@ pub struct Component {
     pub images: BTreeSet<String>,
     pub webhooks: BTreeSet<String>,
     pub api_services: BTreeSet<String>,
+    /// The least level covering its grants.
     pub observed: AccessLevel,
+    /// As the register states it: the level, or its cluster-admin reach from the privilege table.
+    pub observed_access: String,
     /// Cluster-wide grants and escalation, for the comment beside the entry.
     pub access_notes: Vec<String>,
 }
@@ -127,7 +130,11 @@ fn image_pattern(image: &str) -> String {
     format!("{repo}*")
 }
 
-pub fn discover(snapshot: &Snapshot, index: &RbacIndex, reach: &ReachGraph) -> Vec<Component> {
+pub fn discover(
+    snapshot: &Snapshot,
+    index: &RbacIndex,
+    privilege: &PrivilegeTable,
+) -> Vec<Component> {
     let mut by_ns: BTreeMap<&str, Vec<&Workload>> = BTreeMap::new();
     for w in &snapshot.workloads {
         if PLATFORM_NAMESPACES.contains(&w.namespace.as_str()) || !is_third_party(w) {
@@ -221,7 +228,6 @@ pub fn discover(snapshot: &Snapshot, index: &RbacIndex, reach: &ReachGraph) -> V
             .collect();
         let mut grants: Vec<Grant> = Vec::new();
         let mut notes = BTreeSet::new();
-        let mut reaches = false;
         for s in &subjects {
             let report = index.access(&Identity::of(s, &[]));
             for g in report.all() {
@@ -237,15 +243,16 @@ pub fn discover(snapshot: &Snapshot, index: &RbacIndex, reach: &ReachGraph) -> V
                 }
                 grants.push(g.clone());
             }
-            if let Some(p) = reach.path_to_admin(index, s) {
-                if !reach.is_direct_admin(s) {
-                    notes.insert(format!("{s} reaches cluster-admin: {}", p[0].action));
-                }
-                reaches = true;
+            if let Some(reach) = privilege.get(s) {
+                notes.insert(format!(
+                    "{s} reaches cluster-admin: {}",
+                    reach.describe_for(s)
+                ));
             }
         }
         let own: BTreeSet<String> = [ns.clone()].into();
-        let observed = observed_level(&grants, &own, reaches);
+        let observed = observed_level(&grants, &own);
+        let observed_access = observed_access(observed, privilege.strongest(&subjects));
         out.push(Component {
             id: slug(&name),
             name,
@@ -260,6 +267,7 @@ pub fn discover(snapshot: &Snapshot, index: &RbacIndex, reach: &ReachGraph) -> V
             webhooks: webhooks.get(&ns).cloned().unwrap_or_default(),
             api_services: apis.get(&ns).cloned().unwrap_or_default(),
             observed,
+            observed_access,
             access_notes: notes.into_iter().collect(),
         });
     }
@@ -330,7 +338,7 @@ pub fn render(components: &[Component], cluster: &str) -> String {
         list(&mut out, "    ", "images", &c.images);
         list(&mut out, "    ", "webhooks", &c.webhooks);
         list(&mut out, "    ", "apiServices", &c.api_services);
-        out.push_str(&format!("  # observed access: {}\n", c.observed.as_str()));
+        out.push_str(&format!("  # observed access: {}\n", c.observed_access));
         for n in &c.access_notes {
             out.push_str(&format!("  #   {n}\n"));
         }

@@ -17,14 +17,6 @@ pub enum InventoryError {
     Invalid(Diagnostics),
 }
 
-const LEVELS: &[&str] = &[
-    "none",
-    "read-only-no-secrets",
-    "read-only",
-    "namespaced-write",
-    "cluster-admin",
-];
-
 /// Parses and validates inventory text; `origin` names it in messages, `today` is the run's date
 /// (review dates after it are errors).
 pub fn parse(text: &str, origin: &str, today: NaiveDate) -> Result<Inventory, InventoryError> {
@@ -337,7 +329,7 @@ fn decode_identities(n: &Node, d: &mut Decoder) -> Option<Identities> {
 fn decode_access(n: &Node, d: &mut Decoder) -> Option<DeclaredAccess> {
     let mut f = d.map(n, "declaredAccess")?;
     let level = f.optional("level").and_then(|v| {
-        let s = d.one_of(v, "level", LEVELS)?;
+        let s = d.one_of(v, "level", &AccessLevel::names())?;
         AccessLevel::ALL
             .iter()
             .find(|(name, _)| *name == s)
@@ -350,8 +342,17 @@ fn decode_access(n: &Node, d: &mut Decoder) -> Option<DeclaredAccess> {
         .unwrap_or_default();
     f.finish(d);
     match (n.key_pos("level").is_some(), rules_node.is_some()) {
-        (true, true) => d.error(n.pos, "`declaredAccess` takes either `level` or `rules`, not both"),
-        (false, false) => d.error(n.pos, "`declaredAccess` needs a `level` (none, read-only-no-secrets, read-only, namespaced-write, cluster-admin) or `rules`"),
+        (true, true) => d.error(
+            n.pos,
+            "`declaredAccess` takes either `level` or `rules`, not both",
+        ),
+        (false, false) => d.error(
+            n.pos,
+            format!(
+                "`declaredAccess` needs a `level` ({}) or `rules`",
+                AccessLevel::names().join(", ")
+            ),
+        ),
         _ => {}
     }
     Some(DeclaredAccess { level, rules })

@@ -190,18 +190,27 @@ pub enum AccessLevel {
     ReadOnly,
     /// Read-only (without Secrets) cluster-wide; any verb inside its own namespaces.
     NamespacedWrite,
+    /// Any verb anywhere, short of all verbs on all resources cluster-wide (and of escalation to
+    /// that).
+    ClusterWideWrite,
     /// Anything.
     ClusterAdmin,
 }
 
 impl AccessLevel {
-    pub const ALL: [(&'static str, AccessLevel); 5] = [
+    /// Every level, least first, with its name in the inventory.
+    pub const ALL: [(&'static str, AccessLevel); 6] = [
         ("none", AccessLevel::None),
         ("read-only-no-secrets", AccessLevel::ReadOnlyNoSecrets),
         ("read-only", AccessLevel::ReadOnly),
         ("namespaced-write", AccessLevel::NamespacedWrite),
+        ("cluster-wide-write", AccessLevel::ClusterWideWrite),
         ("cluster-admin", AccessLevel::ClusterAdmin),
     ];
+
+    pub fn names() -> Vec<&'static str> {
+        AccessLevel::ALL.iter().map(|(n, _)| *n).collect()
+    }
 
     pub fn as_str(self) -> &'static str {
         AccessLevel::ALL

@@ -6,7 +6,8 @@ use super::model::*;
 use crate::finding::Finding;
 use crate::rbac::index::{Grant, ObjectRef, RbacIndex};
 use crate::rbac::matching::{Request, ResourceRequest, rule_allows};
-use crate::rbac::reach::{PathStep, ReachGraph, is_cluster_admin_rule};
+use crate::rbac::privilege::{AdminReach, PrivilegeTable};
+use crate::rbac::reach::is_cluster_admin_rule;
 use crate::rbac::subject::{ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED};
 use crate::rbac::{Identity, SubjectRef};
 use crate::rules::new_finding;
@@ -252,6 +253,9 @@ pub fn excess(
     if let Some(level) = declared.level {
         return match level {
             AccessLevel::ClusterAdmin => None,
+            AccessLevel::ClusterWideWrite => (grant.namespace.is_none()
+                && is_cluster_admin_rule(rule))
+            .then(|| "all verbs on all resources cluster-wide exceed cluster-wide-write".into()),
             AccessLevel::None => Some("declared access is none".into()),
             AccessLevel::ReadOnly => (!read_only_verbs(rule))
                 .then(|| format!("verbs {} exceed read-only", rule.verbs.join(","))),
@@ -343,19 +347,9 @@ pub fn excess(
     (!uncovered.is_empty()).then(|| format!("not declared: {}", uncovered.join(", ")))
 }
 
-/// The least level that covers every grant.
-pub fn observed_level(
-    grants: &[Grant],
-    own_namespaces: &BTreeSet<String>,
-    reaches_admin: bool,
-) -> AccessLevel {
-    if reaches_admin
-        || grants
-            .iter()
-            .any(|g| g.namespace.is_none() && is_cluster_admin_rule(&g.rule))
-    {
-        return AccessLevel::ClusterAdmin;
-    }
+/// The least level that covers every grant (`cluster-admin` only for a grant of all verbs on all
+/// resources cluster-wide).
+pub fn observed_level(grants: &[Grant], own_namespaces: &BTreeSet<String>) -> AccessLevel {
     for (_, level) in AccessLevel::ALL {
         let declared = DeclaredAccess {
             level: Some(level),
@@ -369,6 +363,21 @@ pub fn observed_level(
         }
     }
     AccessLevel::ClusterAdmin
+}
+
+/// The observed access as the register states it: the privilege table's cluster-admin reach of
+/// the strongest identity when one reaches it, else the least level covering the grants.
+pub fn observed_access(level: AccessLevel, admin: Option<(&SubjectRef, &AdminReach)>) -> String {
+    match admin {
+        Some((s, r @ AdminReach::Direct { .. })) => {
+            format!("cluster-admin ({}, {s})", r.describe_for(s))
+        }
+        Some((s, AdminReach::Escalation { steps, .. })) => format!(
+            "cluster-admin via escalation ({steps} step{}, {s})",
+            if *steps == 1 { "" } else { "s" }
+        ),
+        None => level.as_str().to_string(),
+    }
 }
 
 fn is_internal(s: &SubjectRef, internal: &Internal) -> bool {
@@ -431,7 +440,7 @@ pub fn reconcile(
     inventory: &Inventory,
     snapshot: &Snapshot,
     index: &RbacIndex,
-    reach: &ReachGraph,
+    privilege: &PrivilegeTable,
     today: NaiveDate,
 ) -> Reconciliation {
     let mut out = Reconciliation::default();
@@ -484,7 +493,6 @@ pub fn reconcile(
         let mut reasons: BTreeSet<String> = BTreeSet::new();
         let mut secret_grants: Vec<Grant> = Vec::new();
         let mut secret_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
-        let mut admin_path: Option<(SubjectRef, Vec<PathStep>)> = None;
         for s in &m.subjects {
             for g in grants_of(index, s) {
                 if touches_secrets(&g.rule) {
@@ -497,15 +505,17 @@ pub fn reconcile(
                 }
                 all_grants.push(g);
             }
-            if admin_path.is_none()
-                && !reach.is_direct_admin(s)
-                && let Some(p) = reach.path_to_admin(index, s)
-            {
-                admin_path = Some((s.clone(), p));
-            }
         }
+        let admin = privilege.strongest(&m.subjects);
         let declared_admin = entry.declared_access.level == Some(AccessLevel::ClusterAdmin);
-        let escalation = admin_path.filter(|_| !declared_admin);
+        // Direct cluster-admin is a grant beyond any other level (counted below); escalation is
+        // beyond it too, and is shown with its path.
+        let escalation = match admin {
+            Some((s, AdminReach::Escalation { path, .. })) if !declared_admin => {
+                Some((s.clone(), path.clone()))
+            }
+            _ => None,
+        };
         if !excess_grants.is_empty() || escalation.is_some() {
             excess_grants.sort();
             excess_grants.dedup();
@@ -589,23 +599,24 @@ pub fn reconcile(
             (Some(last), Some(due)) => format!("current (reviewed {last}, due {due})"),
             (Some(last), None) => format!("reviewed {last}"),
         };
-        match entry.contract.as_ref() {
-            Some(Contract {
-                renewal: Some(r), ..
-            }) if *r < today => entry_findings.push(tag(new_finding(
+        // The two contract checks are independent: a passed renewal date never hides a missing
+        // DPA, nor the other way round.
+        let contract = entry.contract.as_ref();
+        if let Some(r) = contract.and_then(|c| c.renewal)
+            && r < today
+        {
+            entry_findings.push(tag(new_finding(
                 "KE-SUB-009",
                 &entry.id,
                 format!("{}: contract renewal date {r} has passed", entry.id),
-            ))),
-            Some(Contract {
-                dpa_signed: Some(_),
-                ..
-            }) => {}
-            _ => entry_findings.push(tag(new_finding(
+            )));
+        }
+        if contract.and_then(|c| c.dpa_signed).is_none() {
+            entry_findings.push(tag(new_finding(
                 "KE-SUB-012",
                 &entry.id,
                 format!("{}: no signed DPA is recorded", entry.id),
-            ))),
+            )));
         }
         if entry.owner.is_none() {
             entry_findings.push(tag(new_finding(
@@ -615,11 +626,7 @@ pub fn reconcile(
             )));
         }
 
-        let observed = observed_level(
-            &all_grants,
-            &own_namespaces,
-            escalation_reaches(reach, index, &m),
-        );
+        let observed = observed_access(observed_level(&all_grants, &own_namespaces), admin);
         out.register.push(RegisterRow {
             id: entry.id.clone(),
             name: entry.name.clone(),
@@ -633,7 +640,7 @@ pub fn reconcile(
             identities_found: m.describe(),
             identities_missing: m.missing.clone(),
             declared_access: describe_declared(&entry.declared_access),
-            observed_access: observed.as_str().to_string(),
+            observed_access: observed,
             findings: entry_findings.iter().map(|f| f.id.clone()).collect(),
         });
         out.findings.extend(entry_findings);
@@ -749,12 +756,6 @@ pub fn reconcile(
         out.findings.push(f);
     }
     out
-}
-
-fn escalation_reaches(reach: &ReachGraph, index: &RbacIndex, m: &Matched) -> bool {
-    m.subjects
-        .iter()
-        .any(|s| reach.path_to_admin(index, s).is_some())
 }
 
 pub fn describe_declared(d: &DeclaredAccess) -> String {

@@ -107,13 +107,14 @@ async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
             Ok(doc) => {
                 entry.open_findings = doc.summary.open;
                 entry.accepted_findings = doc.summary.accepted;
-                for c in &doc.controls {
-                    *entry
-                        .controls
-                        .entry(c.framework.clone())
-                        .or_default()
-                        .entry(c.status.as_str().to_string())
-                        .or_default() += 1;
+                for ((framework, status), n) in crate::controls::evaluate::counts(&doc.controls) {
+                    if n > 0 {
+                        entry
+                            .controls
+                            .entry(framework)
+                            .or_default()
+                            .insert(status.as_str().to_string(), n);
+                    }
                 }
             }
             Err(e) => entry.problem = Some(format!("findings.json does not parse: {e}")),
@@ -205,11 +206,14 @@ pub fn render_html(doc: &IndexDocument, generated_at: DateTime<Utc>) -> Vec<u8> 
                 .controls
                 .iter()
                 .map(|(framework, counts)| {
-                    let parts: Vec<String> =
-                        ["satisfied", "not-satisfied", "not-assessed", "manual"]
-                            .iter()
-                            .filter_map(|s| counts.get(*s).map(|n| format!("{n} {s}")))
-                            .collect();
+                    let parts: Vec<String> = crate::controls::ControlStatus::ALL
+                        .iter()
+                        .filter_map(|s| {
+                            counts
+                                .get(s.as_str())
+                                .map(|n| format!("{n} {}", s.as_str()))
+                        })
+                        .collect();
                     FrameworkLine {
                         framework: framework.clone(),
                         counts: parts.join(", "),

@@ -4,6 +4,7 @@
 
 pub mod index;
 pub mod manifest;
+pub mod previous;
 pub mod sign;
 pub mod verify;
 

@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VerifyOptions {
     /// Trusted signers; without them a signature is checked but its signer is not trusted.
     pub allowed_signers: Option<Vec<AllowedSigner>>,
@@ -25,7 +25,27 @@ pub struct VerifyOptions {
     /// With `chain`: stop at packs collected before this day.
     pub since: Option<NaiveDate>,
     pub schedule_interval_hours: u32,
+    /// How far a pack's claimed publication time may be from the time the store recorded for
+    /// its manifest (S3 `Last-Modified`), where the store keeps one.
+    pub max_clock_skew: chrono::Duration,
 }
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            allowed_signers: None,
+            allow_unsigned: false,
+            chain: false,
+            since: None,
+            schedule_interval_hours: 24,
+            max_clock_skew: chrono::Duration::minutes(DEFAULT_MAX_CLOCK_SKEW_MINUTES),
+        }
+    }
+}
+
+/// The default of [`VerifyOptions::max_clock_skew`]: a pack's manifest is written within
+/// minutes of its publication time; an hour leaves room for slow uploads and skewed clocks.
+pub const DEFAULT_MAX_CLOCK_SKEW_MINUTES: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -291,6 +311,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         Ok(None) => {}
         Err(e) => check(&mut checks, "SHA256SUMS", false, e.to_string()),
     }
+    check_store_time(store, prefix, m, opts, &mut checks).await;
     let ok = checks.iter().all(|c| c.ok);
     PackVerdict {
         pack_id: m.pack_id.clone(),
@@ -299,6 +320,52 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         signed: m.signed,
         ok,
         checks,
+    }
+}
+
+/// The time the store recorded for the manifest is an anchor the signer does not control: a pack
+/// whose claimed publication time is far from it was not published when it says.
+async fn check_store_time(
+    store: &dyn Store,
+    prefix: &str,
+    m: &super::Manifest,
+    opts: &VerifyOptions,
+    checks: &mut Vec<Check>,
+) {
+    match store
+        .modified_at(&format!("{prefix}/{MANIFEST_FILE}"))
+        .await
+    {
+        Ok(Some(stored)) => {
+            let apart = (stored - m.published_at).abs();
+            let ok = apart <= opts.max_clock_skew;
+            check(
+                checks,
+                "time",
+                ok,
+                format!(
+                    "the store recorded manifest.json at {}, the pack claims publication at {} ({} min apart{})",
+                    stored.format("%Y-%m-%dT%H:%M:%SZ"),
+                    m.published_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                    apart.num_minutes(),
+                    if ok {
+                        String::new()
+                    } else {
+                        format!(
+                            "; more than the {} min allowed: the pack was not published when it says",
+                            opts.max_clock_skew.num_minutes()
+                        )
+                    }
+                ),
+            );
+        }
+        Ok(None) => {}
+        Err(e) => check(
+            checks,
+            "time",
+            false,
+            format!("cannot read the time the store recorded for manifest.json: {e}"),
+        ),
     }
 }
 
@@ -352,6 +419,30 @@ pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> Ve
                         "{}: the manifest of its predecessor {} does not match the SHA-256 it recorded",
                         pack.manifest.pack_id, link.pack_id
                     ));
+                }
+                // Time runs forward along the chain: a pack collected or published before the
+                // pack it names as its predecessor was not made when it says.
+                for (what, before, after) in [
+                    (
+                        "collected",
+                        prev.manifest.collected_at,
+                        pack.manifest.collected_at,
+                    ),
+                    (
+                        "published",
+                        prev.manifest.published_at,
+                        pack.manifest.published_at,
+                    ),
+                ] {
+                    if after < before {
+                        report.breaks.push(format!(
+                            "{} was {what} at {}, before its predecessor {} ({what} at {}): the chain's times go backwards",
+                            pack.manifest.pack_id,
+                            after.format("%Y-%m-%dT%H:%M:%SZ"),
+                            prev.manifest.pack_id,
+                            before.format("%Y-%m-%dT%H:%M:%SZ")
+                        ));
+                    }
                 }
                 let elapsed = pack.manifest.collected_at - prev.manifest.collected_at;
                 if elapsed > interval + interval / 2 {

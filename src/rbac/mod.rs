@@ -5,6 +5,7 @@
 pub mod aggregation;
 pub mod index;
 pub mod matching;
+pub mod privilege;
 pub mod reach;
 pub mod resources;
 pub mod subject;

@@ -83,6 +83,9 @@ pub struct ReachGraph {
     ids: HashMap<Node, usize>,
     edges: Vec<Vec<Edge>>,
     edge_set: HashSet<(usize, usize)>,
+    /// Subjects that hold all verbs on all resources cluster-wide through a binding of their own
+    /// (not through escalation): the node and the grant.
+    direct_admin: HashMap<usize, Provenance>,
     /// For every node, the next edge on a shortest path to cluster-admin.
     next_to_admin: Vec<Option<usize>>,
     dist_to_admin: Vec<Option<u32>>,
@@ -189,6 +192,7 @@ impl ReachGraph {
             ids: HashMap::new(),
             edges: Vec::new(),
             edge_set: HashSet::new(),
+            direct_admin: HashMap::new(),
             next_to_admin: Vec::new(),
             dist_to_admin: Vec::new(),
         };
@@ -390,12 +394,15 @@ impl ReachGraph {
             |n| format!("in namespace {n}"),
         );
         match cap {
-            Cap::Admin => self.edge(
-                from,
-                ctx.admin,
-                "holds all verbs on all resources cluster-wide".into(),
-                via,
-            ),
+            Cap::Admin => {
+                self.direct_admin.entry(from).or_insert_with(|| via.clone());
+                self.edge(
+                    from,
+                    ctx.admin,
+                    "holds all verbs on all resources cluster-wide".into(),
+                    via,
+                )
+            }
             Cap::WriteWorkloads(what) => {
                 let target = match ns {
                     None => ctx.all_sas,
@@ -664,15 +671,12 @@ impl ReachGraph {
         steps
     }
 
-    /// True when the subject holds all verbs on all resources cluster-wide itself (or is in
-    /// system:masters).
-    pub fn is_direct_admin(&self, subject: &SubjectRef) -> bool {
-        let Some(id) = self.ids.get(&Node::Subject(subject.clone())) else {
-            return false;
-        };
-        self.edges[*id]
-            .iter()
-            .any(|e| matches!(self.nodes[e.to], Node::ClusterAdmin))
+    /// True when a binding naming `subject` itself (not one of its groups, not an escalation)
+    /// grants all verbs on all resources cluster-wide.
+    pub(crate) fn binds_admin(&self, subject: &SubjectRef) -> bool {
+        self.ids
+            .get(&Node::Subject(subject.clone()))
+            .is_some_and(|id| self.direct_admin.contains_key(id))
     }
 
     /// The shortest escalation path from a subject to cluster-admin, if there is one.
@@ -884,7 +888,7 @@ mod tests {
         let s = snapshot();
         let idx = RbacIndex::build(&s);
         let g = ReachGraph::build(&idx, &s);
-        assert!(g.is_direct_admin(&SubjectRef::service_account("ops", "admin")));
+        assert!(g.binds_admin(&SubjectRef::service_account("ops", "admin")));
         let dev = g
             .path_to_admin(&idx, &SubjectRef::service_account("ops", "dev"))
             .unwrap();

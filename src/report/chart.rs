@@ -171,7 +171,7 @@ pub fn controls_chart(model: &ReportModel) -> Chart {
     }
     let legend_y = 6.0 + model.frameworks.len() as f32 * row + 4.0;
     let mut x = label_w;
-    for status in super::model::CONTROL_STATUSES {
+    for status in crate::controls::ControlStatus::ALL {
         let label = status.as_str();
         shapes.push(Shape::Rect {
             x,

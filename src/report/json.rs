@@ -3,16 +3,19 @@
 
 use super::ReportInput;
 use crate::analysis::MatrixRow;
-use crate::controls::ControlResult;
+use crate::controls::{AssessmentBasis, ControlResult};
 use crate::exceptions::ExceptionOutcome;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingClass, Severity};
 use crate::inventory::RegisterRow;
+use crate::rbac::privilege::SubjectPrivilege;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const FINDINGS_SCHEMA_VERSION: u32 = 1;
+/// 2: control results state their criterion and the facts they rest on (`assessmentBasis`), the
+/// fourth status `manual-evidence-required`, and every subject's cluster-admin reach (`privilege`).
+pub const FINDINGS_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -29,6 +32,13 @@ pub struct FindingsDocument {
     pub exceptions: Vec<ExceptionOutcome>,
     pub register: Vec<RegisterRow>,
     pub access_matrix: Vec<MatrixRow>,
+    /// Every subject that reaches cluster-admin, directly or by escalation (the one computation
+    /// the rules, the matrix and the register state).
+    #[serde(default)]
+    pub privilege: Vec<SubjectPrivilege>,
+    /// What the control results rest on besides the findings (absent in packs of schema 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment_basis: Option<AssessmentBasis>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -50,12 +60,10 @@ pub fn summary(findings: &[Finding]) -> Summary {
         s.open.insert(sev, 0);
     }
     for f in findings {
-        if f.system {
-            s.system += 1;
-        } else if f.is_open() {
-            *s.open.entry(f.severity).or_default() += 1;
-        } else {
-            s.accepted += 1;
+        match f.class() {
+            FindingClass::System => s.system += 1,
+            FindingClass::Open => *s.open.entry(f.severity).or_default() += 1,
+            FindingClass::Accepted => s.accepted += 1,
         }
     }
     s
@@ -75,6 +83,8 @@ pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
         exceptions: input.assessment.exceptions.clone(),
         register: input.assessment.analysis.register.clone(),
         access_matrix: input.assessment.analysis.matrix.clone(),
+        privilege: input.assessment.analysis.privilege.clone(),
+        assessment_basis: Some(input.assessment.basis.clone()),
     };
     let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
     out.push(b'\n');

@@ -6,7 +6,7 @@ use super::trend::TrendPoint;
 use crate::analysis::MATRIX_COLUMNS;
 use crate::controls::ControlStatus;
 use crate::exceptions::ExceptionState;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, FindingClass, Severity};
 use crate::inventory::RegisterRow;
 use crate::rbac::Grant;
 use crate::snapshot::PolicyRule;
@@ -65,8 +65,13 @@ pub struct FrameworkView {
 pub struct ControlView {
     pub id: String,
     pub title: String,
+    /// The status token (`manual-evidence-required`), for styling.
     pub status: String,
+    /// The status in words (`automated checks pass; manual evidence required`).
+    pub status_label: String,
     pub reason: String,
+    /// When the control is satisfied, from its definition.
+    pub criterion: String,
     pub findings: Vec<String>,
 }
 
@@ -106,8 +111,9 @@ pub struct MatrixView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ChangesView {
     pub baseline: bool,
+    /// The sentence that opens the section: how the open findings reconcile.
+    pub headline: String,
     pub previous_pack_id: String,
-    pub previous_problem: String,
     pub new_findings: Vec<String>,
     pub resolved_findings: Vec<String>,
     pub persisting_findings: usize,
@@ -244,12 +250,38 @@ fn finding_view(f: &Finding) -> FindingView {
     }
 }
 
-pub const CONTROL_STATUSES: [ControlStatus; 4] = [
-    ControlStatus::Satisfied,
-    ControlStatus::NotSatisfied,
-    ControlStatus::NotAssessed,
-    ControlStatus::Manual,
-];
+/// How the open findings of the previous pack and of this one reconcile, in one sentence.
+pub fn changes_headline(d: &crate::diff::Diff) -> String {
+    let f = &d.findings;
+    let tail = format!(
+        "{} finding(s) accepted by exceptions and {} about Kubernetes system components are counted apart.",
+        f.accepted.len(),
+        f.system.len()
+    );
+    match &d.from {
+        None => format!(
+            "This pack is the baseline of its chain: there is no previous pack to compare with; its {} open finding(s) are all new. {tail}",
+            f.current_open
+        ),
+        Some(from) => format!(
+            "Compared with pack {}: open findings went from {} to {}: {} persisting, {} resolved and {} new ({} = {} + {}; {} = {} + {}). {tail}",
+            from.pack_id
+                .clone()
+                .unwrap_or_else(|| from.collected_at.to_rfc3339()),
+            f.previous_open,
+            f.current_open,
+            f.persisting.len(),
+            f.resolved.len(),
+            f.new.len(),
+            f.previous_open,
+            f.persisting.len(),
+            f.resolved.len(),
+            f.current_open,
+            f.persisting.len(),
+            f.new.len()
+        ),
+    }
+}
 
 pub fn build(input: &ReportInput<'_>) -> ReportModel {
     let snapshot = input.snapshot;
@@ -296,6 +328,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         })
         .collect();
 
+    let control_counts = crate::controls::evaluate::counts(&a.controls);
     let mut frameworks = Vec::new();
     for fw in &input.frameworks {
         let controls: Vec<ControlView> = a
@@ -306,15 +339,20 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 id: c.id.clone(),
                 title: c.title.clone(),
                 status: c.status.as_str().into(),
+                status_label: c.status.label().into(),
                 reason: c.reason.clone(),
+                criterion: c.criterion.clone(),
                 findings: c.deciding_findings.clone(),
             })
             .collect();
-        let counts = CONTROL_STATUSES
+        let counts = ControlStatus::ALL
             .iter()
             .map(|s| Count {
                 label: s.as_str().into(),
-                count: controls.iter().filter(|c| c.status == s.as_str()).count(),
+                count: control_counts
+                    .get(&(fw.id.clone(), *s))
+                    .copied()
+                    .unwrap_or(0),
             })
             .collect();
         frameworks.push(FrameworkView {
@@ -330,7 +368,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .map(|sev| {
             let group: Vec<FindingView> = findings
                 .iter()
-                .filter(|f| !f.system && f.is_open() && f.severity == *sev)
+                .filter(|f| f.class() == FindingClass::Open && f.severity == *sev)
                 .map(finding_view)
                 .collect();
             FindingGroup {
@@ -344,7 +382,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
     let open_findings = finding_groups.iter().map(|g| g.findings.len()).sum();
     let accepted: Vec<FindingView> = findings
         .iter()
-        .filter(|f| !f.system && !f.is_open())
+        .filter(|f| f.class() == FindingClass::Accepted)
         .map(finding_view)
         .collect();
     if !accepted.is_empty() {
@@ -356,7 +394,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
     }
     let system_findings = findings
         .iter()
-        .filter(|f| f.system)
+        .filter(|f| f.class() == FindingClass::System)
         .map(finding_view)
         .collect();
 
@@ -376,18 +414,21 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .collect();
 
     let d = &a.diff;
-    let fref = |f: &crate::diff::FindingRef| format!("{} ({}): {}", f.id, f.severity, f.summary);
+    let fref = |f: &crate::diff::FindingRef| match &f.note {
+        Some(note) => format!("{} ({}): {} [{note}]", f.id, f.severity, f.summary),
+        None => format!("{} ({}): {}", f.id, f.severity, f.summary),
+    };
     let changes = ChangesView {
         baseline: d.baseline,
+        headline: changes_headline(d),
         previous_pack_id: d
             .from
             .as_ref()
             .and_then(|f| f.pack_id.clone())
             .unwrap_or_default(),
-        previous_problem: d.previous_verification_failure.clone().unwrap_or_default(),
         new_findings: d.findings.new.iter().map(fref).collect(),
         resolved_findings: d.findings.resolved.iter().map(fref).collect(),
-        persisting_findings: d.findings.persisting,
+        persisting_findings: d.findings.persisting.len(),
         controls: d
             .controls
             .iter()
@@ -447,6 +488,9 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             covers: o.exception.covers.describe(),
             state: match o.state {
                 ExceptionState::InForce => "in force".into(),
+                ExceptionState::Partial => {
+                    "in force, covers findings only in part (they stay open)".into()
+                }
                 ExceptionState::Stale => "in force, matches nothing".into(),
                 ExceptionState::Expired => "expired".into(),
             },
@@ -507,21 +551,25 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
     let control_sentence = frameworks
         .iter()
         .map(|fw| {
-            let sat = fw.counts[0].count;
-            let not = fw.counts[1].count;
+            let parts: Vec<String> = ControlStatus::ALL
+                .iter()
+                .filter_map(|s| {
+                    let n = control_counts.get(&(fw.id.clone(), *s)).copied()?;
+                    (n > 0).then(|| format!("{n} {}", s.as_str().replace('-', " ")))
+                })
+                .collect();
             format!(
-                "{}: {} of {} controls satisfied, {} not satisfied",
+                "{} ({} controls): {}",
                 fw.name,
-                sat,
                 fw.controls.len(),
-                not
+                parts.join(", ")
             )
         })
         .collect::<Vec<_>>()
         .join("; ");
     let register_len = a.analysis.register.len();
     let summary = format!(
-        "On {} kube-evidence collected the RBAC state of cluster {} ({} ClusterRoles, {} Roles, {} bindings, {} ServiceAccounts across {} namespaces){}. It found {} open finding(s) ({}), {} accepted by exceptions in force and {} about Kubernetes system components, reported apart. {}. {} subject(s) hold privileged access{}. {}",
+        "On {} kube-evidence collected the RBAC state of cluster {} ({} ClusterRoles, {} Roles, {} bindings, {} ServiceAccounts across {} namespaces){}. It found {} open finding(s) ({}), {} accepted by exceptions in force and {} about Kubernetes system components, reported apart. {}. {} subject(s) hold privileged access ({} more rows of the access matrix are Kubernetes system components, marked as such){}. {}",
         cover.collected_at,
         cover.cluster,
         snapshot.cluster_roles.len(),
@@ -545,6 +593,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         summary_counts.system,
         control_sentence,
         a.analysis.matrix.iter().filter(|r| !r.system).count(),
+        a.analysis.matrix.iter().filter(|r| r.system).count(),
         if input.snapshot.inventory.is_some() {
             format!("; {register_len} sub-processor(s) are in the register")
         } else {
@@ -554,9 +603,12 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             "This pack is the baseline of its chain.".to_string()
         } else {
             format!(
-                "Since the previous pack: {} new and {} resolved finding(s), {} grant change(s).",
-                d.findings.new.len(),
+                "Since the previous pack: open findings went from {} to {} ({} persisting, {} resolved, {} new), {} grant change(s).",
+                d.findings.previous_open,
+                d.findings.current_open,
+                d.findings.persisting.len(),
                 d.findings.resolved.len(),
+                d.findings.new.len(),
                 d.grants.len()
             )
         }

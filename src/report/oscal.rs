@@ -162,7 +162,9 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
             ControlStatus::NotSatisfied => ("not-satisfied", "fail"),
             // OSCAL has two states; a control the run could not decide is not satisfied for
             // lack of evidence, which `other` and the remarks say.
-            ControlStatus::NotAssessed | ControlStatus::Manual => ("not-satisfied", "other"),
+            ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired => {
+                ("not-satisfied", "other")
+            }
         };
         let mut finding = json!({
             "uuid": ids.of("control", &format!("{}/{}", c.framework, c.id)),
@@ -178,7 +180,10 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
                 "status": { "state": state, "reason": reason },
             },
         });
-        if matches!(c.status, ControlStatus::NotAssessed | ControlStatus::Manual) {
+        if matches!(
+            c.status,
+            ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired
+        ) {
             let mut remarks = vec![format!("{}: {}", c.status.as_str(), c.reason)];
             remarks.extend(c.not_assessed.iter().cloned());
             if let Some(m) = &c.manual {

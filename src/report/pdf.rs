@@ -486,7 +486,7 @@ fn controls(l: &mut Layout, m: &ReportModel) {
                 vec![
                     c.id.clone(),
                     c.title.clone(),
-                    c.status.clone(),
+                    c.status_label.clone(),
                     c.reason.clone(),
                     c.findings.join(", "),
                 ]
@@ -680,35 +680,7 @@ fn matrix(l: &mut Layout, m: &ReportModel) {
 fn changes(l: &mut Layout, m: &ReportModel) {
     let c = &m.changes;
     l.section("Changes since the previous pack");
-    if c.baseline {
-        l.paragraph(
-            "This pack is the baseline of its chain: there is no previous pack to compare with.",
-            9.5,
-        );
-    } else {
-        l.paragraph(
-            &format!(
-                "Compared with pack {}: {} new finding(s), {} resolved, {} persisting.",
-                c.previous_pack_id,
-                c.new_findings.len(),
-                c.resolved_findings.len(),
-                c.persisting_findings
-            ),
-            9.5,
-        );
-    }
-    if !c.previous_problem.is_empty() {
-        l.paragraph_with(
-            &format!(
-                "The previous pack could not be fully read or verified: {}",
-                c.previous_problem
-            ),
-            Weight::Bold,
-            9.0,
-            Rgb(0xb9, 0x1c, 0x1c),
-            0.0,
-        );
-    }
+    l.paragraph(&c.headline, 9.5);
     l.list("New findings", &c.new_findings, 8.0);
     l.list("Resolved findings", &c.resolved_findings, 8.0);
     l.list("Control status changes", &c.controls, 8.0);

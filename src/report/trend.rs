@@ -38,7 +38,7 @@ pub fn point(pack_id: &str, collected_at: DateTime<Utc>, assessment: &Assessment
         open_findings: a
             .findings
             .iter()
-            .filter(|f| f.is_open() && !f.system)
+            .filter(|f| f.class() == crate::finding::FindingClass::Open)
             .count(),
         privileged_subjects: a.matrix.iter().filter(|r| !r.system).count(),
         sub_processors: a.register.len(),

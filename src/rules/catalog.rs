@@ -42,7 +42,8 @@ pub struct RuleDef {
     #[serde(serialize_with = "kind_names")]
     #[schemars(with = "Vec<String>")]
     pub requires: &'static [ResourceKind],
-    /// Data other than the cluster the rule needs (`inventory`, `previous-pack`).
+    /// Facts other than the cluster the rule needs (`inventory`, `previous-pack`, `period`: see
+    /// `controls::basis::REQUIREMENTS`).
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub needs: &'static [&'static str],
 }
@@ -560,7 +561,7 @@ pub const CATALOG: &[RuleDef] = &[
         "New privileged access since the previous pack",
         None,
         RBAC,
-        &["previous-pack"],
+        &["period"],
         "A subject gained a privileged permission since the previous pack; each such change should trace to an approved change request.",
         "Reconcile the change with its approval (pull request or ticket), or revert it."
     ),

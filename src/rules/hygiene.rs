@@ -1,11 +1,10 @@
 //! Rules about RBAC objects themselves (bindings to missing roles or ServiceAccounts, legacy
-//! tokens, aggregation labels, drift, malformed role references) and the escalation rule.
+//! tokens, aggregation labels, drift, malformed role references).
 
 use super::grants::{
     any_verb, execs, impersonates, node_proxy, reads_secrets, writes_rbac, writes_webhooks,
     writes_workloads,
 };
-use super::system::is_system_subject;
 use super::{RuleContext, new_finding};
 use crate::finding::Finding;
 use crate::rbac::SubjectRef;
@@ -231,45 +230,4 @@ fn bound_to(ctx: &RuleContext<'_>, role: &str) -> Vec<SubjectRef> {
         }
     }
     out.into_iter().collect()
-}
-
-/// KE-RBAC-026: subjects that reach cluster-admin equivalence without holding it.
-pub fn escalation(ctx: &RuleContext<'_>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for subject in ctx.index.all_subjects() {
-        if ctx.reach.is_direct_admin(&subject) {
-            continue;
-        }
-        let Some(path) = ctx.reach.path_to_admin(ctx.index, &subject) else {
-            continue;
-        };
-        if path.is_empty() {
-            continue;
-        }
-        let first = &path[0];
-        let mut f = new_finding(
-            "KE-RBAC-026",
-            &subject.key(),
-            format!(
-                "{subject} reaches cluster-admin in {} step(s); first: {}",
-                path.len(),
-                first.action
-            ),
-        );
-        f.system = is_system_subject(&subject);
-        let mut namespaces = BTreeSet::new();
-        for step in &path {
-            if let Some(g) = &step.grant {
-                if let Some(ns) = &g.namespace {
-                    namespaces.insert(ns.to_string());
-                }
-                f.grants.push(g.clone());
-            }
-        }
-        f.namespaces = namespaces.into_iter().collect();
-        f.subjects = vec![subject];
-        f.path = path;
-        out.push(f);
-    }
-    out
 }

@@ -5,27 +5,29 @@
 pub mod catalog;
 pub mod grants;
 mod hygiene;
+mod privilege;
 pub mod system;
 
 pub use catalog::{CATALOG, Family, RuleDef, rule};
 
 use crate::finding::{Finding, FindingStatus, sort_findings};
 use crate::rbac::index::RbacIndex;
-use crate::rbac::reach::ReachGraph;
+use crate::rbac::privilege::PrivilegeTable;
 use crate::snapshot::Snapshot;
 
 /// What the rules look at.
 pub struct RuleContext<'a> {
     pub snapshot: &'a Snapshot,
     pub index: &'a RbacIndex,
-    pub reach: &'a ReachGraph,
+    /// Every subject's cluster-admin reach, computed once (KE-RBAC-001 and KE-RBAC-026 read it).
+    pub privilege: &'a PrivilegeTable,
 }
 
 /// Evaluates every RBAC, hygiene and escalation rule.
 pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
     let mut findings = grants::evaluate(ctx);
     findings.extend(hygiene::evaluate(ctx));
-    findings.extend(hygiene::escalation(ctx));
+    findings.extend(privilege::evaluate(ctx));
     sort_findings(&mut findings);
     findings
 }
@@ -49,5 +51,6 @@ pub(crate) fn new_finding(rule_id: &str, key: &str, summary: String) -> Finding 
         system: false,
         status: FindingStatus::Open,
         exception: None,
+        exception_notes: Vec::new(),
     }
 }

@@ -5,6 +5,7 @@
 pub mod local;
 pub mod s3;
 
+use crate::controls::Retention;
 use async_trait::async_trait;
 use std::path::PathBuf;
 
@@ -94,6 +95,17 @@ pub trait Store: Send + Sync {
     /// Reads an object, or `None` if there is none.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// When the store itself says `key` was written (S3's `Last-Modified`), if it keeps such a
+    /// time apart from the writer's own claims; `None` for a local directory, whose file times
+    /// anyone with write access can set.
+    async fn modified_at(
+        &self,
+        key: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
+
     /// Every key under `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
@@ -109,6 +121,10 @@ pub trait Store: Send + Sync {
     /// Serialises runs publishing under `scope` (a cluster's prefix), waiting for a run already
     /// in progress. The lock must not outlive a crashed process.
     async fn lock(&self, scope: &str) -> Result<Box<dyn PublishLock>, StoreError>;
+
+    /// How the store keeps pack objects once written (records protection): what it enforces,
+    /// or that the tool cannot see it.
+    async fn retention(&self) -> Result<Retention, StoreError>;
 
     /// A link that lets someone without credentials download `key` until `expires` has passed.
     async fn share_link(

@@ -4,13 +4,14 @@
 //! a bounded time; permanent ones fail at once naming the bucket and the operation.
 
 use super::{PublishLock, Store, StoreError, validate_key};
+use crate::controls::Retention;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart, ObjectLockEnabled, ObjectLockMode,
-    ServerSideEncryption,
+    ObjectLockRetentionMode, ServerSideEncryption,
 };
 use std::time::Duration;
 
@@ -78,6 +79,13 @@ impl S3Options {
         let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
+    }
+}
+
+fn retention_of(mode: LockMode, days: u32) -> Retention {
+    match mode {
+        LockMode::Compliance => Retention::Compliance { days },
+        LockMode::Governance => Retention::Governance { days },
     }
 }
 
@@ -516,6 +524,55 @@ impl Store for S3Store {
         }
     }
 
+    async fn retention(&self) -> Result<Retention, StoreError> {
+        // What the run itself sets on every object comes first; otherwise the bucket's default
+        // retention, if it has one, applies to every new object.
+        if let Some(lock) = &self.options.object_lock {
+            return Ok(retention_of(lock.mode, lock.days));
+        }
+        let out = match self
+            .client
+            .get_object_lock_configuration()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if status_of(&e) == Some(404) => return Ok(Retention::None),
+            Err(e) => {
+                return Ok(Retention::Unverifiable {
+                    reason: format!(
+                        "the bucket's Object Lock configuration cannot be read ({})",
+                        describe(&e)
+                    ),
+                });
+            }
+        };
+        let Some(config) = out.object_lock_configuration() else {
+            return Ok(Retention::None);
+        };
+        let default = config.rule().and_then(|r| r.default_retention());
+        Ok(match (config.object_lock_enabled(), default) {
+            (Some(ObjectLockEnabled::Enabled), Some(d)) => {
+                let days = d
+                    .days()
+                    .map(|d| d.max(0) as u32)
+                    .or_else(|| d.years().map(|y| y.max(0) as u32 * 365))
+                    .unwrap_or(0);
+                match d.mode() {
+                    Some(ObjectLockRetentionMode::Compliance) => {
+                        retention_of(LockMode::Compliance, days)
+                    }
+                    Some(ObjectLockRetentionMode::Governance) => {
+                        retention_of(LockMode::Governance, days)
+                    }
+                    _ => Retention::None,
+                }
+            }
+            _ => Retention::None,
+        })
+    }
+
     async fn put_new(&self, key: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError> {
         validate_key(key)?;
         let full = self.key(key);
@@ -567,6 +624,27 @@ impl Store for S3Store {
             }
             Err(e) if status_of(&e) == Some(404) => Ok(None),
             Err(e) => Err(self.io("reading", key, describe(&e))),
+        }
+    }
+
+    async fn modified_at(
+        &self,
+        key: &str,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        validate_key(key)?;
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.key(key))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .last_modified()
+                .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.io("reading the metadata of", key, describe(&e))),
         }
     }
 

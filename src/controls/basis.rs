@@ -1,0 +1,246 @@
+//! What a run's control results rest on besides the findings: the data it had (inventory,
+//! previous pack, audit log), the period it covers, and how the store keeps the packs. Recorded in
+//! `findings.json` so that every control status can be recomputed from the pack alone.
+//!
+//! A control's `requires` names facts from here; each is met, not met (the control is
+//! `not-satisfied`), not assessable (`not-assessed`), or needs a person's evidence
+//! (`manual-evidence-required`), always with the reason.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Analyses and facts a control can require (the `requires` of a control definition).
+pub const REQUIREMENTS: &[(&str, &str)] = &[
+    ("audit-log", "a Kubernetes API audit log was analysed"),
+    ("inventory", "a sub-processor inventory was given"),
+    (
+        "previous-pack",
+        "the previous pack of the chain was read and verified",
+    ),
+    (
+        "period",
+        "the pack covers a period of at least one schedule interval since the previous pack",
+    ),
+    (
+        "retention",
+        "the store keeps packs under a retention lock that nobody can lift (Object Lock in compliance mode)",
+    ),
+];
+
+/// Packs closer together than this share of the schedule interval do not cover "a period": the
+/// rest is left for a scheduler's jitter (72 minutes of a 24-hour schedule).
+pub const PERIOD_TOLERANCE_PERCENT: i64 = 5;
+
+/// How the store keeps packs once written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum Retention {
+    /// Object Lock in compliance mode: nobody, the bucket owner included, can delete or replace
+    /// a pack object before its retention date.
+    Compliance { days: u32 },
+    /// Object Lock in governance mode: holders of `s3:BypassGovernanceRetention` can lift it.
+    Governance { days: u32 },
+    /// No retention lock: whoever may write to the store may delete or replace packs.
+    None,
+    /// The tool cannot see how the store keeps its files (a local directory).
+    Unverifiable { reason: String },
+}
+
+impl Retention {
+    /// For an assessment made on demand, outside any store.
+    pub fn not_published() -> Retention {
+        Retention::Unverifiable {
+            reason: "assessed on demand, not published to a store".into(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Retention::Compliance { days } => {
+                format!("Object Lock, compliance mode, {days} day(s)")
+            }
+            Retention::Governance { days } => {
+                format!("Object Lock, governance mode, {days} day(s)")
+            }
+            Retention::None => "no retention lock".to_string(),
+            Retention::Unverifiable { reason } => format!("unknown: {reason}"),
+        }
+    }
+}
+
+/// The previous pack of the chain, as this run verified and used it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousBasis {
+    pub pack_id: String,
+    pub collected_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AssessmentBasis {
+    /// When this pack's snapshot was collected: the end of the period.
+    pub collected_at: DateTime<Utc>,
+    /// A sub-processor inventory was given.
+    pub inventory: bool,
+    /// The verified previous pack (the start of the period), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_pack: Option<PreviousBasis>,
+    /// The schedule the series is judged against.
+    pub schedule_interval_hours: u32,
+    /// A Kubernetes API audit log was analysed.
+    pub audit_log: bool,
+    /// How the store keeps the packs.
+    pub retention: Retention,
+}
+
+/// Whether one requirement holds, and why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequirementState {
+    Met(String),
+    /// The data shows the requirement is not met: the control is not satisfied.
+    NotMet(String),
+    /// The tool cannot tell: the control is not assessed.
+    NotAssessed(String),
+    /// Only a person's evidence can settle it.
+    Manual(String),
+}
+
+fn hours_and_minutes(d: chrono::Duration) -> String {
+    let minutes = d.num_minutes();
+    if minutes < 1 {
+        format!("{} s", d.num_seconds().max(0))
+    } else if minutes < 60 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {} min", minutes / 60, minutes % 60)
+    }
+}
+
+impl AssessmentBasis {
+    /// The shortest period that counts as one schedule interval.
+    pub fn minimum_period(&self) -> chrono::Duration {
+        let interval = chrono::Duration::hours(i64::from(self.schedule_interval_hours.max(1)));
+        interval - interval * PERIOD_TOLERANCE_PERCENT as i32 / 100
+    }
+
+    /// How long since the previous pack, if there is one.
+    pub fn period(&self) -> Option<chrono::Duration> {
+        self.previous_pack
+            .as_ref()
+            .map(|p| self.collected_at - p.collected_at)
+    }
+
+    pub fn requirement(&self, name: &str) -> RequirementState {
+        use RequirementState::*;
+        match name {
+            "inventory" if self.inventory => Met("a sub-processor inventory was given".into()),
+            "inventory" => NotAssessed("no sub-processor inventory was given".into()),
+            "audit-log" if self.audit_log => Met("the API audit log was analysed".into()),
+            "audit-log" => NotAssessed("no Kubernetes audit log was analysed".into()),
+            "previous-pack" => match &self.previous_pack {
+                Some(p) => Met(format!("previous pack {} verified", p.pack_id)),
+                None => NotAssessed("no previous pack: this pack is the baseline of its chain".into()),
+            },
+            "period" => match (self.period(), &self.previous_pack) {
+                (Some(d), Some(p)) if d >= self.minimum_period() => Met(format!(
+                    "the period since pack {} is {}",
+                    p.pack_id,
+                    hours_and_minutes(d)
+                )),
+                (Some(d), Some(p)) => NotAssessed(format!(
+                    "the period since the previous pack {} is {}, shorter than one schedule interval ({} h): change over a period cannot be judged from it",
+                    p.pack_id,
+                    hours_and_minutes(d),
+                    self.schedule_interval_hours
+                )),
+                _ => NotAssessed(
+                    "no previous pack: there is no period to judge change over (this pack is the baseline)"
+                        .into(),
+                ),
+            },
+            "retention" => match &self.retention {
+                Retention::Compliance { days } => Met(format!(
+                    "packs are under Object Lock in compliance mode for {days} day(s)"
+                )),
+                Retention::Governance { days } => Manual(format!(
+                    "packs are under Object Lock in governance mode for {days} day(s), which holders of s3:BypassGovernanceRetention can lift: attach who holds it"
+                )),
+                Retention::None => NotMet(
+                    "the store keeps packs without a retention lock: whoever may write to it may delete or replace them"
+                        .into(),
+                ),
+                Retention::Unverifiable { reason } => NotAssessed(format!(
+                    "the retention of the store cannot be verified by the tool: {reason}"
+                )),
+            },
+            other => NotAssessed(format!("unknown requirement `{other}`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn basis(previous_hours_ago: Option<i64>, retention: Retention) -> AssessmentBasis {
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap();
+        AssessmentBasis {
+            collected_at: now,
+            inventory: true,
+            previous_pack: previous_hours_ago.map(|h| PreviousBasis {
+                pack_id: "p".into(),
+                collected_at: now - chrono::Duration::seconds((h as f64 * 3600.0) as i64),
+            }),
+            schedule_interval_hours: 24,
+            audit_log: false,
+            retention,
+        }
+    }
+
+    #[test]
+    fn a_period_needs_one_schedule_interval_less_the_jitter_allowance() {
+        let state = |h: f64| {
+            let mut b = basis(None, Retention::None);
+            b.previous_pack = Some(PreviousBasis {
+                pack_id: "p".into(),
+                collected_at: b.collected_at - chrono::Duration::seconds((h * 3600.0) as i64),
+            });
+            b.requirement("period")
+        };
+        assert!(matches!(state(24.0), RequirementState::Met(_)));
+        assert!(matches!(state(22.9), RequirementState::Met(_)));
+        assert!(matches!(state(22.7), RequirementState::NotAssessed(_)));
+        let three_seconds = state(3.0 / 3600.0);
+        match three_seconds {
+            RequirementState::NotAssessed(why) => assert!(why.contains("is 3 s"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            basis(None, Retention::None).requirement("period"),
+            RequirementState::NotAssessed(_)
+        ));
+    }
+
+    #[test]
+    fn records_protection_follows_the_real_retention() {
+        let r = |ret| basis(Some(24), ret).requirement("retention");
+        assert!(matches!(
+            r(Retention::Compliance { days: 400 }),
+            RequirementState::Met(_)
+        ));
+        assert!(matches!(
+            r(Retention::Governance { days: 400 }),
+            RequirementState::Manual(_)
+        ));
+        assert!(matches!(r(Retention::None), RequirementState::NotMet(_)));
+        assert!(matches!(
+            r(Retention::Unverifiable {
+                reason: "a local directory".into()
+            }),
+            RequirementState::NotAssessed(_)
+        ));
+    }
+}

@@ -1,0 +1,215 @@
+//! The previous pack of a cluster's chain, read so that a run can chain to it and diff against it.
+//! Nothing from it is used before it is checked: `latest.json` must name a pack where the pack
+//! should be, its manifest must be the one `latest.json` recorded, its signature must verify
+//! (against the run's trusted signers when it has them), and every file read from it must match
+//! the size and SHA-256 its manifest lists. Any mismatch is an error naming the file: the run
+//! stops and publishes nothing, so a tampered pack never feeds a diff or a new signed pack.
+
+use super::manifest::{LatestPointer, Manifest};
+use super::sign::{self, AllowedSigner};
+use super::{
+    MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix, read_latest, sha256_hex,
+};
+use crate::analysis::PreviousPackInfo;
+use crate::report::json::FindingsDocument;
+use crate::report::trend::{TREND_FILE, TrendDocument, TrendPoint};
+use crate::store::{Store, StoreError};
+
+/// The previous pack, verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedPrevious {
+    pub pointer: LatestPointer,
+    pub manifest: Manifest,
+    /// What the analysis compares with.
+    pub info: PreviousPackInfo,
+    /// The trend it carried (oldest first).
+    pub trend: Vec<TrendPoint>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreviousPackError {
+    #[error("cannot read the previous pack")]
+    Store(#[from] StoreError),
+    #[error("{key} is not a valid pointer: {message}")]
+    Pointer { key: String, message: String },
+    #[error(
+        "the previous pack {pack_id} ({path}) does not verify: {problem}. Nothing was published: a run never chains to, or diffs against, evidence that does not match its manifest. Restore the pack from a copy; to start a new chain on purpose, remove {latest} (verify --chain will then report the break)"
+    )]
+    Invalid {
+        pack_id: String,
+        path: String,
+        latest: String,
+        problem: String,
+    },
+}
+
+/// Reads and verifies the pack `latest.json` names, if the cluster has one.
+pub async fn read_verified(
+    store: &dyn Store,
+    cluster: &str,
+    trusted: Option<&[AllowedSigner]>,
+) -> Result<Option<VerifiedPrevious>, PreviousPackError> {
+    let pointer = match read_latest(store, cluster).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        Err(super::PackReadError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            return Err(PreviousPackError::Pointer {
+                key: latest_key(cluster),
+                message: e.to_string(),
+            });
+        }
+    };
+    let invalid = |problem: String| PreviousPackError::Invalid {
+        pack_id: pointer.pack_id.clone(),
+        path: pointer.path.clone(),
+        latest: latest_key(cluster),
+        problem,
+    };
+    // The pointer must name this cluster's pack where such a pack is stored: a path elsewhere
+    // (`../../etc`, another cluster) is never followed.
+    let expected = pack_prefix(cluster, pointer.collected_at, &pointer.pack_id);
+    if pointer.cluster != cluster || pointer.path != expected {
+        return Err(invalid(format!(
+            "latest.json names path `{}` for cluster `{}`, but pack {} of cluster {cluster} is stored at `{expected}`",
+            pointer.path, pointer.cluster, pointer.pack_id
+        )));
+    }
+    let reader = PackReader {
+        store,
+        prefix: &pointer.path,
+    };
+    let manifest_bytes = reader
+        .get(MANIFEST_FILE)
+        .await?
+        .ok_or_else(|| invalid(format!("{MANIFEST_FILE} is missing")))?;
+    if sha256_hex(&manifest_bytes) != pointer.manifest_sha256 {
+        return Err(invalid(format!(
+            "{MANIFEST_FILE} does not match the SHA-256 latest.json recorded for it"
+        )));
+    }
+    let manifest = Manifest::from_bytes(&manifest_bytes)
+        .map_err(|e| invalid(format!("{MANIFEST_FILE} is not valid: {e}")))?;
+    if manifest.pack_id != pointer.pack_id || manifest.cluster.name != cluster {
+        return Err(invalid(format!(
+            "{MANIFEST_FILE} describes pack {} of cluster {}",
+            manifest.pack_id, manifest.cluster.name
+        )));
+    }
+    check_signature(&reader, &manifest, &manifest_bytes, trusted)
+        .await?
+        .map_err(invalid)?;
+
+    let snapshot_bytes = reader
+        .verified(&manifest, SNAPSHOT_FILE)
+        .await?
+        .map_err(invalid)?;
+    let snapshot = crate::snapshot::snapshot_from_bytes(&snapshot_bytes, &pointer.path)
+        .map_err(|e| invalid(format!("{SNAPSHOT_FILE}: {e}")))?;
+    let findings_bytes = reader
+        .verified(&manifest, "findings.json")
+        .await?
+        .map_err(invalid)?;
+    let doc: FindingsDocument = serde_json::from_slice(&findings_bytes)
+        .map_err(|e| invalid(format!("findings.json is not valid: {e}")))?;
+    // Packs from before trend.json existed give their own point.
+    let mut trend = vec![TrendPoint {
+        pack_id: doc.pack_id.clone(),
+        collected_at: doc.collected_at,
+        open_findings: doc.summary.open.values().sum(),
+        privileged_subjects: doc.access_matrix.iter().filter(|r| !r.system).count(),
+        sub_processors: doc.register.len(),
+    }];
+    if manifest.files.iter().any(|f| f.path == TREND_FILE) {
+        let bytes = reader
+            .verified(&manifest, TREND_FILE)
+            .await?
+            .map_err(invalid)?;
+        let t: TrendDocument = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(format!("{TREND_FILE} is not valid: {e}")))?;
+        trend = t.points;
+    }
+    Ok(Some(VerifiedPrevious {
+        info: PreviousPackInfo {
+            pack_id: pointer.pack_id.clone(),
+            collected_at: manifest.collected_at,
+            snapshot,
+            findings: doc.findings,
+            controls: doc.controls,
+        },
+        pointer,
+        manifest,
+        trend,
+    }))
+}
+
+/// The signature must verify whenever the manifest says the pack is signed; with trusted
+/// signers, it must also come from one of them, and an unsigned pack is refused.
+async fn check_signature(
+    reader: &PackReader<'_>,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    trusted: Option<&[AllowedSigner]>,
+) -> Result<Result<(), String>, PreviousPackError> {
+    let sig = reader.get(SIGNATURE_FILE).await?;
+    Ok(match (manifest.signed, sig, trusted) {
+        (true, None, _) => Err(format!(
+            "its manifest says it is signed, but {SIGNATURE_FILE} is missing"
+        )),
+        (true, Some(sig), trusted) => {
+            match sign::verify(manifest_bytes, &sig, trusted, manifest.published_at) {
+                Ok(c) if c.fingerprint != manifest.signing_key_fingerprint => Err(format!(
+                    "{SIGNATURE_FILE} was made by {}, but the manifest names {}",
+                    c.fingerprint, manifest.signing_key_fingerprint
+                )),
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("{SIGNATURE_FILE}: {e}")),
+            }
+        }
+        (false, Some(_), _) => Err(format!(
+            "its manifest says UNSIGNED, but a {SIGNATURE_FILE} is present"
+        )),
+        (false, None, Some(_)) => Err(
+            "it is UNSIGNED, and this run trusts only packs signed by its allowed signers".into(),
+        ),
+        (false, None, None) => Ok(()),
+    })
+}
+
+struct PackReader<'a> {
+    store: &'a dyn Store,
+    prefix: &'a str,
+}
+
+impl PackReader<'_> {
+    async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(&format!("{}/{name}", self.prefix)).await
+    }
+
+    /// A file of the pack, only if the manifest lists it and its size and SHA-256 match.
+    async fn verified(
+        &self,
+        manifest: &Manifest,
+        name: &str,
+    ) -> Result<Result<Vec<u8>, String>, StoreError> {
+        let Some(entry) = manifest.files.iter().find(|f| f.path == name) else {
+            return Ok(Err(format!("its manifest does not list {name}")));
+        };
+        let Some(bytes) = self.get(name).await? else {
+            return Ok(Err(format!("{name} is missing")));
+        };
+        Ok(if bytes.len() as u64 != entry.size {
+            Err(format!(
+                "{name} is {} bytes, but its manifest records {}",
+                bytes.len(),
+                entry.size
+            ))
+        } else if sha256_hex(&bytes) != entry.sha256 {
+            Err(format!(
+                "{name} does not match the SHA-256 its manifest records"
+            ))
+        } else {
+            Ok(bytes)
+        })
+    }
+}
