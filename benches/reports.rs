@@ -57,6 +57,7 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let input = ReportInput {
+        snapshot_gz: kube_evidence::snapshot::snapshot_to_gzip(&snapshot),
         pack_id: "20261120T020000000Z-00000000",
         snapshot: &snapshot,
         assessment: &assessment,

@@ -56,6 +56,7 @@ fn main() {
         index: &index,
         privilege: &PrivilegeTable::compute(&index, &reach),
     });
+    let findings = findings.findings;
     println!(
         "all risk rules: {:?} ({} findings)",
         t.elapsed(),

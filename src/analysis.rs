@@ -6,19 +6,23 @@ use crate::controls::{
 };
 use crate::diff::{Diff, Side};
 use crate::exceptions::{Exception, ExceptionOutcome};
+use crate::finding::Scope;
 use crate::finding::{Finding, sort_findings};
 use crate::inventory::{Inventory, RegisterRow, reconcile};
 use crate::rbac::SubjectRef;
 use crate::rbac::aggregation::AggregationDrift;
-use crate::rbac::index::RbacIndex;
+use crate::rbac::index::{ObjectRef, RbacIndex};
 use crate::rbac::privilege::{PrivilegeTable, SubjectPrivilege};
 use crate::rbac::reach::ReachGraph;
+use crate::rules::grants::Holding;
+use crate::rules::system::is_system_subject;
 use crate::rules::{self, RuleContext};
 use crate::snapshot::Snapshot;
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The columns of the privileged access matrix, each backed by one or two rules.
 pub const MATRIX_COLUMNS: &[(&str, &str, &[&str])] = &[
@@ -51,6 +55,10 @@ pub struct MatrixRow {
     pub system: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_processor: Option<String>,
+    /// The widest scope of its holdings (cluster, broad, foreign, local); absent for a subject
+    /// that holds none of the columns' capabilities but reaches cluster-admin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub widest_scope: Option<Scope>,
     /// Column key -> scope.
     pub cells: BTreeMap<String, String>,
 }
@@ -68,6 +76,21 @@ pub struct Analysis {
     /// the rules, the matrix and the register read).
     #[serde(default)]
     pub privilege: Vec<SubjectPrivilege>,
+    /// Who holds which privileged capability, where, through which bindings: the complete
+    /// population behind the matrix, written to `access-population.csv.gz`, not findings.json.
+    #[serde(skip)]
+    pub population: Vec<PopulationEntry>,
+}
+
+/// One subject's holding of one capability, with the bindings behind it.
+#[derive(Debug, Clone)]
+pub struct PopulationEntry {
+    pub rule_id: &'static str,
+    pub subject: SubjectRef,
+    pub scope: Scope,
+    pub system: bool,
+    /// (binding, role) pairs, in binding order.
+    pub bindings: Vec<(Arc<ObjectRef>, Arc<ObjectRef>)>,
 }
 
 /// The RBAC part of the analysis, with the index and graph kept for further questions.
@@ -92,12 +115,16 @@ pub fn analyze(
     let index = RbacIndex::build(snapshot);
     let reach = ReachGraph::build(&index, snapshot);
     let privilege = PrivilegeTable::compute(&index, &reach);
-    let mut findings = rules::evaluate(&RuleContext {
+    let rules::Evaluation {
+        holdings,
+        mut findings,
+    } = rules::evaluate(&RuleContext {
         snapshot,
         index: &index,
         privilege: &privilege,
     });
     let mut register = Vec::new();
+    let mut owners = BTreeMap::new();
     if let Some(inv) = inventory.or(snapshot.inventory.as_ref()) {
         let rec = reconcile(inv, snapshot, &index, &privilege, today);
         // RBAC findings about a sub-processor's identities name it.
@@ -108,9 +135,11 @@ pub fn analyze(
         }
         findings.extend(rec.findings);
         register = rec.register;
+        owners = rec.owners;
         sort_findings(&mut findings);
     }
-    let matrix = matrix(&findings, &privilege);
+    let matrix = matrix(&holdings, &privilege, &owners, index.namespaces.len());
+    let population = population(&index, &holdings);
     let aggregation_drift = index.aggregation_drift.clone();
     let records = privilege.to_records();
     RbacAnalysis {
@@ -123,56 +152,116 @@ pub fn analyze(
             aggregation_drift,
             register,
             privilege: records,
+            population,
         },
     }
 }
 
-/// Builds the matrix from the subject findings of the matrix rules; the cluster-admin column
-/// states the privilege table's level.
-pub fn matrix(findings: &[Finding], privilege: &PrivilegeTable) -> Vec<MatrixRow> {
+/// The holdings as the population files list them: per holding, the bindings behind it.
+fn population(index: &RbacIndex, holdings: &[Holding]) -> Vec<PopulationEntry> {
+    holdings
+        .iter()
+        .map(|h| {
+            let mut bindings: Vec<(Arc<ObjectRef>, Arc<ObjectRef>)> = h
+                .grants
+                .iter()
+                .filter_map(|(b, _)| {
+                    let b = &index.bindings[*b];
+                    let role = index.roles[*b.role.as_ref().ok()?].object();
+                    Some((b.object(), role))
+                })
+                .collect();
+            bindings.dedup();
+            PopulationEntry {
+                rule_id: h.rule_id,
+                subject: h.subject.clone(),
+                scope: h.scope(index.namespaces.len()),
+                system: h.system,
+                bindings,
+            }
+        })
+        .collect()
+}
+
+/// A matrix cell's scope: cluster-wide, a few namespaces by name, or how many.
+fn cell_scope(cluster: bool, namespaces: &[Arc<str>]) -> String {
+    let mut parts = Vec::new();
+    if cluster {
+        parts.push("cluster-wide".to_string());
+    }
+    match namespaces.len() {
+        0 => {}
+        n if n <= 5 => parts.push(namespaces.join(" ")),
+        n => parts.push(format!("in {n} namespaces")),
+    }
+    parts.join("; ")
+}
+
+/// The access matrix: one row per subject that holds a privileged capability anywhere (the
+/// population, local holdings included) or reaches cluster-admin; each cell says where it holds
+/// the column's capability, and the cluster-admin column states the privilege table's level.
+pub fn matrix(
+    holdings: &[Holding],
+    privilege: &PrivilegeTable,
+    owners: &BTreeMap<SubjectRef, String>,
+    total_namespaces: usize,
+) -> Vec<MatrixRow> {
     let mut rows: BTreeMap<SubjectRef, MatrixRow> = BTreeMap::new();
-    for f in findings {
+    fn row<'a>(
+        rows: &'a mut BTreeMap<SubjectRef, MatrixRow>,
+        subject: &SubjectRef,
+        owners: &BTreeMap<SubjectRef, String>,
+    ) -> &'a mut MatrixRow {
+        rows.entry(subject.clone()).or_insert_with(|| MatrixRow {
+            subject: subject.clone(),
+            system: is_system_subject(subject),
+            sub_processor: owners.get(subject).cloned(),
+            widest_scope: None,
+            cells: BTreeMap::new(),
+        })
+    }
+    // Per (subject, column): cluster-wide, the namespaces, and whether only system grants.
+    type Cell = (bool, Vec<Arc<str>>, bool);
+    let mut holds: BTreeMap<(&SubjectRef, &str), Cell> = BTreeMap::new();
+    let mut widest: BTreeMap<&SubjectRef, Scope> = BTreeMap::new();
+    for h in holdings {
         let Some((key, _, _)) = MATRIX_COLUMNS
             .iter()
-            .find(|(_, _, rules)| rules.contains(&f.rule_id.as_str()))
+            .find(|(_, _, rules)| rules.contains(&h.rule_id))
         else {
             continue;
         };
-        let [subject] = f.subjects.as_slice() else {
-            continue;
-        };
-        let row = rows.entry(subject.clone()).or_insert_with(|| MatrixRow {
-            subject: subject.clone(),
-            system: f.system,
-            sub_processor: f.sub_processor.clone(),
-            cells: BTreeMap::new(),
-        });
-        row.system &= f.system;
-        let scope = match f.rule_id.as_str() {
-            "KE-RBAC-001" | "KE-RBAC-026" => privilege.describe(subject),
-            _ => {
-                let cluster = f.grants.iter().any(|g| g.namespace.is_none());
-                let mut parts = Vec::new();
-                if cluster {
-                    parts.push("cluster-wide".to_string());
-                }
-                if !f.namespaces.is_empty() {
-                    parts.push(f.namespaces.join(" "));
-                }
-                parts.join("; ")
-            }
-        };
-        let cell = row.cells.entry(key.to_string()).or_default();
-        if cell.is_empty() {
-            *cell = scope;
-        } else if !cell.contains(&scope) {
-            // Cluster-wide reach comes first: it is what the column asks.
-            *cell = if scope.starts_with("cluster-wide") {
-                format!("{scope}; {cell}")
-            } else {
-                format!("{cell}; {scope}")
-            };
-        }
+        let scope = h.scope(total_namespaces);
+        widest
+            .entry(&h.subject)
+            .and_modify(|w| *w = (*w).min(scope))
+            .or_insert(scope);
+        let cell = holds
+            .entry((&h.subject, key))
+            .or_insert((false, Vec::new(), true));
+        cell.0 |= h.cluster;
+        cell.1.extend(h.namespaces.iter().cloned());
+        cell.2 &= h.system;
+    }
+    // A row is about a system component when its subject is one, or when everything it holds
+    // comes from the API server's bootstrap bindings.
+    let mut only_bootstrap: BTreeMap<&SubjectRef, bool> = BTreeMap::new();
+    for ((subject, _), (_, _, system)) in &holds {
+        *only_bootstrap.entry(subject).or_insert(true) &= *system;
+    }
+    for ((subject, key), (cluster, mut namespaces, _)) in holds {
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        let r = row(&mut rows, subject, owners);
+        r.system |= only_bootstrap[subject];
+        r.widest_scope = widest.get(subject).copied();
+        r.cells
+            .insert(key.to_string(), cell_scope(cluster, &namespaces));
+    }
+    for (subject, _) in privilege.iter() {
+        row(&mut rows, subject, owners)
+            .cells
+            .insert("clusterAdmin".into(), privilege.describe(subject));
     }
     rows.into_values().collect()
 }
@@ -255,7 +344,6 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         .findings
         .extend(crate::diff::change_findings(&diff));
     let exceptions = crate::exceptions::apply(&mut analysis.findings, input.exceptions, today);
-    analysis.matrix = matrix(&analysis.findings, &rbac.privilege);
     let basis = AssessmentBasis {
         collected_at: snapshot.taken_at,
         inventory: snapshot.inventory.is_some(),

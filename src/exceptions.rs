@@ -48,18 +48,33 @@ enum Overlap {
     None,
     /// All of it.
     Whole,
-    /// The grants with these indices and nothing else: the finding is split in two.
-    Grants(Vec<usize>),
+    /// The grants of the bindings in this namespace, or through this subject, and nothing
+    /// else: the finding is split in two.
+    Split(SplitBy),
     /// Part of it, in a way the finding cannot be split along (a multi-subject finding, an
     /// escalation path through several namespaces): it stays open, and says so.
     Part(String),
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SplitBy {
+    Namespace(String),
+    Subject(SubjectRef),
+}
+
+impl SplitBy {
+    fn inside(&self, namespace: Option<&str>, via: &SubjectRef) -> bool {
+        match self {
+            SplitBy::Namespace(ns) => namespace == Some(ns.as_str()),
+            SplitBy::Subject(s) => via == s,
+        }
+    }
+}
+
 /// A finding's namespace scope: its namespaces, and whether any grant behind it is cluster-wide.
 fn scope_of(f: &Finding) -> (std::collections::BTreeSet<&str>, bool) {
     let namespaces = f.namespaces.iter().map(String::as_str).collect();
-    let cluster = f.grants.iter().any(|g| g.namespace.is_none());
-    (namespaces, cluster)
+    (namespaces, f.grants.has_cluster_wide())
 }
 
 fn describe_scope(namespaces: &std::collections::BTreeSet<&str>, cluster: bool) -> String {
@@ -84,17 +99,41 @@ impl Coverage {
             Coverage::Subject(s) if f.subjects.as_slice() == std::slice::from_ref(s) => {
                 Overlap::Whole
             }
-            Coverage::Subject(s) if f.subjects.contains(s) => Overlap::Part(format!(
-                "it covers {s}, one of the finding's {} subjects",
-                f.subjects.len()
-            )),
+            Coverage::Subject(s) if f.subjects.contains(s) => {
+                // A finding grouped by cause (default ServiceAccounts bound to one role, say)
+                // splits along its members' grants when every grant names a member.
+                let via = f.grants.subjects();
+                let grants_are_members = f.path.is_empty()
+                    && via.contains(s)
+                    && via.iter().all(|v| f.subjects.contains(v));
+                if grants_are_members {
+                    Overlap::Split(SplitBy::Subject(s.clone()))
+                } else {
+                    Overlap::Part(format!(
+                        "it covers {s}, one of the finding's {} subjects",
+                        f.subjects.len()
+                    ))
+                }
+            }
             Coverage::Subject(_) => Overlap::None,
-            // The object a finding is about is its first; the others are context (the role a
-            // binding references, the built-in role a label aggregates into).
-            Coverage::Object(o) => match f.objects.first() {
-                Some(x) if x.to_string() == *o => Overlap::Whole,
-                _ => Overlap::None,
-            },
+            // The object a finding is about is its cause, or else its first object; the others
+            // are members of a group (bindings naming a missing role) or context.
+            Coverage::Object(o) => {
+                let about = f
+                    .cause
+                    .clone()
+                    .or_else(|| f.objects.first().map(|x| x.to_string()));
+                if about.as_deref() == Some(o.as_str()) {
+                    Overlap::Whole
+                } else if f.objects.iter().any(|x| x.to_string() == *o) {
+                    Overlap::Part(format!(
+                        "it covers {o}, one of the {} objects of the finding",
+                        f.objects.len()
+                    ))
+                } else {
+                    Overlap::None
+                }
+            }
             Coverage::SubProcessor(id) if f.sub_processor.as_deref() == Some(id) => Overlap::Whole,
             Coverage::SubProcessor(_) => Overlap::None,
             Coverage::Namespace(ns) => {
@@ -105,23 +144,13 @@ impl Coverage {
                 if namespaces.len() == 1 && !cluster {
                     return Overlap::Whole;
                 }
-                let inside: Vec<usize> = f
-                    .grants
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, g)| g.namespace.as_deref() == Some(ns.as_str()))
-                    .map(|(i, _)| i)
-                    .collect();
                 // Split along grants only when the grants are the whole of the finding's scope.
+                let granted = f.grants.namespaces();
                 let grants_are_scope = f.path.is_empty()
-                    && !inside.is_empty()
-                    && f.grants.iter().all(|g| {
-                        g.namespace
-                            .as_deref()
-                            .is_none_or(|n| namespaces.contains(n))
-                    });
+                    && granted.contains(ns.as_str())
+                    && granted.iter().all(|n| namespaces.contains(n.as_str()));
                 if grants_are_scope {
-                    Overlap::Grants(inside)
+                    Overlap::Split(SplitBy::Namespace(ns.clone()))
                 } else {
                     Overlap::Part(format!(
                         "it covers namespace {ns}, but the finding reaches {}",
@@ -389,8 +418,8 @@ pub fn apply(
                     accept(&mut findings[i], e);
                     accepted.push(findings[i].id.clone());
                 }
-                Overlap::Grants(inside) => {
-                    let part = split_off(&mut findings[i], &inside, e);
+                Overlap::Split(by) => {
+                    let part = split_off(&mut findings[i], &by, e);
                     accepted.push(part.id.clone());
                     findings.push(part);
                 }
@@ -452,41 +481,40 @@ fn accept(f: &mut Finding, e: &Exception) {
     });
 }
 
-/// Moves the grants at `inside` out of `f` into a new, accepted finding; `f` keeps its id and
+/// Moves the grants `by` selects out of `f` into a new, accepted finding; `f` keeps its id and
 /// the rest of its scope, and stays as it was (open or accepted).
-fn split_off(f: &mut Finding, inside: &[usize], e: &Exception) -> Finding {
+fn split_off(f: &mut Finding, by: &SplitBy, e: &Exception) -> Finding {
     let scope = e.covers.describe();
+    // A finding whose subjects are the members its grants name keeps, on each side of the
+    // split, the members of that side.
+    let members =
+        f.subjects.len() > 1 && f.grants.subjects().iter().all(|s| f.subjects.contains(s));
+    let (inside, rest) = f.grants.split(|ns, via| by.inside(ns, via));
     let mut part = f.clone();
     part.id = Finding::make_id(&f.rule_id, &format!("{}\n{scope}", f.id));
-    part.grants = inside.iter().map(|i| f.grants[*i].clone()).collect();
-    part.namespaces = namespaces_of(&part.grants);
+    part.grants = inside;
+    part.namespaces = part.grants.namespaces().into_iter().collect();
+    if members {
+        part.subjects = part.grants.subjects().into_iter().collect();
+    }
     part.summary = format!(
         "{} (the part in {scope}, split off for exception {})",
         f.summary, e.id
     );
+    // The carved-out part is no longer where the whole was held (cluster, broad, foreign).
+    part.scope = None;
     part.exception_notes.clear();
     part.status = FindingStatus::Open;
     part.exception = None;
     accept(&mut part, e);
-    let mut index = 0;
-    f.grants.retain(|_| {
-        let keep = !inside.contains(&index);
-        index += 1;
-        keep
-    });
-    f.namespaces = namespaces_of(&f.grants);
+    f.grants = rest;
+    f.namespaces = f.grants.namespaces().into_iter().collect();
+    if members {
+        f.subjects = f.grants.subjects().into_iter().collect();
+    }
     f.exception_notes.push(format!(
         "the part in {scope} is accepted by exception {} as finding {}; this finding covers the rest",
         e.id, part.id
     ));
     part
-}
-
-fn namespaces_of(grants: &[crate::rbac::Grant]) -> Vec<String> {
-    grants
-        .iter()
-        .filter_map(|g| g.namespace.as_deref().map(str::to_string))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect()
 }

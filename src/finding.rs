@@ -58,8 +58,39 @@ impl FromStr for Severity {
     }
 }
 
+/// Where a subject holds a capability, which decides whether that is a finding. See
+/// `docs/controls.md` (Severity and scope).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Through a ClusterRoleBinding: everywhere.
+    Cluster,
+    /// Through RoleBindings in so many namespaces that it is everywhere in all but name (see
+    /// `rules::grants::broad_threshold`).
+    Broad,
+    /// A ServiceAccount holding it in namespaces other than its own.
+    Foreign,
+    /// A ServiceAccount in its own namespace, or a person or group in a few namespaces: the
+    /// population a review looks at as a whole, not a finding.
+    Local,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Cluster => "cluster",
+            Scope::Broad => "broad",
+            Scope::Foreign => "foreign",
+            Scope::Local => "local",
+        }
+    }
+}
+
+use crate::rbac::grant_set::GrantSet;
 use crate::rbac::reach::PathStep;
-use crate::rbac::{Grant, ObjectRef, SubjectRef};
+use crate::rbac::{ObjectRef, SubjectRef};
 
 /// Whether a finding still counts against its controls.
 #[derive(
@@ -108,9 +139,27 @@ pub struct Finding {
     /// Namespaces the finding applies in; empty means cluster-wide or not namespaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,
-    /// The grants behind the finding (binding -> role -> rule, scope).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub grants: Vec<Grant>,
+    /// The grants behind the finding, in groups (every binding of a group grants every rule of
+    /// it): findings.json records them by ids into the snapshot (role, rule positions, bindings,
+    /// subject) rather than repeating rules; reports show the rules. Not read back: a previous
+    /// pack's findings are compared by id.
+    #[serde(
+        default,
+        skip_serializing_if = "GrantSet::is_empty",
+        serialize_with = "grant_groups",
+        skip_deserializing
+    )]
+    #[schemars(with = "Vec<crate::rbac::grant_set::GrantGroupRecord>")]
+    pub grants: GrantSet,
+    /// Where the capability is held (for the capability rules): cluster, broad or foreign; local
+    /// holdings are population, never findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// What the finding is grouped by, when one cause stands for many subjects or objects (the
+    /// identity an escalation goes through, the role default ServiceAccounts are bound to, the
+    /// missing role or ServiceAccount bindings name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     /// For escalation findings: the shortest path, step by step.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<PathStep>,
@@ -125,6 +174,10 @@ pub struct Finding {
     /// over, or an exception that covers only part of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exception_notes: Vec<String>,
+}
+
+fn grant_groups<S: serde::Serializer>(grants: &GrantSet, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(grants.records())
 }
 
 impl Finding {

@@ -26,6 +26,7 @@ pub mod snapshot;
 pub mod source;
 pub mod store;
 pub mod synthetic;
+pub mod tls;
 pub mod yaml;
 
 pub const TOOL_NAME: &str = "kube-evidence";

@@ -18,7 +18,7 @@ use crate::pack::sign::{AllowedSigner, SignError, SigningKey, parse_allowed_sign
 use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
 use crate::report::{self, ReportInput};
-use crate::snapshot::{Snapshot, snapshot_to_json};
+use crate::snapshot::{Snapshot, canonical_json};
 use crate::source::{CollectContext, Source, SourceError, SourceSpec};
 use crate::store::{Store, StoreError, StoreUrl};
 use chrono::NaiveDate;
@@ -312,9 +312,14 @@ async fn collect_and_publish(
         tracing::warn!(kind = %line, "collection incomplete");
     }
     snapshot.inventory = inputs.inventory;
+    snapshot.canonicalize();
 
     progress.stage("assessing");
-    let snapshot_digest = pack::sha256_hex(&snapshot_to_json(&snapshot));
+    // Serialised once: its digest names the pack, its gzip is the pack's snapshot file.
+    let snapshot_json = canonical_json(&snapshot);
+    let snapshot_digest = pack::sha256_hex(&snapshot_json);
+    let snapshot_gz = crate::snapshot::gzip(&snapshot_json);
+    drop(snapshot_json);
     let id = pack::pack_id(snapshot.taken_at, &snapshot_digest);
     let assessment = assess(&AssessmentInput {
         snapshot: &snapshot,
@@ -338,6 +343,7 @@ async fn collect_and_publish(
     let files = report::pack_files(&ReportInput {
         pack_id: &id,
         snapshot: &snapshot,
+        snapshot_gz,
         assessment: &assessment,
         generated_at: taken_at,
         signing_key_fingerprint: key.as_ref().map(SigningKey::fingerprint),

@@ -386,37 +386,49 @@ fn a_namespace_exception_accepts_only_that_namespace() {
     assert_eq!(alice.len(), 2, "split in two: {alice:#?}");
     let accepted = alice.iter().find(|f| f["status"] == "accepted").unwrap();
     assert_eq!(accepted["namespaces"], serde_json::json!(["dev"]));
-    assert!(
-        accepted["grants"]
+    let bindings = |f: &Value| -> Vec<String> {
+        f["grants"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|g| g["namespace"] == "dev")
-    );
+            .flat_map(|g| g["bindings"].as_array().unwrap().clone())
+            .map(|b| b.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(bindings(accepted), vec!["RoleBinding dev/alice-exec"]);
     assert_eq!(accepted["exception"]["id"], "EXC-DEV");
     let open = alice.iter().find(|f| f["status"] == "open").unwrap();
     assert_eq!(open["namespaces"], serde_json::json!(["prod"]));
-    let grants = open["grants"].as_array().unwrap();
-    assert!(
-        grants.iter().any(|g| g["namespace"].is_null()),
+    assert_eq!(
+        bindings(open),
+        vec![
+            "ClusterRoleBinding alice-exec-everywhere",
+            "RoleBinding prod/alice-exec"
+        ],
         "cluster-wide stays open"
     );
-    assert!(grants.iter().all(|g| g["namespace"] != "dev"));
     assert!(
         open["exceptionNotes"][0]
             .as_str()
             .unwrap()
             .contains("the part in namespace dev is accepted by exception EXC-DEV")
     );
-    // bob holds it only in dev: accepted whole.
-    let bob = findings_of(&doc, "KE-RBAC-005")
-        .into_iter()
-        .find(|f| about(f, "bob"))
+    // bob holds it in one namespace only: population (the access matrix), not a finding.
+    assert!(
+        findings_of(&doc, "KE-RBAC-005")
+            .iter()
+            .all(|f| !about(f, "bob"))
+    );
+    let bob = doc["accessMatrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subject"]["name"] == "bob")
         .unwrap();
-    assert_eq!(bob["status"], "accepted");
+    assert_eq!(bob["cells"]["execAttach"], "dev");
     let outcome = &doc["exceptions"][0];
     assert_eq!(outcome["state"], "in-force");
-    assert_eq!(outcome["findings"].as_array().unwrap().len(), 2);
+    assert_eq!(outcome["findings"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -430,8 +442,8 @@ fn an_exception_never_accepts_a_finding_it_covers_only_in_part() {
         .into_iter()
         .filter(|f| f["status"] == "open")
         .collect();
-    // alice's dev and cluster-wide part, and bob (dev only) stay open.
-    assert_eq!(open.len(), 2);
+    // alice's dev and cluster-wide part stays open.
+    assert_eq!(open.len(), 1);
     let alice = open.iter().find(|f| about(f, "alice")).unwrap();
     assert_eq!(alice["namespaces"], serde_json::json!(["dev"]));
     let states: Vec<&str> = doc["exceptions"]

@@ -377,11 +377,21 @@ fn check_html(pack: &Pack, e: &Expected, diff: &Value) {
     );
     let matrix = html.split("id=\"access-matrix\"").nth(1).unwrap();
     let matrix = matrix.split("</table>").next().unwrap();
+    let shown = pack.findings_doc["accessMatrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["widestScope"] != "local" || !r["cells"]["clusterAdmin"].is_null())
+        .count();
     assert_eq!(
         matrix.matches("<tr><td").count(),
-        e.privileged + e.privileged_system,
-        "HTML matrix rows"
+        shown,
+        "HTML matrix rows: every subject beyond its own namespace, or reaching cluster-admin"
     );
+    assert!(text.contains(&format!(
+        "access-matrix.csv ({} subjects)",
+        e.privileged + e.privileged_system
+    )));
     assert!(text.contains(&squash(&html_escape(&headline_numbers(diff)))));
 }
 
@@ -682,13 +692,18 @@ fn check_privilege(pack: &Pack, reach: &dyn Fn(&str) -> String) {
                 assert_eq!(cell, words, "{subject}: matrix");
                 assert!(!direct, "{subject}: no KE-RBAC-001 for an escalation");
                 let f = escalation.unwrap_or_else(|| panic!("{subject}: KE-RBAC-026"));
-                assert!(
-                    s(&f[0]["summary"]).contains(&format!("in {} step(s)", p["steps"])),
-                    "{subject}: KE-RBAC-026 summary"
-                );
+                assert_eq!(f.len(), 1, "{subject}: in one escalation finding");
+                // Grouped by the identity that takes the last step into cluster-admin.
+                let path = p["path"].as_array().unwrap();
+                assert_eq!(path.len() as u64, p["steps"].as_u64().unwrap());
                 assert_eq!(
-                    f[0]["path"].as_array().unwrap().len() as u64,
-                    p["steps"].as_u64().unwrap()
+                    f[0]["cause"],
+                    path.last().unwrap()["from"],
+                    "{subject}: KE-RBAC-026 cause"
+                );
+                assert!(
+                    f[0]["path"].as_array().unwrap().len() <= path.len(),
+                    "{subject}: the finding shows its group's shortest path"
                 );
                 assert_eq!(reach(subject), words, "{subject}: access --reach");
             }

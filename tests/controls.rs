@@ -311,7 +311,8 @@ fn exceptions_apply_expire_and_go_stale() {
          - {id: E2, rule: KE-RBAC-018, namespace: kube-public, reason: r, approver: a, ticket: T-2, created: 2026-01-01, expires: 2026-11-19}\n\
          - {id: E3, rule: KE-RBAC-021, subject: \"ServiceAccount:web/default\", reason: r, approver: a, ticket: T-3, created: 2026-01-01, expires: 2027-01-01}\n\
          - {id: E4, rule: KE-SUB-005, subProcessor: external-dns, reason: r, approver: a, ticket: T-4, created: 2026-01-01, expires: 2027-01-01}\n\
-         - {id: E5, rule: KE-RBAC-022, object: \"RoleBinding web/web-ops\", reason: r, approver: a, ticket: T-5, created: 2026-01-01, expires: 2027-01-01}\n",
+         - {id: E5, rule: KE-RBAC-022, object: \"Role web/web-operator\", reason: r, approver: a, ticket: T-5, created: 2026-01-01, expires: 2027-01-01}\n\
+         - {id: E6, rule: KE-RBAC-022, object: \"RoleBinding web/web-ops\", reason: r, approver: a, ticket: T-6, created: 2026-01-01, expires: 2027-01-01}\n",
     );
     let list = exceptions::parse(&text, "exc.yaml", today()).unwrap();
     let a = assess_samples(&Controls::builtin(), &list, |_| {});
@@ -351,10 +352,13 @@ fn exceptions_apply_expire_and_go_stale() {
             .any(|f| f.rule_id == "KE-EXC-002" && f.summary.contains("E3"))
     );
     assert_eq!(state("E4").state, ExceptionState::InForce);
+    // A finding is about its cause (the missing role); one of the bindings that repeat it is
+    // only part of it.
     assert_eq!(state("E5").state, ExceptionState::InForce);
+    assert_eq!(state("E6").state, ExceptionState::Partial);
     // an accepted finding does not fail its control
     let only_velero = exceptions_text(
-        "- {id: E, rule: KE-RBAC-022, object: \"RoleBinding web/web-ops\", reason: r, approver: a, ticket: T, created: 2026-01-01, expires: 2027-01-01}\n- {id: F, rule: KE-RBAC-023, object: \"RoleBinding checkout/legacy-deployer\", reason: r, approver: a, ticket: T, created: 2026-01-01, expires: 2027-01-01}\n",
+        "- {id: E, rule: KE-RBAC-022, object: \"Role web/web-operator\", reason: r, approver: a, ticket: T, created: 2026-01-01, expires: 2027-01-01}\n- {id: F, rule: KE-RBAC-023, subject: \"ServiceAccount:checkout/legacy-deployer\", reason: r, approver: a, ticket: T, created: 2026-01-01, expires: 2027-01-01}\n",
     );
     let list = exceptions::parse(&only_velero, "exc.yaml", today()).unwrap();
     let stale_bindings = framework(

@@ -340,7 +340,10 @@ fn access_beyond_scope_and_secrets() {
         .find(|f| f.rule_id == "KE-SUB-003")
         .expect("beyond scope");
     assert_eq!(beyond.grants.len(), 1);
-    assert_eq!(beyond.grants[0].binding.name, "scanner-secrets");
+    assert_eq!(
+        beyond.grants.iter().next().unwrap().binding.name,
+        "scanner-secrets"
+    );
     assert!(
         beyond.summary.contains("verbs create,get exceed read-only"),
         "{}",

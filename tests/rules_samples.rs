@@ -7,6 +7,7 @@ use chrono::DateTime;
 use kube_evidence::analysis::{Analysis, analyze_rbac};
 use kube_evidence::finding::Finding;
 use kube_evidence::rbac::SubjectRef;
+use kube_evidence::rbac::privilege::AdminReach;
 use kube_evidence::source::dump::read_dump;
 
 fn analysis() -> Analysis {
@@ -43,8 +44,8 @@ fn cluster_admin_bound_to_a_vendor() {
         &SubjectRef::service_account("velero", "velero"),
     );
     assert!(!f.system);
-    assert_eq!(f.grants[0].binding.name, "velero");
-    assert_eq!(f.grants[0].role.name, "cluster-admin");
+    assert_eq!(f.grants.iter().next().unwrap().binding.name, "velero");
+    assert_eq!(f.grants.iter().next().unwrap().role.name, "cluster-admin");
     assert!(f.namespaces.is_empty(), "cluster-wide");
 }
 
@@ -56,7 +57,10 @@ fn wildcard_role() {
         "KE-RBAC-002",
         &SubjectRef::user("oidc:dave@example.com"),
     );
-    assert_eq!(f.grants[0].role.name, "platform-superuser");
+    assert_eq!(
+        f.grants.iter().next().unwrap().role.name,
+        "platform-superuser"
+    );
     // argo-cd's controller holds `*` on `*` cluster-wide: that is cluster-admin (reported once, as such)
     find(
         &a,
@@ -73,7 +77,7 @@ fn default_service_account_bound() {
         "KE-RBAC-021",
         &SubjectRef::service_account("payments", "default"),
     );
-    assert_eq!(f.grants[0].binding.name, "default-edit");
+    assert_eq!(f.grants.iter().next().unwrap().binding.name, "default-edit");
     assert_eq!(f.namespaces, vec!["payments"]);
 }
 
@@ -85,7 +89,10 @@ fn unauthenticated_access() {
         "KE-RBAC-018",
         &SubjectRef::group("system:unauthenticated"),
     );
-    assert_eq!(f.grants[0].binding.name, "public-status-read");
+    assert_eq!(
+        f.grants.iter().next().unwrap().binding.name,
+        "public-status-read"
+    );
     assert!(!f.system);
     // the API server's own public-info-viewer binding is not a finding
     assert!(
@@ -136,28 +143,34 @@ fn secrets_readers_with_provenance_through_aggregation() {
 #[test]
 fn escalation_paths_to_cluster_admin() {
     let a = analysis();
-    let f = find(
-        &a,
-        "KE-RBAC-026",
-        &SubjectRef::service_account("datadog", "datadog-agent"),
-    );
-    assert!(f.path.len() >= 2);
-    assert!(f.path[0].action.contains("nodes/proxy"), "{:?}", f.path[0]);
-    assert_eq!(f.path.last().unwrap().to, "cluster-admin");
-    assert!(f.path[0].grant.is_some(), "each step names its grant");
-    // argo-cd's server can patch any Deployment, so run one as the application controller
-    let argo = find(
-        &a,
-        "KE-RBAC-026",
-        &SubjectRef::service_account("argocd", "argocd-server"),
-    );
+    // datadog's agent reaches cluster-admin through the kubelet API; its path is in the table.
+    let datadog = SubjectRef::service_account("datadog", "datadog-agent");
+    let entry = a
+        .privilege
+        .iter()
+        .find(|p| p.subject == datadog)
+        .expect("datadog reaches cluster-admin");
+    let AdminReach::Escalation { path, .. } = &entry.reach else {
+        panic!("by escalation")
+    };
+    assert!(path.len() >= 2);
+    assert!(path[0].action.contains("nodes/proxy"), "{:?}", path[0]);
+    assert_eq!(path.last().unwrap().to, "cluster-admin");
+    assert!(path[0].grant.is_some(), "each step names its grant");
+    // ... and its finding is the one of every subject whose path goes through the same identity.
+    let f = find(&a, "KE-RBAC-026", &datadog);
+    assert_eq!(f.cause.as_deref(), Some(path.last().unwrap().from.as_str()));
+    assert!(f.subjects.len() > 1, "one cause, one finding");
+    // argo-cd's server can patch any Deployment, so run one as the application controller:
+    // the shortest path of the group, shown in the finding.
     assert!(
-        argo.path[0].action.contains("deployments cluster-wide"),
+        f.path[0].action.contains("deployments cluster-wide"),
         "{:?}",
-        argo.path[0]
+        f.path[0]
     );
+    assert_eq!(f.path[0].from, "ServiceAccount:argocd/argocd-server");
     assert_eq!(
-        argo.path[0].to,
+        f.path[0].to,
         "ServiceAccount:argocd/argocd-application-controller"
     );
     // cluster-admins themselves are KE-RBAC-001, not escalation findings

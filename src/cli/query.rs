@@ -14,7 +14,7 @@ use kube_evidence::rbac::reach::ReachGraph;
 use kube_evidence::rbac::resources::resource_request;
 use kube_evidence::rbac::{Identity, NonResourceRequest, Request, SubjectRef};
 use kube_evidence::snapshot::Snapshot;
-use kube_evidence::source::{SnapshotInput, load_snapshot};
+use kube_evidence::source::{Needs, SnapshotInput, load_snapshot};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -42,6 +42,11 @@ pub struct InputArgs {
 
 /// Loads the snapshot a query is about; prints problems and returns the exit code on failure.
 pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, u8> {
+    load_for(input, log, &Needs::Everything)
+}
+
+/// Loads what a query needs of the snapshot (from a live cluster, only that is listed).
+pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snapshot, u8> {
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, input.source.clone());
     input.cluster.apply(&mut flags);
@@ -68,6 +73,7 @@ pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, u8> {
             clock.now(),
             progress.as_ref(),
             &config.cluster_options(),
+            needs,
         )
         .await
         .context("cannot load the snapshot")
@@ -142,7 +148,14 @@ pub struct WhoCanArgs {
 }
 
 pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
-    let snapshot = match load(&args.input, log) {
+    // From a live cluster, only the bindings and roles the question needs are listed.
+    let needs = Needs::Rbac {
+        namespace: (!args.all_namespaces)
+            .then(|| args.request.namespace.clone())
+            .flatten()
+            .filter(|_| args.request.non_resource_url.is_none()),
+    };
+    let snapshot = match load_for(&args.input, log, &needs) {
         Ok(s) => s,
         Err(code) => return code,
     };

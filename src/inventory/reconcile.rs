@@ -53,14 +53,10 @@ impl Matched {
     }
 }
 
-/// Who appears in bindings, for matching declared users and groups.
-fn binding_subjects(index: &RbacIndex) -> BTreeSet<SubjectRef> {
-    index.all_subjects()
-}
-
 pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex) -> Matched {
     let mut m = Matched::default();
-    let known = binding_subjects(index);
+    // Declared users and groups count when some binding names them.
+    let known = |s: &SubjectRef| !index.bindings_of(s).is_empty();
     let ids = &entry.identities;
     for sa in &ids.service_accounts {
         let (ns, name) = sa.split_once('/').unwrap_or(("", sa));
@@ -75,7 +71,7 @@ pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex)
     }
     for u in &ids.users {
         let s = SubjectRef::user(u);
-        if known.contains(&s) {
+        if known(&s) {
             m.subjects.insert(s);
         } else {
             m.missing.push(format!("user {u} (in no binding)"));
@@ -83,7 +79,7 @@ pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex)
     }
     for g in &ids.groups {
         let s = SubjectRef::group(g);
-        if known.contains(&s) {
+        if known(&s) {
             m.subjects.insert(s);
         } else {
             m.missing.push(format!("group {g} (in no binding)"));
@@ -539,7 +535,7 @@ pub fn reconcile(
                 ));
             }
             let mut f = tag(new_finding("KE-SUB-003", &entry.id, summary));
-            f.grants = excess_grants;
+            f.grants = excess_grants.into();
             f.subjects = m.subjects.iter().cloned().collect();
             if let Some((_, p)) = escalation {
                 f.path = p;
@@ -566,7 +562,7 @@ pub fn reconcile(
                 ),
             ));
             f.subjects = std::mem::take(&mut secret_subjects).into_iter().collect();
-            f.grants = secret_grants;
+            f.grants = secret_grants.into();
             entry_findings.push(f);
         }
 
@@ -694,7 +690,7 @@ pub fn reconcile(
             ),
         );
         f.subjects = vec![s];
-        f.grants = grants;
+        f.grants = grants.into();
         out.findings.push(f);
     }
     let all_webhooks = snapshot

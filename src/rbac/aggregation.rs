@@ -17,6 +17,9 @@ pub struct SourcedRule {
     pub rule: Arc<PolicyRule>,
     /// For an aggregated ClusterRole: the non-aggregated ClusterRole that contributed the rule.
     pub source: Option<Arc<str>>,
+    /// Its position (from 0) among the stored rules of the role it is written in: the source
+    /// role's when aggregated, else the role's own. With the role, a stable id into the snapshot.
+    pub index: u32,
 }
 
 /// Stored rules of an aggregated ClusterRole that differ from the computed aggregation.
@@ -82,9 +85,11 @@ pub fn resolve(
                     None => picked
                         .rules
                         .iter()
-                        .map(|r| SourcedRule {
+                        .enumerate()
+                        .map(|(i, r)| SourcedRule {
                             rule: Arc::new(r.clone()),
                             source: Some(Arc::from(picked.metadata.name.as_str())),
+                            index: i as u32,
                         })
                         .collect(),
                 };

@@ -60,6 +60,10 @@ pub struct Grant {
     /// The binding subject through which the grant applies (a group, for example).
     pub subject: SubjectRef,
     pub rule: Arc<PolicyRule>,
+    /// The rule's position (from 0) among the stored rules of `source_role` when there is one,
+    /// else of `role`.
+    #[serde(default)]
+    pub rule_index: u32,
 }
 
 impl Grant {
@@ -68,6 +72,20 @@ impl Grant {
             Some(ns) => format!("namespace {ns}"),
             None => "cluster-wide".to_string(),
         }
+    }
+
+    /// A stable id of the grant into the snapshot, as findings.json records it: the binding,
+    /// the role, the rule by its 1-based position among the stored rules of the role it is
+    /// written in, and the binding subject it applies through.
+    pub fn reference(&self) -> String {
+        let rule = match &self.source_role {
+            Some(src) => format!("rule {} of ClusterRole {src}", self.rule_index + 1),
+            None => format!("rule {}", self.rule_index + 1),
+        };
+        format!(
+            "{} -> {}, {rule}, via {}",
+            self.binding, self.role, self.subject
+        )
     }
 
     /// `binding -> role`, and the ClusterRole an aggregated rule came from.
@@ -210,9 +228,11 @@ impl RbacIndex {
                 None => (
                     cr.rules
                         .iter()
-                        .map(|r| SourcedRule {
+                        .enumerate()
+                        .map(|(i, r)| SourcedRule {
                             rule: Arc::new(r.clone()),
                             source: None,
+                            index: i as u32,
                         })
                         .collect(),
                     false,
@@ -244,9 +264,11 @@ impl RbacIndex {
                 rules: r
                     .rules
                     .iter()
-                    .map(|x| SourcedRule {
+                    .enumerate()
+                    .map(|(i, x)| SourcedRule {
                         rule: Arc::new(x.clone()),
                         source: None,
+                        index: i as u32,
                     })
                     .collect(),
                 aggregated: false,
@@ -374,6 +396,7 @@ impl RbacIndex {
             namespace: binding.namespace_arc.clone(),
             subject: subject.clone(),
             rule: rule.rule.clone(),
+            rule_index: rule.index,
         }
     }
 

@@ -89,6 +89,24 @@ pub fn access_matrix(analysis: &Analysis) -> Vec<u8> {
     )
 }
 
+/// How many grants, and the first few: a grouped finding can stand on thousands, which
+/// findings.json lists one by one.
+fn grants_cell(grants: &crate::rbac::grant_set::GrantSet) -> String {
+    const SHOWN: usize = 5;
+    let mut parts: Vec<String> = grants
+        .iter()
+        .take(SHOWN)
+        .map(|g| format!("{} -> {} [{}]", g.binding, g.role, g.scope()))
+        .collect();
+    if grants.len() > SHOWN {
+        parts.push(format!(
+            "and {} more (all in findings.json)",
+            grants.len() - SHOWN
+        ));
+    }
+    parts.join("; ")
+}
+
 /// `findings.csv`: one row per finding.
 pub fn findings(analysis: &Analysis) -> Vec<u8> {
     write(
@@ -132,11 +150,7 @@ pub fn findings(analysis: &Analysis) -> Vec<u8> {
                     .join("; "),
                 f.sub_processor.clone().unwrap_or_default(),
                 f.namespaces.join("; "),
-                f.grants
-                    .iter()
-                    .map(|g| format!("{} -> {} [{}]", g.binding, g.role, g.scope()))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                grants_cell(&f.grants),
                 f.exception
                     .as_ref()
                     .map(|e| e.id.clone())
@@ -144,4 +158,61 @@ pub fn findings(analysis: &Analysis) -> Vec<u8> {
             ]
         }),
     )
+}
+
+pub const POPULATION_FILE: &str = "access-population.csv.gz";
+
+/// `access-population.csv.gz`: the complete population behind the access matrix, one row per
+/// subject, capability and binding: every privileged holding, wherever held, including those
+/// that are not findings (a ServiceAccount in its own namespace). Compressed: at 5,000
+/// namespaces it has hundreds of thousands of rows.
+pub fn population(analysis: &Analysis) -> Vec<u8> {
+    use std::io::Write;
+    let owners: std::collections::BTreeMap<&crate::rbac::SubjectRef, &str> = analysis
+        .matrix
+        .iter()
+        .filter_map(|r| r.sub_processor.as_deref().map(|s| (&r.subject, s)))
+        .collect();
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+    w.write_record([
+        "subject_kind",
+        "subject_namespace",
+        "subject_name",
+        "rule_id",
+        "capability",
+        "scope",
+        "system",
+        "sub_processor",
+        "binding",
+        "namespace",
+        "role",
+    ])
+    .expect("writing to memory");
+    for p in &analysis.population {
+        let title = crate::rules::rule(p.rule_id).title;
+        for (binding, role) in &p.bindings {
+            w.write_record([
+                p.subject.kind(),
+                p.subject.namespace().unwrap_or(""),
+                p.subject.name(),
+                p.rule_id,
+                title,
+                p.scope.as_str(),
+                if p.system { "yes" } else { "no" },
+                owners.get(&p.subject).copied().unwrap_or(""),
+                &binding.to_string(),
+                binding.namespace.as_deref().unwrap_or(""),
+                &role.to_string(),
+            ])
+            .expect("writing to memory");
+        }
+    }
+    let mut gz = w.into_inner().expect("writing to memory");
+    gz.flush().expect("writing to memory");
+    gz.finish().expect("writing to memory")
 }

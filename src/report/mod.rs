@@ -13,7 +13,7 @@ pub mod trend;
 
 use crate::analysis::Assessment;
 use crate::pack::PackFile;
-use crate::snapshot::{Snapshot, snapshot_to_gzip};
+use crate::snapshot::Snapshot;
 use chrono::{DateTime, Utc};
 use trend::TrendPoint;
 
@@ -41,6 +41,8 @@ impl FrameworkInfo {
 pub struct ReportInput<'a> {
     pub pack_id: &'a str,
     pub snapshot: &'a Snapshot,
+    /// `snapshot.json.gz`: the snapshot's canonical JSON, compressed (made once by the run).
+    pub snapshot_gz: Vec<u8>,
     pub assessment: &'a Assessment,
     pub generated_at: DateTime<Utc>,
     /// The fingerprint of the key that signs the pack; `None` for an unsigned pack.
@@ -60,7 +62,7 @@ pub fn pack_files(input: &ReportInput<'_>) -> Vec<PackFile> {
     let mut files = vec![
         PackFile::new(
             crate::pack::SNAPSHOT_FILE,
-            snapshot_to_gzip(input.snapshot),
+            input.snapshot_gz.clone(),
             "application/gzip",
         ),
         PackFile::new(
@@ -76,6 +78,11 @@ pub fn pack_files(input: &ReportInput<'_>) -> Vec<PackFile> {
         PackFile::new("findings.json", json::findings(input), "application/json"),
         PackFile::new("findings.csv", csv::findings(analysis), CSV),
         PackFile::new("access-matrix.csv", csv::access_matrix(analysis), CSV),
+        PackFile::new(
+            csv::POPULATION_FILE,
+            csv::population(analysis),
+            "application/gzip",
+        ),
         PackFile::new(oscal::FILE, oscal::render(input), "application/json"),
         PackFile::new(
             trend::TREND_FILE,

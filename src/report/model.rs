@@ -27,7 +27,13 @@ pub struct ReportModel {
     pub has_inventory: bool,
     pub register: Vec<RegisterRow>,
     pub matrix_columns: Vec<String>,
+    /// The matrix rows a report shows: subjects holding a capability beyond the local scope,
+    /// and every subject that reaches cluster-admin.
     pub matrix: Vec<MatrixView>,
+    /// Per capability, how many subjects hold it in each scope: the whole population in counts.
+    pub population: Vec<PopulationLine>,
+    /// What the matrix section leaves to the machine-readable files, with their counts.
+    pub population_note: String,
     pub changes: ChangesView,
     pub exceptions: Vec<ExceptionView>,
     pub methodology: Methodology,
@@ -72,7 +78,8 @@ pub struct ControlView {
     pub reason: String,
     /// When the control is satisfied, from its definition.
     pub criterion: String,
-    pub findings: Vec<String>,
+    /// How many open findings decide it (findings.json lists them).
+    pub deciding: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,6 +108,15 @@ pub struct FindingView {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct PopulationLine {
+    pub capability: String,
+    pub cluster: usize,
+    pub broad: usize,
+    pub foreign: usize,
+    pub local: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct MatrixView {
     pub subject: String,
     pub system: bool,
@@ -119,7 +135,10 @@ pub struct ChangesView {
     pub persisting_findings: usize,
     pub controls: Vec<String>,
     pub grants: Vec<GrantChangeView>,
+    /// Set when only the first changes are shown.
+    pub grants_note: String,
     pub objects: Vec<ObjectChangeView>,
+    pub objects_note: String,
     pub sub_processors: Vec<String>,
     pub collection: Vec<String>,
 }
@@ -215,6 +234,38 @@ pub fn describe_grant(g: &Grant) -> String {
     )
 }
 
+/// How many grant and object changes a report shows (privileged grants first); changes.csv has
+/// them all.
+pub const CHANGES_SHOWN: usize = 200;
+
+fn capped_note(total: usize, what: &str, file: &str) -> String {
+    if total > CHANGES_SHOWN {
+        format!("The first {CHANGES_SHOWN} of {total} {what} are shown; {file} lists them all.")
+    } else {
+        String::new()
+    }
+}
+
+/// How many items of one list a report shows in full; the machine-readable files hold them all.
+pub const SHOWN: usize = 20;
+
+/// The first [`SHOWN`] items, and a last line saying how many more there are and where.
+fn bounded(
+    items: impl Iterator<Item = String>,
+    total: usize,
+    what: &str,
+    file: &str,
+) -> Vec<String> {
+    let mut out: Vec<String> = items.take(SHOWN).collect();
+    if total > SHOWN {
+        out.push(format!(
+            "... and {} more {what} ({file} lists all {total})",
+            total - SHOWN
+        ));
+    }
+    out
+}
+
 fn finding_view(f: &Finding) -> FindingView {
     FindingView {
         id: f.id.clone(),
@@ -222,16 +273,38 @@ fn finding_view(f: &Finding) -> FindingView {
         severity: f.severity.to_string(),
         title: f.title.clone(),
         summary: f.summary.clone(),
-        subjects: f.subjects.iter().map(|s| s.to_string()).collect(),
-        objects: f.objects.iter().map(|o| o.to_string()).collect(),
-        grants: f.grants.iter().map(describe_grant).collect(),
+        subjects: bounded(
+            f.subjects.iter().map(|s| s.to_string()),
+            f.subjects.len(),
+            "subjects",
+            "findings.json",
+        ),
+        objects: bounded(
+            f.objects.iter().map(|o| o.to_string()),
+            f.objects.len(),
+            "objects",
+            "findings.json",
+        ),
+        grants: bounded(
+            f.grants.iter().map(|g| describe_grant(&g)),
+            f.grants.len(),
+            "grants",
+            "findings.json",
+        ),
         path: f
             .path
             .iter()
             .map(|p| format!("{} {} -> {}", p.from, p.action, p.to))
             .collect(),
         sub_processor: f.sub_processor.clone().unwrap_or_default(),
-        namespaces: f.namespaces.join(", "),
+        namespaces: match f.namespaces.len() {
+            n if n > 10 => format!(
+                "{} and {} more ({n} in all)",
+                f.namespaces[..10].join(", "),
+                n - 10
+            ),
+            _ => f.namespaces.join(", "),
+        },
         remediation: f.remediation.clone(),
         status: match f.status {
             crate::finding::FindingStatus::Open => "open".into(),
@@ -248,6 +321,33 @@ fn finding_view(f: &Finding) -> FindingView {
             })
             .unwrap_or_default(),
     }
+}
+
+/// Per matrix column, how many subjects hold its capability in each scope.
+fn population_lines(population: &[crate::analysis::PopulationEntry]) -> Vec<PopulationLine> {
+    use crate::finding::Scope;
+    use std::collections::BTreeSet;
+    MATRIX_COLUMNS
+        .iter()
+        .filter(|(key, _, _)| *key != "clusterAdmin")
+        .map(|(_, label, rules)| {
+            let mut by_scope: std::collections::BTreeMap<
+                Scope,
+                BTreeSet<&crate::rbac::SubjectRef>,
+            > = Default::default();
+            for p in population.iter().filter(|p| rules.contains(&p.rule_id)) {
+                by_scope.entry(p.scope).or_default().insert(&p.subject);
+            }
+            let n = |s: Scope| by_scope.get(&s).map_or(0, BTreeSet::len);
+            PopulationLine {
+                capability: label.to_string(),
+                cluster: n(Scope::Cluster),
+                broad: n(Scope::Broad),
+                foreign: n(Scope::Foreign),
+                local: n(Scope::Local),
+            }
+        })
+        .collect()
 }
 
 /// How the open findings of the previous pack and of this one reconcile, in one sentence.
@@ -342,7 +442,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 status_label: c.status.label().into(),
                 reason: c.reason.clone(),
                 criterion: c.criterion.clone(),
-                findings: c.deciding_findings.clone(),
+                deciding: c.deciding_findings.len(),
             })
             .collect();
         let counts = ControlStatus::ALL
@@ -398,10 +498,28 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .map(finding_view)
         .collect();
 
-    let matrix = a
+    let shown_rows: Vec<&crate::analysis::MatrixRow> = a
         .analysis
         .matrix
         .iter()
+        .filter(|r| {
+            r.widest_scope != Some(crate::finding::Scope::Local)
+                || r.cells.contains_key("clusterAdmin")
+        })
+        .collect();
+    let population = population_lines(&a.analysis.population);
+    let holdings: usize = a.analysis.population.iter().map(|p| p.bindings.len()).sum();
+    let population_note = format!(
+        "The access matrix holds {} subject(s); this report shows the {} whose privileged access reaches beyond their own namespace (cluster-wide, broad or foreign) or who reach cluster-admin. access-matrix.csv lists all {} subjects, and {} lists the {} holding(s) behind them, binding by binding ({} rows).",
+        a.analysis.matrix.len(),
+        shown_rows.len(),
+        a.analysis.matrix.len(),
+        super::csv::POPULATION_FILE,
+        a.analysis.population.len(),
+        holdings
+    );
+    let matrix = shown_rows
+        .into_iter()
         .map(|r| MatrixView {
             subject: r.subject.to_string(),
             system: r.system,
@@ -426,8 +544,18 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             .as_ref()
             .and_then(|f| f.pack_id.clone())
             .unwrap_or_default(),
-        new_findings: d.findings.new.iter().map(fref).collect(),
-        resolved_findings: d.findings.resolved.iter().map(fref).collect(),
+        new_findings: bounded(
+            d.findings.new.iter().map(fref),
+            d.findings.new.len(),
+            "new findings",
+            "diff.json",
+        ),
+        resolved_findings: bounded(
+            d.findings.resolved.iter().map(fref),
+            d.findings.resolved.len(),
+            "resolved findings",
+            "diff.json",
+        ),
         persisting_findings: d.findings.persisting.len(),
         controls: d
             .controls
@@ -442,9 +570,12 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 )
             })
             .collect(),
+        grants_note: capped_note(d.grants.len(), "grant change(s)", "changes.csv"),
+        objects_note: capped_note(d.objects.len(), "object change(s)", "changes.csv"),
         grants: d
             .grants
             .iter()
+            .take(CHANGES_SHOWN)
             .map(|g| GrantChangeView {
                 change: match g.change {
                     crate::diff::GrantChangeKind::Gained => "gained".into(),
@@ -458,6 +589,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         objects: d
             .objects
             .iter()
+            .take(CHANGES_SHOWN)
             .map(|o| ObjectChangeView {
                 change: o.change.as_str().into(),
                 object: match &o.namespace {
@@ -569,7 +701,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .join("; ");
     let register_len = a.analysis.register.len();
     let summary = format!(
-        "On {} kube-evidence collected the RBAC state of cluster {} ({} ClusterRoles, {} Roles, {} bindings, {} ServiceAccounts across {} namespaces){}. It found {} open finding(s) ({}), {} accepted by exceptions in force and {} about Kubernetes system components, reported apart. {}. {} subject(s) hold privileged access ({} more rows of the access matrix are Kubernetes system components, marked as such){}. {}",
+        "On {} kube-evidence collected the RBAC state of cluster {} ({} ClusterRoles, {} Roles, {} bindings, {} ServiceAccounts across {} namespaces){}. It found {} open finding(s) ({}), {} accepted by exceptions in force and {} about Kubernetes system components, reported apart. {}. {} subject(s) hold privileged access ({} more rows of the access matrix are Kubernetes system components, marked as such){}. {} The complete populations are in the pack's machine-readable files: findings.json ({} findings), access-matrix.csv ({} subjects), {} ({} holdings).",
         cover.collected_at,
         cover.cluster,
         snapshot.cluster_roles.len(),
@@ -611,7 +743,11 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 d.findings.new.len(),
                 d.grants.len()
             )
-        }
+        },
+        findings.len(),
+        a.analysis.matrix.len(),
+        super::csv::POPULATION_FILE,
+        a.analysis.population.len()
     );
 
     ReportModel {
@@ -630,6 +766,8 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             .map(|(_, label, _)| label.to_string())
             .collect(),
         matrix,
+        population,
+        population_note,
         changes,
         exceptions,
         methodology,

@@ -488,7 +488,7 @@ fn controls(l: &mut Layout, m: &ReportModel) {
                     c.title.clone(),
                     c.status_label.clone(),
                     c.reason.clone(),
-                    c.findings.join(", "),
+                    c.deciding.to_string(),
                 ]
             })
             .collect();
@@ -497,8 +497,8 @@ fn controls(l: &mut Layout, m: &ReportModel) {
                 Column("Control", 0.7),
                 Column("Title", 1.6),
                 Column("Status", 1.0),
-                Column("Reason", 2.2),
-                Column("Deciding findings", 2.4),
+                Column("Reason", 4.0),
+                Column("Deciding", 0.6),
             ],
             &rows,
             7.5,
@@ -648,14 +648,33 @@ fn register(l: &mut Layout, m: &ReportModel) {
 
 fn matrix(l: &mut Layout, m: &ReportModel) {
     l.section("Privileged access matrix");
-    l.paragraph_with(
-        "One row per subject holding at least one privileged capability; each cell says where it holds it.",
-        Weight::Regular,
-        8.5,
-        MUTED,
-        0.0,
-    );
+    l.paragraph_with(&m.population_note, Weight::Regular, 8.5, MUTED, 0.0);
     l.y -= 4.0;
+    let rows: Vec<Vec<String>> = m
+        .population
+        .iter()
+        .map(|p| {
+            vec![
+                p.capability.clone(),
+                p.cluster.to_string(),
+                p.broad.to_string(),
+                p.foreign.to_string(),
+                p.local.to_string(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            Column("Capability (subjects holding it)", 2.0),
+            Column("cluster-wide", 0.8),
+            Column("broad", 0.8),
+            Column("foreign namespaces", 0.8),
+            Column("own namespace / few", 0.8),
+        ],
+        &rows,
+        7.5,
+    );
+    l.y -= 6.0;
     let mut columns = vec![Column("Subject", 2.2), Column("Sub-processor", 0.9)];
     columns.extend(m.matrix_columns.iter().map(|c| Column(c.as_str(), 0.85)));
     let rows: Vec<Vec<String>> = m
@@ -686,6 +705,9 @@ fn changes(l: &mut Layout, m: &ReportModel) {
     l.list("Control status changes", &c.controls, 8.0);
     if !c.grants.is_empty() {
         l.subheading("Effective grants gained or lost");
+        if !c.grants_note.is_empty() {
+            l.paragraph_with(&c.grants_note, Weight::Regular, 8.5, MUTED, 0.0);
+        }
         let rows: Vec<Vec<String>> = c
             .grants
             .iter()
@@ -711,6 +733,9 @@ fn changes(l: &mut Layout, m: &ReportModel) {
     }
     if !c.objects.is_empty() {
         l.subheading("Objects added, removed or modified");
+        if !c.objects_note.is_empty() {
+            l.paragraph_with(&c.objects_note, Weight::Regular, 8.5, MUTED, 0.0);
+        }
         let rows: Vec<Vec<String>> = c
             .objects
             .iter()

@@ -3,16 +3,18 @@
 
 use super::system::is_system_subject;
 use super::{RuleContext, new_finding};
-use crate::finding::Finding;
+use crate::finding::{Finding, Scope, Severity};
 use crate::rbac::SubjectRef;
-use crate::rbac::index::{BindingId, Grant, RoleId};
+use crate::rbac::grant_set::GrantSet;
+use crate::rbac::index::{BindingId, Grant, ObjectRef, RoleId};
 use crate::rbac::matching::{Names, allows};
 use crate::rbac::reach::is_cluster_admin_rule;
 use crate::rbac::subject::{
     ALL_SERVICE_ACCOUNTS, ANONYMOUS, AUTHENTICATED, MASTERS, UNAUTHENTICATED,
 };
 use crate::snapshot::PolicyRule;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 const WRITE: &[&str] = &["create", "update", "patch", "delete"];
@@ -214,105 +216,314 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
     out
 }
 
-/// For one role in one scope: the rules (by index) that fire, and which rule IDs each fires.
-type RuleHits = Vec<(usize, Vec<&'static str>)>;
+/// For one role in one scope: per rule ID, the rules (by index) that fire it.
+type RuleHits = Vec<(&'static str, Vec<usize>)>;
+
+/// Namespaced grants in at least this many namespaces count as broad: ten, or a quarter of the
+/// cluster's namespaces when that is more.
+pub fn broad_threshold(total_namespaces: usize) -> usize {
+    10.max(total_namespaces.div_ceil(4))
+}
+
+/// A capability's severity where it is held: the catalog's for cluster-wide and broad grants,
+/// one step lower for a ServiceAccount's grants outside its own namespace (never below low).
+pub fn severity_for(base: Severity, scope: Scope) -> Severity {
+    match scope {
+        Scope::Foreign => match base {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium | Severity::Low => Severity::Low,
+            Severity::Info => Severity::Info,
+        },
+        _ => base,
+    }
+}
+
+/// One subject holding one capability (a grants rule), wherever it holds it: the population
+/// the access matrix shows, and, unless local, a finding.
+#[derive(Debug, Clone)]
+pub struct Holding {
+    pub rule_id: &'static str,
+    pub subject: SubjectRef,
+    /// (binding, rule of its role) pairs behind it, sorted.
+    pub grants: Vec<(BindingId, usize)>,
+    pub cluster: bool,
+    /// The namespaces it is held in, sorted.
+    pub namespaces: Vec<Arc<str>>,
+    /// About a system component, or only through the API server's bootstrap bindings.
+    pub system: bool,
+}
+
+impl Holding {
+    pub fn scope(&self, total_namespaces: usize) -> Scope {
+        if self.cluster {
+            return Scope::Cluster;
+        }
+        if self.namespaces.len() >= broad_threshold(total_namespaces) {
+            return Scope::Broad;
+        }
+        match &self.subject {
+            SubjectRef::ServiceAccount { namespace, .. }
+                if self.namespaces.iter().any(|n| **n != **namespace) =>
+            {
+                Scope::Foreign
+            }
+            _ => Scope::Local,
+        }
+    }
+
+    /// The namespaces outside a ServiceAccount's own.
+    fn foreign_namespaces(&self) -> Vec<&str> {
+        match &self.subject {
+            SubjectRef::ServiceAccount { namespace, .. } => self
+                .namespaces
+                .iter()
+                .filter(|n| ***n != **namespace)
+                .map(|n| &**n)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
 
 #[derive(Default)]
 struct Acc {
-    /// (binding, rule of its role) pairs behind the finding.
     grants: Vec<(BindingId, usize)>,
     only_bootstrap: bool,
 }
 
-pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
+/// Rules that are about who a binding names, whatever the scope (anonymous, every user, the
+/// masters group, a default ServiceAccount): always findings.
+fn named_rule(subject: &SubjectRef) -> Option<&'static str> {
+    match subject {
+        SubjectRef::User { name } if name == ANONYMOUS => Some("KE-RBAC-018"),
+        SubjectRef::Group { name } if name == UNAUTHENTICATED => Some("KE-RBAC-018"),
+        SubjectRef::Group { name } if name == AUTHENTICATED || name == ALL_SERVICE_ACCOUNTS => {
+            Some("KE-RBAC-019")
+        }
+        SubjectRef::Group { name } if name == MASTERS => Some("KE-RBAC-020"),
+        SubjectRef::ServiceAccount { name, .. } if name == "default" => Some("KE-RBAC-021"),
+        _ => None,
+    }
+}
+
+/// Every (capability rule, subject) holding, and every (named rule, subject) pair.
+fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(&'static str, &'a SubjectRef), Acc> {
     let index = ctx.index;
     let mut role_hits: HashMap<(RoleId, bool), RuleHits> = HashMap::new();
     // Keys borrow the subjects held by the index: no clone per grant.
-    let mut acc: HashMap<(&'static str, &SubjectRef), Acc> = HashMap::new();
-
+    let mut acc: HashMap<(&'static str, &'a SubjectRef), Acc> = HashMap::new();
     for (binding_id, b) in index.bindings.iter().enumerate() {
         let Ok(role_id) = b.role else { continue };
         let role = &index.roles[role_id];
         let cluster = b.cluster;
+        // Computed once per role and scope: a role bound in 5,000 namespaces is matched once.
         let rules_hit = role_hits.entry((role_id, cluster)).or_insert_with(|| {
-            role.rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i, hits(&r.rule, cluster)))
-                .filter(|(_, h)| !h.is_empty())
-                .collect()
+            let mut by_rule: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+            for (i, r) in role.rules.iter().enumerate() {
+                // KE-RBAC-001 is decided by the privilege table (rules::privilege), which
+                // also sees cluster-admin held through groups and system:masters.
+                for id in hits(&r.rule, cluster) {
+                    if id != "KE-RBAC-001" {
+                        by_rule.entry(id).or_default().push(i);
+                    }
+                }
+            }
+            by_rule.into_iter().collect()
         });
         let grants_anything = !role.rules.is_empty();
         for subject in b.resolved.iter().flatten() {
-            let mut add = |rule_id: &'static str, i: usize| {
+            let mut add = |rule_id: &'static str, rules: &mut dyn Iterator<Item = usize>| {
                 let a = acc.entry((rule_id, subject)).or_insert_with(|| Acc {
                     only_bootstrap: true,
                     ..Default::default()
                 });
-                a.grants.push((binding_id, i));
+                a.grants.extend(rules.map(|i| (binding_id, i)));
                 a.only_bootstrap &= b.bootstrap;
             };
-            for (i, ids) in rules_hit.iter() {
-                // KE-RBAC-001 is decided by the privilege table (rules::privilege), which also
-                // sees cluster-admin held through groups and system:masters.
-                for id in ids.iter().filter(|id| **id != "KE-RBAC-001") {
-                    add(id, *i);
-                }
+            for (id, rules) in rules_hit.iter() {
+                add(id, &mut rules.iter().copied());
             }
-            // Who the binding names, whatever it grants.
-            if grants_anything && !b.bootstrap {
-                let special = match subject {
-                    SubjectRef::User { name } if name == ANONYMOUS => Some("KE-RBAC-018"),
-                    SubjectRef::Group { name } if name == UNAUTHENTICATED => Some("KE-RBAC-018"),
-                    SubjectRef::Group { name }
-                        if name == AUTHENTICATED || name == ALL_SERVICE_ACCOUNTS =>
-                    {
-                        Some("KE-RBAC-019")
-                    }
-                    SubjectRef::Group { name } if name == MASTERS => Some("KE-RBAC-020"),
-                    SubjectRef::ServiceAccount { name, .. } if name == "default" => {
-                        Some("KE-RBAC-021")
-                    }
-                    _ => None,
-                };
-                if let Some(id) = special {
-                    for i in 0..role.rules.len() {
-                        add(id, i);
-                    }
-                }
+            if grants_anything
+                && !b.bootstrap
+                && let Some(id) = named_rule(subject)
+            {
+                add(id, &mut (0..role.rules.len()));
             }
         }
     }
+    acc
+}
 
-    acc.into_iter()
-        .map(|((rule_id, subject), mut a)| {
-            a.grants.sort_unstable();
-            a.grants.dedup();
-            let mut namespaces = BTreeSet::new();
-            let mut cluster = false;
-            let grants: Vec<Grant> = a
-                .grants
-                .iter()
-                .filter_map(|(b, i)| index.grant_of(*b, *i, subject))
-                .collect();
-            for g in &grants {
-                match &g.namespace {
-                    Some(ns) => {
-                        namespaces.insert(ns.to_string());
-                    }
-                    None => cluster = true,
+/// Every subject's holding of every capability rule (the population), and the findings of
+/// the capability and named rules: every holding that is not local, one per (rule, subject);
+/// the named rules per subject, but default ServiceAccounts per role they are bound to (one
+/// cause, however many namespaces repeat it).
+pub fn evaluate(ctx: &RuleContext<'_>) -> (Vec<Holding>, Vec<Finding>) {
+    let mut holdings = Vec::new();
+    let mut named = Vec::new();
+    for ((rule_id, subject), mut a) in accumulate(ctx) {
+        a.grants.sort_unstable();
+        a.grants.dedup();
+        if is_named_rule(rule_id) {
+            named.push((rule_id, subject, a));
+        } else {
+            holdings.push(holding(ctx, rule_id, subject, a));
+        }
+    }
+    holdings.sort_by(|a, b| (a.rule_id, &a.subject).cmp(&(b.rule_id, &b.subject)));
+    named.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let total = ctx.index.namespaces.len();
+    let mut out: Vec<Finding> = holdings
+        .iter()
+        .filter(|h| h.scope(total) != Scope::Local)
+        .map(|h| holding_finding(ctx, h, total))
+        .collect();
+    type Members = Vec<(SubjectRef, Vec<(BindingId, usize)>)>;
+    let mut defaults: BTreeMap<Arc<ObjectRef>, Members> = BTreeMap::new();
+    for (rule_id, subject, a) in named {
+        if rule_id == "KE-RBAC-021" {
+            for (b, i) in a.grants {
+                if let Ok(role) = ctx.index.bindings[b].role {
+                    defaults
+                        .entry(ctx.index.roles[role].object())
+                        .or_default()
+                        .push((subject.clone(), vec![(b, i)]));
                 }
             }
-            let scope = describe_scope(cluster, &namespaces);
-            let mut f = new_finding(rule_id, &subject.key(), summary(rule_id, subject, &scope));
-            f.system = is_system_subject(subject) || a.only_bootstrap;
-            f.subjects = vec![subject.clone()];
-            f.namespaces = namespaces.into_iter().collect();
-            f.grants = grants;
-            f.grants.sort();
-            f
-        })
-        .collect()
+            continue;
+        }
+        let (cluster, namespaces) = scope_of(ctx, &a.grants);
+        let scope = describe_scope(cluster, &namespaces);
+        let mut f = new_finding(rule_id, &subject.key(), summary(rule_id, subject, &scope));
+        f.system = is_system_subject(subject) || a.only_bootstrap;
+        f.grants = GrantSet::from_bindings(ctx.index, &a.grants, subject);
+        f.namespaces = namespaces.into_iter().collect();
+        f.subjects = vec![subject.clone()];
+        out.push(f);
+    }
+    out.extend(
+        defaults
+            .into_iter()
+            .map(|(role, members)| default_accounts(ctx, &role, members)),
+    );
+    (holdings, out)
+}
+
+fn holding(ctx: &RuleContext<'_>, rule_id: &'static str, subject: &SubjectRef, a: Acc) -> Holding {
+    let mut namespaces: Vec<Arc<str>> = Vec::new();
+    let mut cluster = false;
+    for (b, _) in &a.grants {
+        match &ctx.index.bindings[*b].namespace_arc {
+            Some(ns) => namespaces.push(ns.clone()),
+            None => cluster = true,
+        }
+    }
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    Holding {
+        rule_id,
+        system: is_system_subject(subject) || a.only_bootstrap,
+        subject: subject.clone(),
+        grants: a.grants,
+        cluster,
+        namespaces,
+    }
+}
+
+fn is_named_rule(rule_id: &str) -> bool {
+    matches!(
+        rule_id,
+        "KE-RBAC-018" | "KE-RBAC-019" | "KE-RBAC-020" | "KE-RBAC-021"
+    )
+}
+
+fn scope_of(ctx: &RuleContext<'_>, grants: &[(BindingId, usize)]) -> (bool, BTreeSet<String>) {
+    let mut namespaces = BTreeSet::new();
+    let mut cluster = false;
+    for (b, _) in grants {
+        match &ctx.index.bindings[*b].namespace {
+            Some(ns) => {
+                namespaces.insert(ns.clone());
+            }
+            None => cluster = true,
+        }
+    }
+    (cluster, namespaces)
+}
+
+fn holding_finding(ctx: &RuleContext<'_>, h: &Holding, total: usize) -> Finding {
+    let scope = h.scope(total);
+    let text = match scope {
+        Scope::Foreign => {
+            let foreign = h.foreign_namespaces();
+            format!(
+                "{} outside its own namespace",
+                describe_scope(false, &foreign.iter().map(|s| s.to_string()).collect())
+            )
+        }
+        Scope::Broad => format!(
+            "in {} of the cluster's {total} namespaces",
+            h.namespaces.len()
+        ),
+        _ => describe_scope(
+            h.cluster,
+            &h.namespaces.iter().map(|n| n.to_string()).collect(),
+        ),
+    };
+    let mut f = new_finding(
+        h.rule_id,
+        &h.subject.key(),
+        summary(h.rule_id, &h.subject, &text),
+    );
+    f.severity = severity_for(f.severity, scope);
+    f.scope = Some(scope);
+    f.system = h.system;
+    f.subjects = vec![h.subject.clone()];
+    f.namespaces = h.namespaces.iter().map(|n| n.to_string()).collect();
+    f.grants = GrantSet::from_bindings(ctx.index, &h.grants, &h.subject);
+    f
+}
+
+/// KE-RBAC-021 for every default ServiceAccount bound to one role: one cause, one finding.
+fn default_accounts(
+    ctx: &RuleContext<'_>,
+    role: &ObjectRef,
+    mut members: Vec<(SubjectRef, Vec<(BindingId, usize)>)>,
+) -> Finding {
+    members.sort();
+    let mut grants: Vec<Grant> = Vec::new();
+    let mut namespaces = BTreeSet::new();
+    let mut subjects = Vec::new();
+    for (subject, gs) in &members {
+        if subjects.last() != Some(subject) {
+            subjects.push(subject.clone());
+        }
+        for (b, i) in gs {
+            if let Some(ns) = &ctx.index.bindings[*b].namespace {
+                namespaces.insert(ns.clone());
+            }
+            grants.extend(ctx.index.grant_of(*b, *i, subject));
+        }
+    }
+    grants.sort();
+    grants.dedup();
+    let what = match subjects.as_slice() {
+        [one] => {
+            format!("{one} (used by every pod that names no ServiceAccount) is bound to {role}")
+        }
+        many => format!(
+            "the default ServiceAccounts of {} namespace(s) (used by every pod that names no ServiceAccount) are bound to {role}",
+            many.len()
+        ),
+    };
+    let mut f = new_finding("KE-RBAC-021", &format!("{role}"), what);
+    f.cause = Some(role.to_string());
+    f.objects = vec![role.clone()];
+    f.subjects = subjects;
+    f.namespaces = namespaces.into_iter().collect();
+    f.grants = grants.into();
+    f
 }
 
 pub(crate) fn describe_scope(cluster: bool, namespaces: &BTreeSet<String>) -> String {

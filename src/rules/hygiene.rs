@@ -8,10 +8,10 @@ use super::grants::{
 use super::{RuleContext, new_finding};
 use crate::finding::Finding;
 use crate::rbac::SubjectRef;
-use crate::rbac::index::{ObjectRef, Unresolved};
+use crate::rbac::index::{BindingEntry, ObjectRef, Unresolved};
 use crate::rbac::matching::allows;
 use crate::snapshot::{CollectionStatus, PolicyRule, ResourceKind};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 const AGGREGATE_LABELS: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io/aggregate-to-admin", "admin"),
@@ -28,32 +28,21 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         .status_of(ResourceKind::ServiceAccount)
         == CollectionStatus::Complete;
 
+    // Bindings to a missing role, per missing role; bindings to a missing ServiceAccount, per
+    // missing ServiceAccount: one cause, one finding, however many bindings repeat it.
+    let mut missing_roles: BTreeMap<ObjectRef, Vec<&BindingEntry>> = BTreeMap::new();
+    let mut missing_accounts: BTreeMap<SubjectRef, Vec<&BindingEntry>> = BTreeMap::new();
     for b in &index.bindings {
         let object = (*b.object()).clone();
-        let subjects: Vec<SubjectRef> = b.resolved.iter().flatten().cloned().collect();
         match &b.role {
-            Err(Unresolved::MissingRole) => {
-                let mut f = new_finding(
-                    "KE-RBAC-022",
-                    &object.to_string(),
-                    format!(
-                        "{object} references {} {}, which does not exist",
-                        b.role_ref.kind, b.role_ref.name
-                    ),
-                );
-                f.objects = vec![
-                    object.clone(),
-                    ObjectRef::new(
-                        &b.role_ref.kind,
-                        b.namespace.as_deref().filter(|_| b.role_ref.kind == "Role"),
-                        &b.role_ref.name,
-                    ),
-                ];
-                f.subjects = subjects.clone();
-                f.namespaces = b.namespace.iter().cloned().collect();
-                f.system = b.bootstrap;
-                out.push(f);
-            }
+            Err(Unresolved::MissingRole) => missing_roles
+                .entry(ObjectRef::new(
+                    &b.role_ref.kind,
+                    b.namespace.as_deref().filter(|_| b.role_ref.kind == "Role"),
+                    &b.role_ref.name,
+                ))
+                .or_default()
+                .push(b),
             Err(Unresolved::UnsupportedKind) => {
                 let mut f = new_finding(
                     "KE-RBAC-028",
@@ -64,32 +53,29 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
                     ),
                 );
                 f.objects = vec![object.clone()];
-                f.subjects = subjects.clone();
+                f.subjects = b.resolved.iter().flatten().cloned().collect();
                 f.namespaces = b.namespace.iter().cloned().collect();
                 out.push(f);
             }
             Ok(_) => {}
         }
         if sa_known {
-            for s in &subjects {
+            for s in b.resolved.iter().flatten() {
                 if let SubjectRef::ServiceAccount { namespace, name } = s
                     && !index
                         .service_accounts
                         .contains(&(namespace.clone(), name.clone()))
                 {
-                    let mut f = new_finding(
-                        "KE-RBAC-023",
-                        &format!("{object}\n{s}"),
-                        format!("{object} names {s}, which does not exist"),
-                    );
-                    f.objects = vec![object.clone()];
-                    f.subjects = vec![s.clone()];
-                    f.namespaces = vec![namespace.clone()];
-                    f.system = b.bootstrap;
-                    out.push(f);
+                    missing_accounts.entry(s.clone()).or_default().push(b);
                 }
             }
         }
+    }
+    for (role, bindings) in missing_roles {
+        out.push(missing_role(&role, &bindings));
+    }
+    for (account, bindings) in missing_accounts {
+        out.push(missing_account(&account, &bindings));
     }
 
     for (kind, c) in ctx.snapshot.collector.incomplete_kinds() {
@@ -179,6 +165,71 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         out.push(f);
     }
     out
+}
+
+/// Names up to five bindings, and how many more.
+fn name_bindings(bindings: &[&BindingEntry]) -> String {
+    let mut names: Vec<String> = bindings
+        .iter()
+        .take(5)
+        .map(|b| b.object.to_string())
+        .collect();
+    if bindings.len() > 5 {
+        names.push(format!("and {} more", bindings.len() - 5));
+    }
+    names.join(", ")
+}
+
+/// KE-RBAC-022: the bindings that reference one role that does not exist.
+fn missing_role(role: &ObjectRef, bindings: &[&BindingEntry]) -> Finding {
+    let mut f = new_finding(
+        "KE-RBAC-022",
+        &role.to_string(),
+        format!(
+            "{} binding(s) reference {role}, which does not exist: {}",
+            bindings.len(),
+            name_bindings(bindings)
+        ),
+    );
+    f.cause = Some(role.to_string());
+    f.objects = std::iter::once(role.clone())
+        .chain(bindings.iter().map(|b| (*b.object).clone()))
+        .collect();
+    let subjects: BTreeSet<SubjectRef> = bindings
+        .iter()
+        .flat_map(|b| b.resolved.iter().flatten().cloned())
+        .collect();
+    f.subjects = subjects.into_iter().collect();
+    let namespaces: BTreeSet<String> = bindings
+        .iter()
+        .filter_map(|b| b.namespace.clone())
+        .collect();
+    f.namespaces = namespaces.into_iter().collect();
+    f.system = bindings.iter().all(|b| b.bootstrap);
+    f
+}
+
+/// KE-RBAC-023: the bindings that name one ServiceAccount that does not exist.
+fn missing_account(account: &SubjectRef, bindings: &[&BindingEntry]) -> Finding {
+    let mut f = new_finding(
+        "KE-RBAC-023",
+        &account.key(),
+        format!(
+            "{} binding(s) name {account}, which does not exist: {}",
+            bindings.len(),
+            name_bindings(bindings)
+        ),
+    );
+    f.cause = Some(account.to_string());
+    f.objects = bindings.iter().map(|b| (*b.object).clone()).collect();
+    f.subjects = vec![account.clone()];
+    f.namespaces = account
+        .namespace()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    f.system = bindings.iter().all(|b| b.bootstrap);
+    f
 }
 
 /// Rules that should not reach the built-in role `target` through an aggregation label: `view`

@@ -23,13 +23,20 @@ pub struct RuleContext<'a> {
     pub privilege: &'a PrivilegeTable,
 }
 
+/// What the rules conclude: the population of privileged holdings, and the findings.
+pub struct Evaluation {
+    /// Every subject's holding of every capability rule, wherever held (the access matrix).
+    pub holdings: Vec<grants::Holding>,
+    pub findings: Vec<Finding>,
+}
+
 /// Evaluates every RBAC, hygiene and escalation rule.
-pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
-    let mut findings = grants::evaluate(ctx);
+pub fn evaluate(ctx: &RuleContext<'_>) -> Evaluation {
+    let (holdings, mut findings) = grants::evaluate(ctx);
     findings.extend(hygiene::evaluate(ctx));
     findings.extend(privilege::evaluate(ctx));
     sort_findings(&mut findings);
-    findings
+    Evaluation { holdings, findings }
 }
 
 /// A finding of `rule_id` with its catalog texts filled in.
@@ -45,7 +52,9 @@ pub(crate) fn new_finding(rule_id: &str, key: &str, summary: String) -> Finding 
         objects: Vec::new(),
         sub_processor: None,
         namespaces: Vec::new(),
-        grants: Vec::new(),
+        scope: None,
+        cause: None,
+        grants: Default::default(),
         path: Vec::new(),
         remediation: def.remediation.to_string(),
         system: false,

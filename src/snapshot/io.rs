@@ -28,7 +28,13 @@ pub enum SnapshotIoError {
 pub fn snapshot_to_json(snapshot: &Snapshot) -> Vec<u8> {
     let mut s = snapshot.clone();
     s.canonicalize();
-    let mut out = serde_json::to_vec_pretty(&s).expect("snapshot serialises");
+    canonical_json(&s)
+}
+
+/// The JSON bytes of a snapshot already in canonical order ([`Snapshot::canonicalize`]), without
+/// the copy [`snapshot_to_json`] makes to sort one.
+pub fn canonical_json(snapshot: &Snapshot) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(snapshot).expect("snapshot serialises");
     out.push(b'\n');
     out
 }
@@ -36,9 +42,13 @@ pub fn snapshot_to_json(snapshot: &Snapshot) -> Vec<u8> {
 /// Gzip of the canonical JSON. The gzip header carries no time or name, so equal snapshots
 /// compress to equal bytes.
 pub fn snapshot_to_gzip(snapshot: &Snapshot) -> Vec<u8> {
-    let json = snapshot_to_json(snapshot);
+    gzip(&snapshot_to_json(snapshot))
+}
+
+/// Gzip of bytes, with no time or name in the header.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(&json).expect("writing to memory");
+    enc.write_all(bytes).expect("writing to memory");
     enc.finish().expect("writing to memory")
 }
 
@@ -56,12 +66,18 @@ pub fn snapshot_from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, Snaps
     } else {
         bytes.to_vec()
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(&json).map_err(|e| SnapshotIoError::Format {
-            path: origin.to_string(),
-            message: e.to_string(),
-        })?;
-    match value.get("schemaVersion").and_then(|v| v.as_u64()) {
+    // The version first, so that a snapshot of another schema says so rather than failing on
+    // a field; read without building the document (cheap), then the snapshot itself directly.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        #[serde(rename = "schemaVersion")]
+        schema_version: Option<u64>,
+    }
+    let version: Version = serde_json::from_slice(&json).map_err(|e| SnapshotIoError::Format {
+        path: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    match version.schema_version {
         Some(v) if v == u64::from(SCHEMA_VERSION) => {}
         Some(v) => {
             return Err(SnapshotIoError::Version {
@@ -77,7 +93,7 @@ pub fn snapshot_from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, Snaps
             });
         }
     }
-    serde_json::from_value(value).map_err(|e| SnapshotIoError::Format {
+    serde_json::from_slice(&json).map_err(|e| SnapshotIoError::Format {
         path: origin.to_string(),
         message: e.to_string(),
     })

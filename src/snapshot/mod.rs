@@ -9,7 +9,8 @@ mod io;
 mod kinds;
 
 pub use io::{
-    SnapshotIoError, read_snapshot_file, snapshot_from_bytes, snapshot_to_gzip, snapshot_to_json,
+    SnapshotIoError, canonical_json, gzip, read_snapshot_file, snapshot_from_bytes,
+    snapshot_to_gzip, snapshot_to_json,
 };
 pub use kinds::ResourceKind;
 

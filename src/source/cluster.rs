@@ -44,7 +44,7 @@ impl Default for ClusterOptions {
             kubeconfig: None,
             context: None,
             collect_token_secrets: false,
-            page_size: 500,
+            page_size: 1000,
             request_timeout: Duration::from_secs(30),
             retry_budget: Duration::from_secs(60),
             parallel_kinds: 4,
@@ -56,6 +56,9 @@ impl Default for ClusterOptions {
 pub const SECRETS_SKIPPED: &str = "not read: legacy ServiceAccount token Secrets are only listed with --collect-token-secrets, which needs list on secrets (RBAC cannot restrict that to metadata)";
 
 const SA_TOKEN_TYPE: &str = "kubernetes.io/service-account-token";
+
+/// Objects per page when a query lists only RBAC objects.
+const QUERY_PAGE_SIZE: u32 = 5000;
 
 pub struct ClusterSource {
     client: kube::Client,
@@ -70,6 +73,7 @@ pub struct ClusterSource {
 impl ClusterSource {
     /// Builds the client from the options; nothing is requested yet.
     pub async fn connect(options: ClusterOptions) -> Result<ClusterSource, SourceError> {
+        crate::tls::ensure_crypto_provider();
         let mut config = load_config(&options).await?;
         config.read_timeout = Some(options.request_timeout);
         config.write_timeout = Some(options.request_timeout);
@@ -153,8 +157,19 @@ fn jitter(max: Duration) -> Duration {
 }
 
 impl ClusterSource {
-    /// One GET, retried on transient failures within the retry budget.
+    /// One GET, retried on transient failures within the retry budget, parsed as JSON.
     async fn get_json(&self, path_and_query: &str, accept: Option<&str>) -> Result<Value, Failure> {
+        let text = self.get_text(path_and_query, accept).await?;
+        serde_json::from_str(&text)
+            .map_err(|e| Failure::Permanent(format!("{path_and_query}: not JSON: {e}")))
+    }
+
+    /// One GET, retried on transient failures within the retry budget; the body as text.
+    async fn get_text(
+        &self,
+        path_and_query: &str,
+        accept: Option<&str>,
+    ) -> Result<String, Failure> {
         let mut backoff = Duration::from_millis(250);
         let mut attempts = 0u32;
         loop {
@@ -166,12 +181,7 @@ impl ClusterSource {
             let request = request
                 .body(Vec::new())
                 .map_err(|e| Failure::Permanent(format!("bad request {path_and_query}: {e}")))?;
-            match self
-                .client
-                .request::<Value>(request)
-                .await
-                .map_err(classify)
-            {
+            match self.client.request_text(request).await.map_err(classify) {
                 Ok(v) => {
                     if let Ok(mut o) = self.outage.lock() {
                         *o = None;
@@ -199,17 +209,34 @@ impl ClusterSource {
         }
     }
 
-    /// Every object of one kind, reduced to what the snapshot keeps. A 410 Gone on a later page
-    /// restarts the list (a kind is never a mixture of two points in time); twice is enough to
-    /// give up.
-    async fn list_kind(&self, kind: ResourceKind) -> Result<Vec<Value>, Failure> {
-        let base = list_path(kind);
+    /// Every object of one kind, projected into the builder page by page as it arrives (no
+    /// page is kept once read). A 410 Gone on a later page restarts the list, forgetting what
+    /// was read of the kind (a kind is never a mixture of two points in time); twice is enough
+    /// to give up.
+    async fn list_kind(
+        &self,
+        kind: ResourceKind,
+        base: &str,
+        page_size: u32,
+        builder: &std::sync::Mutex<SnapshotBuilder>,
+    ) -> Result<(), Failure> {
+        #[derive(serde::Deserialize)]
+        struct Page<'a> {
+            #[serde(borrow, default)]
+            items: Option<Vec<&'a serde_json::value::RawValue>>,
+            #[serde(default)]
+            metadata: PageMeta,
+        }
+        #[derive(serde::Deserialize, Default)]
+        struct PageMeta {
+            #[serde(rename = "continue", default)]
+            token: Option<String>,
+        }
         let mut restarts = 0;
         'list: loop {
-            let mut items = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                let mut query = vec![format!("limit={}", self.options.page_size)];
+                let mut query = vec![format!("limit={page_size}")];
                 if kind == ResourceKind::Secret {
                     query.push(format!(
                         "fieldSelector=type%3D{}",
@@ -223,28 +250,109 @@ impl ClusterSource {
                 // Secrets: metadata only, so no Secret data is ever on the wire.
                 let accept = (kind == ResourceKind::Secret)
                     .then_some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1");
-                let page = match self.get_json(&url, accept).await {
-                    Ok(p) => p,
+                let text = match self.get_text(&url, accept).await {
+                    Ok(t) => t,
                     Err(Failure::Gone) if restarts < 2 => {
                         restarts += 1;
                         tracing::info!(kind = %kind, "list continuation expired (410 Gone); restarting the list");
+                        builder.lock().expect("not poisoned").clear_kind(kind);
                         continue 'list;
                     }
                     Err(e) => return Err(e),
                 };
-                if let Some(Value::Array(page_items)) = page.get("items") {
-                    items.extend(page_items.iter().cloned().map(|o| reduce(kind, o)));
+                let page: Page<'_> = serde_json::from_str(&text)
+                    .map_err(|e| Failure::Permanent(format!("{url}: not a list: {e}")))?;
+                {
+                    let mut b = builder.lock().expect("not poisoned");
+                    for item in page.items.unwrap_or_default() {
+                        // Most kinds are projected straight from the page's text; a Secret and
+                        // a Pod are reduced first, so nothing else of them is ever held.
+                        let added = match kind {
+                            ResourceKind::Secret | ResourceKind::Pod => {
+                                serde_json::from_str(item.get())
+                                    .map_err(|e| super::objects::ObjectError {
+                                        path: Vec::new(),
+                                        message: e.to_string(),
+                                    })
+                                    .and_then(|v| b.add(kind, reduce(kind, v)))
+                            }
+                            _ => b.add_json(kind, item.get()),
+                        };
+                        if let Err(e) = added {
+                            // The API server's own objects are well-formed; one that is not is
+                            // recorded against its kind rather than dropped.
+                            b.mark_incomplete(
+                                kind,
+                                CollectionStatus::Failed,
+                                format!("an object could not be read: {}", e.message),
+                            );
+                        }
+                    }
                 }
-                token = page
-                    .pointer("/metadata/continue")
-                    .and_then(Value::as_str)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string);
+                token = page.metadata.token.filter(|t| !t.is_empty());
                 if token.is_none() {
-                    return Ok(items);
+                    return Ok(());
                 }
             }
         }
+    }
+
+    /// Lists the given kinds at the given paths, a few at a time, into the builder: what could
+    /// not be listed is marked forbidden or failed, never left out silently.
+    async fn list_into(
+        &self,
+        builder: SnapshotBuilder,
+        lists: Vec<(ResourceKind, String)>,
+        page_size: u32,
+        parallel: usize,
+        ctx: &CollectContext<'_>,
+    ) -> SnapshotBuilder {
+        let total = lists.len() as u64;
+        let shared = std::sync::Mutex::new(builder);
+        let mut listings = Vec::with_capacity(lists.len());
+        for (kind, path) in lists {
+            let shared = &shared;
+            let listing: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
+                Box::pin(
+                    async move { (kind, self.list_kind(kind, &path, page_size, shared).await) },
+                );
+            listings.push(listing);
+        }
+        let mut done = 0u64;
+        let mut results = BTreeMap::new();
+        let mut stream = futures::stream::iter(listings).buffer_unordered(parallel.max(1));
+        while let Some((kind, result)) = stream.next().await {
+            done += 1;
+            ctx.progress.advance(done, total);
+            results.insert(kind, result);
+        }
+        drop(stream);
+        let mut builder = shared.into_inner().expect("not poisoned");
+        for (kind, result) in results {
+            match result {
+                Ok(()) => builder.mark_listed(kind),
+                Err(f) => {
+                    let status = match f {
+                        Failure::Forbidden(_) => CollectionStatus::Forbidden,
+                        _ => CollectionStatus::Failed,
+                    };
+                    let message = match &f {
+                        Failure::Forbidden(m) => format!(
+                            "the collector may not list {} ({m}); grant get and list on {} in group `{}`",
+                            kind.plural(),
+                            kind.plural(),
+                            kind.api_group()
+                        ),
+                        other => failure_text(other),
+                    };
+                    tracing::warn!(kind = %kind, status = status.as_str(), %message, "kind not collected");
+                    // A kind that failed part-way holds none of what was read of it.
+                    builder.clear_kind(kind);
+                    builder.mark_incomplete(kind, status, message);
+                }
+            }
+        }
+        builder
     }
 
     async fn identity(&self) -> Option<CollectorIdentity> {
@@ -401,67 +509,104 @@ impl Source for ClusterSource {
         );
         builder.set_identity(self.identity().await);
 
-        let kinds: Vec<ResourceKind> = ResourceKind::ALL
+        let lists: Vec<(ResourceKind, String)> = ResourceKind::ALL
             .into_iter()
             .filter(|k| *k != ResourceKind::Secret || self.options.collect_token_secrets)
+            .map(|k| (k, list_path(k)))
             .collect();
-        let total = kinds.len() as u64;
-        let mut listings = Vec::with_capacity(kinds.len());
-        for kind in kinds.iter().copied() {
-            let listing: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> =
-                Box::pin(async move { (kind, self.list_kind(kind).await) });
-            listings.push(listing);
-        }
-        let mut done = 0u64;
-        let mut results = BTreeMap::new();
-        let mut stream =
-            futures::stream::iter(listings).buffer_unordered(self.options.parallel_kinds.max(1));
-        while let Some((kind, result)) = stream.next().await {
-            done += 1;
-            ctx.progress.advance(done, total);
-            results.insert(kind, result);
-        }
-        for (kind, result) in results {
-            match result {
-                Ok(items) => {
-                    builder.mark_listed(kind);
-                    for item in items {
-                        if let Err(e) = builder.add(kind, item) {
-                            // The API server's own objects are well-formed; one that is not is
-                            // recorded against its kind rather than dropped.
-                            builder.mark_incomplete(
-                                kind,
-                                CollectionStatus::Failed,
-                                format!("an object could not be read: {}", e.message),
-                            );
-                        }
-                    }
-                }
-                Err(f) => {
-                    let status = match f {
-                        Failure::Forbidden(_) => CollectionStatus::Forbidden,
-                        _ => CollectionStatus::Failed,
-                    };
-                    let message = match &f {
-                        Failure::Forbidden(m) => format!(
-                            "the collector may not list {} ({m}); grant get and list on {} in group `{}`",
-                            kind.plural(),
-                            kind.plural(),
-                            kind.api_group()
-                        ),
-                        other => failure_text(other),
-                    };
-                    tracing::warn!(kind = %kind, status = status.as_str(), %message, "kind not collected");
-                    builder.mark_incomplete(kind, status, message);
-                }
-            }
-        }
+        let mut builder = self
+            .list_into(
+                builder,
+                lists,
+                self.options.page_size,
+                self.options.parallel_kinds,
+                ctx,
+            )
+            .await;
         if !self.options.collect_token_secrets {
             builder.mark_incomplete(
                 ResourceKind::Secret,
                 CollectionStatus::Skipped,
                 SECRETS_SKIPPED.to_string(),
             );
+        }
+        Ok(builder.finish())
+    }
+
+    /// Only what a who-can question needs: every ClusterRole and ClusterRoleBinding, and the
+    /// namespace's Roles and RoleBindings (all of them without a namespace), and the namespace.
+    async fn collect_rbac(
+        &self,
+        ctx: &CollectContext<'_>,
+        namespace: Option<&str>,
+    ) -> Result<Snapshot, SourceError> {
+        let builder = SnapshotBuilder::new(ctx.cluster_name, ctx.taken_at, self.describe());
+        let rbac = "/apis/rbac.authorization.k8s.io/v1";
+        let mut lists = vec![
+            (
+                ResourceKind::ClusterRole,
+                list_path(ResourceKind::ClusterRole),
+            ),
+            (
+                ResourceKind::ClusterRoleBinding,
+                list_path(ResourceKind::ClusterRoleBinding),
+            ),
+        ];
+        let ns = namespace.map(urlencode);
+        match &ns {
+            Some(ns) => {
+                lists.push((ResourceKind::Role, format!("{rbac}/namespaces/{ns}/roles")));
+                lists.push((
+                    ResourceKind::RoleBinding,
+                    format!("{rbac}/namespaces/{ns}/rolebindings"),
+                ));
+            }
+            None => {
+                for kind in [
+                    ResourceKind::Role,
+                    ResourceKind::RoleBinding,
+                    ResourceKind::Namespace,
+                ] {
+                    lists.push((kind, list_path(kind)));
+                }
+            }
+        }
+        // The namespace is looked up while the lists are read: one round trip, not two.
+        let namespace_lookup = async {
+            match &ns {
+                Some(ns) => match self
+                    .get_json(&format!("/api/v1/namespaces/{ns}"), None)
+                    .await
+                {
+                    Ok(object) => Ok(Some(object)),
+                    Err(Failure::Permanent(m)) if m.starts_with("HTTP 404") => Ok(None),
+                    Err(f) => Err(f),
+                },
+                None => Ok(None),
+            }
+        };
+        // RBAC objects are small: a question's lists come in one page each, all at once.
+        let page_size = self.options.page_size.max(QUERY_PAGE_SIZE);
+        let lists_parallel = lists.len();
+        let (mut builder, found) = futures::join!(
+            self.list_into(builder, lists, page_size, lists_parallel, ctx),
+            namespace_lookup
+        );
+        match found {
+            Ok(Some(object)) => {
+                let _ = builder.add(
+                    ResourceKind::Namespace,
+                    reduce(ResourceKind::Namespace, object),
+                );
+            }
+            Ok(None) => {}
+            Err(f) => {
+                return Err(SourceError::Cluster(format!(
+                    "cannot reach the API server at {}: {}",
+                    self.server,
+                    failure_text(&f)
+                )));
+            }
         }
         Ok(builder.finish())
     }

@@ -123,6 +123,25 @@ pub fn read_dump(
             diags.push(&shown, None, "the file is empty");
             continue;
         }
+        if file.extension().and_then(|e| e.to_str()) == Some("json") {
+            // JSON is streamed item by item; if anything is wrong, the YAML reader (JSON is
+            // YAML) says exactly where, field by field.
+            match json::read(&text, &mut builder) {
+                Ok(n) => {
+                    objects += n;
+                    continue;
+                }
+                Err(json::Problem::Syntax {
+                    line,
+                    column,
+                    message,
+                }) => {
+                    diags.push(&shown, Some(Pos::new(line, column)), message);
+                    continue;
+                }
+                Err(json::Problem::Object) => {}
+            }
+        }
         objects += read_text(&text, &shown, &mut builder, &mut diags);
     }
     if !diags.is_empty() {
@@ -470,5 +489,205 @@ mod tests {
         let json = String::from_utf8(snapshot_to_json(&s)).unwrap();
         assert!(!json.contains("SUPERSECRETVALUE") && !json.contains("ANOTHERSECRET"));
         assert_eq!(s.token_secrets.len(), 1);
+    }
+}
+
+/// The fast path for `.json` files: the file is streamed, a `List`'s items projected one at a
+/// time, so memory follows what the snapshot keeps, not the file's size.
+mod json {
+    use super::{ResourceKind, SnapshotBuilder, known_kind};
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Value};
+    use std::fmt;
+
+    /// Why the fast path gave up.
+    pub enum Problem {
+        /// The JSON itself is broken: where and why.
+        Syntax {
+            line: u32,
+            column: u32,
+            message: String,
+        },
+        /// An object is not what the snapshot needs; the YAML reader reports it precisely.
+        Object,
+    }
+
+    /// Reads one JSON file (a single object or a List); returns how many objects it held.
+    pub fn read(text: &str, builder: &mut SnapshotBuilder) -> Result<usize, Problem> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let mut file = File {
+            builder,
+            count: 0,
+            failed: false,
+            kindless: Vec::new(),
+        };
+        let rest = match (&mut de).deserialize_map(&mut file) {
+            Ok(rest) => rest,
+            Err(e) if e.is_syntax() || e.is_eof() => {
+                return Err(Problem::Syntax {
+                    line: e.line() as u32,
+                    column: e.column() as u32,
+                    message: format!("not valid JSON: {e}"),
+                });
+            }
+            Err(_) => return Err(Problem::Object),
+        };
+        if de.end().is_err() || file.failed {
+            return Err(Problem::Object);
+        }
+        finish(file, rest)
+    }
+
+    /// After the top level is read: a List's items without a `kind` of their own take the
+    /// list's, which a file may name after its items; anything else is one object.
+    fn finish(mut file: File<'_>, rest: Option<Map<String, Value>>) -> Result<usize, Problem> {
+        let Some(top) = rest else {
+            return Err(Problem::Object);
+        };
+        let kind = top.get("kind").and_then(Value::as_str).unwrap_or("");
+        let is_list = kind == "List" || (kind.ends_with("List") && top.contains_key("items"));
+        if !is_list {
+            if !file.kindless.is_empty() {
+                return Err(Problem::Object);
+            }
+            file.add(Value::Object(top), None)?;
+            return Ok(file.count);
+        }
+        let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+        if let Some(k) = item_kind.and_then(ResourceKind::from_name) {
+            file.builder.mark_listed(k);
+        }
+        for item in std::mem::take(&mut file.kindless) {
+            let Some(k) = item_kind else {
+                return Err(Problem::Object);
+            };
+            file.add(item, Some(k))?;
+        }
+        Ok(file.count)
+    }
+
+    struct File<'a> {
+        builder: &'a mut SnapshotBuilder,
+        count: usize,
+        failed: bool,
+        /// List items that name no kind, until the list's kind is known.
+        kindless: Vec<Value>,
+    }
+
+    impl File<'_> {
+        fn add(&mut self, mut object: Value, kind: Option<&str>) -> Result<(), Problem> {
+            let kind = match object.get("kind").and_then(Value::as_str) {
+                Some(k) => k.to_string(),
+                None => kind.ok_or(Problem::Object)?.to_string(),
+            };
+            let has_name = object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
+            if !has_name {
+                return Err(Problem::Object);
+            }
+            let api_version = object
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let Some(rk) = known_kind(&kind, &api_version) else {
+                self.builder.ignore(&api_version, &kind);
+                self.count += 1;
+                return Ok(());
+            };
+            if rk == ResourceKind::Secret {
+                strip_secret_payload(&mut object);
+            }
+            self.builder.add(rk, object).map_err(|_| Problem::Object)?;
+            self.count += 1;
+            Ok(())
+        }
+    }
+
+    fn strip_secret_payload(object: &mut Value) {
+        if let Some(map) = object.as_object_mut() {
+            map.remove("data");
+            map.remove("stringData");
+        }
+        if let Some(ann) = object
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+
+    /// The top-level object: every field kept but `items`, whose elements are projected as they
+    /// are read.
+    impl<'de> Visitor<'de> for &mut File<'_> {
+        type Value = Option<Map<String, Value>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a Kubernetes object or List")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut rest = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "items" {
+                    map.next_value_seed(Items(self))?;
+                    rest.insert(key, Value::Null);
+                } else {
+                    rest.insert(key, map.next_value()?);
+                }
+            }
+            Ok(Some(rest))
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for &mut File<'_> {
+        type Value = Option<Map<String, Value>>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    struct Items<'a, 'b>(&'a mut File<'b>);
+
+    impl<'de> DeserializeSeed<'de> for Items<'_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Items<'_, '_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list of objects")
+        }
+
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while let Some(item) = seq.next_element::<Value>()? {
+                if self.0.failed {
+                    continue;
+                }
+                if item.get("kind").and_then(Value::as_str).is_none() {
+                    self.0.kindless.push(item);
+                } else if self.0.add(item, None).is_err() {
+                    self.0.failed = true;
+                }
+            }
+            Ok(())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            // `items` that is not a list: the YAML reader says so with its position.
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            self.0.failed = true;
+            Ok(())
+        }
     }
 }

@@ -25,6 +25,18 @@ pub trait Source: Send + Sync {
     fn describe(&self) -> String;
     async fn collect(&self, ctx: &CollectContext<'_>) -> Result<Snapshot, SourceError>;
 
+    /// Only the RBAC objects a who-can question in `namespace` needs (every ClusterRole and
+    /// ClusterRoleBinding, the namespace's Roles and RoleBindings; all of them without a
+    /// namespace). A source that cannot select collects everything.
+    async fn collect_rbac(
+        &self,
+        ctx: &CollectContext<'_>,
+        namespace: Option<&str>,
+    ) -> Result<Snapshot, SourceError> {
+        let _ = namespace;
+        self.collect(ctx).await
+    }
+
     /// The data of a ConfigMap (for an inventory kept in the cluster), or None if there is none.
     async fn config_map(
         &self,
@@ -106,24 +118,38 @@ pub enum InputError {
     Snapshot(#[from] crate::snapshot::SnapshotIoError),
 }
 
-/// Loads the snapshot a query command was pointed at.
+/// What a query needs of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Needs {
+    /// Everything a run collects.
+    Everything,
+    /// Only the RBAC objects a who-can question needs, in one namespace or in all.
+    Rbac { namespace: Option<String> },
+}
+
+/// Loads the snapshot a query command was pointed at; from a source, only what it `needs`.
 pub async fn load_snapshot(
     input: &SnapshotInput,
     cluster_name: &str,
     taken_at: DateTime<Utc>,
     progress: &dyn Progress,
     cluster: &cluster::ClusterOptions,
+    needs: &Needs,
 ) -> Result<Snapshot, InputError> {
     match input {
         SnapshotInput::Source(spec) => {
             let source = open(spec, cluster).await?;
-            Ok(source
-                .collect(&CollectContext {
-                    cluster_name,
-                    taken_at,
-                    progress,
-                })
-                .await?)
+            let ctx = CollectContext {
+                cluster_name,
+                taken_at,
+                progress,
+            };
+            Ok(match needs {
+                Needs::Everything => source.collect(&ctx).await?,
+                Needs::Rbac { namespace } => {
+                    source.collect_rbac(&ctx, namespace.as_deref()).await?
+                }
+            })
         }
         SnapshotInput::Saved(path) => {
             let file = if path.is_dir() {

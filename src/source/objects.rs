@@ -13,7 +13,6 @@ use crate::snapshot::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Annotations never kept: large, noisy, and on a Secret they hold its data.
@@ -453,6 +452,32 @@ impl SnapshotBuilder {
         }
     }
 
+    /// Forgets every object of a kind read so far: its list is being read again from the
+    /// start (a continuation that expired), and a kind is never a mixture of two points in time.
+    pub fn clear_kind(&mut self, kind: ResourceKind) {
+        self.read_counts.remove(&kind);
+        let s = &mut self.snapshot;
+        match kind {
+            ResourceKind::ClusterRole => s.cluster_roles.clear(),
+            ResourceKind::Role => s.roles.clear(),
+            ResourceKind::ClusterRoleBinding => s.cluster_role_bindings.clear(),
+            ResourceKind::RoleBinding => s.role_bindings.clear(),
+            ResourceKind::ServiceAccount => s.service_accounts.clear(),
+            ResourceKind::Namespace => {
+                s.namespaces.clear();
+                self.kube_system_uid = None;
+            }
+            ResourceKind::Pod => self.pods.clear(),
+            ResourceKind::MutatingWebhookConfiguration => s.mutating_webhook_configurations.clear(),
+            ResourceKind::ValidatingWebhookConfiguration => {
+                s.validating_webhook_configurations.clear()
+            }
+            ResourceKind::ApiService => s.api_services.clear(),
+            ResourceKind::Secret => s.token_secrets.clear(),
+            k => self.controllers.retain(|(_, kind, _), _| kind != k.name()),
+        }
+    }
+
     /// Records that a kind was listed (even if it had no objects), so it counts as collected.
     pub fn mark_listed(&mut self, kind: ResourceKind) {
         self.seen_kinds.insert(kind);
@@ -498,6 +523,21 @@ impl SnapshotBuilder {
         &mut self,
         kind: ResourceKind,
         object: serde_json::Value,
+    ) -> Result<(), ObjectError> {
+        self.add_from(kind, object)
+    }
+
+    /// Projects one object given as JSON text (an item of an API list page), without building
+    /// a JSON value first.
+    pub fn add_json(&mut self, kind: ResourceKind, json: &str) -> Result<(), ObjectError> {
+        let mut de = serde_json::Deserializer::from_str(json);
+        self.add_from(kind, &mut de)
+    }
+
+    fn add_from<'de, D: serde::Deserializer<'de>>(
+        &mut self,
+        kind: ResourceKind,
+        object: D,
     ) -> Result<(), ObjectError> {
         self.seen_kinds.insert(kind);
         *self.read_counts.entry(kind).or_default() += 1;
@@ -877,7 +917,9 @@ fn controller_owner(meta: &RawMeta) -> Option<RawOwnerRef> {
         .cloned()
 }
 
-fn parse<T: DeserializeOwned>(object: serde_json::Value) -> Result<T, ObjectError> {
+fn parse<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
+    object: D,
+) -> Result<T, ObjectError> {
     serde_path_to_error::deserialize(object).map_err(|e| {
         let path = e
             .path()

@@ -131,6 +131,7 @@ impl S3Store {
         prefix: &str,
         options: S3Options,
     ) -> Result<S3Store, StoreError> {
+        crate::tls::ensure_crypto_provider();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(region) = &options.region {
             loader = loader.region(aws_config::Region::new(region.clone()));

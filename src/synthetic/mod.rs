@@ -4,6 +4,8 @@
 use crate::snapshot::*;
 use chrono::DateTime;
 
+pub mod realistic;
+
 /// How big a synthetic cluster is.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
