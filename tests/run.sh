@@ -9,9 +9,13 @@ cd "$here"
 
 cache="${KUBE_EVIDENCE_CACHE:-$HOME/.cache/kube-evidence}"
 mkdir -p "$cache"
-# One cargo target directory per toolchain, outside the clone, so repeated runs build incrementally.
+# One cargo target directory per toolchain and clone, outside the clone, so repeated runs build
+# incrementally. Keyed by the clone's path too: tests find their fixtures through
+# env!("CARGO_MANIFEST_DIR"), which is compiled in, and cargo does not rebuild when the same
+# sources move, so two clones sharing one target directory would run each other's paths.
 rustc_version="$(rustc --version | awk '{print $2}')"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-rust-$rustc_version}"
+clone_key="$(printf '%s' "$here" | sha256sum | cut -c1-12)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-rust-$rustc_version-$clone_key}"
 
 # Tools the report tests drive for real: a headless browser for report.html, qpdf and poppler
 # for report.pdf. Installed from Debian's packages when missing.

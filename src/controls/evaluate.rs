@@ -270,7 +270,13 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         match available.basis.requirement(req) {
             RequirementState::Met(why) => met.push(why),
             RequirementState::NotMet(why) => not_met.push(why),
-            RequirementState::NotAssessed(why) => not_assessed.push(why),
+            // A rule's gap often has the same cause (KE-CHG-001 and `period` both wait for a
+            // previous pack): say it once.
+            RequirementState::NotAssessed(why) => {
+                if !not_assessed.iter().any(|gap| gap.ends_with(&why)) {
+                    not_assessed.push(why)
+                }
+            }
             RequirementState::Manual(why) => manual.push(why),
         }
     }

@@ -130,6 +130,7 @@ impl Drop for ControlPlane {
 }
 
 pub async fn client_for(kubeconfig: &Path) -> kube::Client {
+    kube_evidence::tls::ensure_crypto_provider();
     let file = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
     let config = kube::Config::from_custom_kubeconfig(file, &Default::default())
         .await
