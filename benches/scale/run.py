@@ -17,7 +17,7 @@ process):
 Nothing is fetched at run time: the binaries must have been built (cargo, tests/controlplane/
 build.sh, the peers' setup) before. Results go to stdout as Markdown and to OUT/results.json.
 
-Usage: benches/scale/run.py [--sizes 1250,2500,5000] [--runs 5] [--work DIR]
+Usage: benches/scale/run.py [--sizes 1250,2500,5000] [--runs 5] [--work DIR] [--no-peers]
 """
 import argparse
 import http.client
@@ -272,7 +272,7 @@ def pack_sizes(out_dir):
     sizes = {}
     for dirpath, _, files in os.walk(out_dir):
         for f in files:
-            if dirpath.endswith("/latest") or f in ("latest.json", "index.json"):
+            if f.startswith(".") or f in ("latest.json", "index.json", "index.html"):
                 continue
             sizes[f] = os.path.getsize(os.path.join(dirpath, f))
     pdf = [os.path.join(d, f) for d, _, fs in os.walk(out_dir) for f in fs if f == "report.pdf"]
@@ -378,24 +378,24 @@ def who_can(result, binary, api, snapshot, namespaces, args):
     m.append(measure("who-can get secrets --source cluster",
                      [binary, "who-can", "get", "secrets", "-n", ns_a, "--source", "cluster", *kc, "--format", "json"],
                      args.runs))
-    peer = lambda name: os.path.join(PEERS, name)  # noqa: E731
+    peer = lambda name: os.path.join(PEERS, name) if not args.no_peers else "/nonexistent"  # noqa: E731
     if os.access(peer("kubectl-who-can"), os.X_OK):
         m.append(measure("kubectl-who-can get secrets",
                          [peer("kubectl-who-can"), "get", "secrets", "-n", ns_a, *kc, "-o", "json"], args.runs))
     else:
-        m.append({"name": "kubectl-who-can", "status": "skipped: not installed (benches/scale/peers.sh)"})
+        m.append({"name": "kubectl-who-can", "status": "skipped: --no-peers, or not installed (benches/scale/peers.sh)"})
     if os.access(peer("rbac-tool"), os.X_OK):
         m.append(measure("rbac-tool who-can get secrets", [peer("rbac-tool"), "who-can", "get", "secrets", "-o", "json"],
                          1, env=env, timeout=PEER_TIMEOUT))
         m.append(measure("rbac-tool analysis", [peer("rbac-tool"), "analysis", "-o", "json"], 1, env=env,
                          timeout=PEER_TIMEOUT))
     else:
-        m.append({"name": "rbac-tool", "status": f"skipped: not installed in {PEERS}"})
+        m.append({"name": "rbac-tool", "status": f"skipped: --no-peers, or not installed in {PEERS}"})
     if os.access(peer("rbac-police"), os.X_OK):
         m.append(measure("rbac-police collect -a",
                          [peer("rbac-police"), "collect", "-a", "-o", os.devnull], 1, env=env, timeout=PEER_TIMEOUT))
     else:
-        m.append({"name": "rbac-police", "status": f"skipped: not installed in {PEERS}"})
+        m.append({"name": "rbac-police", "status": f"skipped: --no-peers, or not installed in {PEERS}"})
     questions = [("get", "secrets", ns_a), ("create", "pods", ns_b), ("create", "deployments", ns_a),
                  ("get", "secrets", "platform"), ("list", "nodes", None), ("delete", "namespaces", None)]
     result["who_can_answers"] = compare_who_can(api, binary, snapshot, questions)
@@ -444,6 +444,7 @@ def main():
     parser.add_argument("--sizes", default="1250,2500,5000", help="namespace counts, comma-separated")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--work", default=os.path.join(CACHE, "bench-scale"))
+    parser.add_argument("--no-peers", action="store_true", help="leave the peer tools out")
     args = parser.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))

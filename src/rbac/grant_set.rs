@@ -89,16 +89,19 @@ impl GrantSet {
         GrantSet::from_groups(groups)
     }
 
-    /// The grants of `(binding, rule of its role)` pairs to `subject`, grouped without
-    /// materialising each grant.
+    /// The grants of bindings (each with rules of its role, by position) to `subject`,
+    /// grouped without materialising each grant.
     pub fn from_bindings(
         index: &RbacIndex,
-        pairs: &[(BindingId, usize)],
+        grants: &[(BindingId, impl AsRef<[usize]>)],
         subject: &SubjectRef,
     ) -> GrantSet {
         let mut per_binding: BTreeMap<BindingId, Vec<usize>> = BTreeMap::new();
-        for (b, i) in pairs {
-            per_binding.entry(*b).or_default().push(*i);
+        for (b, rules) in grants {
+            per_binding
+                .entry(*b)
+                .or_default()
+                .extend_from_slice(rules.as_ref());
         }
         let mut by_rules: BTreeMap<(usize, Vec<usize>), Vec<BindingId>> = BTreeMap::new();
         for (b, mut rules) in per_binding {

@@ -216,8 +216,13 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
     out
 }
 
+/// Positions of rules in a role, shared by every binding of that role: a holding keeps one per
+/// binding, not one entry per (binding, rule), so a role of 200 rules bound in 5,000
+/// namespaces costs 5,000 entries, not a million.
+pub type RuleSet = Arc<[usize]>;
+
 /// For one role in one scope: per rule ID, the rules (by index) that fire it.
-type RuleHits = Vec<(&'static str, Vec<usize>)>;
+type RuleHits = Vec<(&'static str, RuleSet)>;
 
 /// Namespaced grants in at least this many namespaces count as broad: ten, or a quarter of the
 /// cluster's namespaces when that is more.
@@ -245,8 +250,8 @@ pub fn severity_for(base: Severity, scope: Scope) -> Severity {
 pub struct Holding {
     pub rule_id: &'static str,
     pub subject: SubjectRef,
-    /// (binding, rule of its role) pairs behind it, sorted.
-    pub grants: Vec<(BindingId, usize)>,
+    /// The bindings behind it, each with the rules of its role that grant it, sorted.
+    pub grants: Vec<(BindingId, RuleSet)>,
     pub cluster: bool,
     /// The namespaces it is held in, sorted.
     pub namespaces: Vec<Arc<str>>,
@@ -288,7 +293,7 @@ impl Holding {
 
 #[derive(Default)]
 struct Acc {
-    grants: Vec<(BindingId, usize)>,
+    grants: Vec<(BindingId, RuleSet)>,
     only_bootstrap: bool,
 }
 
@@ -311,6 +316,7 @@ fn named_rule(subject: &SubjectRef) -> Option<&'static str> {
 fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(&'static str, &'a SubjectRef), Acc> {
     let index = ctx.index;
     let mut role_hits: HashMap<(RoleId, bool), RuleHits> = HashMap::new();
+    let mut all_rules: HashMap<RoleId, RuleSet> = HashMap::new();
     // Keys borrow the subjects held by the index: no clone per grant.
     let mut acc: HashMap<(&'static str, &'a SubjectRef), Acc> = HashMap::new();
     for (binding_id, b) in index.bindings.iter().enumerate() {
@@ -329,26 +335,32 @@ fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(&'static str, &'a SubjectRe
                     }
                 }
             }
-            by_rule.into_iter().collect()
+            by_rule
+                .into_iter()
+                .map(|(id, rules)| (id, RuleSet::from(rules)))
+                .collect()
         });
         let grants_anything = !role.rules.is_empty();
         for subject in b.resolved.iter().flatten() {
-            let mut add = |rule_id: &'static str, rules: &mut dyn Iterator<Item = usize>| {
+            let mut add = |rule_id: &'static str, rules: &RuleSet| {
                 let a = acc.entry((rule_id, subject)).or_insert_with(|| Acc {
                     only_bootstrap: true,
                     ..Default::default()
                 });
-                a.grants.extend(rules.map(|i| (binding_id, i)));
+                a.grants.push((binding_id, rules.clone()));
                 a.only_bootstrap &= b.bootstrap;
             };
             for (id, rules) in rules_hit.iter() {
-                add(id, &mut rules.iter().copied());
+                add(id, rules);
             }
             if grants_anything
                 && !b.bootstrap
                 && let Some(id) = named_rule(subject)
             {
-                add(id, &mut (0..role.rules.len()));
+                let every_rule = all_rules
+                    .entry(role_id)
+                    .or_insert_with(|| (0..role.rules.len()).collect());
+                add(id, every_rule);
             }
         }
     }
@@ -379,16 +391,16 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> (Vec<Holding>, Vec<Finding>) {
         .filter(|h| h.scope(total) != Scope::Local)
         .map(|h| holding_finding(ctx, h, total))
         .collect();
-    type Members = Vec<(SubjectRef, Vec<(BindingId, usize)>)>;
+    type Members = Vec<(SubjectRef, Vec<(BindingId, RuleSet)>)>;
     let mut defaults: BTreeMap<Arc<ObjectRef>, Members> = BTreeMap::new();
     for (rule_id, subject, a) in named {
         if rule_id == "KE-RBAC-021" {
-            for (b, i) in a.grants {
+            for (b, rules) in a.grants {
                 if let Ok(role) = ctx.index.bindings[b].role {
                     defaults
                         .entry(ctx.index.roles[role].object())
                         .or_default()
-                        .push((subject.clone(), vec![(b, i)]));
+                        .push((subject.clone(), vec![(b, rules)]));
                 }
             }
             continue;
@@ -438,7 +450,7 @@ fn is_named_rule(rule_id: &str) -> bool {
     )
 }
 
-fn scope_of(ctx: &RuleContext<'_>, grants: &[(BindingId, usize)]) -> (bool, BTreeSet<String>) {
+fn scope_of(ctx: &RuleContext<'_>, grants: &[(BindingId, RuleSet)]) -> (bool, BTreeSet<String>) {
     let mut namespaces = BTreeSet::new();
     let mut cluster = false;
     for (b, _) in grants {
@@ -489,7 +501,7 @@ fn holding_finding(ctx: &RuleContext<'_>, h: &Holding, total: usize) -> Finding 
 fn default_accounts(
     ctx: &RuleContext<'_>,
     role: &ObjectRef,
-    mut members: Vec<(SubjectRef, Vec<(BindingId, usize)>)>,
+    mut members: Vec<(SubjectRef, Vec<(BindingId, RuleSet)>)>,
 ) -> Finding {
     members.sort();
     let mut grants: Vec<Grant> = Vec::new();
@@ -499,11 +511,13 @@ fn default_accounts(
         if subjects.last() != Some(subject) {
             subjects.push(subject.clone());
         }
-        for (b, i) in gs {
+        for (b, rules) in gs {
             if let Some(ns) = &ctx.index.bindings[*b].namespace {
                 namespaces.insert(ns.clone());
             }
-            grants.extend(ctx.index.grant_of(*b, *i, subject));
+            for i in rules.iter() {
+                grants.extend(ctx.index.grant_of(*b, *i, subject));
+            }
         }
     }
     grants.sort();

@@ -421,7 +421,7 @@ pub fn generate(size: Size) -> Generated {
         "apiVersion: kube-evidence.io/v1\nkind: SubProcessorInventory\ninternal:\n  namespaces: [\"ns-*\", platform, ci-system, monitoring]\n  groups: [\"team-*\", sre-oncall, platform-admins]\n  users: [\"*@example.com\"]\nsubProcessors:\n{}",
         b.inventory.join("")
     );
-    let files = vec![
+    let mut files = vec![
         ("00-namespaces.json".to_string(), list(b.namespaces)),
         ("10-clusterroles.json".to_string(), list(b.cluster_roles)),
         (
@@ -439,6 +439,30 @@ pub fn generate(size: Size) -> Generated {
         ("50-webhooks.json".to_string(), list(b.webhooks)),
         ("51-apiservices.json".to_string(), list(b.api_services)),
     ];
+    // The kinds it has none of, as empty lists (a dump that lacks a kind is incomplete; one
+    // that lists it empty says there are none).
+    files.extend(
+        [
+            ("apps/v1", "DaemonSetList"),
+            ("apps/v1", "StatefulSetList"),
+            ("apps/v1", "ReplicaSetList"),
+            ("batch/v1", "JobList"),
+            ("batch/v1", "CronJobList"),
+            ("v1", "ReplicationControllerList"),
+            ("v1", "SecretList"),
+            (
+                "admissionregistration.k8s.io/v1",
+                "MutatingWebhookConfigurationList",
+            ),
+        ]
+        .into_iter()
+        .map(|(api_version, kind)| {
+            (
+                format!("60-{}.json", kind.to_lowercase()),
+                json!({"apiVersion": api_version, "kind": kind, "items": []}),
+            )
+        }),
+    );
     Generated {
         files,
         inventory,
