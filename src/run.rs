@@ -382,6 +382,7 @@ async fn collect_and_publish(
     let mut built = pack::assemble(manifest, files);
     if let Some(k) = &key {
         built.signature = Some(k.sign(&built.manifest_bytes)?);
+        built.sums_signature = Some(k.sign(&built.sums)?);
     }
 
     progress.stage("publishing");

@@ -607,3 +607,217 @@ fn keygen_never_overwrites() {
             .starts_with("x namespaces=\"kube-evidence\" ssh-ed25519 ")
     );
 }
+
+/// The auditor's stock-tool steps, exactly as README.md gives them (the `sh` block after the
+/// `auditor-steps` marker).
+fn readme_auditor_steps() -> String {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let after = readme
+        .split_once("<!-- auditor-steps -->")
+        .expect("README.md marks the auditor's steps")
+        .1;
+    let block = after.split_once("```sh\n").unwrap().1;
+    block.split_once("```").unwrap().0.to_string()
+}
+
+/// Runs the README's steps in `pack` with bash (each command must succeed, as the README says).
+fn stock_steps_pass(pack: &Path, signers: &Path, identity: &str) -> (bool, String) {
+    let out = Command::new("bash")
+        .args(["-e", "-o", "pipefail", "-c", &readme_auditor_steps()])
+        .current_dir(pack)
+        .env("ALLOWED_SIGNERS", signers)
+        .env("IDENTITY", identity)
+        .output()
+        .expect("bash runs");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// What a forger with write access to the pack, but not the key, would do to SHA256SUMS after
+/// changing files: recompute it over the files it lists, or over the files now present.
+fn regenerate_sums(pack: &Path, over_present_files: bool) {
+    let listed: Vec<String> = std::fs::read_to_string(pack.join("SHA256SUMS"))
+        .unwrap()
+        .lines()
+        .map(|l| l[66..].to_string())
+        .collect();
+    let mut names: Vec<String> = if over_present_files {
+        std::fs::read_dir(pack)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| {
+                !matches!(
+                    n.as_str(),
+                    "SHA256SUMS" | "SHA256SUMS.sig" | "manifest.json.sig"
+                )
+            })
+            .collect()
+    } else {
+        listed
+            .into_iter()
+            .filter(|n| pack.join(n).exists())
+            .collect()
+    };
+    names.sort();
+    let out = Command::new("sha256sum")
+        .args(&names)
+        .current_dir(pack)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(pack.join("SHA256SUMS"), out.stdout).unwrap();
+}
+
+/// Signs `file` in `pack` with a key that is not in the allowed signers, as ssh-keygen would.
+fn forge_signature(pack: &Path, file: &str, sig: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("forger");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "forger", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let signed = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "kube-evidence", "-f"])
+        .arg(&key)
+        .arg(pack.join(file))
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{signed:?}");
+    std::fs::rename(pack.join(format!("{file}.sig")), pack.join(sig)).unwrap();
+}
+
+fn flip_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A copy under the same directory name (the pack id), which `verify` checks too.
+fn copy_pack(pack: &Path, to: &Path) -> PathBuf {
+    let copy = to.join(pack.file_name().unwrap());
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(pack).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
+    copy
+}
+
+#[test]
+fn the_readme_auditor_steps_pass_on_a_pack_and_fail_on_every_tampering() {
+    let identity = "kube-evidence@c";
+    let k = keygen(identity);
+    let out = tempfile::tempdir().unwrap();
+    signed_run(out.path(), &k.key, "2026-11-20T02:00:00Z").assert_ok();
+    let pack = only_pack(out.path());
+    assert!(pack.join("SHA256SUMS.sig").exists());
+
+    let (ok, output) = stock_steps_pass(&pack, &k.signers, identity);
+    assert!(ok, "the README's steps fail on a genuine pack:\n{output}");
+    assert!(output.contains("Good \"kube-evidence\" signature for kube-evidence@c"));
+    // An untouched copy verifies both ways, so every failure below is the tampering's.
+    let scratch = tempfile::tempdir().unwrap();
+    let copy = copy_pack(&pack, scratch.path());
+    assert!(stock_steps_pass(&copy, &k.signers, identity).0);
+    let r = run(
+        &[
+            "verify",
+            copy.to_str().unwrap(),
+            "--allowed-signers",
+            k.signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    type Tamper = fn(&Path);
+    let tamperings: &[(&str, Tamper)] = &[
+        ("a file changed", |p| flip_byte(&p.join("report.pdf"))),
+        ("a file changed and SHA256SUMS regenerated", |p| {
+            flip_byte(&p.join("report.pdf"));
+            regenerate_sums(p, false);
+        }),
+        (
+            "a file changed, SHA256SUMS regenerated and signed by another key",
+            |p| {
+                flip_byte(&p.join("findings.csv"));
+                regenerate_sums(p, false);
+                forge_signature(p, "SHA256SUMS", "SHA256SUMS.sig");
+            },
+        ),
+        ("a file added", |p| {
+            std::fs::write(p.join("extra.html"), "<p>planted</p>").unwrap()
+        }),
+        ("a hidden file added", |p| {
+            std::fs::write(p.join(".extra"), "planted").unwrap()
+        }),
+        (
+            "a file added and SHA256SUMS regenerated over every file",
+            |p| {
+                std::fs::write(p.join("extra.html"), "<p>planted</p>").unwrap();
+                regenerate_sums(p, true);
+            },
+        ),
+        ("a file removed", |p| {
+            std::fs::remove_file(p.join("findings.csv")).unwrap()
+        }),
+        ("a file removed and SHA256SUMS regenerated", |p| {
+            std::fs::remove_file(p.join("findings.csv")).unwrap();
+            regenerate_sums(p, false);
+        }),
+        ("the manifest changed", |p| {
+            flip_byte(&p.join("manifest.json"))
+        }),
+        ("the manifest changed and SHA256SUMS regenerated", |p| {
+            flip_byte(&p.join("manifest.json"));
+            regenerate_sums(p, false);
+        }),
+        ("the manifest changed and signed by another key", |p| {
+            flip_byte(&p.join("manifest.json"));
+            forge_signature(p, "manifest.json", "manifest.json.sig");
+        }),
+        ("SHA256SUMS.sig removed", |p| {
+            std::fs::remove_file(p.join("SHA256SUMS.sig")).unwrap()
+        }),
+        ("manifest.json.sig removed", |p| {
+            std::fs::remove_file(p.join("manifest.json.sig")).unwrap()
+        }),
+        ("the two signatures swapped", |p| {
+            std::fs::rename(p.join("SHA256SUMS.sig"), p.join("tmp.sig")).unwrap();
+            std::fs::rename(p.join("manifest.json.sig"), p.join("SHA256SUMS.sig")).unwrap();
+            std::fs::rename(p.join("tmp.sig"), p.join("manifest.json.sig")).unwrap();
+        }),
+    ];
+    for (what, tamper) in tamperings {
+        let scratch = tempfile::tempdir().unwrap();
+        let copy = copy_pack(&pack, scratch.path());
+        tamper(&copy);
+        let (ok, output) = stock_steps_pass(&copy, &k.signers, identity);
+        assert!(
+            !ok,
+            "{what}: the README's stock steps still pass:\n{output}"
+        );
+        // and the tool agrees
+        let r = run(
+            &[
+                "verify",
+                copy.to_str().unwrap(),
+                "--allowed-signers",
+                k.signers.to_str().unwrap(),
+            ],
+            &[],
+            &common::repo(),
+        );
+        assert_ne!(r.code, 0, "{what}: kube-evidence verify passes");
+    }
+}

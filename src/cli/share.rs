@@ -88,11 +88,13 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> u8 {
             .iter()
             .map(|f| f.path.clone())
             .collect();
-        names.push(pack::SUMS_FILE.to_string());
-        names.push(pack::MANIFEST_FILE.to_string());
-        if stored.manifest.signed {
-            names.push(pack::SIGNATURE_FILE.to_string());
-        }
+        names.extend(
+            stored
+                .manifest
+                .envelope_files()
+                .into_iter()
+                .map(str::to_string),
+        );
         let mut links = Vec::new();
         let cluster = &stored.manifest.cluster.name;
         let index_key = format!("{cluster}/{}", index::INDEX_HTML);

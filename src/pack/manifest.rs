@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub const MANIFEST_VERSION: u32 = 1;
+/// 1: the manifest is signed (`manifest.json.sig`). 2: `SHA256SUMS` is signed as well
+/// (`SHA256SUMS.sig`), so stock tools alone can check every file of a signed pack.
+pub const MANIFEST_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -58,6 +60,26 @@ pub struct PreviousPack {
     pub path: String,
     /// SHA-256 of the previous pack's `manifest.json` bytes: the hash chain.
     pub manifest_sha256: String,
+}
+
+impl Manifest {
+    /// Whether `SHA256SUMS.sig` belongs to the pack (signed packs of manifest version 2 on).
+    pub fn sums_signed(&self) -> bool {
+        self.signed && self.manifest_version >= 2
+    }
+
+    /// The files of the pack besides its content files, in the order they are published.
+    pub fn envelope_files(&self) -> Vec<&'static str> {
+        let mut names = vec![super::SUMS_FILE];
+        if self.sums_signed() {
+            names.push(super::SUMS_SIGNATURE_FILE);
+        }
+        names.push(super::MANIFEST_FILE);
+        if self.signed {
+            names.push(super::SIGNATURE_FILE);
+        }
+        names
+    }
 }
 
 impl PreviousPack {

@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const SIGNATURE_FILE: &str = "manifest.json.sig";
 pub const SUMS_FILE: &str = "SHA256SUMS";
+/// The SSHSIG signature of `SHA256SUMS` (same key and namespace as the manifest's).
+pub const SUMS_SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 pub const LATEST_FILE: &str = "latest.json";
 pub const SNAPSHOT_FILE: &str = "snapshot.json.gz";
 
@@ -48,7 +50,10 @@ pub struct Pack {
     pub manifest: Manifest,
     pub manifest_bytes: Vec<u8>,
     pub sums: Vec<u8>,
+    /// The signature of `manifest_bytes`.
     pub signature: Option<Vec<u8>>,
+    /// The signature of `sums`.
+    pub sums_signature: Option<Vec<u8>>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -85,8 +90,8 @@ pub fn sums_file(entries: &[(String, String)]) -> Vec<u8> {
 }
 
 /// Assembles a pack from its content files. The manifest lists every content file; `SHA256SUMS`
-/// covers the content files and the manifest; the signature (added by the caller) covers the
-/// manifest's exact bytes.
+/// covers the content files and the manifest; the signatures (added by the caller) cover the
+/// manifest's and `SHA256SUMS`'s exact bytes.
 pub fn assemble(mut manifest: Manifest, mut files: Vec<PackFile>) -> Pack {
     files.sort_by(|a, b| a.path.cmp(&b.path));
     manifest.files = files
@@ -118,6 +123,7 @@ pub fn assemble(mut manifest: Manifest, mut files: Vec<PackFile>) -> Pack {
         manifest_bytes,
         sums: sums_file(&sums),
         signature: None,
+        sums_signature: None,
     }
 }
 
@@ -140,6 +146,15 @@ pub async fn publish(store: &dyn Store, pack: &Pack) -> Result<LatestPointer, St
             "text/plain; charset=utf-8",
         )
         .await?;
+    if let Some(sig) = &pack.sums_signature {
+        store
+            .put_new(
+                &format!("{}/{SUMS_SIGNATURE_FILE}", pack.prefix),
+                sig,
+                "text/plain; charset=utf-8",
+            )
+            .await?;
+    }
     store
         .put_new(
             &format!("{}/{MANIFEST_FILE}", pack.prefix),

@@ -5,8 +5,8 @@
 
 use super::sign::{self, AllowedSigner};
 use super::{
-    MANIFEST_FILE, PackReadError, SIGNATURE_FILE, SUMS_FILE, StoredPack, read_pack, sha256_hex,
-    sums_file,
+    MANIFEST_FILE, Manifest, PackReadError, SIGNATURE_FILE, SUMS_FILE, SUMS_SIGNATURE_FILE,
+    StoredPack, read_pack, sha256_hex, sums_file,
 };
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -83,6 +83,56 @@ fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: impl Into<String
         ok,
         detail: detail.into(),
     });
+}
+
+/// `SHA256SUMS.sig`: what an auditor with nothing but `ssh-keygen` and `sha256sum` relies on,
+/// so it must hold as much as the manifest's signature: the same key, trusted.
+async fn check_sums_signature(
+    store: &dyn Store,
+    prefix: &str,
+    m: &Manifest,
+    opts: &VerifyOptions,
+    checks: &mut Vec<Check>,
+) {
+    let sums = store.get(&format!("{prefix}/{SUMS_FILE}")).await;
+    let sig = store.get(&format!("{prefix}/{SUMS_SIGNATURE_FILE}")).await;
+    let (Ok(Some(sums)), Ok(Some(sig))) = (sums, sig) else {
+        // A missing file is reported by the file check; only say why the signature is unchecked.
+        check(
+            checks,
+            "signature",
+            false,
+            "SHA256SUMS.sig: cannot be checked, SHA256SUMS or its signature is missing",
+        );
+        return;
+    };
+    match sign::verify(&sums, &sig, opts.allowed_signers.as_deref(), m.published_at) {
+        Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
+            checks,
+            "signature",
+            false,
+            format!(
+                "SHA256SUMS.sig: signed by {}, but the manifest names {}",
+                c.fingerprint, m.signing_key_fingerprint
+            ),
+        ),
+        Ok(c) if c.principal.is_some() => check(
+            checks,
+            "signature",
+            true,
+            format!("SHA256SUMS.sig: valid, by {}", c.fingerprint),
+        ),
+        Ok(c) => check(
+            checks,
+            "signature",
+            false,
+            format!(
+                "SHA256SUMS.sig: valid signature by {}, but no --allowed-signers were given to trust it",
+                c.fingerprint
+            ),
+        ),
+        Err(e) => check(checks, "signature", false, format!("SHA256SUMS.sig: {e}")),
+    }
 }
 
 /// Verifies one pack at `prefix`.
@@ -191,6 +241,10 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         ),
     }
 
+    if m.sums_signed() {
+        check_sums_signature(store, prefix, m, opts, &mut checks).await;
+    }
+
     // Files.
     let stored: BTreeSet<String> = match store.list(prefix).await {
         Ok(keys) => keys
@@ -208,11 +262,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         }
     };
     let mut expected: BTreeSet<String> = m.files.iter().map(|f| f.path.clone()).collect();
-    expected.insert(MANIFEST_FILE.into());
-    expected.insert(SUMS_FILE.into());
-    if m.signed {
-        expected.insert(SIGNATURE_FILE.into());
-    }
+    expected.extend(m.envelope_files().into_iter().map(str::to_string));
     let mut files_ok = true;
     for missing in expected.difference(&stored) {
         files_ok = false;
