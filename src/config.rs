@@ -292,6 +292,9 @@ pub struct Config {
     pub fail_on: Option<Severity>,
     pub signing_key: Option<PathBuf>,
     pub unsigned: bool,
+    /// The key text in [`SIGNING_KEY_TEXT_ENV`] is set aside: `--unsigned` on the command line
+    /// outranks the environment.
+    pub key_text_overridden: bool,
     /// Keys trusted to have signed earlier packs.
     pub allowed_signers: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
@@ -355,6 +358,45 @@ enum RawValue {
     Other(&'static str),
 }
 
+/// The environment variable that may hold the signing key's text (instead of a file).
+pub const SIGNING_KEY_TEXT_ENV: &str = "KUBE_EVIDENCE_SIGNING_KEY";
+
+/// How much a value's origin weighs: flags over the environment over the file.
+fn precedence(origin: &Origin) -> u8 {
+    match origin {
+        Origin::File { .. } => 0,
+        Origin::Env(_) => 1,
+        Origin::Flag(_) => 2,
+    }
+}
+
+/// Signing is one decision, a key or `unsigned`, made by the layer with the higher precedence:
+/// `--signing-key` on the command line beats `unsigned: true` in the file, and `--unsigned`
+/// beats a key in the file or the environment. Both in the same layer stay a conflict, which
+/// validation reports. Returns whether the key text in the environment was outranked.
+fn choose_signing(raw: &mut BTreeMap<Setting, (RawValue, Origin)>, key_text_in_env: bool) -> bool {
+    let unsigned = match raw.get(&Setting::Unsigned) {
+        Some((RawValue::Text(v), origin)) if matches!(v.as_str(), "true" | "1" | "yes") => {
+            precedence(origin)
+        }
+        _ => return false,
+    };
+    let key_file = raw.get(&Setting::SigningKey).map(|(_, o)| precedence(o));
+    let key_text = key_text_in_env.then_some(precedence(&Origin::Env(SIGNING_KEY_TEXT_ENV)));
+    let Some(key) = key_file.max(key_text) else {
+        return false;
+    };
+    if key > unsigned {
+        raw.remove(&Setting::Unsigned);
+        return false;
+    }
+    if unsigned > key {
+        raw.remove(&Setting::SigningKey);
+        return key_text.is_some();
+    }
+    false
+}
+
 /// Loads and validates the configuration: `file` (optional), then `env` (a lookup, injected so
 /// tests need not touch the process environment), then `flags`.
 pub fn load(
@@ -388,6 +430,7 @@ pub fn load(
             (RawValue::Text(v.clone()), Origin::Flag(setting.flag())),
         );
     }
+    let key_text_overridden = choose_signing(&mut raw, env(SIGNING_KEY_TEXT_ENV).is_some());
 
     let mut config = Config {
         cluster_name: None,
@@ -399,6 +442,7 @@ pub fn load(
         fail_on: None,
         signing_key: None,
         unsigned: false,
+        key_text_overridden,
         allowed_signers: None,
         log_format: None,
         log_level: None,

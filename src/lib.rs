@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod clock;
 pub mod config;
 pub mod controls;
+pub mod csv_out;
 pub mod diag;
 pub mod diff;
 pub mod exceptions;

@@ -47,7 +47,7 @@ impl std::fmt::Debug for Signing {
 }
 
 /// The environment variable that may hold the signing key text.
-pub const SIGNING_KEY_ENV: &str = "KUBE_EVIDENCE_SIGNING_KEY";
+pub const SIGNING_KEY_ENV: &str = crate::config::SIGNING_KEY_TEXT_ENV;
 
 impl Signing {
     /// Loads the key (before anything is collected, so a run that cannot sign fails at once).
@@ -84,6 +84,7 @@ impl RunPlan {
         key_text: Option<Zeroizing<String>>,
     ) -> Result<RunPlan, ConfigError> {
         config.require_for_run()?;
+        let key_text = key_text.filter(|_| !config.key_text_overridden);
         let signing = match (&config.signing_key, key_text, config.unsigned) {
             (Some(p), None, false) => Signing::KeyFile(p.clone()),
             (None, Some(t), false) => Signing::KeyText(t),

@@ -230,3 +230,72 @@ fn a_saved_snapshot_answers_the_same() {
     let from_dump = q(&["who-can", "get", "secrets", "--format", "json"]);
     assert_eq!(from_file.stdout, from_dump.stdout);
 }
+
+#[test]
+fn output_cut_short_by_its_reader_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    // As `kube-evidence who-can ... -A | head -1` does: read one line, close the pipe.
+    let mut child = Command::new(common::bin())
+        .args([
+            "who-can",
+            "get",
+            "configmaps",
+            "-A",
+            "--source",
+            "samples/cluster",
+        ])
+        .current_dir(common::repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("NAMESPACE"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn mistyped_verbs_resources_and_subjects_get_the_nearest_match() {
+    let r = q(&["who-can", "lst", "secrets", "-n", "payments"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stderr
+            .contains("`lst` is not a verb of the Kubernetes API; did you mean `list`?"),
+        "{}",
+        r.stderr
+    );
+    let r = q(&["who-can", "get", "secretz", "-n", "payments"]);
+    assert!(r.stderr.contains("Did you mean `secrets`?"), "{}", r.stderr);
+    let r = q(&[
+        "can-i",
+        "ServiceAccount:payments/defualt",
+        "get",
+        "secrets",
+        "-n",
+        "payments",
+    ]);
+    assert!(
+        r.stderr.contains("ServiceAccount:payments/defualt is named by no binding and is no ServiceAccount of the snapshot; did you mean ServiceAccount:payments/default?"),
+        "{}",
+        r.stderr
+    );
+    let r = q(&[
+        "can-i",
+        "ServiceAccount:payments/default",
+        "get",
+        "secrets",
+        "-n",
+        "payments",
+    ]);
+    assert!(!r.stderr.contains("is named by no binding"), "{}", r.stderr);
+}

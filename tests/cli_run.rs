@@ -243,6 +243,63 @@ fn flags_beat_environment_beats_file() {
     assert!(files_under(out.path()).is_empty());
 }
 
+#[test]
+fn a_signing_choice_on_the_command_line_beats_the_files() {
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("key");
+    run(
+        &["keygen", "--out", key.to_str().unwrap()],
+        &[],
+        &common::repo(),
+    )
+    .assert_ok();
+    let key_text = std::fs::read_to_string(&key).unwrap();
+    let signed = |extra: &[&str], env: &[(&str, &str)]| {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "run",
+            "--config",
+            "samples/config.yaml",
+            "--out",
+            out.path().to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let mut env = env.to_vec();
+        env.push(("KUBE_EVIDENCE_NOW", NOW));
+        let r = run(&args, &env, &common::repo());
+        let manifest = files_under(out.path())
+            .into_iter()
+            .find(|f| f.ends_with("manifest.json"))
+            .map(|m| {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(out.path().join(m)).unwrap()).unwrap();
+                v["signed"] == true
+            });
+        (r, manifest)
+    };
+    // samples/config.yaml says `unsigned: true`: a key given as a flag or in the environment
+    // outranks it.
+    let (r, was_signed) = signed(&["--signing-key", key.to_str().unwrap()], &[]);
+    r.assert_ok();
+    assert_eq!(was_signed, Some(true));
+    let (r, was_signed) = signed(&[], &[("KUBE_EVIDENCE_SIGNING_KEY", &key_text)]);
+    r.assert_ok();
+    assert_eq!(was_signed, Some(true));
+    // `--unsigned=false` overrides the file and then wants a key
+    let (r, was_signed) = signed(&["--unsigned=false"], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no signing key"), "{}", r.stderr);
+    assert_eq!(was_signed, None);
+    // `--unsigned` on the command line outranks a key in the environment
+    let (r, was_signed) = signed(&["--unsigned"], &[("KUBE_EVIDENCE_SIGNING_KEY", &key_text)]);
+    r.assert_ok();
+    assert_eq!(was_signed, Some(false));
+    // one layer naming both stays a conflict
+    let (r, _) = signed(&["--unsigned", "--signing-key", key.to_str().unwrap()], &[]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("choose one"), "{}", r.stderr);
+}
+
 fn assert_no_pack(out: &Path) {
     assert!(
         files_under(out)

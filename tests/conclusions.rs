@@ -194,7 +194,7 @@ fn cluster_admin_reach_is_one_fact_in_rules_matrix_register_and_access() {
 fn a_control_with_open_findings_of_any_mapped_rule_is_not_satisfied() {
     let out = tempfile::tempdir().unwrap();
     let (doc, _, _) = sample_chain(out.path());
-    let a515 = control(&doc, "iso27001", "5.15");
+    let a515 = control(&doc, "iso27001", "A.5.15");
     assert_eq!(a515["status"], "not-satisfied");
     let reason = a515["reason"].as_str().unwrap();
     assert!(reason.contains("KE-RBAC-001 (3 critical)"), "{reason}");
@@ -228,7 +228,7 @@ fn records_protection_depends_on_the_stores_real_retention() {
         doc["assessmentBasis"]["retention"]["mode"], "unverifiable",
         "a local directory's retention is outside what the tool can see"
     );
-    let a533 = control(&doc, "iso27001", "5.33");
+    let a533 = control(&doc, "iso27001", "A.5.33");
     assert_eq!(a533["status"], "not-assessed");
     assert!(
         a533["reason"]
@@ -246,7 +246,7 @@ fn change_management_needs_a_period_of_one_schedule_interval() {
     sample_run(out.path(), "samples/cluster", "2026-11-20T02:00:00Z", &[]).assert_ok();
     sample_run(out.path(), "samples/cluster", "2026-11-20T02:00:03Z", &[]).assert_ok();
     let doc = json(&packs(out.path())[1].join("findings.json"));
-    for (framework, id) in [("iso27001", "8.32"), ("soc2", "CC8.1")] {
+    for (framework, id) in [("iso27001", "A.8.32"), ("soc2", "CC8.1")] {
         let c = control(&doc, framework, id);
         assert_ne!(c["status"], "satisfied", "{framework} {id}");
         let text = c.to_string();
@@ -256,7 +256,10 @@ fn change_management_needs_a_period_of_one_schedule_interval() {
             "{framework} {id}: {text}"
         );
     }
-    assert_eq!(control(&doc, "iso27001", "8.32")["status"], "not-assessed");
+    assert_eq!(
+        control(&doc, "iso27001", "A.8.32")["status"],
+        "not-assessed"
+    );
 }
 
 // 3. The diff reconciles.

@@ -448,6 +448,63 @@ fn check_csvs(pack: &Pack) {
         assert_eq!(r["status"], s(&f["status"]), "{}", r["id"]);
         assert_eq!(r["system"] == "yes", f["system"] == true, "{}", r["id"]);
         assert_eq!(r["severity"], s(&f["severity"]));
+        let exception = &f["exception"];
+        assert_eq!(r["exception"], exception["id"].as_str().unwrap_or(""));
+        assert_eq!(
+            r["exception_approver"],
+            exception["approver"].as_str().unwrap_or("")
+        );
+        assert_eq!(
+            r["exception_expires"],
+            exception["expires"].as_str().unwrap_or("")
+        );
+    }
+    // Every control that cites a finding, and only those, in its row of findings.csv.
+    let controls = doc["controls"].as_array().unwrap();
+    let mut citing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for c in controls {
+        for list in ["decidingFindings", "relatedFindings", "acceptedFindings"] {
+            for id in c[list].as_array().unwrap() {
+                citing.entry(s(id)).or_default().push(format!(
+                    "{} {}",
+                    s(&c["framework"]),
+                    s(&c["id"])
+                ));
+            }
+        }
+    }
+    for r in &rows {
+        let want = citing
+            .get(r["id"].as_str())
+            .map(|v| v.join("; "))
+            .unwrap_or_default();
+        assert_eq!(r["controls"], want, "controls of {}", r["id"]);
+    }
+    // controls.csv: one row per control, its counts recomputed from findings.json.
+    let rows = pack.csv("controls.csv");
+    assert_eq!(rows.len(), controls.len(), "controls.csv rows");
+    for (r, c) in rows.iter().zip(controls) {
+        assert_eq!(r["control_id"], s(&c["id"]));
+        assert_eq!(r["status"], s(&c["status"]), "{}", r["control_id"]);
+        assert_eq!(r["reason"], s(&c["reason"]), "{}", r["control_id"]);
+        for sev in ["critical", "high", "medium", "low", "info"] {
+            let n = c["decidingFindings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|id| s(&by_id[s(id)]["severity"]) == sev)
+                .count();
+            assert_eq!(
+                r[&format!("deciding_{sev}")],
+                n.to_string(),
+                "{} {sev}",
+                r["control_id"]
+            );
+        }
+        assert_eq!(
+            r["accepted"],
+            c["acceptedFindings"].as_array().unwrap().len().to_string()
+        );
     }
     let matrix = doc["accessMatrix"].as_array().unwrap();
     let rows = pack.csv("access-matrix.csv");

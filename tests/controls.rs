@@ -64,8 +64,9 @@ fn the_shipped_definitions_validate_and_cover_every_rule_once_per_framework() {
         assert!(ids("soc2").contains(&want.to_string()), "{want}");
     }
     for want in [
-        "5.9", "5.15", "5.16", "5.17", "5.18", "5.19", "5.20", "5.21", "5.22", "5.23", "5.28",
-        "5.33", "8.2", "8.3", "8.5", "8.9", "8.15", "8.16", "8.18", "8.19", "8.24", "8.32",
+        "A.5.9", "A.5.15", "A.5.16", "A.5.17", "A.5.18", "A.5.19", "A.5.20", "A.5.21", "A.5.22",
+        "A.5.23", "A.5.28", "A.5.33", "A.8.2", "A.8.3", "A.8.5", "A.8.9", "A.8.15", "A.8.16",
+        "A.8.18", "A.8.19", "A.8.24", "A.8.32",
     ] {
         assert!(ids("iso27001").contains(&want.to_string()), "{want}");
     }
@@ -241,7 +242,7 @@ fn every_status_is_reachable_and_decided_correctly() {
         audit_log: false,
         retention: kube_evidence::controls::Retention::not_published(),
     });
-    let (st, reason) = status(&baseline, "iso27001", "8.32");
+    let (st, reason) = status(&baseline, "iso27001", "A.8.32");
     assert_eq!(st, ControlStatus::NotAssessed, "{reason}");
     assert!(reason.contains("no previous pack"), "{reason}");
     // not-assessed on a snapshot with a forbidden kind
@@ -255,7 +256,7 @@ fn every_status_is_reachable_and_decided_correctly() {
         k.message = Some("secrets is forbidden".into());
         s.token_secrets.clear();
     });
-    let (st, reason) = status(&a, "iso27001", "5.17");
+    let (st, reason) = status(&a, "iso27001", "A.5.17");
     assert_ne!(st, ControlStatus::Satisfied);
     // 5.17's other primary rule (KE-RBAC-009) still has findings: not-satisfied; remove them via a
     // framework of its own to see not-assessed alone

@@ -86,7 +86,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
             Some(d) => match load_dir(&d) {
                 Ok(c) => {
                     let n: usize = c.sets.iter().map(|s| s.controls.len()).sum();
-                    println!(
+                    outln!(
                         "{}: valid ({} framework(s), {n} controls)",
                         d.display(),
                         c.sets.len()
@@ -100,7 +100,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
             },
             None => {
                 let c = Controls::builtin();
-                println!("built-in controls: valid ({} frameworks)", c.sets.len());
+                outln!("built-in controls: valid ({} frameworks)", c.sets.len());
                 exit::OK
             }
         },
@@ -129,7 +129,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                 return exit::ERROR;
             }
             match format {
-                Format::Json => println!(
+                Format::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&items).expect("serialises")
                 ),
@@ -148,7 +148,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                             primary.to_string(),
                         ]);
                     }
-                    print!("{}", t.render());
+                    out!("{}", t.render());
                 }
             }
             exit::OK
@@ -251,11 +251,11 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                             serde_json::json!({"definition": c, "result": status})
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+                    outln!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
                 }
                 Format::Table => {
                     for c in &found {
-                        println!("{} {} ({}): {}", c.framework, c.id, c.title, c.summary);
+                        outln!("{} {} ({}): {}", c.framework, c.id, c.title, c.summary);
                         for r in &c.rules {
                             let def = kube_evidence::rules::rule(&r.id);
                             let decides = match (r.decides, r.threshold) {
@@ -265,7 +265,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                                 }
                                 (true, t) => format!("decides at {t} or above"),
                             };
-                            println!(
+                            outln!(
                                 "  {:8} {} {} [{decides}]",
                                 format!("{:?}", r.role).to_lowercase(),
                                 r.id,
@@ -273,15 +273,15 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                             );
                         }
                         if !c.requires.is_empty() {
-                            println!("  requires: {}", c.requires.join(", "));
+                            outln!("  requires: {}", c.requires.join(", "));
                         }
-                        println!("  evidence: {}", c.evidence.join(", "));
-                        println!(
+                        outln!("  evidence: {}", c.evidence.join(", "));
+                        outln!(
                             "  criterion: {}",
                             kube_evidence::controls::evaluate::criterion(c)
                         );
                         if let Some(m) = &c.manual {
-                            println!("  attach: {m}");
+                            outln!("  attach: {m}");
                         }
                         if let Some(a) = &results
                             && let Some(r) = a
@@ -289,10 +289,10 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                                 .iter()
                                 .find(|r| r.id == c.id && r.framework == c.framework)
                         {
-                            println!("  status: {} ({})", r.status.label(), r.reason);
+                            outln!("  status: {} ({})", r.status.label(), r.reason);
                             for id in &r.deciding_findings {
                                 if let Some(f) = a.analysis.findings.iter().find(|f| &f.id == id) {
-                                    println!("    {} {}: {}", f.id, f.severity, f.summary);
+                                    outln!("    {} {}: {}", f.id, f.severity, f.summary);
                                 }
                             }
                         }
@@ -314,7 +314,7 @@ pub fn execute_exceptions(args: ExceptionsArgs, log: &LogArgs) -> u8 {
         ExceptionsCommand::Validate { file } => {
             match kube_evidence::exceptions::load_file(&file, clock.now().date_naive()) {
                 Ok(list) => {
-                    println!("{}: valid ({} exceptions)", file.display(), list.len());
+                    outln!("{}: valid ({} exceptions)", file.display(), list.len());
                     exit::OK
                 }
                 Err(e) => {

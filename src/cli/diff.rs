@@ -67,6 +67,28 @@ struct Loaded {
     pack_id: Option<String>,
 }
 
+/// The newest modification time of the files under `dir` (at most 10,000 entries looked at).
+fn newest_modification(dir: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    let mut newest: Option<std::time::SystemTime> = None;
+    let mut pending = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).ok()?.flatten() {
+            seen += 1;
+            if seen > 10_000 {
+                return None;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                pending.push(entry.path());
+            } else if let Ok(modified) = meta.modified() {
+                newest = Some(newest.map_or(modified, |n| n.max(modified)));
+            }
+        }
+    }
+    newest.map(chrono::DateTime::<chrono::Utc>::from)
+}
+
 fn load_side(
     path: &Path,
     inventory: Option<&PathBuf>,
@@ -89,8 +111,11 @@ fn load_side(
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "dump".into());
+        // A dump records no collection time; its files' newest modification time is when it
+        // was written, far closer than the time of this diff.
+        let written = newest_modification(path).unwrap_or(now);
         (
-            read_dump(path, &name, now, format!("dump:{}", path.display()))?,
+            read_dump(path, &name, written, format!("dump:{}", path.display()))?,
             None,
             None,
         )
@@ -168,11 +193,10 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
         },
     );
     match args.format {
-        DiffFormat::Table => print!("{}", diff::render::table(&d)),
-        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).expect("serialises")),
+        DiffFormat::Table => out!("{}", diff::render::table(&d)),
+        DiffFormat::Json => outln!("{}", serde_json::to_string_pretty(&d).expect("serialises")),
         DiffFormat::Csv => {
-            use std::io::Write;
-            let _ = std::io::stdout().write_all(&diff::render::changes_csv(&d));
+            super::write_stdout_bytes(&diff::render::changes_csv(&d));
         }
     }
     exit::OK
@@ -253,11 +277,10 @@ pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
     }
     match args.format {
         PopulationFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&p).expect("serialises"))
+            outln!("{}", serde_json::to_string_pretty(&p).expect("serialises"))
         }
         PopulationFormat::Csv => {
-            use std::io::Write;
-            let _ = std::io::stdout().write_all(&period::csv(&p));
+            super::write_stdout_bytes(&period::csv(&p));
         }
     }
     exit::OK

@@ -36,7 +36,7 @@ pub enum InventoryCommand {
 pub fn execute(args: InventoryArgs, log: &LogArgs) -> u8 {
     match args.command {
         InventoryCommand::Schema => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&inventory::json_schema()).expect("serialises")
             );
@@ -50,7 +50,7 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> u8 {
             };
             match inventory::load_file(&file, clock.now().date_naive()) {
                 Ok(inv) => {
-                    println!(
+                    outln!(
                         "{}: valid ({} sub-processors)",
                         file.display(),
                         inv.sub_processors.len()
@@ -72,7 +72,7 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> u8 {
             let reach = ReachGraph::build(&index, &snapshot);
             let privilege = PrivilegeTable::compute(&index, &reach);
             let components = discover::discover(&snapshot, &index, &privilege);
-            print!("{}", discover::render(&components, &snapshot.cluster.name));
+            out!("{}", discover::render(&components, &snapshot.cluster.name));
             eprintln!("{} third-party component(s) found", components.len());
             exit::OK
         }

@@ -62,16 +62,16 @@ pub fn keygen(args: KeygenArgs, log: &LogArgs) -> u8 {
     if let Err(e) = result {
         return common::fail(anyhow::anyhow!("cannot write the key files: {e}"));
     }
-    println!(
+    outln!(
         "private key:     {} (mode 0600; keep it in a Kubernetes Secret)",
         args.out.display()
     );
-    println!("public key:      {}", public.display());
-    println!(
+    outln!("public key:      {}", public.display());
+    outln!(
         "allowed signers: {} (give this to auditors)",
         signers.display()
     );
-    println!("fingerprint:     {}", key.fingerprint());
+    outln!("fingerprint:     {}", key.fingerprint());
     exit::OK
 }
 
@@ -256,20 +256,20 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
         Err(e) => return common::fail(e),
     };
     match args.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&report).expect("serialises")
         ),
         Format::Table => {
             for p in &report.packs {
-                println!(
+                outln!(
                     "{} {}{}",
                     if p.ok { "PASS" } else { "FAIL" },
                     p.pack_id,
                     if p.signed { "" } else { " (UNSIGNED)" }
                 );
                 for c in &p.checks {
-                    println!(
+                    outln!(
                         "  {} {}: {}",
                         if c.ok { "ok  " } else { "FAIL" },
                         c.name,
@@ -278,12 +278,12 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
                 }
             }
             for g in &report.gaps {
-                println!("GAP   {g}");
+                outln!("GAP   {g}");
             }
             for b in &report.breaks {
-                println!("BREAK {b}");
+                outln!("BREAK {b}");
             }
-            println!(
+            outln!(
                 "{}: {} pack(s) checked, {} gap(s), {} break(s)",
                 if report.ok {
                     "VERIFIED"

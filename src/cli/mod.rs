@@ -1,6 +1,24 @@
 //! Command-line definitions and dispatch. Flags are only parsed and validated here, then turned
 //! into the library's plans; nothing below this module prints.
 
+/// `println!` for a command's output: when the reader stops reading (`| head`), the command ends
+/// quietly with exit 0 instead of panicking with "failed printing to stdout".
+macro_rules! outln {
+    () => {
+        $crate::cli::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for a command's output, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod common;
 mod controls;
 mod diff;
@@ -25,6 +43,32 @@ pub mod exit {
     pub const FINDINGS: u8 = 3;
     /// The pack (or snapshot) was written, but some kinds could not be collected.
     pub const INCOMPLETE: u8 = 4;
+
+    /// Standard output failed. A reader that closed the pipe (`| head`) got what it wanted:
+    /// exit 0, silently. Anything else (a full disk) is an error.
+    pub fn output_failed(e: std::io::Error) -> ! {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(OK.into())
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(ERROR.into())
+    }
+}
+
+/// Writes a command's output to standard output (see [`outln!`]).
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        exit::output_failed(e)
+    }
+}
+
+/// Writes bytes to standard output, as [`write_stdout`].
+pub(crate) fn write_stdout_bytes(bytes: &[u8]) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_all(bytes) {
+        exit::output_failed(e)
+    }
 }
 
 #[derive(Parser, Debug)]

@@ -124,6 +124,35 @@ impl RequestArgs {
     }
 }
 
+/// A subject no binding names and no ServiceAccount of the snapshot is (often a typo) gets
+/// only what every authenticated user gets: say so, with the nearest subject that exists.
+fn warn_unknown_subject(index: &RbacIndex, snapshot: &Snapshot, subject: &SubjectRef) {
+    let mut known: std::collections::BTreeSet<String> = index
+        .bindings
+        .iter()
+        .flat_map(|b| b.resolved.iter().flatten())
+        .map(|s| s.to_string())
+        .collect();
+    known.extend(snapshot.service_accounts.iter().map(|sa| {
+        SubjectRef::ServiceAccount {
+            namespace: sa.metadata.namespace.clone().unwrap_or_default(),
+            name: sa.metadata.name.clone(),
+        }
+        .to_string()
+    }));
+    let wanted = subject.to_string();
+    if known.contains(&wanted) {
+        return;
+    }
+    let candidates: Vec<&str> = known.iter().map(String::as_str).collect();
+    let hint = kube_evidence::diag::did_you_mean(&wanted, &candidates)
+        .map(|c| format!("; did you mean {c}?"))
+        .unwrap_or_default();
+    eprintln!(
+        "warning: {wanted} is named by no binding and is no ServiceAccount of the snapshot{hint} (answering anyway: it gets what its groups get)"
+    );
+}
+
 fn warn_unknown_namespace(index: &RbacIndex, ns: Option<&str>) {
     if let Some(ns) = ns
         && !index.has_namespace(ns)
@@ -199,7 +228,7 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
                 serde_json::Value::Array(items),
             );
         } else if args.format == Format::Json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&items).expect("serialises")
             );
@@ -207,18 +236,18 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
         }
     }
     match args.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&json_per_ns).expect("serialises")
         ),
         Format::Table => {
             if table.is_empty() {
-                println!(
+                outln!(
                     "no subject is allowed (members of Group:system:masters always are: they bypass RBAC)"
                 );
             } else {
-                print!("{}", table.render());
-                println!("(members of Group:system:masters are always allowed: they bypass RBAC)");
+                out!("{}", table.render());
+                outln!("(members of Group:system:masters are always allowed: they bypass RBAC)");
             }
         }
     }
@@ -258,6 +287,7 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
         Err(code) => return code,
     };
     let index = RbacIndex::build(&snapshot);
+    warn_unknown_subject(&index, &snapshot, &subject);
     let identity = Identity::of(&subject, &args.groups);
     let report = index.access(&identity);
     // The privilege level comes from the same function the pack's rules, matrix and register
@@ -288,12 +318,12 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
                     "clusterAdminPath": path,
                 });
             }
-            println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+            outln!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         }
         Format::Table => {
-            println!("{subject} (groups: {})", identity.groups.join(", "));
+            outln!("{subject} (groups: {})", identity.groups.join(", "));
             if report.bypasses_rbac {
-                println!("member of system:masters: bypasses RBAC, every request is allowed");
+                outln!("member of system:masters: bypasses RBAC, every request is allowed");
             }
             let mut t = Table::new(&["SCOPE", "RULE", "VIA", "AS"]);
             for g in report.all() {
@@ -305,21 +335,21 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
                 ]);
             }
             if t.is_empty() {
-                println!("no RBAC grants");
+                outln!("no RBAC grants");
             } else {
-                print!("{}", t.render());
+                out!("{}", t.render());
             }
             if let Some((reached, admin)) = &reach {
-                println!();
+                outln!();
                 match admin {
                     Some(direct @ AdminReach::Direct { grants, .. }) => {
-                        println!("holds cluster-admin: {}", direct.describe_for(&subject));
+                        outln!("holds cluster-admin: {}", direct.describe_for(&subject));
                         for g in grants {
-                            println!("  [{}] as {}", g.provenance(), g.subject);
+                            outln!("  [{}] as {}", g.provenance(), g.subject);
                         }
                     }
                     Some(AdminReach::Escalation { path, .. }) => {
-                        println!(
+                        outln!(
                             "reaches cluster-admin via escalation in {} step(s):",
                             path.len()
                         );
@@ -329,16 +359,16 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
                                 .as_ref()
                                 .map(|g| format!(" [{}]", g.provenance()))
                                 .unwrap_or_default();
-                            println!("  {}. {} {} -> {}{by}", i + 1, s.from, s.action, s.to);
+                            outln!("  {}. {} {} -> {}{by}", i + 1, s.from, s.action, s.to);
                         }
                     }
-                    None => println!("does not reach cluster-admin"),
+                    None => outln!("does not reach cluster-admin"),
                 }
                 if !reached.is_empty() {
-                    println!("reaches {} other identit(ies):", reached.len());
+                    outln!("reaches {} other identit(ies):", reached.len());
                     for r in reached {
                         let how: Vec<String> = r.path.iter().map(|s| s.action.clone()).collect();
-                        println!("  {}: {}", r.subject, how.join("; "));
+                        outln!("  {}: {}", r.subject, how.join("; "));
                     }
                 }
             }
@@ -376,6 +406,9 @@ pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
     };
     let index = RbacIndex::build(&snapshot);
     if !args.quiet {
+        warn_unknown_subject(&index, &snapshot, &subject);
+    }
+    if !args.quiet {
         warn_unknown_namespace(&index, args.request.namespace.as_deref());
     }
     let (request, warnings) = args.request.request(args.request.namespace.as_deref());
@@ -387,7 +420,7 @@ pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
     let decision = index.authorize(&Identity::of(&subject, &args.groups), &request);
     if !args.quiet {
         match args.format {
-            Format::Json => println!(
+            Format::Json => outln!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
                     "subject": subject,
@@ -399,10 +432,10 @@ pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
                 .expect("serialises")
             ),
             Format::Table => {
-                println!("{}", if decision.allowed { "yes" } else { "no" });
-                println!("{subject}: {request}: {}", decision.reason);
+                outln!("{}", if decision.allowed { "yes" } else { "no" });
+                outln!("{subject}: {request}: {}", decision.reason);
                 for g in &decision.grants {
-                    println!(
+                    outln!(
                         "  {} [{}] as {}: {}",
                         g.provenance(),
                         g.scope(),

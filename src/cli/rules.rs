@@ -25,7 +25,7 @@ pub fn execute(args: RulesArgs) -> u8 {
     match args.command {
         RulesCommand::List { format } => match format {
             Format::Json => {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(CATALOG).expect("serialises")
                 );
@@ -42,7 +42,7 @@ pub fn execute(args: RulesArgs) -> u8 {
                         r.title.to_string(),
                     ]);
                 }
-                print!("{}", t.render());
+                out!("{}", t.render());
             }
         },
     }

@@ -38,16 +38,18 @@ pub struct RunArgs {
     /// Ed25519 signing key file [env: KUBE_EVIDENCE_SIGNING_KEY_FILE]
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<String>,
-    /// Publish without a signature (the pack says UNSIGNED) [env: KUBE_EVIDENCE_UNSIGNED]
-    #[arg(long)]
-    pub unsigned: bool,
+    /// Publish without a signature (the pack says UNSIGNED); `--unsigned=false` overrides the
+    /// file's `unsigned: true` [env: KUBE_EVIDENCE_UNSIGNED]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub unsigned: Option<bool>,
     /// Allowed-signers file of the keys trusted to have signed earlier packs; the previous pack's
     /// signature must verify against it before the run chains to it [env: KUBE_EVIDENCE_ALLOWED_SIGNERS]
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<String>,
-    /// Refuse to publish when collection is incomplete [env: KUBE_EVIDENCE_REQUIRE_COMPLETE]
-    #[arg(long)]
-    pub require_complete: bool,
+    /// Refuse to publish when collection is incomplete; `=false` overrides the file [env:
+    /// KUBE_EVIDENCE_REQUIRE_COMPLETE]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_complete: Option<bool>,
     #[command(flatten)]
     pub cluster: common::ClusterArgs,
     #[command(flatten)]
@@ -74,9 +76,12 @@ impl RunArgs {
         o.set_opt(Setting::Exceptions, self.exceptions.clone());
         o.set_opt(Setting::FailOn, self.fail_on.clone());
         o.set_opt(Setting::SigningKey, self.signing_key.clone());
-        o.set_flag(Setting::Unsigned, self.unsigned);
+        o.set_opt(Setting::Unsigned, self.unsigned.map(|b| b.to_string()));
         o.set_opt(Setting::AllowedSigners, self.allowed_signers.clone());
-        o.set_flag(Setting::RequireComplete, self.require_complete);
+        o.set_opt(
+            Setting::RequireComplete,
+            self.require_complete.map(|b| b.to_string()),
+        );
         self.cluster.apply(&mut o);
         self.s3.apply(&mut o);
         o.set_opt(Setting::ObjectLock, self.object_lock.clone());
@@ -130,18 +135,19 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         Ok(o) => o,
         Err(e) => return common::fail(e),
     };
-    println!(
+    outln!(
         "pack {} written to {}",
-        outcome.pack_id, outcome.pack_location
+        outcome.pack_id,
+        outcome.pack_location
     );
     match &outcome.previous_pack_id {
-        Some(p) => println!("previous pack: {p}"),
-        None => println!("first pack of this cluster: it is the baseline"),
+        Some(p) => outln!("previous pack: {p}"),
+        None => outln!("first pack of this cluster: it is the baseline"),
     }
     if !outcome.collection_complete {
-        println!("collection INCOMPLETE:");
+        outln!("collection INCOMPLETE:");
         for k in &outcome.incomplete_kinds {
-            println!("  {k}");
+            outln!("  {k}");
         }
     }
     let open: Vec<String> = outcome
@@ -151,7 +157,7 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         .rev()
         .map(|(sev, n)| format!("{n} {sev}"))
         .collect();
-    println!(
+    outln!(
         "findings: {} open ({}), {} accepted, {} about system components",
         outcome.summary.open.values().sum::<usize>(),
         open.join(", "),
@@ -166,7 +172,7 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
             .push(format!("{n} {status}"));
     }
     for (framework, parts) in by_framework {
-        println!("controls {framework}: {}", parts.join(", "));
+        outln!("controls {framework}: {}", parts.join(", "));
     }
     if let Some(problem) = &outcome.index_problem {
         eprintln!(

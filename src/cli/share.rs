@@ -117,7 +117,7 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> u8 {
         Err(e) => return common::fail(e),
     };
     let until = clock.now() + chrono::Duration::from_std(expires).expect("at most seven days");
-    println!(
+    outln!(
         "# pack {pack_id}: links valid until {} ({})",
         until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         args.expires
@@ -125,16 +125,16 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> u8 {
     if std::env::var_os("AWS_SESSION_TOKEN").is_some()
         || std::env::var_os("AWS_WEB_IDENTITY_TOKEN_FILE").is_some()
     {
-        println!(
+        outln!(
             "# these links are signed with temporary credentials and stop working when those expire, which may be sooner"
         );
     }
-    println!(
+    outln!(
         "# index.html links to the packs relative to itself: that works for readers with bucket access or a downloaded copy, not through a single presigned link"
     );
     let width = links.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, url) in links {
-        println!("{name:width$}  {url}");
+        outln!("{name:width$}  {url}");
     }
     exit::OK
 }

@@ -35,7 +35,7 @@ pub struct SnapshotArgs {
 pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
     if args.schema {
         let schema = serde_json::to_string_pretty(&json_schema()).expect("schema serialises");
-        println!("{schema}");
+        outln!("{schema}");
         return exit::OK;
     }
     let mut flags = Overrides::default();
@@ -90,7 +90,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
     if let Err(e) = written {
         return common::fail(anyhow::anyhow!("cannot write {}: {e}", output.display()));
     }
-    println!(
+    outln!(
         "snapshot of {} written to {} ({} ClusterRoles, {} Roles, {} ClusterRoleBindings, {} RoleBindings, {} ServiceAccounts, {} workloads)",
         cluster_name,
         output.display(),
@@ -103,10 +103,10 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
     );
     let incomplete = snapshot.collector.incomplete_kinds();
     if !incomplete.is_empty() {
-        println!("collection INCOMPLETE:");
+        outln!("collection INCOMPLETE:");
     }
     for (kind, c) in &incomplete {
-        println!(
+        outln!(
             "  {kind}: {}{}",
             c.status.as_str(),
             c.message

@@ -81,6 +81,9 @@ pub struct ControlResult {
     pub reason: String,
     /// When the control is satisfied, in words derived from its definition.
     pub criterion: String,
+    /// The rules whose findings decide it (at or above their thresholds), from its definition.
+    #[serde(default)]
+    pub deciding_rules: Vec<String>,
     /// Open findings of deciding rules at or above their thresholds: they make it `not-satisfied`.
     pub deciding_findings: Vec<String>,
     /// Other open findings of its rules (context rules, or below a threshold).
@@ -361,6 +364,7 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         status,
         reason,
         criterion: criterion(c),
+        deciding_rules: threshold.keys().map(|r| r.to_string()).collect(),
         deciding_findings: ids(&deciding),
         related_findings: ids(&related),
         accepted_findings: ids(&accepted),

@@ -47,17 +47,29 @@ impl Controls {
         parse_files(&files).expect("the built-in control definitions are valid (tested)")
     }
 
+    /// The controls with this id, in any case, and for ISO/IEC 27001 Annex A with or without
+    /// its `A.` (`A.5.15`, `a.5.15` and `5.15` name the same control).
     pub fn control(&self, id: &str) -> Vec<&Control> {
+        let wanted = annex_a_number(id);
         self.sets
             .iter()
             .flat_map(|s| s.controls.iter())
-            .filter(|c| c.id.eq_ignore_ascii_case(id))
+            .filter(|c| annex_a_number(&c.id).eq_ignore_ascii_case(wanted))
             .collect()
     }
 
     /// SHA-256 of the definitions in force, recorded in every manifest.
     pub fn digest(&self) -> String {
         crate::pack::sha256_hex(&serde_json::to_vec(&self.sets).expect("controls serialise"))
+    }
+}
+
+/// An id without a leading `A.`/`a.` (ISO/IEC 27001 Annex A numbering), as lookups compare it.
+fn annex_a_number(id: &str) -> &str {
+    let id = id.trim();
+    match id.get(..2) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("a.") => &id[2..],
+        _ => id,
     }
 }
 
@@ -380,4 +392,21 @@ fn rule_pos(root: &Node, control: &str, rule: &str) -> Option<Pos> {
         .iter()
         .find(|r| r.get("id").and_then(Node::as_str) == Some(rule))
         .map(|r| r.pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annex_a_controls_are_found_in_every_spelling_people_use() {
+        let controls = Controls::builtin();
+        for spelling in ["A.5.15", "a.5.15", "5.15", " A.5.15 "] {
+            let found = controls.control(spelling);
+            assert_eq!(found.len(), 1, "{spelling:?}");
+            assert_eq!(found[0].id, "A.5.15", "{spelling:?}");
+        }
+        assert_eq!(controls.control("cc6.1")[0].id, "CC6.1");
+        assert!(controls.control("A.9.99").is_empty());
+    }
 }

@@ -264,48 +264,52 @@ fn population_row(pack: &str, r: ChangeRow) -> PopulationRow {
 
 /// The population as CSV: gaps first as comment-free rows of type `gap`, then every change.
 pub fn csv(p: &Population) -> Vec<u8> {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    w.write_record([
-        "first_seen_pack",
-        "window_from",
-        "window_to",
-        "change_type",
-        "subject",
-        "permission_or_object",
-        "privileged",
-        "provenance",
-        "sub_processor",
-    ])
-    .expect("writing to memory");
+    let mut w = crate::csv_out::writer(Vec::new());
+    crate::csv_out::record(
+        &mut w,
+        [
+            "first_seen_pack",
+            "window_from",
+            "window_to",
+            "change_type",
+            "subject",
+            "permission_or_object",
+            "privileged",
+            "provenance",
+            "sub_processor",
+        ],
+    );
     for g in &p.gaps {
-        w.write_record([
-            "",
-            "",
-            "",
-            &format!("gap-{}", g.kind),
-            "",
-            &g.description,
-            "",
-            "",
-            "",
-        ])
-        .expect("writing to memory");
+        crate::csv_out::record(
+            &mut w,
+            [
+                "",
+                "",
+                "",
+                &format!("gap-{}", g.kind),
+                "",
+                &g.description,
+                "",
+                "",
+                "",
+            ],
+        );
     }
     for r in &p.changes {
-        w.write_record([
-            r.first_seen_pack.as_str(),
-            &r.window_from,
-            &r.window_to,
-            &r.change_type,
-            &r.subject,
-            &r.permission_or_object,
-            if r.privileged { "yes" } else { "no" },
-            &r.provenance,
-            &r.sub_processor,
-        ])
-        .expect("writing to memory");
+        crate::csv_out::record(
+            &mut w,
+            [
+                r.first_seen_pack.as_str(),
+                &r.window_from,
+                &r.window_to,
+                &r.change_type,
+                &r.subject,
+                &r.permission_or_object,
+                if r.privileged { "yes" } else { "no" },
+                &r.provenance,
+                &r.sub_processor,
+            ],
+        );
     }
     w.into_inner().expect("writing to memory")
 }

@@ -172,16 +172,14 @@ pub fn csv(
     extra_header: &[&str],
     extra: impl Fn(usize) -> Vec<String>,
 ) -> Vec<u8> {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut w = crate::csv_out::writer(Vec::new());
     let mut header: Vec<&str> = CHANGE_HEADER.to_vec();
     header.extend(extra_header);
-    w.write_record(&header).expect("writing to memory");
+    crate::csv_out::record(&mut w, &header);
     for (i, r) in rows.iter().enumerate() {
         let mut c = cells(r);
         c.extend(extra(i));
-        w.write_record(&c).expect("writing to memory");
+        crate::csv_out::record(&mut w, &c);
     }
     w.into_inner().expect("writing to memory")
 }

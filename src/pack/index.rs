@@ -8,7 +8,7 @@
 //! lost or stale index heals itself. Like `latest.json` it is a pointer object, replaced whole;
 //! no pack object is ever touched.
 
-use super::{MANIFEST_FILE, PackReadError, SIGNATURE_FILE, StoredPack, list_packs, read_pack_file};
+use super::{PackReadError, StoredPack, list_packs, read_pack_file};
 use crate::finding::Severity;
 use crate::report::json::FindingsDocument;
 use crate::store::{Store, StoreError};
@@ -65,28 +65,33 @@ pub enum IndexError {
     Store(#[from] StoreError),
 }
 
-/// The files listed as links, in this order, when the pack has them.
-const LINKED_FILES: [&str; 8] = [
+/// The files linked first, in this order, when the pack has them; every other file of the pack
+/// follows by name, then `SHA256SUMS`, the manifest and the signatures.
+const LINKED_FIRST: [&str; 8] = [
     "report.html",
     "report.pdf",
+    "controls.csv",
     "findings.csv",
     "findings.json",
     "access-matrix.csv",
     "subprocessors.csv",
     "oscal-assessment-results.json",
-    MANIFEST_FILE,
 ];
 
 async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
     let m = &pack.manifest;
-    let mut files: Vec<String> = LINKED_FILES
+    let mut files: Vec<String> = LINKED_FIRST
         .iter()
-        .filter(|f| **f == MANIFEST_FILE || m.files.iter().any(|e| e.path == **f))
+        .filter(|f| m.files.iter().any(|e| e.path == **f))
         .map(|f| f.to_string())
         .collect();
-    if m.signed {
-        files.push(SIGNATURE_FILE.to_string());
-    }
+    files.extend(
+        m.files
+            .iter()
+            .filter(|e| !LINKED_FIRST.contains(&e.path.as_str()))
+            .map(|e| e.path.clone()),
+    );
+    files.extend(m.envelope_files().into_iter().map(str::to_string));
     let mut entry = IndexEntry {
         pack_id: m.pack_id.clone(),
         path: pack.prefix.clone(),
@@ -278,7 +283,7 @@ mod tests {
             )]
             .into_iter()
             .collect(),
-            files: vec!["report.html".into(), MANIFEST_FILE.into()],
+            files: vec!["report.html".into(), super::super::MANIFEST_FILE.into()],
             problem: None,
         }
     }

@@ -164,6 +164,28 @@ pub fn split_resource_arg(arg: &str) -> (String, Option<String>, String) {
 /// A resource request as a person writes it on the command line, resolved like kubectl does:
 /// `resource[.group][/subresource]`, the group from `--api-group`, the name or the built-in table.
 /// Returns the request and any warnings for the person (an unknown resource, for example).
+/// The verbs the API server authorizes requests with (including the special verbs of RBAC,
+/// impersonation, PodSecurityPolicy `use` and certificate signing).
+pub const API_VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "impersonate",
+    "bind",
+    "escalate",
+    "use",
+    "approve",
+    "sign",
+    "attest",
+    "proxy",
+    "*",
+];
+
 pub fn resource_request(
     verb: &str,
     resource_arg: &str,
@@ -172,6 +194,14 @@ pub fn resource_request(
     name: Option<&str>,
 ) -> (super::matching::Request, Vec<String>) {
     let mut warnings = Vec::new();
+    if !API_VERBS.contains(&verb) {
+        let hint = crate::diag::did_you_mean(verb, API_VERBS)
+            .map(|v| format!("; did you mean `{v}`?"))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "`{verb}` is not a verb of the Kubernetes API{hint} (answering for `{verb}` as given: only rules naming it or `*` match)"
+        ));
+    }
     let (resource, group_in_arg, subresource) = split_resource_arg(resource_arg);
     let group = match (api_group, group_in_arg) {
         (Some(g), _) => g.to_string(),
@@ -180,8 +210,12 @@ pub fn resource_request(
             Some(g) => g.to_string(),
             None => {
                 if resource != "*" {
+                    let known: Vec<&str> = KNOWN.iter().map(|(r, _)| *r).collect();
+                    let hint = crate::diag::did_you_mean(&resource, &known)
+                        .map(|r| format!(" Did you mean `{r}`?"))
+                        .unwrap_or_default();
                     warnings.push(format!(
-                        "`{resource}` is not a built-in resource the tool knows; assuming the core API group (pass --api-group or write `{resource}.GROUP`)"
+                        "`{resource}` is not a built-in resource the tool knows; assuming the core API group (pass --api-group or write `{resource}.GROUP`).{hint}"
                     ));
                 }
                 String::new()

@@ -1,16 +1,17 @@
 //! CSV populations for auditors to sample from: RFC 4180, UTF-8, one header row, one record per
 //! item, sorted.
 
-use crate::analysis::{Analysis, MATRIX_COLUMNS};
+use crate::analysis::{Analysis, Assessment, MATRIX_COLUMNS};
+use crate::controls::ControlStatus;
+use crate::finding::{ExceptionRef, Finding, Severity};
 use crate::inventory::RegisterRow;
+use std::collections::BTreeMap;
 
 fn write<R: IntoIterator<Item = Vec<String>>>(header: &[&str], rows: R) -> Vec<u8> {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    w.write_record(header).expect("writing to memory");
+    let mut w = crate::csv_out::writer(Vec::new());
+    crate::csv_out::record(&mut w, header);
     for r in rows {
-        w.write_record(&r).expect("writing to memory");
+        crate::csv_out::record(&mut w, &r);
     }
     w.into_inner().expect("writing to memory")
 }
@@ -107,8 +108,30 @@ fn grants_cell(grants: &crate::rbac::grant_set::GrantSet) -> String {
     parts.join("; ")
 }
 
-/// `findings.csv`: one row per finding.
-pub fn findings(analysis: &Analysis) -> Vec<u8> {
+/// Per finding, the controls that cite it (deciding, related or accepted), as `framework id`.
+fn controls_by_finding(assessment: &Assessment) -> BTreeMap<&str, Vec<String>> {
+    let mut by_finding: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for c in &assessment.controls {
+        let cited = c
+            .deciding_findings
+            .iter()
+            .chain(&c.related_findings)
+            .chain(&c.accepted_findings);
+        for id in cited {
+            by_finding
+                .entry(id.as_str())
+                .or_default()
+                .push(format!("{} {}", c.framework, c.id));
+        }
+    }
+    by_finding
+}
+
+/// `findings.csv`: one row per finding, with the controls it bears on and, when accepted, the
+/// exception that accepted it.
+pub fn findings(assessment: &Assessment) -> Vec<u8> {
+    let analysis = &assessment.analysis;
+    let controls = controls_by_finding(assessment);
     write(
         &[
             "id",
@@ -123,7 +146,10 @@ pub fn findings(analysis: &Analysis) -> Vec<u8> {
             "sub_processor",
             "namespaces",
             "grants",
+            "controls",
             "exception",
+            "exception_approver",
+            "exception_expires",
         ],
         analysis.findings.iter().map(|f| {
             vec![
@@ -151,10 +177,80 @@ pub fn findings(analysis: &Analysis) -> Vec<u8> {
                 f.sub_processor.clone().unwrap_or_default(),
                 f.namespaces.join("; "),
                 grants_cell(&f.grants),
-                f.exception
-                    .as_ref()
-                    .map(|e| e.id.clone())
+                controls
+                    .get(f.id.as_str())
+                    .map(|c| c.join("; "))
                     .unwrap_or_default(),
+                exception_field(f, |e| &e.id),
+                exception_field(f, |e| &e.approver),
+                exception_field(f, |e| &e.expires),
+            ]
+        }),
+    )
+}
+
+fn exception_field(f: &Finding, field: impl Fn(&ExceptionRef) -> &String) -> String {
+    f.exception.as_ref().map(field).cloned().unwrap_or_default()
+}
+
+/// `controls.csv`: one row per control, the file an auditor pastes into a workpaper: its
+/// status and why, the rules that decide it, the open findings of those rules by severity, the
+/// accepted ones and their exceptions, what could not be assessed and what a person must attach.
+pub fn controls(assessment: &Assessment) -> Vec<u8> {
+    let severity: BTreeMap<&str, Severity> = assessment
+        .analysis
+        .findings
+        .iter()
+        .map(|f| (f.id.as_str(), f.severity))
+        .collect();
+    let count = |ids: &[String], s: Severity| {
+        ids.iter()
+            .filter(|id| severity.get(id.as_str()) == Some(&s))
+            .count()
+            .to_string()
+    };
+    write(
+        &[
+            "framework",
+            "control_id",
+            "title",
+            "status",
+            "reason",
+            "deciding_rules",
+            "deciding_critical",
+            "deciding_high",
+            "deciding_medium",
+            "deciding_low",
+            "deciding_info",
+            "related_open",
+            "accepted",
+            "exceptions",
+            "not_assessed",
+            "manual_evidence",
+        ],
+        assessment.controls.iter().map(|c| {
+            let manual = match (&c.manual, c.status) {
+                (Some(m), _) => m.clone(),
+                (None, ControlStatus::ManualEvidenceRequired) => c.reason.clone(),
+                (None, _) => String::new(),
+            };
+            vec![
+                c.framework.clone(),
+                c.id.clone(),
+                c.title.clone(),
+                c.status.as_str().to_string(),
+                c.reason.clone(),
+                join(&c.deciding_rules),
+                count(&c.deciding_findings, Severity::Critical),
+                count(&c.deciding_findings, Severity::High),
+                count(&c.deciding_findings, Severity::Medium),
+                count(&c.deciding_findings, Severity::Low),
+                count(&c.deciding_findings, Severity::Info),
+                c.related_findings.len().to_string(),
+                c.accepted_findings.len().to_string(),
+                join(&c.exceptions),
+                join(&c.not_assessed),
+                manual,
             ]
         }),
     )
@@ -173,43 +269,45 @@ pub fn population(analysis: &Analysis) -> Vec<u8> {
         .iter()
         .filter_map(|r| r.sub_processor.as_deref().map(|s| (&r.subject, s)))
         .collect();
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-    w.write_record([
-        "subject_kind",
-        "subject_namespace",
-        "subject_name",
-        "rule_id",
-        "capability",
-        "scope",
-        "system",
-        "sub_processor",
-        "binding",
-        "namespace",
-        "role",
-    ])
-    .expect("writing to memory");
+    let mut w = crate::csv_out::writer(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    crate::csv_out::record(
+        &mut w,
+        [
+            "subject_kind",
+            "subject_namespace",
+            "subject_name",
+            "rule_id",
+            "capability",
+            "scope",
+            "system",
+            "sub_processor",
+            "binding",
+            "namespace",
+            "role",
+        ],
+    );
     for p in &analysis.population {
         let title = crate::rules::rule(p.rule_id).title;
         for (binding, role) in &p.bindings {
-            w.write_record([
-                p.subject.kind(),
-                p.subject.namespace().unwrap_or(""),
-                p.subject.name(),
-                p.rule_id,
-                title,
-                p.scope.as_str(),
-                if p.system { "yes" } else { "no" },
-                owners.get(&p.subject).copied().unwrap_or(""),
-                &binding.to_string(),
-                binding.namespace.as_deref().unwrap_or(""),
-                &role.to_string(),
-            ])
-            .expect("writing to memory");
+            crate::csv_out::record(
+                &mut w,
+                [
+                    p.subject.kind(),
+                    p.subject.namespace().unwrap_or(""),
+                    p.subject.name(),
+                    p.rule_id,
+                    title,
+                    p.scope.as_str(),
+                    if p.system { "yes" } else { "no" },
+                    owners.get(&p.subject).copied().unwrap_or(""),
+                    &binding.to_string(),
+                    binding.namespace.as_deref().unwrap_or(""),
+                    &role.to_string(),
+                ],
+            );
         }
     }
     let mut gz = w.into_inner().expect("writing to memory");

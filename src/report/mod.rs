@@ -76,7 +76,8 @@ pub fn pack_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             "application/pdf",
         ),
         PackFile::new("findings.json", json::findings(input), "application/json"),
-        PackFile::new("findings.csv", csv::findings(analysis), CSV),
+        PackFile::new("findings.csv", csv::findings(input.assessment), CSV),
+        PackFile::new("controls.csv", csv::controls(input.assessment), CSV),
         PackFile::new("access-matrix.csv", csv::access_matrix(analysis), CSV),
         PackFile::new(
             csv::POPULATION_FILE,

@@ -292,6 +292,7 @@ mod tests {
     fn control_ids_become_oscal_tokens() {
         assert_eq!(control_token("soc2", "CC6.1"), "cc6.1");
         assert_eq!(control_token("iso27001", "5.9"), "a.5.9");
+        assert_eq!(control_token("iso27001", "A.5.9"), "a.5.9");
         assert_eq!(control_token("internal", "7 b"), "_7-b");
     }
 }

@@ -90,14 +90,31 @@ impl Face {
                     line = word.to_string();
                     continue;
                 }
-                for c in word.chars() {
-                    let mut next = line.clone();
-                    next.push(c);
-                    if self.width(&next, size) > width && !line.is_empty() {
-                        lines.push(std::mem::take(&mut line));
-                        line.push(c);
-                    } else {
+                // Too wide for a line: break after `-`, `/`, `.`, `@`, `:` or `_` first
+                // (`cluster-` / `admin`, `platform@` / `example.com`), inside a piece only when
+                // the piece alone is wider than the line.
+                for piece in break_pieces(word) {
+                    let next = format!("{line}{piece}");
+                    if self.width(&next, size) <= width {
                         line = next;
+                        continue;
+                    }
+                    if !line.is_empty() {
+                        lines.push(std::mem::take(&mut line));
+                    }
+                    if self.width(piece, size) <= width {
+                        line = piece.to_string();
+                        continue;
+                    }
+                    for c in piece.chars() {
+                        let mut next = line.clone();
+                        next.push(c);
+                        if self.width(&next, size) > width && !line.is_empty() {
+                            lines.push(std::mem::take(&mut line));
+                            line.push(c);
+                        } else {
+                            line = next;
+                        }
                     }
                 }
             }
@@ -105,6 +122,24 @@ impl Face {
         }
         lines
     }
+}
+
+/// A word cut after each character a line may break after in names (`-`, `/`, `.`, `@`, `:`,
+/// `_`): the pieces, in order, that together are the word.
+fn break_pieces(word: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (i, c) in word.char_indices() {
+        if matches!(c, '-' | '/' | '.' | '@' | ':' | '_') {
+            let end = i + c.len_utf8();
+            pieces.push(&word[start..end]);
+            start = end;
+        }
+    }
+    if start < word.len() {
+        pieces.push(&word[start..]);
+    }
+    pieces
 }
 
 fn color(c: Rgb) -> Color {
@@ -934,4 +969,44 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
     let mut out = Vec::new();
     lo.save_to(&mut out).expect("writing a PDF to memory");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_break_after_separators_before_they_break_inside_a_word() {
+        assert_eq!(
+            break_pieces("platform@example.com"),
+            ["platform@", "example.", "com"]
+        );
+        assert_eq!(break_pieces("cluster-admin"), ["cluster-", "admin"]);
+        assert_eq!(break_pieces("plain"), ["plain"]);
+        let face = Face::load("R", REGULAR);
+        let size = 7.5;
+        for (text, width_of) in [
+            ("read-only-no-secrets", "read-only-no-"),
+            ("platform@example.com", "platform@example."),
+            ("cluster-admin", "cluster-"),
+            (
+                "system:serviceaccount:kube-system:replicaset-controller",
+                "system:serviceaccount:",
+            ),
+        ] {
+            let width = face.width(width_of, size) + 0.5;
+            let lines = face.wrap(text, size, width);
+            assert_eq!(lines.concat(), text, "{text}: nothing lost or added");
+            for line in &lines {
+                assert!(face.width(line, size) <= width, "{text}: {line:?} too wide");
+            }
+            // Every line but the last ends at a separator: no word was cut in its middle.
+            for line in &lines[..lines.len() - 1] {
+                assert!(
+                    line.ends_with(['-', '/', '.', '@', ':', '_']),
+                    "{text}: broke inside a word: {lines:?}"
+                );
+            }
+        }
+    }
 }
