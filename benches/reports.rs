@@ -64,6 +64,8 @@ fn bench(c: &mut Criterion) {
         generated_at: now,
         signing_key_fingerprint: None,
         controls_digest: controls.digest(),
+        previous_manifest_sha256: None,
+        inputs: Vec::new(),
         frameworks: FrameworkInfo::of(&controls),
         history: Vec::new(),
     };

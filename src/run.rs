@@ -183,6 +183,8 @@ pub struct Inputs {
     pub controls: Controls,
     pub exceptions: Vec<Exception>,
     pub inventory: Option<Inventory>,
+    /// The inventory and exceptions files as read, with their digests (for the report).
+    pub files: Vec<report::InputFile>,
     /// Keys trusted to have signed the previous pack.
     pub trusted_signers: Option<Vec<AllowedSigner>>,
 }
@@ -213,20 +215,47 @@ pub async fn load_inputs(
         Some(dir) => controls::load_dir(dir)?,
         None => Controls::builtin(),
     };
+    let mut files = Vec::new();
     let exceptions = match exceptions_file {
-        Some(p) => exceptions::load_file(p, today)?,
+        Some(p) => {
+            let origin = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| ExceptionsError::Read {
+                path: origin.clone(),
+                message: e.to_string(),
+            })?;
+            files.push(input_file("exceptions", &origin, &text));
+            exceptions::parse(&text, &origin, today)?
+        }
         None => Vec::new(),
     };
     let inventory = match inventory_ref {
-        Some(r) => Some(inventory::load(r, source, today).await?),
+        Some(r) => {
+            let (origin, text) = inventory::read_text(r, source).await?;
+            files.insert(0, input_file("inventory", &origin, &text));
+            Some(inventory::parse(&text, &origin, today)?)
+        }
         None => None,
     };
+    files.push(report::InputFile {
+        what: "controls".into(),
+        origin: controls_dir.map_or("built-in".into(), |d| d.display().to_string()),
+        sha256: controls.digest(),
+    });
     Ok(Inputs {
         controls,
         exceptions,
         inventory,
+        files,
         trusted_signers: None,
     })
+}
+
+fn input_file(what: &str, origin: &str, text: &str) -> report::InputFile {
+    report::InputFile {
+        what: what.into(),
+        origin: origin.into(),
+        sha256: pack::sha256_hex(text.as_bytes()),
+    }
 }
 
 /// Runs the whole pipeline once.
@@ -349,6 +378,8 @@ async fn collect_and_publish(
         generated_at: taken_at,
         signing_key_fingerprint: key.as_ref().map(SigningKey::fingerprint),
         controls_digest: inputs.controls.digest(),
+        previous_manifest_sha256: previous.as_ref().map(|p| p.pointer.manifest_sha256.clone()),
+        inputs: inputs.files.clone(),
         frameworks: report::FrameworkInfo::of(&inputs.controls),
         history,
     });

@@ -430,3 +430,74 @@ fn the_pdf_is_valid_a4_with_outline_and_every_id() {
         .collect();
     assert!(squeezed.iter().filter(|l| l.as_str() == header).count() > 2);
 }
+
+/// SHA-256 of a file of the repository, as an auditor would compute it.
+fn sha256_of(path: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(
+        std::fs::read(common::repo().join(path)).unwrap(),
+    ))
+}
+
+#[test]
+fn page_one_states_scope_and_integrity_and_an_unsigned_pack_says_so_everywhere() {
+    let out = tempfile::tempdir().unwrap();
+    let pack = two_packs(out.path());
+    let html = text(&pack, "report.html");
+    let scope = html
+        .split_once("<div class=\"scope-box\" id=\"scope\">")
+        .expect("the scope box")
+        .1
+        .split_once("</div>")
+        .unwrap()
+        .0;
+    for expected in [
+        "Audit scope and integrity",
+        "files supplied to the tool (dump:samples/cluster): not system-generated evidence",
+        "not known (not collected from a live API server)",
+        "complete: every kind the analysis uses was read in full",
+        "2026-11-19 02:00:00 UTC (previous pack) to 2026-11-20 02:00:00 UTC",
+        "UNSIGNED: nothing proves who produced this pack",
+    ] {
+        assert!(scope.contains(expected), "{expected:?} not in:\n{scope}");
+    }
+    // The inputs named by their digests, which an auditor can recompute.
+    for (what, path) in [
+        ("inventory", "samples/inventory.yaml"),
+        ("exceptions", "samples/exceptions.yaml"),
+    ] {
+        let line = format!("Input: {what}</dt><dd>{path}, SHA-256 {}", sha256_of(path));
+        assert!(scope.contains(&line), "{line} not in:\n{scope}");
+    }
+    // The chain: the previous manifest's digest, as stored.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read(&pack, "manifest.json")).unwrap();
+    let previous_digest = manifest["previous"]["manifestSha256"].as_str().unwrap();
+    assert!(scope.contains(previous_digest), "{scope}");
+    assert!(html.contains("class=\"banner-unsigned\""));
+}
+
+#[test]
+#[ignore = "needs pdftotext (poppler-utils), which tests/run.sh installs"]
+fn every_page_of_an_unsigned_pdf_says_unsigned() {
+    let out = tempfile::tempdir().unwrap();
+    let pack = two_packs(out.path());
+    let pdf = pack.join("report.pdf");
+    let text =
+        String::from_utf8(tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]).stdout)
+            .unwrap();
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert!(pages.len() > 5);
+    for (i, page) in pages.iter().enumerate() {
+        assert!(
+            page.contains("UNSIGNED"),
+            "page {} does not say UNSIGNED",
+            i + 1
+        );
+    }
+    assert!(pages[0].contains("Audit scope and integrity"));
+    assert!(pages[0].contains("Data source"));
+}

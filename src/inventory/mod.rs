@@ -57,22 +57,27 @@ impl std::fmt::Display for InventoryRef {
     }
 }
 
-/// Reads and validates the inventory wherever it lives; a ConfigMap is read through the source
-/// (the live API, or a ConfigMap object in a dump).
-pub async fn load(
+/// The inventory's text and where it came from (a file, or a ConfigMap's key), unparsed; a
+/// ConfigMap is read through the source (the live API, or a ConfigMap object in a dump).
+pub async fn read_text(
     reference: &InventoryRef,
     source: Option<&dyn Source>,
-    today: NaiveDate,
-) -> Result<Inventory, InventoryError> {
+) -> Result<(String, String), InventoryError> {
     match reference {
-        InventoryRef::File(path) => load_file(path, today),
+        InventoryRef::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| InventoryError::Read {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            Ok((path.display().to_string(), text))
+        }
         InventoryRef::ConfigMap { namespace, name } => {
             let origin = format!("configmap:{namespace}/{name}");
             let source = source.ok_or_else(|| InventoryError::Read {
                 path: origin.clone(),
                 message: "a ConfigMap inventory needs a source to read it from (--source)".into(),
             })?;
-            let data = source
+            let mut data = source
                 .config_map(namespace, name)
                 .await
                 .map_err(|e| InventoryError::Read {
@@ -83,18 +88,26 @@ pub async fn load(
                     path: origin.clone(),
                     message: "no such ConfigMap".into(),
                 })?;
+            let keys = data.keys().cloned().collect::<Vec<_>>().join(", ");
             let text = data
-                .get(CONFIG_MAP_KEY)
+                .remove(CONFIG_MAP_KEY)
                 .ok_or_else(|| InventoryError::Read {
                     path: origin.clone(),
-                    message: format!(
-                        "the ConfigMap has no `{CONFIG_MAP_KEY}` key (keys: {})",
-                        data.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
+                    message: format!("the ConfigMap has no `{CONFIG_MAP_KEY}` key (keys: {keys})"),
                 })?;
-            parse(text, &format!("{origin}[{CONFIG_MAP_KEY}]"), today)
+            Ok((format!("{origin}[{CONFIG_MAP_KEY}]"), text))
         }
     }
+}
+
+/// Reads and validates the inventory wherever it lives.
+pub async fn load(
+    reference: &InventoryRef,
+    source: Option<&dyn Source>,
+    today: NaiveDate,
+) -> Result<Inventory, InventoryError> {
+    let (origin, text) = read_text(reference, source).await?;
+    parse(&text, &origin, today)
 }
 
 /// The JSON Schema of the inventory format.

@@ -15,6 +15,7 @@ use crate::analysis::Assessment;
 use crate::pack::PackFile;
 use crate::snapshot::Snapshot;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use trend::TrendPoint;
 
 /// A framework of the controls, as reports name it.
@@ -37,6 +38,17 @@ impl FrameworkInfo {
     }
 }
 
+/// A file a person wrote that the run read (inventory, exceptions, control definitions), with
+/// the SHA-256 of the bytes read: what an auditor needs to know exactly which inputs decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputFile {
+    /// `inventory`, `exceptions`, `controls`.
+    pub what: String,
+    /// Where it was read from: a path, `configmap:NS/NAME[key]`, or `built-in`.
+    pub origin: String,
+    pub sha256: String,
+}
+
 /// Everything a report is drawn from.
 pub struct ReportInput<'a> {
     pub pack_id: &'a str,
@@ -48,6 +60,10 @@ pub struct ReportInput<'a> {
     /// The fingerprint of the key that signs the pack; `None` for an unsigned pack.
     pub signing_key_fingerprint: Option<String>,
     pub controls_digest: String,
+    /// The SHA-256 of the previous pack's manifest (the link of the chain), if there is one.
+    pub previous_manifest_sha256: Option<String>,
+    /// The inventory and exceptions files read, with their digests.
+    pub inputs: Vec<InputFile>,
     pub frameworks: Vec<FrameworkInfo>,
     /// The trend, this pack's point last (see [`trend::extend`]).
     pub history: Vec<TrendPoint>,

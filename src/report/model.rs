@@ -51,6 +51,17 @@ pub struct Cover {
     pub tool: String,
     pub signing: String,
     pub signed: bool,
+    /// "Audit scope and integrity": what the pack rests on, in the order page 1 states it.
+    pub scope: Vec<ScopeRow>,
+}
+
+/// One line of the audit scope and integrity box; `alert` lines are what an auditor must not
+/// miss (files rather than the live API, incomplete collection, no signature).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeRow {
+    pub label: String,
+    pub value: String,
+    pub alert: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -383,6 +394,150 @@ pub fn changes_headline(d: &crate::diff::Diff) -> String {
     }
 }
 
+/// The audit scope and integrity box, read from the snapshot, the assessment and the run's
+/// inputs (never recomputed elsewhere).
+fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
+    let snapshot = input.snapshot;
+    let collector = &snapshot.collector;
+    let mut rows = Vec::new();
+    let mut row = |label: &str, value: String, alert: bool| {
+        rows.push(ScopeRow {
+            label: label.into(),
+            value,
+            alert,
+        })
+    };
+    let live = collector.identity.is_some() || collector.source.starts_with("cluster");
+    row(
+        "Data source",
+        if live {
+            format!(
+                "read by the tool from the cluster's API server ({})",
+                collector.source
+            )
+        } else {
+            format!(
+                "files supplied to the tool ({}): not system-generated evidence; whoever supplied them could have edited them",
+                collector.source
+            )
+        },
+        !live,
+    );
+    row(
+        "Collector identity",
+        match &collector.identity {
+            Some(id) if id.groups.is_empty() => id.username.clone(),
+            Some(id) => format!("{} (groups: {})", id.username, id.groups.join(", ")),
+            None => "not applicable: files, not a live collection".into(),
+        },
+        false,
+    );
+    row(
+        "API server version",
+        snapshot
+            .cluster
+            .server_version
+            .clone()
+            .unwrap_or_else(|| "not known (not collected from a live API server)".into()),
+        false,
+    );
+    row(
+        "Cluster id",
+        snapshot
+            .cluster
+            .id
+            .clone()
+            .unwrap_or_else(|| "unknown (kube-system namespace not collected)".into()),
+        false,
+    );
+    // The required kinds, as `Collector::is_complete` judges them.
+    let incomplete: Vec<String> = crate::snapshot::ResourceKind::ALL
+        .iter()
+        .filter(|k| k.is_required())
+        .filter_map(|k| match collector.kinds.get(k.name()) {
+            Some(c) if c.status.counts_as_collected() => None,
+            Some(c) => Some(format!("{} {}", k.name(), c.status.as_str())),
+            None => Some(format!("{} not-collected", k.name())),
+        })
+        .collect();
+    row(
+        "Completeness",
+        if incomplete.is_empty() {
+            format!(
+                "complete: every kind the analysis uses was read in full ({} kinds; Methodology lists each)",
+                collector.kinds.len()
+            )
+        } else {
+            format!(
+                "INCOMPLETE: {}; controls that need them are not assessed",
+                incomplete.join(", ")
+            )
+        },
+        !incomplete.is_empty(),
+    );
+    let collected = snapshot.taken_at.format("%Y-%m-%d %H:%M:%S UTC");
+    row(
+        "Period covered",
+        match &input.assessment.basis.previous_pack {
+            Some(p) => format!(
+                "{} (previous pack) to {collected}",
+                p.collected_at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            None => {
+                format!("the state at {collected} only: this pack is the baseline of its chain")
+            }
+        },
+        false,
+    );
+    row(
+        "Chain",
+        match (
+            &input.assessment.basis.previous_pack,
+            &input.previous_manifest_sha256,
+        ) {
+            (Some(p), Some(digest)) => format!(
+                "follows pack {}, whose manifest.json has SHA-256 {digest}",
+                p.pack_id
+            ),
+            _ => "first pack of its chain".into(),
+        },
+        false,
+    );
+    row(
+        "Signature",
+        match &input.signing_key_fingerprint {
+            Some(fp) => format!("signed with Ed25519 key {fp} (manifest.json.sig, SHA256SUMS.sig)"),
+            None => "UNSIGNED: nothing proves who produced this pack".into(),
+        },
+        input.signing_key_fingerprint.is_none(),
+    );
+    for what in ["inventory", "exceptions", "controls"] {
+        let label = format!("Input: {what}");
+        let value = match input.inputs.iter().find(|f| f.what == what) {
+            Some(f) => format!("{}, SHA-256 {}", f.origin, f.sha256),
+            None if what == "controls" => format!("SHA-256 {}", input.controls_digest),
+            None => "none given".into(),
+        };
+        row(&label, value, false);
+    }
+    row(
+        "Rule catalog",
+        format!("SHA-256 {}", crate::rules::catalog::digest()),
+        false,
+    );
+    row(
+        "Tool",
+        format!(
+            "{} {} ({})",
+            crate::TOOL_NAME,
+            crate::TOOL_VERSION,
+            crate::TOOL_REVISION
+        ),
+        false,
+    );
+    rows
+}
+
 pub fn build(input: &ReportInput<'_>) -> ReportModel {
     let snapshot = input.snapshot;
     let a = input.assessment;
@@ -418,6 +573,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 .into(),
         },
         signed: input.signing_key_fingerprint.is_some(),
+        scope: scope_rows(input),
     };
 
     let severity_counts: Vec<Count> = Severity::ALL

@@ -28,6 +28,7 @@ const WIDTH: f32 = RIGHT - LEFT;
 const INK: Rgb = chart::INK;
 const MUTED: Rgb = chart::MUTED;
 const ACCENT: Rgb = Rgb(0x1e, 0x3a, 0x8a);
+const ALERT: Rgb = Rgb(0xb9, 0x1c, 0x1c);
 const BAND: Rgb = Rgb(0xf3, 0xf4, 0xf6);
 
 struct Face {
@@ -436,9 +437,17 @@ impl Layout {
         for (i, page) in pages.iter_mut().enumerate() {
             self.ops = Vec::new();
             self.text(LEFT, PAGE_H - 34.0, &header, Weight::Regular, 8.0, MUTED);
-            let right = "kube-evidence report";
-            let w = self.regular.width(right, 8.0);
-            self.text(RIGHT - w, PAGE_H - 34.0, right, Weight::Regular, 8.0, MUTED);
+            // An unsigned pack says so on every page, where a reader of one page sees it.
+            let (right, weight, colour) = if model.cover.signed {
+                ("kube-evidence report", Weight::Regular, MUTED)
+            } else {
+                ("UNSIGNED · kube-evidence report", Weight::Bold, ALERT)
+            };
+            let w = match weight {
+                Weight::Bold => self.bold.width(right, 8.0),
+                Weight::Regular => self.regular.width(right, 8.0),
+            };
+            self.text(RIGHT - w, PAGE_H - 34.0, right, weight, 8.0, colour);
             self.line(
                 &[(LEFT, PAGE_H - 40.0), (RIGHT, PAGE_H - 40.0)],
                 chart::RULE,
@@ -461,41 +470,54 @@ fn cover(l: &mut Layout, m: &ReportModel) {
     l.y -= 20.0;
     l.paragraph_with(&m.title, Weight::Bold, 20.0, ACCENT, 0.0);
     l.y -= 10.0;
-    let rows = [
-        ("Cluster", m.cover.cluster.as_str()),
-        ("Cluster id", m.cover.cluster_id.as_str()),
-        ("Collected", m.cover.collected_at.as_str()),
-        ("Pack id", m.cover.pack_id.as_str()),
-        ("Previous pack", m.cover.previous_pack_id.as_str()),
-        ("Tool", m.cover.tool.as_str()),
-        ("Signature", m.cover.signing.as_str()),
+    l.paragraph_with("Audit scope and integrity", Weight::Bold, 11.0, ACCENT, 0.0);
+    let mut rows = vec![
+        ("Cluster", m.cover.cluster.as_str(), false),
+        ("Collected", m.cover.collected_at.as_str(), false),
+        ("Pack id", m.cover.pack_id.as_str(), false),
     ];
-    for (label, value) in rows {
-        l.y -= 14.0;
-        l.text(LEFT, l.y, label, Weight::Regular, 9.5, MUTED);
-        let c = if label == "Signature" && !m.cover.signed {
-            Rgb(0xb9, 0x1c, 0x1c)
+    rows.extend(
+        m.cover
+            .scope
+            .iter()
+            .map(|r| (r.label.as_str(), r.value.as_str(), r.alert)),
+    );
+    let box_top = l.y + 4.0;
+    for (label, value, alert) in rows {
+        l.y -= 12.5;
+        l.text(LEFT + 8.0, l.y, label, Weight::Regular, 8.5, MUTED);
+        let (weight, c) = if alert {
+            (Weight::Bold, ALERT)
         } else {
-            INK
+            (Weight::Regular, INK)
         };
-        let lines = l.regular.wrap(value, 9.5, WIDTH - 90.0);
+        let face = match weight {
+            Weight::Bold => &l.bold,
+            Weight::Regular => &l.regular,
+        };
+        let lines = face.wrap(value, 8.5, WIDTH - 112.0);
         for (i, line) in lines.iter().enumerate() {
             if i > 0 {
-                l.y -= 12.0;
+                l.y -= 10.5;
             }
-            l.text(LEFT + 90.0, l.y, line, Weight::Regular, 9.5, c);
+            l.text(LEFT + 104.0, l.y, line, weight, 8.5, c);
         }
     }
-    l.y -= 18.0;
+    l.y -= 6.0;
+    // The box's left rule, as the HTML draws it.
+    l.line(&[(LEFT, box_top), (LEFT, l.y)], ACCENT, 2.0);
+    l.y -= 14.0;
     l.paragraph(&m.summary, 10.0);
     l.y -= 16.0;
-    let top = l.y;
     let severity = chart::severity_chart(m);
     let controls = chart::controls_chart(m);
+    l.ensure(severity.height.max(controls.height * 0.85) + 30.0);
+    let top = l.y;
     l.chart(&severity, LEFT, top, 1.0);
     l.chart(&controls, LEFT + 260.0, top, 0.85);
     l.y = top - severity.height.max(controls.height * 0.85) - 30.0;
     if let Some(trend) = chart::trend_chart(m) {
+        l.ensure(trend.height + 10.0);
         let top = l.y;
         l.chart(&trend, LEFT, top, 1.0);
         l.y = top - trend.height - 10.0;
