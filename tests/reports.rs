@@ -340,6 +340,45 @@ fn chromium_renders_every_section() {
         png.starts_with(b"\x89PNG") && png.len() > 50_000,
         "a real picture"
     );
+
+    // At 1280 pixels the page never scrolls sideways: a copy of the report with a probe script
+    // puts the document's scroll width into its title, which --dump-dom shows.
+    let probe = out.path().join("probe.html");
+    let html = std::fs::read_to_string(&page).unwrap().replace(
+        "</body>",
+        "<script>window.addEventListener('load', function () { document.title = 'width:' + document.documentElement.scrollWidth + '/' + document.documentElement.clientWidth; });</script></body>",
+    );
+    std::fs::write(&probe, html).unwrap();
+    let mut c = std::process::Command::new(browser);
+    let dom = c
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--window-size=1280,900",
+            "--dump-dom",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", probe.display()))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let title = dom
+        .split_once("<title>width:")
+        .expect("the probe ran")
+        .1
+        .split_once("</title>")
+        .unwrap()
+        .0;
+    let (scroll, client) = title.split_once('/').unwrap();
+    let (scroll, client): (u32, u32) = (scroll.parse().unwrap(), client.parse().unwrap());
+    assert!(
+        scroll <= client,
+        "the page is {scroll} px wide in a {client} px window"
+    );
 }
 
 fn tool(name: &str, args: &[&str]) -> std::process::Output {

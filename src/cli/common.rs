@@ -54,27 +54,43 @@ pub fn clock() -> Result<Box<dyn Clock>, u8> {
 pub fn progress() -> Box<dyn Progress> {
     if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} {pos}/{len}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
+        bar.set_style(stage_style(false));
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        // Log lines are written around it (see logging::PROGRESS_BAR).
+        let _ = super::logging::PROGRESS_BAR.set(bar.clone());
         Box::new(TerminalProgress(bar))
     } else {
         Box::new(NoProgress)
     }
 }
 
+/// A stage's line: its name, and `done/total` only once a total is known (never `0/0`).
+fn stage_style(with_count: bool) -> ProgressStyle {
+    let template = if with_count {
+        "{spinner} {msg} {pos}/{len}"
+    } else {
+        "{spinner} {msg}"
+    };
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
 struct TerminalProgress(ProgressBar);
 
 impl Progress for TerminalProgress {
     fn stage(&self, name: &str) {
+        self.0.set_style(stage_style(false));
         self.0.set_message(name.to_string());
         self.0.set_length(0);
         self.0.set_position(0);
     }
     fn advance(&self, done: u64, total: u64) {
-        self.0.set_length(total);
+        if total == 0 {
+            return;
+        }
+        if self.0.length() != Some(total) {
+            self.0.set_style(stage_style(true));
+            self.0.set_length(total);
+        }
         self.0.set_position(done);
     }
 }

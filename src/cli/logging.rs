@@ -15,6 +15,33 @@ pub struct LogArgs {
 }
 
 /// Installs the global subscriber. `json` and `level` come from the validated configuration.
+/// The progress display, while one is drawn on the terminal. Log lines are written with it
+/// suspended (cleared, then redrawn below), so the two never overlap.
+pub static PROGRESS_BAR: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+
+/// Standard error, written around the progress display.
+struct AroundProgress;
+
+impl std::io::Write for AroundProgress {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match PROGRESS_BAR.get() {
+            Some(bar) => bar.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match PROGRESS_BAR.get() {
+            Some(bar) => bar.suspend(|| std::io::stderr().write_all(buf)),
+            None => std::io::stderr().write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 pub fn init(json: bool, level: Option<&str>) {
     let filter = match level {
         Some(l) => EnvFilter::new(format!("kube_evidence={l},warn")),
@@ -23,7 +50,7 @@ pub fn init(json: bool, level: Option<&str>) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| AroundProgress);
     if json {
         let _ = builder
             .json()

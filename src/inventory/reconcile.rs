@@ -176,6 +176,10 @@ pub struct RegisterRow {
     pub purpose: String,
     pub data_categories: Vec<String>,
     pub data_residency: Vec<String>,
+    /// The contract as the inventory records it: the DPA's signature date and the renewal date,
+    /// with `passed` when it is before the run's day, or what is not recorded.
+    #[serde(default)]
+    pub contract: String,
     /// Each certification with its status (`current`, `expiring`, `expired`), e.g.
     /// `soc2-type2: current (period ended 2026-06-30)`.
     pub certifications: Vec<String>,
@@ -374,6 +378,20 @@ pub fn observed_access(level: AccessLevel, admin: Option<(&SubjectRef, &AdminRea
         ),
         None => level.as_str().to_string(),
     }
+}
+
+/// `DPA signed 2025-03-01; renewal 2027-01-31`, saying what is missing or passed.
+fn describe_contract(contract: Option<&super::model::Contract>, today: NaiveDate) -> String {
+    let dpa = match contract.and_then(|c| c.dpa_signed) {
+        Some(d) => format!("DPA signed {d}"),
+        None => "no signed DPA recorded".to_string(),
+    };
+    let renewal = match contract.and_then(|c| c.renewal) {
+        Some(r) if r < today => format!("renewal {r} (passed)"),
+        Some(r) => format!("renewal {r}"),
+        None => "no renewal date recorded".to_string(),
+    };
+    format!("{dpa}; {renewal}")
 }
 
 fn is_internal(s: &SubjectRef, internal: &Internal) -> bool {
@@ -631,6 +649,7 @@ pub fn reconcile(
             purpose: entry.purpose.clone().unwrap_or_default(),
             data_categories: entry.data_categories.clone(),
             data_residency: entry.data_residency.clone(),
+            contract: describe_contract(contract, today),
             certifications: cert_status,
             review,
             identities_found: m.describe(),

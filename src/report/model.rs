@@ -11,6 +11,7 @@ use crate::inventory::RegisterRow;
 use crate::rbac::Grant;
 use crate::snapshot::PolicyRule;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportModel {
@@ -91,6 +92,24 @@ pub struct ControlView {
     pub criterion: String,
     /// How many open findings decide it (findings.json lists them).
     pub deciding: usize,
+    /// The id of its row, for links to it.
+    pub anchor: String,
+    /// What a person must attach (the control's manual evidence), or empty.
+    pub manual: String,
+    /// Links to its deciding findings, then its accepted ones.
+    pub findings: Vec<Link>,
+}
+
+/// A link inside a report: the text shown and the id it points to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub anchor: String,
+}
+
+/// The id of a control's row in the reports.
+pub fn control_anchor(framework: &str, id: &str) -> String {
+    format!("control-{framework}-{id}")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +135,8 @@ pub struct FindingView {
     pub remediation: String,
     pub status: String,
     pub exception: String,
+    /// The controls it bears on, linking to their rows.
+    pub controls: Vec<Link>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -141,6 +162,11 @@ pub struct ChangesView {
     /// The sentence that opens the section: how the open findings reconcile.
     pub headline: String,
     pub previous_pack_id: String,
+    /// Privileged access gained since the previous pack: what the section opens with.
+    pub privileged_gains: Vec<String>,
+    /// New critical and high findings, most severe first.
+    pub new_severe_findings: Vec<String>,
+    /// The other new findings.
     pub new_findings: Vec<String>,
     pub resolved_findings: Vec<String>,
     pub persisting_findings: usize,
@@ -331,6 +357,7 @@ fn finding_view(f: &Finding) -> FindingView {
                 )
             })
             .unwrap_or_default(),
+        controls: Vec::new(),
     }
 }
 
@@ -538,6 +565,31 @@ fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
     rows
 }
 
+/// Each shown finding links to the controls that cite it (deciding, related or accepted): the
+/// way back from a finding to the controls' table.
+fn link_findings_to_controls(
+    groups: &mut [FindingGroup],
+    controls: &[crate::controls::ControlResult],
+) {
+    let mut by_finding: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
+    for c in controls {
+        let cited = c
+            .deciding_findings
+            .iter()
+            .chain(&c.related_findings)
+            .chain(&c.accepted_findings);
+        for id in cited {
+            by_finding.entry(id.as_str()).or_default().push(Link {
+                label: format!("{} {}", c.framework, c.id),
+                anchor: control_anchor(&c.framework, &c.id),
+            });
+        }
+    }
+    for f in groups.iter_mut().flat_map(|g| g.findings.iter_mut()) {
+        f.controls = by_finding.remove(f.id.as_str()).unwrap_or_default();
+    }
+}
+
 pub fn build(input: &ReportInput<'_>) -> ReportModel {
     let snapshot = input.snapshot;
     let a = input.assessment;
@@ -599,6 +651,21 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 reason: c.reason.clone(),
                 criterion: c.criterion.clone(),
                 deciding: c.deciding_findings.len(),
+                anchor: control_anchor(&c.framework, &c.id),
+                manual: match (&c.manual, c.status) {
+                    (Some(m), _) => m.clone(),
+                    (None, ControlStatus::ManualEvidenceRequired) => c.reason.clone(),
+                    (None, _) => String::new(),
+                },
+                findings: c
+                    .deciding_findings
+                    .iter()
+                    .chain(&c.accepted_findings)
+                    .map(|id| Link {
+                        label: id.clone(),
+                        anchor: id.clone(),
+                    })
+                    .collect(),
             })
             .collect();
         let counts = ControlStatus::ALL
@@ -653,6 +720,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .filter(|f| f.class() == FindingClass::System)
         .map(finding_view)
         .collect();
+    link_findings_to_controls(&mut finding_groups, &a.controls);
 
     let shown_rows: Vec<&crate::analysis::MatrixRow> = a
         .analysis
@@ -700,12 +768,50 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             .as_ref()
             .and_then(|f| f.pack_id.clone())
             .unwrap_or_default(),
-        new_findings: bounded(
-            d.findings.new.iter().map(fref),
-            d.findings.new.len(),
-            "new findings",
-            "diff.json",
-        ),
+        privileged_gains: {
+            let gains: Vec<&crate::diff::GrantChange> = d
+                .grants
+                .iter()
+                .filter(|g| g.privileged && g.change == crate::diff::GrantChangeKind::Gained)
+                .collect();
+            bounded(
+                gains
+                    .iter()
+                    .map(|g| format!("{}: {}", g.subject, describe_grant(&g.grant))),
+                gains.len(),
+                "privileged grants gained",
+                "changes.csv",
+            )
+        },
+        new_severe_findings: {
+            let mut severe: Vec<&crate::diff::FindingRef> = d
+                .findings
+                .new
+                .iter()
+                .filter(|f| f.severity >= Severity::High)
+                .collect();
+            severe.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+            bounded(
+                severe.iter().map(|f| fref(f)),
+                severe.len(),
+                "new critical and high findings",
+                "diff.json",
+            )
+        },
+        new_findings: {
+            let other: Vec<&crate::diff::FindingRef> = d
+                .findings
+                .new
+                .iter()
+                .filter(|f| f.severity < Severity::High)
+                .collect();
+            bounded(
+                other.iter().map(|f| fref(f)),
+                other.len(),
+                "other new findings",
+                "diff.json",
+            )
+        },
         resolved_findings: bounded(
             d.findings.resolved.iter().map(fref),
             d.findings.resolved.len(),

@@ -544,7 +544,11 @@ fn controls(l: &mut Layout, m: &ReportModel) {
                     c.id.clone(),
                     c.title.clone(),
                     c.status_label.clone(),
-                    c.reason.clone(),
+                    if c.manual.is_empty() {
+                        c.reason.clone()
+                    } else {
+                        format!("{}\nAttach: {}", c.reason, c.manual)
+                    },
                     c.deciding.to_string(),
                 ]
             })
@@ -658,6 +662,27 @@ fn findings(l: &mut Layout, m: &ReportModel) {
     }
 }
 
+/// Findings by rule (`KE-SUB-009 ×2`), not by their hash-like ids (findings.json has those).
+fn rule_counts(finding_ids: &[String]) -> String {
+    let mut by_rule: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for id in finding_ids {
+        // `KE-SUB-009-df006e41a8`: the rule id is all but the last part.
+        let rule = id.rsplit_once('-').map_or(id.as_str(), |(rule, _)| rule);
+        *by_rule.entry(rule).or_default() += 1;
+    }
+    by_rule
+        .into_iter()
+        .map(|(rule, n)| {
+            if n == 1 {
+                rule.to_string()
+            } else {
+                format!("{rule} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn register(l: &mut Layout, m: &ReportModel) {
     if !m.has_inventory {
         return;
@@ -670,10 +695,21 @@ fn register(l: &mut Layout, m: &ReportModel) {
             vec![
                 format!("{}\n{} ({})", r.id, r.name, r.vendor),
                 format!("{}\n{}", r.owner, r.purpose),
-                r.data_categories.join(", "),
-                r.certifications.join("\n"),
+                if r.data_residency.is_empty() {
+                    r.data_categories.join(", ")
+                } else {
+                    format!(
+                        "{}\nresidency: {}",
+                        r.data_categories.join(", "),
+                        r.data_residency.join(", ")
+                    )
+                },
+                format!("{}\n{}", r.contract, r.certifications.join("\n")),
                 r.review.clone(),
-                format!("{} / {}", r.declared_access, r.observed_access),
+                format!(
+                    "declared: {}\nobserved: {}",
+                    r.declared_access, r.observed_access
+                ),
                 format!(
                     "{}{}",
                     r.identities_found.join(", "),
@@ -683,7 +719,7 @@ fn register(l: &mut Layout, m: &ReportModel) {
                         format!("\nmissing: {}", r.identities_missing.join(", "))
                     }
                 ),
-                r.findings.join(", "),
+                rule_counts(&r.findings),
             ]
         })
         .collect();
@@ -691,12 +727,12 @@ fn register(l: &mut Layout, m: &ReportModel) {
         &[
             Column("Sub-processor", 1.3),
             Column("Owner, purpose", 1.3),
-            Column("Data", 0.9),
-            Column("Certifications", 1.4),
+            Column("Data, residency", 1.0),
+            Column("Contract, certifications", 1.5),
             Column("Review", 0.8),
-            Column("Declared / observed", 0.9),
+            Column("Access", 1.1),
             Column("Identities", 1.5),
-            Column("Findings", 1.3),
+            Column("Findings", 0.9),
         ],
         &rows,
         6.5,
@@ -757,7 +793,13 @@ fn changes(l: &mut Layout, m: &ReportModel) {
     let c = &m.changes;
     l.section("Changes since the previous pack");
     l.paragraph(&c.headline, 9.5);
-    l.list("New findings", &c.new_findings, 8.0);
+    l.list("Privileged access gained", &c.privileged_gains, 8.0);
+    l.list(
+        "New critical and high findings",
+        &c.new_severe_findings,
+        8.0,
+    );
+    l.list("Other new findings", &c.new_findings, 8.0);
     l.list("Resolved findings", &c.resolved_findings, 8.0);
     l.list("Control status changes", &c.controls, 8.0);
     if !c.grants.is_empty() {
