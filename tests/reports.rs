@@ -540,3 +540,191 @@ fn every_page_of_an_unsigned_pdf_says_unsigned() {
     assert!(pages[0].contains("Audit scope and integrity"));
     assert!(pages[0].contains("Data source"));
 }
+
+/// A word of `pdftotext -bbox`: its text and box, on its page.
+struct Word {
+    page: usize,
+    text: String,
+    x_min: f64,
+    x_max: f64,
+    y_min: f64,
+}
+
+fn pdf_words(pdf: &Path) -> Vec<Word> {
+    let html = String::from_utf8(tool("pdftotext", &["-bbox", pdf.to_str().unwrap(), "-"]).stdout)
+        .unwrap();
+    let attr = |tag: &str, name: &str| -> f64 {
+        let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let end = start + tag[start..].find('"').unwrap();
+        tag[start..end].parse().unwrap()
+    };
+    let mut words = Vec::new();
+    let mut page = 0;
+    for line in html.lines() {
+        let line = line.trim();
+        if line.starts_with("<page ") {
+            page += 1;
+        } else if line.starts_with("<word ") {
+            let (tag, rest) = line.split_once('>').unwrap();
+            words.push(Word {
+                page,
+                text: rest.trim_end_matches("</word>").to_string(),
+                x_min: attr(tag, "xMin"),
+                x_max: attr(tag, "xMax"),
+                y_min: attr(tag, "yMin"),
+            });
+        }
+    }
+    words
+}
+
+/// No text runs outside the page's margins, and in the register's table no word runs into the
+/// next column (the column starts are where its header words start).
+#[test]
+#[ignore = "needs pdftotext (poppler-utils), which tests/run.sh installs"]
+fn pdf_text_stays_inside_the_page_and_its_table_cells() {
+    let out = tempfile::tempdir().unwrap();
+    let pack = two_packs(out.path());
+    let words = pdf_words(&pack.join("report.pdf"));
+    assert!(words.len() > 1000);
+    let (left, right) = (42.0 - 1.0, 595.28 - 42.0 + 1.0);
+    for w in &words {
+        assert!(
+            w.x_min >= left && w.x_max <= right,
+            "page {}: {:?} runs outside the margins ({:.1}..{:.1})",
+            w.page,
+            w.text,
+            w.x_min,
+            w.x_max
+        );
+    }
+    let headers = [
+        "Sub-processor",
+        "Owner,",
+        "Data,",
+        "Contract,",
+        "Review",
+        "Access",
+        "Identities",
+        "Findings",
+    ];
+    let register_pages: std::collections::BTreeSet<usize> = words
+        .iter()
+        .filter(|w| w.text == "Contract,")
+        .map(|w| w.page)
+        .collect();
+    assert!(!register_pages.is_empty(), "the register's table header");
+    for page in register_pages {
+        let on_page: Vec<&Word> = words.iter().filter(|w| w.page == page).collect();
+        let header_y = on_page
+            .iter()
+            .find(|w| w.text == "Contract,")
+            .unwrap()
+            .y_min;
+        let starts: Vec<f64> = headers
+            .iter()
+            .filter_map(|h| {
+                on_page
+                    .iter()
+                    .find(|w| w.text == *h && (w.y_min - header_y).abs() < 2.0)
+                    .map(|w| w.x_min)
+            })
+            .collect();
+        assert_eq!(
+            starts.len(),
+            headers.len(),
+            "page {page}: every column header"
+        );
+        // The table's body: below its header row, above the page footer.
+        let body = on_page
+            .iter()
+            .filter(|w| w.y_min > header_y + 12.0 && w.y_min < 841.89 - 45.0);
+        for w in body {
+            for start in &starts[1..] {
+                assert!(
+                    !(w.x_min < start - 1.0 && w.x_max > start + 1.0),
+                    "page {page}: {:?} ({:.1}..{:.1}) runs across the column starting at {start:.1}",
+                    w.text,
+                    w.x_min,
+                    w.x_max
+                );
+            }
+        }
+    }
+}
+
+/// The PDF links its control rows, register and matrix to findings, and findings back to the
+/// controls: every link goes to a page of the document, and the pages they reach hold what they
+/// point at.
+#[test]
+#[ignore = "needs pdftotext (poppler-utils), which tests/run.sh installs"]
+fn pdf_links_lead_from_controls_to_findings_and_back() {
+    let out = tempfile::tempdir().unwrap();
+    let pack = two_packs(out.path());
+    let path = pack.join("report.pdf");
+    let doc = lopdf::Document::load(&path).unwrap();
+    let pages = doc.get_pages(); // page number -> object id
+    let number_of: std::collections::BTreeMap<lopdf::ObjectId, u32> =
+        pages.iter().map(|(n, id)| (*id, *n)).collect();
+    let mut targets = Vec::new();
+    for (n, page_id) in &pages {
+        let page = doc.get_dictionary(*page_id).unwrap();
+        let Ok(annots) = page.get(b"Annots") else {
+            continue;
+        };
+        let annots = match annots {
+            lopdf::Object::Reference(r) => doc.get_object(*r).unwrap().as_array().unwrap().clone(),
+            other => other.as_array().unwrap().clone(),
+        };
+        for a in annots {
+            let a = match a {
+                lopdf::Object::Reference(r) => doc.get_dictionary(r).unwrap().clone(),
+                lopdf::Object::Dictionary(d) => d,
+                _ => continue,
+            };
+            if a.get(b"Subtype").and_then(|s| s.as_name()).ok() != Some(b"Link".as_slice()) {
+                continue;
+            }
+            let action = a.get(b"A").unwrap().as_dict().unwrap();
+            let dest = action.get(b"D").unwrap().as_array().unwrap();
+            let target = dest[0].as_reference().expect("a page reference");
+            let to = *number_of
+                .get(&target)
+                .expect("the link goes to a page of the document");
+            targets.push((*n, to));
+        }
+    }
+    let findings: serde_json::Value =
+        serde_json::from_slice(&read(&pack, "findings.json")).unwrap();
+    let controls = findings["controls"].as_array().unwrap().len();
+    assert!(
+        targets.len() > controls,
+        "{} links for {controls} controls",
+        targets.len()
+    );
+    // Some links go forward (controls to findings), some back (findings to the control table).
+    assert!(targets.iter().any(|(from, to)| to > from));
+    assert!(targets.iter().any(|(from, to)| to < from));
+    // A page reached from the control table shows a finding id.
+    let first_findings_link = targets.iter().find(|(from, to)| to > from).unwrap();
+    let page_text = String::from_utf8(
+        tool(
+            "pdftotext",
+            &[
+                "-f",
+                &first_findings_link.1.to_string(),
+                "-l",
+                &first_findings_link.1.to_string(),
+                path.to_str().unwrap(),
+                "-",
+            ],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        page_text.contains("KE-"),
+        "page {} has no finding",
+        first_findings_link.1
+    );
+}

@@ -169,10 +169,13 @@ pub fn controls_chart(model: &ReportModel) -> Chart {
             x += w;
         }
     }
-    let legend_y = 6.0 + model.frameworks.len() as f32 * row + 4.0;
-    let mut x = label_w;
-    for status in crate::controls::ControlStatus::ALL {
+    let legend_top = 6.0 + model.frameworks.len() as f32 * row + 4.0;
+    // Two entries a line: the four statuses in one line are wider than the chart.
+    let mut legend_y = legend_top;
+    for (i, status) in crate::controls::ControlStatus::ALL.iter().enumerate() {
         let label = status.as_str();
+        let x = label_w + (i % 2) as f32 * 115.0;
+        legend_y = legend_top + (i / 2) as f32 * 11.0;
         shapes.push(Shape::Rect {
             x,
             y: legend_y,
@@ -188,7 +191,6 @@ pub fn controls_chart(model: &ReportModel) -> Chart {
             Anchor::Start,
             MUTED,
         ));
-        x += 14.0 + label.len() as f32 * 3.4;
     }
     Chart {
         title: "Controls by status".into(),

@@ -154,6 +154,8 @@ pub struct MatrixView {
     pub system: bool,
     pub sub_processor: String,
     pub cells: Vec<String>,
+    /// The most severe open finding about the subject, to link to (empty when none).
+    pub finding: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -722,6 +724,16 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .collect();
     link_findings_to_controls(&mut finding_groups, &a.controls);
 
+    // Per subject, its most severe open finding: where the matrix links to.
+    let mut worst_finding: BTreeMap<&crate::rbac::SubjectRef, &Finding> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.class() == FindingClass::Open) {
+        for s in &f.subjects {
+            let slot = worst_finding.entry(s).or_insert(f);
+            if f.severity > slot.severity {
+                *slot = f;
+            }
+        }
+    }
     let shown_rows: Vec<&crate::analysis::MatrixRow> = a
         .analysis
         .matrix
@@ -752,6 +764,10 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 .iter()
                 .map(|(key, _, _)| r.cells.get(*key).cloned().unwrap_or_default())
                 .collect(),
+            finding: worst_finding
+                .get(&r.subject)
+                .map(|f| f.id.clone())
+                .unwrap_or_default(),
         })
         .collect();
 

@@ -164,6 +164,18 @@ struct Layout {
     /// The top of the free space on the current page (PDF coordinates, from the bottom).
     y: f32,
     bookmarks: Vec<(String, usize)>,
+    /// Where each named place (a finding, a control's row) starts: page index and top.
+    anchors: HashMap<String, (usize, f32)>,
+    /// Links to named places: page index, clickable box (x, y, width, height), target name.
+    links: Vec<(usize, [f32; 4], String)>,
+}
+
+/// Internal links of a table: per row, the name its place gets and the place its first cell
+/// links to.
+#[derive(Default)]
+struct RowLinks {
+    anchors: Vec<Option<String>>,
+    targets: Vec<Option<String>>,
 }
 
 #[derive(Clone, Copy)]
@@ -310,6 +322,58 @@ impl Layout {
     }
 
     fn table(&mut self, columns: &[Column<'_>], rows: &[Vec<String>], size: f32) {
+        self.linked_table(columns, rows, size, &RowLinks::default());
+    }
+
+    /// `prefix` and then the labels, comma-separated and wrapped, each label a link.
+    fn link_line(&mut self, prefix: &str, items: &[super::model::Link], size: f32) {
+        if items.is_empty() {
+            return;
+        }
+        let lh = size * 1.3;
+        self.ensure(lh);
+        self.y -= lh;
+        let mut x = LEFT;
+        self.text(x, self.y, prefix, Weight::Regular, size, MUTED);
+        x += self.regular.width(prefix, size) + 4.0;
+        for (i, item) in items.iter().enumerate() {
+            let text = if i + 1 < items.len() {
+                format!("{},", item.label)
+            } else {
+                item.label.clone()
+            };
+            let w = self.regular.width(&text, size);
+            if x + w > RIGHT {
+                self.ensure(lh);
+                self.y -= lh;
+                x = LEFT;
+            }
+            self.text(x, self.y, &text, Weight::Regular, size, ACCENT);
+            self.link([x, self.y - size * 0.3, w, size * 1.2], &item.anchor);
+            x += w + 4.0;
+        }
+        self.y -= 2.0;
+    }
+
+    /// Names the place where the next content starts.
+    fn anchor(&mut self, name: &str) {
+        self.anchors
+            .insert(name.to_string(), (self.pages.len(), self.y));
+    }
+
+    /// Makes a box of the current page link to a named place (resolved when the pages are done).
+    fn link(&mut self, bounds: [f32; 4], target: &str) {
+        self.links
+            .push((self.pages.len(), bounds, target.to_string()));
+    }
+
+    fn linked_table(
+        &mut self,
+        columns: &[Column<'_>],
+        rows: &[Vec<String>],
+        size: f32,
+        links: &RowLinks,
+    ) {
         let pad = 3.0;
         let lh = size * 1.25;
         let total: f32 = columns.iter().map(|c| c.1).sum();
@@ -345,6 +409,15 @@ impl Layout {
                 let h = take as f32 * lh + 2.0 * pad;
                 if index % 2 == 1 {
                     self.rect(LEFT, self.y - h, WIDTH, h, Rgb(0xfa, 0xfa, 0xfa));
+                }
+                // Where the row starts: its name, and its first cell's link.
+                if let Some(Some(name)) = links.anchors.get(index)
+                    && !self.anchors.contains_key(name)
+                {
+                    self.anchor(name);
+                }
+                if let Some(Some(target)) = links.targets.get(index) {
+                    self.link([LEFT, self.y - h, widths[0], h], target);
                 }
                 let parts: Vec<Vec<String>> = cells
                     .iter_mut()
@@ -434,6 +507,28 @@ impl Layout {
         let total = self.pages.len();
         let header = format!("{} · pack {}", model.cover.cluster, model.cover.pack_id);
         let mut pages = std::mem::take(&mut self.pages);
+        // Links whose target exists become GoTo annotations (a target left out of the report,
+        // such as a finding only findings.json lists, gets no link).
+        for (page, [x, y, w, h], target) in std::mem::take(&mut self.links) {
+            let Some(&(to_page, top)) = self.anchors.get(&target) else {
+                continue;
+            };
+            let link = printpdf::LinkAnnotation::new(
+                Rect::from_xywh(Pt(x), Pt(y), Pt(w), Pt(h)),
+                printpdf::Actions::Goto(printpdf::Destination::Xyz {
+                    page: to_page + 1,
+                    left: Some(LEFT - 10.0),
+                    top: Some(top + 16.0),
+                    zoom: None,
+                }),
+                Some(printpdf::BorderArray::Solid([0.0, 0.0, 0.0])),
+                Some(printpdf::ColorArray::Transparent),
+                None,
+            );
+            if let Some(ops) = pages.get_mut(page) {
+                ops.push(Op::LinkAnnotation { link });
+            }
+        }
         for (i, page) in pages.iter_mut().enumerate() {
             self.ops = Vec::new();
             self.text(LEFT, PAGE_H - 34.0, &header, Weight::Regular, 8.0, MUTED);
@@ -553,7 +648,17 @@ fn controls(l: &mut Layout, m: &ReportModel) {
                 ]
             })
             .collect();
-        l.table(
+        // Each row is a place findings link back to; its control id links to its first
+        // deciding (or accepted) finding.
+        let links = RowLinks {
+            anchors: fw.controls.iter().map(|c| Some(c.anchor.clone())).collect(),
+            targets: fw
+                .controls
+                .iter()
+                .map(|c| c.findings.first().map(|f| f.anchor.clone()))
+                .collect(),
+        };
+        l.linked_table(
             &[
                 Column("Control", 0.7),
                 Column("Title", 1.6),
@@ -563,6 +668,7 @@ fn controls(l: &mut Layout, m: &ReportModel) {
             ],
             &rows,
             7.5,
+            &links,
         );
     }
 }
@@ -582,6 +688,7 @@ fn findings(l: &mut Layout, m: &ReportModel) {
         for f in &g.findings {
             l.ensure(60.0);
             l.y -= 4.0;
+            l.anchor(&f.id);
             let top = l.y;
             l.paragraph_with(
                 &format!("{}  {}", f.id, f.title),
@@ -626,6 +733,8 @@ fn findings(l: &mut Layout, m: &ReportModel) {
                 INK,
                 0.0,
             );
+            // Back to the controls it bears on, each a link to its row.
+            l.link_line("Controls:", &f.controls, 8.0);
             if top > l.y && (top - l.y) < (CONTENT_TOP - CONTENT_BOTTOM) {
                 let c = chart::severity_color(&f.severity);
                 l.rect(LEFT - 8.0, l.y, 2.5, top - l.y, c);
@@ -723,7 +832,15 @@ fn register(l: &mut Layout, m: &ReportModel) {
             ]
         })
         .collect();
-    l.table(
+    let links = RowLinks {
+        anchors: Vec::new(),
+        targets: m
+            .register
+            .iter()
+            .map(|r| r.findings.first().cloned())
+            .collect(),
+    };
+    l.linked_table(
         &[
             Column("Sub-processor", 1.3),
             Column("Owner, purpose", 1.3),
@@ -736,6 +853,7 @@ fn register(l: &mut Layout, m: &ReportModel) {
         ],
         &rows,
         6.5,
+        &links,
     );
 }
 
@@ -786,7 +904,15 @@ fn matrix(l: &mut Layout, m: &ReportModel) {
             row
         })
         .collect();
-    l.table(&columns, &rows, 6.0);
+    let links = RowLinks {
+        anchors: Vec::new(),
+        targets: m
+            .matrix
+            .iter()
+            .map(|r| (!r.finding.is_empty()).then(|| r.finding.clone()))
+            .collect(),
+    };
+    l.linked_table(&columns, &rows, 6.0, &links);
 }
 
 fn changes(l: &mut Layout, m: &ReportModel) {
@@ -974,6 +1100,8 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
         ops: Vec::new(),
         y: CONTENT_TOP,
         bookmarks: Vec::new(),
+        anchors: HashMap::new(),
+        links: Vec::new(),
     };
     cover(&mut l, model);
     controls(&mut l, model);
