@@ -63,6 +63,7 @@ fn bench(c: &mut Criterion) {
         assessment: &assessment,
         generated_at: now,
         signing_key_fingerprint: None,
+        signer: None,
         controls_digest: controls.digest(),
         previous_manifest_sha256: None,
         inputs: Vec::new(),

@@ -377,6 +377,10 @@ async fn collect_and_publish(
         assessment: &assessment,
         generated_at: taken_at,
         signing_key_fingerprint: key.as_ref().map(SigningKey::fingerprint),
+        signer: key
+            .as_ref()
+            .map(|k| k.comment().to_string())
+            .filter(|c| !c.is_empty()),
         controls_digest: inputs.controls.digest(),
         previous_manifest_sha256: previous.as_ref().map(|p| p.pointer.manifest_sha256.clone()),
         inputs: inputs.files.clone(),

@@ -532,3 +532,43 @@ fn the_diff_command_prints_table_json_and_csv() {
     same.assert_ok();
     assert!(same.stdout.contains("no changes"));
 }
+
+/// A dump records no collection time: the diff of two dumps is dated by their files (when they
+/// were written), not by the time the diff runs.
+#[test]
+fn a_diff_of_dumps_is_dated_by_the_dumps_not_by_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (sample, side, when) in [
+        ("previous", "old", "2026-11-01 10:00:00 UTC"),
+        ("cluster", "new", "2026-11-08 10:00:00 UTC"),
+    ] {
+        let dir = tmp.path().join(side);
+        std::fs::create_dir(&dir).unwrap();
+        for entry in std::fs::read_dir(common::repo().join("samples").join(sample)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+        let touched = std::process::Command::new("find")
+            .arg(&dir)
+            .args(["-type", "f", "-exec", "touch", "-d", when, "{}", "+"])
+            .status()
+            .unwrap();
+        assert!(touched.success());
+    }
+    let r = common::run(
+        &[
+            "diff",
+            tmp.path().join("old").to_str().unwrap(),
+            tmp.path().join("new").to_str().unwrap(),
+        ],
+        &[("KUBE_EVIDENCE_NOW", "2026-12-01T00:00:00Z")],
+        &common::repo(),
+    );
+    r.assert_ok();
+    let first = r.stdout.lines().next().unwrap();
+    assert!(
+        first.contains("from 2026-11-01T10:00:00") && first.contains("to 2026-11-08T10:00:00"),
+        "{first}"
+    );
+    assert!(!r.stdout.contains("2026-12-01"), "{}", r.stdout);
+}

@@ -497,6 +497,8 @@ fn page_one_states_scope_and_integrity_and_an_unsigned_pack_says_so_everywhere()
         "complete: every kind the analysis uses was read in full",
         "2026-11-19 02:00:00 UTC (previous pack) to 2026-11-20 02:00:00 UTC",
         "UNSIGNED: nothing proves who produced this pack",
+        "Kinds read</dt><dd>",
+        "ClusterRole 62",
     ] {
         assert!(scope.contains(expected), "{expected:?} not in:\n{scope}");
     }

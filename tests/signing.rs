@@ -79,6 +79,16 @@ fn a_fresh_pack_verifies_with_kube_evidence_and_with_stock_tools() {
     let manifest = std::fs::read(pack.join("manifest.json")).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
     assert_eq!(v["signed"], true);
+    // Page 1 names the key and the identity its owner gave it.
+    let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+    let fingerprint = v["signingKeyFingerprint"].as_str().unwrap();
+    assert!(
+        html.contains(&format!(
+            "signed with Ed25519 key {fingerprint}, named kube-evidence@c by its owner"
+        )),
+        "page 1 does not name the signer"
+    );
+    assert!(!html.contains("class=\"banner-unsigned\""));
     assert!(
         v["signingKeyFingerprint"]
             .as_str()

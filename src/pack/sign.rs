@@ -87,6 +87,11 @@ impl SigningKey {
             .to_string()
     }
 
+    /// The key's comment: `kube-evidence keygen --identity` puts the signer identity there.
+    pub fn comment(&self) -> &str {
+        self.key.comment()
+    }
+
     pub fn public_key(&self) -> &PublicKey {
         self.key.public_key()
     }

@@ -59,6 +59,8 @@ pub struct ReportInput<'a> {
     pub generated_at: DateTime<Utc>,
     /// The fingerprint of the key that signs the pack; `None` for an unsigned pack.
     pub signing_key_fingerprint: Option<String>,
+    /// The signing key's comment (the identity `keygen --identity` gave it), if any.
+    pub signer: Option<String>,
     pub controls_digest: String,
     /// The SHA-256 of the previous pack's manifest (the link of the chain), if there is one.
     pub previous_manifest_sha256: Option<String>,

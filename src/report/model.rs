@@ -504,6 +504,19 @@ fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
         },
         !incomplete.is_empty(),
     );
+    row(
+        "Kinds read",
+        collector
+            .kinds
+            .iter()
+            .map(|(kind, c)| match c.status {
+                crate::snapshot::CollectionStatus::Complete => format!("{kind} {}", c.count),
+                other => format!("{kind} {} ({})", c.count, other.as_str()),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        false,
+    );
     let collected = snapshot.taken_at.format("%Y-%m-%d %H:%M:%S UTC");
     row(
         "Period covered",
@@ -535,7 +548,14 @@ fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
     row(
         "Signature",
         match &input.signing_key_fingerprint {
-            Some(fp) => format!("signed with Ed25519 key {fp} (manifest.json.sig, SHA256SUMS.sig)"),
+            Some(fp) => format!(
+                "signed with Ed25519 key {fp}{} (manifest.json.sig, SHA256SUMS.sig); verify against the allowed-signers line the cluster's owner gave you",
+                input
+                    .signer
+                    .as_ref()
+                    .map(|s| format!(", named {s} by its owner"))
+                    .unwrap_or_default()
+            ),
             None => "UNSIGNED: nothing proves who produced this pack".into(),
         },
         input.signing_key_fingerprint.is_none(),
