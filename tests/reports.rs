@@ -81,8 +81,14 @@ fn same_inputs_and_clock_give_byte_identical_reports() {
 fn html_and_json_snapshots() {
     let out = tempfile::tempdir().unwrap();
     let pack = two_packs(out.path());
-    // The source revision changes with every commit; everything else must not.
-    let html = text(&pack, "report.html").replace(kube_evidence::TOOL_REVISION, "[revision]");
+    // The source revision changes with every commit, and with it the previous pack's manifest
+    // (which records it) and so that manifest's digest; everything else must not.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&read(&pack, "manifest.json")).unwrap();
+    let previous_digest = manifest["previous"]["manifestSha256"].as_str().unwrap();
+    let html = text(&pack, "report.html")
+        .replace(kube_evidence::TOOL_REVISION, "[revision]")
+        .replace(previous_digest, "[previous manifest sha256]");
     insta::assert_snapshot!("report.html", html);
     insta::assert_snapshot!("findings.json", text(&pack, "findings.json"));
 }

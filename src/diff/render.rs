@@ -75,11 +75,17 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
         } else {
             format!("{obj}: {}", o.details.join("; "))
         };
+        // Privileged when the change gave or took privileged access: a grant change of this
+        // diff that is privileged came through this object.
+        let privileged = diff
+            .grants
+            .iter()
+            .any(|g| g.privileged && provenance_names(&g.grant.provenance(), &obj));
         out.push(row(
             format!("object-{}", o.change.as_str()),
             String::new(),
             what,
-            false,
+            privileged,
             obj,
             String::new(),
         ));
@@ -164,6 +170,16 @@ fn cells(r: &ChangeRow) -> Vec<String> {
         r.provenance.clone(),
         r.sub_processor.clone(),
     ]
+}
+
+/// Whether a grant's provenance (`RoleBinding ns/b -> ClusterRole r (from ClusterRole a)`)
+/// names the object `obj` (`RoleBinding ns/b`, `ClusterRole r`, `ClusterRole a`).
+fn provenance_names(provenance: &str, obj: &str) -> bool {
+    provenance
+        .split(" -> ")
+        .flat_map(|part| part.split(" (from "))
+        .map(|part| part.trim_end_matches(')').trim())
+        .any(|part| part == obj)
 }
 
 /// `changes.csv`: RFC 4180, UTF-8, one header row.
@@ -299,4 +315,29 @@ pub fn table(diff: &Diff) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provenance_names;
+
+    #[test]
+    fn a_provenance_names_its_binding_role_and_source_role_exactly() {
+        let p =
+            "RoleBinding web/web-admin-carol -> ClusterRole admin (from ClusterRole kubecost-view)";
+        for obj in [
+            "RoleBinding web/web-admin-carol",
+            "ClusterRole admin",
+            "ClusterRole kubecost-view",
+        ] {
+            assert!(provenance_names(p, obj), "{obj}");
+        }
+        for obj in [
+            "ClusterRole adm",
+            "RoleBinding web/web-admin",
+            "ClusterRole kubecost",
+        ] {
+            assert!(!provenance_names(p, obj), "{obj}");
+        }
+    }
 }
