@@ -160,6 +160,8 @@ pub enum RunError {
         "collection is incomplete and --require-complete is set, so nothing was published:\n{0}"
     )]
     Incomplete(Diagnostics),
+    #[error("there is no RBAC state to assess, so nothing was published:\n{0}")]
+    NoRbac(Diagnostics),
     #[error(transparent)]
     Inventory(#[from] InventoryError),
     #[error(transparent)]
@@ -330,6 +332,18 @@ async fn collect_and_publish(
             progress,
         })
         .await?;
+    // Every cluster has its built-in ClusterRoles: a source with none is not a cluster's RBAC
+    // (a dump of something else, or files that lost them), and a pack of "an empty cluster"
+    // would be false evidence.
+    if snapshot.cluster_roles.is_empty() && snapshot.roles.is_empty() {
+        let mut d = Diagnostics::new();
+        d.push(
+            &source.describe(),
+            None,
+            "no ClusterRole or Role was read: this is not a cluster's RBAC state (a dump needs clusterroles, clusterrolebindings, roles and rolebindings, as the README's kubectl command lists)",
+        );
+        return Err(RunError::NoRbac(d));
+    }
     let incomplete = describe_incomplete(&snapshot);
     if plan.require_complete && !incomplete.is_empty() {
         let mut d = Diagnostics::new();

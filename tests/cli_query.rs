@@ -274,6 +274,15 @@ fn mistyped_verbs_resources_and_subjects_get_the_nearest_match() {
         "{}",
         r.stderr
     );
+    for empty in ["", "get list"] {
+        let r = q(&["who-can", empty, "pods"]);
+        assert_eq!(r.code, 2, "{empty:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("is not a verb: give one word"),
+            "{}",
+            r.stderr
+        );
+    }
     let r = q(&["who-can", "get", "secretz", "-n", "payments"]);
     assert!(r.stderr.contains("Did you mean `secrets`?"), "{}", r.stderr);
     let r = q(&[
@@ -298,4 +307,38 @@ fn mistyped_verbs_resources_and_subjects_get_the_nearest_match() {
         "payments",
     ]);
     assert!(!r.stderr.contains("is named by no binding"), "{}", r.stderr);
+}
+
+#[test]
+fn a_subject_name_longer_than_any_terminal_is_answered_not_a_panic() {
+    // Anyone who may create a RoleBinding can name a User this long.
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::repo().join("samples/cluster")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
+    }
+    let long = "u".repeat(70_000);
+    std::fs::write(
+        tmp.path().join("90-long.yaml"),
+        format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: long\n  namespace: web\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}}\nsubjects:\n- {{kind: User, apiGroup: rbac.authorization.k8s.io, name: {long}}}\n"),
+    )
+    .unwrap();
+    let source = tmp.path().to_str().unwrap();
+    for columns in [None, Some("120")] {
+        let mut env = vec![("KUBE_EVIDENCE_LOG_LEVEL", "warn")];
+        if let Some(c) = columns {
+            env.push(("COLUMNS", c));
+        }
+        let r = run(
+            &["who-can", "get", "pods", "-n", "web", "--source", source],
+            &env,
+            &common::repo(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let name_chars: usize = r.stdout.matches('u').count();
+        assert!(name_chars >= 70_000, "the whole name is printed");
+        if columns.is_some() {
+            assert!(r.stdout.lines().all(|l| l.chars().count() <= 120));
+        }
+    }
 }

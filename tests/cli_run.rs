@@ -485,3 +485,29 @@ fn snapshot_command_writes_gzip_once_and_prints_the_schema() {
             .any(|r| r == "schemaVersion")
     );
 }
+
+#[test]
+fn the_schedule_interval_is_a_flag_of_run_as_the_readme_says() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run(
+        &[
+            "run",
+            "--config",
+            "samples/config.yaml",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--schedule-interval-hours",
+            "12",
+        ],
+        &[("KUBE_EVIDENCE_NOW", NOW)],
+        &common::repo(),
+    );
+    r.assert_ok();
+    let findings = files_under(out.path())
+        .into_iter()
+        .find(|f| f.ends_with("findings.json"))
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join(findings)).unwrap()).unwrap();
+    assert_eq!(doc["assessmentBasis"]["scheduleIntervalHours"], 12);
+}

@@ -165,11 +165,16 @@ fn missing_paths_and_empty_directories() {
         read(dir.path()),
         Err(SourceError::NoObjects { .. })
     ));
+    // Another file in a dump directory is refused, not skipped.
     std::fs::write(dir.path().join("notes.txt"), "not a dump").unwrap();
-    assert!(matches!(
-        read(dir.path()),
-        Err(SourceError::NoObjects { .. })
-    ));
+    match read(dir.path()) {
+        Err(SourceError::Invalid(d)) => assert!(
+            d.iter()
+                .any(|x| x.file.ends_with("notes.txt") && x.message.starts_with("not a dump file")),
+            "{d}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
@@ -207,4 +212,102 @@ fn the_real_corpus_reads_cleanly() {
     assert!(roles > 80, "{roles}");
     assert!(webhooks >= 3, "{webhooks}");
     assert!(apiservices >= 2, "{apiservices}");
+}
+
+const VIEW: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: view\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get]\n";
+
+fn problems(result: Result<Snapshot, SourceError>) -> Vec<String> {
+    match result {
+        Err(SourceError::Invalid(d)) => d
+            .iter()
+            .map(|x| format!("{}: {}", x.file, x.message))
+            .collect(),
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_symbolic_link_in_a_dump_is_refused_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("10-roles.yaml"), VIEW).unwrap();
+    // a link to the dump itself would count every object again
+    std::os::unix::fs::symlink(".", dir.path().join("again")).unwrap();
+    std::os::unix::fs::symlink("10-roles.yaml", dir.path().join("20-copy.yaml")).unwrap();
+    let p = problems(read(dir.path()));
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p.iter()
+            .all(|m| m.contains("a symbolic link: links are not followed")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn dump_files_are_recognised_in_any_case_and_other_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("10-roles.yaml"), VIEW).unwrap();
+    std::fs::write(
+        dir.path().join("99-admin.YAML"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: sneaky-admin\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {kind: User, apiGroup: rbac.authorization.k8s.io, name: mallory}\n",
+    )
+    .unwrap();
+    let s = read(dir.path()).unwrap();
+    assert_eq!(s.cluster_role_bindings.len(), 1, "the .YAML file is read");
+    std::fs::write(dir.path().join("README.md"), "notes").unwrap();
+    let p = problems(read(dir.path()));
+    assert!(
+        p.len() == 1 && p[0].contains("README.md: not a dump file"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn an_object_defined_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("10-view.yaml"), VIEW).unwrap();
+    std::fs::write(
+        dir.path().join("20-view-again.yaml"),
+        VIEW.replace("verbs: [get]", "verbs: ['*']"),
+    )
+    .unwrap();
+    let p = problems(read(dir.path()));
+    assert!(
+        p.iter()
+            .any(|m| m.contains("ClusterRole view is defined more than once in the dump")),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn a_dump_without_rbac_publishes_no_pack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    std::fs::create_dir(&dump).unwrap();
+    std::fs::write(
+        dump.join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let r = common::run(
+        &[
+            "run",
+            "--source",
+            dump.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--unsigned",
+            "--cluster-name",
+            "c",
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no ClusterRole or Role was read"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.join("c/latest.json").exists());
 }

@@ -81,10 +81,22 @@ pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snaps
     .map_err(common::fail)
 }
 
+/// A verb is one word: an empty or spaced one can match no rule and would answer nothing
+/// as if that were the truth.
+fn verb(text: &str) -> Result<String, String> {
+    if text.is_empty() || text.chars().any(char::is_whitespace) {
+        return Err(format!(
+            "`{text}` is not a verb: give one word such as get, list, create or delete"
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// The request arguments shared by `who-can` and `can-i`.
 #[derive(Args, Debug, Clone)]
 pub struct RequestArgs {
     /// The verb: get, list, watch, create, update, patch, delete, deletecollection, impersonate, bind, escalate...
+    #[arg(value_parser = verb)]
     pub verb: String,
     /// RESOURCE[.GROUP][/SUBRESOURCE], for example `secrets`, `deployments.apps`, `pods/exec`
     #[arg(required_unless_present = "non_resource_url")]

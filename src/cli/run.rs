@@ -63,6 +63,10 @@ pub struct RunArgs {
     /// KMS key id or ARN for --sse aws:kms [env: KUBE_EVIDENCE_SSE_KMS_KEY_ID]
     #[arg(long, value_name = "KEY")]
     pub sse_kms_key_id: Option<String>,
+    /// Hours between scheduled runs: the period change management is judged over, and the
+    /// gaps of the series (default 24) [env: KUBE_EVIDENCE_SCHEDULE_INTERVAL_HOURS]
+    #[arg(long, value_name = "HOURS")]
+    pub schedule_interval_hours: Option<String>,
 }
 
 impl RunArgs {
@@ -87,6 +91,10 @@ impl RunArgs {
         o.set_opt(Setting::ObjectLock, self.object_lock.clone());
         o.set_opt(Setting::ServerSideEncryption, self.sse.clone());
         o.set_opt(Setting::SseKmsKeyId, self.sse_kms_key_id.clone());
+        o.set_opt(
+            Setting::ScheduleIntervalHours,
+            self.schedule_interval_hours.clone(),
+        );
         o
     }
 }

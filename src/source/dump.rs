@@ -123,7 +123,11 @@ pub fn read_dump(
             diags.push(&shown, None, "the file is empty");
             continue;
         }
-        if file.extension().and_then(|e| e.to_str()) == Some("json") {
+        if file
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             // JSON is streamed item by item; if anything is wrong, the YAML reader (JSON is
             // YAML) says exactly where, field by field.
             match json::read(&text, &mut builder) {
@@ -152,7 +156,51 @@ pub fn read_dump(
             path: path.display().to_string(),
         });
     }
-    Ok(builder.finish())
+    let snapshot = builder.finish();
+    let mut problems = Diagnostics::new();
+    for duplicate in duplicate_objects(&snapshot) {
+        problems.push(
+            &path.display().to_string(),
+            None,
+            format!("{duplicate} is defined more than once in the dump; keep one definition"),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(SourceError::Invalid(problems));
+    }
+    Ok(snapshot)
+}
+
+/// The RBAC objects and ServiceAccounts a dump defines more than once (a cluster has each once,
+/// so two definitions mean the dump was assembled wrongly, and which one holds is unknown).
+fn duplicate_objects(snapshot: &Snapshot) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut duplicates = std::collections::BTreeSet::new();
+    let mut check = |kind: &str, meta: &crate::snapshot::ObjectMeta| {
+        let key = match &meta.namespace {
+            Some(ns) => format!("{kind} {ns}/{}", meta.name),
+            None => format!("{kind} {}", meta.name),
+        };
+        if !seen.insert(key.clone()) {
+            duplicates.insert(key);
+        }
+    };
+    for o in &snapshot.cluster_roles {
+        check("ClusterRole", &o.metadata);
+    }
+    for o in &snapshot.cluster_role_bindings {
+        check("ClusterRoleBinding", &o.metadata);
+    }
+    for o in &snapshot.roles {
+        check("Role", &o.metadata);
+    }
+    for o in &snapshot.role_bindings {
+        check("RoleBinding", &o.metadata);
+    }
+    for o in &snapshot.service_accounts {
+        check("ServiceAccount", &o.metadata);
+    }
+    duplicates.into_iter().collect()
 }
 
 /// Reads every document of one file; returns how many objects it held.
@@ -345,6 +393,17 @@ fn render_path(path: &[PathSegment]) -> String {
     out
 }
 
+/// Whether a file name has a dump extension: `.yaml`, `.yml` or `.json`, in any case.
+fn is_dump_file(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "yaml" | "yml" | "json"))
+}
+
+/// The files of a dump. A dump is one file, or a directory tree of `.yaml`, `.yml` and `.json`
+/// files (any case), read in name order. Entries whose names start with `.` (`.git`) are not
+/// part of it. Anything else is refused, all at once, rather than skipped: a symbolic link (it
+/// could repeat the dump or reach outside it), a file of another type, a special file.
 fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let meta = std::fs::metadata(path).map_err(|e| SourceError::Io {
         path: path.display().to_string(),
@@ -353,6 +412,7 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
+    let mut refused = Diagnostics::new();
     let mut out = Vec::new();
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -374,15 +434,30 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
                 path: p.display().to_string(),
                 message: e.to_string(),
             })?;
-            if ft.is_dir() || (ft.is_symlink() && p.is_dir()) {
+            let shown = p.display().to_string();
+            if ft.is_symlink() {
+                refused.push(
+                    &shown,
+                    None,
+                    "a symbolic link: links are not followed in a dump (one could repeat the dump or reach outside it); copy the file in instead",
+                );
+            } else if ft.is_dir() {
                 stack.push(p);
-            } else if matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "json")
-            ) {
+            } else if !ft.is_file() {
+                refused.push(&shown, None, "not a regular file");
+            } else if is_dump_file(&p) {
                 out.push(p);
+            } else {
+                refused.push(
+                    &shown,
+                    None,
+                    "not a dump file: a dump directory holds only .yaml, .yml and .json files; move this one out",
+                );
             }
         }
+    }
+    if !refused.is_empty() {
+        return Err(SourceError::Invalid(refused));
     }
     out.sort();
     if out.is_empty() {
