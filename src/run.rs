@@ -335,7 +335,20 @@ async fn collect_and_publish(
     // Every cluster has its built-in ClusterRoles: a source with none is not a cluster's RBAC
     // (a dump of something else, or files that lost them), and a pack of "an empty cluster"
     // would be false evidence.
-    if snapshot.cluster_roles.is_empty() && snapshot.roles.is_empty() {
+    // (When listing them failed or was forbidden, the pack says INCOMPLETE instead, below: the
+    // cluster has roles the tool could not read.)
+    let listing_failed = |kind: crate::snapshot::ResourceKind| {
+        matches!(
+            snapshot.collector.status_of(kind),
+            crate::snapshot::CollectionStatus::Failed
+                | crate::snapshot::CollectionStatus::Forbidden
+        )
+    };
+    if snapshot.cluster_roles.is_empty()
+        && snapshot.roles.is_empty()
+        && !listing_failed(crate::snapshot::ResourceKind::ClusterRole)
+        && !listing_failed(crate::snapshot::ResourceKind::Role)
+    {
         let mut d = Diagnostics::new();
         d.push(
             &source.describe(),
