@@ -52,16 +52,35 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     enc.finish().expect("writing to memory")
 }
 
+/// The most a compressed snapshot may expand to: a hundred times its size (the canonical JSON
+/// kube-evidence writes compresses about twenty times), and at least 64 MiB. A gzip bomb (a
+/// kilobyte that expands to gigabytes) stops there instead of taking the machine's memory.
+pub fn decompressed_limit(compressed: usize) -> u64 {
+    (compressed as u64)
+        .saturating_mul(100)
+        .max(64 * 1024 * 1024)
+}
+
 /// Parses a snapshot from JSON or gzip-compressed JSON bytes; `origin` names them in errors.
 pub fn snapshot_from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, SnapshotIoError> {
     let json: Vec<u8> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let limit = decompressed_limit(bytes.len());
         let mut out = Vec::new();
         GzDecoder::new(bytes)
+            .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| SnapshotIoError::Format {
                 path: origin.to_string(),
                 message: format!("not valid gzip: {e}"),
             })?;
+        if out.len() as u64 > limit {
+            return Err(SnapshotIoError::Format {
+                path: origin.to_string(),
+                message: format!(
+                    "expands to more than {limit} bytes, a hundred times its compressed size: not a snapshot kube-evidence wrote (a gzip bomb?)"
+                ),
+            });
+        }
         out
     } else {
         bytes.to_vec()
@@ -105,4 +124,39 @@ pub fn read_snapshot_file(path: &Path) -> Result<Snapshot, SnapshotIoError> {
         source: e,
     })?;
     snapshot_from_bytes(&bytes, &path.display().to_string())
+}
+
+#[cfg(test)]
+mod bomb_tests {
+    use super::*;
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_limit_with_a_message() {
+        // 256 MiB of zeros compress to about 250 KB: a thousand times.
+        let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..256 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let bomb = enc.finish().unwrap();
+        let err = snapshot_from_bytes(&bomb, "bomb.json.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a gzip bomb?"), "{err}");
+    }
+
+    #[test]
+    fn a_real_snapshot_is_far_below_the_limit() {
+        let s = crate::synthetic::cluster(crate::synthetic::Shape {
+            namespaces: 50,
+            role_bindings: 500,
+            cluster_roles: 100,
+            service_accounts: 200,
+            cluster_role_bindings: 50,
+            seed: 1,
+        });
+        let gz = snapshot_to_gzip(&s);
+        assert!((snapshot_to_json(&s).len() as u64) < decompressed_limit(gz.len()) / 2);
+        assert!(snapshot_from_bytes(&gz, "s.json.gz").is_ok());
+    }
 }
