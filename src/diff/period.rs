@@ -265,20 +265,10 @@ fn population_row(pack: &str, r: ChangeRow) -> PopulationRow {
 /// The population as CSV: gaps first as comment-free rows of type `gap`, then every change.
 pub fn csv(p: &Population) -> Vec<u8> {
     let mut w = crate::csv_out::writer(Vec::new());
-    crate::csv_out::record(
-        &mut w,
-        [
-            "first_seen_pack",
-            "window_from",
-            "window_to",
-            "change_type",
-            "subject",
-            "permission_or_object",
-            "privileged",
-            "provenance",
-            "sub_processor",
-        ],
-    );
+    // The columns of changes.csv, after the pack a change was first seen in.
+    let mut header = vec!["first_seen_pack"];
+    header.extend(super::render::CHANGE_HEADER);
+    crate::csv_out::record(&mut w, &header);
     for g in &p.gaps {
         crate::csv_out::record(
             &mut w,

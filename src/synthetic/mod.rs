@@ -30,6 +30,7 @@ impl Shape {
     };
 }
 
+/// A small deterministic generator (xorshift): the same seed gives the same cluster.
 struct Rng(u64);
 
 impl Rng {
@@ -39,8 +40,9 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0
     }
+    /// In `0..n` (0 when `n` is 0).
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next() % n.max(1) as u64) as usize
     }
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]

@@ -37,19 +37,7 @@ pub struct Generated {
     pub planted: Vec<Planted>,
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use super::Rng;
 
 const RBAC: &str = "rbac.authorization.k8s.io";
 
