@@ -184,7 +184,10 @@ fn the_real_corpus_reads_cleanly() {
     let mut roles = 0;
     let mut webhooks = 0;
     let mut apiservices = 0;
-    for project in std::fs::read_dir(common::corpus()).unwrap() {
+    let Some(corpus) = common::corpus_or_skip("the_real_corpus_reads_cleanly") else {
+        return;
+    };
+    for project in std::fs::read_dir(corpus).unwrap() {
         let dir = project.unwrap().path();
         if !dir.is_dir() {
             continue;

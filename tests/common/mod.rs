@@ -21,6 +21,23 @@ pub fn corpus() -> PathBuf {
     repo().join("../shared/reference/rbac-corpus")
 }
 
+/// The corpus, or `None` after saying on standard error (past the test harness's capture) that
+/// `test` was skipped and why: a clone of the project alone has no `../shared/`.
+#[allow(dead_code)]
+pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
+    let dir = corpus();
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: {} is not there (a clone without ../shared/)",
+        dir.display()
+    );
+    None
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
