@@ -101,6 +101,26 @@ pub struct ControlResult {
     pub manual: Option<String>,
 }
 
+impl ControlResult {
+    /// Every finding the control cites: deciding, related, then accepted.
+    pub fn cited_findings(&self) -> impl Iterator<Item = &String> {
+        self.deciding_findings
+            .iter()
+            .chain(&self.related_findings)
+            .chain(&self.accepted_findings)
+    }
+
+    /// What a person must attach: the control's own text, or for a control that waits only on
+    /// manual evidence, why; empty when nothing is asked.
+    pub fn manual_evidence(&self) -> String {
+        match (&self.manual, self.status) {
+            (Some(m), _) => m.clone(),
+            (None, ControlStatus::ManualEvidenceRequired) => self.reason.clone(),
+            (None, _) => String::new(),
+        }
+    }
+}
+
 /// What this run could see: the collector's completeness and the facts of its basis.
 pub struct Availability<'a> {
     pub collector: &'a Collector,

@@ -2,7 +2,6 @@
 //! item, sorted.
 
 use crate::analysis::{Analysis, Assessment, MATRIX_COLUMNS};
-use crate::controls::ControlStatus;
 use crate::finding::{ExceptionRef, Finding, Severity};
 use crate::inventory::RegisterRow;
 use std::collections::BTreeMap;
@@ -114,12 +113,7 @@ fn grants_cell(grants: &crate::rbac::grant_set::GrantSet) -> String {
 fn controls_by_finding(assessment: &Assessment) -> BTreeMap<&str, Vec<String>> {
     let mut by_finding: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for c in &assessment.controls {
-        let cited = c
-            .deciding_findings
-            .iter()
-            .chain(&c.related_findings)
-            .chain(&c.accepted_findings);
-        for id in cited {
+        for id in c.cited_findings() {
             by_finding
                 .entry(id.as_str())
                 .or_default()
@@ -231,11 +225,6 @@ pub fn controls(assessment: &Assessment) -> Vec<u8> {
             "manual_evidence",
         ],
         assessment.controls.iter().map(|c| {
-            let manual = match (&c.manual, c.status) {
-                (Some(m), _) => m.clone(),
-                (None, ControlStatus::ManualEvidenceRequired) => c.reason.clone(),
-                (None, _) => String::new(),
-            };
             vec![
                 c.framework.clone(),
                 c.id.clone(),
@@ -252,7 +241,7 @@ pub fn controls(assessment: &Assessment) -> Vec<u8> {
                 c.accepted_findings.len().to_string(),
                 join(&c.exceptions),
                 join(&c.not_assessed),
-                manual,
+                c.manual_evidence(),
             ]
         }),
     )

@@ -595,12 +595,7 @@ fn link_findings_to_controls(
 ) {
     let mut by_finding: BTreeMap<&str, Vec<Link>> = BTreeMap::new();
     for c in controls {
-        let cited = c
-            .deciding_findings
-            .iter()
-            .chain(&c.related_findings)
-            .chain(&c.accepted_findings);
-        for id in cited {
+        for id in c.cited_findings() {
             by_finding.entry(id.as_str()).or_default().push(Link {
                 label: format!("{} {}", c.framework, c.id),
                 anchor: control_anchor(&c.framework, &c.id),
@@ -674,11 +669,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 criterion: c.criterion.clone(),
                 deciding: c.deciding_findings.len(),
                 anchor: control_anchor(&c.framework, &c.id),
-                manual: match (&c.manual, c.status) {
-                    (Some(m), _) => m.clone(),
-                    (None, ControlStatus::ManualEvidenceRequired) => c.reason.clone(),
-                    (None, _) => String::new(),
-                },
+                manual: c.manual_evidence(),
                 findings: c
                     .deciding_findings
                     .iter()
