@@ -409,9 +409,11 @@ pub fn load(
 
     if let Some(path) = file {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-            path: shown.clone(),
-            message: e.to_string(),
+        let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+            ConfigError::Read {
+                path: shown.clone(),
+                message: e.to_string(),
+            }
         })?;
         let base = path
             .parent()
@@ -776,6 +778,11 @@ fn scalar_text(node: &Node, kind: SettingType) -> RawValue {
         (Value::Str(s), _) => RawValue::Text(s.clone()),
         (Value::Bool(b), SettingType::Bool) => RawValue::Text(b.to_string()),
         (Value::Int(i), SettingType::Number) => RawValue::Text(i.to_string()),
+        // A whole number beyond 64 bits reaches here as a float: say which number, so that the
+        // setting's own range is what the message explains.
+        (Value::Float(f), SettingType::Number) if f.is_finite() && f.fract() == 0.0 => {
+            RawValue::Text(format!("{f:.0}"))
+        }
         (v, _) => RawValue::Other(v.type_name()),
     }
 }
@@ -811,7 +818,8 @@ pub fn validate_cluster_name(name: &str) -> Result<(), String> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if name.is_empty() || name.len() > 128 || !ok_chars || name.starts_with('.') {
         return Err(format!(
-            "`{name}` is not a usable cluster name: use 1-128 letters, digits, `-`, `_` or `.`, not starting with `.`"
+            "`{}` is not a usable cluster name: use 1-128 letters, digits, `-`, `_` or `.`, not starting with `.`",
+            crate::diag::escape(&crate::diag::shorten(name, 64))
         ));
     }
     Ok(())
@@ -1063,6 +1071,9 @@ mod tests {
         let err = load(Some(&p), &Overrides::default(), &no_env)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("expected a mapping, found a list"), "{err}");
+        assert!(
+            err.contains(":1:1: the file must hold a mapping at the top, found a list"),
+            "{err}"
+        );
     }
 }

@@ -27,8 +27,20 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.pos {
-            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.col, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+            Some(p) => write!(
+                f,
+                "{}:{}:{}: {}",
+                escape(&self.file),
+                p.line,
+                p.col,
+                shorten(&escape(&self.message), MAX_MESSAGE_CHARS)
+            ),
+            None => write!(
+                f,
+                "{}: {}",
+                escape(&self.file),
+                shorten(&escape(&self.message), MAX_MESSAGE_CHARS)
+            ),
         }
     }
 }
@@ -100,8 +112,70 @@ impl fmt::Display for Diagnostics {
 
 impl std::error::Error for Diagnostics {}
 
+/// The longest message a diagnostic prints; values quoted in messages are cut well before, this
+/// only keeps a message that quotes too much from flooding a terminal or a log.
+const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// Text from input, made safe to print on one line: control characters (a newline in a file
+/// name would forge a diagnostic line), bidirectional overrides (which reorder what a reader
+/// sees) and other invisible format characters are written as `\u{..}` escapes.
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
+}
+
+/// A value quoted in a message, cut to `max` characters with a note of how much was left out
+/// (a 20 MB cluster name is reported, not echoed).
+pub fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => {
+            let rest = text[cut..].chars().count();
+            format!("{}… ({rest} more characters)", &text[..cut])
+        }
+    }
+}
+
+/// Where in `bytes` the first invalid UTF-8 sequence starts, as a 1-based line and column
+/// (columns count characters), for "not UTF-8" messages that say where.
+pub fn utf8_error_pos(bytes: &[u8], error: &std::str::Utf8Error) -> Pos {
+    let valid = &bytes[..error.valid_up_to()];
+    // The prefix is valid UTF-8 by definition of `valid_up_to`.
+    let text = std::str::from_utf8(valid).unwrap_or_default();
+    let line = text.matches('\n').count() as u32 + 1;
+    let line_start = text.rfind('\n').map_or(0, |i| i + 1);
+    let col = text[line_start..].chars().count() as u32 + 1;
+    Pos::new(line, col)
+}
+
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Candidates are short names; a long word is no typo of one (and would cost n*m to compare).
+    if word.len() > 128 {
+        return None;
+    }
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = levenshtein(&word.to_ascii_lowercase(), &c.to_ascii_lowercase());

@@ -210,9 +210,11 @@ pub fn load_file(
     path: &std::path::Path,
     today: NaiveDate,
 ) -> Result<Vec<Exception>, ExceptionsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ExceptionsError::Read {
-        path: path.display().to_string(),
-        message: e.to_string(),
+    let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+        ExceptionsError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
     })?;
     parse(&text, &path.display().to_string(), today)
 }

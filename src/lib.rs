@@ -16,6 +16,7 @@ pub mod diag;
 pub mod diff;
 pub mod exceptions;
 pub mod finding;
+pub mod input;
 pub mod inventory;
 pub mod pack;
 pub mod progress;

@@ -265,6 +265,41 @@ fn dump_files_are_recognised_in_any_case_and_other_files_are_refused() {
 }
 
 #[test]
+fn hidden_entries_are_refused_and_only_git_is_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("10-roles.yaml"), VIEW).unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::write(dir.path().join(".git/config"), "[core]").unwrap();
+    assert!(
+        read(dir.path()).is_ok(),
+        "a .git directory is not part of the dump"
+    );
+    std::fs::write(
+        dir.path().join(".admin.yaml"),
+        VIEW.replace("view", "hidden"),
+    )
+    .unwrap();
+    let p = problems(read(dir.path()));
+    assert!(
+        p.len() == 1 && p[0].contains(".admin.yaml: a hidden entry"),
+        "{p:?}"
+    );
+}
+
+#[test]
+fn file_names_cannot_forge_diagnostic_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let forged = "a\nerror: all clear\u{202e}lmth.yaml";
+    std::fs::write(dir.path().join(forged), "kind: [").unwrap();
+    let err = read(dir.path()).unwrap_err().to_string();
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.contains("a\\u{a}error: all clear\\u{202e}lmth.yaml:"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_object_defined_twice_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("10-view.yaml"), VIEW).unwrap();

@@ -219,7 +219,8 @@ pub async fn resolve(
 pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
     super::logging::init(false, log.log_level.as_deref());
     let signers = match &args.allowed_signers {
-        Some(p) => match std::fs::read_to_string(p) {
+        Some(p) => match kube_evidence::input::read_text(p, kube_evidence::input::MAX_WRITTEN_FILE)
+        {
             Ok(t) => match parse_allowed_signers(&t, &p.display().to_string()) {
                 Ok(s) => Some(s),
                 Err(d) => {

@@ -92,9 +92,11 @@ pub fn load_dir(dir: &Path) -> Result<Controls, ControlsError> {
     }
     let mut files = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(&p).map_err(|e| ControlsError::Read {
-            path: p.display().to_string(),
-            message: e.to_string(),
+        let text = crate::input::read_text(&p, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+            ControlsError::Read {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            }
         })?;
         files.push((p.display().to_string(), text));
     }

@@ -45,9 +45,11 @@ pub fn parse(text: &str, origin: &str, today: NaiveDate) -> Result<Inventory, In
 
 /// Reads and validates an inventory file.
 pub fn load_file(path: &std::path::Path, today: NaiveDate) -> Result<Inventory, InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|e| InventoryError::Read {
-        path: path.display().to_string(),
-        message: e.to_string(),
+    let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+        InventoryError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
     })?;
     parse(&text, &path.display().to_string(), today)
 }

@@ -65,10 +65,13 @@ pub async fn read_text(
 ) -> Result<(String, String), InventoryError> {
     match reference {
         InventoryRef::File(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| InventoryError::Read {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text =
+                crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+                    InventoryError::Read {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    }
+                })?;
             Ok((path.display().to_string(), text))
         }
         InventoryRef::ConfigMap { namespace, name } => {

@@ -19,6 +19,10 @@ pub const NAMESPACE: &str = "kube-evidence";
 pub enum SignError {
     #[error("cannot read the signing key from {origin}: {message}")]
     Read { origin: String, message: String },
+    #[error(
+        "the signing key from {origin} is a public key; give the private key (the file without .pub, starting `-----BEGIN OPENSSH PRIVATE KEY-----`)"
+    )]
+    PublicKey { origin: String },
     #[error("the signing key from {origin} is not an OpenSSH private key")]
     Format { origin: String },
     #[error(
@@ -45,8 +49,16 @@ impl fmt::Debug for SigningKey {
 impl SigningKey {
     /// Parses OpenSSH private key text; `origin` (a path or a variable name) names it in errors.
     pub fn from_openssh(text: &str, origin: &str) -> Result<SigningKey, SignError> {
-        let key = PrivateKey::from_openssh(text.trim()).map_err(|_| SignError::Format {
-            origin: origin.to_string(),
+        let key = PrivateKey::from_openssh(text.trim()).map_err(|_| {
+            if ssh_key::PublicKey::from_openssh(text.trim()).is_ok() {
+                SignError::PublicKey {
+                    origin: origin.to_string(),
+                }
+            } else {
+                SignError::Format {
+                    origin: origin.to_string(),
+                }
+            }
         })?;
         if key.is_encrypted() {
             return Err(SignError::Encrypted {
@@ -64,10 +76,14 @@ impl SigningKey {
 
     pub fn load_file(path: &Path) -> Result<SigningKey, SignError> {
         let origin = path.display().to_string();
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| SignError::Read {
-            origin: origin.clone(),
-            message: e.kind().to_string(),
-        })?);
+        let text = Zeroizing::new(
+            crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+                SignError::Read {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                }
+            })?,
+        );
         SigningKey::from_openssh(&text, &origin)
     }
 
@@ -161,18 +177,34 @@ impl AllowedSigner {
 
 /// `*` and `?` patterns, as OpenSSH matches principals and namespaces.
 fn pattern_matches(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
+    // Iterative wildcard matching: on a mismatch, only the most recent `*` takes one more
+    // character, so the work is at most pattern × text (a recursive matcher is exponential on
+    // patterns such as `*a*a*a*a*b` against a long run of `a`).
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
-    go(&p, &t)
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// `YYYYMMDD[HHMM[SS]][Z]`; without `Z` OpenSSH reads local time, which for evidence is read as
@@ -506,5 +538,25 @@ mod tests {
         assert!(
             pattern_matches("kube-*", "kube-evidence") && !pattern_matches("git", "kube-evidence")
         );
+    }
+
+    #[test]
+    fn namespace_patterns_match_like_openssh_without_exponential_time() {
+        for (p, t, want) in [
+            ("*", "", true),
+            ("a*b", "ab", true),
+            ("a*b", "axxb", true),
+            ("a*b", "axxc", false),
+            ("?", "", false),
+            ("k?be-*", "kube-evidence", true),
+            ("*a*a*", "aa", true),
+            ("**", "x", true),
+        ] {
+            assert_eq!(pattern_matches(p, t), want, "{p} vs {t}");
+        }
+        // Exponential for a recursive matcher; instant here.
+        let pattern = "*a".repeat(40) + "b";
+        let text = "a".repeat(5_000);
+        assert!(!pattern_matches(&pattern, &text));
     }
 }

@@ -57,9 +57,11 @@ pub fn find_config_map(
     name: &str,
 ) -> Result<Option<BTreeMap<String, String>>, SourceError> {
     for file in list_files(path)? {
-        let text = std::fs::read_to_string(&file).map_err(|e| SourceError::Io {
-            path: file.display().to_string(),
-            message: e.to_string(),
+        let text = crate::input::read_text(&file, crate::input::MAX_DUMP_FILE).map_err(|e| {
+            SourceError::Io {
+                path: file.display().to_string(),
+                message: e.to_string(),
+            }
         })?;
         let Ok(docs) = yaml::parse_stream(&text) else {
             continue;
@@ -110,57 +112,109 @@ pub fn read_dump(
     let mut diags = Diagnostics::new();
     let mut objects = 0usize;
     for file in &files {
-        let shown = file.display().to_string();
-        let bytes = std::fs::read(file).map_err(|e| SourceError::Io {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        let Ok(text) = String::from_utf8(bytes) else {
-            diags.push(&shown, None, "not UTF-8 text; a dump must be YAML or JSON");
-            continue;
-        };
-        if text.trim().is_empty() {
-            diags.push(&shown, None, "the file is empty");
-            continue;
-        }
-        if file
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        let shown = crate::diag::escape(&file.display().to_string());
+        let text = match crate::input::read_bounded(file, crate::input::MAX_DUMP_FILE)
+            .and_then(crate::input::text_from_bytes)
         {
-            // JSON is streamed item by item; if anything is wrong, the YAML reader (JSON is
-            // YAML) says exactly where, field by field.
-            match json::read(&text, &mut builder) {
-                Ok(n) => {
-                    objects += n;
-                    continue;
-                }
-                Err(json::Problem::Syntax {
-                    line,
-                    column,
-                    message,
-                }) => {
-                    diags.push(&shown, Some(Pos::new(line, column)), message);
-                    continue;
-                }
-                Err(json::Problem::Object) => {}
+            Ok(text) => text,
+            Err(crate::input::InputError::Io { source }) => {
+                return Err(SourceError::Io {
+                    path: shown,
+                    message: source.to_string(),
+                });
             }
-        }
-        objects += read_text(&text, &shown, &mut builder, &mut diags);
+            Err(e @ crate::input::InputError::NotUtf8 { pos, .. }) => {
+                diags.push(&shown, Some(pos), e.to_string());
+                continue;
+            }
+            Err(e) => {
+                diags.push(&shown, None, e.to_string());
+                continue;
+            }
+        };
+        objects += read_file_text(&text, &shown, is_json(file), &mut builder, &mut diags);
     }
+    finish(
+        builder,
+        diags,
+        objects,
+        &crate::diag::escape(&path.display().to_string()),
+    )
+}
+
+/// Reads one dump file given as text (what `read_dump` does per file), for callers that hold
+/// the text already: the fuzz targets, and tests.
+pub fn read_dump_text(
+    file_name: &str,
+    text: &str,
+    cluster_name: &str,
+    taken_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Snapshot, SourceError> {
+    let mut builder = SnapshotBuilder::new(cluster_name, taken_at, format!("dump:{file_name}"));
+    let mut diags = Diagnostics::new();
+    let json = is_json(Path::new(file_name));
+    let objects = read_file_text(text, file_name, json, &mut builder, &mut diags);
+    finish(builder, diags, objects, file_name)
+}
+
+fn is_json(file: &Path) -> bool {
+    file.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// One file's objects into the builder; returns how many it held.
+fn read_file_text(
+    text: &str,
+    shown: &str,
+    json: bool,
+    builder: &mut SnapshotBuilder,
+    diags: &mut Diagnostics,
+) -> usize {
+    if text.trim().is_empty() {
+        diags.push(shown, None, "the file is empty");
+        return 0;
+    }
+    if json {
+        // JSON is streamed item by item; if anything is wrong, the YAML reader (JSON is
+        // YAML) says exactly where, field by field.
+        match json::read(text, builder) {
+            Ok(n) => return n,
+            Err(json::Problem::Syntax {
+                line,
+                column,
+                message,
+            }) => {
+                diags.push(shown, Some(Pos::new(line, column)), message);
+                return 0;
+            }
+            Err(json::Problem::Object) => {}
+        }
+    }
+    read_text(text, shown, builder, diags)
+}
+
+/// The snapshot, once every file is read: refused if any file had a problem, if nothing was
+/// read at all, or if an object is defined twice.
+fn finish(
+    builder: SnapshotBuilder,
+    diags: Diagnostics,
+    objects: usize,
+    shown_path: &str,
+) -> Result<Snapshot, SourceError> {
     if !diags.is_empty() {
         return Err(SourceError::Invalid(diags));
     }
     if objects == 0 {
         return Err(SourceError::NoObjects {
-            path: path.display().to_string(),
+            path: shown_path.to_string(),
         });
     }
     let snapshot = builder.finish();
     let mut problems = Diagnostics::new();
     for duplicate in duplicate_objects(&snapshot) {
         problems.push(
-            &path.display().to_string(),
+            shown_path,
             None,
             format!("{duplicate} is defined more than once in the dump; keep one definition"),
         );
@@ -203,79 +257,145 @@ fn duplicate_objects(snapshot: &Snapshot) -> Vec<String> {
     duplicates.into_iter().collect()
 }
 
-/// Reads every document of one file; returns how many objects it held.
+/// Files from this size on are read List item by List item instead of as one tree.
+const STREAM_FROM_BYTES: usize = 1024 * 1024;
+
+/// Reads every document of one file; returns how many objects it held. The items of a large
+/// List are projected one at a time as they are parsed, so memory follows what the snapshot
+/// keeps rather than the size of the file.
 fn read_text(
     text: &str,
     file: &str,
     builder: &mut SnapshotBuilder,
     diags: &mut Diagnostics,
 ) -> usize {
-    let docs = match yaml::parse_stream(text) {
-        Ok(d) => d,
-        Err(e) => {
-            diags.push(file, Some(e.pos), e.message);
-            return 0;
+    // Which documents are Lists decides which are streamed; `kind` may follow `items` (kubectl
+    // writes keys in alphabetical order), so it is read in a first pass that builds nothing.
+    let list_documents: Vec<bool> = if text.len() >= STREAM_FROM_BYTES {
+        match yaml::top_level_kinds(text) {
+            Ok(kinds) => kinds
+                .iter()
+                .map(|k| k.as_deref().is_some_and(|k| k.ends_with("List")))
+                .collect(),
+            Err(e) => {
+                diags.push(file, Some(e.pos), e.message);
+                return 0;
+            }
         }
+    } else {
+        Vec::new()
     };
-    let mut count = 0;
-    for (index, doc) in docs.into_iter().enumerate() {
-        let Some(mut root) = doc.root else { continue };
-        let docno = index + 1;
+    let streamed = |number: usize| list_documents.get(number - 1).copied().unwrap_or(false);
+    let mut reader = FileReader {
+        file,
+        builder,
+        diags,
+        count: 0,
+        kindless: Vec::new(),
+    };
+    if let Err(e) = yaml::parse_parts(
+        text,
+        Some(&streamed as &dyn Fn(usize) -> bool),
+        &mut |part| match part {
+            yaml::Part::Item {
+                document,
+                index,
+                node,
+            } => reader.item(document, index, node),
+            yaml::Part::Document { number, doc } => reader.document(number, doc),
+        },
+    ) {
+        reader.diags.push(file, Some(e.pos), e.message);
+    }
+    reader.count
+}
+
+/// The documents of one dump file as the parser hands them over.
+struct FileReader<'a> {
+    file: &'a str,
+    builder: &'a mut SnapshotBuilder,
+    diags: &'a mut Diagnostics,
+    count: usize,
+    /// Streamed List items that name no kind, until the list's kind is known.
+    kindless: Vec<(usize, Node)>,
+}
+
+impl FileReader<'_> {
+    fn report(&mut self, document: usize, pos: Pos, msg: String) {
+        self.diags
+            .push(self.file, Some(pos), format!("document {document}: {msg}"));
+    }
+
+    /// One List item, streamed: projected now if it names its kind.
+    fn item(&mut self, document: usize, index: usize, mut node: Node) {
+        let explicit = node.get("kind").and_then(Node::as_str).map(str::to_string);
+        match explicit {
+            Some(kind) => self.add(document, &kind, &mut node),
+            None => self.kindless.push((index, node)),
+        }
+    }
+
+    fn add(&mut self, document: usize, kind: &str, node: &mut Node) {
+        let (file, diags) = (self.file, &mut *self.diags);
         let mut report = |pos: Pos, msg: String| {
-            diags.push(file, Some(pos), format!("document {docno}: {msg}"));
+            diags.push(file, Some(pos), format!("document {document}: {msg}"));
+        };
+        if add_object(kind, node, self.builder, &mut report) {
+            self.count += 1;
+        }
+    }
+
+    fn document(&mut self, number: usize, doc: yaml::Document) {
+        let kindless = std::mem::take(&mut self.kindless);
+        let Some(mut root) = doc.root else {
+            return;
         };
         if root.as_map().is_none() {
-            report(
+            let found = root.value.type_name();
+            self.report(
+                number,
                 root.pos,
-                format!(
-                    "expected a Kubernetes object (a mapping), found {}",
-                    root.value.type_name()
-                ),
+                format!("expected a Kubernetes object (a mapping), found {found}"),
             );
-            continue;
+            return;
         }
         let kind = root.get("kind").and_then(Node::as_str).map(str::to_string);
         let Some(kind) = kind else {
-            report(root.pos, "object has no `kind`".into());
-            continue;
+            self.report(number, root.pos, "object has no `kind`".into());
+            return;
         };
-        if kind == "List" || (kind.ends_with("List") && root.get("items").is_some()) {
-            let item_kind = kind
-                .strip_suffix("List")
-                .filter(|k| !k.is_empty())
-                .map(str::to_string);
-            if let Some(k) = item_kind.as_deref().and_then(ResourceKind::from_name) {
-                builder.mark_listed(k);
-            }
-            let items = match root.get("items") {
-                None => Vec::new(),
-                Some(n) if matches!(n.value, Value::Null) => Vec::new(),
-                Some(n) => match n.as_seq() {
-                    Some(items) => items.to_vec(),
-                    None => {
-                        report(
-                            n.pos,
-                            format!("`items` must be a list, found {}", n.value.type_name()),
-                        );
-                        continue;
-                    }
-                },
-            };
-            for (i, mut item) in items.into_iter().enumerate() {
-                let explicit = item.get("kind").and_then(Node::as_str).map(str::to_string);
-                let Some(k) = explicit.or_else(|| item_kind.clone()) else {
-                    report(item.pos, format!("items[{i}] has no `kind`"));
-                    continue;
-                };
-                if add_object(&k, &mut item, builder, &mut report) {
-                    count += 1;
+        if !(kind == "List" || (kind.ends_with("List") && root.get("items").is_some())) {
+            self.add(number, &kind, &mut root);
+            return;
+        }
+        let item_kind = kind
+            .strip_suffix("List")
+            .filter(|k| !k.is_empty())
+            .map(str::to_string);
+        if let Some(k) = item_kind.as_deref().and_then(ResourceKind::from_name) {
+            self.builder.mark_listed(k);
+        }
+        let items = match root.get("items") {
+            None => Vec::new(),
+            Some(n) if matches!(n.value, Value::Null) => Vec::new(),
+            Some(n) => match n.as_seq() {
+                Some(items) => items.iter().cloned().enumerate().collect(),
+                None => {
+                    let msg = format!("`items` must be a list, found {}", n.value.type_name());
+                    self.report(number, n.pos, msg);
+                    return;
                 }
-            }
-        } else if add_object(&kind, &mut root, builder, &mut report) {
-            count += 1;
+            },
+        };
+        for (i, mut item) in kindless.into_iter().chain(items) {
+            let explicit = item.get("kind").and_then(Node::as_str).map(str::to_string);
+            let Some(k) = explicit.or_else(|| item_kind.clone()) else {
+                self.report(number, item.pos, format!("items[{i}] has no `kind`"));
+                continue;
+            };
+            self.add(number, &k, &mut item);
         }
     }
-    count
 }
 
 /// Projects one object; reports a problem at the offending field's position.
@@ -401,8 +521,8 @@ fn is_dump_file(p: &Path) -> bool {
 }
 
 /// The files of a dump. A dump is one file, or a directory tree of `.yaml`, `.yml` and `.json`
-/// files (any case), read in name order. Entries whose names start with `.` (`.git`) are not
-/// part of it. Anything else is refused, all at once, rather than skipped: a symbolic link (it
+/// files (any case), read in name order. A `.git` directory is not part of it. Anything else
+/// (a hidden entry included) is refused, all at once, rather than skipped: a symbolic link (it
 /// could repeat the dump or reach outside it), a file of another type, a special file.
 fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     let meta = std::fs::metadata(path).map_err(|e| SourceError::Io {
@@ -427,15 +547,22 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
             })?;
             let p = entry.path();
             let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') {
-                continue;
-            }
+            let shown = crate::diag::escape(&p.display().to_string());
             let ft = entry.file_type().map_err(|e| SourceError::Io {
-                path: p.display().to_string(),
+                path: shown.clone(),
                 message: e.to_string(),
             })?;
-            let shown = p.display().to_string();
-            if ft.is_symlink() {
+            if name == ".git" && ft.is_dir() {
+                // A dump kept in git: the repository's own directory is not part of it.
+                continue;
+            }
+            if name.starts_with('.') {
+                refused.push(
+                    &shown,
+                    None,
+                    "a hidden entry: a dump holds no hidden files or directories (only `.git` is passed over); rename it or move it out",
+                );
+            } else if ft.is_symlink() {
                 refused.push(
                     &shown,
                     None,
@@ -571,7 +698,9 @@ mod tests {
 /// time, so memory follows what the snapshot keeps, not the file's size.
 mod json {
     use super::{ResourceKind, SnapshotBuilder, known_kind};
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+    };
     use serde_json::{Map, Value};
     use std::fmt;
 
@@ -607,7 +736,14 @@ mod json {
             }
             Err(_) => return Err(Problem::Object),
         };
-        if de.end().is_err() || file.failed {
+        if let Err(e) = de.end() {
+            return Err(Problem::Syntax {
+                line: e.line() as u32,
+                column: e.column() as u32,
+                message: format!("not valid JSON: {e}"),
+            });
+        }
+        if file.failed {
             return Err(Problem::Object);
         }
         finish(file, rest)
@@ -681,6 +817,65 @@ mod json {
         }
     }
 
+    /// A JSON value that refuses duplicate keys (serde_json keeps the last one silently; the
+    /// YAML reader then reports the duplicate with its position).
+    struct Strict(Value);
+
+    impl<'de> serde::Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(StrictVisitor).map(Strict)
+        }
+    }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_string()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                items.push(v);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut m = Map::new();
+            while let Some(k) = map.next_key::<String>()? {
+                if m.contains_key(&k) {
+                    return Err(de::Error::custom("duplicate key"));
+                }
+                let Strict(v) = map.next_value()?;
+                m.insert(k, v);
+            }
+            Ok(Value::Object(m))
+        }
+    }
+
     fn strip_secret_payload(object: &mut Value) {
         if let Some(map) = object.as_object_mut() {
             map.remove("data");
@@ -706,11 +901,14 @@ mod json {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut rest = Map::new();
             while let Some(key) = map.next_key::<String>()? {
+                if rest.contains_key(&key) {
+                    return Err(de::Error::custom("duplicate key"));
+                }
                 if key == "items" {
                     map.next_value_seed(Items(self))?;
                     rest.insert(key, Value::Null);
                 } else {
-                    rest.insert(key, map.next_value()?);
+                    rest.insert(key, map.next_value::<Strict>()?.0);
                 }
             }
             Ok(Some(rest))
@@ -745,7 +943,7 @@ mod json {
         }
 
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while let Some(item) = seq.next_element::<Value>()? {
+            while let Some(Strict(item)) = seq.next_element::<Strict>()? {
                 if self.0.failed {
                     continue;
                 }

@@ -27,26 +27,23 @@ impl Decoder {
     }
 
     fn wrong_type(&mut self, node: &Node, field: &str, expected: &str) {
-        self.error(
-            node.pos,
-            format!(
-                "`{field}`: expected {expected}, found {}",
-                node.value.type_name()
-            ),
-        );
+        let found = node.value.type_name();
+        let message = if field.is_empty() {
+            format!("the file must hold {expected} at the top, found {found}")
+        } else {
+            format!("`{field}`: expected {expected}, found {found}")
+        };
+        self.error(node.pos, message);
     }
 
     /// A mapping whose keys are then taken one by one.
     pub fn map<'n>(&mut self, node: &'n Node, field: &str) -> Option<Fields<'n>> {
         match &node.value {
             Value::Map(entries) => {
-                let mut seen: Vec<&str> = Vec::new();
+                // Duplicate keys never get here: the parser refuses them.
                 for (k, _) in entries {
                     match k.as_str() {
-                        Some(s) if seen.contains(&s) => {
-                            self.error(k.pos, format!("duplicate key `{s}`"));
-                        }
-                        Some(s) => seen.push(s),
+                        Some(_) => {}
                         None => self.error(
                             k.pos,
                             format!("keys must be strings, found {}", k.value.type_name()),
@@ -103,6 +100,14 @@ impl Decoder {
             Value::Int(i) if i >= 0 => Some(i as u64),
             Value::Int(_) => {
                 self.error(node.pos, format!("`{field}` must not be negative"));
+                None
+            }
+            // A whole number too large for 64 bits is read as a float by the core schema.
+            Value::Float(f) if f.is_finite() && f.fract() == 0.0 && f.abs() > i64::MAX as f64 => {
+                self.error(
+                    node.pos,
+                    format!("`{field}`: the number is too large; at most {}", i64::MAX),
+                );
                 None
             }
             _ => {
@@ -323,10 +328,23 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_reported() {
-        let n = root("a: 1\na: 2\n");
+    fn duplicate_keys_are_refused_by_the_parser() {
+        let err = parse_stream("a: 1\na: 2\n").unwrap_err();
+        assert_eq!(err.pos, Pos::new(2, 1));
+        assert_eq!(
+            err.message,
+            "duplicate key `a` (first at line 1, column 1); each key may appear once in a mapping"
+        );
+    }
+
+    #[test]
+    fn a_number_too_large_says_so() {
+        let n = root("n: 99999999999999999999999\n");
         let mut d = Decoder::new("f");
-        let _ = d.map(&n, "");
-        assert_eq!(d.diags.to_string(), "f:2:1: duplicate key `a`");
+        let _ = d.u64(n.get("n").unwrap(), "n");
+        assert_eq!(
+            d.diags.to_string(),
+            "f:1:4: `n`: the number is too large; at most 9223372036854775807"
+        );
     }
 }
