@@ -162,6 +162,14 @@ pub enum RunError {
     Incomplete(Diagnostics),
     #[error("there is no RBAC state to assess, so nothing was published:\n{0}")]
     NoRbac(Diagnostics),
+    #[error(
+        "this run's clock says {now}, which is not after the previous pack {previous} (collected at {previous_at}); a chain's times only go forward, so nothing was published. Check the clock (or KUBE_EVIDENCE_NOW)"
+    )]
+    ClockBehind {
+        now: chrono::DateTime<chrono::Utc>,
+        previous: String,
+        previous_at: chrono::DateTime<chrono::Utc>,
+    },
     #[error(transparent)]
     Inventory(#[from] InventoryError),
     #[error(transparent)]
@@ -193,9 +201,11 @@ pub struct Inputs {
 
 /// Reads an allowed-signers file; every bad line is reported.
 pub fn load_allowed_signers(path: &std::path::Path) -> Result<Vec<AllowedSigner>, RunError> {
-    let text = std::fs::read_to_string(path).map_err(|e| RunError::AllowedSigners {
-        path: path.display().to_string(),
-        message: e.to_string(),
+    let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+        RunError::AllowedSigners {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
     })?;
     parse_allowed_signers(&text, &path.display().to_string()).map_err(|d| {
         RunError::AllowedSigners {
@@ -221,9 +231,11 @@ pub async fn load_inputs(
     let exceptions = match exceptions_file {
         Some(p) => {
             let origin = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| ExceptionsError::Read {
-                path: origin.clone(),
-                message: e.to_string(),
+            let text = crate::input::read_text(p, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
+                ExceptionsError::Read {
+                    path: origin.clone(),
+                    message: e.to_string(),
+                }
             })?;
             files.push(input_file("exceptions", &origin, &text));
             exceptions::parse(&text, &origin, today)?
@@ -292,6 +304,9 @@ pub async fn run(
 
     // One publisher per cluster at a time: a second run waits, then chains to the first.
     let lock = store.lock(cluster).await?;
+    // The collection time is read once the lock is held: a run that waited for another one
+    // collects after it, so the chain's times go forward.
+    let taken_at = clock.now().max(taken_at);
     let result =
         collect_and_publish(plan, source, store, clock, progress, key, inputs, taken_at).await;
     if let Err(e) = lock.release().await {
@@ -322,6 +337,16 @@ async fn collect_and_publish(
     match &previous {
         Some(p) => tracing::info!(pack = %p.pointer.pack_id, "previous pack verified"),
         None => tracing::info!("no previous pack: this pack is the cluster's baseline"),
+    }
+    // A pack collected before its predecessor would break the chain `verify --chain` checks.
+    if let Some(p) = &previous
+        && taken_at <= p.manifest.collected_at
+    {
+        return Err(RunError::ClockBehind {
+            now: taken_at,
+            previous: p.pointer.pack_id.clone(),
+            previous_at: p.manifest.collected_at,
+        });
     }
 
     progress.stage("collecting");

@@ -131,7 +131,11 @@ fn the_same_pack_is_never_overwritten() {
     let out = tempfile::tempdir().unwrap();
     sample_run(out.path(), NOW).assert_ok();
     let first = latest(out.path());
-    // Same clock, same input: same pack id. The second run must refuse, not replace.
+    // Same clock, same input: same pack id. Without latest.json (so the run does not stop
+    // at the previous pack's time first), the second run must refuse, not replace.
+    let pointer = out.path().join("sample-prod-eu-1/latest.json");
+    let saved = std::fs::read(&pointer).unwrap();
+    std::fs::remove_file(&pointer).unwrap();
     let r = sample_run(out.path(), NOW);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
@@ -139,11 +143,8 @@ fn the_same_pack_is_never_overwritten() {
         "{}",
         r.stderr
     );
-    assert_eq!(
-        latest(out.path()),
-        first,
-        "latest.json still names the complete pack"
-    );
+    assert!(!pointer.exists(), "no latest.json was written");
+    std::fs::write(&pointer, saved).unwrap();
     check_pack(out.path(), &first.path);
 }
 
@@ -155,8 +156,21 @@ fn concurrent_runs_both_succeed_and_chain() {
     let a = std::thread::spawn(move || sample_run(&o, "2026-11-20T02:00:00.001Z"));
     let b = std::thread::spawn(move || sample_run(&o2, "2026-11-20T02:00:00.002Z"));
     let (a, b) = (a.join().unwrap(), b.join().unwrap());
-    a.assert_ok();
-    b.assert_ok();
+    // Each run's clock is fixed; if the one whose clock is behind gets the lock second, its
+    // pack would be collected before its predecessor, and it refuses instead (with a real clock,
+    // read once the lock is held, that cannot happen).
+    for (r, other) in [(&a, &b), (&b, &a)] {
+        if r.code != 0 {
+            assert!(
+                r.stderr.contains("which is not after the previous pack") && other.code == 0,
+                "{}",
+                r.stderr
+            );
+            let l = latest(out.path());
+            check_pack(out.path(), &l.path);
+            return;
+        }
+    }
     let packs: Vec<String> = files_under(&out.path().join("sample-prod-eu-1/packs"))
         .into_iter()
         .filter(|f| f.ends_with("manifest.json"))
@@ -175,6 +189,23 @@ fn concurrent_runs_both_succeed_and_chain() {
         "{other} vs {}",
         m.previous.pack_id
     );
+}
+
+#[test]
+fn a_run_whose_clock_is_behind_the_previous_pack_publishes_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    sample_run(out.path(), "2026-11-20T02:00:00Z").assert_ok();
+    let before = files_under(out.path());
+    let r = sample_run(out.path(), "2026-11-09T02:00:00Z");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "this run's clock says 2026-11-09 02:00:00 UTC, which is not after the previous pack"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(files_under(out.path()), before, "nothing was written");
 }
 
 #[test]

@@ -692,8 +692,12 @@ fn the_cover_says_how_many_matrix_rows_are_system_components() {
 fn verify_chain_reports_time_running_backwards() {
     let out = tempfile::tempdir().unwrap();
     sample_run(out.path(), "samples/previous", "2026-11-20T02:00:00Z", &[]).assert_ok();
-    // A run whose clock says 11 days earlier chains to the newer pack.
-    sample_run(out.path(), "samples/cluster", "2026-11-09T02:00:00Z", &[]).assert_ok();
+    // A run refuses to collect before its predecessor, so the chain is forged here: a pack
+    // collected 11 days earlier, in another store, is re-assembled naming the newer pack as its
+    // predecessor and published after it.
+    let other = tempfile::tempdir().unwrap();
+    sample_run(other.path(), "samples/cluster", "2026-11-09T02:00:00Z", &[]).assert_ok();
+    publish_after(other.path(), out.path());
     let r = run(
         &[
             "verify",
@@ -715,4 +719,42 @@ fn verify_chain_reports_time_running_backwards() {
             r.stdout
         );
     }
+}
+
+/// Re-publishes the newest pack of `from` into `to`, chained to `to`'s newest pack.
+fn publish_after(from: &Path, to: &Path) {
+    use kube_evidence::pack::{self, LatestPointer, Manifest, PackFile, PreviousPack};
+    let cluster = "sample-prod-eu-1";
+    let pointer = |root: &Path| -> LatestPointer {
+        serde_json::from_slice(&std::fs::read(root.join(cluster).join("latest.json")).unwrap())
+            .unwrap()
+    };
+    let (source, target) = (pointer(from), pointer(to));
+    let dir = from.join(&source.path);
+    let mut manifest =
+        Manifest::from_bytes(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let files: Vec<PackFile> = manifest
+        .files
+        .iter()
+        .map(|f| {
+            let media: &'static str = Box::leak(f.media_type.clone().into_boxed_str());
+            PackFile::new(
+                f.path.clone(),
+                std::fs::read(dir.join(&f.path)).unwrap(),
+                media,
+            )
+        })
+        .collect();
+    manifest.previous = PreviousPack {
+        pack_id: target.pack_id.clone(),
+        path: target.path.clone(),
+        manifest_sha256: target.manifest_sha256.clone(),
+    };
+    let forged = pack::assemble(manifest, files);
+    let store = kube_evidence::store::local::LocalStore::new(to);
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(pack::publish(&store, &forged))
+        .unwrap();
 }

@@ -110,8 +110,12 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// Prints an error with its chain of causes and returns the error exit code.
 pub fn fail(e: anyhow::Error) -> u8 {
-    tracing::error!("{e:#}");
-    eprintln!("error: {e:#}");
+    // Once, in the form the reader of standard error expects (it used to be both).
+    if super::logging::JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::error!("{e:#}");
+    } else {
+        eprintln!("error: {e:#}");
+    }
     exit::ERROR
 }
 

@@ -42,7 +42,12 @@ impl std::io::Write for AroundProgress {
     }
 }
 
+/// Whether log lines are JSON: then a command's final error is a log line too (one JSON stream
+/// for the log collector), otherwise a plain `error:` line for a person.
+pub static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub fn init(json: bool, level: Option<&str>) {
+    JSON_LOGS.store(json, std::sync::atomic::Ordering::Relaxed);
     let filter = match level {
         Some(l) => EnvFilter::new(format!("kube_evidence={l},warn")),
         None => EnvFilter::try_from_default_env()

@@ -38,6 +38,22 @@ impl LocalStore {
         }
     }
 
+    /// A store rooted inside a published pack would add files to that pack and break its
+    /// verification: publishing there is refused (the root and each directory above it).
+    fn refuse_inside_a_pack(&self) -> Result<(), StoreError> {
+        let root = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        for dir in root.ancestors() {
+            if dir.join("manifest.json").is_file() && dir.join("SHA256SUMS").is_file() {
+                return Err(StoreError::Other(format!(
+                    "{} is inside the evidence pack {}; a pack is never written into. Give the store's root instead (the directory that holds <cluster>/latest.json)",
+                    self.root.display(),
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `bytes` to a fresh temporary file beside `dest`, flushed to disk.
     fn write_temp(&self, dest: &Path, key: &str, bytes: &[u8]) -> Result<PathBuf, StoreError> {
         let dir = dest
@@ -185,6 +201,7 @@ impl Store for LocalStore {
     }
 
     async fn lock(&self, scope: &str) -> Result<Box<dyn PublishLock>, StoreError> {
+        self.refuse_inside_a_pack()?;
         let key = format!("{}/.lock", scope.trim_matches('/'));
         let dir = self.root.join(scope.trim_matches('/'));
         fs::create_dir_all(&dir).map_err(|e| self.io("create directory for", &key, e))?;
@@ -260,5 +277,23 @@ mod tests {
             vec!["k/x"],
             "no temporary files left behind"
         );
+    }
+
+    #[tokio::test]
+    async fn publishing_inside_a_pack_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let pack = dir.path().join("c1/2026/12/01/p1");
+        fs::create_dir_all(pack.join("reports")).unwrap();
+        fs::write(pack.join("manifest.json"), "{}").unwrap();
+        fs::write(pack.join("SHA256SUMS"), "").unwrap();
+        for root in [pack.clone(), pack.join("reports")] {
+            let err = match LocalStore::new(&root).lock("c1").await {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("a lock inside a pack was granted"),
+            };
+            assert!(err.contains("is inside the evidence pack"), "{err}");
+        }
+        assert!(!pack.join("c1").exists());
+        assert!(LocalStore::new(dir.path()).lock("c1").await.is_ok());
     }
 }
