@@ -121,7 +121,15 @@ fi
 export KUBE_EVIDENCE_TEST_HELM
 echo "    API server $(grep APISERVER_URL "$cp_dir/cp/env" | cut -d= -f2)"
 
+echo "==> cargo deny (advisories, licences, bans, sources)"
+tests/deny.sh
+
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)"
 # --include-ignored: the tests marked #[ignore] are those that need the tools and servers above.
 # `exec` is not used so that the trap stops the servers.
 cargo test --locked "$@" -- --include-ignored
+
+# Every reader of outside input under libFuzzer for a short while (the long runs are
+# `fuzz/run.sh 600`); a crash, hang or out-of-memory fails CI and leaves its input in fuzz/artifacts/.
+echo "==> fuzzing each reader of outside input (${KUBE_EVIDENCE_FUZZ_SECONDS:-20} s each)"
+fuzz/run.sh "${KUBE_EVIDENCE_FUZZ_SECONDS:-20}"
