@@ -42,22 +42,37 @@ pub struct DiffArgs {
 /// One side as read: the snapshot, the pack's findings document and pack id when it is a pack.
 type SideData = (Snapshot, Option<FindingsDocument>, Option<String>);
 
-/// A pack in a bucket: its snapshot and findings.
-async fn read_remote_pack(
-    url: &str,
+/// A pack, in a bucket or a directory: its snapshot and findings, each checked against the size
+/// and SHA-256 its manifest records before it is parsed (a tampered or truncated pack is an
+/// error, never half a diff).
+async fn read_pack_side(
+    target: &str,
     s3: &kube_evidence::store::s3::S3Options,
 ) -> anyhow::Result<SideData> {
     use kube_evidence::pack;
-    let (store, prefix) = super::keys::resolve(url, None, s3).await?;
-    let bytes = pack::read_pack_file(store.as_ref(), &prefix, pack::SNAPSHOT_FILE).await?;
-    let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&bytes, url)?;
-    let doc: Option<FindingsDocument> =
-        pack::read_pack_file(store.as_ref(), &prefix, "findings.json")
-            .await
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-    let id = doc.as_ref().map(|d| d.pack_id.clone());
-    Ok((snapshot, doc, id))
+    let (store, prefix) = super::keys::resolve(target, None, s3).await?;
+    let manifest_bytes = pack::read_pack_file(store.as_ref(), &prefix, pack::MANIFEST_FILE).await?;
+    let manifest = pack::Manifest::from_bytes(&manifest_bytes)
+        .with_context(|| format!("manifest.json does not parse"))?;
+    let mut checked = Vec::new();
+    for name in [pack::SNAPSHOT_FILE, "findings.json"] {
+        let entry = manifest
+            .files
+            .iter()
+            .find(|f| f.path == name)
+            .with_context(|| format!("its manifest does not list {name}"))?;
+        let bytes = pack::read_pack_file(store.as_ref(), &prefix, name).await?;
+        anyhow::ensure!(
+            bytes.len() as u64 == entry.size && pack::sha256_hex(&bytes) == entry.sha256,
+            "{name} does not match the size and SHA-256 its manifest records (run `kube-evidence verify {target}`)"
+        );
+        checked.push(bytes);
+    }
+    let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&checked[0], target)?;
+    let doc: FindingsDocument = serde_json::from_slice(&checked[1])
+        .with_context(|| format!("findings.json is not valid"))?;
+    let id = Some(doc.pack_id.clone());
+    Ok((snapshot, Some(doc), id))
 }
 
 struct Loaded {
@@ -93,19 +108,12 @@ fn load_side(
     path: &Path,
     inventory: Option<&PathBuf>,
     now: chrono::DateTime<chrono::Utc>,
-    remote: &dyn Fn(&str) -> anyhow::Result<SideData>,
+    read_pack: &dyn Fn(&str) -> anyhow::Result<SideData>,
 ) -> anyhow::Result<Loaded> {
     let is_pack = path.is_dir() && path.join("manifest.json").exists();
     let text = path.to_string_lossy();
-    let (mut snapshot, doc, pack_id) = if text.starts_with("s3://") {
-        remote(&text)?
-    } else if is_pack {
-        let s = read_snapshot_file(&path.join("snapshot.json.gz"))?;
-        let doc: Option<FindingsDocument> = std::fs::read(path.join("findings.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        let id = doc.as_ref().map(|d| d.pack_id.clone());
-        (s, doc, id)
+    let (mut snapshot, doc, pack_id) = if text.starts_with("s3://") || is_pack {
+        read_pack(&text)?
     } else if path.is_dir() {
         let name = path
             .file_name()
@@ -166,11 +174,11 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
         Err(code) => return code,
     };
     let rt = common::runtime();
-    let remote = |url: &str| rt.block_on(read_remote_pack(url, &s3));
-    let sides = load_side(&args.old, args.inventory.as_ref(), now, &remote)
+    let read_pack = |target: &str| rt.block_on(read_pack_side(target, &s3));
+    let sides = load_side(&args.old, args.inventory.as_ref(), now, &read_pack)
         .with_context(|| format!("cannot read {}", args.old.display()))
         .and_then(|o| {
-            load_side(&args.new, args.inventory.as_ref(), now, &remote)
+            load_side(&args.new, args.inventory.as_ref(), now, &read_pack)
                 .with_context(|| format!("cannot read {}", args.new.display()))
                 .map(|n| (o, n))
         });
