@@ -52,8 +52,8 @@ async fn read_pack_side(
     use kube_evidence::pack;
     let (store, prefix) = super::keys::resolve(target, None, s3).await?;
     let manifest_bytes = pack::read_pack_file(store.as_ref(), &prefix, pack::MANIFEST_FILE).await?;
-    let manifest = pack::Manifest::from_bytes(&manifest_bytes)
-        .with_context(|| format!("manifest.json does not parse"))?;
+    let manifest =
+        pack::Manifest::from_bytes(&manifest_bytes).context("manifest.json does not parse")?;
     let mut checked = Vec::new();
     for name in [pack::SNAPSHOT_FILE, "findings.json"] {
         let entry = manifest
@@ -69,8 +69,8 @@ async fn read_pack_side(
         checked.push(bytes);
     }
     let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&checked[0], target)?;
-    let doc: FindingsDocument = serde_json::from_slice(&checked[1])
-        .with_context(|| format!("findings.json is not valid"))?;
+    let doc: FindingsDocument =
+        serde_json::from_slice(&checked[1]).context("findings.json is not valid")?;
     let id = Some(doc.pack_id.clone());
     Ok((snapshot, Some(doc), id))
 }
