@@ -119,10 +119,18 @@ pub fn snapshot_from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, Snaps
 }
 
 pub fn read_snapshot_file(path: &Path) -> Result<Snapshot, SnapshotIoError> {
-    let bytes = std::fs::read(path).map_err(|e| SnapshotIoError::Read {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    // Bounded like a dump file: a snapshot is never larger than the dump it came from.
+    let bytes =
+        crate::input::read_bounded(path, crate::input::MAX_DUMP_FILE).map_err(|e| match e {
+            crate::input::InputError::Io { source } => SnapshotIoError::Read {
+                path: path.display().to_string(),
+                source,
+            },
+            other => SnapshotIoError::Format {
+                path: path.display().to_string(),
+                message: other.to_string(),
+            },
+        })?;
     snapshot_from_bytes(&bytes, &path.display().to_string())
 }
 
