@@ -255,33 +255,50 @@ impl<'n> Fields<'n> {
             .map_or(self.node.pos, |(k, _)| k.pos)
     }
 
-    /// Every key not yet taken, reported as unknown.
+    /// Every key not yet taken, reported as unknown: the first few one by one with a
+    /// suggestion, the rest counted in one line (a file of 200,000 stray keys is one mistake,
+    /// and listing each would take longer than reading the file).
     pub fn finish(self, d: &mut Decoder) {
-        for ((k, _), used) in self.entries.iter().zip(&self.used) {
-            if *used {
+        const LISTED: usize = 20;
+        let mut known = self.known.clone();
+        known.sort_unstable();
+        known.dedup();
+        let place = if self.field.is_empty() {
+            String::new()
+        } else {
+            format!(" in `{}`", self.field)
+        };
+        let unknown = self
+            .entries
+            .iter()
+            .zip(&self.used)
+            .filter(|(_, used)| !**used)
+            .filter_map(|((k, _), _)| Some((k, k.as_str()?)))
+            .filter(|(_, name)| known.binary_search(name).is_err());
+        let mut more = 0usize;
+        let mut last = None;
+        for (i, (k, name)) in unknown.enumerate() {
+            if i >= LISTED {
+                more += 1;
+                last = Some(k.pos);
                 continue;
             }
-            let Some(name) = k.as_str() else { continue };
-            if self.known.contains(&name) {
-                continue;
-            }
-            let mut known = self.known.clone();
-            known.sort_unstable();
-            known.dedup();
             let hint = did_you_mean(name, &known)
                 .map(|c| format!(" (did you mean `{c}`?)"))
                 .unwrap_or_default();
-            let place = if self.field.is_empty() {
-                String::new()
-            } else {
-                format!(" in `{}`", self.field)
-            };
             d.error(
                 k.pos,
                 format!(
-                    "unknown key `{name}`{place}{hint}; expected one of: {}",
+                    "unknown key `{}`{place}{hint}; expected one of: {}",
+                    crate::diag::shorten(name, 80),
                     known.join(", ")
                 ),
+            );
+        }
+        if let Some(pos) = last {
+            d.error(
+                pos,
+                format!("and {more} more unknown keys{place} (the last one here)"),
             );
         }
     }
@@ -345,6 +362,22 @@ mod tests {
         assert_eq!(
             d.diags.to_string(),
             "f:1:4: `n`: the number is too large; at most 9223372036854775807"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_unknown_keys_is_summarised() {
+        let text: String = (0..200_000).map(|i| format!("k{i}: {i}\n")).collect();
+        let n = root(&text);
+        let mut d = Decoder::new("f");
+        let mut f = d.map(&n, "").unwrap();
+        let _ = f.optional("name");
+        f.finish(&mut d);
+        let lines: Vec<String> = d.diags.iter().map(|x| x.to_string()).collect();
+        assert_eq!(lines.len(), 21);
+        assert_eq!(
+            lines[20],
+            "f:200000:1: and 199980 more unknown keys (the last one here)"
         );
     }
 }
