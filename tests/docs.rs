@@ -5,13 +5,38 @@ mod common;
 use kube_evidence::config::Setting;
 
 #[test]
-fn readme_documents_every_setting() {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+fn the_configuration_page_documents_every_setting() {
+    let page = std::fs::read_to_string(common::repo().join("docs/configuration.md")).unwrap();
     for s in Setting::ALL {
         let row = format!("| `{}` | `{}` | `{}` |", s.key(), s.flag(), s.env());
         assert!(
-            readme.contains(&row),
-            "README.md lacks the row for {s:?}: {row}"
+            page.contains(&row),
+            "docs/configuration.md lacks the row for {s:?}: {row}"
+        );
+    }
+}
+
+/// The README is the front door: short, and every page it links to exists.
+#[test]
+fn the_readme_is_a_front_door_whose_links_resolve() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    assert!(
+        readme.len() <= 12 * 1024,
+        "README.md is {} bytes",
+        readme.len()
+    );
+    let links: Vec<&str> = readme
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(l, _)| l))
+        .filter(|l| !l.starts_with("http"))
+        .collect();
+    assert!(links.len() >= 8, "{links:?}");
+    for l in links {
+        let path = l.split('#').next().unwrap();
+        assert!(
+            common::repo().join(path).exists(),
+            "README links to {l}, which is not there"
         );
     }
 }
@@ -24,11 +49,13 @@ fn ci_runs_the_readme_test_command() {
     assert!(ci.contains("exec tests/run.sh"));
 }
 
-/// Every `kube-evidence who-can|access|can-i` example of the README that reads the samples runs,
-/// and names subjects that exist there (no "did you mean" warning).
+/// Every `kube-evidence who-can|access|can-i` example of the README and the command-line page
+/// that reads the samples runs, and names subjects that exist there (no "did you mean" warning).
 #[test]
-fn readme_query_examples_run_and_name_real_subjects() {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+fn query_examples_run_and_name_real_subjects() {
+    let readme = ["README.md", "docs/cli.md"]
+        .map(|f| std::fs::read_to_string(common::repo().join(f)).unwrap())
+        .join("\n");
     let examples: Vec<&str> = readme
         .lines()
         .filter(|l| {

@@ -618,13 +618,13 @@ fn keygen_never_overwrites() {
     );
 }
 
-/// The auditor's stock-tool steps, exactly as README.md gives them (the `sh` block after the
-/// `auditor-steps` marker).
+/// The auditor's stock-tool steps, exactly as docs/auditors.md gives them (the `sh` block after
+/// the `auditor-steps` marker).
 fn readme_auditor_steps() -> String {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::repo().join("docs/auditors.md")).unwrap();
     let after = readme
         .split_once("<!-- auditor-steps -->")
-        .expect("README.md marks the auditor's steps")
+        .expect("docs/auditors.md marks the auditor's steps")
         .1;
     let block = after.split_once("```sh\n").unwrap().1;
     block.split_once("```").unwrap().0.to_string()
