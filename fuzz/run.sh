@@ -3,7 +3,8 @@
 # Usage: fuzz/run.sh SECONDS_PER_TARGET [TARGET...]   (default: every target)
 # Corpora grow under ~/.cache/kube-evidence/fuzz-corpus/<target> (seeded from samples/, the
 # test fixtures and tests/bad-inputs/); a crash, hang (10 s) or out-of-memory (2 GiB) leaves its
-# input in fuzz/artifacts/<target>/ and fails the run. Prints executions and coverage per target.
+# input in fuzz/artifacts/<target>/ and fails the run. Prints executions and coverage per target;
+# libFuzzer's own log of each target is kept in ~/.cache/kube-evidence/fuzz-logs/<target>.log.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,12 +38,12 @@ fi
 clone_key="$(printf '%s' "$here" | sha256sum | cut -c1-12)"
 export CARGO_TARGET_DIR="$cache/target-fuzz-$compiler-$clone_key"
 
-echo "==> building the fuzz targets"
+echo "==> building kube-evidence for the seeds"
 # The tool itself (for the seeds) is built as tests/run.sh builds it, into the same directory.
 tool_target="$cache/target-rust-$(rustc --version | awk '{print $2}')-$clone_key"
 CARGO_TARGET_DIR="$tool_target" env -u RUSTC_BOOTSTRAP cargo build --quiet --locked --bin kube-evidence
 bin="$tool_target/debug/kube-evidence"
-cargo "${toolchain[@]}" fuzz build -s none --debug-assertions --fuzz-dir fuzz --target-dir "$CARGO_TARGET_DIR" >/dev/null
+# (The fuzz targets themselves are built by `cargo fuzz run` below, with the flags it runs with.)
 
 # A real store of two signed packs for verify_pack, made fresh with the sample run.
 work="$(mktemp -d)"
@@ -85,19 +86,22 @@ for f in latest.json manifest.json SHA256SUMS SHA256SUMS.sig manifest.json.sig s
 done
 
 failed=0
+logs="$cache/fuzz-logs"
+mkdir -p "$logs"
 for t in "${targets[@]}"; do
     corpus="$cache/fuzz-corpus/$t"
     mkdir -p "$corpus" "fuzz/artifacts/$t"
-    log="$work/$t.log"
-    echo "==> fuzzing $t for ${seconds}s"
+    log="$logs/$t.log"
+    echo "==> fuzzing $t for ${seconds}s (log: $log)"
     if cargo "${toolchain[@]}" fuzz run -s none --debug-assertions --fuzz-dir fuzz --target-dir "$CARGO_TARGET_DIR" "$t" "$corpus" "$seeds/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -max_len=262144 -print_final_stats=1 -close_fd_mask=3 >"$log" 2>&1; then
-        execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}')"
-        cov="$(grep -E '^#[0-9]+ *DONE' "$log" | grep -o 'cov: [0-9]*' | awk '{print $2}')"
-        ft="$(grep -E '^#[0-9]+ *DONE' "$log" | grep -o 'ft: [0-9]*' | awk '{print $2}')"
+        -max_len=262144 -print_final_stats=1 -close_fd_mask=1 >"$log" 2>&1; then
+        execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}' || true)"
+        done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" || true)"
+        cov="$(printf '%s' "$done_line" | grep -o 'cov: [0-9]*' | awk '{print $2}' || true)"
+        ft="$(printf '%s' "$done_line" | grep -o 'ft: [0-9]*' | awk '{print $2}' || true)"
         size="$(find "$corpus" -type f | wc -l)"
-        echo "    ok: ${execs:-?} executions, coverage ${cov:-?} edges (${ft:-?} features), corpus $size inputs"
+        echo "    ok: ${execs:-?} executions in ${seconds}s, coverage ${cov:-?} edges (${ft:-?} features), corpus $size inputs"
     else
         failed=1
         echo "    FAILED: a crash, hang or out-of-memory; the input is in fuzz/artifacts/$t/" >&2

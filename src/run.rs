@@ -378,7 +378,7 @@ async fn collect_and_publish(
         d.push(
             &source.describe(),
             None,
-            "no ClusterRole or Role was read: this is not a cluster's RBAC state (a dump needs clusterroles, clusterrolebindings, roles and rolebindings, as the README's kubectl command lists)",
+            "no ClusterRole or Role was read: this is not a cluster's RBAC state (a dump needs clusterroles, clusterrolebindings, roles and rolebindings, as the kubectl command in kube-evidence's docs/cli.md lists)",
         );
         return Err(RunError::NoRbac(d));
     }

@@ -965,7 +965,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             input.pack_id
         ),
         "Every file of the pack is listed in manifest.json with its SHA-256 and size; verify recomputes them, checks the Ed25519 signature (manifest.json.sig) against the allowed signers and follows previous.manifestSha256 back through the chain.".into(),
-        "Without the tool, in the pack directory (the full procedure is in the README): ssh-keygen -Y verify -f allowed_signers -I <identity> -n kube-evidence -s SHA256SUMS.sig < SHA256SUMS, the same for manifest.json.sig < manifest.json, then sha256sum --strict -c SHA256SUMS, and check that no file is present that SHA256SUMS does not list.".into(),
+        "Without the tool, in the pack directory (the full procedure is in kube-evidence's docs/auditors.md): ssh-keygen -Y verify -f allowed_signers -I <identity> -n kube-evidence -s SHA256SUMS.sig < SHA256SUMS, the same for manifest.json.sig < manifest.json, then sha256sum --strict -c SHA256SUMS, and check that no file is present that SHA256SUMS does not list.".into(),
     ];
 
     let total_open: usize = severity_counts.iter().map(|c| c.count).sum();

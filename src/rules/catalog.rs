@@ -574,7 +574,7 @@ pub const CATALOG: &[RuleDef] = &[
         NONE,
         &[],
         "A resource kind the analysis needs was forbidden to the collector, failed, or was absent from the input; every verdict that depends on it is not assessed.",
-        "Grant the collector the ClusterRole in deploy/ (get and list on every kind it reads), or dump every kind listed in the README."
+        "Grant the collector the ClusterRole in deploy/ (get and list on every kind it reads), or dump every kind listed in kube-evidence's docs/cli.md (\"Dumping a cluster\")."
     ),
     rule!(
         "KE-COL-002",

@@ -328,6 +328,9 @@ impl TreeBuilder<'_> {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 self.streamed = 0;
+                // Anchors belong to their document (YAML 1.2, 3.2.2.2): an alias cannot reach
+                // into an earlier one, and nothing anchored is kept past its document.
+                self.anchors.clear();
                 self.current = Some(Document {
                     root: None,
                     start: pos,
@@ -825,5 +828,11 @@ mod tests {
                 "document 2 with 1 items left"
             ]
         );
+    }
+
+    #[test]
+    fn anchors_do_not_reach_into_another_document() {
+        let err = parse_stream("a: &x 1\n---\nb: *x\n").unwrap_err();
+        assert_eq!(err.pos, Pos::new(3, 4));
     }
 }
