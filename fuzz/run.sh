@@ -4,7 +4,7 @@
 # Corpora grow under ~/.cache/kube-evidence/fuzz-corpus/<target> (seeded from samples/, the
 # test fixtures and tests/bad-inputs/); a crash, hang (10 s) or out-of-memory (2 GiB) leaves its
 # input in fuzz/artifacts/<target>/ and fails the run. Prints executions and coverage per target;
-# libFuzzer's own log of each target is kept in ~/.cache/kube-evidence/fuzz-logs/<target>.log.
+# libFuzzer's own log of each run is kept in ~/.cache/kube-evidence/fuzz-logs/<target>-<time>-<pid>.log.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -91,7 +91,7 @@ mkdir -p "$logs"
 for t in "${targets[@]}"; do
     corpus="$cache/fuzz-corpus/$t"
     mkdir -p "$corpus" "fuzz/artifacts/$t"
-    log="$logs/$t.log"
+    log="$logs/$t-$(date -u +%Y%m%dT%H%M%SZ)-$$.log"
     echo "==> fuzzing $t for ${seconds}s (log: $log)"
     if cargo "${toolchain[@]}" fuzz run -s none --debug-assertions --fuzz-dir fuzz --target-dir "$CARGO_TARGET_DIR" "$t" "$corpus" "$seeds/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
