@@ -14,6 +14,7 @@ use crate::rbac::aggregation::AggregationDrift;
 use crate::rbac::index::{ObjectRef, RbacIndex};
 use crate::rbac::privilege::{PrivilegeTable, SubjectPrivilege};
 use crate::rbac::reach::ReachGraph;
+use crate::rules::RuleId;
 use crate::rules::grants::Holding;
 use crate::rules::system::is_system_subject;
 use crate::rules::{self, RuleContext};
@@ -25,24 +26,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The columns of the privileged access matrix, each backed by one or two rules.
-pub const MATRIX_COLUMNS: &[(&str, &str, &[&str])] = &[
+pub const MATRIX_COLUMNS: &[(&str, &str, &[RuleId])] = &[
     (
         "clusterAdmin",
         "cluster-admin equivalence",
-        &["KE-RBAC-001", "KE-RBAC-026"],
+        &[RuleId::Rbac001, RuleId::Rbac026],
     ),
     (
         "readSecrets",
         "read Secrets",
-        &["KE-RBAC-003", "KE-RBAC-004"],
+        &[RuleId::Rbac003, RuleId::Rbac004],
     ),
-    ("execAttach", "exec/attach", &["KE-RBAC-005"]),
-    ("createWorkloads", "create workloads", &["KE-RBAC-006"]),
-    ("rbacWrite", "RBAC write", &["KE-RBAC-007"]),
-    ("impersonate", "impersonate", &["KE-RBAC-008"]),
-    ("tokenMinting", "token minting", &["KE-RBAC-009"]),
-    ("webhookWrite", "webhook write", &["KE-RBAC-012"]),
-    ("nodeProxy", "node proxy", &["KE-RBAC-010"]),
+    ("execAttach", "exec/attach", &[RuleId::Rbac005]),
+    ("createWorkloads", "create workloads", &[RuleId::Rbac006]),
+    ("rbacWrite", "RBAC write", &[RuleId::Rbac007]),
+    ("impersonate", "impersonate", &[RuleId::Rbac008]),
+    ("tokenMinting", "token minting", &[RuleId::Rbac009]),
+    ("webhookWrite", "webhook write", &[RuleId::Rbac012]),
+    ("nodeProxy", "node proxy", &[RuleId::Rbac010]),
 ];
 
 /// One subject's privileged capabilities: per column, where it holds it ("cluster-wide", a list
@@ -85,7 +86,7 @@ pub struct Analysis {
 /// One subject's holding of one capability, with the bindings behind it.
 #[derive(Debug, Clone)]
 pub struct PopulationEntry {
-    pub rule_id: &'static str,
+    pub rule_id: RuleId,
     pub subject: SubjectRef,
     pub scope: Scope,
     pub system: bool,
@@ -395,7 +396,7 @@ pub fn series_gap(
     }
     let missed = (elapsed.num_minutes() / interval.num_minutes().max(1)).saturating_sub(1);
     Some(crate::rules::new_finding(
-        "KE-COL-002",
+        RuleId::Col002,
         &format!("{}", previous.format("%Y-%m-%dT%H:%M:%SZ")),
         format!(
             "the previous pack was collected {} ({} h before this one, schedule every {interval_hours} h): about {missed} scheduled run(s) missing",

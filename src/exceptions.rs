@@ -7,6 +7,7 @@
 use crate::diag::Diagnostics;
 use crate::finding::{ExceptionRef, Finding, FindingStatus};
 use crate::rbac::SubjectRef;
+use crate::rules::RuleId;
 use crate::rules::new_finding;
 use crate::yaml::decode::Decoder;
 use crate::yaml::{self, Node};
@@ -390,7 +391,7 @@ pub fn apply(
                 .map(|(i, _)| findings[*i].id.clone())
                 .collect();
             let mut f = new_finding(
-                "KE-EXC-001",
+                RuleId::Exc001,
                 &e.id,
                 format!(
                     "exception {} ({} for {}) expired on {}; {} finding(s) count again",
@@ -444,7 +445,7 @@ pub fn apply(
             ExceptionState::Partial
         } else {
             let mut f = new_finding(
-                "KE-EXC-002",
+                RuleId::Exc002,
                 &e.id,
                 format!(
                     "exception {} ({} for {}) matches no finding",

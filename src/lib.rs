@@ -2,9 +2,15 @@
 //! of the third-party sub-processors that hold access to it.
 //!
 //! The library never prints and never exits: every stage returns data or a typed error, and the
-//! binary decides what to show and which exit code to use. Stages in the middle of the pipeline
-//! (analysis, controls, diff, rendering) are pure and deterministic; I/O lives in [`source`] and
-//! [`store`].
+//! binary decides what to show and which exit code to use.
+//!
+//! Where I/O happens: files a person writes are read by the loaders of the input stage
+//! ([`config`], [`controls::load`], [`exceptions`], [`inventory::load`], [`run::inputs`], which
+//! also reads the inventory from a ConfigMap) through [`input`], which bounds every read; the
+//! cluster and dumps are read by [`source`]; packs are written and read through [`store`]. The
+//! stages in the middle ([`rbac`], [`rules`], [`analysis`], [`diff`], [`report`]) take data and
+//! return data, deterministically. `tests/layering.rs` checks both this and the module order in
+//! `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
 pub mod analysis;
@@ -14,6 +20,7 @@ pub mod controls;
 pub mod csv_out;
 pub mod diag;
 pub mod diff;
+pub mod digest;
 pub mod exceptions;
 pub mod finding;
 pub mod input;

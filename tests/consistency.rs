@@ -184,7 +184,7 @@ fn expected_controls(
             let mut unknown = false;
             let mut manual = c.manual.is_some();
             for rule in deciding.keys() {
-                let def = CATALOG.iter().find(|d| d.id == *rule).unwrap();
+                let def = CATALOG.iter().find(|d| d.id.as_str() == *rule).unwrap();
                 for kind in def.requires {
                     if s(&collector["kinds"][kind.name()]["status"]) != "complete" {
                         unknown = true;

@@ -567,10 +567,12 @@ async fn the_inventory_can_live_in_a_config_map() {
     std::fs::write(dir.path().join("cm.yaml"), cm).unwrap();
     let source = DumpSource::new(dir.path());
     let r = InventoryRef::parse("configmap:compliance/sub-processors").unwrap();
-    let inv = inventory::load(&r, Some(&source), today()).await.unwrap();
+    let inv = kube_evidence::run::load_inventory(&r, Some(&source), today())
+        .await
+        .unwrap();
     assert_eq!(inv.sub_processors[0].id, "acme");
     let missing = InventoryRef::parse("configmap:compliance/nope").unwrap();
-    let err = inventory::load(&missing, Some(&source), today())
+    let err = kube_evidence::run::load_inventory(&missing, Some(&source), today())
         .await
         .unwrap_err()
         .to_string();

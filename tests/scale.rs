@@ -174,3 +174,23 @@ fn the_same_cluster_collected_live_finds_the_same_risks() {
     assert!(r.code == 0 || r.code == 4, "{}\n{}", r.stdout, r.stderr);
     check(&findings_of(&out), &g.planted);
 }
+
+/// A generated cluster's snapshot decompresses to far less than the gzip-bomb limit a reader
+/// applies to it, so the limit never refuses real evidence.
+#[test]
+fn a_real_snapshot_is_far_below_the_decompression_limit() {
+    use kube_evidence::snapshot::{
+        decompressed_limit, snapshot_from_bytes, snapshot_to_gzip, snapshot_to_json,
+    };
+    let s = kube_evidence::synthetic::cluster(kube_evidence::synthetic::Shape {
+        namespaces: 50,
+        role_bindings: 500,
+        cluster_roles: 100,
+        service_accounts: 200,
+        cluster_role_bindings: 50,
+        seed: 1,
+    });
+    let gz = snapshot_to_gzip(&s);
+    assert!((snapshot_to_json(&s).len() as u64) < decompressed_limit(gz.len()) / 2);
+    assert!(snapshot_from_bytes(&gz, "s.json.gz").is_ok());
+}

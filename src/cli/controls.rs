@@ -257,7 +257,9 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                     for c in &found {
                         outln!("{} {} ({}): {}", c.framework, c.id, c.title, c.summary);
                         for r in &c.rules {
-                            let def = kube_evidence::rules::rule(&r.id);
+                            // The loader refused unknown ids; a title is shown when known.
+                            let title = kube_evidence::rules::catalog::find(&r.id)
+                                .map_or("(not in this catalog)", |d| d.title);
                             let decides = match (r.decides, r.threshold) {
                                 (false, _) => "context only".to_string(),
                                 (true, kube_evidence::finding::Severity::Info) => {
@@ -269,7 +271,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                                 "  {:8} {} {} [{decides}]",
                                 format!("{:?}", r.role).to_lowercase(),
                                 r.id,
-                                def.title
+                                title
                             );
                         }
                         if !c.requires.is_empty() {

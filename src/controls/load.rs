@@ -60,7 +60,7 @@ impl Controls {
 
     /// SHA-256 of the definitions in force, recorded in every manifest.
     pub fn digest(&self) -> String {
-        crate::pack::sha256_hex(&serde_json::to_vec(&self.sets).expect("controls serialise"))
+        crate::digest::sha256_hex(&serde_json::to_vec(&self.sets).expect("controls serialise"))
     }
 }
 
@@ -260,7 +260,7 @@ fn decode_control(n: &Node, d: &mut Decoder, framework: Option<&str>) -> Option<
             let rid = rf.required(d, "id").and_then(|v| {
                 let s = d.nonempty_string(v, "id")?;
                 if crate::rules::catalog::find(&s).is_none() {
-                    let known: Vec<&str> = CATALOG.iter().map(|r| r.id).collect();
+                    let known: Vec<&str> = CATALOG.iter().map(|r| r.id.as_str()).collect();
                     let hint = crate::diag::did_you_mean(&s, &known).map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default();
                     d.error(v.pos, format!("unknown rule `{s}`{hint}; `kube-evidence rules list` prints the catalog"));
                     return None;
@@ -369,8 +369,8 @@ fn check_coverage(name: &str, set: &ControlSet, root: &Node, diags: &mut Diagnos
         }
     }
     for rule in CATALOG {
-        if !primary.contains_key(rule.id) {
-            let what = if any.contains_key(rule.id) {
+        if !primary.contains_key(rule.id.as_str()) {
+            let what = if any.contains_key(rule.id.as_str()) {
                 "is only related to controls"
             } else {
                 "maps to no control"

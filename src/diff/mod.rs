@@ -6,7 +6,6 @@
 //! change; an object deleted and re-created with the same content is reported once, as
 //! re-created. Output is sorted and deterministic.
 
-pub mod period;
 pub mod render;
 
 use crate::controls::{ControlResult, ControlStatus};
@@ -15,6 +14,7 @@ use crate::inventory::SubProcessor;
 use crate::inventory::reconcile::match_entry;
 use crate::rbac::SubjectRef;
 use crate::rbac::index::{BindingEntry, Grant, RbacIndex};
+use crate::rules::RuleId;
 use crate::rules::grants::hits;
 use crate::rules::new_finding;
 use crate::snapshot::{ObjectMeta, PolicyRule, Snapshot};
@@ -711,7 +711,7 @@ fn grants(old: &RbacIndex, new: &RbacIndex) -> Vec<GrantChange> {
 fn change(g: &Grant, kind: GrantChangeKind) -> GrantChange {
     let risk: Vec<String> = hits(&g.rule, g.namespace.is_none())
         .into_iter()
-        .map(str::to_string)
+        .map(|id| id.as_str().to_string())
         .collect();
     GrantChange {
         subject: g.subject.clone(),
@@ -1009,7 +1009,7 @@ pub fn change_findings(diff: &Diff) -> Vec<Finding> {
                 .flat_map(|c| c.risk_rules.iter().map(String::as_str))
                 .collect();
             let mut f = new_finding(
-                "KE-CHG-001",
+                RuleId::Chg001,
                 &key,
                 format!(
                     "{subject} gained {} privileged grant(s) since {since} ({})",

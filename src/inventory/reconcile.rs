@@ -10,6 +10,7 @@ use crate::rbac::privilege::{AdminReach, PrivilegeTable};
 use crate::rbac::reach::is_cluster_admin_rule;
 use crate::rbac::subject::{ANONYMOUS, AUTHENTICATED, UNAUTHENTICATED};
 use crate::rbac::{Identity, SubjectRef};
+use crate::rules::RuleId;
 use crate::rules::new_finding;
 use crate::rules::system::is_system_subject;
 use crate::snapshot::{PolicyRule, Snapshot};
@@ -498,7 +499,7 @@ pub fn reconcile(
                     m.missing.join("; ")
                 )
             };
-            entry_findings.push(tag(new_finding("KE-SUB-002", &entry.id, summary)));
+            entry_findings.push(tag(new_finding(RuleId::Sub002, &entry.id, summary)));
         }
 
         // Effective access against the declaration.
@@ -552,7 +553,7 @@ pub fn reconcile(
                     p.len()
                 ));
             }
-            let mut f = tag(new_finding("KE-SUB-003", &entry.id, summary));
+            let mut f = tag(new_finding(RuleId::Sub003, &entry.id, summary));
             f.grants = excess_grants.into();
             f.subjects = m.subjects.iter().cloned().collect();
             if let Some((_, p)) = escalation {
@@ -571,7 +572,7 @@ pub fn reconcile(
             secret_grants.dedup();
             let scopes: BTreeSet<String> = secret_grants.iter().map(|g| g.scope()).collect();
             let mut f = tag(new_finding(
-                "KE-SUB-004",
+                RuleId::Sub004,
                 &entry.id,
                 format!(
                     "{} can read Secrets ({})",
@@ -593,7 +594,7 @@ pub fn reconcile(
         let review = match (entry.last_reviewed, review_due) {
             (None, _) => {
                 entry_findings.push(tag(new_finding(
-                    "KE-SUB-008",
+                    RuleId::Sub008,
                     &entry.id,
                     format!("{}: never reviewed", entry.id),
                 )));
@@ -601,7 +602,7 @@ pub fn reconcile(
             }
             (Some(last), Some(due)) if due < today => {
                 entry_findings.push(tag(new_finding(
-                    "KE-SUB-008",
+                    RuleId::Sub008,
                     &entry.id,
                     format!(
                         "{}: last reviewed {last}, review due {due} (every {} days)",
@@ -620,21 +621,21 @@ pub fn reconcile(
             && r < today
         {
             entry_findings.push(tag(new_finding(
-                "KE-SUB-009",
+                RuleId::Sub009,
                 &entry.id,
                 format!("{}: contract renewal date {r} has passed", entry.id),
             )));
         }
         if contract.and_then(|c| c.dpa_signed).is_none() {
             entry_findings.push(tag(new_finding(
-                "KE-SUB-012",
+                RuleId::Sub012,
                 &entry.id,
                 format!("{}: no signed DPA is recorded", entry.id),
             )));
         }
         if entry.owner.is_none() {
             entry_findings.push(tag(new_finding(
-                "KE-SUB-011",
+                RuleId::Sub011,
                 &entry.id,
                 format!("{}: no internal owner", entry.id),
             )));
@@ -700,7 +701,7 @@ pub fn reconcile(
         grants.dedup();
         let cluster = grants.iter().any(|g| g.namespace.is_none());
         let mut f = new_finding(
-            "KE-SUB-001",
+            RuleId::Sub001,
             &s.key(),
             format!(
                 "{s} holds {} access ({} grant(s)) and no sub-processor entry claims it",
@@ -744,7 +745,7 @@ pub fn reconcile(
             .filter_map(|h| h.service.clone().or(h.url.clone()))
             .collect();
         let mut f = new_finding(
-            "KE-SUB-001",
+            RuleId::Sub001,
             &object.to_string(),
             format!(
                 "{object} (calling {}) is claimed by no sub-processor entry",
@@ -760,7 +761,7 @@ pub fn reconcile(
         }
         let object = ObjectRef::new("APIService", None, &a.metadata.name);
         let mut f = new_finding(
-            "KE-SUB-001",
+            RuleId::Sub001,
             &object.to_string(),
             format!(
                 "{object} (served by Service {}) is claimed by no sub-processor entry",
@@ -795,7 +796,7 @@ fn certifications(
         .any(|c| c.cert_type == "soc2-type2" || c.cert_type == "iso27001");
     if !has_assurance {
         findings.push(new_finding(
-            "KE-SUB-005",
+            RuleId::Sub005,
             &entry.id,
             format!(
                 "{}: no SOC 2 Type II report or ISO 27001 certificate recorded",
@@ -818,7 +819,7 @@ fn certifications(
         let state = match valid_until {
             Some(v) if v < today => {
                 findings.push(new_finding(
-                    "KE-SUB-006",
+                    RuleId::Sub006,
                     &key,
                     format!(
                         "{}: {} {basis}, current only until {v}",
@@ -830,7 +831,7 @@ fn certifications(
             Some(v) if v <= warn_until => {
                 let days = (v - today).num_days();
                 findings.push(new_finding(
-                    "KE-SUB-007",
+                    RuleId::Sub007,
                     &key,
                     format!(
                         "{}: {} {basis}, current until {v} ({days} day(s) left)",
@@ -844,7 +845,7 @@ fn certifications(
         };
         if c.cert_type.starts_with("soc2") && c.reviewed.is_none() {
             findings.push(new_finding(
-                "KE-SUB-010",
+                RuleId::Sub010,
                 &key,
                 format!(
                     "{}: {} report recorded without the date it was reviewed",

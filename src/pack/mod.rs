@@ -2,8 +2,10 @@
 //! pack), `SHA256SUMS`, and publication to a [`Store`] in an order that never lets `latest.json`
 //! point at a pack that is not complete.
 
+pub mod contents;
 pub mod index;
 pub mod manifest;
+pub mod period;
 pub mod previous;
 pub mod sign;
 pub mod verify;
@@ -12,7 +14,6 @@ pub use manifest::{FileEntry, LatestPointer, Manifest, PreviousPack, ToolInfo};
 
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const SIGNATURE_FILE: &str = "manifest.json.sig";
@@ -20,7 +21,8 @@ pub const SUMS_FILE: &str = "SHA256SUMS";
 /// The SSHSIG signature of `SHA256SUMS` (same key and namespace as the manifest's).
 pub const SUMS_SIGNATURE_FILE: &str = "SHA256SUMS.sig";
 pub const LATEST_FILE: &str = "latest.json";
-pub const SNAPSHOT_FILE: &str = "snapshot.json.gz";
+pub use crate::snapshot::SNAPSHOT_FILE;
+pub use contents::content_files;
 
 /// One file of a pack, held in memory until publication.
 #[derive(Debug, Clone)]
@@ -56,9 +58,7 @@ pub struct Pack {
     pub sums_signature: Option<Vec<u8>>,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use crate::digest::sha256_hex;
 
 /// `<YYYYMMDD>T<HHMMSSmmm>Z-<first 8 hex digits of the snapshot digest>`: sorts by time, and two
 /// runs at the same millisecond differ unless they collected the very same state.

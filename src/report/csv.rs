@@ -289,7 +289,7 @@ pub fn population(analysis: &Analysis) -> Vec<u8> {
                     p.subject.kind(),
                     p.subject.namespace().unwrap_or(""),
                     p.subject.name(),
-                    p.rule_id,
+                    p.rule_id.as_str(),
                     title,
                     p.scope.as_str(),
                     if p.system { "yes" } else { "no" },

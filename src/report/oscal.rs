@@ -104,7 +104,7 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
             "types": ["historic"],
             "collected": collected,
             "relevant-evidence": [{
-                "href": crate::pack::SNAPSHOT_FILE,
+                "href": crate::snapshot::SNAPSHOT_FILE,
                 "description": "The canonical snapshot of the cluster's RBAC state in this pack."
             }],
         });

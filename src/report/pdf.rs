@@ -1152,7 +1152,7 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
     let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
     // printpdf draws the file identifier at random; the pack id makes it stable.
     let id = lopdf::Object::String(
-        crate::pack::sha256_hex(model.cover.pack_id.as_bytes()).as_bytes()[..32].to_vec(),
+        crate::digest::sha256_hex(model.cover.pack_id.as_bytes()).as_bytes()[..32].to_vec(),
         lopdf::StringFormat::Literal,
     );
     lo.trailer

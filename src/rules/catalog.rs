@@ -26,10 +26,127 @@ pub enum Family {
     Collection,
 }
 
+macro_rules! rule_ids {
+    ($($variant:ident => $text:literal,)*) => {
+        /// A rule's stable ID. Code names rules only through these variants, so a mistyped ID
+        /// does not compile; IDs read from outside (exceptions, control files, previous packs)
+        /// go through [`RuleId::parse`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum RuleId {
+            $($variant,)*
+        }
+
+        impl RuleId {
+            /// Every rule, in catalog order.
+            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
+
+            /// The ID as published: `KE-<FAMILY>-<NNN>`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(RuleId::$variant => $text,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<RuleId> {
+                match text {
+                    $($text => Some(RuleId::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+rule_ids! {
+    Rbac001 => "KE-RBAC-001",
+    Rbac002 => "KE-RBAC-002",
+    Rbac003 => "KE-RBAC-003",
+    Rbac004 => "KE-RBAC-004",
+    Rbac005 => "KE-RBAC-005",
+    Rbac006 => "KE-RBAC-006",
+    Rbac007 => "KE-RBAC-007",
+    Rbac008 => "KE-RBAC-008",
+    Rbac009 => "KE-RBAC-009",
+    Rbac010 => "KE-RBAC-010",
+    Rbac011 => "KE-RBAC-011",
+    Rbac012 => "KE-RBAC-012",
+    Rbac013 => "KE-RBAC-013",
+    Rbac014 => "KE-RBAC-014",
+    Rbac015 => "KE-RBAC-015",
+    Rbac016 => "KE-RBAC-016",
+    Rbac017 => "KE-RBAC-017",
+    Rbac018 => "KE-RBAC-018",
+    Rbac019 => "KE-RBAC-019",
+    Rbac020 => "KE-RBAC-020",
+    Rbac021 => "KE-RBAC-021",
+    Rbac022 => "KE-RBAC-022",
+    Rbac023 => "KE-RBAC-023",
+    Rbac024 => "KE-RBAC-024",
+    Rbac025 => "KE-RBAC-025",
+    Rbac026 => "KE-RBAC-026",
+    Rbac027 => "KE-RBAC-027",
+    Rbac028 => "KE-RBAC-028",
+    Sub001 => "KE-SUB-001",
+    Sub002 => "KE-SUB-002",
+    Sub003 => "KE-SUB-003",
+    Sub004 => "KE-SUB-004",
+    Sub005 => "KE-SUB-005",
+    Sub006 => "KE-SUB-006",
+    Sub007 => "KE-SUB-007",
+    Sub008 => "KE-SUB-008",
+    Sub009 => "KE-SUB-009",
+    Sub010 => "KE-SUB-010",
+    Sub011 => "KE-SUB-011",
+    Sub012 => "KE-SUB-012",
+    Chg001 => "KE-CHG-001",
+    Col001 => "KE-COL-001",
+    Col002 => "KE-COL-002",
+    Exc001 => "KE-EXC-001",
+    Exc002 => "KE-EXC-002",
+}
+
+/// IDs sort as their text does, as they always have in every report.
+impl Ord for RuleId {
+    fn cmp(&self, other: &RuleId) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for RuleId {
+    fn partial_cmp(&self, other: &RuleId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<RuleId> for str {
+    fn eq(&self, id: &RuleId) -> bool {
+        self == id.as_str()
+    }
+}
+
+impl PartialEq<RuleId> for String {
+    fn eq(&self, id: &RuleId) -> bool {
+        self == id.as_str()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleDef {
-    pub id: &'static str,
+    #[schemars(with = "String")]
+    pub id: RuleId,
     pub family: Family,
     pub severity: Severity,
     pub title: &'static str,
@@ -98,9 +215,9 @@ const SUBPROC: &[ResourceKind] = &[
 const NONE: &[ResourceKind] = &[];
 
 macro_rules! rule {
-    ($id:literal, $fam:ident, $sev:ident, $title:literal, $cis:expr, $req:expr, $needs:expr, $why:literal, $fix:literal) => {
+    ($id:ident, $fam:ident, $sev:ident, $title:literal, $cis:expr, $req:expr, $needs:expr, $why:literal, $fix:literal) => {
         RuleDef {
-            id: $id,
+            id: RuleId::$id,
             family: Family::$fam,
             severity: Severity::$sev,
             title: $title,
@@ -115,7 +232,7 @@ macro_rules! rule {
 
 pub const CATALOG: &[RuleDef] = &[
     rule!(
-        "KE-RBAC-001",
+        Rbac001,
         Rbac,
         Critical,
         "cluster-admin bound to a non-system subject",
@@ -126,7 +243,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Bind cluster-admin only to a break-glass group with an approval trail; give everyone else namespace-scoped roles that list the verbs and resources they need."
     ),
     rule!(
-        "KE-RBAC-002",
+        Rbac002,
         Rbac,
         High,
         "Wildcard verbs, resources or API groups",
@@ -137,7 +254,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Replace `*` with the explicit verbs, resources and API groups the subject needs."
     ),
     rule!(
-        "KE-RBAC-003",
+        Rbac003,
         Rbac,
         High,
         "Read access to Secrets cluster-wide",
@@ -148,7 +265,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Grant Secret access per namespace and, where possible, per Secret with resourceNames; use a secrets manager integration for workloads that only need their own credentials."
     ),
     rule!(
-        "KE-RBAC-004",
+        Rbac004,
         Rbac,
         Medium,
         "Read access to Secrets in a namespace",
@@ -159,7 +276,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Limit Secret access to the named Secrets the subject needs (resourceNames), or remove it."
     ),
     rule!(
-        "KE-RBAC-005",
+        Rbac005,
         Rbac,
         High,
         "Exec, attach, port-forward or ephemeral containers in pods",
@@ -170,7 +287,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Remove interactive pod access from standing roles; grant it temporarily through a break-glass process that is logged."
     ),
     rule!(
-        "KE-RBAC-006",
+        Rbac006,
         Rbac,
         Medium,
         "Create or update pods and workload controllers",
@@ -181,7 +298,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Deploy through a pipeline identity scoped to its namespaces; keep people on read-only roles in production."
     ),
     rule!(
-        "KE-RBAC-007",
+        Rbac007,
         Rbac,
         High,
         "bind, escalate, or write access to roles and bindings",
@@ -192,7 +309,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Keep RBAC changes in a reviewed GitOps pipeline; remove bind and escalate from everyone but the aggregation controller."
     ),
     rule!(
-        "KE-RBAC-008",
+        Rbac008,
         Rbac,
         High,
         "Impersonation of users, groups or ServiceAccounts",
@@ -203,7 +320,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Remove impersonate, or restrict it with resourceNames to the identities a tool genuinely needs to act as."
     ),
     rule!(
-        "KE-RBAC-009",
+        Rbac009,
         Rbac,
         High,
         "Creation of ServiceAccount tokens",
@@ -214,7 +331,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Remove serviceaccounts/token create, or restrict it with resourceNames to the ServiceAccounts concerned."
     ),
     rule!(
-        "KE-RBAC-010",
+        Rbac010,
         Rbac,
         High,
         "Access to nodes/proxy (the kubelet API)",
@@ -225,7 +342,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Scrape node metrics through nodes/metrics and nodes/stats instead; remove nodes/proxy."
     ),
     rule!(
-        "KE-RBAC-011",
+        Rbac011,
         Rbac,
         High,
         "Approval of CertificateSigningRequests",
@@ -236,7 +353,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Leave CSR approval to the controller manager and a dedicated, reviewed approver; remove certificatesigningrequests/approval from other subjects."
     ),
     rule!(
-        "KE-RBAC-012",
+        Rbac012,
         Rbac,
         High,
         "Write access to admission webhook configurations",
@@ -247,7 +364,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Keep webhook configurations under change control; limit write access to the operator that owns each configuration, by resourceNames."
     ),
     rule!(
-        "KE-RBAC-013",
+        Rbac013,
         Rbac,
         Medium,
         "Creation of PersistentVolumes",
@@ -258,7 +375,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Let a provisioner create volumes; give people PersistentVolumeClaims only."
     ),
     rule!(
-        "KE-RBAC-014",
+        Rbac014,
         Rbac,
         Medium,
         "Write access to CustomResourceDefinitions",
@@ -269,7 +386,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Restrict CRD changes to the pipeline that installs operators."
     ),
     rule!(
-        "KE-RBAC-015",
+        Rbac015,
         Rbac,
         Medium,
         "Patching namespaces (Pod Security labels)",
@@ -280,7 +397,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Manage namespace labels in the platform's configuration repository; remove namespace write access from others."
     ),
     rule!(
-        "KE-RBAC-016",
+        Rbac016,
         Rbac,
         Medium,
         "Modifying node, pod or service status",
@@ -291,7 +408,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Leave status updates to the controllers that own the objects."
     ),
     rule!(
-        "KE-RBAC-017",
+        Rbac017,
         Rbac,
         Medium,
         "Deleting events or whole collections",
@@ -302,7 +419,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Remove delete on events and deletecollection from standing roles."
     ),
     rule!(
-        "KE-RBAC-018",
+        Rbac018,
         Rbac,
         Critical,
         "Grants to anonymous or unauthenticated users",
@@ -313,7 +430,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Delete the binding; if a health endpoint must be public, rely on the default system:public-info-viewer binding only."
     ),
     rule!(
-        "KE-RBAC-019",
+        Rbac019,
         Rbac,
         High,
         "Broad grants to every authenticated user or every ServiceAccount",
@@ -324,7 +441,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Bind the role to the specific groups or ServiceAccounts that need it."
     ),
     rule!(
-        "KE-RBAC-020",
+        Rbac020,
         Rbac,
         Medium,
         "Binding to system:masters",
@@ -335,7 +452,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Issue no credentials in system:masters except for break-glass; bind people to ordinary groups."
     ),
     rule!(
-        "KE-RBAC-021",
+        Rbac021,
         Hygiene,
         Medium,
         "Default ServiceAccount bound to a role",
@@ -346,7 +463,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Create a ServiceAccount per workload and bind the role to it; leave `default` without bindings."
     ),
     rule!(
-        "KE-RBAC-022",
+        Rbac022,
         Hygiene,
         Low,
         "Binding to a role that does not exist",
@@ -357,7 +474,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Delete the binding, or create the intended role through review."
     ),
     rule!(
-        "KE-RBAC-023",
+        Rbac023,
         Hygiene,
         Medium,
         "Binding to a ServiceAccount that does not exist",
@@ -368,7 +485,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Delete the binding, as part of removing the identity."
     ),
     rule!(
-        "KE-RBAC-024",
+        Rbac024,
         Hygiene,
         Medium,
         "Legacy ServiceAccount token Secret",
@@ -379,7 +496,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Delete the Secret and use short-lived tokens from the TokenRequest API (projected volumes)."
     ),
     rule!(
-        "KE-RBAC-025",
+        Rbac025,
         Hygiene,
         High,
         "ClusterRole adds sensitive rules to the built-in roles through aggregation labels",
@@ -390,7 +507,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Remove the aggregation label, or remove the sensitive rules from the labelled ClusterRole."
     ),
     rule!(
-        "KE-RBAC-026",
+        Rbac026,
         Escalation,
         Critical,
         "Cluster-admin equivalence through an escalation path",
@@ -401,7 +518,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Break the first step of the path: remove the grant named in it, or move the privileged ServiceAccount to a namespace the subject cannot reach."
     ),
     rule!(
-        "KE-RBAC-027",
+        Rbac027,
         Hygiene,
         Info,
         "Aggregated ClusterRole differs from its computed aggregation",
@@ -412,7 +529,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Check that kube-controller-manager runs the clusterrole-aggregation controller; for dumps of manifests, nothing to do."
     ),
     rule!(
-        "KE-RBAC-028",
+        Rbac028,
         Hygiene,
         Medium,
         "Binding with an unsupported roleRef kind",
@@ -423,7 +540,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Delete the binding and recreate it with a valid roleRef."
     ),
     rule!(
-        "KE-SUB-001",
+        Sub001,
         SubProcessor,
         High,
         "Third-party access not in the sub-processor register",
@@ -434,7 +551,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Add the sub-processor to the inventory with an owner, purpose and declared access, or remove its access."
     ),
     rule!(
-        "KE-SUB-002",
+        Sub002,
         SubProcessor,
         Low,
         "Declared sub-processor not found in the cluster",
@@ -445,7 +562,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Remove the entry (off-boarding) or correct its identities."
     ),
     rule!(
-        "KE-SUB-003",
+        Sub003,
         SubProcessor,
         High,
         "Sub-processor access beyond its declared scope",
@@ -456,7 +573,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Reduce the grants listed in the finding, or review and update the declared access with the owner."
     ),
     rule!(
-        "KE-SUB-004",
+        Sub004,
         SubProcessor,
         Medium,
         "Sub-processor can read Secrets",
@@ -467,7 +584,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Confirm the need with the owner and limit the access to the Secrets concerned."
     ),
     rule!(
-        "KE-SUB-005",
+        Sub005,
         SubProcessor,
         Medium,
         "Sub-processor certification missing",
@@ -478,7 +595,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Obtain the supplier's current SOC 2 Type II report or ISO 27001 certificate and record it."
     ),
     rule!(
-        "KE-SUB-006",
+        Sub006,
         SubProcessor,
         High,
         "Sub-processor certification expired",
@@ -489,7 +606,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Obtain the current certificate or report, review it, and record it."
     ),
     rule!(
-        "KE-SUB-007",
+        Sub007,
         SubProcessor,
         Low,
         "Sub-processor certification expiring soon",
@@ -500,7 +617,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Request the renewed certificate from the supplier."
     ),
     rule!(
-        "KE-SUB-008",
+        Sub008,
         SubProcessor,
         Medium,
         "Sub-processor review overdue",
@@ -511,7 +628,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Review the supplier (access, certifications, incidents) and record the date."
     ),
     rule!(
-        "KE-SUB-009",
+        Sub009,
         SubProcessor,
         Medium,
         "Sub-processor contract renewal passed",
@@ -522,7 +639,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Record the renewed contract, or off-board the supplier."
     ),
     rule!(
-        "KE-SUB-010",
+        Sub010,
         SubProcessor,
         Low,
         "Sub-processor certification review not recorded",
@@ -533,7 +650,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Review the report and record `reviewed`."
     ),
     rule!(
-        "KE-SUB-011",
+        Sub011,
         SubProcessor,
         Medium,
         "Sub-processor has no internal owner",
@@ -544,7 +661,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Record the person or team that owns the relationship."
     ),
     rule!(
-        "KE-SUB-012",
+        Sub012,
         SubProcessor,
         Medium,
         "No data processing agreement recorded",
@@ -555,7 +672,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Record the date the DPA was signed and its renewal date."
     ),
     rule!(
-        "KE-CHG-001",
+        Chg001,
         Change,
         Medium,
         "New privileged access since the previous pack",
@@ -566,7 +683,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Reconcile the change with its approval (pull request or ticket), or revert it."
     ),
     rule!(
-        "KE-COL-001",
+        Col001,
         Collection,
         High,
         "Collection incomplete",
@@ -577,7 +694,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Grant the collector the ClusterRole in deploy/ (get and list on every kind it reads), or dump every kind listed in kube-evidence's docs/cli.md (\"Dumping a cluster\")."
     ),
     rule!(
-        "KE-COL-002",
+        Col002,
         Collection,
         Medium,
         "Gap in the evidence series",
@@ -588,7 +705,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Check the CronJob's history and logs; keep the schedule and the store's retention in line with the audit period."
     ),
     rule!(
-        "KE-EXC-001",
+        Exc001,
         Exception,
         Medium,
         "Exception expired",
@@ -599,7 +716,7 @@ pub const CATALOG: &[RuleDef] = &[
         "Renew the exception through review, or fix the findings."
     ),
     rule!(
-        "KE-EXC-002",
+        Exc002,
         Exception,
         Low,
         "Exception matches nothing",
@@ -611,20 +728,20 @@ pub const CATALOG: &[RuleDef] = &[
     ),
 ];
 
-pub fn rule(id: &str) -> &'static RuleDef {
-    CATALOG
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("rule {id} is in the catalog"))
+/// The catalog entry of a rule. The catalog lists the rules in [`RuleId`] order (a test checks
+/// it), so every ID has its entry.
+pub fn rule(id: RuleId) -> &'static RuleDef {
+    &CATALOG[id as usize]
 }
 
+/// The catalog entry of an ID read from outside, if it names a rule.
 pub fn find(id: &str) -> Option<&'static RuleDef> {
-    CATALOG.iter().find(|r| r.id == id)
+    RuleId::parse(id).map(rule)
 }
 
 /// SHA-256 of the catalog as published (IDs, severities, texts): recorded in every manifest.
 pub fn digest() -> String {
-    crate::pack::sha256_hex(&serde_json::to_vec(CATALOG).expect("catalog serialises"))
+    crate::digest::sha256_hex(&serde_json::to_vec(CATALOG).expect("catalog serialises"))
 }
 
 #[cfg(test)]
@@ -632,14 +749,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_catalog_lists_every_rule_once_in_id_order() {
+        let ids: Vec<RuleId> = CATALOG.iter().map(|r| r.id).collect();
+        assert_eq!(ids, RuleId::ALL);
+        for id in RuleId::ALL {
+            assert_eq!(rule(*id).id, *id);
+            assert_eq!(RuleId::parse(id.as_str()), Some(*id));
+        }
+        assert_eq!(find("KE-RBAC-999").map(|r| r.id), None);
+    }
+
+    #[test]
     fn ids_are_unique_and_well_formed() {
-        let mut ids: Vec<&str> = CATALOG.iter().map(|r| r.id).collect();
+        let mut ids: Vec<&str> = CATALOG.iter().map(|r| r.id.as_str()).collect();
         let n = ids.len();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate rule IDs");
         for r in CATALOG {
-            let parts: Vec<&str> = r.id.split('-').collect();
+            let parts: Vec<&str> = r.id.as_str().split('-').collect();
             assert!(
                 parts.len() == 3
                     && parts[0] == "KE"

@@ -1,6 +1,7 @@
 //! Rules about what subjects can do: each role rule is matched once against the risk
 //! predicates, then every binding hands its hits to its subjects.
 
+use super::RuleId;
 use super::system::is_system_subject;
 use super::{RuleContext, new_finding};
 use crate::finding::{Finding, Scope, Severity};
@@ -121,9 +122,9 @@ pub(crate) fn writes_webhooks(rule: &PolicyRule, cluster: bool) -> bool {
 }
 
 /// The rule IDs a role rule triggers when granted cluster-wide (`cluster`) or in a namespace.
-pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
+pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<RuleId> {
     if cluster && is_cluster_admin_rule(rule) {
-        return vec!["KE-RBAC-001"];
+        return vec![RuleId::Rbac001];
     }
     let mut out = Vec::new();
     let star = |v: &Vec<String>| v.iter().any(|x| x == "*");
@@ -132,32 +133,32 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
         || star(&rule.api_groups)
         || star(&rule.non_resource_urls)
     {
-        out.push("KE-RBAC-002");
+        out.push(RuleId::Rbac002);
     }
     if reads_secrets(rule) {
         out.push(if cluster {
-            "KE-RBAC-003"
+            RuleId::Rbac003
         } else {
-            "KE-RBAC-004"
+            RuleId::Rbac004
         });
     }
     if execs(rule) {
-        out.push("KE-RBAC-005");
+        out.push(RuleId::Rbac005);
     }
     if writes_workloads(rule) {
-        out.push("KE-RBAC-006");
+        out.push(RuleId::Rbac006);
     }
     if writes_rbac(rule, cluster) {
-        out.push("KE-RBAC-007");
+        out.push(RuleId::Rbac007);
     }
     if impersonates(rule, cluster) {
-        out.push("KE-RBAC-008");
+        out.push(RuleId::Rbac008);
     }
     if mints_tokens(rule) {
-        out.push("KE-RBAC-009");
+        out.push(RuleId::Rbac009);
     }
     if node_proxy(rule, cluster) {
-        out.push("KE-RBAC-010");
+        out.push(RuleId::Rbac010);
     }
     if cluster
         && any_verb(
@@ -168,13 +169,13 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
             "approval",
         )
     {
-        out.push("KE-RBAC-011");
+        out.push(RuleId::Rbac011);
     }
     if writes_webhooks(rule, cluster) {
-        out.push("KE-RBAC-012");
+        out.push(RuleId::Rbac012);
     }
     if cluster && any_verb(rule, &["create"], "", "persistentvolumes", "") {
-        out.push("KE-RBAC-013");
+        out.push(RuleId::Rbac013);
     }
     if cluster
         && any_verb(
@@ -185,16 +186,16 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
             "",
         )
     {
-        out.push("KE-RBAC-014");
+        out.push(RuleId::Rbac014);
     }
     if cluster && any_verb(rule, &["update", "patch"], "", "namespaces", "") {
-        out.push("KE-RBAC-015");
+        out.push(RuleId::Rbac015);
     }
     if (cluster && any_verb(rule, &["update", "patch"], "", "nodes", "status"))
         || any_verb(rule, &["update", "patch"], "", "pods", "status")
         || any_verb(rule, &["update", "patch"], "", "services", "status")
     {
-        out.push("KE-RBAC-016");
+        out.push(RuleId::Rbac016);
     }
     let deletes_collections = rule
         .verbs
@@ -211,7 +212,7 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
             "",
         )
     {
-        out.push("KE-RBAC-017");
+        out.push(RuleId::Rbac017);
     }
     out
 }
@@ -222,7 +223,7 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<&'static str> {
 pub type RuleSet = Arc<[usize]>;
 
 /// For one role in one scope: per rule ID, the rules (by index) that fire it.
-type RuleHits = Vec<(&'static str, RuleSet)>;
+type RuleHits = Vec<(RuleId, RuleSet)>;
 
 /// Namespaced grants in at least this many namespaces count as broad: ten, or a quarter of the
 /// cluster's namespaces when that is more.
@@ -248,7 +249,7 @@ pub fn severity_for(base: Severity, scope: Scope) -> Severity {
 /// the access matrix shows, and, unless local, a finding.
 #[derive(Debug, Clone)]
 pub struct Holding {
-    pub rule_id: &'static str,
+    pub rule_id: RuleId,
     pub subject: SubjectRef,
     /// The bindings behind it, each with the rules of its role that grant it, sorted.
     pub grants: Vec<(BindingId, RuleSet)>,
@@ -299,38 +300,38 @@ struct Acc {
 
 /// Rules that are about who a binding names, whatever the scope (anonymous, every user, the
 /// masters group, a default ServiceAccount): always findings.
-fn named_rule(subject: &SubjectRef) -> Option<&'static str> {
+fn named_rule(subject: &SubjectRef) -> Option<RuleId> {
     match subject {
-        SubjectRef::User { name } if name == ANONYMOUS => Some("KE-RBAC-018"),
-        SubjectRef::Group { name } if name == UNAUTHENTICATED => Some("KE-RBAC-018"),
+        SubjectRef::User { name } if name == ANONYMOUS => Some(RuleId::Rbac018),
+        SubjectRef::Group { name } if name == UNAUTHENTICATED => Some(RuleId::Rbac018),
         SubjectRef::Group { name } if name == AUTHENTICATED || name == ALL_SERVICE_ACCOUNTS => {
-            Some("KE-RBAC-019")
+            Some(RuleId::Rbac019)
         }
-        SubjectRef::Group { name } if name == MASTERS => Some("KE-RBAC-020"),
-        SubjectRef::ServiceAccount { name, .. } if name == "default" => Some("KE-RBAC-021"),
+        SubjectRef::Group { name } if name == MASTERS => Some(RuleId::Rbac020),
+        SubjectRef::ServiceAccount { name, .. } if name == "default" => Some(RuleId::Rbac021),
         _ => None,
     }
 }
 
 /// Every (capability rule, subject) holding, and every (named rule, subject) pair.
-fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(&'static str, &'a SubjectRef), Acc> {
+fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(RuleId, &'a SubjectRef), Acc> {
     let index = ctx.index;
     let mut role_hits: HashMap<(RoleId, bool), RuleHits> = HashMap::new();
     let mut all_rules: HashMap<RoleId, RuleSet> = HashMap::new();
     // Keys borrow the subjects held by the index: no clone per grant.
-    let mut acc: HashMap<(&'static str, &'a SubjectRef), Acc> = HashMap::new();
+    let mut acc: HashMap<(RuleId, &'a SubjectRef), Acc> = HashMap::new();
     for (binding_id, b) in index.bindings.iter().enumerate() {
         let Ok(role_id) = b.role else { continue };
         let role = &index.roles[role_id];
         let cluster = b.cluster;
         // Computed once per role and scope: a role bound in 5,000 namespaces is matched once.
         let rules_hit = role_hits.entry((role_id, cluster)).or_insert_with(|| {
-            let mut by_rule: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+            let mut by_rule: BTreeMap<RuleId, Vec<usize>> = BTreeMap::new();
             for (i, r) in role.rules.iter().enumerate() {
                 // KE-RBAC-001 is decided by the privilege table (rules::privilege), which
                 // also sees cluster-admin held through groups and system:masters.
                 for id in hits(&r.rule, cluster) {
-                    if id != "KE-RBAC-001" {
+                    if id != RuleId::Rbac001 {
                         by_rule.entry(id).or_default().push(i);
                     }
                 }
@@ -342,7 +343,7 @@ fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(&'static str, &'a SubjectRe
         });
         let grants_anything = !role.rules.is_empty();
         for subject in b.resolved.iter().flatten() {
-            let mut add = |rule_id: &'static str, rules: &RuleSet| {
+            let mut add = |rule_id: RuleId, rules: &RuleSet| {
                 let a = acc.entry((rule_id, subject)).or_insert_with(|| Acc {
                     only_bootstrap: true,
                     ..Default::default()
@@ -351,7 +352,7 @@ fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(&'static str, &'a SubjectRe
                 a.only_bootstrap &= b.bootstrap;
             };
             for (id, rules) in rules_hit.iter() {
-                add(id, rules);
+                add(*id, rules);
             }
             if grants_anything
                 && !b.bootstrap
@@ -394,7 +395,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> (Vec<Holding>, Vec<Finding>) {
     type Members = Vec<(SubjectRef, Vec<(BindingId, RuleSet)>)>;
     let mut defaults: BTreeMap<Arc<ObjectRef>, Members> = BTreeMap::new();
     for (rule_id, subject, a) in named {
-        if rule_id == "KE-RBAC-021" {
+        if rule_id == RuleId::Rbac021 {
             for (b, rules) in a.grants {
                 if let Ok(role) = ctx.index.bindings[b].role {
                     defaults
@@ -422,7 +423,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> (Vec<Holding>, Vec<Finding>) {
     (holdings, out)
 }
 
-fn holding(ctx: &RuleContext<'_>, rule_id: &'static str, subject: &SubjectRef, a: Acc) -> Holding {
+fn holding(ctx: &RuleContext<'_>, rule_id: RuleId, subject: &SubjectRef, a: Acc) -> Holding {
     let mut namespaces: Vec<Arc<str>> = Vec::new();
     let mut cluster = false;
     for (b, _) in &a.grants {
@@ -443,10 +444,10 @@ fn holding(ctx: &RuleContext<'_>, rule_id: &'static str, subject: &SubjectRef, a
     }
 }
 
-fn is_named_rule(rule_id: &str) -> bool {
+fn is_named_rule(rule_id: RuleId) -> bool {
     matches!(
         rule_id,
-        "KE-RBAC-018" | "KE-RBAC-019" | "KE-RBAC-020" | "KE-RBAC-021"
+        RuleId::Rbac018 | RuleId::Rbac019 | RuleId::Rbac020 | RuleId::Rbac021
     )
 }
 
@@ -531,7 +532,7 @@ fn default_accounts(
             many.len()
         ),
     };
-    let mut f = new_finding("KE-RBAC-021", &format!("{role}"), what);
+    let mut f = new_finding(RuleId::Rbac021, &format!("{role}"), what);
     f.cause = Some(role.to_string());
     f.objects = vec![role.clone()];
     f.subjects = subjects;
@@ -560,28 +561,28 @@ pub(crate) fn describe_scope(cluster: bool, namespaces: &BTreeSet<String>) -> St
     parts.join(" and ")
 }
 
-fn summary(rule_id: &str, subject: &SubjectRef, scope: &str) -> String {
+fn summary(rule_id: RuleId, subject: &SubjectRef, scope: &str) -> String {
     let what = match rule_id {
-        "KE-RBAC-001" => "holds all verbs on all resources",
-        "KE-RBAC-002" => "holds wildcard permissions",
-        "KE-RBAC-003" | "KE-RBAC-004" => "can read Secrets",
-        "KE-RBAC-005" => "can exec, attach, port-forward or add ephemeral containers",
-        "KE-RBAC-006" => "can create or change workloads",
-        "KE-RBAC-007" => "can change roles or bindings (or bind/escalate)",
-        "KE-RBAC-008" => "can impersonate other identities",
-        "KE-RBAC-009" => "can mint ServiceAccount tokens",
-        "KE-RBAC-010" => "can reach the kubelet API through nodes/proxy",
-        "KE-RBAC-011" => "can approve CertificateSigningRequests",
-        "KE-RBAC-012" => "can change admission webhook configurations",
-        "KE-RBAC-013" => "can create PersistentVolumes",
-        "KE-RBAC-014" => "can change CustomResourceDefinitions",
-        "KE-RBAC-015" => "can change namespaces and their Pod Security labels",
-        "KE-RBAC-016" => "can write node, pod or service status",
-        "KE-RBAC-017" => "can delete events or whole collections",
-        "KE-RBAC-018" => "(anyone who can reach the API server) is granted access",
-        "KE-RBAC-019" => "(every member) is granted access",
-        "KE-RBAC-020" => "is named in a binding",
-        "KE-RBAC-021" => "(used by every pod that names no ServiceAccount) is bound to a role",
+        RuleId::Rbac001 => "holds all verbs on all resources",
+        RuleId::Rbac002 => "holds wildcard permissions",
+        RuleId::Rbac003 | RuleId::Rbac004 => "can read Secrets",
+        RuleId::Rbac005 => "can exec, attach, port-forward or add ephemeral containers",
+        RuleId::Rbac006 => "can create or change workloads",
+        RuleId::Rbac007 => "can change roles or bindings (or bind/escalate)",
+        RuleId::Rbac008 => "can impersonate other identities",
+        RuleId::Rbac009 => "can mint ServiceAccount tokens",
+        RuleId::Rbac010 => "can reach the kubelet API through nodes/proxy",
+        RuleId::Rbac011 => "can approve CertificateSigningRequests",
+        RuleId::Rbac012 => "can change admission webhook configurations",
+        RuleId::Rbac013 => "can create PersistentVolumes",
+        RuleId::Rbac014 => "can change CustomResourceDefinitions",
+        RuleId::Rbac015 => "can change namespaces and their Pod Security labels",
+        RuleId::Rbac016 => "can write node, pod or service status",
+        RuleId::Rbac017 => "can delete events or whole collections",
+        RuleId::Rbac018 => "(anyone who can reach the API server) is granted access",
+        RuleId::Rbac019 => "(every member) is granted access",
+        RuleId::Rbac020 => "is named in a binding",
+        RuleId::Rbac021 => "(used by every pod that names no ServiceAccount) is bound to a role",
         _ => "matches the rule",
     };
     format!("{subject} {what} {scope}").trim_end().to_string()

@@ -1,6 +1,7 @@
 //! Rules about RBAC objects themselves (bindings to missing roles or ServiceAccounts, legacy
 //! tokens, aggregation labels, drift, malformed role references).
 
+use super::RuleId;
 use super::grants::{
     any_verb, execs, impersonates, node_proxy, reads_secrets, writes_rbac, writes_webhooks,
     writes_workloads,
@@ -45,7 +46,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
                 .push(b),
             Err(Unresolved::UnsupportedKind) => {
                 let mut f = new_finding(
-                    "KE-RBAC-028",
+                    RuleId::Rbac028,
                     &object.to_string(),
                     format!(
                         "{object} has roleRef kind `{}`, which a {} cannot reference; it grants nothing",
@@ -81,7 +82,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
     for (kind, c) in ctx.snapshot.collector.incomplete_kinds() {
         let object = ObjectRef::new("ResourceKind", None, kind.name());
         let mut f = new_finding(
-            "KE-COL-001",
+            RuleId::Col001,
             kind.name(),
             format!(
                 "{kind} was not collected completely ({}{})",
@@ -100,7 +101,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         let object = ObjectRef::new("Secret", t.metadata.namespace.as_deref(), &t.metadata.name);
         let sa = SubjectRef::service_account(t.metadata.ns(), &t.service_account);
         let mut f = new_finding(
-            "KE-RBAC-024",
+            RuleId::Rbac024,
             &object.to_string(),
             format!("{object} holds a non-expiring token for {sa}"),
         );
@@ -134,7 +135,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
             }
             let object = ObjectRef::new("ClusterRole", None, &cr.metadata.name);
             let mut f = new_finding(
-                "KE-RBAC-025",
+                RuleId::Rbac025,
                 &format!("{object}\n{target}"),
                 format!(
                     "{object} carries {label}=true and so adds {} sensitive rule(s) to ClusterRole {target} and everyone bound to it",
@@ -150,7 +151,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
     for d in &index.aggregation_drift {
         let object = ObjectRef::new("ClusterRole", None, &d.cluster_role);
         let mut f = new_finding(
-            "KE-RBAC-027",
+            RuleId::Rbac027,
             &object.to_string(),
             format!(
                 "{object}: {} computed rule(s) missing from the stored rules, {} stored rule(s) not produced by aggregation; the computed rules are used",
@@ -183,7 +184,7 @@ fn name_bindings(bindings: &[&BindingEntry]) -> String {
 /// KE-RBAC-022: the bindings that reference one role that does not exist.
 fn missing_role(role: &ObjectRef, bindings: &[&BindingEntry]) -> Finding {
     let mut f = new_finding(
-        "KE-RBAC-022",
+        RuleId::Rbac022,
         &role.to_string(),
         format!(
             "{} binding(s) reference {role}, which does not exist: {}",
@@ -212,7 +213,7 @@ fn missing_role(role: &ObjectRef, bindings: &[&BindingEntry]) -> Finding {
 /// KE-RBAC-023: the bindings that name one ServiceAccount that does not exist.
 fn missing_account(account: &SubjectRef, bindings: &[&BindingEntry]) -> Finding {
     let mut f = new_finding(
-        "KE-RBAC-023",
+        RuleId::Rbac023,
         &account.key(),
         format!(
             "{} binding(s) name {account}, which does not exist: {}",

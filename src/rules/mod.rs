@@ -8,7 +8,7 @@ mod hygiene;
 mod privilege;
 pub mod system;
 
-pub use catalog::{CATALOG, Family, RuleDef, rule};
+pub use catalog::{CATALOG, Family, RuleDef, RuleId, rule};
 
 use crate::finding::{Finding, FindingStatus, sort_findings};
 use crate::rbac::index::RbacIndex;
@@ -40,10 +40,10 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Evaluation {
 }
 
 /// A finding of `rule_id` with its catalog texts filled in.
-pub(crate) fn new_finding(rule_id: &str, key: &str, summary: String) -> Finding {
+pub(crate) fn new_finding(rule_id: RuleId, key: &str, summary: String) -> Finding {
     let def = rule(rule_id);
     Finding {
-        id: Finding::make_id(rule_id, key),
+        id: Finding::make_id(rule_id.as_str(), key),
         rule_id: rule_id.to_string(),
         severity: def.severity,
         title: def.title.to_string(),

@@ -2,6 +2,7 @@
 //! escalation, per identity the paths go through), both read from the privilege table, so the
 //! findings say exactly what the access matrix, the register and `access --reach` say.
 
+use super::RuleId;
 use super::system::is_system_subject;
 use super::{RuleContext, new_finding};
 use crate::finding::Finding;
@@ -38,7 +39,7 @@ fn escalation(through: &str, system: bool, members: &[(&SubjectRef, &Vec<PathSte
     } else {
         through.to_string()
     };
-    let mut f = new_finding("KE-RBAC-026", &key, summary);
+    let mut f = new_finding(RuleId::Rbac026, &key, summary);
     f.cause = Some(through.to_string());
     f.system = system;
     let mut namespaces = BTreeSet::new();
@@ -85,7 +86,8 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
                 } else {
                     format!("holds all verbs on all resources cluster-wide ({how})")
                 };
-                let mut f = new_finding("KE-RBAC-001", &subject.key(), format!("{subject} {what}"));
+                let mut f =
+                    new_finding(RuleId::Rbac001, &subject.key(), format!("{subject} {what}"));
                 f.system = is_system_subject(subject)
                     || (!grants.is_empty()
                         && grants.iter().all(|g| bootstrap.contains(&g.binding)));

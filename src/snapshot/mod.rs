@@ -5,12 +5,13 @@
 //! the same cluster state always serialises to the same bytes, which is what makes diffs,
 //! digests and signatures meaningful. Secret data never has a field to live in.
 
+pub mod inventory;
 mod io;
 mod kinds;
 
 pub use io::{
-    SnapshotIoError, canonical_json, gzip, read_snapshot_file, snapshot_from_bytes,
-    snapshot_to_gzip, snapshot_to_json,
+    SnapshotIoError, canonical_json, decompressed_limit, gzip, read_snapshot_file,
+    snapshot_from_bytes, snapshot_to_gzip, snapshot_to_json,
 };
 pub use kinds::ResourceKind;
 
@@ -21,6 +22,9 @@ use std::collections::BTreeMap;
 
 /// Version of the snapshot format; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The snapshot's file name in a pack, and in a directory `--source` may point at.
+pub const SNAPSHOT_FILE: &str = "snapshot.json.gz";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -56,7 +60,7 @@ pub struct Snapshot {
     pub token_secrets: Vec<TokenSecret>,
     /// The sub-processor inventory in force when the snapshot was taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<crate::inventory::Inventory>,
+    pub inventory: Option<inventory::Inventory>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

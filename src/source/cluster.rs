@@ -122,6 +122,8 @@ async fn load_config(options: &ClusterOptions) -> Result<kube::Config, SourceErr
 enum Failure {
     /// 403: not allowed.
     Forbidden(String),
+    /// 404: the object (a namespace, a ConfigMap) does not exist.
+    NotFound(String),
     /// 410: the continue token expired; the list must restart.
     Gone,
     /// Worth retrying: 429, 5xx, timeouts, connection errors.
@@ -136,6 +138,7 @@ fn classify(e: kube::Error) -> Failure {
             let text = format!("HTTP {} {}: {}", status.code, status.reason, status.message);
             match status.code {
                 403 => Failure::Forbidden(text),
+                404 => Failure::NotFound(text),
                 410 => Failure::Gone,
                 429 | 500..=599 => Failure::Transient(text),
                 _ => Failure::Permanent(text),
@@ -579,7 +582,7 @@ impl Source for ClusterSource {
                     .await
                 {
                     Ok(object) => Ok(Some(object)),
-                    Err(Failure::Permanent(m)) if m.starts_with("HTTP 404") => Ok(None),
+                    Err(Failure::NotFound(_)) => Ok(None),
                     Err(f) => Err(f),
                 },
                 None => Ok(None),
@@ -628,7 +631,7 @@ impl Source for ClusterSource {
                     })
                     .unwrap_or_default(),
             )),
-            Err(Failure::Permanent(m)) if m.starts_with("HTTP 404") => Ok(None),
+            Err(Failure::NotFound(_)) => Ok(None),
             Err(f) => Err(SourceError::Cluster(format!(
                 "cannot read ConfigMap {namespace}/{name}: {}",
                 failure_text(&f)
@@ -639,7 +642,10 @@ impl Source for ClusterSource {
 
 fn failure_text(f: &Failure) -> String {
     match f {
-        Failure::Forbidden(m) | Failure::Transient(m) | Failure::Permanent(m) => m.clone(),
+        Failure::Forbidden(m)
+        | Failure::NotFound(m)
+        | Failure::Transient(m)
+        | Failure::Permanent(m) => m.clone(),
         Failure::Gone => "the list kept expiring (410 Gone) while it was read".into(),
     }
 }

@@ -153,7 +153,7 @@ pub async fn load_snapshot(
         }
         SnapshotInput::Saved(path) => {
             let file = if path.is_dir() {
-                path.join(crate::pack::SNAPSHOT_FILE)
+                path.join(crate::snapshot::SNAPSHOT_FILE)
             } else {
                 path.clone()
             };

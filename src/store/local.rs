@@ -99,10 +99,10 @@ impl Store for LocalStore {
         self.root.display().to_string()
     }
 
-    async fn retention(&self) -> Result<crate::controls::Retention, StoreError> {
+    async fn retention(&self) -> Result<super::Retention, StoreError> {
         // No path here: the pack states it, and the same inputs must give the same pack
         // wherever the directory is.
-        Ok(crate::controls::Retention::Unverifiable {
+        Ok(super::Retention::Unverifiable {
             reason: "packs are files in a local directory; whether its file system or a copy keeps them write-once is outside what the tool can see".into(),
         })
     }

@@ -3,10 +3,11 @@
 //! pack is complete. The local directory store lives here; S3 fits the same trait.
 
 pub mod local;
+mod retention;
 pub mod s3;
 
-use crate::controls::Retention;
 use async_trait::async_trait;
+pub use retention::Retention;
 use std::path::PathBuf;
 
 /// A store location as the user writes it.

@@ -3,8 +3,8 @@
 //! encryption. Transient failures are retried by the SDK with exponential backoff and jitter within
 //! a bounded time; permanent ones fail at once naming the bucket and the operation.
 
+use super::Retention;
 use super::{PublishLock, Store, StoreError, validate_key};
-use crate::controls::Retention;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};

@@ -9,6 +9,7 @@
 //! At 5,000 namespaces it holds about 50,000 RoleBindings, 5,000 Roles, 2,000 ClusterRoles,
 //! 1,000 ClusterRoleBindings and 20,000 ServiceAccounts, the size large platforms run.
 
+use crate::rules::RuleId;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -322,9 +323,9 @@ impl Builder {
             "status": {"phase": "Running"}}));
     }
 
-    fn plant(&mut self, rule_id: &str, about: &str, why: &str) {
+    fn plant(&mut self, rule_id: RuleId, about: &str, why: &str) {
         self.planted.push(Planted {
-            rule_id: rule_id.into(),
+            rule_id: rule_id.as_str().into(),
             about: about.into(),
             why: why.into(),
         });
@@ -479,7 +480,7 @@ fn platform(b: &mut Builder) {
         vec![subject("Group", "platform-admins", None)],
     );
     b.plant(
-        "KE-RBAC-001",
+        RuleId::Rbac001,
         "Group:platform-admins",
         "the platform team's group holds cluster-admin",
     );
@@ -611,7 +612,7 @@ fn vendor(b: &mut Builder, v: usize, rng: &mut Rng) {
     // Ten vendors nobody registered.
     if v % 10 == 9 {
         b.plant(
-            "KE-SUB-001",
+            RuleId::Sub001,
             &format!("ServiceAccount:{id}/agent"),
             "a vendor agent with cluster-wide access is in no inventory entry",
         );
@@ -619,7 +620,7 @@ fn vendor(b: &mut Builder, v: usize, rng: &mut Rng) {
     }
     if exceeds {
         b.plant(
-            "KE-SUB-003",
+            RuleId::Sub003,
             &id,
             "the agent reads Secrets beyond its declared access",
         );
@@ -640,7 +641,7 @@ fn planted_risks(b: &mut Builder, n: usize) {
             vec![subject("User", &user, None)],
         );
         b.plant(
-            "KE-RBAC-001",
+            RuleId::Rbac001,
             &format!("User:{user}"),
             "a person bound to cluster-admin",
         );
@@ -656,7 +657,7 @@ fn planted_risks(b: &mut Builder, n: usize) {
         vec![subject("User", "support-lead@example.com", None)],
     );
     b.plant(
-        "KE-RBAC-026",
+        RuleId::Rbac026,
         "User:support-lead@example.com",
         "impersonating system:masters reaches cluster-admin in one step",
     );
@@ -670,7 +671,7 @@ fn planted_risks(b: &mut Builder, n: usize) {
         "public-read",
         vec![subject("User", "system:anonymous", None)],
     );
-    b.plant("KE-RBAC-018", "User:system:anonymous", "anonymous access");
+    b.plant(RuleId::Rbac018, "User:system:anonymous", "anonymous access");
     b.cluster_role(
         "secret-reader",
         json!({}),
@@ -682,7 +683,7 @@ fn planted_risks(b: &mut Builder, n: usize) {
         vec![subject("Group", "system:authenticated", None)],
     );
     b.plant(
-        "KE-RBAC-019",
+        RuleId::Rbac019,
         "Group:system:authenticated",
         "every authenticated user reads every Secret",
     );
@@ -692,7 +693,7 @@ fn planted_risks(b: &mut Builder, n: usize) {
         vec![rule(&[""], &["secrets"], &["get", "list"])],
     );
     b.plant(
-        "KE-RBAC-025",
+        RuleId::Rbac025,
         "ClusterRole leaky-view",
         "adds Secrets to view, and so to every viewer",
     );
@@ -705,12 +706,12 @@ fn planted_risks(b: &mut Builder, n: usize) {
         vec![subject("ServiceAccount", "ops-admin", Some(&target))],
     );
     b.plant(
-        "KE-RBAC-001",
+        RuleId::Rbac001,
         &format!("ServiceAccount:{target}/ops-admin"),
         "a workload identity with cluster-admin",
     );
     b.plant(
-        "KE-RBAC-026",
+        RuleId::Rbac026,
         "Group:sre-oncall",
         "may create pods where a cluster-admin ServiceAccount lives",
     );
@@ -733,12 +734,12 @@ fn planted_risks(b: &mut Builder, n: usize) {
         );
     }
     b.plant(
-        "KE-RBAC-022",
+        RuleId::Rbac022,
         "ClusterRole legacy-tooling",
         "bindings to a ClusterRole that does not exist",
     );
     b.plant(
-        "KE-RBAC-023",
+        RuleId::Rbac023,
         "ServiceAccount:ci-system/jenkins",
         "bindings to a ServiceAccount that does not exist",
     );
@@ -754,7 +755,7 @@ fn planted_risks(b: &mut Builder, n: usize) {
         );
     }
     b.plant(
-        "KE-RBAC-021",
+        RuleId::Rbac021,
         "ClusterRole edit",
         "default ServiceAccounts bound to edit in twenty namespaces",
     );

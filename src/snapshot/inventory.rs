@@ -1,7 +1,9 @@
 //! The sub-processor inventory format (`apiVersion: kube-evidence.io/v1`,
 //! `kind: SubProcessorInventory`): the register of third parties with access to the cluster,
 //! what they may do, and the assurance on file for each. Documented in `docs/inventory.md`; the
-//! JSON Schema comes from these types (`kube-evidence inventory schema`).
+//! JSON Schema comes from these types (`kube-evidence inventory schema`). The model lives with the
+//! snapshot, which records the inventory in force; reading, validating and reconciling it is
+//! `crate::inventory`.
 
 use chrono::NaiveDate;
 use schemars::JsonSchema;

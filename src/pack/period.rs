@@ -3,8 +3,8 @@
 //! one before it. Gaps (a missing night, a pack whose predecessor is not the previous one) are
 //! listed first, never hidden.
 
-use super::render::{ChangeRow, rows};
-use super::{Diff, Side, compute};
+use crate::diff::render::{ChangeRow, rows};
+use crate::diff::{Diff, Side, compute};
 use crate::pack::{self, PackReadError, StoredPack};
 use crate::report::json::FindingsDocument;
 use crate::snapshot::snapshot_from_bytes;
@@ -267,7 +267,7 @@ pub fn csv(p: &Population) -> Vec<u8> {
     let mut w = crate::csv_out::writer(Vec::new());
     // The columns of changes.csv, after the pack a change was first seen in.
     let mut header = vec!["first_seen_pack"];
-    header.extend(super::render::CHANGE_HEADER);
+    header.extend(crate::diff::render::CHANGE_HEADER);
     crate::csv_out::record(&mut w, &header);
     for g in &p.gaps {
         crate::csv_out::record(

@@ -9,21 +9,24 @@
 use crate::analysis::{AssessmentInput, assess};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigError};
-use crate::controls::{self, Controls, ControlsError};
+use crate::controls::ControlsError;
 use crate::diag::Diagnostics;
-use crate::exceptions::{self, Exception, ExceptionsError};
+use crate::exceptions::ExceptionsError;
 use crate::finding::Severity;
-use crate::inventory::{self, Inventory, InventoryError, InventoryRef};
-use crate::pack::sign::{AllowedSigner, SignError, SigningKey, parse_allowed_signers};
+use crate::inventory::{InventoryError, InventoryRef};
+use crate::pack::sign::{SignError, SigningKey};
 use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
 use crate::report::{self, ReportInput};
 use crate::snapshot::{Snapshot, canonical_json};
 use crate::source::{CollectContext, Source, SourceError, SourceSpec};
 use crate::store::{Store, StoreError, StoreUrl};
-use chrono::NaiveDate;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
+
+pub mod inputs;
+
+pub use inputs::{Inputs, load_allowed_signers, load_inputs, load_inventory};
 
 /// How the run signs its pack.
 #[derive(Clone)]
@@ -188,90 +191,6 @@ pub fn tool_info() -> ToolInfo {
     }
 }
 
-/// The inputs people write, validated.
-pub struct Inputs {
-    pub controls: Controls,
-    pub exceptions: Vec<Exception>,
-    pub inventory: Option<Inventory>,
-    /// The inventory and exceptions files as read, with their digests (for the report).
-    pub files: Vec<report::InputFile>,
-    /// Keys trusted to have signed the previous pack.
-    pub trusted_signers: Option<Vec<AllowedSigner>>,
-}
-
-/// Reads an allowed-signers file; every bad line is reported.
-pub fn load_allowed_signers(path: &std::path::Path) -> Result<Vec<AllowedSigner>, RunError> {
-    let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
-        RunError::AllowedSigners {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        }
-    })?;
-    parse_allowed_signers(&text, &path.display().to_string()).map_err(|d| {
-        RunError::AllowedSigners {
-            path: path.display().to_string(),
-            message: format!("invalid:\n{d}"),
-        }
-    })
-}
-
-/// Loads and validates controls, exceptions and inventory (`today` for their dates).
-pub async fn load_inputs(
-    controls_dir: Option<&std::path::Path>,
-    exceptions_file: Option<&std::path::Path>,
-    inventory_ref: Option<&InventoryRef>,
-    source: Option<&dyn Source>,
-    today: NaiveDate,
-) -> Result<Inputs, RunError> {
-    let controls = match controls_dir {
-        Some(dir) => controls::load_dir(dir)?,
-        None => Controls::builtin(),
-    };
-    let mut files = Vec::new();
-    let exceptions = match exceptions_file {
-        Some(p) => {
-            let origin = p.display().to_string();
-            let text = crate::input::read_text(p, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
-                ExceptionsError::Read {
-                    path: origin.clone(),
-                    message: e.to_string(),
-                }
-            })?;
-            files.push(input_file("exceptions", &origin, &text));
-            exceptions::parse(&text, &origin, today)?
-        }
-        None => Vec::new(),
-    };
-    let inventory = match inventory_ref {
-        Some(r) => {
-            let (origin, text) = inventory::read_text(r, source).await?;
-            files.insert(0, input_file("inventory", &origin, &text));
-            Some(inventory::parse(&text, &origin, today)?)
-        }
-        None => None,
-    };
-    files.push(report::InputFile {
-        what: "controls".into(),
-        origin: controls_dir.map_or("built-in".into(), |d| d.display().to_string()),
-        sha256: controls.digest(),
-    });
-    Ok(Inputs {
-        controls,
-        exceptions,
-        inventory,
-        files,
-        trusted_signers: None,
-    })
-}
-
-fn input_file(what: &str, origin: &str, text: &str) -> report::InputFile {
-    report::InputFile {
-        what: what.into(),
-        origin: origin.into(),
-        sha256: pack::sha256_hex(text.as_bytes()),
-    }
-}
-
 /// Runs the whole pipeline once.
 pub async fn run(
     plan: &RunPlan,
@@ -422,7 +341,7 @@ async fn collect_and_publish(
             .unwrap_or_default(),
         report::trend::point(&id, snapshot.taken_at, &assessment),
     );
-    let files = report::pack_files(&ReportInput {
+    let files = pack::content_files(&ReportInput {
         pack_id: &id,
         snapshot: &snapshot,
         snapshot_gz,
