@@ -18,238 +18,296 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_API_VERSION: &str = "kube-evidence.io/v1";
 pub const CONFIG_KIND: &str = "RunConfig";
 
-/// Every top-level setting, with its file key, flag and environment variable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Setting {
-    ClusterName,
-    Source,
-    Out,
-    Inventory,
-    Controls,
-    Exceptions,
-    FailOn,
-    SigningKey,
-    Unsigned,
-    AllowedSigners,
-    LogFormat,
-    LogLevel,
-    RequireComplete,
-    CollectTokenSecrets,
-    Kubeconfig,
-    Context,
-    ScheduleIntervalHours,
-    S3Region,
-    S3Endpoint,
-    S3PathStyle,
-    ObjectLock,
-    ServerSideEncryption,
-    SseKmsKeyId,
-}
-
+/// How a setting's text is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SettingType {
+pub enum SettingType {
     Text,
+    /// Relative to the configuration file when set there.
     Path,
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`); a bare flag means true.
     Bool,
     Number,
     /// `{mode, days}` in the file, `MODE:DAYS` in a flag or variable.
     ObjectLock,
 }
 
+/// One row of the settings table.
+#[derive(Debug)]
+pub struct SettingRow {
+    /// The key in the configuration file.
+    pub key: &'static str,
+    /// The command-line flag.
+    pub flag: &'static str,
+    /// The environment variable. The signing key file is `..._SIGNING_KEY_FILE` because
+    /// `KUBE_EVIDENCE_SIGNING_KEY` holds the key text itself.
+    pub env: &'static str,
+    pub kind: SettingType,
+    /// The placeholder a flag's help shows for its value.
+    pub value: &'static str,
+    /// One line for the flag's help and the configuration reference (Markdown).
+    pub help: &'static str,
+}
+
+macro_rules! settings_table {
+    ($($variant:ident {
+        key: $key:literal,
+        flag: $flag:literal,
+        env: $env:literal,
+        kind: $kind:ident,
+        value: $value:literal,
+        help: $help:literal,
+    })*) => {
+        /// Every top-level setting. The table below is the one place a setting's key, flag,
+        /// environment variable, kind and help are written: the loader, the command line's flags
+        /// (`cli::settings`) and the reference in docs/configuration.md all read it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Setting {
+            $($variant,)*
+        }
+
+        const SETTING_ROWS: &[SettingRow] = &[$(SettingRow {
+            key: $key,
+            flag: $flag,
+            env: $env,
+            kind: SettingType::$kind,
+            value: $value,
+            help: $help,
+        },)*];
+
+        impl Setting {
+            pub const ALL: [Setting; SETTING_ROWS.len()] = [$(Setting::$variant,)*];
+        }
+    };
+}
+
+settings_table! {
+    ClusterName {
+        key: "clusterName",
+        flag: "--cluster-name",
+        env: "KUBE_EVIDENCE_CLUSTER_NAME",
+        kind: Text,
+        value: "NAME",
+        help: "Name of the cluster; names the pack folder. Letters, digits, `-`, `_`, `.`.",
+    }
+    Source {
+        key: "source",
+        flag: "--source",
+        env: "KUBE_EVIDENCE_SOURCE",
+        kind: Text,
+        value: "cluster|PATH",
+        help: "`cluster` for the live API, or a file or directory of dumped objects (write `./cluster` for a directory called `cluster`).",
+    }
+    Out {
+        key: "out",
+        flag: "--out",
+        env: "KUBE_EVIDENCE_OUT",
+        kind: Text,
+        value: "URL",
+        help: "Where packs go: a directory, `file://DIR`, or `s3://BUCKET/PREFIX`.",
+    }
+    Inventory {
+        key: "inventory",
+        flag: "--inventory",
+        env: "KUBE_EVIDENCE_INVENTORY",
+        kind: Path,
+        value: "FILE",
+        help: "The sub-processor inventory: a file, or `configmap:NAMESPACE/NAME`.",
+    }
+    Controls {
+        key: "controls",
+        flag: "--controls",
+        env: "KUBE_EVIDENCE_CONTROLS",
+        kind: Path,
+        value: "DIR",
+        help: "A directory of control definitions (default: the built-in SOC 2 and ISO 27001 sets).",
+    }
+    Exceptions {
+        key: "exceptions",
+        flag: "--exceptions",
+        env: "KUBE_EVIDENCE_EXCEPTIONS",
+        kind: Path,
+        value: "FILE",
+        help: "The exceptions (risk acceptance) file.",
+    }
+    FailOn {
+        key: "failOn",
+        flag: "--fail-on",
+        env: "KUBE_EVIDENCE_FAIL_ON",
+        kind: Text,
+        value: "SEVERITY",
+        help: "Exit with code 3 when an unaccepted finding has at least this severity (`critical`, `high`, `medium`, `low`, `info`, or `none`).",
+    }
+    SigningKey {
+        key: "signingKey",
+        flag: "--signing-key",
+        env: "KUBE_EVIDENCE_SIGNING_KEY_FILE",
+        kind: Path,
+        value: "FILE",
+        help: "The Ed25519 signing key file (OpenSSH format).",
+    }
+    Unsigned {
+        key: "unsigned",
+        flag: "--unsigned",
+        env: "KUBE_EVIDENCE_UNSIGNED",
+        kind: Bool,
+        value: "BOOL",
+        help: "Publish without a signature; the pack says UNSIGNED everywhere.",
+    }
+    AllowedSigners {
+        key: "allowedSigners",
+        flag: "--allowed-signers",
+        env: "KUBE_EVIDENCE_ALLOWED_SIGNERS",
+        kind: Path,
+        value: "FILE",
+        help: "OpenSSH allowed-signers file of the keys trusted to sign packs: the previous pack's signature must verify against it before a run chains to it.",
+    }
+    LogFormat {
+        key: "logFormat",
+        flag: "--log-format",
+        env: "KUBE_EVIDENCE_LOG_FORMAT",
+        kind: Text,
+        value: "FORMAT",
+        help: "`text` (default) or `json`.",
+    }
+    LogLevel {
+        key: "logLevel",
+        flag: "--log-level",
+        env: "KUBE_EVIDENCE_LOG_LEVEL",
+        kind: Text,
+        value: "LEVEL",
+        help: "`error`, `warn`, `info` (default), `debug` or `trace`; `RUST_LOG` also works.",
+    }
+    RequireComplete {
+        key: "requireComplete",
+        flag: "--require-complete",
+        env: "KUBE_EVIDENCE_REQUIRE_COMPLETE",
+        kind: Bool,
+        value: "BOOL",
+        help: "Refuse to publish when any required kind could not be collected completely.",
+    }
+    CollectTokenSecrets {
+        key: "collectTokenSecrets",
+        flag: "--collect-token-secrets",
+        env: "KUBE_EVIDENCE_COLLECT_TOKEN_SECRETS",
+        kind: Bool,
+        value: "BOOL",
+        help: "List Secret metadata to find legacy ServiceAccount tokens (needs `list` on secrets).",
+    }
+    Kubeconfig {
+        key: "kubeconfig",
+        flag: "--kubeconfig",
+        env: "KUBE_EVIDENCE_KUBECONFIG",
+        kind: Path,
+        value: "FILE",
+        help: "Kubeconfig file for `source: cluster` (default: in-cluster, then `KUBECONFIG`, then `~/.kube/config`).",
+    }
+    Context {
+        key: "context",
+        flag: "--context",
+        env: "KUBE_EVIDENCE_CONTEXT",
+        kind: Text,
+        value: "NAME",
+        help: "Kubeconfig context to use.",
+    }
+    ScheduleIntervalHours {
+        key: "scheduleIntervalHours",
+        flag: "--schedule-interval-hours",
+        env: "KUBE_EVIDENCE_SCHEDULE_INTERVAL_HOURS",
+        kind: Number,
+        value: "HOURS",
+        help: "Hours between scheduled runs, used to find gaps in the series (default 24).",
+    }
+    S3Region {
+        key: "s3Region",
+        flag: "--s3-region",
+        env: "KUBE_EVIDENCE_S3_REGION",
+        kind: Text,
+        value: "REGION",
+        help: "Bucket region (default: the AWS chain's region, e.g. `AWS_REGION`, else `us-east-1`).",
+    }
+    S3Endpoint {
+        key: "s3Endpoint",
+        flag: "--s3-endpoint",
+        env: "KUBE_EVIDENCE_S3_ENDPOINT",
+        kind: Text,
+        value: "URL",
+        help: "S3-compatible endpoint URL (default: `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS itself).",
+    }
+    S3PathStyle {
+        key: "s3PathStyle",
+        flag: "--s3-path-style",
+        env: "KUBE_EVIDENCE_S3_PATH_STYLE",
+        kind: Bool,
+        value: "BOOL",
+        help: "Force path-style addressing (chosen automatically for IP-address and `localhost` endpoints).",
+    }
+    ObjectLock {
+        key: "objectLock",
+        flag: "--object-lock",
+        env: "KUBE_EVIDENCE_OBJECT_LOCK",
+        kind: ObjectLock,
+        value: "MODE:DAYS",
+        help: "Write-once retention on every pack object: `{mode: GOVERNANCE|COMPLIANCE, days: N}` in the file, `MODE:DAYS` as flag or variable. The bucket must have Object Lock enabled, or the run fails before publishing.",
+    }
+    ServerSideEncryption {
+        key: "serverSideEncryption",
+        flag: "--sse",
+        env: "KUBE_EVIDENCE_SSE",
+        kind: Text,
+        value: "ALGORITHM",
+        help: "Server-side encryption of pack objects: `AES256` or `aws:kms`. The run stops if the store does not confirm it.",
+    }
+    SseKmsKeyId {
+        key: "sseKmsKeyId",
+        flag: "--sse-kms-key-id",
+        env: "KUBE_EVIDENCE_SSE_KMS_KEY_ID",
+        kind: Text,
+        value: "KEY",
+        help: "KMS key id or ARN for `serverSideEncryption: aws:kms` (default: the bucket's key).",
+    }
+}
+
 impl Setting {
-    pub const ALL: [Setting; 23] = [
-        Setting::ClusterName,
-        Setting::Source,
-        Setting::Out,
-        Setting::Inventory,
-        Setting::Controls,
-        Setting::Exceptions,
-        Setting::FailOn,
-        Setting::SigningKey,
-        Setting::Unsigned,
-        Setting::AllowedSigners,
-        Setting::LogFormat,
-        Setting::LogLevel,
-        Setting::RequireComplete,
-        Setting::CollectTokenSecrets,
-        Setting::Kubeconfig,
-        Setting::Context,
-        Setting::ScheduleIntervalHours,
-        Setting::S3Region,
-        Setting::S3Endpoint,
-        Setting::S3PathStyle,
-        Setting::ObjectLock,
-        Setting::ServerSideEncryption,
-        Setting::SseKmsKeyId,
-    ];
+    pub fn row(self) -> &'static SettingRow {
+        &SETTING_ROWS[self as usize]
+    }
 
     /// The key in the configuration file.
     pub fn key(self) -> &'static str {
-        match self {
-            Setting::ClusterName => "clusterName",
-            Setting::Source => "source",
-            Setting::Out => "out",
-            Setting::Inventory => "inventory",
-            Setting::Controls => "controls",
-            Setting::Exceptions => "exceptions",
-            Setting::FailOn => "failOn",
-            Setting::SigningKey => "signingKey",
-            Setting::Unsigned => "unsigned",
-            Setting::AllowedSigners => "allowedSigners",
-            Setting::LogFormat => "logFormat",
-            Setting::LogLevel => "logLevel",
-            Setting::RequireComplete => "requireComplete",
-            Setting::CollectTokenSecrets => "collectTokenSecrets",
-            Setting::Kubeconfig => "kubeconfig",
-            Setting::Context => "context",
-            Setting::ScheduleIntervalHours => "scheduleIntervalHours",
-            Setting::S3Region => "s3Region",
-            Setting::S3Endpoint => "s3Endpoint",
-            Setting::S3PathStyle => "s3PathStyle",
-            Setting::ObjectLock => "objectLock",
-            Setting::ServerSideEncryption => "serverSideEncryption",
-            Setting::SseKmsKeyId => "sseKmsKeyId",
-        }
+        self.row().key
     }
 
     pub fn flag(self) -> &'static str {
-        match self {
-            Setting::ClusterName => "--cluster-name",
-            Setting::Source => "--source",
-            Setting::Out => "--out",
-            Setting::Inventory => "--inventory",
-            Setting::Controls => "--controls",
-            Setting::Exceptions => "--exceptions",
-            Setting::FailOn => "--fail-on",
-            Setting::SigningKey => "--signing-key",
-            Setting::Unsigned => "--unsigned",
-            Setting::AllowedSigners => "--allowed-signers",
-            Setting::LogFormat => "--log-format",
-            Setting::LogLevel => "--log-level",
-            Setting::RequireComplete => "--require-complete",
-            Setting::CollectTokenSecrets => "--collect-token-secrets",
-            Setting::Kubeconfig => "--kubeconfig",
-            Setting::Context => "--context",
-            Setting::ScheduleIntervalHours => "--schedule-interval-hours",
-            Setting::S3Region => "--s3-region",
-            Setting::S3Endpoint => "--s3-endpoint",
-            Setting::S3PathStyle => "--s3-path-style",
-            Setting::ObjectLock => "--object-lock",
-            Setting::ServerSideEncryption => "--sse",
-            Setting::SseKmsKeyId => "--sse-kms-key-id",
-        }
+        self.row().flag
     }
 
-    /// The environment variable. The signing key file is `..._SIGNING_KEY_FILE` because
-    /// `KUBE_EVIDENCE_SIGNING_KEY` holds the key text itself.
     pub fn env(self) -> &'static str {
-        match self {
-            Setting::ClusterName => "KUBE_EVIDENCE_CLUSTER_NAME",
-            Setting::Source => "KUBE_EVIDENCE_SOURCE",
-            Setting::Out => "KUBE_EVIDENCE_OUT",
-            Setting::Inventory => "KUBE_EVIDENCE_INVENTORY",
-            Setting::Controls => "KUBE_EVIDENCE_CONTROLS",
-            Setting::Exceptions => "KUBE_EVIDENCE_EXCEPTIONS",
-            Setting::FailOn => "KUBE_EVIDENCE_FAIL_ON",
-            Setting::SigningKey => "KUBE_EVIDENCE_SIGNING_KEY_FILE",
-            Setting::Unsigned => "KUBE_EVIDENCE_UNSIGNED",
-            Setting::AllowedSigners => "KUBE_EVIDENCE_ALLOWED_SIGNERS",
-            Setting::LogFormat => "KUBE_EVIDENCE_LOG_FORMAT",
-            Setting::LogLevel => "KUBE_EVIDENCE_LOG_LEVEL",
-            Setting::RequireComplete => "KUBE_EVIDENCE_REQUIRE_COMPLETE",
-            Setting::CollectTokenSecrets => "KUBE_EVIDENCE_COLLECT_TOKEN_SECRETS",
-            Setting::Kubeconfig => "KUBE_EVIDENCE_KUBECONFIG",
-            Setting::Context => "KUBE_EVIDENCE_CONTEXT",
-            Setting::ScheduleIntervalHours => "KUBE_EVIDENCE_SCHEDULE_INTERVAL_HOURS",
-            Setting::S3Region => "KUBE_EVIDENCE_S3_REGION",
-            Setting::S3Endpoint => "KUBE_EVIDENCE_S3_ENDPOINT",
-            Setting::S3PathStyle => "KUBE_EVIDENCE_S3_PATH_STYLE",
-            Setting::ObjectLock => "KUBE_EVIDENCE_OBJECT_LOCK",
-            Setting::ServerSideEncryption => "KUBE_EVIDENCE_SSE",
-            Setting::SseKmsKeyId => "KUBE_EVIDENCE_SSE_KMS_KEY_ID",
-        }
+        self.row().env
     }
 
-    fn kind(self) -> SettingType {
-        match self {
-            Setting::Inventory
-            | Setting::Controls
-            | Setting::Exceptions
-            | Setting::SigningKey
-            | Setting::AllowedSigners
-            | Setting::Kubeconfig => SettingType::Path,
-            Setting::Unsigned
-            | Setting::RequireComplete
-            | Setting::CollectTokenSecrets
-            | Setting::S3PathStyle => SettingType::Bool,
-            Setting::ScheduleIntervalHours => SettingType::Number,
-            Setting::ObjectLock => SettingType::ObjectLock,
-            // `source` and `out` are paths unless they are the word `cluster` or a URL, so they
-            // are resolved by hand below.
-            _ => SettingType::Text,
-        }
+    pub fn kind(self) -> SettingType {
+        self.row().kind
     }
 
-    /// One line for the configuration reference.
     pub fn help(self) -> &'static str {
-        match self {
-            Setting::ClusterName => {
-                "Name of the cluster; names the pack folder. Letters, digits, `-`, `_`, `.`."
-            }
-            Setting::Source => {
-                "`cluster` for the live API, or a file or directory of dumped objects."
-            }
-            Setting::Out => "Where packs go: a directory, `file://DIR`, or `s3://BUCKET/PREFIX`.",
-            Setting::Inventory => {
-                "The sub-processor inventory: a file, or `configmap:NAMESPACE/NAME`."
-            }
-            Setting::Controls => {
-                "A directory of control definitions (default: the built-in SOC 2 and ISO 27001 sets)."
-            }
-            Setting::Exceptions => "The exceptions (risk acceptance) file.",
-            Setting::FailOn => {
-                "Exit with code 3 when an unaccepted finding has at least this severity (critical, high, medium, low, info)."
-            }
-            Setting::SigningKey => "The Ed25519 signing key file (OpenSSH format).",
-            Setting::Unsigned => "Publish without a signature; the pack says UNSIGNED everywhere.",
-            Setting::AllowedSigners => {
-                "OpenSSH allowed-signers file of the keys trusted to sign packs: the previous pack's signature must verify against it before a run chains to it."
-            }
-            Setting::LogFormat => "`text` (default on a terminal) or `json` (default otherwise).",
-            Setting::LogLevel => {
-                "error, warn, info (default), debug or trace; RUST_LOG also works."
-            }
-            Setting::RequireComplete => {
-                "Refuse to publish when any kind could not be collected completely."
-            }
-            Setting::CollectTokenSecrets => {
-                "List Secret metadata to find legacy ServiceAccount tokens (needs list on secrets)."
-            }
-            Setting::Kubeconfig => {
-                "Kubeconfig file for `source: cluster` (default: in-cluster, then KUBECONFIG, then ~/.kube/config)."
-            }
-            Setting::Context => "Kubeconfig context to use.",
-            Setting::ScheduleIntervalHours => {
-                "Hours between scheduled runs, used to find gaps in the series (default 24)."
-            }
-            Setting::S3Region => {
-                "Bucket region (default: the AWS chain's region, else `us-east-1`)."
-            }
-            Setting::S3Endpoint => {
-                "S3-compatible endpoint URL (default: `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS)."
-            }
-            Setting::S3PathStyle => {
-                "Force path-style addressing (automatic for IP-address and `localhost` endpoints)."
-            }
-            Setting::ObjectLock => {
-                "Write-once retention on every pack object: `{mode: GOVERNANCE|COMPLIANCE, days: N}` (flag and variable: `MODE:DAYS`); the bucket must have Object Lock enabled."
-            }
-            Setting::ServerSideEncryption => {
-                "Server-side encryption of pack objects: `AES256` or `aws:kms`."
-            }
-            Setting::SseKmsKeyId => "KMS key id or ARN for `serverSideEncryption: aws:kms`.",
-        }
+        self.row().help
     }
+}
+
+/// The settings reference of docs/configuration.md, made from the table.
+pub fn settings_reference() -> String {
+    let mut out = String::from("| key | flag | environment | meaning |\n|---|---|---|---|\n");
+    for s in Setting::ALL {
+        let r = s.row();
+        out.push_str(&format!(
+            "| `{}` | `{}` | `{}` | {} |\n",
+            r.key,
+            r.flag,
+            r.env,
+            r.help.replace('|', "\\|")
+        ));
+    }
+    out
 }
 
 /// Where a setting's value came from, for error messages.
@@ -342,6 +400,16 @@ impl Overrides {
             self.set(setting, "true");
         }
     }
+
+    /// Adds `other`'s values, which win.
+    pub fn extend(&mut self, other: &Overrides) {
+        self.values
+            .extend(other.values.iter().map(|(k, v)| (*k, v.clone())));
+    }
+
+    pub fn get(&self, setting: Setting) -> Option<&str> {
+        self.values.get(&setting).map(String::as_str)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -405,6 +473,27 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
     let mut diags = Diagnostics::new();
+    let mut raw = gather(file, flags, env, &mut diags)?;
+    let key_text_overridden = choose_signing(&mut raw, env(SIGNING_KEY_TEXT_ENV).is_some());
+    let mut config = Config::unset(file, key_text_overridden);
+    let mut pending = Pending::default();
+    for (setting, (value, origin)) in raw {
+        if let Some(text) = setting_text(setting, value, &origin, &mut diags) {
+            apply(&mut config, setting, text, origin, &mut pending, &mut diags);
+        }
+    }
+    check_combinations(&mut config, pending, env, &mut diags);
+    diags.into_result(config).map_err(ConfigError::Invalid)
+}
+
+/// Every setting's raw value and where it came from: the file, then the environment, then the
+/// flags (a later one wins).
+fn gather(
+    file: Option<&Path>,
+    flags: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) -> Result<BTreeMap<Setting, (RawValue, Origin)>, ConfigError> {
     let mut raw: BTreeMap<Setting, (RawValue, Origin)> = BTreeMap::new();
 
     if let Some(path) = file {
@@ -419,7 +508,7 @@ pub fn load(
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        read_file(&text, &shown, &base, &mut raw, &mut diags);
+        read_file(&text, &shown, &base, &mut raw, diags);
     }
     for setting in Setting::ALL {
         if let Some(v) = env(setting.env()) {
@@ -432,176 +521,216 @@ pub fn load(
             (RawValue::Text(v.clone()), Origin::Flag(setting.flag())),
         );
     }
-    let key_text_overridden = choose_signing(&mut raw, env(SIGNING_KEY_TEXT_ENV).is_some());
 
-    let mut config = Config {
-        cluster_name: None,
-        source: None,
-        out: None,
-        inventory: None,
-        controls: None,
-        exceptions: None,
-        fail_on: None,
-        signing_key: None,
-        unsigned: false,
-        key_text_overridden,
-        allowed_signers: None,
-        log_format: None,
-        log_level: None,
-        require_complete: false,
-        collect_token_secrets: false,
-        kubeconfig: None,
-        context: None,
-        schedule_interval_hours: 24,
-        s3: S3Settings::default(),
-        file: file.map(Path::to_path_buf),
-    };
-    let mut sse_kms_key: Option<(String, Origin)> = None;
-    let mut sse_origin: Option<Origin> = None;
+    Ok(raw)
+}
 
-    for (setting, (value, origin)) in raw {
-        let text = match value {
-            RawValue::Text(t) => t,
-            RawValue::Other(found) => {
-                let expected = match setting.kind() {
-                    SettingType::Bool => "true or false",
-                    SettingType::Number => "a whole number",
-                    SettingType::ObjectLock => "a mapping with `mode` and `days`",
-                    _ => "a string",
-                };
-                origin.report(
-                    &mut diags,
-                    format!("`{}`: expected {expected}, found {found}", setting.key()),
-                );
-                continue;
-            }
-        };
-        let key = setting.key();
-        let path_value = |t: &str| -> PathBuf {
-            match &origin {
-                Origin::File { base, .. } => normalize(&base.join(t)),
-                _ => normalize(Path::new(t)),
-            }
-        };
-        if text.trim().is_empty() && setting.kind() != SettingType::Bool {
-            origin.report(&mut diags, format!("`{key}` must not be empty"));
-            continue;
-        }
-        match setting {
-            Setting::ClusterName => match validate_cluster_name(&text) {
-                Ok(()) => config.cluster_name = Some(text),
-                Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
-            },
-            Setting::Source => {
-                config.source = Some(match SourceSpec::parse(&text) {
-                    SourceSpec::Cluster => SourceSpec::Cluster,
-                    SourceSpec::Dump(p) => SourceSpec::Dump(path_value(&p.to_string_lossy())),
-                })
-            }
-            Setting::Out => {
-                let resolved = if text.contains("://") {
-                    text.clone()
-                } else {
-                    path_value(&text).to_string_lossy().to_string()
-                };
-                match StoreUrl::parse(&resolved) {
-                    Ok(u) => config.out = Some(u),
-                    Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
-                }
-            }
-            Setting::Inventory => {
-                if text.starts_with("configmap:") {
-                    match InventoryRef::parse(&text) {
-                        Ok(r) => config.inventory = Some(r),
-                        Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
-                    }
-                } else {
-                    config.inventory = Some(InventoryRef::File(path_value(&text)));
-                }
-            }
-            Setting::Controls => config.controls = Some(path_value(&text)),
-            Setting::Exceptions => config.exceptions = Some(path_value(&text)),
-            Setting::SigningKey => config.signing_key = Some(path_value(&text)),
-            Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
-            Setting::Kubeconfig => config.kubeconfig = Some(path_value(&text)),
-            Setting::Context => config.context = Some(text),
-            Setting::FailOn => match text.parse::<Severity>() {
-                Ok(s) => config.fail_on = Some(s),
-                Err(_) if text == "none" => config.fail_on = None,
-                Err(m) => origin.report(&mut diags, format!("`{key}`: {m} (or none)")),
-            },
-            Setting::LogFormat => match text.as_str() {
-                "text" => config.log_format = Some(LogFormat::Text),
-                "json" => config.log_format = Some(LogFormat::Json),
-                _ => origin.report(
-                    &mut diags,
-                    format!("`{key}`: unknown log format `{text}`; expected text or json"),
-                ),
-            },
-            Setting::LogLevel => match text.as_str() {
-                "error" | "warn" | "info" | "debug" | "trace" => config.log_level = Some(text),
-                _ => origin.report(
-                    &mut diags,
-                    format!("`{key}`: unknown log level `{text}`; expected error, warn, info, debug or trace"),
-                ),
-            },
-            Setting::S3Region => config.s3.region = Some(text),
-            Setting::S3Endpoint => match validate_endpoint(&text) {
-                Ok(()) => config.s3.endpoint = Some(text),
-                Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
-            },
-            Setting::ObjectLock => match parse_object_lock(&text) {
-                Ok(lock) => config.s3.object_lock = Some(lock),
-                Err(m) => origin.report(&mut diags, format!("`{key}`: {m}")),
-            },
-            Setting::ServerSideEncryption => match text.as_str() {
-                "AES256" => {
-                    config.s3.encryption = Some(Encryption::Aes256);
-                    sse_origin = Some(origin);
-                }
-                "aws:kms" => {
-                    config.s3.encryption = Some(Encryption::Kms { key_id: None });
-                    sse_origin = Some(origin);
-                }
-                _ => origin.report(
-                    &mut diags,
-                    format!("`{key}`: unknown server-side encryption `{text}`; expected AES256 or aws:kms"),
-                ),
-            },
-            Setting::SseKmsKeyId => sse_kms_key = Some((text, origin)),
-            Setting::Unsigned
-            | Setting::RequireComplete
-            | Setting::CollectTokenSecrets
-            | Setting::S3PathStyle => {
-                let b = match text.as_str() {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" | "" => false,
-                    _ => {
-                        origin.report(&mut diags, format!("`{key}`: expected true or false, found `{text}`"));
-                        continue;
-                    }
-                };
-                match setting {
-                    Setting::Unsigned => config.unsigned = b,
-                    Setting::RequireComplete => config.require_complete = b,
-                    Setting::S3PathStyle => config.s3.path_style = Some(b),
-                    _ => config.collect_token_secrets = b,
-                }
-            }
-            Setting::ScheduleIntervalHours => match text.parse::<u32>() {
-                Ok(h) if (1..=24 * 31).contains(&h) => config.schedule_interval_hours = h,
-                _ => origin.report(
-                    &mut diags,
-                    format!("`{key}`: expected a whole number of hours from 1 to 744, found `{text}`"),
-                ),
-            },
+impl Config {
+    /// Every setting at its default, before any value is applied.
+    fn unset(file: Option<&Path>, key_text_overridden: bool) -> Config {
+        Config {
+            cluster_name: None,
+            source: None,
+            out: None,
+            inventory: None,
+            controls: None,
+            exceptions: None,
+            fail_on: None,
+            signing_key: None,
+            unsigned: false,
+            key_text_overridden,
+            allowed_signers: None,
+            log_format: None,
+            log_level: None,
+            require_complete: false,
+            collect_token_secrets: false,
+            kubeconfig: None,
+            context: None,
+            schedule_interval_hours: 24,
+            s3: S3Settings::default(),
+            file: file.map(Path::to_path_buf),
         }
     }
-    if let Some((key_id, origin)) = sse_kms_key {
+}
+
+/// Settings that are checked against another once all are read.
+#[derive(Default)]
+struct Pending {
+    sse_kms_key: Option<(String, Origin)>,
+    sse_origin: Option<Origin>,
+}
+
+/// A setting's text, or `None` (with the problem reported) when it is not text of its kind or
+/// is empty.
+fn setting_text(
+    setting: Setting,
+    value: RawValue,
+    origin: &Origin,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let text = match value {
+        RawValue::Text(t) => t,
+        RawValue::Other(found) => {
+            let expected = match setting.kind() {
+                SettingType::Bool => "true or false",
+                SettingType::Number => "a whole number",
+                SettingType::ObjectLock => "a mapping with `mode` and `days`",
+                _ => "a string",
+            };
+            origin.report(
+                diags,
+                format!("`{}`: expected {expected}, found {found}", setting.key()),
+            );
+            return None;
+        }
+    };
+    if text.trim().is_empty() && setting.kind() != SettingType::Bool {
+        origin.report(diags, format!("`{}` must not be empty", setting.key()));
+        return None;
+    }
+    Some(text)
+}
+
+/// Validates one setting's text and stores it in `config`.
+fn apply(
+    config: &mut Config,
+    setting: Setting,
+    text: String,
+    origin: Origin,
+    pending: &mut Pending,
+    diags: &mut Diagnostics,
+) {
+    let key = setting.key();
+    let path_value = |t: &str| -> PathBuf {
+        match &origin {
+            Origin::File { base, .. } => normalize(&base.join(t)),
+            _ => normalize(Path::new(t)),
+        }
+    };
+    match setting {
+        Setting::ClusterName => match validate_cluster_name(&text) {
+            Ok(()) => config.cluster_name = Some(text),
+            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+        },
+        Setting::Source => {
+            config.source = Some(match SourceSpec::parse(&text) {
+                SourceSpec::Cluster => SourceSpec::Cluster,
+                SourceSpec::Dump(p) => SourceSpec::Dump(path_value(&p.to_string_lossy())),
+            })
+        }
+        Setting::Out => {
+            let resolved = if text.contains("://") {
+                text.clone()
+            } else {
+                path_value(&text).to_string_lossy().to_string()
+            };
+            match StoreUrl::parse(&resolved) {
+                Ok(u) => config.out = Some(u),
+                Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+            }
+        }
+        Setting::Inventory => {
+            if text.starts_with("configmap:") {
+                match InventoryRef::parse(&text) {
+                    Ok(r) => config.inventory = Some(r),
+                    Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+                }
+            } else {
+                config.inventory = Some(InventoryRef::File(path_value(&text)));
+            }
+        }
+        Setting::Controls => config.controls = Some(path_value(&text)),
+        Setting::Exceptions => config.exceptions = Some(path_value(&text)),
+        Setting::SigningKey => config.signing_key = Some(path_value(&text)),
+        Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
+        Setting::Kubeconfig => config.kubeconfig = Some(path_value(&text)),
+        Setting::Context => config.context = Some(text),
+        Setting::FailOn => match text.parse::<Severity>() {
+            Ok(s) => config.fail_on = Some(s),
+            Err(_) if text == "none" => config.fail_on = None,
+            Err(m) => origin.report(diags, format!("`{key}`: {m} (or none)")),
+        },
+        Setting::LogFormat => match text.as_str() {
+            "text" => config.log_format = Some(LogFormat::Text),
+            "json" => config.log_format = Some(LogFormat::Json),
+            _ => origin.report(
+                diags,
+                format!("`{key}`: unknown log format `{text}`; expected text or json"),
+            ),
+        },
+        Setting::LogLevel => match text.as_str() {
+            "error" | "warn" | "info" | "debug" | "trace" => config.log_level = Some(text),
+            _ => origin.report(
+                diags,
+                format!("`{key}`: unknown log level `{text}`; expected error, warn, info, debug or trace"),
+            ),
+        },
+        Setting::S3Region => config.s3.region = Some(text),
+        Setting::S3Endpoint => match validate_endpoint(&text) {
+            Ok(()) => config.s3.endpoint = Some(text),
+            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+        },
+        Setting::ObjectLock => match parse_object_lock(&text) {
+            Ok(lock) => config.s3.object_lock = Some(lock),
+            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+        },
+        Setting::ServerSideEncryption => match text.as_str() {
+            "AES256" => {
+                config.s3.encryption = Some(Encryption::Aes256);
+                pending.sse_origin = Some(origin);
+            }
+            "aws:kms" => {
+                config.s3.encryption = Some(Encryption::Kms { key_id: None });
+                pending.sse_origin = Some(origin);
+            }
+            _ => origin.report(
+                diags,
+                format!("`{key}`: unknown server-side encryption `{text}`; expected AES256 or aws:kms"),
+            ),
+        },
+        Setting::SseKmsKeyId => pending.sse_kms_key = Some((text, origin)),
+        Setting::Unsigned
+        | Setting::RequireComplete
+        | Setting::CollectTokenSecrets
+        | Setting::S3PathStyle => {
+            let b = match text.as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" | "" => false,
+                _ => {
+                    origin.report(diags, format!("`{key}`: expected true or false, found `{text}`"));
+                    return;
+                }
+            };
+            match setting {
+                Setting::Unsigned => config.unsigned = b,
+                Setting::RequireComplete => config.require_complete = b,
+                Setting::S3PathStyle => config.s3.path_style = Some(b),
+                _ => config.collect_token_secrets = b,
+            }
+        }
+        Setting::ScheduleIntervalHours => match text.parse::<u32>() {
+            Ok(h) if (1..=24 * 31).contains(&h) => config.schedule_interval_hours = h,
+            _ => origin.report(
+                diags,
+                format!("`{key}`: expected a whole number of hours from 1 to 744, found `{text}`"),
+            ),
+        },
+    }
+}
+
+/// What no single setting can decide: the KMS key without `aws:kms`, the standard AWS endpoint
+/// variables, S3-only settings on a local store, a key and `unsigned` together.
+fn check_combinations(
+    config: &mut Config,
+    pending: Pending,
+    env: &dyn Fn(&str) -> Option<String>,
+    diags: &mut Diagnostics,
+) {
+    if let Some((key_id, origin)) = pending.sse_kms_key {
         match &mut config.s3.encryption {
             Some(Encryption::Kms { key_id: slot }) => *slot = Some(key_id),
             _ => origin.report(
-                &mut diags,
+                diags,
                 "`sseKmsKeyId` is set but `serverSideEncryption` is not `aws:kms`".to_string(),
             ),
         }
@@ -628,9 +757,9 @@ pub fn load(
                 "`objectLock` is set but `out` is not an s3:// store; a local directory cannot enforce retention",
             );
         }
-        if let Some(origin) = sse_origin {
+        if let Some(origin) = pending.sse_origin {
             origin.report(
-                &mut diags,
+                diags,
                 "`serverSideEncryption` is set but `out` is not an s3:// store".to_string(),
             );
         }
@@ -642,7 +771,6 @@ pub fn load(
             "both a signing key and `unsigned` are set; choose one",
         );
     }
-    diags.into_result(config).map_err(ConfigError::Invalid)
 }
 
 fn read_file(

@@ -120,26 +120,7 @@ pub fn fail(e: anyhow::Error) -> u8 {
 }
 
 /// How to reach an `s3://` store, for the commands that read one.
-#[derive(clap::Args, Debug, Default, Clone)]
-pub struct S3Args {
-    /// S3-compatible endpoint URL [env: KUBE_EVIDENCE_S3_ENDPOINT, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL]
-    #[arg(long, value_name = "URL")]
-    pub s3_endpoint: Option<String>,
-    /// Bucket region [env: KUBE_EVIDENCE_S3_REGION, AWS_REGION]
-    #[arg(long, value_name = "REGION")]
-    pub s3_region: Option<String>,
-    /// Force path-style addressing (automatic for IP-address and localhost endpoints) [env: KUBE_EVIDENCE_S3_PATH_STYLE]
-    #[arg(long)]
-    pub s3_path_style: bool,
-}
-
-impl S3Args {
-    pub fn apply(&self, o: &mut Overrides) {
-        o.set_opt(Setting::S3Endpoint, self.s3_endpoint.clone());
-        o.set_opt(Setting::S3Region, self.s3_region.clone());
-        o.set_flag(Setting::S3PathStyle, self.s3_path_style);
-    }
-}
+pub type S3Args = super::settings::SettingFlags<super::settings::S3Settings>;
 
 /// The S3 options for commands without a configuration file: flags, then the environment.
 pub fn s3_options(args: &S3Args) -> Result<kube_evidence::store::s3::S3Options, u8> {
@@ -167,23 +148,4 @@ pub async fn open_store(
 }
 
 /// How to reach a live cluster, for the commands that can collect (`--source cluster`).
-#[derive(clap::Args, Debug, Default, Clone)]
-pub struct ClusterArgs {
-    /// Kubeconfig file (default: in-cluster, then KUBECONFIG, then ~/.kube/config) [env: KUBE_EVIDENCE_KUBECONFIG]
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<String>,
-    /// Kubeconfig context [env: KUBE_EVIDENCE_CONTEXT]
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// Also list ServiceAccount token Secrets, by metadata only (needs list on secrets) [env: KUBE_EVIDENCE_COLLECT_TOKEN_SECRETS]
-    #[arg(long)]
-    pub collect_token_secrets: bool,
-}
-
-impl ClusterArgs {
-    pub fn apply(&self, o: &mut Overrides) {
-        o.set_opt(Setting::Kubeconfig, self.kubeconfig.clone());
-        o.set_opt(Setting::Context, self.context.clone());
-        o.set_flag(Setting::CollectTokenSecrets, self.collect_token_secrets);
-    }
-}
+pub type ClusterArgs = super::settings::SettingFlags<super::settings::ClusterSettings>;

@@ -7,6 +7,7 @@ use super::query::{Format, InputArgs, load};
 use super::table::Table;
 use clap::{Args, Subcommand};
 use kube_evidence::analysis::{AssessmentInput, assess};
+use kube_evidence::config::Setting;
 use kube_evidence::controls::{Controls, RuleRole, load_dir};
 use kube_evidence::inventory::InventoryRef;
 use std::path::PathBuf;
@@ -192,8 +193,16 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                 };
                 let rt = common::runtime();
                 let cluster_options = kube_evidence::source::cluster::ClusterOptions {
-                    kubeconfig: input.cluster.kubeconfig.clone().map(Into::into),
-                    context: input.cluster.context.clone(),
+                    kubeconfig: input
+                        .cluster
+                        .overrides()
+                        .get(Setting::Kubeconfig)
+                        .map(Into::into),
+                    context: input
+                        .cluster
+                        .overrides()
+                        .get(Setting::Context)
+                        .map(str::to_string),
                     ..Default::default()
                 };
                 let inputs = rt.block_on(async {

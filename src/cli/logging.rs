@@ -1,16 +1,18 @@
 //! Logging setup: readable lines on a terminal, JSON lines for the CronJob, on stderr only.
 
+use super::settings::help_of;
 use clap::Args;
+use kube_evidence::config::Setting;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct LogArgs {
-    /// Log format: text or json [env: KUBE_EVIDENCE_LOG_FORMAT]
-    #[arg(long, global = true, value_name = "FORMAT")]
+    // Global flags (accepted before or after the subcommand), so written here rather than
+    // made by `settings`; their help still comes from the settings table.
+    #[arg(long, global = true, value_name = Setting::LogFormat.row().value, help = help_of(Setting::LogFormat))]
     pub log_format: Option<String>,
-    /// Log level: error, warn, info, debug, trace [env: KUBE_EVIDENCE_LOG_LEVEL, RUST_LOG]
-    #[arg(long, global = true, value_name = "LEVEL")]
+    #[arg(long, global = true, value_name = Setting::LogLevel.row().value, help = help_of(Setting::LogLevel))]
     pub log_level: Option<String>,
 }
 

@@ -28,6 +28,7 @@ mod logging;
 mod query;
 mod rules;
 mod run;
+mod settings;
 mod share;
 mod snapshot;
 mod table;

@@ -3,9 +3,10 @@
 use super::common;
 use super::exit;
 use super::logging::LogArgs;
+use super::settings::{RunSettings, SettingFlags};
 use anyhow::Context;
 use clap::Args;
-use kube_evidence::config::{Overrides, Setting};
+use kube_evidence::config::Overrides;
 use kube_evidence::run::{RunPlan, run};
 use std::path::PathBuf;
 
@@ -14,88 +15,13 @@ pub struct RunArgs {
     /// Run configuration file (YAML)
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// `cluster`, or a file or directory of dumped objects [env: KUBE_EVIDENCE_SOURCE]
-    #[arg(long, value_name = "cluster|PATH")]
-    pub source: Option<String>,
-    /// Where packs go: DIR, file://DIR or s3://BUCKET/PREFIX [env: KUBE_EVIDENCE_OUT]
-    #[arg(long, value_name = "URL")]
-    pub out: Option<String>,
-    /// Cluster name, used in pack paths [env: KUBE_EVIDENCE_CLUSTER_NAME]
-    #[arg(long, value_name = "NAME")]
-    pub cluster_name: Option<String>,
-    /// Sub-processor inventory: FILE or configmap:NS/NAME [env: KUBE_EVIDENCE_INVENTORY]
-    #[arg(long, value_name = "FILE")]
-    pub inventory: Option<String>,
-    /// Directory of control definitions [env: KUBE_EVIDENCE_CONTROLS]
-    #[arg(long, value_name = "DIR")]
-    pub controls: Option<String>,
-    /// Exceptions (risk acceptance) file [env: KUBE_EVIDENCE_EXCEPTIONS]
-    #[arg(long, value_name = "FILE")]
-    pub exceptions: Option<String>,
-    /// Exit 3 when an unaccepted finding has at least this severity [env: KUBE_EVIDENCE_FAIL_ON]
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
-    /// Ed25519 signing key file [env: KUBE_EVIDENCE_SIGNING_KEY_FILE]
-    #[arg(long, value_name = "FILE")]
-    pub signing_key: Option<String>,
-    /// Publish without a signature (the pack says UNSIGNED); `--unsigned=false` overrides the
-    /// file's `unsigned: true` [env: KUBE_EVIDENCE_UNSIGNED]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
-    pub unsigned: Option<bool>,
-    /// Allowed-signers file of the keys trusted to have signed earlier packs; the previous pack's
-    /// signature must verify against it before the run chains to it [env: KUBE_EVIDENCE_ALLOWED_SIGNERS]
-    #[arg(long, value_name = "FILE")]
-    pub allowed_signers: Option<String>,
-    /// Refuse to publish when collection is incomplete; `=false` overrides the file [env:
-    /// KUBE_EVIDENCE_REQUIRE_COMPLETE]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
-    pub require_complete: Option<bool>,
     #[command(flatten)]
-    pub cluster: common::ClusterArgs,
-    #[command(flatten)]
-    pub s3: common::S3Args,
-    /// Object Lock retention on every pack object, MODE:DAYS (GOVERNANCE or COMPLIANCE) [env: KUBE_EVIDENCE_OBJECT_LOCK]
-    #[arg(long, value_name = "MODE:DAYS")]
-    pub object_lock: Option<String>,
-    /// Server-side encryption: AES256 or aws:kms [env: KUBE_EVIDENCE_SSE]
-    #[arg(long, value_name = "ALGORITHM")]
-    pub sse: Option<String>,
-    /// KMS key id or ARN for --sse aws:kms [env: KUBE_EVIDENCE_SSE_KMS_KEY_ID]
-    #[arg(long, value_name = "KEY")]
-    pub sse_kms_key_id: Option<String>,
-    /// Hours between scheduled runs: the period change management is judged over, and the
-    /// gaps of the series (default 24) [env: KUBE_EVIDENCE_SCHEDULE_INTERVAL_HOURS]
-    #[arg(long, value_name = "HOURS")]
-    pub schedule_interval_hours: Option<String>,
+    pub settings: SettingFlags<RunSettings>,
 }
 
 impl RunArgs {
     fn overrides(&self) -> Overrides {
-        let mut o = Overrides::default();
-        o.set_opt(Setting::Source, self.source.clone());
-        o.set_opt(Setting::Out, self.out.clone());
-        o.set_opt(Setting::ClusterName, self.cluster_name.clone());
-        o.set_opt(Setting::Inventory, self.inventory.clone());
-        o.set_opt(Setting::Controls, self.controls.clone());
-        o.set_opt(Setting::Exceptions, self.exceptions.clone());
-        o.set_opt(Setting::FailOn, self.fail_on.clone());
-        o.set_opt(Setting::SigningKey, self.signing_key.clone());
-        o.set_opt(Setting::Unsigned, self.unsigned.map(|b| b.to_string()));
-        o.set_opt(Setting::AllowedSigners, self.allowed_signers.clone());
-        o.set_opt(
-            Setting::RequireComplete,
-            self.require_complete.map(|b| b.to_string()),
-        );
-        self.cluster.apply(&mut o);
-        self.s3.apply(&mut o);
-        o.set_opt(Setting::ObjectLock, self.object_lock.clone());
-        o.set_opt(Setting::ServerSideEncryption, self.sse.clone());
-        o.set_opt(Setting::SseKmsKeyId, self.sse_kms_key_id.clone());
-        o.set_opt(
-            Setting::ScheduleIntervalHours,
-            self.schedule_interval_hours.clone(),
-        );
-        o
+        self.settings.overrides()
     }
 }
 

@@ -459,211 +459,275 @@ pub fn reconcile(
     today: NaiveDate,
 ) -> Reconciliation {
     let mut out = Reconciliation::default();
-    let mut claimed_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
-    let mut claimed_webhooks: BTreeSet<String> = BTreeSet::new();
-    let mut claimed_apis: BTreeSet<String> = BTreeSet::new();
-
+    let mut claimed = Claimed::default();
     for entry in &inventory.sub_processors {
         let m = match_entry(entry, snapshot, index);
-        let mut entry_findings: Vec<Finding> = Vec::new();
-        let mut own_namespaces: BTreeSet<String> = m.namespaces.clone();
-        own_namespaces.extend(
-            m.subjects
-                .iter()
-                .filter_map(|s| s.namespace().map(str::to_string)),
-        );
-        claimed_subjects.extend(m.subjects.iter().cloned());
-        claimed_webhooks.extend(m.webhooks.iter().cloned());
-        claimed_apis.extend(m.api_services.iter().cloned());
+        claimed.subjects.extend(m.subjects.iter().cloned());
+        claimed.webhooks.extend(m.webhooks.iter().cloned());
+        claimed.apis.extend(m.api_services.iter().cloned());
         for s in &m.subjects {
             out.owners.insert(s.clone(), entry.id.clone());
         }
-        let tag = |mut f: Finding| {
-            f.sub_processor = Some(entry.id.clone());
-            f
-        };
+        let (row, findings) = reconcile_entry(entry, &m, inventory, index, privilege, today);
+        out.register.push(row);
+        out.findings.extend(findings);
+    }
+    out.findings
+        .extend(undeclared_subjects(inventory, index, &claimed.subjects));
+    out.findings
+        .extend(undeclared_webhooks_and_apis(inventory, snapshot, &claimed));
+    out
+}
 
-        // Stale register.
-        if !m.missing.is_empty() {
-            let summary = if m.found_anything() {
-                format!(
-                    "{}: {} declared identit(ies) not found: {}",
-                    entry.id,
-                    m.missing.len(),
-                    m.missing.join("; ")
-                )
-            } else {
-                format!(
-                    "{}: none of its declared identities exists in the cluster ({})",
-                    entry.id,
-                    m.missing.join("; ")
-                )
-            };
-            entry_findings.push(tag(new_finding(RuleId::Sub002, &entry.id, summary)));
-        }
+/// What the register's entries claim: identities, webhooks and APIServices.
+#[derive(Default)]
+struct Claimed {
+    subjects: BTreeSet<SubjectRef>,
+    webhooks: BTreeSet<String>,
+    apis: BTreeSet<String>,
+}
 
-        // Effective access against the declaration.
-        let mut all_grants: Vec<Grant> = Vec::new();
-        let mut excess_grants: Vec<Grant> = Vec::new();
-        let mut reasons: BTreeSet<String> = BTreeSet::new();
-        let mut secret_grants: Vec<Grant> = Vec::new();
-        let mut secret_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
-        for s in &m.subjects {
-            for g in grants_of(index, s) {
-                if touches_secrets(&g.rule) {
-                    secret_grants.push(g.clone());
-                    secret_subjects.insert(s.clone());
-                }
-                if let Some(why) = excess(&g, &entry.declared_access, &own_namespaces) {
-                    reasons.insert(why);
-                    excess_grants.push(g.clone());
-                }
-                all_grants.push(g);
+/// One entry against the cluster: its register row and its findings, each tagged with it.
+fn reconcile_entry(
+    entry: &SubProcessor,
+    m: &Matched,
+    inventory: &Inventory,
+    index: &RbacIndex,
+    privilege: &PrivilegeTable,
+    today: NaiveDate,
+) -> (RegisterRow, Vec<Finding>) {
+    let mut own_namespaces: BTreeSet<String> = m.namespaces.clone();
+    own_namespaces.extend(
+        m.subjects
+            .iter()
+            .filter_map(|s| s.namespace().map(str::to_string)),
+    );
+    let mut findings = Vec::new();
+    if let Some(f) = stale_entry(entry, m) {
+        findings.push(f);
+    }
+    let (access, all_grants, admin) = access_findings(entry, m, index, privilege, &own_namespaces);
+    findings.extend(access);
+    let (assurance, cert_status, review) = assurance_findings(entry, inventory, today);
+    findings.extend(assurance);
+    for f in &mut findings {
+        f.sub_processor = Some(entry.id.clone());
+    }
+    let contract = entry.contract.as_ref();
+    let observed = observed_access(observed_level(&all_grants, &own_namespaces), admin);
+    let row = RegisterRow {
+        id: entry.id.clone(),
+        name: entry.name.clone(),
+        vendor: entry.vendor.clone(),
+        owner: entry.owner.clone().unwrap_or_default(),
+        purpose: entry.purpose.clone().unwrap_or_default(),
+        data_categories: entry.data_categories.clone(),
+        data_residency: entry.data_residency.clone(),
+        contract: describe_contract(contract, today),
+        certifications: cert_status,
+        review,
+        identities_found: m.describe(),
+        identities_missing: m.missing.clone(),
+        declared_access: describe_declared(&entry.declared_access),
+        observed_access: observed,
+        findings: findings.iter().map(|f| f.id.clone()).collect(),
+    };
+    (row, findings)
+}
+
+/// KE-SUB-002: declared identities that are not in the cluster.
+fn stale_entry(entry: &SubProcessor, m: &Matched) -> Option<Finding> {
+    if m.missing.is_empty() {
+        return None;
+    }
+    let summary = if m.found_anything() {
+        format!(
+            "{}: {} declared identit(ies) not found: {}",
+            entry.id,
+            m.missing.len(),
+            m.missing.join("; ")
+        )
+    } else {
+        format!(
+            "{}: none of its declared identities exists in the cluster ({})",
+            entry.id,
+            m.missing.join("; ")
+        )
+    };
+    Some(new_finding(RuleId::Sub002, &entry.id, summary))
+}
+
+/// KE-SUB-003 and KE-SUB-004: effective access beyond the declaration (escalation included),
+/// and Secrets read. Also every grant the entry holds and its strongest cluster-admin reach.
+fn access_findings<'p>(
+    entry: &SubProcessor,
+    m: &'p Matched,
+    index: &RbacIndex,
+    privilege: &'p PrivilegeTable,
+    own_namespaces: &BTreeSet<String>,
+) -> (
+    Vec<Finding>,
+    Vec<Grant>,
+    Option<(&'p SubjectRef, &'p AdminReach)>,
+) {
+    let mut findings = Vec::new();
+    let mut all_grants: Vec<Grant> = Vec::new();
+    let mut excess_grants: Vec<Grant> = Vec::new();
+    let mut reasons: BTreeSet<String> = BTreeSet::new();
+    let mut secret_grants: Vec<Grant> = Vec::new();
+    let mut secret_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
+    for s in &m.subjects {
+        for g in grants_of(index, s) {
+            if touches_secrets(&g.rule) {
+                secret_grants.push(g.clone());
+                secret_subjects.insert(s.clone());
             }
+            if let Some(why) = excess(&g, &entry.declared_access, own_namespaces) {
+                reasons.insert(why);
+                excess_grants.push(g.clone());
+            }
+            all_grants.push(g);
         }
-        let admin = privilege.strongest(&m.subjects);
-        let declared_admin = entry.declared_access.level == Some(AccessLevel::ClusterAdmin);
-        // Direct cluster-admin is a grant beyond any other level (counted below); escalation is
-        // beyond it too, and is shown with its path.
-        let escalation = match admin {
-            Some((s, AdminReach::Escalation { path, .. })) if !declared_admin => {
-                Some((s.clone(), path.clone()))
-            }
-            _ => None,
+    }
+    let admin = privilege.strongest(&m.subjects);
+    let declared_admin = entry.declared_access.level == Some(AccessLevel::ClusterAdmin);
+    // Direct cluster-admin is a grant beyond any other level (counted below); escalation is
+    // beyond it too, and is shown with its path.
+    let escalation = match admin {
+        Some((s, AdminReach::Escalation { path, .. })) if !declared_admin => {
+            Some((s.clone(), path.clone()))
+        }
+        _ => None,
+    };
+    if !excess_grants.is_empty() || escalation.is_some() {
+        excess_grants.sort();
+        excess_grants.dedup();
+        let declared = describe_declared(&entry.declared_access);
+        let mut summary = if excess_grants.is_empty() {
+            format!(
+                "{}: grants within the declared access ({declared})",
+                entry.id
+            )
+        } else {
+            format!(
+                "{}: {} grant(s) beyond the declared access ({declared})",
+                entry.id,
+                excess_grants.len()
+            )
         };
-        if !excess_grants.is_empty() || escalation.is_some() {
-            excess_grants.sort();
-            excess_grants.dedup();
-            let declared = describe_declared(&entry.declared_access);
-            let mut summary = if excess_grants.is_empty() {
-                format!(
-                    "{}: grants within the declared access ({declared})",
-                    entry.id
-                )
-            } else {
-                format!(
-                    "{}: {} grant(s) beyond the declared access ({declared})",
-                    entry.id,
-                    excess_grants.len()
-                )
-            };
-            if let Some((s, p)) = &escalation {
-                summary.push_str(&format!(
-                    ", but {s} reaches cluster-admin in {} step(s)",
-                    p.len()
-                ));
-            }
-            let mut f = tag(new_finding(RuleId::Sub003, &entry.id, summary));
-            f.grants = excess_grants.into();
-            f.subjects = m.subjects.iter().cloned().collect();
-            if let Some((_, p)) = escalation {
-                f.path = p;
-            }
-            if !reasons.is_empty() {
-                f.summary.push_str(&format!(
-                    ". {}",
-                    reasons.into_iter().take(6).collect::<Vec<_>>().join("; ")
-                ));
-            }
-            entry_findings.push(f);
+        if let Some((s, p)) = &escalation {
+            summary.push_str(&format!(
+                ", but {s} reaches cluster-admin in {} step(s)",
+                p.len()
+            ));
         }
-        if !secret_grants.is_empty() {
-            secret_grants.sort();
-            secret_grants.dedup();
-            let scopes: BTreeSet<String> = secret_grants.iter().map(|g| g.scope()).collect();
-            let mut f = tag(new_finding(
-                RuleId::Sub004,
+        let mut f = new_finding(RuleId::Sub003, &entry.id, summary);
+        f.grants = excess_grants.into();
+        f.subjects = m.subjects.iter().cloned().collect();
+        if let Some((_, p)) = escalation {
+            f.path = p;
+        }
+        if !reasons.is_empty() {
+            f.summary.push_str(&format!(
+                ". {}",
+                reasons.into_iter().take(6).collect::<Vec<_>>().join("; ")
+            ));
+        }
+        findings.push(f);
+    }
+    if !secret_grants.is_empty() {
+        secret_grants.sort();
+        secret_grants.dedup();
+        let scopes: BTreeSet<String> = secret_grants.iter().map(|g| g.scope()).collect();
+        let mut f = new_finding(
+            RuleId::Sub004,
+            &entry.id,
+            format!(
+                "{} can read Secrets ({})",
+                entry.id,
+                scopes.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        );
+        f.subjects = std::mem::take(&mut secret_subjects).into_iter().collect();
+        f.grants = secret_grants.into();
+        findings.push(f);
+    }
+    (findings, all_grants, admin)
+}
+
+/// KE-SUB-005..KE-SUB-012 that are about the paperwork: certifications, reviews, contract, DPA,
+/// owner. Also the certifications' and the review's status for the register.
+fn assurance_findings(
+    entry: &SubProcessor,
+    inventory: &Inventory,
+    today: NaiveDate,
+) -> (Vec<Finding>, Vec<String>, String) {
+    let mut findings = Vec::new();
+    let (cert_findings, cert_status) = certifications(entry, &inventory.settings, today);
+    findings.extend(cert_findings);
+    let review_due = entry
+        .last_reviewed
+        .map(|d| d + chrono::Days::new(u64::from(entry.review_interval_days)));
+    let review = match (entry.last_reviewed, review_due) {
+        (None, _) => {
+            findings.push(new_finding(
+                RuleId::Sub008,
+                &entry.id,
+                format!("{}: never reviewed", entry.id),
+            ));
+            "never reviewed".to_string()
+        }
+        (Some(last), Some(due)) if due < today => {
+            findings.push(new_finding(
+                RuleId::Sub008,
                 &entry.id,
                 format!(
-                    "{} can read Secrets ({})",
-                    entry.id,
-                    scopes.into_iter().collect::<Vec<_>>().join(", ")
+                    "{}: last reviewed {last}, review due {due} (every {} days)",
+                    entry.id, entry.review_interval_days
                 ),
             ));
-            f.subjects = std::mem::take(&mut secret_subjects).into_iter().collect();
-            f.grants = secret_grants.into();
-            entry_findings.push(f);
+            format!("overdue since {due}")
         }
-
-        // Assurance on file.
-        let (cert_findings, cert_status) = certifications(entry, &inventory.settings, today);
-        entry_findings.extend(cert_findings.into_iter().map(&tag));
-        let review_due = entry
-            .last_reviewed
-            .map(|d| d + chrono::Days::new(u64::from(entry.review_interval_days)));
-        let review = match (entry.last_reviewed, review_due) {
-            (None, _) => {
-                entry_findings.push(tag(new_finding(
-                    RuleId::Sub008,
-                    &entry.id,
-                    format!("{}: never reviewed", entry.id),
-                )));
-                "never reviewed".to_string()
-            }
-            (Some(last), Some(due)) if due < today => {
-                entry_findings.push(tag(new_finding(
-                    RuleId::Sub008,
-                    &entry.id,
-                    format!(
-                        "{}: last reviewed {last}, review due {due} (every {} days)",
-                        entry.id, entry.review_interval_days
-                    ),
-                )));
-                format!("overdue since {due}")
-            }
-            (Some(last), Some(due)) => format!("current (reviewed {last}, due {due})"),
-            (Some(last), None) => format!("reviewed {last}"),
-        };
-        // The two contract checks are independent: a passed renewal date never hides a missing
-        // DPA, nor the other way round.
-        let contract = entry.contract.as_ref();
-        if let Some(r) = contract.and_then(|c| c.renewal)
-            && r < today
-        {
-            entry_findings.push(tag(new_finding(
-                RuleId::Sub009,
-                &entry.id,
-                format!("{}: contract renewal date {r} has passed", entry.id),
-            )));
-        }
-        if contract.and_then(|c| c.dpa_signed).is_none() {
-            entry_findings.push(tag(new_finding(
-                RuleId::Sub012,
-                &entry.id,
-                format!("{}: no signed DPA is recorded", entry.id),
-            )));
-        }
-        if entry.owner.is_none() {
-            entry_findings.push(tag(new_finding(
-                RuleId::Sub011,
-                &entry.id,
-                format!("{}: no internal owner", entry.id),
-            )));
-        }
-
-        let observed = observed_access(observed_level(&all_grants, &own_namespaces), admin);
-        out.register.push(RegisterRow {
-            id: entry.id.clone(),
-            name: entry.name.clone(),
-            vendor: entry.vendor.clone(),
-            owner: entry.owner.clone().unwrap_or_default(),
-            purpose: entry.purpose.clone().unwrap_or_default(),
-            data_categories: entry.data_categories.clone(),
-            data_residency: entry.data_residency.clone(),
-            contract: describe_contract(contract, today),
-            certifications: cert_status,
-            review,
-            identities_found: m.describe(),
-            identities_missing: m.missing.clone(),
-            declared_access: describe_declared(&entry.declared_access),
-            observed_access: observed,
-            findings: entry_findings.iter().map(|f| f.id.clone()).collect(),
-        });
-        out.findings.extend(entry_findings);
+        (Some(last), Some(due)) => format!("current (reviewed {last}, due {due})"),
+        (Some(last), None) => format!("reviewed {last}"),
+    };
+    // The two contract checks are independent: a passed renewal date never hides a missing
+    // DPA, nor the other way round.
+    let contract = entry.contract.as_ref();
+    if let Some(r) = contract.and_then(|c| c.renewal)
+        && r < today
+    {
+        findings.push(new_finding(
+            RuleId::Sub009,
+            &entry.id,
+            format!("{}: contract renewal date {r} has passed", entry.id),
+        ));
     }
+    if contract.and_then(|c| c.dpa_signed).is_none() {
+        findings.push(new_finding(
+            RuleId::Sub012,
+            &entry.id,
+            format!("{}: no signed DPA is recorded", entry.id),
+        ));
+    }
+    if entry.owner.is_none() {
+        findings.push(new_finding(
+            RuleId::Sub011,
+            &entry.id,
+            format!("{}: no internal owner", entry.id),
+        ));
+    }
+    (findings, cert_status, review)
+}
 
-    // Undeclared third parties: identities with cluster-wide or sensitive access that nobody
-    // claims, outside Kubernetes' own components and the organisation's own identities.
+/// KE-SUB-001 for identities: cluster-wide or sensitive access that no entry claims, outside
+/// Kubernetes' own components and the organisation's own identities.
+fn undeclared_subjects(
+    inventory: &Inventory,
+    index: &RbacIndex,
+    claimed_subjects: &BTreeSet<SubjectRef>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
     let mut candidates: BTreeMap<SubjectRef, Vec<Grant>> = BTreeMap::new();
     for b in index.bindings.iter().filter(|b| !b.bootstrap) {
         let Ok(role_id) = b.role else { continue };
@@ -711,8 +775,19 @@ pub fn reconcile(
         );
         f.subjects = vec![s];
         f.grants = grants.into();
-        out.findings.push(f);
+        findings.push(f);
     }
+    findings
+}
+
+/// KE-SUB-001 for webhooks and APIServices that no entry claims and that are not served from
+/// the organisation's own namespaces.
+fn undeclared_webhooks_and_apis(
+    inventory: &Inventory,
+    snapshot: &Snapshot,
+    claimed: &Claimed,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
     let all_webhooks = snapshot
         .mutating_webhook_configurations
         .iter()
@@ -735,7 +810,7 @@ pub fn reconcile(
     for (kind, w) in all_webhooks {
         let internal =
             !w.webhooks.is_empty() && w.webhooks.iter().all(|h| internal_ns(h.service.as_deref()));
-        if claimed_webhooks.contains(&w.metadata.name) || internal {
+        if claimed.webhooks.contains(&w.metadata.name) || internal {
             continue;
         }
         let object = ObjectRef::new(kind, None, &w.metadata.name);
@@ -753,10 +828,10 @@ pub fn reconcile(
             ),
         );
         f.objects = vec![object];
-        out.findings.push(f);
+        findings.push(f);
     }
     for a in snapshot.api_services.iter().filter(|a| a.service.is_some()) {
-        if claimed_apis.contains(&a.metadata.name) || internal_ns(a.service.as_deref()) {
+        if claimed.apis.contains(&a.metadata.name) || internal_ns(a.service.as_deref()) {
             continue;
         }
         let object = ObjectRef::new("APIService", None, &a.metadata.name);
@@ -769,9 +844,9 @@ pub fn reconcile(
             ),
         );
         f.objects = vec![object];
-        out.findings.push(f);
+        findings.push(f);
     }
-    out
+    findings
 }
 
 pub fn describe_declared(d: &DeclaredAccess) -> String {

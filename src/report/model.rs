@@ -3,7 +3,7 @@
 
 use super::ReportInput;
 use super::trend::TrendPoint;
-use crate::analysis::MATRIX_COLUMNS;
+use crate::analysis::{Assessment, MATRIX_COLUMNS};
 use crate::controls::ControlStatus;
 use crate::exceptions::ExceptionState;
 use crate::finding::{Finding, FindingClass, Severity};
@@ -607,12 +607,61 @@ fn link_findings_to_controls(
     }
 }
 
+/// The report model: every section computed once, from the assessment, for every renderer.
 pub fn build(input: &ReportInput<'_>) -> ReportModel {
+    let a = input.assessment;
+    let summary_counts = super::json::summary(&a.analysis.findings);
+    let cover = cover(input);
+    let severity_counts: Vec<Count> = Severity::ALL
+        .iter()
+        .map(|s| Count {
+            label: s.to_string(),
+            count: summary_counts.open.get(s).copied().unwrap_or(0),
+        })
+        .collect();
+    let control_counts = crate::controls::evaluate::counts(&a.controls);
+    let frameworks = framework_views(input, &control_counts);
+    let (finding_groups, open_findings, system_findings) = finding_sections(a);
+    let (matrix, population, population_note) = matrix_section(a);
+    let summary = summary_text(
+        input,
+        &cover,
+        &summary_counts,
+        &severity_counts,
+        &frameworks,
+        &control_counts,
+    );
+    ReportModel {
+        title: format!("RBAC and sub-processor evidence: {}", cover.cluster),
+        cover,
+        summary,
+        severity_counts,
+        frameworks,
+        finding_groups,
+        open_findings,
+        system_findings,
+        has_inventory: input.snapshot.inventory.is_some(),
+        register: a.analysis.register.clone(),
+        matrix_columns: MATRIX_COLUMNS
+            .iter()
+            .map(|(_, label, _)| label.to_string())
+            .collect(),
+        matrix,
+        population,
+        population_note,
+        changes: changes_view(&a.diff),
+        exceptions: exception_views(a),
+        methodology: methodology(input),
+        verification: verification(input),
+        trend: input.history.to_vec(),
+    }
+}
+
+/// The cover: which cluster, when, which pack, which tool, signed or not, and the scope.
+fn cover(input: &ReportInput<'_>) -> Cover {
     let snapshot = input.snapshot;
     let a = input.assessment;
-    let findings = &a.analysis.findings;
-    let summary_counts = super::json::summary(findings);
-    let cover = Cover {
+    Cover {
         cluster: snapshot.cluster.name.clone(),
         cluster_id: snapshot
             .cluster
@@ -643,17 +692,15 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         },
         signed: input.signing_key_fingerprint.is_some(),
         scope: scope_rows(input),
-    };
+    }
+}
 
-    let severity_counts: Vec<Count> = Severity::ALL
-        .iter()
-        .map(|s| Count {
-            label: s.to_string(),
-            count: summary_counts.open.get(s).copied().unwrap_or(0),
-        })
-        .collect();
-
-    let control_counts = crate::controls::evaluate::counts(&a.controls);
+/// Per framework: its controls with status and reason, and the count of each status.
+fn framework_views(
+    input: &ReportInput<'_>,
+    control_counts: &BTreeMap<(String, ControlStatus), usize>,
+) -> Vec<FrameworkView> {
+    let a = input.assessment;
     let mut frameworks = Vec::new();
     for fw in &input.frameworks {
         let controls: Vec<ControlView> = a
@@ -698,7 +745,13 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             controls,
         });
     }
+    frameworks
+}
 
+/// The open findings grouped by severity (then those accepted by exceptions), how many are
+/// open, and those about system components.
+fn finding_sections(a: &Assessment) -> (Vec<FindingGroup>, usize, Vec<FindingView>) {
+    let findings = &a.analysis.findings;
     let mut finding_groups: Vec<FindingGroup> = Severity::ALL
         .iter()
         .map(|sev| {
@@ -734,7 +787,13 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .map(finding_view)
         .collect();
     link_findings_to_controls(&mut finding_groups, &a.controls);
+    (finding_groups, open_findings, system_findings)
+}
 
+/// The rows of the access matrix the report shows, each linked to its subject's most severe
+/// open finding; the population's lines and the note on what the report leaves to the CSVs.
+fn matrix_section(a: &Assessment) -> (Vec<MatrixView>, Vec<PopulationLine>, String) {
+    let findings = &a.analysis.findings;
     // Per subject, its most severe open finding: where the matrix links to.
     let mut worst_finding: BTreeMap<&crate::rbac::SubjectRef, &Finding> = BTreeMap::new();
     for f in findings.iter().filter(|f| f.class() == FindingClass::Open) {
@@ -765,7 +824,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         a.analysis.population.len(),
         holdings
     );
-    let matrix = shown_rows
+    let matrix: Vec<MatrixView> = shown_rows
         .into_iter()
         .map(|r| MatrixView {
             subject: r.subject.to_string(),
@@ -781,13 +840,16 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
                 .unwrap_or_default(),
         })
         .collect();
+    (matrix, population, population_note)
+}
 
-    let d = &a.diff;
+/// What changed since the previous pack, bounded to what a reader can take in.
+fn changes_view(d: &crate::diff::Diff) -> ChangesView {
     let fref = |f: &crate::diff::FindingRef| match &f.note {
         Some(note) => format!("{} ({}): {} [{note}]", f.id, f.severity, f.summary),
         None => format!("{} ({}): {}", f.id, f.severity, f.summary),
     };
-    let changes = ChangesView {
+    ChangesView {
         baseline: d.baseline,
         headline: changes_headline(d),
         previous_pack_id: d
@@ -898,10 +960,12 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             .iter()
             .map(|c| format!("{}: {} -> {}", c.kind, c.from, c.to))
             .collect(),
-    };
+    }
+}
 
-    let exceptions = a
-        .exceptions
+/// The exceptions register with each exception's state.
+fn exception_views(a: &Assessment) -> Vec<ExceptionView> {
+    a.exceptions
         .iter()
         .map(|o| ExceptionView {
             id: o.exception.id.clone(),
@@ -921,10 +985,14 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
             reason: o.exception.reason.clone(),
             findings: o.findings.len(),
         })
-        .collect();
+        .collect()
+}
 
+/// How the evidence was collected: source, identity, completeness per kind, digests.
+fn methodology(input: &ReportInput<'_>) -> Methodology {
+    let snapshot = input.snapshot;
     let collector = &snapshot.collector;
-    let methodology = Methodology {
+    Methodology {
         source: collector.source.clone(),
         identity: match &collector.identity {
             Some(id) if id.groups.is_empty() => id.username.clone(),
@@ -953,10 +1021,14 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         ruleset_digest: crate::rules::catalog::digest(),
         controls_digest: input.controls_digest.clone(),
         rules: crate::rules::catalog::CATALOG.len(),
-    };
+    }
+}
 
+/// How an auditor verifies this pack, with and without the tool.
+fn verification(input: &ReportInput<'_>) -> Vec<String> {
+    let snapshot = input.snapshot;
     let cluster = &snapshot.cluster.name;
-    let verification = vec![
+    vec![
         format!(
             "kube-evidence verify <store>/{cluster}/packs/{}/{}/{}/{} --allowed-signers allowed_signers",
             snapshot.taken_at.format("%Y"),
@@ -966,8 +1038,24 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         ),
         "Every file of the pack is listed in manifest.json with its SHA-256 and size; verify recomputes them, checks the Ed25519 signature (manifest.json.sig) against the allowed signers and follows previous.manifestSha256 back through the chain.".into(),
         "Without the tool, in the pack directory (the full procedure is in kube-evidence's docs/auditors.md): ssh-keygen -Y verify -f allowed_signers -I <identity> -n kube-evidence -s SHA256SUMS.sig < SHA256SUMS, the same for manifest.json.sig < manifest.json, then sha256sum --strict -c SHA256SUMS, and check that no file is present that SHA256SUMS does not list.".into(),
-    ];
+    ]
+}
 
+/// The executive summary: one paragraph a reader can quote, every number in it from the same
+/// model the sections show.
+fn summary_text(
+    input: &ReportInput<'_>,
+    cover: &Cover,
+    summary_counts: &super::json::Summary,
+    severity_counts: &[Count],
+    frameworks: &[FrameworkView],
+    control_counts: &BTreeMap<(String, ControlStatus), usize>,
+) -> String {
+    let snapshot = input.snapshot;
+    let a = input.assessment;
+    let findings = &a.analysis.findings;
+    let d = &a.diff;
+    let collector = &snapshot.collector;
     let total_open: usize = severity_counts.iter().map(|c| c.count).sum();
     let control_sentence = frameworks
         .iter()
@@ -1038,29 +1126,5 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         super::csv::POPULATION_FILE,
         a.analysis.population.len()
     );
-
-    ReportModel {
-        title: format!("RBAC and sub-processor evidence: {}", cover.cluster),
-        cover,
-        summary,
-        severity_counts,
-        frameworks,
-        finding_groups,
-        open_findings,
-        system_findings,
-        has_inventory: input.snapshot.inventory.is_some(),
-        register: a.analysis.register.clone(),
-        matrix_columns: MATRIX_COLUMNS
-            .iter()
-            .map(|(_, label, _)| label.to_string())
-            .collect(),
-        matrix,
-        population,
-        population_note,
-        changes,
-        exceptions,
-        methodology,
-        verification,
-        trend: input.history.to_vec(),
-    }
+    summary
 }
