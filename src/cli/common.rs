@@ -1,7 +1,7 @@
 //! Pieces every subcommand shares: configuration loading with flag overrides, the clock, the
 //! terminal progress display, the async runtime, and error reporting.
 
-use super::exit;
+use super::Failure;
 use super::logging::{self, LogArgs};
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,8 +12,11 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 /// Loads the configuration (file, then environment, then flags) and starts logging with it.
-/// On failure the problems are printed and the exit code returned.
-pub fn load_config(file: Option<&Path>, mut flags: Overrides, log: &LogArgs) -> Result<Config, u8> {
+pub fn load_config(
+    file: Option<&Path>,
+    mut flags: Overrides,
+    log: &LogArgs,
+) -> Result<Config, Failure> {
     flags.set_opt(Setting::LogFormat, log.log_format.clone());
     flags.set_opt(Setting::LogLevel, log.log_level.clone());
     let env = |k: &str| std::env::var(k).ok();
@@ -24,8 +27,7 @@ pub fn load_config(file: Option<&Path>, mut flags: Overrides, log: &LogArgs) -> 
         }
         Err(e) => {
             logging::init(false, None);
-            eprintln!("error: {e}");
-            Err(exit::ERROR)
+            Err(e.into())
         }
     }
 }
@@ -37,14 +39,13 @@ pub fn init_logging(c: &Config) {
 
 /// The run's clock: the system clock, or a fixed instant from `KUBE_EVIDENCE_NOW` (RFC 3339)
 /// to reproduce a pack byte for byte.
-pub fn clock() -> Result<Box<dyn Clock>, u8> {
+pub fn clock() -> Result<Box<dyn Clock>, Failure> {
     match std::env::var("KUBE_EVIDENCE_NOW") {
         Ok(v) => match DateTime::parse_from_rfc3339(&v) {
             Ok(t) => Ok(Box::new(FixedClock(t.with_timezone(&Utc)))),
-            Err(e) => {
-                eprintln!("error: KUBE_EVIDENCE_NOW=`{v}` is not an RFC 3339 time: {e}");
-                Err(exit::ERROR)
-            }
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("KUBE_EVIDENCE_NOW=`{v}` is not an RFC 3339 time"))
+                .into()),
         },
         Err(_) => Ok(Box::new(SystemClock)),
     }
@@ -108,32 +109,15 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("the async runtime starts")
 }
 
-/// Prints an error with its chain of causes and returns the error exit code.
-pub fn fail(e: anyhow::Error) -> u8 {
-    // Once, in the form the reader of standard error expects (it used to be both).
-    if super::logging::JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
-        tracing::error!("{e:#}");
-    } else {
-        eprintln!("error: {e:#}");
-    }
-    exit::ERROR
-}
-
 /// How to reach an `s3://` store, for the commands that read one.
 pub type S3Args = super::settings::SettingFlags<super::settings::S3Settings>;
 
 /// The S3 options for commands without a configuration file: flags, then the environment.
-pub fn s3_options(args: &S3Args) -> Result<kube_evidence::store::s3::S3Options, u8> {
+pub fn s3_options(args: &S3Args) -> Result<kube_evidence::store::s3::S3Options, Failure> {
     let mut flags = Overrides::default();
     args.apply(&mut flags);
     let env = |k: &str| std::env::var(k).ok();
-    match config::load(None, &flags, &env) {
-        Ok(c) => Ok(c.s3_options()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(exit::ERROR)
-        }
-    }
+    Ok(config::load(None, &flags, &env)?.s3_options())
 }
 
 /// Opens a store for reading.

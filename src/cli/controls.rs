@@ -1,10 +1,10 @@
 //! `kube-evidence controls list | show | validate` and `kube-evidence exceptions validate`.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
 use super::query::{Format, InputArgs, load};
 use super::table::Table;
+use super::{CmdResult, Done, Failure};
 use clap::{Args, Subcommand};
 use kube_evidence::analysis::{AssessmentInput, assess};
 use kube_evidence::config::Setting;
@@ -70,17 +70,14 @@ pub enum ExceptionsCommand {
     Validate { file: PathBuf },
 }
 
-fn controls_from(dir: Option<&PathBuf>) -> Result<Controls, u8> {
+fn controls_from(dir: Option<&PathBuf>) -> Result<Controls, Failure> {
     match dir {
-        Some(d) => load_dir(d).map_err(|e| {
-            eprintln!("error: {e}");
-            exit::ERROR
-        }),
+        Some(d) => Ok(load_dir(d)?),
         None => Ok(Controls::builtin()),
     }
 }
 
-pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
+pub fn execute(args: ControlsArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
     match args.command {
         ControlsCommand::Validate { dir } => match dir {
@@ -92,17 +89,14 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                         d.display(),
                         c.sets.len()
                     );
-                    exit::OK
+                    Ok(Done::Ok)
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::ERROR
-                }
+                Err(e) => Err(e.into()),
             },
             None => {
                 let c = Controls::builtin();
                 outln!("built-in controls: valid ({} frameworks)", c.sets.len());
-                exit::OK
+                Ok(Done::Ok)
             }
         },
         ControlsCommand::List {
@@ -110,10 +104,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
             controls,
             format,
         } => {
-            let set = match controls_from(controls.as_ref()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+            let set = controls_from(controls.as_ref())?;
             let items: Vec<_> = set
                 .sets
                 .iter()
@@ -121,13 +112,12 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                 .flat_map(|s| s.controls.iter())
                 .collect();
             if items.is_empty() {
-                eprintln!(
-                    "error: no controls{}",
+                return Err(Failure::error(format!(
+                    "no controls{}",
                     framework
                         .map(|f| format!(" in framework {f}"))
                         .unwrap_or_default()
-                );
-                return exit::ERROR;
+                )));
             }
             match format {
                 Format::Json => outln!(
@@ -152,7 +142,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                     out!("{}", t.render());
                 }
             }
-            exit::OK
+            Ok(Done::Ok)
         }
         ControlsCommand::Show {
             id,
@@ -163,32 +153,26 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
             input,
             format,
         } => {
-            let set = match controls_from(controls.as_ref()) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+            let set = controls_from(controls.as_ref())?;
             let found: Vec<_> = set
                 .control(&id)
                 .into_iter()
                 .filter(|c| framework.as_deref().is_none_or(|f| f == c.framework))
                 .collect();
             if found.is_empty() {
-                eprintln!("error: no control {id}; `kube-evidence controls list` shows them");
-                return exit::USAGE;
+                return Err(Failure::usage(format!(
+                    "no control {id}; `kube-evidence controls list` shows them"
+                )));
             }
             let wants_status =
                 input.source.is_some() || input.snapshot.is_some() || input.config.is_some();
             let results = if wants_status {
-                let mut snapshot = match load(&input, log) {
-                    Ok(s) => s,
-                    Err(code) => return code,
-                };
+                let mut snapshot = load(&input, log)?;
                 let today = snapshot.taken_at.date_naive();
                 let inv_ref = match inventory.as_deref().map(InventoryRef::parse).transpose() {
                     Ok(r) => r,
                     Err(e) => {
-                        eprintln!("error: {e}");
-                        return exit::USAGE;
+                        return Err(Failure::usage(e));
                     }
                 };
                 let rt = common::runtime();
@@ -226,10 +210,7 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                     .await
                     .map_err(anyhow::Error::from)
                 });
-                let inputs = match inputs {
-                    Ok(i) => i,
-                    Err(e) => return common::fail(e),
-                };
+                let inputs = inputs?;
                 if inputs.inventory.is_some() {
                     snapshot.inventory = inputs.inventory;
                 }
@@ -310,28 +291,22 @@ pub fn execute(args: ControlsArgs, log: &LogArgs) -> u8 {
                     }
                 }
             }
-            exit::OK
+            Ok(Done::Ok)
         }
     }
 }
 
-pub fn execute_exceptions(args: ExceptionsArgs, log: &LogArgs) -> u8 {
+pub fn execute_exceptions(args: ExceptionsArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
-    let clock = match common::clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let clock = common::clock()?;
     match args.command {
         ExceptionsCommand::Validate { file } => {
             match kube_evidence::exceptions::load_file(&file, clock.now().date_naive()) {
                 Ok(list) => {
                     outln!("{}: valid ({} exceptions)", file.display(), list.len());
-                    exit::OK
+                    Ok(Done::Ok)
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::ERROR
-                }
+                Err(e) => Err(e.into()),
             }
         }
     }

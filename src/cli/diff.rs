@@ -1,8 +1,8 @@
 //! `kube-evidence diff OLD NEW` and `kube-evidence changes --store ... --from ... --to ...`.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
+use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
@@ -163,17 +163,11 @@ fn load_side(
     })
 }
 
-pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
+pub fn diff(args: DiffArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
-    let clock = match common::clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let clock = common::clock()?;
     let now = clock.now();
-    let s3 = match common::s3_options(&args.s3) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
+    let s3 = common::s3_options(&args.s3)?;
     let rt = common::runtime();
     let read_pack = |target: &str| rt.block_on(read_pack_side(target, &s3));
     let sides = load_side(&args.old, args.inventory.as_ref(), now, &read_pack)
@@ -183,10 +177,7 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
                 .with_context(|| format!("cannot read {}", args.new.display()))
                 .map(|n| (o, n))
         });
-    let (old, new) = match sides {
-        Ok(s) => s,
-        Err(e) => return common::fail(e),
-    };
+    let (old, new) = sides?;
     let d = diff::compute(
         &Side {
             snapshot: &old.snapshot,
@@ -208,7 +199,7 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> u8 {
             super::write_stdout_bytes(&diff::render::changes_csv(&d));
         }
     }
-    exit::OK
+    Ok(Done::Ok)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
@@ -241,27 +232,22 @@ pub struct ChangesArgs {
     pub s3: common::S3Args,
 }
 
-pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
+pub fn changes(args: ChangesArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
     if args.to < args.from {
-        eprintln!("error: --to {} is before --from {}", args.to, args.from);
-        return exit::USAGE;
+        return Err(Failure::usage(format!(
+            "--to {} is before --from {}",
+            args.to, args.from
+        )));
     }
     let url = match kube_evidence::store::StoreUrl::parse(&args.store) {
         Ok(u) => u,
         Err(e) => {
-            eprintln!("error: --store: {e}");
-            return exit::USAGE;
+            return Err(Failure::usage(format!("--store: {e}")));
         }
     };
-    let clock = match common::clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let s3 = match common::s3_options(&args.s3) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
+    let clock = common::clock()?;
+    let s3 = common::s3_options(&args.s3)?;
     let rt = common::runtime();
     let result = rt.block_on(async {
         let store = common::open_store(&url, &s3).await?;
@@ -277,10 +263,7 @@ pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
         .with_context(|| format!("cannot read the packs of {} in {url}", args.cluster))?;
         anyhow::Ok(p)
     });
-    let p = match result {
-        Ok(p) => p,
-        Err(e) => return common::fail(e),
-    };
+    let p = result?;
     for g in &p.gaps {
         eprintln!("gap: {}", g.description);
     }
@@ -292,5 +275,5 @@ pub fn changes(args: ChangesArgs, log: &LogArgs) -> u8 {
             super::write_stdout_bytes(&period::csv(&p));
         }
     }
-    exit::OK
+    Ok(Done::Ok)
 }

@@ -1,9 +1,9 @@
 //! `kube-evidence inventory validate | schema | discover`.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
 use super::query::{InputArgs, load};
+use super::{CmdResult, Done};
 use clap::{Args, Subcommand};
 use kube_evidence::inventory::{self, discover};
 use kube_evidence::rbac::index::RbacIndex;
@@ -33,21 +33,18 @@ pub enum InventoryCommand {
     },
 }
 
-pub fn execute(args: InventoryArgs, log: &LogArgs) -> u8 {
+pub fn execute(args: InventoryArgs, log: &LogArgs) -> CmdResult {
     match args.command {
         InventoryCommand::Schema => {
             outln!(
                 "{}",
                 serde_json::to_string_pretty(&inventory::json_schema()).expect("serialises")
             );
-            exit::OK
+            Ok(Done::Ok)
         }
         InventoryCommand::Validate { file } => {
             super::logging::init(false, log.log_level.as_deref());
-            let clock = match common::clock() {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+            let clock = common::clock()?;
             match inventory::load_file(&file, clock.now().date_naive()) {
                 Ok(inv) => {
                     outln!(
@@ -55,26 +52,20 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> u8 {
                         file.display(),
                         inv.sub_processors.len()
                     );
-                    exit::OK
+                    Ok(Done::Ok)
                 }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    exit::ERROR
-                }
+                Err(e) => Err(e.into()),
             }
         }
         InventoryCommand::Discover { input } => {
-            let snapshot = match load(&input, log) {
-                Ok(s) => s,
-                Err(code) => return code,
-            };
+            let snapshot = load(&input, log)?;
             let index = RbacIndex::build(&snapshot);
             let reach = ReachGraph::build(&index, &snapshot);
             let privilege = PrivilegeTable::compute(&index, &reach);
             let components = discover::discover(&snapshot, &index, &privilege);
             out!("{}", discover::render(&components, &snapshot.cluster.name));
             eprintln!("{} third-party component(s) found", components.len());
-            exit::OK
+            Ok(Done::Ok)
         }
     }
 }

@@ -1,9 +1,9 @@
 //! `kube-evidence keygen` and `kube-evidence verify`.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
 use super::query::Format;
+use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
@@ -35,17 +35,16 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     f.sync_all()
 }
 
-pub fn keygen(args: KeygenArgs, log: &LogArgs) -> u8 {
+pub fn keygen(args: KeygenArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
     let public = PathBuf::from(format!("{}.pub", args.out.display()));
     let signers = PathBuf::from(format!("{}.allowed_signers", args.out.display()));
     for p in [&args.out, &public, &signers] {
         if p.exists() {
-            eprintln!(
-                "error: {} exists; keygen never overwrites a key",
+            return Err(Failure::error(format!(
+                "{} exists; keygen never overwrites a key",
                 p.display()
-            );
-            return exit::ERROR;
+            )));
         }
     }
     let key = SigningKey::generate(&args.identity);
@@ -60,7 +59,7 @@ pub fn keygen(args: KeygenArgs, log: &LogArgs) -> u8 {
         })
         .and_then(|()| write_new(&signers, format!("{line}\n").as_bytes(), 0o644));
     if let Err(e) = result {
-        return common::fail(anyhow::anyhow!("cannot write the key files: {e}"));
+        return Err(Failure::error(format!("cannot write the key files: {e}")));
     }
     outln!(
         "private key:     {} (mode 0600; keep it in a Kubernetes Secret)",
@@ -72,7 +71,7 @@ pub fn keygen(args: KeygenArgs, log: &LogArgs) -> u8 {
         signers.display()
     );
     outln!("fingerprint:     {}", key.fingerprint());
-    exit::OK
+    Ok(Done::Ok)
 }
 
 #[derive(Args, Debug)]
@@ -216,7 +215,7 @@ pub async fn resolve(
     anyhow::bail!("{target} is not a pack directory, a latest.json or a store")
 }
 
-pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
+pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
     let signers = match &args.allowed_signers {
         Some(p) => match kube_evidence::input::read_text(p, kube_evidence::input::MAX_WRITTEN_FILE)
@@ -224,13 +223,11 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
             Ok(t) => match parse_allowed_signers(&t, &p.display().to_string()) {
                 Ok(s) => Some(s),
                 Err(d) => {
-                    eprintln!("error: invalid allowed signers:\n{d}");
-                    return exit::ERROR;
+                    return Err(Failure::error(format!("invalid allowed signers:\n{d}")));
                 }
             },
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", p.display());
-                return exit::ERROR;
+                return Err(Failure::error(format!("cannot read {}: {e}", p.display())));
             }
         },
         None => None,
@@ -243,19 +240,13 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
         schedule_interval_hours: args.schedule_interval_hours,
         max_clock_skew: chrono::Duration::minutes(args.max_clock_skew_minutes),
     };
-    let s3 = match common::s3_options(&args.s3) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
+    let s3 = common::s3_options(&args.s3)?;
     let rt = common::runtime();
     let report = rt.block_on(async {
         let (store, prefix) = resolve(&args.target, args.cluster.as_deref(), &s3).await?;
         anyhow::Ok(verify(store.as_ref(), &prefix, &opts).await)
     });
-    let report = match report {
-        Ok(r) => r,
-        Err(e) => return common::fail(e),
-    };
+    let report = report?;
     match args.format {
         Format::Json => outln!(
             "{}",
@@ -297,5 +288,9 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> u8 {
             );
         }
     }
-    if report.ok { exit::OK } else { exit::ERROR }
+    if report.ok {
+        Ok(Done::Ok)
+    } else {
+        Err(Failure::Reported)
+    }
 }

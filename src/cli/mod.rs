@@ -36,14 +36,38 @@ mod table;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Exit codes: the contract with the scheduler and with alerting.
+/// Exit codes: the contract with the scheduler and with alerting. Every command returns a
+/// [`CmdResult`]; [`exit::code`] is the one place a result becomes an exit code and an error
+/// reaches standard error.
 pub mod exit {
+    use super::{CmdResult, Done, Failure};
+
     pub const OK: u8 = 0;
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const FINDINGS: u8 = 3;
     /// The pack (or snapshot) was written, but some kinds could not be collected.
     pub const INCOMPLETE: u8 = 4;
+
+    /// The exit code of a command's result; an error is printed once, with its chain of causes,
+    /// in the form the reader of standard error expects (a JSON log line under `--log-format
+    /// json`).
+    pub fn code(result: CmdResult) -> u8 {
+        let (code, error) = match result {
+            Ok(Done::Ok) => return OK,
+            Ok(Done::FindingsAtFailOn) => return FINDINGS,
+            Ok(Done::Incomplete) => return INCOMPLETE,
+            Err(Failure::Usage(e)) => (USAGE, e),
+            Err(Failure::Error(e)) => (ERROR, e),
+            Err(Failure::Reported) => return ERROR,
+        };
+        if super::logging::JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::error!("{error:#}");
+        } else {
+            eprintln!("error: {error:#}");
+        }
+        code
+    }
 
     /// Standard output failed. A reader that closed the pipe (`| head`) got what it wanted:
     /// exit 0, silently. Anything else (a full disk) is an error.
@@ -55,6 +79,46 @@ pub mod exit {
         std::process::exit(ERROR.into())
     }
 }
+
+/// How a command that did its job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Ok,
+    /// An unaccepted finding reached `--fail-on` (exit 3).
+    FindingsAtFailOn,
+    /// Written, but some kinds could not be collected completely (exit 4).
+    Incomplete,
+}
+
+/// Why a command did not do its job. Causes stay a chain (`anyhow` over the library's
+/// `#[source]` chains) until [`exit::code`] prints them.
+#[derive(Debug)]
+pub enum Failure {
+    /// The command line asked for something that cannot be done (exit 2).
+    Usage(anyhow::Error),
+    /// Anything else (exit 1).
+    Error(anyhow::Error),
+    /// The command printed its own verdict (for example `verify`'s checks) and failed (exit 1).
+    Reported,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Failure {
+        Failure::Error(e.into())
+    }
+}
+
+impl Failure {
+    pub fn usage(message: impl std::fmt::Display) -> Failure {
+        Failure::Usage(anyhow::anyhow!("{message}"))
+    }
+
+    pub fn error(message: impl std::fmt::Display) -> Failure {
+        Failure::Error(anyhow::anyhow!("{message}"))
+    }
+}
+
+pub type CmdResult = Result<Done, Failure>;
 
 /// Writes a command's output to standard output (see [`outln!`]).
 pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>) {
@@ -132,7 +196,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let code = match cli.command {
+    let result = match cli.command {
         Command::Run(args) => run::execute(args, &cli.log),
         Command::Snapshot(args) => snapshot::execute(args, &cli.log),
         Command::WhoCan(args) => query::who_can(args, &cli.log),
@@ -148,5 +212,5 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keys::keygen(args, &cli.log),
         Command::Share(args) => share::execute(args, &cli.log),
     };
-    ExitCode::from(code)
+    ExitCode::from(exit::code(result))
 }

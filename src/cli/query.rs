@@ -2,9 +2,9 @@
 //! the grants (binding -> role -> rule) behind every answer.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
 use super::table::Table;
+use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use kube_evidence::config::{Overrides, Setting};
@@ -41,12 +41,12 @@ pub struct InputArgs {
 }
 
 /// Loads the snapshot a query is about; prints problems and returns the exit code on failure.
-pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, u8> {
+pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, Failure> {
     load_for(input, log, &Needs::Everything)
 }
 
 /// Loads what a query needs of the snapshot (from a live cluster, only that is listed).
-pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snapshot, u8> {
+pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snapshot, Failure> {
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, input.source.clone());
     input.cluster.apply(&mut flags);
@@ -55,8 +55,9 @@ pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snaps
         (Some(p), _) => SnapshotInput::Saved(p.clone()),
         (None, Some(s)) => SnapshotInput::Source(s.clone()),
         (None, None) => {
-            eprintln!("error: say what to ask about: --source cluster|PATH or --snapshot FILE");
-            return Err(exit::USAGE);
+            return Err(Failure::usage(
+                "say what to ask about: --source cluster|PATH or --snapshot FILE",
+            ));
         }
     };
     let clock = common::clock()?;
@@ -78,7 +79,7 @@ pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snaps
         .await
         .context("cannot load the snapshot")
     })
-    .map_err(common::fail)
+    .map_err(Failure::from)
 }
 
 /// A verb is one word: an empty or spaced one can match no rule and would answer nothing
@@ -188,7 +189,7 @@ pub struct WhoCanArgs {
     pub input: InputArgs,
 }
 
-pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
+pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> CmdResult {
     // From a live cluster, only the bindings and roles the question needs are listed.
     let needs = Needs::Rbac {
         namespace: (!args.all_namespaces)
@@ -196,10 +197,7 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
             .flatten()
             .filter(|_| args.request.non_resource_url.is_none()),
     };
-    let snapshot = match load_for(&args.input, log, &needs) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let snapshot = load_for(&args.input, log, &needs)?;
     let index = RbacIndex::build(&snapshot);
     let namespaces: Vec<Option<String>> = if args.all_namespaces {
         index.namespaces.iter().cloned().map(Some).collect()
@@ -244,7 +242,7 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
                 "{}",
                 serde_json::to_string_pretty(&items).expect("serialises")
             );
-            return exit::OK;
+            return Ok(Done::Ok);
         }
     }
     match args.format {
@@ -263,14 +261,11 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> u8 {
             }
         }
     }
-    exit::OK
+    Ok(Done::Ok)
 }
 
-fn parse_subject(text: &str) -> Result<SubjectRef, u8> {
-    SubjectRef::parse(text).map_err(|e| {
-        eprintln!("error: {e}");
-        exit::USAGE
-    })
+fn parse_subject(text: &str) -> Result<SubjectRef, Failure> {
+    SubjectRef::parse(text).map_err(Failure::usage)
 }
 
 #[derive(Args, Debug)]
@@ -289,15 +284,9 @@ pub struct AccessArgs {
     pub input: InputArgs,
 }
 
-pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
-    let subject = match parse_subject(&args.subject) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let snapshot = match load(&args.input, log) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn access(args: AccessArgs, log: &LogArgs) -> CmdResult {
+    let subject = parse_subject(&args.subject)?;
+    let snapshot = load(&args.input, log)?;
     let index = RbacIndex::build(&snapshot);
     warn_unknown_subject(&index, &snapshot, &subject);
     let identity = Identity::of(&subject, &args.groups);
@@ -386,7 +375,7 @@ pub fn access(args: AccessArgs, log: &LogArgs) -> u8 {
             }
         }
     }
-    exit::OK
+    Ok(Done::Ok)
 }
 
 #[derive(Args, Debug)]
@@ -407,15 +396,9 @@ pub struct CanIArgs {
     pub input: InputArgs,
 }
 
-pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
-    let subject = match parse_subject(&args.subject) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let snapshot = match load(&args.input, log) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+pub fn can_i(args: CanIArgs, log: &LogArgs) -> CmdResult {
+    let subject = parse_subject(&args.subject)?;
+    let snapshot = load(&args.input, log)?;
     let index = RbacIndex::build(&snapshot);
     if !args.quiet {
         warn_unknown_subject(&index, &snapshot, &subject);
@@ -458,9 +441,10 @@ pub fn can_i(args: CanIArgs, log: &LogArgs) -> u8 {
             }
         }
     }
+    // "no" is an answer, printed above, with exit 1 for scripts.
     if decision.allowed {
-        exit::OK
+        Ok(Done::Ok)
     } else {
-        exit::ERROR
+        Err(Failure::Reported)
     }
 }

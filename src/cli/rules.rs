@@ -1,8 +1,8 @@
 //! `kube-evidence rules list`: the rule catalog, from the same definitions reports use.
 
-use super::exit;
 use super::query::Format;
 use super::table::Table;
+use super::{CmdResult, Done};
 use clap::{Args, Subcommand};
 use kube_evidence::rules::CATALOG;
 
@@ -21,7 +21,7 @@ pub enum RulesCommand {
     },
 }
 
-pub fn execute(args: RulesArgs) -> u8 {
+pub fn execute(args: RulesArgs) -> CmdResult {
     match args.command {
         RulesCommand::List { format } => match format {
             Format::Json => {
@@ -46,5 +46,5 @@ pub fn execute(args: RulesArgs) -> u8 {
             }
         },
     }
-    exit::OK
+    Ok(Done::Ok)
 }

@@ -1,9 +1,9 @@
 //! `kube-evidence run`: the full pipeline.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
 use super::settings::{RunSettings, SettingFlags};
+use super::{CmdResult, Done};
 use anyhow::Context;
 use clap::Args;
 use kube_evidence::config::Overrides;
@@ -25,24 +25,15 @@ impl RunArgs {
     }
 }
 
-pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
-    let config = match common::load_config(args.config.as_deref(), args.overrides(), log) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+pub fn execute(args: RunArgs, log: &LogArgs) -> CmdResult {
+    let config = common::load_config(args.config.as_deref(), args.overrides(), log)?;
     // The key text is read here and handed over zeroized; it is never logged or echoed.
     let key_text = std::env::var(kube_evidence::run::SIGNING_KEY_ENV)
         .ok()
         .filter(|t| !t.trim().is_empty())
         .map(zeroize::Zeroizing::new);
-    let plan = match RunPlan::from_config(&config, key_text) {
-        Ok(p) => p,
-        Err(e) => return common::fail(e.into()),
-    };
-    let clock = match common::clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let plan = RunPlan::from_config(&config, key_text)?;
+    let clock = common::clock()?;
     let s3 = config.s3_options();
     let cluster = config.cluster_options();
     let rt = common::runtime();
@@ -65,10 +56,7 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
         .with_context(|| format!("run for cluster {} failed", plan.cluster_name))?;
         anyhow::Ok(outcome)
     });
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => return common::fail(e),
-    };
+    let outcome = result?;
     outln!(
         "pack {} written to {}",
         outcome.pack_id,
@@ -115,10 +103,10 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> u8 {
     }
     if !outcome.collection_complete {
         // The honest, incomplete pack is published; the job still fails so somebody looks.
-        exit::INCOMPLETE
+        Ok(Done::Incomplete)
     } else if outcome.fail_on_reached {
-        exit::FINDINGS
+        Ok(Done::FindingsAtFailOn)
     } else {
-        exit::OK
+        Ok(Done::Ok)
     }
 }

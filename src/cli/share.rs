@@ -2,8 +2,8 @@
 //! cluster's index, for auditors without bucket credentials.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
+use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use clap::Args;
 use kube_evidence::pack::{self, index};
@@ -51,30 +51,22 @@ pub fn parse_expiry(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-pub fn execute(args: ShareArgs, log: &LogArgs) -> u8 {
+pub fn execute(args: ShareArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
     if !args.pack.starts_with("s3://") {
-        eprintln!(
-            "error: share makes presigned links to objects in a bucket; `{}` is not an s3:// URL",
+        return Err(Failure::usage(format!(
+            "share makes presigned links to objects in a bucket; `{}` is not an s3:// URL",
             args.pack
-        );
-        return exit::USAGE;
+        )));
     }
     let expires = match parse_expiry(&args.expires) {
         Ok(d) => d,
         Err(m) => {
-            eprintln!("error: --expires: {m}");
-            return exit::USAGE;
+            return Err(Failure::usage(format!("--expires: {m}")));
         }
     };
-    let s3 = match common::s3_options(&args.s3) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let clock = match common::clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let s3 = common::s3_options(&args.s3)?;
+    let clock = common::clock()?;
     let rt = common::runtime();
     let result = rt.block_on(async {
         let (store, prefix) =
@@ -112,10 +104,7 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> u8 {
         }
         anyhow::Ok((stored.manifest.pack_id.clone(), links))
     });
-    let (pack_id, links) = match result {
-        Ok(r) => r,
-        Err(e) => return common::fail(e),
-    };
+    let (pack_id, links) = result?;
     let until = clock.now() + chrono::Duration::from_std(expires).expect("at most seven days");
     outln!(
         "# pack {pack_id}: links valid until {} ({})",
@@ -136,7 +125,7 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> u8 {
     for (name, url) in links {
         outln!("{name:width$}  {url}");
     }
-    exit::OK
+    Ok(Done::Ok)
 }
 
 #[cfg(test)]

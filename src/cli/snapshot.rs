@@ -1,8 +1,8 @@
 //! `kube-evidence snapshot`: collect only, or print the snapshot JSON Schema.
 
 use super::common;
-use super::exit;
 use super::logging::LogArgs;
+use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use clap::Args;
 use kube_evidence::config::{Overrides, Setting};
@@ -32,23 +32,21 @@ pub struct SnapshotArgs {
     pub cluster: common::ClusterArgs,
 }
 
-pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
+pub fn execute(args: SnapshotArgs, log: &LogArgs) -> CmdResult {
     if args.schema {
         let schema = serde_json::to_string_pretty(&json_schema()).expect("schema serialises");
         outln!("{schema}");
-        return exit::OK;
+        return Ok(Done::Ok);
     }
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, args.source.clone());
     flags.set_opt(Setting::ClusterName, args.cluster_name.clone());
     args.cluster.apply(&mut flags);
-    let config = match common::load_config(args.config.as_deref(), flags, log) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let config = common::load_config(args.config.as_deref(), flags, log)?;
     let Some(source_spec) = config.source.clone() else {
-        eprintln!("error: missing setting `source`: pass --source cluster|PATH");
-        return exit::USAGE;
+        return Err(Failure::usage(
+            "missing setting `source`: pass --source cluster|PATH",
+        ));
     };
     let output = args
         .output
@@ -57,10 +55,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
         .cluster_name
         .clone()
         .unwrap_or_else(|| default_cluster_name(&source_spec));
-    let clock = match common::clock() {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let clock = common::clock()?;
     let rt = common::runtime();
     let result = rt.block_on(async {
         let source = kube_evidence::source::open(&source_spec, &config.cluster_options())
@@ -77,10 +72,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
             .await?;
         anyhow::Ok(snapshot)
     });
-    let snapshot = match result {
-        Ok(s) => s,
-        Err(e) => return common::fail(e),
-    };
+    let snapshot = result?;
     let bytes = snapshot_to_gzip(&snapshot);
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -88,7 +80,10 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
         .open(&output)
         .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes));
     if let Err(e) = written {
-        return common::fail(anyhow::anyhow!("cannot write {}: {e}", output.display()));
+        return Err(Failure::error(format!(
+            "cannot write {}: {e}",
+            output.display()
+        )));
     }
     outln!(
         "snapshot of {} written to {} ({} ClusterRoles, {} Roles, {} ClusterRoleBindings, {} RoleBindings, {} ServiceAccounts, {} workloads)",
@@ -116,9 +111,9 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> u8 {
         );
     }
     if incomplete.is_empty() {
-        exit::OK
+        Ok(Done::Ok)
     } else {
-        exit::INCOMPLETE
+        Ok(Done::Incomplete)
     }
 }
 

@@ -171,7 +171,34 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         );
     }
 
-    // Signature.
+    check_manifest_signature(store, prefix, &pack, opts, &mut checks).await;
+    if m.sums_signed() {
+        check_sums_signature(store, prefix, m, opts, &mut checks).await;
+    }
+    check_files(store, prefix, m, &mut checks).await;
+    check_sums(store, prefix, &pack, &mut checks).await;
+    check_store_time(store, prefix, m, opts, &mut checks).await;
+    let ok = checks.iter().all(|c| c.ok);
+    PackVerdict {
+        pack_id: m.pack_id.clone(),
+        prefix: prefix.to_string(),
+        collected_at: Some(m.collected_at),
+        signed: m.signed,
+        ok,
+        checks,
+    }
+}
+
+/// `manifest.json.sig`: present exactly when the manifest says signed, valid, by the key the
+/// manifest names, and trusted by the allowed signers.
+async fn check_manifest_signature(
+    store: &dyn Store,
+    prefix: &str,
+    pack: &StoredPack,
+    opts: &VerifyOptions,
+    checks: &mut Vec<Check>,
+) {
+    let m = &pack.manifest;
     let sig = store
         .get(&format!("{prefix}/{SIGNATURE_FILE}"))
         .await
@@ -185,7 +212,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
             m.published_at,
         ) {
             Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
-                &mut checks,
+                checks,
                 "signature",
                 false,
                 format!(
@@ -195,13 +222,13 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
             ),
             Ok(c) => match (&c.principal, &opts.allowed_signers) {
                 (Some(p), _) => check(
-                    &mut checks,
+                    checks,
                     "signature",
                     true,
                     format!("manifest.json.sig: valid, by {} ({p})", c.fingerprint),
                 ),
                 (None, _) => check(
-                    &mut checks,
+                    checks,
                     "signature",
                     false,
                     format!(
@@ -211,26 +238,26 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
                 ),
             },
             Err(e) => check(
-                &mut checks,
+                checks,
                 "signature",
                 false,
                 format!("manifest.json.sig: {e}"),
             ),
         },
         (true, None) => check(
-            &mut checks,
+            checks,
             "signature",
             false,
             "manifest.json.sig is missing, but the manifest says the pack is signed",
         ),
         (false, Some(_)) => check(
-            &mut checks,
+            checks,
             "signature",
             false,
             "the manifest says UNSIGNED, but a manifest.json.sig is present",
         ),
         (false, None) => check(
-            &mut checks,
+            checks,
             "signature",
             opts.allow_unsigned,
             if opts.allow_unsigned {
@@ -240,24 +267,17 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
             },
         ),
     }
+}
 
-    if m.sums_signed() {
-        check_sums_signature(store, prefix, m, opts, &mut checks).await;
-    }
-
-    // Files.
+/// Every file the manifest lists is there with its size and SHA-256, and nothing else is.
+async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut Vec<Check>) {
     let stored: BTreeSet<String> = match store.list(prefix).await {
         Ok(keys) => keys
             .into_iter()
             .filter_map(|k| k.strip_prefix(&format!("{prefix}/")).map(str::to_string))
             .collect(),
         Err(e) => {
-            check(
-                &mut checks,
-                "files",
-                false,
-                format!("cannot list the pack: {e}"),
-            );
+            check(checks, "files", false, format!("cannot list the pack: {e}"));
             BTreeSet::new()
         }
     };
@@ -266,12 +286,12 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     let mut files_ok = true;
     for missing in expected.difference(&stored) {
         files_ok = false;
-        check(&mut checks, "files", false, format!("{missing} is missing"));
+        check(checks, "files", false, format!("{missing} is missing"));
     }
     for extra in stored.difference(&expected) {
         files_ok = false;
         check(
-            &mut checks,
+            checks,
             "files",
             false,
             format!("{extra} is not listed in the manifest"),
@@ -286,7 +306,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
                 if bytes.len() as u64 != f.size {
                     files_ok = false;
                     check(
-                        &mut checks,
+                        checks,
                         "files",
                         false,
                         format!(
@@ -299,7 +319,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
                 } else if sha256_hex(&bytes) != f.sha256 {
                     files_ok = false;
                     check(
-                        &mut checks,
+                        checks,
                         "files",
                         false,
                         format!("{}: SHA-256 differs from the manifest", f.path),
@@ -309,13 +329,13 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
             Ok(None) => {}
             Err(e) => {
                 files_ok = false;
-                check(&mut checks, "files", false, format!("{}: {e}", f.path));
+                check(checks, "files", false, format!("{}: {e}", f.path));
             }
         }
     }
     if files_ok {
         check(
-            &mut checks,
+            checks,
             "files",
             true,
             format!(
@@ -324,7 +344,11 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
             ),
         );
     }
-    // SHA256SUMS must say what the manifest says (and cover the manifest itself).
+}
+
+/// `SHA256SUMS` says what the manifest says, and covers the manifest itself.
+async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: &mut Vec<Check>) {
+    let m = &pack.manifest;
     let mut lines: Vec<(String, String)> = m
         .files
         .iter()
@@ -334,7 +358,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     let want = sums_file(&lines);
     match store.get(&format!("{prefix}/{SUMS_FILE}")).await {
         Ok(Some(got)) if got == want => {
-            check(&mut checks, "SHA256SUMS", true, "agrees with the manifest")
+            check(checks, "SHA256SUMS", true, "agrees with the manifest")
         }
         Ok(Some(got)) => {
             let got = String::from_utf8_lossy(&got).to_string();
@@ -345,7 +369,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
                 .map(|l| l.split("  ").nth(1).unwrap_or(l).to_string())
                 .collect();
             check(
-                &mut checks,
+                checks,
                 "SHA256SUMS",
                 false,
                 format!(
@@ -359,17 +383,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
             );
         }
         Ok(None) => {}
-        Err(e) => check(&mut checks, "SHA256SUMS", false, e.to_string()),
-    }
-    check_store_time(store, prefix, m, opts, &mut checks).await;
-    let ok = checks.iter().all(|c| c.ok);
-    PackVerdict {
-        pack_id: m.pack_id.clone(),
-        prefix: prefix.to_string(),
-        collected_at: Some(m.collected_at),
-        signed: m.signed,
-        ok,
-        checks,
+        Err(e) => check(checks, "SHA256SUMS", false, e.to_string()),
     }
 }
 
@@ -419,6 +433,80 @@ async fn check_store_time(
     }
 }
 
+/// The link from `pack` to its predecessor `prev`: the right pack, its manifest's SHA-256 as
+/// recorded, times that go forward, and no more than one and a half schedule intervals between.
+fn check_link(
+    pack: &StoredPack,
+    prev: &StoredPack,
+    interval: chrono::Duration,
+    report: &mut VerifyReport,
+) {
+    let link = &pack.manifest.previous;
+    if prev.manifest.pack_id != link.pack_id {
+        report.breaks.push(format!(
+            "{} names {} as its predecessor, but {} holds pack {}",
+            pack.manifest.pack_id, link.pack_id, link.path, prev.manifest.pack_id
+        ));
+    }
+    if prev.manifest_sha256() != link.manifest_sha256 {
+        report.breaks.push(format!(
+            "{}: the manifest of its predecessor {} does not match the SHA-256 it recorded",
+            pack.manifest.pack_id, link.pack_id
+        ));
+    }
+    // Time runs forward along the chain: a pack collected or published before the
+    // pack it names as its predecessor was not made when it says.
+    for (what, before, after) in [
+        (
+            "collected",
+            prev.manifest.collected_at,
+            pack.manifest.collected_at,
+        ),
+        (
+            "published",
+            prev.manifest.published_at,
+            pack.manifest.published_at,
+        ),
+    ] {
+        if after < before {
+            report.breaks.push(format!(
+                "{} was {what} at {}, before its predecessor {} ({what} at {}): the chain's times go backwards",
+                pack.manifest.pack_id,
+                after.format("%Y-%m-%dT%H:%M:%SZ"),
+                prev.manifest.pack_id,
+                before.format("%Y-%m-%dT%H:%M:%SZ")
+            ));
+        }
+    }
+    let elapsed = pack.manifest.collected_at - prev.manifest.collected_at;
+    if elapsed > interval + interval / 2 {
+        let missed = (elapsed.num_minutes() / interval.num_minutes()).saturating_sub(1);
+        report.gaps.push(format!(
+            "{} h between {} and {}: about {missed} scheduled run(s) without a pack",
+            elapsed.num_hours(),
+            prev.manifest.pack_id,
+            pack.manifest.pack_id
+        ));
+    }
+}
+
+/// The newest pack of the cluster collected before `pack` and not yet verified.
+async fn newest_before(
+    store: &dyn Store,
+    pack: &StoredPack,
+    seen: &BTreeSet<String>,
+) -> Option<StoredPack> {
+    match super::list_packs(store, &pack.manifest.cluster.name).await {
+        Ok((packs, _)) => packs
+            .into_iter()
+            .filter(|p| {
+                p.manifest.collected_at < pack.manifest.collected_at && !seen.contains(&p.prefix)
+            })
+            .max_by_key(|p| p.manifest.collected_at),
+        Err(_) => None,
+    }
+}
+
 /// Verifies the pack at `prefix` and, with `opts.chain`, every pack before it.
 pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> VerifyReport {
     let mut report = VerifyReport {
@@ -458,52 +546,7 @@ pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> Ve
         }
         match read_pack(store, &link.path).await {
             Ok(prev) => {
-                if prev.manifest.pack_id != link.pack_id {
-                    report.breaks.push(format!(
-                        "{} names {} as its predecessor, but {} holds pack {}",
-                        pack.manifest.pack_id, link.pack_id, link.path, prev.manifest.pack_id
-                    ));
-                }
-                if prev.manifest_sha256() != link.manifest_sha256 {
-                    report.breaks.push(format!(
-                        "{}: the manifest of its predecessor {} does not match the SHA-256 it recorded",
-                        pack.manifest.pack_id, link.pack_id
-                    ));
-                }
-                // Time runs forward along the chain: a pack collected or published before the
-                // pack it names as its predecessor was not made when it says.
-                for (what, before, after) in [
-                    (
-                        "collected",
-                        prev.manifest.collected_at,
-                        pack.manifest.collected_at,
-                    ),
-                    (
-                        "published",
-                        prev.manifest.published_at,
-                        pack.manifest.published_at,
-                    ),
-                ] {
-                    if after < before {
-                        report.breaks.push(format!(
-                            "{} was {what} at {}, before its predecessor {} ({what} at {}): the chain's times go backwards",
-                            pack.manifest.pack_id,
-                            after.format("%Y-%m-%dT%H:%M:%SZ"),
-                            prev.manifest.pack_id,
-                            before.format("%Y-%m-%dT%H:%M:%SZ")
-                        ));
-                    }
-                }
-                let elapsed = pack.manifest.collected_at - prev.manifest.collected_at;
-                if elapsed > interval + interval / 2 {
-                    let missed = (elapsed.num_minutes() / interval.num_minutes()).saturating_sub(1);
-                    report.gaps.push(format!(
-                        "{} h between {} and {}: about {missed} scheduled run(s) without a pack",
-                        elapsed.num_hours(),
-                        prev.manifest.pack_id,
-                        pack.manifest.pack_id
-                    ));
-                }
+                check_link(&pack, &prev, interval, &mut report);
                 if since.is_some_and(|s| prev.manifest.collected_at < s) {
                     break;
                 }
@@ -516,16 +559,7 @@ pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> Ve
                 ));
                 // Carry on from the newest pack still in the store before the missing one, so the
                 // rest of the series is verified too.
-                let older = match super::list_packs(store, &pack.manifest.cluster.name).await {
-                    Ok((packs, _)) => packs
-                        .into_iter()
-                        .filter(|p| {
-                            p.manifest.collected_at < pack.manifest.collected_at
-                                && !seen.contains(&p.prefix)
-                        })
-                        .max_by_key(|p| p.manifest.collected_at),
-                    Err(_) => None,
-                };
+                let older = newest_before(store, &pack, &seen).await;
                 match older {
                     Some(o) => {
                         report.gaps.push(format!(

@@ -217,152 +217,168 @@ fn is_bootstrap(meta: &ObjectMeta) -> bool {
         && (meta.name.starts_with("system:") || meta.name == "cluster-admin")
 }
 
-impl RbacIndex {
-    pub fn build(snapshot: &Snapshot) -> RbacIndex {
-        let (aggregated, aggregation_drift) = aggregation::resolve(&snapshot.cluster_roles);
-        let mut roles = Vec::with_capacity(snapshot.cluster_roles.len() + snapshot.roles.len());
-        let mut cluster_roles = HashMap::with_capacity(snapshot.cluster_roles.len());
-        for cr in &snapshot.cluster_roles {
-            let (rules, is_agg) = match aggregated.get(&cr.metadata.name) {
-                Some(r) => (r.clone(), true),
-                None => (
-                    cr.rules
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| SourcedRule {
-                            rule: Arc::new(r.clone()),
-                            source: None,
-                            index: i as u32,
-                        })
-                        .collect(),
-                    false,
-                ),
-            };
-            cluster_roles.insert(cr.metadata.name.clone(), roles.len());
-            roles.push(RoleEntry {
-                object: Arc::new(ObjectRef::new("ClusterRole", None, &cr.metadata.name)),
-                kind: RoleKind::ClusterRole,
-                namespace: None,
-                name: cr.metadata.name.clone(),
-                rules,
-                aggregated: is_agg,
-            });
-        }
-        let mut ns_roles: HashMap<(&str, &str), RoleId> =
-            HashMap::with_capacity(snapshot.roles.len());
-        for r in &snapshot.roles {
-            ns_roles.insert((r.metadata.ns(), r.metadata.name.as_str()), roles.len());
-            roles.push(RoleEntry {
-                object: Arc::new(ObjectRef::new(
-                    "Role",
-                    r.metadata.namespace.as_deref(),
-                    &r.metadata.name,
-                )),
-                kind: RoleKind::Role,
-                namespace: r.metadata.namespace.clone(),
-                name: r.metadata.name.clone(),
-                rules: r
-                    .rules
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| SourcedRule {
-                        rule: Arc::new(x.clone()),
-                        source: None,
-                        index: i as u32,
-                    })
-                    .collect(),
-                aggregated: false,
-            });
-        }
+/// The roles of a snapshot as the index holds them, with the lookups bindings resolve through.
+struct RoleTables<'s> {
+    roles: Vec<RoleEntry>,
+    cluster_roles: HashMap<String, RoleId>,
+    ns_roles: HashMap<(&'s str, &'s str), RoleId>,
+    aggregation_drift: Vec<AggregationDrift>,
+}
 
-        let mut bindings =
-            Vec::with_capacity(snapshot.cluster_role_bindings.len() + snapshot.role_bindings.len());
-        let mut cluster_bindings = Vec::new();
-        let mut bindings_by_namespace: HashMap<String, Vec<BindingId>> = HashMap::new();
-        let mut bindings_by_subject: HashMap<SubjectRef, Vec<BindingId>> = HashMap::new();
-        let resolve_subjects =
-            |subjects: &[Subject], ns: Option<&str>| -> Vec<Option<SubjectRef>> {
-                subjects
-                    .iter()
-                    .map(|s| SubjectRef::from_binding_subject(s, ns))
-                    .collect()
-            };
-        for b in &snapshot.cluster_role_bindings {
-            // A ClusterRoleBinding can only reference a ClusterRole (the API server looks a Role
-            // up in the empty namespace and fails).
-            let role = match b.role_ref.kind.as_str() {
-                "ClusterRole" => cluster_roles
-                    .get(&b.role_ref.name)
-                    .copied()
-                    .ok_or(Unresolved::MissingRole),
-                _ => Err(Unresolved::UnsupportedKind),
-            };
-            let id = bindings.len();
-            cluster_bindings.push(id);
-            let resolved = resolve_subjects(&b.subjects, None);
-            for s in resolved.iter().flatten() {
-                bindings_by_subject.entry(s.clone()).or_default().push(id);
-            }
-            bindings.push(BindingEntry {
-                object: Arc::new(ObjectRef::new("ClusterRoleBinding", None, &b.metadata.name)),
-                cluster: true,
-                namespace: None,
-                namespace_arc: None,
-                name: b.metadata.name.clone(),
-                role_ref: b.role_ref.clone(),
-                role,
-                subjects: b.subjects.clone(),
-                resolved,
-                bootstrap: is_bootstrap(&b.metadata),
-                labels: b.metadata.labels.clone(),
-            });
-        }
-        for b in &snapshot.role_bindings {
-            let ns = b.metadata.ns();
-            let role = match b.role_ref.kind.as_str() {
-                "ClusterRole" => cluster_roles
-                    .get(&b.role_ref.name)
-                    .copied()
-                    .ok_or(Unresolved::MissingRole),
-                "Role" => ns_roles
-                    .get(&(ns, b.role_ref.name.as_str()))
-                    .copied()
-                    .ok_or(Unresolved::MissingRole),
-                _ => Err(Unresolved::UnsupportedKind),
-            };
-            let id = bindings.len();
-            bindings_by_namespace
+fn rules_as_stored(rules: &[PolicyRule]) -> Vec<SourcedRule> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| SourcedRule {
+            rule: Arc::new(r.clone()),
+            source: None,
+            index: i as u32,
+        })
+        .collect()
+}
+
+/// Every ClusterRole (with its aggregation resolved) and Role.
+fn role_tables(snapshot: &Snapshot) -> RoleTables<'_> {
+    let (aggregated, aggregation_drift) = aggregation::resolve(&snapshot.cluster_roles);
+    let mut roles = Vec::with_capacity(snapshot.cluster_roles.len() + snapshot.roles.len());
+    let mut cluster_roles = HashMap::with_capacity(snapshot.cluster_roles.len());
+    for cr in &snapshot.cluster_roles {
+        let (rules, is_agg) = match aggregated.get(&cr.metadata.name) {
+            Some(r) => (r.clone(), true),
+            None => (rules_as_stored(&cr.rules), false),
+        };
+        cluster_roles.insert(cr.metadata.name.clone(), roles.len());
+        roles.push(RoleEntry {
+            object: Arc::new(ObjectRef::new("ClusterRole", None, &cr.metadata.name)),
+            kind: RoleKind::ClusterRole,
+            namespace: None,
+            name: cr.metadata.name.clone(),
+            rules,
+            aggregated: is_agg,
+        });
+    }
+    let mut ns_roles = HashMap::with_capacity(snapshot.roles.len());
+    for r in &snapshot.roles {
+        ns_roles.insert((r.metadata.ns(), r.metadata.name.as_str()), roles.len());
+        roles.push(RoleEntry {
+            object: Arc::new(ObjectRef::new(
+                "Role",
+                r.metadata.namespace.as_deref(),
+                &r.metadata.name,
+            )),
+            kind: RoleKind::Role,
+            namespace: r.metadata.namespace.clone(),
+            name: r.metadata.name.clone(),
+            rules: rules_as_stored(&r.rules),
+            aggregated: false,
+        });
+    }
+    RoleTables {
+        roles,
+        cluster_roles,
+        ns_roles,
+        aggregation_drift,
+    }
+}
+
+/// The bindings as the index holds them, with their lookups by scope and by subject.
+#[derive(Default)]
+struct BindingTables {
+    bindings: Vec<BindingEntry>,
+    cluster_bindings: Vec<BindingId>,
+    bindings_by_namespace: HashMap<String, Vec<BindingId>>,
+    bindings_by_subject: HashMap<SubjectRef, Vec<BindingId>>,
+}
+
+impl BindingTables {
+    /// Adds a ClusterRoleBinding (`namespace` None) or a RoleBinding, its role resolved as the
+    /// authorizer does: a ClusterRoleBinding can only reference a ClusterRole (the API server
+    /// looks a Role up in the empty namespace and fails); a RoleBinding a ClusterRole or a Role
+    /// of its own namespace.
+    fn add(
+        &mut self,
+        roles: &RoleTables<'_>,
+        meta: &ObjectMeta,
+        role_ref: &RoleRef,
+        subjects: &[Subject],
+        namespace: Option<&str>,
+    ) {
+        let role = match (role_ref.kind.as_str(), namespace) {
+            ("ClusterRole", _) => roles
+                .cluster_roles
+                .get(&role_ref.name)
+                .copied()
+                .ok_or(Unresolved::MissingRole),
+            ("Role", Some(ns)) => roles
+                .ns_roles
+                .get(&(ns, role_ref.name.as_str()))
+                .copied()
+                .ok_or(Unresolved::MissingRole),
+            _ => Err(Unresolved::UnsupportedKind),
+        };
+        let id = self.bindings.len();
+        match namespace {
+            None => self.cluster_bindings.push(id),
+            Some(ns) => self
+                .bindings_by_namespace
                 .entry(ns.to_string())
                 .or_default()
-                .push(id);
-            let resolved = resolve_subjects(&b.subjects, Some(ns));
-            for s in resolved.iter().flatten() {
-                bindings_by_subject.entry(s.clone()).or_default().push(id);
-            }
-            bindings.push(BindingEntry {
-                object: Arc::new(ObjectRef::new("RoleBinding", Some(ns), &b.metadata.name)),
-                cluster: false,
-                namespace: Some(ns.to_string()),
-                namespace_arc: Some(Arc::from(ns)),
-                name: b.metadata.name.clone(),
-                role_ref: b.role_ref.clone(),
-                role,
-                subjects: b.subjects.clone(),
-                resolved,
-                bootstrap: is_bootstrap(&b.metadata),
-                labels: b.metadata.labels.clone(),
-            });
+                .push(id),
         }
-        for ids in bindings_by_subject.values_mut() {
+        let resolved: Vec<Option<SubjectRef>> = subjects
+            .iter()
+            .map(|s| SubjectRef::from_binding_subject(s, namespace))
+            .collect();
+        for s in resolved.iter().flatten() {
+            self.bindings_by_subject
+                .entry(s.clone())
+                .or_default()
+                .push(id);
+        }
+        let kind = if namespace.is_some() {
+            "RoleBinding"
+        } else {
+            "ClusterRoleBinding"
+        };
+        self.bindings.push(BindingEntry {
+            object: Arc::new(ObjectRef::new(kind, namespace, &meta.name)),
+            cluster: namespace.is_none(),
+            namespace: namespace.map(str::to_string),
+            namespace_arc: namespace.map(Arc::from),
+            name: meta.name.clone(),
+            role_ref: role_ref.clone(),
+            role,
+            subjects: subjects.to_vec(),
+            resolved,
+            bootstrap: is_bootstrap(meta),
+            labels: meta.labels.clone(),
+        });
+    }
+}
+
+impl RbacIndex {
+    pub fn build(snapshot: &Snapshot) -> RbacIndex {
+        let roles = role_tables(snapshot);
+        let mut b = BindingTables::default();
+        b.bindings
+            .reserve(snapshot.cluster_role_bindings.len() + snapshot.role_bindings.len());
+        for crb in &snapshot.cluster_role_bindings {
+            b.add(&roles, &crb.metadata, &crb.role_ref, &crb.subjects, None);
+        }
+        for rb in &snapshot.role_bindings {
+            let ns = rb.metadata.ns();
+            b.add(&roles, &rb.metadata, &rb.role_ref, &rb.subjects, Some(ns));
+        }
+        for ids in b.bindings_by_subject.values_mut() {
             ids.dedup();
         }
         RbacIndex {
-            roles,
-            bindings,
-            cluster_roles,
-            cluster_bindings,
-            bindings_by_namespace,
-            bindings_by_subject,
+            roles: roles.roles,
+            bindings: b.bindings,
+            cluster_roles: roles.cluster_roles,
+            cluster_bindings: b.cluster_bindings,
+            bindings_by_namespace: b.bindings_by_namespace,
+            bindings_by_subject: b.bindings_by_subject,
             namespaces: snapshot
                 .namespaces
                 .iter()
@@ -373,7 +389,7 @@ impl RbacIndex {
                 .iter()
                 .map(|s| (s.metadata.ns().to_string(), s.metadata.name.clone()))
                 .collect(),
-            aggregation_drift,
+            aggregation_drift: roles.aggregation_drift,
         }
     }
 

@@ -199,45 +199,8 @@ impl ReachGraph {
         let admin = g.node(Node::ClusterAdmin);
 
         // Hubs: ServiceAccounts by namespace, running workloads by namespace.
-        let mut sas_by_ns: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (ns, name) in &index.service_accounts {
-            sas_by_ns.entry(ns).or_default().push(name);
-        }
-        let all_sas = g.node(Node::AllServiceAccounts);
-        for (ns, names) in &sas_by_ns {
-            let hub = g.node(Node::NamespaceServiceAccounts(ns.to_string()));
-            g.edge(all_sas, hub, String::new(), Provenance::None);
-            for n in names {
-                let sa = g.node(Node::Subject(SubjectRef::service_account(*ns, *n)));
-                g.edge(
-                    hub,
-                    sa,
-                    format!("use ServiceAccount {ns}/{n}"),
-                    Provenance::None,
-                );
-            }
-        }
-        let all_running = g.node(Node::AllRunningWorkloads);
-        let mut running: BTreeMap<&str, BTreeSet<(&str, &str, &str)>> = BTreeMap::new();
-        for w in snapshot.workloads.iter().filter(|w| w.pods > 0) {
-            running
-                .entry(&w.namespace)
-                .or_default()
-                .insert((&w.kind, &w.name, &w.service_account));
-        }
-        for (ns, ws) in &running {
-            let hub = g.node(Node::RunningWorkloads(ns.to_string()));
-            g.edge(all_running, hub, String::new(), Provenance::None);
-            for (kind, name, sa) in ws {
-                let to = g.node(Node::Subject(SubjectRef::service_account(*ns, *sa)));
-                g.edge(
-                    hub,
-                    to,
-                    format!("run commands in a pod of {kind} {ns}/{name}, which runs as ServiceAccount {ns}/{sa}"),
-                    Provenance::None,
-                );
-            }
-        }
+        let (all_sas, sas_by_ns) = g.add_service_account_hubs(index);
+        let all_running = g.add_running_workload_hubs(snapshot);
         let mut tokens_by_ns: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
         for t in &snapshot.token_secrets {
             tokens_by_ns
@@ -284,8 +247,85 @@ impl ReachGraph {
             Provenance::None,
         );
 
-        // Every binding hands its role's capabilities (computed once per role and scope) to
-        // each of its subjects.
+        let partial = g.add_binding_capabilities(index, &ctx);
+
+        // Members take their implicit groups' capabilities.
+        g.add_group_memberships(&subjects, &groups);
+
+        // Two-grant escalations, checked on the subject's whole access.
+        for subject in partial {
+            let from = g.node(Node::Subject(subject.clone()));
+            let report = index.access(&Identity::of(&subject, &[]));
+            g.add_conjunctions(from, &report, &ctx);
+        }
+        g.solve(admin);
+        g
+    }
+
+    /// Every ServiceAccount, under its namespace's hub and the hub of all ServiceAccounts (who
+    /// may create pods in a namespace may run them as any of its ServiceAccounts).
+    fn add_service_account_hubs<'i>(
+        &mut self,
+        index: &'i RbacIndex,
+    ) -> (usize, BTreeMap<&'i str, Vec<&'i str>>) {
+        let g = self;
+        let mut sas_by_ns: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (ns, name) in &index.service_accounts {
+            sas_by_ns.entry(ns).or_default().push(name);
+        }
+        let all_sas = g.node(Node::AllServiceAccounts);
+        for (ns, names) in &sas_by_ns {
+            let hub = g.node(Node::NamespaceServiceAccounts(ns.to_string()));
+            g.edge(all_sas, hub, String::new(), Provenance::None);
+            for n in names {
+                let sa = g.node(Node::Subject(SubjectRef::service_account(*ns, *n)));
+                g.edge(
+                    hub,
+                    sa,
+                    format!("use ServiceAccount {ns}/{n}"),
+                    Provenance::None,
+                );
+            }
+        }
+        (all_sas, sas_by_ns)
+    }
+
+    /// Every running workload, under its namespace's hub and the hub of all of them (who may
+    /// exec into a pod acts as its ServiceAccount).
+    fn add_running_workload_hubs(&mut self, snapshot: &Snapshot) -> usize {
+        let g = self;
+        let all_running = g.node(Node::AllRunningWorkloads);
+        let mut running: BTreeMap<&str, BTreeSet<(&str, &str, &str)>> = BTreeMap::new();
+        for w in snapshot.workloads.iter().filter(|w| w.pods > 0) {
+            running
+                .entry(&w.namespace)
+                .or_default()
+                .insert((&w.kind, &w.name, &w.service_account));
+        }
+        for (ns, ws) in &running {
+            let hub = g.node(Node::RunningWorkloads(ns.to_string()));
+            g.edge(all_running, hub, String::new(), Provenance::None);
+            for (kind, name, sa) in ws {
+                let to = g.node(Node::Subject(SubjectRef::service_account(*ns, *sa)));
+                g.edge(
+                    hub,
+                    to,
+                    format!("run commands in a pod of {kind} {ns}/{name}, which runs as ServiceAccount {ns}/{sa}"),
+                    Provenance::None,
+                );
+            }
+        }
+        all_running
+    }
+
+    /// Every binding hands its role's capabilities (computed once per role and scope) to each of
+    /// its subjects. Returns the subjects holding part of a two-grant escalation.
+    fn add_binding_capabilities(
+        &mut self,
+        index: &RbacIndex,
+        ctx: &Ctx<'_>,
+    ) -> BTreeSet<SubjectRef> {
+        let g = self;
         let mut cache: HashMap<(usize, bool), Vec<(usize, Cap)>> = HashMap::new();
         let mut partial: BTreeSet<SubjectRef> = BTreeSet::new();
         for (bid, b) in index.bindings.iter().enumerate() {
@@ -317,13 +357,17 @@ impl ReachGraph {
                         cap,
                         b.namespace.as_deref(),
                         Provenance::Rule(bid, *rule_idx),
-                        &ctx,
+                        ctx,
                     );
                 }
             }
         }
+        partial
+    }
 
-        // Members take their implicit groups' capabilities.
+    /// Members take their implicit groups' capabilities (only groups that have any).
+    fn add_group_memberships(&mut self, subjects: &BTreeSet<SubjectRef>, groups: &[SubjectRef]) {
+        let g = self;
         let with_edges: BTreeSet<String> = groups
             .iter()
             .filter(|gr| {
@@ -353,15 +397,6 @@ impl ReachGraph {
                 }
             }
         }
-
-        // Two-grant escalations, checked on the subject's whole access.
-        for subject in partial {
-            let from = g.node(Node::Subject(subject.clone()));
-            let report = index.access(&Identity::of(&subject, &[]));
-            g.add_conjunctions(from, &report, &ctx);
-        }
-        g.solve(admin);
-        g
     }
 
     fn node(&mut self, n: Node) -> usize {

@@ -77,130 +77,11 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
     let snapshot = input.snapshot;
     let a = input.assessment;
     let collected = timestamp(snapshot.taken_at);
-
-    // The subjects of findings, as users of the system.
-    let mut users: BTreeMap<String, String> = BTreeMap::new();
-    for f in &a.analysis.findings {
-        for s in &f.subjects {
-            users
-                .entry(s.to_string())
-                .or_insert_with(|| ids.of("subject", &s.to_string()));
-        }
-    }
-
-    let mut observations = Vec::new();
-    for (kind, c) in &snapshot.collector.kinds {
-        let mut obs = json!({
-            "uuid": ids.of("collection", kind),
-            "title": format!("Collection of {kind}"),
-            "description": format!(
-                "{} {kind} object(s) read from {}; collection {}{}.",
-                c.count,
-                snapshot.collector.source,
-                c.status.as_str(),
-                c.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
-            ),
-            "methods": ["AUTOMATED"],
-            "types": ["historic"],
-            "collected": collected,
-            "relevant-evidence": [{
-                "href": crate::snapshot::SNAPSHOT_FILE,
-                "description": "The canonical snapshot of the cluster's RBAC state in this pack."
-            }],
-        });
-        obs["props"] = json!([prop("collection-status", c.status.as_str())]);
-        observations.push(obs);
-    }
-    let mut finding_obs: BTreeMap<&str, String> = BTreeMap::new();
-    for f in &a.analysis.findings {
-        let uuid = ids.of("finding", &f.id);
-        finding_obs.insert(&f.id, uuid.clone());
-        let mut obs = json!({
-            "uuid": uuid,
-            "title": format!("{}: {}", f.id, f.title),
-            "description": finding_description(f),
-            "props": [
-                prop("finding-id", f.id.clone()),
-                prop("rule-id", f.rule_id.clone()),
-                prop("severity", f.severity.as_str()),
-                prop("status", if f.is_open() { "open" } else { "accepted" }),
-                prop("system-component", if f.system { "true" } else { "false" }),
-            ],
-            "methods": ["AUTOMATED"],
-            "types": ["finding"],
-            "collected": collected,
-            "relevant-evidence": [{
-                "href": format!("findings.json#{}", f.id),
-                "description": "The finding with its grants and provenance."
-            }],
-            "remarks": format!("Remediation: {}", f.remediation),
-        });
-        if !f.subjects.is_empty() {
-            obs["subjects"] = Value::Array(
-                f.subjects
-                    .iter()
-                    .map(|s| {
-                        json!({
-                            "subject-uuid": users[&s.to_string()],
-                            "type": "user",
-                            "title": s.to_string(),
-                        })
-                    })
-                    .collect(),
-            );
-        }
-        observations.push(obs);
-    }
-
-    let mut findings = Vec::new();
-    for c in &a.controls {
-        let (state, reason) = match c.status {
-            ControlStatus::Satisfied => ("satisfied", "pass"),
-            ControlStatus::NotSatisfied => ("not-satisfied", "fail"),
-            // OSCAL has two states; a control the run could not decide is not satisfied for
-            // lack of evidence, which `other` and the remarks say.
-            ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired => {
-                ("not-satisfied", "other")
-            }
-        };
-        let mut finding = json!({
-            "uuid": ids.of("control", &format!("{}/{}", c.framework, c.id)),
-            "title": format!("{} {}: {}", c.framework, c.id, c.title),
-            "description": c.reason,
-            "props": [
-                prop("framework", c.framework.clone()),
-                prop("control-status", c.status.as_str()),
-            ],
-            "target": {
-                "type": "objective-id",
-                "target-id": control_token(&c.framework, &c.id),
-                "status": { "state": state, "reason": reason },
-            },
-        });
-        if matches!(
-            c.status,
-            ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired
-        ) {
-            let mut remarks = vec![format!("{}: {}", c.status.as_str(), c.reason)];
-            remarks.extend(c.not_assessed.iter().cloned());
-            if let Some(m) = &c.manual {
-                remarks.push(m.clone());
-            }
-            finding["target"]["status"]["remarks"] = json!(remarks.join(" "));
-        }
-        let related: Vec<Value> = c
-            .deciding_findings
-            .iter()
-            .chain(&c.related_findings)
-            .chain(&c.accepted_findings)
-            .filter_map(|id| finding_obs.get(id.as_str()))
-            .map(|u| json!({ "observation-uuid": u }))
-            .collect();
-        if !related.is_empty() {
-            finding["related-observations"] = Value::Array(related);
-        }
-        findings.push(finding);
-    }
+    let users = finding_subjects(input, &ids);
+    let mut observations = collection_observations(input, &ids, &collected);
+    let (finding_observations, finding_obs) = finding_observations(input, &ids, &collected, &users);
+    observations.extend(finding_observations);
+    let findings = control_findings(input, &ids, &finding_obs);
 
     let controls: Vec<Value> = a
         .controls
@@ -282,6 +163,164 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(&doc).expect("OSCAL serialises");
     out.push(b'\n');
     out
+}
+
+/// The subjects of findings, as users of the system, each with its UUID.
+fn finding_subjects(input: &ReportInput<'_>, ids: &Ids<'_>) -> BTreeMap<String, String> {
+    let a = input.assessment;
+    let mut users: BTreeMap<String, String> = BTreeMap::new();
+    for f in &a.analysis.findings {
+        for s in &f.subjects {
+            users
+                .entry(s.to_string())
+                .or_insert_with(|| ids.of("subject", &s.to_string()));
+        }
+    }
+
+    users
+}
+
+/// One observation per collected kind: how many objects, from where, and whether complete.
+fn collection_observations(input: &ReportInput<'_>, ids: &Ids<'_>, collected: &str) -> Vec<Value> {
+    let snapshot = input.snapshot;
+    let mut observations = Vec::new();
+    for (kind, c) in &snapshot.collector.kinds {
+        let mut obs = json!({
+            "uuid": ids.of("collection", kind),
+            "title": format!("Collection of {kind}"),
+            "description": format!(
+                "{} {kind} object(s) read from {}; collection {}{}.",
+                c.count,
+                snapshot.collector.source,
+                c.status.as_str(),
+                c.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+            ),
+            "methods": ["AUTOMATED"],
+            "types": ["historic"],
+            "collected": collected,
+            "relevant-evidence": [{
+                "href": crate::snapshot::SNAPSHOT_FILE,
+                "description": "The canonical snapshot of the cluster's RBAC state in this pack."
+            }],
+        });
+        obs["props"] = json!([prop("collection-status", c.status.as_str())]);
+        observations.push(obs);
+    }
+    observations
+}
+
+/// One observation per finding, with its subjects; and each finding's observation UUID.
+fn finding_observations<'a>(
+    input: &'a ReportInput<'_>,
+    ids: &Ids<'_>,
+    collected: &str,
+    users: &BTreeMap<String, String>,
+) -> (Vec<Value>, BTreeMap<&'a str, String>) {
+    let a = input.assessment;
+    let mut observations = Vec::new();
+    let mut finding_obs: BTreeMap<&str, String> = BTreeMap::new();
+    for f in &a.analysis.findings {
+        let uuid = ids.of("finding", &f.id);
+        finding_obs.insert(&f.id, uuid.clone());
+        let mut obs = json!({
+            "uuid": uuid,
+            "title": format!("{}: {}", f.id, f.title),
+            "description": finding_description(f),
+            "props": [
+                prop("finding-id", f.id.clone()),
+                prop("rule-id", f.rule_id.clone()),
+                prop("severity", f.severity.as_str()),
+                prop("status", if f.is_open() { "open" } else { "accepted" }),
+                prop("system-component", if f.system { "true" } else { "false" }),
+            ],
+            "methods": ["AUTOMATED"],
+            "types": ["finding"],
+            "collected": collected,
+            "relevant-evidence": [{
+                "href": format!("findings.json#{}", f.id),
+                "description": "The finding with its grants and provenance."
+            }],
+            "remarks": format!("Remediation: {}", f.remediation),
+        });
+        if !f.subjects.is_empty() {
+            obs["subjects"] = Value::Array(
+                f.subjects
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "subject-uuid": users[&s.to_string()],
+                            "type": "user",
+                            "title": s.to_string(),
+                        })
+                    })
+                    .collect(),
+            );
+        }
+        observations.push(obs);
+    }
+
+    (observations, finding_obs)
+}
+
+/// One OSCAL finding per control: its state (OSCAL has two, so not-assessed and manual evidence
+/// are `not-satisfied` for `other` reasons, said in the remarks) and the observations behind it.
+fn control_findings(
+    input: &ReportInput<'_>,
+    ids: &Ids<'_>,
+    finding_obs: &BTreeMap<&str, String>,
+) -> Vec<Value> {
+    let a = input.assessment;
+    let mut findings = Vec::new();
+    for c in &a.controls {
+        let (state, reason) = match c.status {
+            ControlStatus::Satisfied => ("satisfied", "pass"),
+            ControlStatus::NotSatisfied => ("not-satisfied", "fail"),
+            // OSCAL has two states; a control the run could not decide is not satisfied for
+            // lack of evidence, which `other` and the remarks say.
+            ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired => {
+                ("not-satisfied", "other")
+            }
+        };
+        let mut finding = json!({
+            "uuid": ids.of("control", &format!("{}/{}", c.framework, c.id)),
+            "title": format!("{} {}: {}", c.framework, c.id, c.title),
+            "description": c.reason,
+            "props": [
+                prop("framework", c.framework.clone()),
+                prop("control-status", c.status.as_str()),
+            ],
+            "target": {
+                "type": "objective-id",
+                "target-id": control_token(&c.framework, &c.id),
+                "status": { "state": state, "reason": reason },
+            },
+        });
+        if matches!(
+            c.status,
+            ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired
+        ) {
+            let mut remarks = vec![format!("{}: {}", c.status.as_str(), c.reason)];
+            remarks.extend(c.not_assessed.iter().cloned());
+            if let Some(m) = &c.manual {
+                remarks.push(m.clone());
+            }
+            finding["target"]["status"]["remarks"] = json!(remarks.join(" "));
+        }
+        let related: Vec<Value> = c
+            .deciding_findings
+            .iter()
+            .chain(&c.related_findings)
+            .chain(&c.accepted_findings)
+            .filter_map(|id| finding_obs.get(id.as_str()))
+            .map(|u| json!({ "observation-uuid": u }))
+            .collect();
+        if !related.is_empty() {
+            finding["related-observations"] = Value::Array(related);
+        }
+        findings.push(finding);
+    }
+
+    findings
 }
 
 #[cfg(test)]
