@@ -414,8 +414,12 @@ impl Overrides {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read configuration file {path}: {message}")]
-    Read { path: String, message: String },
+    #[error("cannot read configuration file {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: crate::input::InputError,
+    },
     #[error("invalid configuration:\n{0}")]
     Invalid(Diagnostics),
 }
@@ -501,7 +505,7 @@ fn gather(
         let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
             ConfigError::Read {
                 path: shown.clone(),
-                message: e.to_string(),
+                source: e,
             }
         })?;
         let base = path

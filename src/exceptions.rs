@@ -201,8 +201,12 @@ pub struct ExceptionOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExceptionsError {
-    #[error("cannot read exceptions {path}: {message}")]
-    Read { path: String, message: String },
+    #[error("cannot read exceptions {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: crate::input::InputError,
+    },
     #[error("invalid exceptions:\n{0}")]
     Invalid(Diagnostics),
 }
@@ -214,7 +218,7 @@ pub fn load_file(
     let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
         ExceptionsError::Read {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         }
     })?;
     parse(&text, &path.display().to_string(), today)

@@ -16,11 +16,8 @@ pub const MAX_DUMP_FILE: u64 = 4 * 1024 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{}", .source.kind())]
-    Io {
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io { source: std::io::Error },
     #[error(
         "the file is larger than {} MiB ({size} bytes); no file of this kind is that large — is it the right file?",
         .limit / (1024 * 1024)

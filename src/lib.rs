@@ -9,7 +9,7 @@
 //! also reads the inventory from a ConfigMap) through [`input`], which bounds every read; the
 //! cluster and dumps are read by [`source`]; packs are written and read through [`store`]. The
 //! stages in the middle ([`rbac`], [`rules`], [`analysis`], [`diff`], [`report`]) take data and
-//! return data, deterministically. `tests/layering.rs` checks both this and the module order in
+//! return data, deterministically. `tests/integration/layering.rs` checks both this and the module order in
 //! `docs/architecture.md`.
 #![forbid(unsafe_code)]
 

@@ -166,6 +166,29 @@ fn warn_unknown_subject(index: &RbacIndex, snapshot: &Snapshot, subject: &Subjec
     );
 }
 
+/// What a question about one subject starts from: the subject, the snapshot and its index; with
+/// `warn`, a warning when the snapshot does not know the subject.
+fn subject_question(
+    text: &str,
+    input: &InputArgs,
+    log: &LogArgs,
+    warn: bool,
+) -> Result<(SubjectRef, Snapshot, RbacIndex), Failure> {
+    let subject = parse_subject(text)?;
+    let snapshot = load(input, log)?;
+    let index = RbacIndex::build(&snapshot);
+    if warn {
+        warn_unknown_subject(&index, &snapshot, &subject);
+    }
+    Ok((subject, snapshot, index))
+}
+
+fn print_warnings(warnings: impl IntoIterator<Item = String>) {
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
 fn warn_unknown_namespace(index: &RbacIndex, ns: Option<&str>) {
     if let Some(ns) = ns
         && !index.has_namespace(ns)
@@ -211,9 +234,7 @@ pub fn who_can(args: WhoCanArgs, log: &LogArgs) -> CmdResult {
     for ns in &namespaces {
         let (request, warnings) = args.request.request(ns.as_deref());
         if !warned {
-            for w in warnings {
-                eprintln!("warning: {w}");
-            }
+            print_warnings(warnings);
             warned = true;
         }
         let answer = index.who_can(&request);
@@ -285,10 +306,7 @@ pub struct AccessArgs {
 }
 
 pub fn access(args: AccessArgs, log: &LogArgs) -> CmdResult {
-    let subject = parse_subject(&args.subject)?;
-    let snapshot = load(&args.input, log)?;
-    let index = RbacIndex::build(&snapshot);
-    warn_unknown_subject(&index, &snapshot, &subject);
+    let (subject, snapshot, index) = subject_question(&args.subject, &args.input, log, true)?;
     let identity = Identity::of(&subject, &args.groups);
     let report = index.access(&identity);
     // The privilege level comes from the same function the pack's rules, matrix and register
@@ -397,20 +415,12 @@ pub struct CanIArgs {
 }
 
 pub fn can_i(args: CanIArgs, log: &LogArgs) -> CmdResult {
-    let subject = parse_subject(&args.subject)?;
-    let snapshot = load(&args.input, log)?;
-    let index = RbacIndex::build(&snapshot);
-    if !args.quiet {
-        warn_unknown_subject(&index, &snapshot, &subject);
-    }
-    if !args.quiet {
-        warn_unknown_namespace(&index, args.request.namespace.as_deref());
-    }
+    let (subject, _snapshot, index) =
+        subject_question(&args.subject, &args.input, log, !args.quiet)?;
     let (request, warnings) = args.request.request(args.request.namespace.as_deref());
     if !args.quiet {
-        for w in warnings {
-            eprintln!("warning: {w}");
-        }
+        warn_unknown_namespace(&index, args.request.namespace.as_deref());
+        print_warnings(warnings);
     }
     let decision = index.authorize(&Identity::of(&subject, &args.groups), &request);
     if !args.quiet {

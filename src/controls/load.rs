@@ -28,6 +28,12 @@ pub const BUILTIN: &[(&str, &str)] = &[
 pub enum ControlsError {
     #[error("cannot read controls from {path}: {message}")]
     Read { path: String, message: String },
+    #[error("cannot read control definitions {path}")]
+    ReadFile {
+        path: String,
+        #[source]
+        source: crate::input::InputError,
+    },
     #[error("invalid control definitions:\n{0}")]
     Invalid(Diagnostics),
 }
@@ -93,9 +99,9 @@ pub fn load_dir(dir: &Path) -> Result<Controls, ControlsError> {
     let mut files = Vec::new();
     for p in paths {
         let text = crate::input::read_text(&p, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
-            ControlsError::Read {
+            ControlsError::ReadFile {
                 path: p.display().to_string(),
-                message: e.to_string(),
+                source: e,
             }
         })?;
         files.push((p.display().to_string(), text));

@@ -13,6 +13,12 @@ use std::collections::BTreeMap;
 pub enum InventoryError {
     #[error("cannot read inventory {path}: {message}")]
     Read { path: String, message: String },
+    #[error("cannot read inventory {path}")]
+    ReadFile {
+        path: String,
+        #[source]
+        source: crate::input::InputError,
+    },
     #[error("invalid inventory:\n{0}")]
     Invalid(Diagnostics),
 }
@@ -46,9 +52,9 @@ pub fn parse(text: &str, origin: &str, today: NaiveDate) -> Result<Inventory, In
 /// Reads and validates an inventory file.
 pub fn load_file(path: &std::path::Path, today: NaiveDate) -> Result<Inventory, InventoryError> {
     let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
-        InventoryError::Read {
+        InventoryError::ReadFile {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         }
     })?;
     parse(&text, &path.display().to_string(), today)

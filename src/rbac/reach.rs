@@ -837,13 +837,7 @@ mod tests {
     use crate::snapshot::*;
 
     fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> PolicyRule {
-        PolicyRule {
-            verbs: verbs.iter().map(|s| s.to_string()).collect(),
-            api_groups: groups.iter().map(|s| s.to_string()).collect(),
-            resources: resources.iter().map(|s| s.to_string()).collect(),
-            resource_names: names.iter().map(|s| s.to_string()).collect(),
-            non_resource_urls: vec![],
-        }
+        PolicyRule::for_resources(verbs, groups, resources, names)
     }
 
     fn snapshot() -> Snapshot {

@@ -26,9 +26,9 @@ pub struct Inputs {
 /// Reads an allowed-signers file; every bad line is reported.
 pub fn load_allowed_signers(path: &std::path::Path) -> Result<Vec<AllowedSigner>, RunError> {
     let text = crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
-        RunError::AllowedSigners {
+        RunError::ReadAllowedSigners {
             path: path.display().to_string(),
-            message: e.to_string(),
+            source: e,
         }
     })?;
     parse_allowed_signers(&text, &path.display().to_string()).map_err(|d| {
@@ -58,7 +58,7 @@ pub async fn load_inputs(
             let text = crate::input::read_text(p, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
                 ExceptionsError::Read {
                     path: origin.clone(),
-                    message: e.to_string(),
+                    source: e,
                 }
             })?;
             files.push(input_file("exceptions", &origin, &text));
@@ -106,9 +106,9 @@ pub async fn read_inventory_text(
         InventoryRef::File(path) => {
             let text =
                 crate::input::read_text(path, crate::input::MAX_WRITTEN_FILE).map_err(|e| {
-                    InventoryError::Read {
+                    InventoryError::ReadFile {
                         path: path.display().to_string(),
-                        message: e.to_string(),
+                        source: e,
                     }
                 })?;
             Ok((path.display().to_string(), text))

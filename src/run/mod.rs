@@ -159,6 +159,12 @@ pub enum RunError {
     Previous(#[from] pack::previous::PreviousPackError),
     #[error("cannot read the allowed signers {path}: {message}")]
     AllowedSigners { path: String, message: String },
+    #[error("cannot read the allowed signers {path}")]
+    ReadAllowedSigners {
+        path: String,
+        #[source]
+        source: crate::input::InputError,
+    },
     #[error(
         "collection is incomplete and --require-complete is set, so nothing was published:\n{0}"
     )]

@@ -258,6 +258,23 @@ pub struct PolicyRule {
 }
 
 impl PolicyRule {
+    /// A rule about resources (no non-resource URLs), as tests and fixtures write one.
+    pub fn for_resources(
+        verbs: &[&str],
+        api_groups: &[&str],
+        resources: &[&str],
+        resource_names: &[&str],
+    ) -> PolicyRule {
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        PolicyRule {
+            verbs: owned(verbs),
+            api_groups: owned(api_groups),
+            resources: owned(resources),
+            resource_names: owned(resource_names),
+            non_resource_urls: Vec::new(),
+        }
+    }
+
     /// One line for tables, diffs and change rows: `verbs resources [groups] names=...`, or
     /// `verbs urls` for non-resource rules.
     pub fn compact(&self) -> String {

@@ -333,10 +333,8 @@ impl S3Store {
         key: &str,
         applied: Option<&ServerSideEncryption>,
     ) -> Result<(), StoreError> {
-        let wanted = match &self.options.encryption {
-            None => return Ok(()),
-            Some(Encryption::Aes256) => ServerSideEncryption::Aes256,
-            Some(Encryption::Kms { .. }) => ServerSideEncryption::AwsKms,
+        let Some(wanted) = self.encryption_request().0 else {
+            return Ok(());
         };
         if applied == Some(&wanted) {
             return Ok(());
@@ -363,21 +361,24 @@ impl S3Store {
         }
     }
 
+    /// The server-side encryption a write asks for, and the KMS key, as both kinds of write
+    /// request (a single PUT and a multipart upload) take them.
+    fn encryption_request(&self) -> (Option<ServerSideEncryption>, Option<String>) {
+        match &self.options.encryption {
+            None => (None, None),
+            Some(Encryption::Aes256) => (Some(ServerSideEncryption::Aes256), None),
+            Some(Encryption::Kms { key_id }) => {
+                (Some(ServerSideEncryption::AwsKms), key_id.clone())
+            }
+        }
+    }
+
     fn encrypt_put(
         &self,
         b: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
     ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
-        match &self.options.encryption {
-            None => b,
-            Some(Encryption::Aes256) => b.server_side_encryption(ServerSideEncryption::Aes256),
-            Some(Encryption::Kms { key_id }) => {
-                let b = b.server_side_encryption(ServerSideEncryption::AwsKms);
-                match key_id {
-                    Some(k) => b.ssekms_key_id(k),
-                    None => b,
-                }
-            }
-        }
+        let (sse, kms_key) = self.encryption_request();
+        b.set_server_side_encryption(sse).set_ssekms_key_id(kms_key)
     }
 
     fn encrypt_multipart(
@@ -385,17 +386,8 @@ impl S3Store {
         b: aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder,
     ) -> aws_sdk_s3::operation::create_multipart_upload::builders::CreateMultipartUploadFluentBuilder
     {
-        match &self.options.encryption {
-            None => b,
-            Some(Encryption::Aes256) => b.server_side_encryption(ServerSideEncryption::Aes256),
-            Some(Encryption::Kms { key_id }) => {
-                let b = b.server_side_encryption(ServerSideEncryption::AwsKms);
-                match key_id {
-                    Some(k) => b.ssekms_key_id(k),
-                    None => b,
-                }
-            }
-        }
+        let (sse, kms_key) = self.encryption_request();
+        b.set_server_side_encryption(sse).set_ssekms_key_id(kms_key)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The shipped deployment says what the code needs, no more: the ClusterRole matches the kinds the
 //! collector lists, the Helm chart grants the same, and the pod is hardened. (That the role
-//! suffices against a real API server is tests/live_cluster.rs.)
+//! suffices against a real API server is tests/integration/live_cluster.rs.)
 
-mod common;
+use crate::common;
 
 use common::controlplane::objects_in;
 use kube_evidence::snapshot::ResourceKind;

@@ -1,6 +1,6 @@
 //! Canonical JSON: the same objects in any order, split over any files, give identical bytes.
 
-mod common;
+use crate::common;
 
 use chrono::DateTime;
 use kube_evidence::snapshot::snapshot_to_json;

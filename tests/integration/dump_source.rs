@@ -1,6 +1,6 @@
 //! The dump source against files in every format kubectl writes, and the Secret-data guarantee.
 
-mod common;
+use crate::common;
 
 use chrono::DateTime;
 use kube_evidence::snapshot::{CollectionStatus, ResourceKind, Snapshot, snapshot_to_json};

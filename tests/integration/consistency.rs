@@ -7,7 +7,7 @@
 //! control statuses with its own code: a disagreement between the two is a bug in one of them.
 //! It runs on the sample chain and on a generated cluster.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Utc};
 use kube_evidence::controls::Controls;

@@ -2,7 +2,7 @@
 //! instances are started here where a test must stop the server). Everything goes through the
 //! binary, as a CronJob or an engineer would run it; the bucket is inspected with the SDK.
 
-mod common;
+use crate::common;
 
 use common::s3::{self, PrivateServer, S3Env, TrippingRelay};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! `kube-evidence run` and `snapshot` end to end, through the real binary: the pack on disk
 //! against its manifest, never overwriting, concurrent runs, and bad input.
 
-mod common;
+use crate::common;
 
 use common::{files_under, run, sha256_hex};
 use kube_evidence::pack::{LatestPointer, Manifest};

@@ -1,6 +1,6 @@
 //! Documentation stays in step with the code it describes.
 
-mod common;
+use crate::common;
 
 use kube_evidence::config::settings_reference;
 

@@ -1,6 +1,6 @@
 //! Table tests of the RBAC engine against the authorizer's semantics, point by point.
 
-mod common;
+use crate::common;
 
 use chrono::DateTime;
 use kube_evidence::rbac::resources::resource_request;

@@ -2,7 +2,7 @@
 //! of the HTML, CSV populations that parse back, the OSCAL document's structure, and (with the real
 //! browser, run by tests/run.sh) the HTML rendered by headless Chromium.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Control definitions, their evaluation and the exceptions register.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, NaiveDate};
 use kube_evidence::analysis::{AssessmentInput, PreviousPackInfo, assess};

@@ -3,7 +3,7 @@
 //! their scope, a previous pack verified before use, and the smaller facts that must not mislead
 //! (finished pods, contracts, the cover's counts, time along the chain).
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

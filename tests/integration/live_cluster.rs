@@ -3,7 +3,7 @@
 //! the shipped ClusterRole suffices and nothing less does, the RBAC engine agrees with the real
 //! authorizer, pagination, and the server dying mid-collection.
 
-mod common;
+use crate::common;
 
 use common::controlplane::{self as cp, ByteRelay, ControlPlane};
 use kube_evidence::rbac::{Identity, RbacIndex, Request, ResourceRequest, SubjectRef};

@@ -1,7 +1,7 @@
 //! The sub-processor inventory: validation, matching by every identity type, reconciliation
 //! findings and their date boundaries, discovery, and the ConfigMap source.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, NaiveDate};
 use kube_evidence::analysis::{Analysis, analyze};

@@ -1,6 +1,6 @@
 //! Diffs between snapshots and the change population of a period.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, Utc};
 use kube_evidence::controls::Controls;

@@ -1,7 +1,7 @@
 //! Signed, hash-chained packs: stock-tool verification, tampering, signers, validity windows,
 //! chains with gaps, and the key never leaking.
 
-mod common;
+use crate::common;
 
 use common::{files_under, run};
 use kube_evidence::pack::sign::parse_allowed_signers;

@@ -3,7 +3,7 @@
 //! with the test control plane, the same cluster loaded into a real API server and collected
 //! live gives the same answers.
 
-mod common;
+use crate::common;
 
 use common::controlplane::{self as cp, ControlPlane};
 use futures::StreamExt;

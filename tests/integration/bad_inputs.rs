@@ -3,10 +3,10 @@
 //! made it is told: the exit code, the position, and the lines of the message. One test walks
 //! the whole catalog (see tests/bad-inputs/README.md for the sidecar format).
 //!
-//! `KUBE_EVIDENCE_BLESS=1 cargo test --test bad_inputs` rewrites the sidecars' `exit`,
+//! `KUBE_EVIDENCE_BLESS=1 cargo test --test integration bad_inputs::` rewrites the sidecars' `exit`,
 //! `position` and `message` from what the binary answers, for authoring; review the diff.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -3,7 +3,7 @@
 //! could never show; and the list of IDs is a snapshot, so renaming or retiring one is a visible
 //! change in review.
 
-mod common;
+use crate::common;
 
 use kube_evidence::rules::{CATALOG, RuleId};
 use std::collections::BTreeSet;

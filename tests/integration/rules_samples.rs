@@ -1,7 +1,7 @@
 //! The risk rules on the bundled sample cluster: every deliberate problem is found, with the
 //! grants behind it, and system components are kept apart.
 
-mod common;
+use crate::common;
 
 use chrono::DateTime;
 use kube_evidence::analysis::{Analysis, analyze_rbac};

@@ -1,6 +1,6 @@
 //! `who-can`, `access`, `can-i` and `rules list` through the real binary.
 
-mod common;
+use crate::common;
 
 use common::run;
 

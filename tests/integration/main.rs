@@ -1,0 +1,29 @@
+//! The integration tests, as one test binary (each file a module) so the dependency tree is
+//! linked once rather than once per file. `tests/run.sh` runs them with the real servers they
+//! need; `cargo test --test integration MODULE::` runs one file's tests.
+
+mod common;
+
+mod bad_inputs;
+mod canonical;
+mod cli_query;
+mod cli_run;
+mod conclusions;
+mod consistency;
+mod controls;
+mod deploy;
+mod diff;
+mod docs;
+mod dump_source;
+mod inventory;
+mod layering;
+mod live_cluster;
+mod privilege_property;
+mod rbac_property;
+mod rbac_semantics;
+mod reports;
+mod rule_coverage;
+mod rules_samples;
+mod s3_publish;
+mod scale;
+mod signing;
