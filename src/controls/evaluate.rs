@@ -253,6 +253,48 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         .filter(|r| r.decides)
         .map(|r| (r.id.as_str(), r.threshold))
         .collect();
+    let cited = cited_findings(c, &threshold, findings);
+    let facts = facts_of(c, &threshold, available);
+    let (status, reason) = verdict(&threshold, &cited, &facts);
+    let ControlFindings {
+        deciding,
+        related,
+        accepted,
+        exceptions,
+    } = cited;
+    let ids = |v: &[&Finding]| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+    ControlResult {
+        framework: c.framework.clone(),
+        id: c.id.clone(),
+        title: c.title.clone(),
+        status,
+        reason,
+        criterion: criterion(c),
+        deciding_rules: threshold.keys().map(|r| r.to_string()).collect(),
+        deciding_findings: ids(&deciding),
+        related_findings: ids(&related),
+        accepted_findings: ids(&accepted),
+        exceptions,
+        not_assessed: facts.not_assessed,
+        evidence: c.evidence.clone(),
+        manual: c.manual.clone(),
+    }
+}
+
+/// The findings of a control's rules: those that decide it (open, at or above their rule's
+/// threshold), related ones, and deciding ones accepted by exceptions (with the exceptions).
+struct ControlFindings<'f> {
+    deciding: Vec<&'f Finding>,
+    related: Vec<&'f Finding>,
+    accepted: Vec<&'f Finding>,
+    exceptions: Vec<String>,
+}
+
+fn cited_findings<'f>(
+    c: &Control,
+    threshold: &BTreeMap<&str, Severity>,
+    findings: &'f [Finding],
+) -> ControlFindings<'f> {
     let mapped: BTreeSet<&str> = c.rules.iter().map(|r| r.id.as_str()).collect();
     let decides = |f: &Finding| {
         threshold
@@ -282,6 +324,28 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         .into_iter()
         .collect();
 
+    ControlFindings {
+        deciding,
+        related,
+        accepted,
+        exceptions,
+    }
+}
+
+/// What the control rests on besides findings: requirements met or not, what could not be
+/// assessed (a rule's data or a requirement), and what a person must attach.
+struct ControlFacts {
+    met: Vec<String>,
+    not_met: Vec<String>,
+    not_assessed: Vec<String>,
+    manual: Vec<String>,
+}
+
+fn facts_of(
+    c: &Control,
+    threshold: &BTreeMap<&str, Severity>,
+    available: &Availability<'_>,
+) -> ControlFacts {
     let mut not_met = Vec::new();
     let mut not_assessed: Vec<String> = threshold
         .keys()
@@ -310,6 +374,34 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         // Nothing automated decides it and nothing says what to attach: never `satisfied`.
         manual.push("nothing automated decides this control; attach the evidence it needs".into());
     }
+    ControlFacts {
+        met,
+        not_met,
+        not_assessed,
+        manual,
+    }
+}
+
+/// The status and its reason: not satisfied on a deciding finding or an unmet requirement,
+/// else not assessed on any gap, else manual evidence where a person must attach something,
+/// else satisfied.
+fn verdict(
+    threshold: &BTreeMap<&str, Severity>,
+    cited: &ControlFindings<'_>,
+    facts: &ControlFacts,
+) -> (ControlStatus, String) {
+    let ControlFindings {
+        deciding,
+        accepted,
+        exceptions,
+        ..
+    } = cited;
+    let ControlFacts {
+        met,
+        not_met,
+        not_assessed,
+        manual,
+    } = facts;
     let accepted_note = if exceptions.is_empty() {
         String::new()
     } else {
@@ -328,13 +420,13 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         )
     };
 
-    let (status, reason) = if !deciding.is_empty() || !not_met.is_empty() {
+    if !deciding.is_empty() || !not_met.is_empty() {
         let mut why = Vec::new();
         if !deciding.is_empty() {
             why.push(format!(
                 "{} open finding(s) of deciding rules: {}",
                 deciding.len(),
-                cite(&deciding)
+                cite(deciding)
             ));
         }
         why.extend(not_met.iter().cloned());
@@ -375,22 +467,5 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
             ControlStatus::Satisfied,
             format!("{}{accepted_note}", done.join("; ")),
         )
-    };
-    let ids = |v: &[&Finding]| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
-    ControlResult {
-        framework: c.framework.clone(),
-        id: c.id.clone(),
-        title: c.title.clone(),
-        status,
-        reason,
-        criterion: criterion(c),
-        deciding_rules: threshold.keys().map(|r| r.to_string()).collect(),
-        deciding_findings: ids(&deciding),
-        related_findings: ids(&related),
-        accepted_findings: ids(&accepted),
-        exceptions,
-        not_assessed,
-        evidence: c.evidence.clone(),
-        manual: c.manual.clone(),
     }
 }

@@ -445,6 +445,16 @@ fn label_changes(old: &ObjectMeta, new: &ObjectMeta) -> Vec<String> {
 
 fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
     let mut out = Vec::new();
+    rbac_object_changes(old, new, &mut out);
+    identity_object_changes(old, new, &mut out);
+    webhook_changes(old, new, &mut out);
+    api_service_and_token_changes(old, new, &mut out);
+    out.sort();
+    out
+}
+
+/// Roles (their rules and aggregation) and bindings (their subjects and role).
+fn rbac_object_changes(old: &Snapshot, new: &Snapshot, out: &mut Vec<ObjectChange>) {
     compare(
         "ClusterRole",
         &old.cluster_roles,
@@ -466,7 +476,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
                 d
             },
         },
-        &mut out,
+        out,
     );
     compare(
         "Role",
@@ -478,7 +488,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
             },
             describe: |r: &crate::snapshot::Role| describe_rules(&r.rules),
         },
-        &mut out,
+        out,
     );
     compare(
         "ClusterRoleBinding",
@@ -493,7 +503,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
                 describe_binding(&b.subjects, &b.role_ref)
             },
         },
-        &mut out,
+        out,
     );
     compare(
         "RoleBinding",
@@ -505,8 +515,12 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
             },
             describe: |b: &crate::snapshot::RoleBinding| describe_binding(&b.subjects, &b.role_ref),
         },
-        &mut out,
+        out,
     );
+}
+
+/// ServiceAccounts (token automounting) and Namespaces (labels).
+fn identity_object_changes(old: &Snapshot, new: &Snapshot, out: &mut Vec<ObjectChange>) {
     compare(
         "ServiceAccount",
         &old.service_accounts,
@@ -524,7 +538,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
             },
             describe: nothing,
         },
-        &mut out,
+        out,
     );
     compare(
         "Namespace",
@@ -536,8 +550,12 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
             },
             describe: nothing,
         },
-        &mut out,
+        out,
     );
+}
+
+/// Admission webhook configurations, webhook by webhook.
+fn webhook_changes(old: &Snapshot, new: &Snapshot, out: &mut Vec<ObjectChange>) {
     let show_webhook = |w: &crate::snapshot::Webhook| {
         format!(
             "{} -> {} ({} rule(s), failurePolicy {})",
@@ -590,9 +608,13 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
                         .collect()
                 },
             },
-            &mut out,
+            out,
         );
     }
+}
+
+/// APIServices (the Service behind them, TLS verification) and legacy token Secrets.
+fn api_service_and_token_changes(old: &Snapshot, new: &Snapshot, out: &mut Vec<ObjectChange>) {
     compare(
         "APIService",
         &old.api_services,
@@ -618,7 +640,7 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
                     .collect()
             },
         },
-        &mut out,
+        out,
     );
     compare(
         "Secret",
@@ -635,10 +657,8 @@ fn objects(old: &Snapshot, new: &Snapshot) -> Vec<ObjectChange> {
                 )]
             },
         },
-        &mut out,
+        out,
     );
-    out.sort();
-    out
 }
 
 type BindingKey = (bool, String, String);

@@ -26,45 +26,81 @@ pub const CHANGE_HEADER: &[&str] = &[
     "sub_processor",
 ];
 
+/// The window a change row belongs to: the two packs' collection times.
+struct Window {
+    from: String,
+    to: String,
+}
+
+impl Window {
+    fn row(
+        &self,
+        change_type: String,
+        subject: String,
+        what: String,
+        privileged: bool,
+        provenance: String,
+        sub_processor: String,
+    ) -> ChangeRow {
+        ChangeRow {
+            window_from: self.from.clone(),
+            window_to: self.to.clone(),
+            change_type,
+            subject,
+            what,
+            privileged,
+            provenance,
+            sub_processor,
+        }
+    }
+}
+
+/// Every change of the diff as a row of `changes.csv`: grants, objects, sub-processors,
+/// findings, controls and collection, in that order.
 pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
-    let from = diff
-        .from
-        .as_ref()
-        .map(|f| f.collected_at.to_rfc3339())
-        .unwrap_or_default();
-    let to = diff.to.collected_at.to_rfc3339();
-    let row = |change_type: String,
-               subject: String,
-               what: String,
-               privileged: bool,
-               provenance: String,
-               sp: String| ChangeRow {
-        window_from: from.clone(),
-        window_to: to.clone(),
-        change_type,
-        subject,
-        what,
-        privileged,
-        provenance,
-        sub_processor: sp,
+    let w = Window {
+        from: diff
+            .from
+            .as_ref()
+            .map(|f| f.collected_at.to_rfc3339())
+            .unwrap_or_default(),
+        to: diff.to.collected_at.to_rfc3339(),
     };
+    let mut out = grant_rows(&w, diff);
+    out.extend(object_rows(&w, diff));
+    out.extend(sub_processor_rows(&w, diff));
+    out.extend(finding_rows(&w, diff));
+    out.extend(control_and_collection_rows(&w, diff));
+    out
+}
+
+/// Grants gained and lost.
+fn grant_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
     let mut out = Vec::new();
     for g in &diff.grants {
         let what = format!("{} {}", g.grant.rule.compact(), g.grant.scope());
         let prov = g.grant.provenance();
-        out.push(row(
-            match g.change {
-                GrantChangeKind::Gained => "grant-gained",
-                GrantChangeKind::Lost => "grant-lost",
-            }
-            .into(),
-            g.subject.to_string(),
-            what,
-            g.privileged,
-            prov,
-            g.sub_processor.clone().unwrap_or_default(),
-        ));
+        out.push(
+            w.row(
+                match g.change {
+                    GrantChangeKind::Gained => "grant-gained",
+                    GrantChangeKind::Lost => "grant-lost",
+                }
+                .into(),
+                g.subject.to_string(),
+                what,
+                g.privileged,
+                prov,
+                g.sub_processor.clone().unwrap_or_default(),
+            ),
+        );
     }
+    out
+}
+
+/// Objects added, removed or changed; privileged when a privileged grant change came through them.
+fn object_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
+    let mut out = Vec::new();
     for o in &diff.objects {
         let obj = match &o.namespace {
             Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
@@ -81,7 +117,7 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
             .grants
             .iter()
             .any(|g| g.privileged && provenance_names(&g.grant.provenance(), &obj));
-        out.push(row(
+        out.push(w.row(
             format!("object-{}", o.change.as_str()),
             String::new(),
             what,
@@ -90,8 +126,14 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
             String::new(),
         ));
     }
+    out
+}
+
+/// Sub-processor register entries added, removed or changed.
+fn sub_processor_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
+    let mut out = Vec::new();
     for s in &diff.sub_processors {
-        out.push(row(
+        out.push(w.row(
             format!("subprocessor-{}", s.change.as_str()),
             String::new(),
             if s.details.is_empty() {
@@ -104,6 +146,12 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
             s.id.clone(),
         ));
     }
+    out
+}
+
+/// Findings new (except in a baseline) and resolved.
+fn finding_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
+    let mut out = Vec::new();
     // A baseline's findings are all new: its findings.json is their population, not its changes.
     let new_findings: &[super::FindingRef] = if diff.baseline {
         &[]
@@ -111,7 +159,7 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
         &diff.findings.new
     };
     for f in new_findings {
-        out.push(row(
+        out.push(w.row(
             "finding-new".into(),
             String::new(),
             format!("{} {}: {}", f.id, f.severity, f.summary),
@@ -121,7 +169,7 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
         ));
     }
     for f in &diff.findings.resolved {
-        out.push(row(
+        out.push(w.row(
             "finding-resolved".into(),
             String::new(),
             format!("{} {}: {}", f.id, f.severity, f.summary),
@@ -130,8 +178,14 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
             String::new(),
         ));
     }
+    out
+}
+
+/// Control status changes and collection changes.
+fn control_and_collection_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
+    let mut out = Vec::new();
     for c in &diff.controls {
-        out.push(row(
+        out.push(w.row(
             "control-status".into(),
             String::new(),
             format!(
@@ -147,7 +201,7 @@ pub fn rows(diff: &Diff) -> Vec<ChangeRow> {
         ));
     }
     for c in &diff.collection {
-        out.push(row(
+        out.push(w.row(
             "collection".into(),
             String::new(),
             format!("{}: {} -> {}", c.kind, c.from, c.to),

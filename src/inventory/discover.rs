@@ -143,32 +143,7 @@ pub fn discover(
         by_ns.entry(&w.namespace).or_default().push(w);
     }
     // Webhooks and APIServices served from a namespace belong with it.
-    let mut webhooks: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for w in snapshot
-        .mutating_webhook_configurations
-        .iter()
-        .chain(&snapshot.validating_webhook_configurations)
-    {
-        for h in &w.webhooks {
-            let ns = h
-                .service
-                .as_deref()
-                .and_then(|s| s.split_once('/'))
-                .map(|(ns, _)| ns.to_string());
-            webhooks
-                .entry(ns.unwrap_or_else(|| "(external)".into()))
-                .or_default()
-                .insert(w.metadata.name.clone());
-        }
-    }
-    let mut apis: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for a in &snapshot.api_services {
-        if let Some((ns, _)) = a.service.as_deref().and_then(|s| s.split_once('/')) {
-            apis.entry(ns.to_string())
-                .or_default()
-                .insert(a.metadata.name.clone());
-        }
-    }
+    let (webhooks, apis) = webhooks_and_apis_by_namespace(snapshot);
     let mut namespaces: BTreeSet<String> = by_ns.keys().map(|s| s.to_string()).collect();
     namespaces.extend(
         webhooks
@@ -226,30 +201,7 @@ pub fn discover(
             .filter_map(|s| s.split_once('/'))
             .map(|(a, b)| SubjectRef::service_account(a, b))
             .collect();
-        let mut grants: Vec<Grant> = Vec::new();
-        let mut notes = BTreeSet::new();
-        for s in &subjects {
-            let report = index.access(&Identity::of(s, &[]));
-            for g in report.all() {
-                let bootstrap = index
-                    .bindings
-                    .iter()
-                    .any(|b| b.bootstrap && *b.object == *g.binding);
-                if bootstrap {
-                    continue;
-                }
-                if g.namespace.is_none() {
-                    notes.insert(format!("{} -> {}", g.binding, g.role));
-                }
-                grants.push(g.clone());
-            }
-            if let Some(reach) = privilege.get(s) {
-                notes.insert(format!(
-                    "{s} reaches cluster-admin: {}",
-                    reach.describe_for(s)
-                ));
-            }
-        }
+        let (grants, notes) = current_access(&subjects, index, privilege);
         let own: BTreeSet<String> = [ns.clone()].into();
         let observed = observed_level(&grants, &own);
         let observed_access = observed_access(observed, privilege.strongest(&subjects));
@@ -271,17 +223,89 @@ pub fn discover(
             access_notes: notes.into_iter().collect(),
         });
     }
-    // Ids must be unique: suffix the namespace where two components share a name.
+    make_ids_unique(&mut out);
+    out
+}
+
+type NamesByNamespace = BTreeMap<String, BTreeSet<String>>;
+
+/// The webhook configurations and the APIServices, by the namespace of the Service that serves
+/// them (`(external)` for a webhook called by URL).
+fn webhooks_and_apis_by_namespace(snapshot: &Snapshot) -> (NamesByNamespace, NamesByNamespace) {
+    let mut webhooks: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for w in snapshot
+        .mutating_webhook_configurations
+        .iter()
+        .chain(&snapshot.validating_webhook_configurations)
+    {
+        for h in &w.webhooks {
+            let ns = h
+                .service
+                .as_deref()
+                .and_then(|s| s.split_once('/'))
+                .map(|(ns, _)| ns.to_string());
+            webhooks
+                .entry(ns.unwrap_or_else(|| "(external)".into()))
+                .or_default()
+                .insert(w.metadata.name.clone());
+        }
+    }
+    let mut apis: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for a in &snapshot.api_services {
+        if let Some((ns, _)) = a.service.as_deref().and_then(|s| s.split_once('/')) {
+            apis.entry(ns.to_string())
+                .or_default()
+                .insert(a.metadata.name.clone());
+        }
+    }
+    (webhooks, apis)
+}
+
+/// What the subjects hold now, apart from Kubernetes' bootstrap bindings, with a note for each
+/// cluster-wide grant and each reach of cluster-admin.
+fn current_access(
+    subjects: &[SubjectRef],
+    index: &RbacIndex,
+    privilege: &PrivilegeTable,
+) -> (Vec<Grant>, BTreeSet<String>) {
+    let mut grants: Vec<Grant> = Vec::new();
+    let mut notes = BTreeSet::new();
+    for s in subjects {
+        let report = index.access(&Identity::of(s, &[]));
+        for g in report.all() {
+            let bootstrap = index
+                .bindings
+                .iter()
+                .any(|b| b.bootstrap && *b.object == *g.binding);
+            if bootstrap {
+                continue;
+            }
+            if g.namespace.is_none() {
+                notes.insert(format!("{} -> {}", g.binding, g.role));
+            }
+            grants.push(g.clone());
+        }
+        if let Some(reach) = privilege.get(s) {
+            notes.insert(format!(
+                "{s} reaches cluster-admin: {}",
+                reach.describe_for(s)
+            ));
+        }
+    }
+    (grants, notes)
+}
+
+/// Ids must be unique: the namespace is added where two components share a name.
+fn make_ids_unique(out: &mut [Component]) {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for c in &out {
+    for c in out.iter() {
         *seen.entry(c.id.clone()).or_default() += 1;
     }
-    for c in &mut out {
+    for c in out.iter_mut() {
         if seen[&c.id] > 1 {
             c.id = slug(&format!("{}-{}", c.id, c.namespace));
         }
     }
-    out
 }
 
 fn quote(s: &str) -> String {

@@ -111,6 +111,65 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
     d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()
 }
 
+/// What is wrong with a pack's place in the series: a link to a pack not in the store, to a
+/// manifest that does not match, to a pack other than the one before it in time, a first pack
+/// that is not first; and too long since the pack before it.
+fn link_gaps(
+    p: &StoredPack,
+    linked: Option<&StoredPack>,
+    previous_in_store: Option<&StoredPack>,
+    interval: chrono::Duration,
+) -> Vec<Gap> {
+    let mut gaps = Vec::new();
+    let link = &p.manifest.previous;
+    if !link.is_empty() {
+        match linked {
+            None => gaps.push(Gap {
+                kind: "broken-link".into(),
+                description: format!("{} names {} as its predecessor, which is not in the store", p.manifest.pack_id, link.pack_id),
+            }),
+            Some(q) if q.manifest_sha256() != link.manifest_sha256 => gaps.push(Gap {
+                kind: "broken-link".into(),
+                description: format!("{} names {} as its predecessor, but that pack's manifest does not match the recorded SHA-256", p.manifest.pack_id, link.pack_id),
+            }),
+            Some(q) if previous_in_store.is_some_and(|prev| prev.manifest.pack_id != q.manifest.pack_id) => gaps.push(Gap {
+                kind: "broken-link".into(),
+                description: format!(
+                    "{} follows {} in time but names {} as its predecessor",
+                    p.manifest.pack_id,
+                    previous_in_store.map(|x| x.manifest.pack_id.clone()).unwrap_or_default(),
+                    q.manifest.pack_id
+                ),
+            }),
+            _ => {}
+        }
+    } else if let Some(prev) = previous_in_store {
+        gaps.push(Gap {
+            kind: "broken-link".into(),
+            description: format!(
+                "{} claims to be the first pack, but {} came before it",
+                p.manifest.pack_id, prev.manifest.pack_id
+            ),
+        });
+    }
+    if let Some(prev) = previous_in_store {
+        let elapsed = p.manifest.collected_at - prev.manifest.collected_at;
+        if elapsed > interval + interval / 2 {
+            let missed = (elapsed.num_minutes() / interval.num_minutes().max(1)).saturating_sub(1);
+            gaps.push(Gap {
+                kind: "missing-runs".into(),
+                description: format!(
+                    "{} h between {} and {}: about {missed} scheduled run(s) missing",
+                    elapsed.num_hours(),
+                    prev.manifest.pack_id,
+                    p.manifest.pack_id
+                ),
+            });
+        }
+    }
+    gaps
+}
+
 /// Every change in the packs collected from `from` to `to` (inclusive, UTC days); `now` is the
 /// run's clock, so a window that has not ended is not reported as missing its last nights.
 pub async fn population(
@@ -168,55 +227,11 @@ pub async fn population(
         let p = &all[*idx];
         packs.push(p.manifest.pack_id.clone());
         let previous_in_store = idx.checked_sub(1).map(|i| &all[i]);
-        let link = &p.manifest.previous;
         // The manifest's own link decides which pack it follows.
-        let linked = all.iter().find(|q| q.manifest.pack_id == link.pack_id);
-        if !link.is_empty() {
-            match linked {
-                None => gaps.push(Gap {
-                    kind: "broken-link".into(),
-                    description: format!("{} names {} as its predecessor, which is not in the store", p.manifest.pack_id, link.pack_id),
-                }),
-                Some(q) if q.manifest_sha256() != link.manifest_sha256 => gaps.push(Gap {
-                    kind: "broken-link".into(),
-                    description: format!("{} names {} as its predecessor, but that pack's manifest does not match the recorded SHA-256", p.manifest.pack_id, link.pack_id),
-                }),
-                Some(q) if previous_in_store.is_some_and(|prev| prev.manifest.pack_id != q.manifest.pack_id) => gaps.push(Gap {
-                    kind: "broken-link".into(),
-                    description: format!(
-                        "{} follows {} in time but names {} as its predecessor",
-                        p.manifest.pack_id,
-                        previous_in_store.map(|x| x.manifest.pack_id.clone()).unwrap_or_default(),
-                        q.manifest.pack_id
-                    ),
-                }),
-                _ => {}
-            }
-        } else if let Some(prev) = previous_in_store {
-            gaps.push(Gap {
-                kind: "broken-link".into(),
-                description: format!(
-                    "{} claims to be the first pack, but {} came before it",
-                    p.manifest.pack_id, prev.manifest.pack_id
-                ),
-            });
-        }
-        if let Some(prev) = previous_in_store {
-            let elapsed = p.manifest.collected_at - prev.manifest.collected_at;
-            if elapsed > interval + interval / 2 {
-                let missed =
-                    (elapsed.num_minutes() / interval.num_minutes().max(1)).saturating_sub(1);
-                gaps.push(Gap {
-                    kind: "missing-runs".into(),
-                    description: format!(
-                        "{} h between {} and {}: about {missed} scheduled run(s) missing",
-                        elapsed.num_hours(),
-                        prev.manifest.pack_id,
-                        p.manifest.pack_id
-                    ),
-                });
-            }
-        }
+        let linked = all
+            .iter()
+            .find(|q| q.manifest.pack_id == p.manifest.previous.pack_id);
+        gaps.extend(link_gaps(p, linked, previous_in_store, interval));
         // Compare with the linked predecessor, or with the pack before it in time when the link
         // is broken, so that no change is hidden behind a gap.
         let diff = diff_of(store, p, linked.or(previous_in_store)).await?;

@@ -425,7 +425,16 @@ pub fn changes_headline(d: &crate::diff::Diff) -> String {
 
 /// The audit scope and integrity box, read from the snapshot, the assessment and the run's
 /// inputs (never recomputed elsewhere).
+/// The cover's scope table: where the evidence came from, what it covers, and what proves it.
 fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
+    let mut rows = source_rows(input);
+    rows.extend(coverage_rows(input));
+    rows.extend(proof_rows(input));
+    rows
+}
+
+/// Where the evidence came from: a live API server or files, as whom, which cluster.
+fn source_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
     let snapshot = input.snapshot;
     let collector = &snapshot.collector;
     let mut rows = Vec::new();
@@ -479,6 +488,21 @@ fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
             .unwrap_or_else(|| "unknown (kube-system namespace not collected)".into()),
         false,
     );
+    rows
+}
+
+/// What the evidence covers: completeness, the kinds read, the period and the chain.
+fn coverage_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
+    let snapshot = input.snapshot;
+    let collector = &snapshot.collector;
+    let mut rows = Vec::new();
+    let mut row = |label: &str, value: String, alert: bool| {
+        rows.push(ScopeRow {
+            label: label.into(),
+            value,
+            alert,
+        })
+    };
     // The required kinds, as `Collector::is_complete` judges them.
     let incomplete: Vec<String> = crate::snapshot::ResourceKind::ALL
         .iter()
@@ -545,6 +569,19 @@ fn scope_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
         },
         false,
     );
+    rows
+}
+
+/// What proves it: the signature, the digests of the inputs and the rule catalog, the tool.
+fn proof_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
+    let mut rows = Vec::new();
+    let mut row = |label: &str, value: String, alert: bool| {
+        rows.push(ScopeRow {
+            label: label.into(),
+            value,
+            alert,
+        })
+    };
     row(
         "Signature",
         match &input.signing_key_fingerprint {

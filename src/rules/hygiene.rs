@@ -21,6 +21,18 @@ const AGGREGATE_LABELS: &[(&str, &str)] = &[
 ];
 
 pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = broken_bindings(ctx);
+    out.extend(incomplete_collection(ctx));
+    out.extend(legacy_tokens(ctx));
+    out.extend(aggregation_labels(ctx));
+    out.extend(aggregation_drift(ctx));
+    out
+}
+
+/// KE-RBAC-028 for bindings whose roleRef kind cannot be referenced; KE-RBAC-022 and
+/// KE-RBAC-023 for bindings to a missing role or ServiceAccount, one finding per missing object
+/// however many bindings repeat it.
+fn broken_bindings(ctx: &RuleContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let index = ctx.index;
     let sa_known = ctx
@@ -78,7 +90,12 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
     for (account, bindings) in missing_accounts {
         out.push(missing_account(&account, &bindings));
     }
+    out
+}
 
+/// KE-COL-001: each required kind not collected completely.
+fn incomplete_collection(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
     for (kind, c) in ctx.snapshot.collector.incomplete_kinds() {
         let object = ObjectRef::new("ResourceKind", None, kind.name());
         let mut f = new_finding(
@@ -96,7 +113,12 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         f.objects = vec![object];
         out.push(f);
     }
+    out
+}
 
+/// KE-RBAC-024: legacy ServiceAccount token Secrets, which never expire.
+fn legacy_tokens(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
     for t in &ctx.snapshot.token_secrets {
         let object = ObjectRef::new("Secret", t.metadata.namespace.as_deref(), &t.metadata.name);
         let sa = SubjectRef::service_account(t.metadata.ns(), &t.service_account);
@@ -110,7 +132,13 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         f.namespaces = vec![t.metadata.ns().to_string()];
         out.push(f);
     }
+    out
+}
 
+/// KE-RBAC-025: a ClusterRole that adds sensitive rules to admin, edit or view through an
+/// aggregation label.
+fn aggregation_labels(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
     for cr in &ctx.snapshot.cluster_roles {
         let bootstrap = cr
             .metadata
@@ -147,7 +175,13 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
             out.push(f);
         }
     }
+    out
+}
 
+/// KE-RBAC-027: aggregated ClusterRoles whose stored rules differ from their aggregation.
+fn aggregation_drift(ctx: &RuleContext<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let index = ctx.index;
     for d in &index.aggregation_drift {
         let object = ObjectRef::new("ClusterRole", None, &d.cluster_role);
         let mut f = new_finding(

@@ -14,6 +14,7 @@ use crate::diag::Diagnostics;
 use crate::exceptions::ExceptionsError;
 use crate::finding::Severity;
 use crate::inventory::{InventoryError, InventoryRef};
+use crate::pack::previous::VerifiedPrevious;
 use crate::pack::sign::{SignError, SigningKey};
 use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
@@ -254,26 +255,8 @@ async fn collect_and_publish(
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
-    // The previous pack is verified before anything of it is used; one that does not verify
-    // stops the run here, before collection, so nothing is published.
-    let previous =
-        pack::previous::read_verified(store, cluster, inputs.trusted_signers.as_deref()).await?;
-    let retention = store.retention().await?;
-    match &previous {
-        Some(p) => tracing::info!(pack = %p.pointer.pack_id, "previous pack verified"),
-        None => tracing::info!("no previous pack: this pack is the cluster's baseline"),
-    }
-    // A pack collected before its predecessor would break the chain `verify --chain` checks.
-    if let Some(p) = &previous
-        && taken_at <= p.manifest.collected_at
-    {
-        return Err(RunError::ClockBehind {
-            now: taken_at,
-            previous: p.pointer.pack_id.clone(),
-            previous_at: p.manifest.collected_at,
-        });
-    }
-
+    let (previous, retention) =
+        previous_pack(store, cluster, inputs.trusted_signers.as_deref(), taken_at).await?;
     progress.stage("collecting");
     let mut snapshot = source
         .collect(&CollectContext {
@@ -282,42 +265,7 @@ async fn collect_and_publish(
             progress,
         })
         .await?;
-    // Every cluster has its built-in ClusterRoles: a source with none is not a cluster's RBAC
-    // (a dump of something else, or files that lost them), and a pack of "an empty cluster"
-    // would be false evidence.
-    // (When listing them failed or was forbidden, the pack says INCOMPLETE instead, below: the
-    // cluster has roles the tool could not read.)
-    let listing_failed = |kind: crate::snapshot::ResourceKind| {
-        matches!(
-            snapshot.collector.status_of(kind),
-            crate::snapshot::CollectionStatus::Failed
-                | crate::snapshot::CollectionStatus::Forbidden
-        )
-    };
-    if snapshot.cluster_roles.is_empty()
-        && snapshot.roles.is_empty()
-        && !listing_failed(crate::snapshot::ResourceKind::ClusterRole)
-        && !listing_failed(crate::snapshot::ResourceKind::Role)
-    {
-        let mut d = Diagnostics::new();
-        d.push(
-            &source.describe(),
-            None,
-            "no ClusterRole or Role was read: this is not a cluster's RBAC state (a dump needs clusterroles, clusterrolebindings, roles and rolebindings, as the kubectl command in kube-evidence's docs/cli.md lists)",
-        );
-        return Err(RunError::NoRbac(d));
-    }
-    let incomplete = describe_incomplete(&snapshot);
-    if plan.require_complete && !incomplete.is_empty() {
-        let mut d = Diagnostics::new();
-        for line in &incomplete {
-            d.push(&source.describe(), None, line.clone());
-        }
-        return Err(RunError::Incomplete(d));
-    }
-    for line in &incomplete {
-        tracing::warn!(kind = %line, "collection incomplete");
-    }
+    let incomplete = check_collected(&snapshot, &source.describe(), plan.require_complete)?;
     snapshot.inventory = inputs.inventory;
     snapshot.canonicalize();
 
@@ -364,34 +312,15 @@ async fn collect_and_publish(
         frameworks: report::FrameworkInfo::of(&inputs.controls),
         history,
     });
-    let manifest = Manifest {
-        manifest_version: pack::manifest::MANIFEST_VERSION,
-        pack_id: id.clone(),
-        cluster: pack::manifest::ManifestCluster {
-            name: cluster.to_string(),
-            id: snapshot.cluster.id.clone().unwrap_or_default(),
-        },
-        collected_at: snapshot.taken_at,
-        published_at: clock.now(),
-        tool: tool_info(),
-        ruleset_digest: crate::rules::catalog::digest(),
-        controls_digest: inputs.controls.digest(),
-        collection_complete: snapshot.collector.is_complete(),
-        signing_key_fingerprint: key
-            .as_ref()
-            .map(SigningKey::fingerprint)
-            .unwrap_or_default(),
-        signed: key.is_some(),
-        previous: previous
-            .as_ref()
-            .map(|p| PreviousPack {
-                pack_id: p.pointer.pack_id.clone(),
-                path: p.pointer.path.clone(),
-                manifest_sha256: p.pointer.manifest_sha256.clone(),
-            })
-            .unwrap_or_default(),
-        files: Vec::new(),
-    };
+    let manifest = manifest_for(
+        &id,
+        cluster,
+        &snapshot,
+        clock.now(),
+        key.as_ref(),
+        &inputs.controls,
+        previous.as_ref(),
+    );
     let mut built = pack::assemble(manifest, files);
     if let Some(k) = &key {
         built.signature = Some(k.sign(&built.manifest_bytes)?);
@@ -411,8 +340,141 @@ async fn collect_and_publish(
         }
     };
 
+    Ok(outcome(
+        plan,
+        store,
+        &built,
+        previous,
+        &snapshot,
+        incomplete,
+        &assessment,
+        index_problem,
+    ))
+}
+
+/// The previous pack, verified before anything of it is used (one that does not verify stops
+/// the run before collection, so nothing is published), and how the store keeps packs.
+async fn previous_pack(
+    store: &dyn Store,
+    cluster: &str,
+    trusted: Option<&[pack::sign::AllowedSigner]>,
+    taken_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Option<VerifiedPrevious>, crate::store::Retention), RunError> {
+    let previous = pack::previous::read_verified(store, cluster, trusted).await?;
+    let retention = store.retention().await?;
+    match &previous {
+        Some(p) => tracing::info!(pack = %p.pointer.pack_id, "previous pack verified"),
+        None => tracing::info!("no previous pack: this pack is the cluster's baseline"),
+    }
+    // A pack collected before its predecessor would break the chain `verify --chain` checks.
+    if let Some(p) = &previous
+        && taken_at <= p.manifest.collected_at
+    {
+        return Err(RunError::ClockBehind {
+            now: taken_at,
+            previous: p.pointer.pack_id.clone(),
+            previous_at: p.manifest.collected_at,
+        });
+    }
+    Ok((previous, retention))
+}
+
+/// Refuses a collection that is not a cluster's RBAC state, or an incomplete one under
+/// `--require-complete`; returns the kinds not collected completely.
+fn check_collected(
+    snapshot: &Snapshot,
+    source: &str,
+    require_complete: bool,
+) -> Result<Vec<String>, RunError> {
+    // Every cluster has its built-in ClusterRoles: a source with none is not a cluster's RBAC
+    // (a dump of something else, or files that lost them), and a pack of "an empty cluster"
+    // would be false evidence.
+    // (When listing them failed or was forbidden, the pack says INCOMPLETE instead, below: the
+    // cluster has roles the tool could not read.)
+    let listing_failed = |kind: crate::snapshot::ResourceKind| {
+        matches!(
+            snapshot.collector.status_of(kind),
+            crate::snapshot::CollectionStatus::Failed
+                | crate::snapshot::CollectionStatus::Forbidden
+        )
+    };
+    if snapshot.cluster_roles.is_empty()
+        && snapshot.roles.is_empty()
+        && !listing_failed(crate::snapshot::ResourceKind::ClusterRole)
+        && !listing_failed(crate::snapshot::ResourceKind::Role)
+    {
+        let mut d = Diagnostics::new();
+        d.push(
+            source,
+            None,
+            "no ClusterRole or Role was read: this is not a cluster's RBAC state (a dump needs clusterroles, clusterrolebindings, roles and rolebindings, as the kubectl command in kube-evidence's docs/cli.md lists)",
+        );
+        return Err(RunError::NoRbac(d));
+    }
+    let incomplete = describe_incomplete(snapshot);
+    if require_complete && !incomplete.is_empty() {
+        let mut d = Diagnostics::new();
+        for line in &incomplete {
+            d.push(source, None, line.clone());
+        }
+        return Err(RunError::Incomplete(d));
+    }
+    for line in &incomplete {
+        tracing::warn!(kind = %line, "collection incomplete");
+    }
+    Ok(incomplete)
+}
+
+/// The manifest of the pack (its files are added by `pack::assemble`).
+fn manifest_for(
+    id: &str,
+    cluster: &str,
+    snapshot: &Snapshot,
+    published_at: chrono::DateTime<chrono::Utc>,
+    key: Option<&SigningKey>,
+    controls: &crate::controls::Controls,
+    previous: Option<&VerifiedPrevious>,
+) -> Manifest {
+    Manifest {
+        manifest_version: pack::manifest::MANIFEST_VERSION,
+        pack_id: id.to_string(),
+        cluster: pack::manifest::ManifestCluster {
+            name: cluster.to_string(),
+            id: snapshot.cluster.id.clone().unwrap_or_default(),
+        },
+        collected_at: snapshot.taken_at,
+        published_at,
+        tool: tool_info(),
+        ruleset_digest: crate::rules::catalog::digest(),
+        controls_digest: controls.digest(),
+        collection_complete: snapshot.collector.is_complete(),
+        signing_key_fingerprint: key.map(SigningKey::fingerprint).unwrap_or_default(),
+        signed: key.is_some(),
+        previous: previous
+            .map(|p| PreviousPack {
+                pack_id: p.pointer.pack_id.clone(),
+                path: p.pointer.path.clone(),
+                manifest_sha256: p.pointer.manifest_sha256.clone(),
+            })
+            .unwrap_or_default(),
+        files: Vec::new(),
+    }
+}
+
+/// What the run reports to its caller.
+#[allow(clippy::too_many_arguments)]
+fn outcome(
+    plan: &RunPlan,
+    store: &dyn Store,
+    built: &pack::Pack,
+    previous: Option<VerifiedPrevious>,
+    snapshot: &Snapshot,
+    incomplete: Vec<String>,
+    assessment: &crate::analysis::Assessment,
+    index_problem: Option<String>,
+) -> RunOutcome {
     let findings = &assessment.analysis.findings;
-    Ok(RunOutcome {
+    RunOutcome {
         pack_id: built.id.clone(),
         pack_location: format!(
             "{}/{}",
@@ -434,7 +496,7 @@ async fn collect_and_publish(
             .map(|((f, s), n)| (f, s.as_str().to_string(), n))
             .collect(),
         index_problem,
-    })
+    }
 }
 
 fn describe_incomplete(snapshot: &Snapshot) -> Vec<String> {

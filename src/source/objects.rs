@@ -603,28 +603,8 @@ impl SnapshotBuilder {
                 });
             }
             ResourceKind::Pod => {
-                let p: RawPod = parse(object)?;
-                let owner = controller_owner(&p.metadata);
-                let labels = p.metadata.labels.clone().unwrap_or_default();
-                let meta = namespaced(p.metadata.into_meta())?;
-                let owner = owner.or_else(|| {
-                    Some(RawOwnerRef {
-                        kind: "Pod".into(),
-                        name: meta.name.clone(),
-                        controller: Some(true),
-                    })
-                });
-                self.pods.push(PodInfo {
-                    namespace: meta.ns().to_string(),
-                    name: meta.name.clone(),
-                    owner,
-                    pod_template_hash: labels.get("pod-template-hash").cloned(),
-                    service_account: p.spec.service_account(),
-                    images: p.spec.images(),
-                    automount: p.spec.automount_service_account_token,
-                    labels,
-                    finished: p.status.finished(),
-                });
+                let pod = pod_info(parse(object)?)?;
+                self.pods.push(pod);
             }
             k if k.is_workload_controller() => {
                 let c: RawController = parse(object)?;
@@ -645,37 +625,7 @@ impl SnapshotBuilder {
             }
             ResourceKind::MutatingWebhookConfiguration
             | ResourceKind::ValidatingWebhookConfiguration => {
-                let w: RawWebhookConfiguration = parse(object)?;
-                let conf = WebhookConfiguration {
-                    metadata: cluster_scoped(w.metadata.into_meta()),
-                    webhooks: w
-                        .webhooks
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|h| Webhook {
-                            name: h.name,
-                            service: h
-                                .client_config
-                                .service
-                                .map(|s| format!("{}/{}", s.namespace, s.name)),
-                            url: h.client_config.url,
-                            failure_policy: h.failure_policy,
-                            side_effects: h.side_effects,
-                            rules: h
-                                .rules
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|r| WebhookRule {
-                                    operations: r.operations.unwrap_or_default(),
-                                    api_groups: r.api_groups.unwrap_or_default(),
-                                    api_versions: r.api_versions.unwrap_or_default(),
-                                    resources: r.resources.unwrap_or_default(),
-                                    scope: r.scope,
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                };
+                let conf = webhook_configuration(parse(object)?);
                 if kind == ResourceKind::MutatingWebhookConfiguration {
                     self.snapshot.mutating_webhook_configurations.push(conf);
                 } else {
@@ -696,21 +646,8 @@ impl SnapshotBuilder {
                 });
             }
             ResourceKind::Secret => {
-                let s: RawSecret = parse(object)?;
-                if s.secret_type.as_deref() == Some(SA_TOKEN_TYPE) {
-                    let mut meta = namespaced(s.metadata.into_meta())?;
-                    let sa = meta
-                        .annotations
-                        .get(SA_NAME_ANNOTATION)
-                        .cloned()
-                        .unwrap_or_default();
-                    // Keep only the annotations that tie the token to its ServiceAccount.
-                    meta.annotations
-                        .retain(|k, _| k == SA_NAME_ANNOTATION || k == SA_UID_ANNOTATION);
-                    self.snapshot.token_secrets.push(TokenSecret {
-                        metadata: meta,
-                        service_account: sa,
-                    });
+                if let Some(t) = token_secret(parse(object)?)? {
+                    self.snapshot.token_secrets.push(t);
                 }
             }
             _ => unreachable!("every workload controller kind is handled above"),
@@ -757,6 +694,45 @@ impl SnapshotBuilder {
     }
 
     /// Follows owner references up to the top-level controller of every pod and pod template.
+    /// The workload a pod belongs to, as (kind, name): its controller's top-level owner; a
+    /// Deployment named from the pod's ReplicaSet when the ReplicaSet is not in the input; the
+    /// pod itself when it is bare or a static pod.
+    fn workload_of(&self, pod: &PodInfo) -> (String, String) {
+        let owner = pod.owner.clone().unwrap_or_default();
+        let (mut kind, mut name) = (owner.kind.clone(), owner.name.clone());
+        if kind == "ReplicaSet"
+            && !self
+                .controllers
+                .contains_key(&(pod.namespace.clone(), kind.clone(), name.clone()))
+        {
+            // The ReplicaSet is not in the input: `<deployment>-<pod-template-hash>`.
+            if let Some(hash) = &pod.pod_template_hash
+                && let Some(dep) = name.strip_suffix(&format!("-{hash}"))
+            {
+                kind = "Deployment".into();
+                name = dep.to_string();
+            }
+        } else if kind != "Pod" && kind != "Node" {
+            let info_owner = self
+                .controllers
+                .get(&(pod.namespace.clone(), kind.clone(), name.clone()))
+                .and_then(|c| c.owner.clone());
+            (kind, name) = top_level(
+                &self.controllers,
+                &pod.namespace,
+                &kind,
+                &name,
+                info_owner.as_ref(),
+            );
+        }
+        if kind == "Node" {
+            // Static pods mirrored by the kubelet: the pod is the workload.
+            kind = "Pod".into();
+            name = pod.name.clone();
+        }
+        (kind, name)
+    }
+
     fn resolve_workloads(&mut self) -> Vec<Workload> {
         type Key = (String, String, String, String);
         let mut out: BTreeMap<Key, Workload> = BTreeMap::new();
@@ -828,40 +804,7 @@ impl SnapshotBuilder {
         self.pods
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         for pod in &self.pods {
-            let owner = pod.owner.clone().unwrap_or_default();
-            let (mut kind, mut name) = (owner.kind.clone(), owner.name.clone());
-            if kind == "ReplicaSet"
-                && !self.controllers.contains_key(&(
-                    pod.namespace.clone(),
-                    kind.clone(),
-                    name.clone(),
-                ))
-            {
-                // The ReplicaSet is not in the input: `<deployment>-<pod-template-hash>`.
-                if let Some(hash) = &pod.pod_template_hash
-                    && let Some(dep) = name.strip_suffix(&format!("-{hash}"))
-                {
-                    kind = "Deployment".into();
-                    name = dep.to_string();
-                }
-            } else if kind != "Pod" && kind != "Node" {
-                let info_owner = self
-                    .controllers
-                    .get(&(pod.namespace.clone(), kind.clone(), name.clone()))
-                    .and_then(|c| c.owner.clone());
-                (kind, name) = top_level(
-                    &self.controllers,
-                    &pod.namespace,
-                    &kind,
-                    &name,
-                    info_owner.as_ref(),
-                );
-            }
-            if kind == "Node" {
-                // Static pods mirrored by the kubelet: the pod is the workload.
-                kind = "Pod".into();
-                name = pod.name.clone();
-            }
+            let (kind, name) = self.workload_of(pod);
             let labels = self
                 .controllers
                 .get(&(pod.namespace.clone(), kind.clone(), name.clone()))
@@ -984,6 +927,86 @@ fn names(raw: Option<Vec<RawNameRef>>) -> Vec<String> {
         .into_iter()
         .map(|r| r.name)
         .collect()
+}
+
+/// An admission webhook configuration as the snapshot keeps it.
+fn webhook_configuration(w: RawWebhookConfiguration) -> WebhookConfiguration {
+    WebhookConfiguration {
+        metadata: cluster_scoped(w.metadata.into_meta()),
+        webhooks: w
+            .webhooks
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| Webhook {
+                name: h.name,
+                service: h
+                    .client_config
+                    .service
+                    .map(|s| format!("{}/{}", s.namespace, s.name)),
+                url: h.client_config.url,
+                failure_policy: h.failure_policy,
+                side_effects: h.side_effects,
+                rules: h
+                    .rules
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| WebhookRule {
+                        operations: r.operations.unwrap_or_default(),
+                        api_groups: r.api_groups.unwrap_or_default(),
+                        api_versions: r.api_versions.unwrap_or_default(),
+                        resources: r.resources.unwrap_or_default(),
+                        scope: r.scope,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// What the snapshot needs of a Pod: where it runs, as whom, owned by what, and whether it is
+/// still running.
+fn pod_info(p: RawPod) -> Result<PodInfo, ObjectError> {
+    let owner = controller_owner(&p.metadata);
+    let labels = p.metadata.labels.clone().unwrap_or_default();
+    let meta = namespaced(p.metadata.into_meta())?;
+    let owner = owner.or_else(|| {
+        Some(RawOwnerRef {
+            kind: "Pod".into(),
+            name: meta.name.clone(),
+            controller: Some(true),
+        })
+    });
+    Ok(PodInfo {
+        namespace: meta.ns().to_string(),
+        name: meta.name.clone(),
+        owner,
+        pod_template_hash: labels.get("pod-template-hash").cloned(),
+        service_account: p.spec.service_account(),
+        images: p.spec.images(),
+        automount: p.spec.automount_service_account_token,
+        labels,
+        finished: p.status.finished(),
+    })
+}
+
+/// A legacy ServiceAccount token Secret, by metadata only; `None` for any other Secret.
+fn token_secret(s: RawSecret) -> Result<Option<TokenSecret>, ObjectError> {
+    if s.secret_type.as_deref() == Some(SA_TOKEN_TYPE) {
+        let mut meta = namespaced(s.metadata.into_meta())?;
+        let sa = meta
+            .annotations
+            .get(SA_NAME_ANNOTATION)
+            .cloned()
+            .unwrap_or_default();
+        // Keep only the annotations that tie the token to its ServiceAccount.
+        meta.annotations
+            .retain(|k, _| k == SA_NAME_ANNOTATION || k == SA_UID_ANNOTATION);
+        return Ok(Some(TokenSecret {
+            metadata: meta,
+            service_account: sa,
+        }));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
