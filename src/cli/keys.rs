@@ -113,106 +113,146 @@ pub async fn resolve(
     s3: &store::s3::S3Options,
 ) -> anyhow::Result<(Box<dyn Store>, String)> {
     if target.starts_with("s3://") {
-        let url = StoreUrl::parse(target).map_err(anyhow::Error::msg)?;
-        // s3://BUCKET/PREFIX/<cluster>/packs/YYYY/MM/DD/<id>: that pack.
-        if let Some((root, pack)) = store::split_pack_url(&url) {
-            return Ok((common::open_store(&root, s3).await?, pack));
-        }
-        // s3://BUCKET/PREFIX/<cluster>/latest.json: the pack it points to.
-        if let StoreUrl::S3 { bucket, prefix } = &url
-            && let Some(rest) = prefix.strip_suffix(&format!("/{}", pack::LATEST_FILE))
-        {
-            let (root, name) = rest.rsplit_once('/').unwrap_or(("", rest));
-            let root = StoreUrl::S3 {
-                bucket: bucket.clone(),
-                prefix: root.to_string(),
-            };
-            let store = common::open_store(&root, s3).await?;
-            let latest = pack::read_latest(store.as_ref(), name)
-                .await?
-                .with_context(|| format!("{url} does not exist"))?;
-            return Ok((store, latest.path));
-        }
-        let store = common::open_store(&url, s3).await?;
-        let cluster = cluster.context(
-            "verifying a whole store needs --cluster NAME (or give the pack's URL or its latest.json)",
-        )?;
-        let latest = pack::read_latest(store.as_ref(), cluster)
-            .await?
-            .with_context(|| format!("{cluster} has no latest.json in {url}"))?;
-        return Ok((store, latest.path));
+        return resolve_s3(target, cluster, s3).await;
     }
     let path = PathBuf::from(target);
     if path.file_name().is_some_and(|n| n == pack::LATEST_FILE) {
-        // <root>/<cluster>/latest.json
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let latest: LatestPointer = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a latest.json", path.display()))?;
-        let root = path
-            .parent()
-            .and_then(Path::parent)
-            .context("latest.json must sit in <store>/<cluster>/")?;
-        return Ok((
-            common::open_store(&StoreUrl::Local(root.to_path_buf()), s3).await?,
-            latest.path,
-        ));
+        return resolve_latest_file(&path, s3).await;
     }
     if path.join(pack::MANIFEST_FILE).exists() {
-        let bytes = std::fs::read(path.join(pack::MANIFEST_FILE))?;
-        let m = pack::Manifest::from_bytes(&bytes)
-            .with_context(|| format!("{}/manifest.json does not parse", path.display()))?;
-        let prefix = pack::pack_prefix(&m.cluster.name, m.collected_at, &m.pack_id);
-        let canonical = path.canonicalize()?;
-        let as_text = canonical.to_string_lossy().to_string();
-        if let Some(root) = as_text.strip_suffix(&format!("/{prefix}")) {
-            return Ok((
-                common::open_store(&StoreUrl::Local(PathBuf::from(root)), s3).await?,
-                prefix,
-            ));
-        }
-        // A pack copied out of its store: verify it where it is (its chain cannot be walked).
-        let parent = canonical
-            .parent()
-            .context("a pack directory has a parent")?
-            .to_path_buf();
-        let name = canonical
-            .file_name()
-            .context("a pack directory has a name")?
-            .to_string_lossy()
-            .to_string();
-        return Ok((
-            common::open_store(&StoreUrl::Local(parent), s3).await?,
-            name,
-        ));
+        return resolve_pack_dir(&path, s3).await;
     }
     if path.is_dir() {
-        let cluster = match cluster {
-            Some(c) => c.to_string(),
-            None => {
-                let found: Vec<String> = std::fs::read_dir(&path)?
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.path().join(pack::LATEST_FILE).exists())
-                    .map(|e| e.file_name().to_string_lossy().to_string())
-                    .collect();
-                match found.as_slice() {
-                    [one] => one.clone(),
-                    [] => anyhow::bail!("{} holds no cluster with a latest.json", path.display()),
-                    many => anyhow::bail!(
-                        "{} holds several clusters ({}); pass --cluster",
-                        path.display(),
-                        many.join(", ")
-                    ),
-                }
-            }
-        };
-        let store = common::open_store(&StoreUrl::Local(path.clone()), s3).await?;
-        let latest = pack::read_latest(store.as_ref(), &cluster)
-            .await?
-            .with_context(|| format!("{cluster} has no latest.json in {}", path.display()))?;
-        return Ok((store, latest.path));
+        return resolve_store_dir(&path, cluster, s3).await;
     }
     anyhow::bail!("{target} is not a pack directory, a latest.json or a store")
+}
+
+/// `s3://BUCKET/PREFIX/<cluster>/packs/...` (that pack), `.../<cluster>/latest.json` (the pack it
+/// points to), or a store with `--cluster`.
+async fn resolve_s3(
+    target: &str,
+    cluster: Option<&str>,
+    s3: &store::s3::S3Options,
+) -> anyhow::Result<(Box<dyn Store>, String)> {
+    let url = StoreUrl::parse(target).map_err(anyhow::Error::msg)?;
+    // s3://BUCKET/PREFIX/<cluster>/packs/YYYY/MM/DD/<id>: that pack.
+    if let Some((root, pack)) = store::split_pack_url(&url) {
+        return Ok((common::open_store(&root, s3).await?, pack));
+    }
+    // s3://BUCKET/PREFIX/<cluster>/latest.json: the pack it points to.
+    if let StoreUrl::S3 { bucket, prefix } = &url
+        && let Some(rest) = prefix.strip_suffix(&format!("/{}", pack::LATEST_FILE))
+    {
+        let (root, name) = rest.rsplit_once('/').unwrap_or(("", rest));
+        let root = StoreUrl::S3 {
+            bucket: bucket.clone(),
+            prefix: root.to_string(),
+        };
+        let store = common::open_store(&root, s3).await?;
+        let latest = pack::read_latest(store.as_ref(), name)
+            .await?
+            .with_context(|| format!("{url} does not exist"))?;
+        return Ok((store, latest.path));
+    }
+    let store = common::open_store(&url, s3).await?;
+    let cluster = cluster.context(
+        "verifying a whole store needs --cluster NAME (or give the pack's URL or its latest.json)",
+    )?;
+    let latest = pack::read_latest(store.as_ref(), cluster)
+        .await?
+        .with_context(|| format!("{cluster} has no latest.json in {url}"))?;
+    Ok((store, latest.path))
+}
+
+/// `<root>/<cluster>/latest.json` on disk: the pack it points to.
+async fn resolve_latest_file(
+    path: &Path,
+    s3: &store::s3::S3Options,
+) -> anyhow::Result<(Box<dyn Store>, String)> {
+    // <root>/<cluster>/latest.json
+    // Bounded: a pack given to verify is outside input.
+    let bytes = kube_evidence::input::read_bounded(path, kube_evidence::input::MAX_WRITTEN_FILE)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let latest: LatestPointer = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a latest.json", path.display()))?;
+    let root = path
+        .parent()
+        .and_then(Path::parent)
+        .context("latest.json must sit in <store>/<cluster>/")?;
+    return Ok((
+        common::open_store(&StoreUrl::Local(root.to_path_buf()), s3).await?,
+        latest.path,
+    ));
+}
+
+/// A pack directory: inside its store when it sits at its own prefix there (so its chain can be
+/// walked), otherwise where it is.
+async fn resolve_pack_dir(
+    path: &Path,
+    s3: &store::s3::S3Options,
+) -> anyhow::Result<(Box<dyn Store>, String)> {
+    let bytes = kube_evidence::input::read_bounded(
+        &path.join(pack::MANIFEST_FILE),
+        kube_evidence::input::MAX_WRITTEN_FILE,
+    )?;
+    let m = pack::Manifest::from_bytes(&bytes)
+        .with_context(|| format!("{}/manifest.json does not parse", path.display()))?;
+    let prefix = pack::pack_prefix(&m.cluster.name, m.collected_at, &m.pack_id);
+    let canonical = path.canonicalize()?;
+    let as_text = canonical.to_string_lossy().to_string();
+    if let Some(root) = as_text.strip_suffix(&format!("/{prefix}")) {
+        return Ok((
+            common::open_store(&StoreUrl::Local(PathBuf::from(root)), s3).await?,
+            prefix,
+        ));
+    }
+    // A pack copied out of its store: verify it where it is (its chain cannot be walked).
+    let parent = canonical
+        .parent()
+        .context("a pack directory has a parent")?
+        .to_path_buf();
+    let name = canonical
+        .file_name()
+        .context("a pack directory has a name")?
+        .to_string_lossy()
+        .to_string();
+    return Ok((
+        common::open_store(&StoreUrl::Local(parent), s3).await?,
+        name,
+    ));
+}
+
+/// A local store: its only cluster, or `--cluster`.
+async fn resolve_store_dir(
+    path: &Path,
+    cluster: Option<&str>,
+    s3: &store::s3::S3Options,
+) -> anyhow::Result<(Box<dyn Store>, String)> {
+    let cluster = match cluster {
+        Some(c) => c.to_string(),
+        None => {
+            let found: Vec<String> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().join(pack::LATEST_FILE).exists())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect();
+            match found.as_slice() {
+                [one] => one.clone(),
+                [] => anyhow::bail!("{} holds no cluster with a latest.json", path.display()),
+                many => anyhow::bail!(
+                    "{} holds several clusters ({}); pass --cluster",
+                    path.display(),
+                    many.join(", ")
+                ),
+            }
+        }
+    };
+    let store = common::open_store(&StoreUrl::Local(path.to_path_buf()), s3).await?;
+    let latest = pack::read_latest(store.as_ref(), &cluster)
+        .await?
+        .with_context(|| format!("{cluster} has no latest.json in {}", path.display()))?;
+    Ok((store, latest.path))
 }
 
 pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {

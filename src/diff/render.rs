@@ -285,6 +285,14 @@ pub fn table(diff: &Diff) -> String {
         out.push_str("no changes\n");
         return out;
     }
+    table_grants(diff, &mut out);
+    table_objects(diff, &mut out);
+    table_findings_and_status(diff, &mut out);
+    out
+}
+
+/// The grant changes, privileged first, each with its binding and role.
+fn table_grants(diff: &Diff, out: &mut String) {
     if !diff.grants.is_empty() {
         out.push_str("\nEffective grants (privileged first):\n");
         for g in &diff.grants {
@@ -307,6 +315,10 @@ pub fn table(diff: &Diff) -> String {
             ));
         }
     }
+}
+
+/// Object and sub-processor changes with their details.
+fn table_objects(diff: &Diff, out: &mut String) {
     if !diff.objects.is_empty() {
         out.push_str("\nObjects:\n");
         for o in &diff.objects {
@@ -329,6 +341,10 @@ pub fn table(diff: &Diff) -> String {
             }
         }
     }
+}
+
+/// Findings new and resolved, control status changes, collection changes.
+fn table_findings_and_status(diff: &Diff, out: &mut String) {
     if !diff.findings.new.is_empty() || !diff.findings.resolved.is_empty() {
         out.push_str(&format!(
             "\nFindings: {} new, {} resolved, {} persisting\n",
@@ -368,7 +384,6 @@ pub fn table(diff: &Diff) -> String {
             out.push_str(&format!("  {}: {} -> {}{warn}\n", c.kind, c.from, c.to));
         }
     }
-    out
 }
 
 #[cfg(test)]

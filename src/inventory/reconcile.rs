@@ -56,9 +56,17 @@ impl Matched {
 
 pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex) -> Matched {
     let mut m = Matched::default();
+    let ids = &entry.identities;
+    match_subjects(&mut m, ids, index);
+    match_workloads(&mut m, ids, snapshot, index);
+    match_webhooks_and_apis(&mut m, ids, snapshot);
+    m
+}
+
+/// Declared ServiceAccounts that exist; declared users and groups that some binding names.
+fn match_subjects(m: &mut Matched, ids: &Identities, index: &RbacIndex) {
     // Declared users and groups count when some binding names them.
     let known = |s: &SubjectRef| !index.bindings_of(s).is_empty();
-    let ids = &entry.identities;
     for sa in &ids.service_accounts {
         let (ns, name) = sa.split_once('/').unwrap_or(("", sa));
         if index
@@ -86,6 +94,11 @@ pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex)
             m.missing.push(format!("group {g} (in no binding)"));
         }
     }
+}
+
+/// Declared namespaces (their ServiceAccounts and workloads) and image patterns (the workloads
+/// that run them, and their ServiceAccounts).
+fn match_workloads(m: &mut Matched, ids: &Identities, snapshot: &Snapshot, index: &RbacIndex) {
     for ns in &ids.namespaces {
         if index.has_namespace(ns) {
             m.namespaces.insert(ns.clone());
@@ -124,6 +137,10 @@ pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex)
                 .push(format!("image {pattern} (no workload runs it)"));
         }
     }
+}
+
+/// Declared webhook configurations and APIServices, and those served from a claimed namespace.
+fn match_webhooks_and_apis(m: &mut Matched, ids: &Identities, snapshot: &Snapshot) {
     let webhooks: BTreeSet<&str> = snapshot
         .mutating_webhook_configurations
         .iter()
@@ -163,7 +180,6 @@ pub fn match_entry(entry: &SubProcessor, snapshot: &Snapshot, index: &RbacIndex)
             m.api_services.insert(a.metadata.name.clone());
         }
     }
-    m
 }
 
 /// One row of the sub-processor register, as the pack and reports show it.

@@ -882,10 +882,6 @@ fn matrix_section(a: &Assessment) -> (Vec<MatrixView>, Vec<PopulationLine>, Stri
 
 /// What changed since the previous pack, bounded to what a reader can take in.
 fn changes_view(d: &crate::diff::Diff) -> ChangesView {
-    let fref = |f: &crate::diff::FindingRef| match &f.note {
-        Some(note) => format!("{} ({}): {} [{note}]", f.id, f.severity, f.summary),
-        None => format!("{} ({}): {}", f.id, f.severity, f.summary),
-    };
     ChangesView {
         baseline: d.baseline,
         headline: changes_headline(d),
@@ -894,52 +890,11 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             .as_ref()
             .and_then(|f| f.pack_id.clone())
             .unwrap_or_default(),
-        privileged_gains: {
-            let gains: Vec<&crate::diff::GrantChange> = d
-                .grants
-                .iter()
-                .filter(|g| g.privileged && g.change == crate::diff::GrantChangeKind::Gained)
-                .collect();
-            bounded(
-                gains
-                    .iter()
-                    .map(|g| format!("{}: {}", g.subject, describe_grant(&g.grant))),
-                gains.len(),
-                "privileged grants gained",
-                "changes.csv",
-            )
-        },
-        new_severe_findings: {
-            let mut severe: Vec<&crate::diff::FindingRef> = d
-                .findings
-                .new
-                .iter()
-                .filter(|f| f.severity >= Severity::High)
-                .collect();
-            severe.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
-            bounded(
-                severe.iter().map(|f| fref(f)),
-                severe.len(),
-                "new critical and high findings",
-                "diff.json",
-            )
-        },
-        new_findings: {
-            let other: Vec<&crate::diff::FindingRef> = d
-                .findings
-                .new
-                .iter()
-                .filter(|f| f.severity < Severity::High)
-                .collect();
-            bounded(
-                other.iter().map(|f| fref(f)),
-                other.len(),
-                "other new findings",
-                "diff.json",
-            )
-        },
+        privileged_gains: privileged_gains(d),
+        new_severe_findings: new_findings_from(d, Severity::High, None),
+        new_findings: new_findings_from(d, Severity::Info, Some(Severity::High)),
         resolved_findings: bounded(
-            d.findings.resolved.iter().map(fref),
+            d.findings.resolved.iter().map(finding_line),
             d.findings.resolved.len(),
             "resolved findings",
             "diff.json",
@@ -960,33 +915,8 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             .collect(),
         grants_note: capped_note(d.grants.len(), "grant change(s)", "changes.csv"),
         objects_note: capped_note(d.objects.len(), "object change(s)", "changes.csv"),
-        grants: d
-            .grants
-            .iter()
-            .take(CHANGES_SHOWN)
-            .map(|g| GrantChangeView {
-                change: match g.change {
-                    crate::diff::GrantChangeKind::Gained => "gained".into(),
-                    crate::diff::GrantChangeKind::Lost => "lost".into(),
-                },
-                subject: g.subject.to_string(),
-                grant: describe_grant(&g.grant),
-                privileged: g.privileged,
-            })
-            .collect(),
-        objects: d
-            .objects
-            .iter()
-            .take(CHANGES_SHOWN)
-            .map(|o| ObjectChangeView {
-                change: o.change.as_str().into(),
-                object: match &o.namespace {
-                    Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
-                    None => format!("{} {}", o.kind, o.name),
-                },
-                details: o.details.join("; "),
-            })
-            .collect(),
+        grants: grant_change_views(d),
+        objects: object_change_views(d),
         sub_processors: d
             .sub_processors
             .iter()
@@ -998,6 +928,91 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             .map(|c| format!("{}: {} -> {}", c.kind, c.from, c.to))
             .collect(),
     }
+}
+
+fn finding_line(f: &crate::diff::FindingRef) -> String {
+    match &f.note {
+        Some(note) => format!("{} ({}): {} [{note}]", f.id, f.severity, f.summary),
+        None => format!("{} ({}): {}", f.id, f.severity, f.summary),
+    }
+}
+
+/// Privileged grants gained since the previous pack, bounded.
+fn privileged_gains(d: &crate::diff::Diff) -> Vec<String> {
+    let gains: Vec<&crate::diff::GrantChange> = d
+        .grants
+        .iter()
+        .filter(|g| g.privileged && g.change == crate::diff::GrantChangeKind::Gained)
+        .collect();
+    bounded(
+        gains
+            .iter()
+            .map(|g| format!("{}: {}", g.subject, describe_grant(&g.grant))),
+        gains.len(),
+        "privileged grants gained",
+        "changes.csv",
+    )
+}
+
+/// New findings of at least `from` and below `below`, most severe first, bounded: critical and
+/// high ones apart from the rest.
+fn new_findings_from(
+    d: &crate::diff::Diff,
+    from: Severity,
+    below: Option<Severity>,
+) -> Vec<String> {
+    let mut found: Vec<&crate::diff::FindingRef> = d
+        .findings
+        .new
+        .iter()
+        .filter(|f| f.severity >= from && below.is_none_or(|b| f.severity < b))
+        .collect();
+    let what = if below.is_none() {
+        // The severe ones lead, most severe first.
+        found.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
+        "new critical and high findings"
+    } else {
+        "other new findings"
+    };
+    bounded(
+        found.iter().map(|f| finding_line(f)),
+        found.len(),
+        what,
+        "diff.json",
+    )
+}
+
+/// The first grant changes, for the report (changes.csv has them all).
+fn grant_change_views(d: &crate::diff::Diff) -> Vec<GrantChangeView> {
+    d.grants
+        .iter()
+        .take(CHANGES_SHOWN)
+        .map(|g| GrantChangeView {
+            change: match g.change {
+                crate::diff::GrantChangeKind::Gained => "gained".into(),
+                crate::diff::GrantChangeKind::Lost => "lost".into(),
+            },
+            subject: g.subject.to_string(),
+            grant: describe_grant(&g.grant),
+            privileged: g.privileged,
+        })
+        .collect()
+}
+
+/// The first object changes, for the report (changes.csv has them all).
+fn object_change_views(d: &crate::diff::Diff) -> Vec<ObjectChangeView> {
+    d.objects
+        .iter()
+        .take(CHANGES_SHOWN)
+        .map(|o| ObjectChangeView {
+            change: o.change.as_str().into(),
+            object: match &o.namespace {
+                Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
+                None => format!("{} {}", o.kind, o.name),
+            },
+            details: o.details.join("; "),
+        })
+        .collect()
 }
 
 /// The exceptions register with each exception's state.

@@ -251,7 +251,7 @@ async fn collect_and_publish(
     clock: &dyn Clock,
     progress: &dyn Progress,
     key: Option<SigningKey>,
-    inputs: Inputs,
+    mut inputs: Inputs,
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
@@ -266,7 +266,7 @@ async fn collect_and_publish(
         })
         .await?;
     let incomplete = check_collected(&snapshot, &source.describe(), plan.require_complete)?;
-    snapshot.inventory = inputs.inventory;
+    snapshot.inventory = inputs.inventory.take();
     snapshot.canonicalize();
 
     progress.stage("assessing");
@@ -288,44 +288,18 @@ async fn collect_and_publish(
     });
 
     progress.stage("rendering");
-    let history = report::trend::extend(
-        previous
-            .as_ref()
-            .map(|p| p.trend.as_slice())
-            .unwrap_or_default(),
-        report::trend::point(&id, snapshot.taken_at, &assessment),
-    );
-    let files = pack::content_files(&ReportInput {
-        pack_id: &id,
-        snapshot: &snapshot,
-        snapshot_gz,
-        assessment: &assessment,
-        generated_at: taken_at,
-        signing_key_fingerprint: key.as_ref().map(SigningKey::fingerprint),
-        signer: key
-            .as_ref()
-            .map(|k| k.comment().to_string())
-            .filter(|c| !c.is_empty()),
-        controls_digest: inputs.controls.digest(),
-        previous_manifest_sha256: previous.as_ref().map(|p| p.pointer.manifest_sha256.clone()),
-        inputs: inputs.files.clone(),
-        frameworks: report::FrameworkInfo::of(&inputs.controls),
-        history,
-    });
-    let manifest = manifest_for(
+    let built = render_pack(
         &id,
         cluster,
         &snapshot,
+        snapshot_gz,
+        &assessment,
+        taken_at,
         clock.now(),
         key.as_ref(),
-        &inputs.controls,
+        &inputs,
         previous.as_ref(),
-    );
-    let mut built = pack::assemble(manifest, files);
-    if let Some(k) = &key {
-        built.signature = Some(k.sign(&built.manifest_bytes)?);
-        built.sums_signature = Some(k.sign(&built.sums)?);
-    }
+    )?;
 
     progress.stage("publishing");
     pack::publish(store, &built).await?;
@@ -350,6 +324,58 @@ async fn collect_and_publish(
         &assessment,
         index_problem,
     ))
+}
+
+/// Renders every file of the pack from the one assessment, assembles its manifest and sums,
+/// and signs them.
+#[allow(clippy::too_many_arguments)]
+fn render_pack(
+    id: &str,
+    cluster: &str,
+    snapshot: &Snapshot,
+    snapshot_gz: Vec<u8>,
+    assessment: &crate::analysis::Assessment,
+    generated_at: chrono::DateTime<chrono::Utc>,
+    published_at: chrono::DateTime<chrono::Utc>,
+    key: Option<&SigningKey>,
+    inputs: &Inputs,
+    previous: Option<&VerifiedPrevious>,
+) -> Result<pack::Pack, RunError> {
+    let history = report::trend::extend(
+        previous.map(|p| p.trend.as_slice()).unwrap_or_default(),
+        report::trend::point(id, snapshot.taken_at, assessment),
+    );
+    let files = pack::content_files(&ReportInput {
+        pack_id: id,
+        snapshot,
+        snapshot_gz,
+        assessment,
+        generated_at,
+        signing_key_fingerprint: key.map(SigningKey::fingerprint),
+        signer: key
+            .map(|k| k.comment().to_string())
+            .filter(|c| !c.is_empty()),
+        controls_digest: inputs.controls.digest(),
+        previous_manifest_sha256: previous.map(|p| p.pointer.manifest_sha256.clone()),
+        inputs: inputs.files.clone(),
+        frameworks: report::FrameworkInfo::of(&inputs.controls),
+        history,
+    });
+    let manifest = manifest_for(
+        id,
+        cluster,
+        snapshot,
+        published_at,
+        key,
+        &inputs.controls,
+        previous,
+    );
+    let mut built = pack::assemble(manifest, files);
+    if let Some(k) = key {
+        built.signature = Some(k.sign(&built.manifest_bytes)?);
+        built.sums_signature = Some(k.sign(&built.sums)?);
+    }
+    Ok(built)
 }
 
 /// The previous pack, verified before anything of it is used (one that does not verify stops
