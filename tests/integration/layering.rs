@@ -17,7 +17,7 @@ const TIERS: &[&[&str]] = &[
     &["rbac"],
     &["finding"],
     &["rules"],
-    &["inventory", "exceptions", "controls"],
+    &["inventory", "exceptions", "controls", "audit"],
     &["diff"],
     &["analysis"],
     &["report"],

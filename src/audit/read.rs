@@ -1,0 +1,479 @@
+//! Reading an audit log in one streaming pass: a file, or a directory of rotated files, each
+//! gzip-compressed or not. Memory follows what is kept (the usage record, the minutes seen, a
+//! bounded window of recent event ids), never the size of the log. Malformed lines are counted
+//! and the first ones named by file:line; they fail the read only above a share of the lines.
+//! What the log covers is recorded as evidence too: first and last event, gaps, levels and
+//! stages, events that are not `ResponseComplete`.
+
+use super::event::Event;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// A line longer than this is not an audit event this tool can use (the API server writes one
+/// event per line, a few KiB at `Metadata` level).
+pub const MAX_LINE: usize = 1024 * 1024;
+/// How many malformed lines are named one by one; the rest are counted.
+pub const MALFORMED_SHOWN: usize = 20;
+/// Gaps in the log longer than this are reported.
+pub const GAP_MINUTES: i64 = 60;
+
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Above this share of malformed lines (0..=1), the log is refused as a whole.
+    pub max_malformed_share: f64,
+    /// How many recent `(auditID, stage)` pairs are remembered to drop duplicates (rotation
+    /// overlaps and re-sent batches repeat events close together).
+    pub dedup_window: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_malformed_share: 0.01,
+            dedup_window: 1 << 18,
+        }
+    }
+}
+
+/// What the log covers, stated next to every conclusion drawn from it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    pub files: Vec<String>,
+    pub lines: u64,
+    pub events: u64,
+    pub duplicates: u64,
+    pub malformed: u64,
+    /// The first malformed lines, as `file:line: problem`.
+    pub malformed_examples: Vec<String>,
+    pub first_event: Option<DateTime<Utc>>,
+    pub last_event: Option<DateTime<Utc>>,
+    /// Stretches longer than an hour with no event, between the first and the last.
+    pub gaps: Vec<Gap>,
+    pub levels: BTreeMap<String, u64>,
+    pub stages: BTreeMap<String, u64>,
+    /// Events of a stage other than `ResponseComplete` (a request may have used access and
+    /// still be in flight, or have panicked).
+    pub not_response_complete: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gap {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot read the audit log {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the audit log {path} is a symbolic link or not a regular file; give the file or directory itself"
+    )]
+    NotAFile { path: String },
+    #[error(
+        "{path} decompresses to more than {limit} bytes (a gzip bomb?); decompress it yourself if it is real"
+    )]
+    TooLarge { path: String, limit: u64 },
+    #[error(
+        "{malformed} of {lines} lines of the audit log are not audit.k8s.io/v1 events (more than {share:.1}%), so it is not used:\n{examples}"
+    )]
+    TooManyMalformed {
+        malformed: u64,
+        lines: u64,
+        share: f64,
+        examples: String,
+    },
+}
+
+/// The files of an audit log: the file itself, or every regular, non-hidden file of a
+/// directory in name order (symbolic links are refused, as in dumps).
+pub fn files_of(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| AuditError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    if !meta.is_dir() {
+        return Err(AuditError::NotAFile {
+            path: path.display().to_string(),
+        });
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| AuditError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| AuditError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let p = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let m = std::fs::symlink_metadata(&p).map_err(|source| AuditError::Read {
+            path: p.display().to_string(),
+            source,
+        })?;
+        if !m.is_file() {
+            return Err(AuditError::NotAFile {
+                path: p.display().to_string(),
+            });
+        }
+        files.push(p);
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads every event of `files` once, in one pass, handing each new event to `on_event`.
+pub fn read_events(
+    files: &[PathBuf],
+    options: &ReadOptions,
+    mut on_event: impl FnMut(&Event),
+) -> Result<Coverage, AuditError> {
+    let mut state = PassState::new(options.dedup_window);
+    for file in files {
+        read_file(file, &mut state, &mut on_event)?;
+    }
+    state.finish(options)
+}
+
+/// What one pass keeps between lines and files.
+struct PassState {
+    coverage: Coverage,
+    minutes: BTreeSet<i64>,
+    recent: HashSet<(String, String)>,
+    recent_order: VecDeque<(String, String)>,
+    window: usize,
+}
+
+impl PassState {
+    fn new(window: usize) -> Self {
+        PassState {
+            coverage: Coverage::default(),
+            minutes: BTreeSet::new(),
+            recent: HashSet::new(),
+            recent_order: VecDeque::new(),
+            window: window.max(1),
+        }
+    }
+
+    fn malformed(&mut self, file: &str, line: u64, problem: impl std::fmt::Display) {
+        self.coverage.malformed += 1;
+        if self.coverage.malformed_examples.len() < MALFORMED_SHOWN {
+            self.coverage
+                .malformed_examples
+                .push(format!("{file}:{line}: {problem}"));
+        }
+    }
+
+    /// True for an event not seen within the window.
+    fn first_sighting(&mut self, e: &Event) -> bool {
+        let key = (e.audit_id.clone(), e.stage.clone());
+        if self.recent.contains(&key) {
+            return false;
+        }
+        if self.recent_order.len() == self.window
+            && let Some(old) = self.recent_order.pop_front()
+        {
+            self.recent.remove(&old);
+        }
+        self.recent.insert(key.clone());
+        self.recent_order.push_back(key);
+        true
+    }
+
+    fn count(&mut self, e: &Event) {
+        let c = &mut self.coverage;
+        c.events += 1;
+        let t = e.at();
+        c.first_event = Some(c.first_event.map_or(t, |f| f.min(t)));
+        c.last_event = Some(c.last_event.map_or(t, |l| l.max(t)));
+        *c.levels
+            .entry(e.level.clone().unwrap_or_else(|| "unknown".into()))
+            .or_default() += 1;
+        *c.stages.entry(e.stage.clone()).or_default() += 1;
+        if e.stage != "ResponseComplete" {
+            c.not_response_complete += 1;
+        }
+        self.minutes.insert(t.timestamp().div_euclid(60));
+    }
+
+    fn finish(mut self, options: &ReadOptions) -> Result<Coverage, AuditError> {
+        let c = &mut self.coverage;
+        if c.lines > 0 && (c.malformed as f64) > options.max_malformed_share * c.lines as f64 {
+            return Err(AuditError::TooManyMalformed {
+                malformed: c.malformed,
+                lines: c.lines,
+                share: options.max_malformed_share * 100.0,
+                examples: c.malformed_examples.join("\n"),
+            });
+        }
+        c.gaps = gaps(&self.minutes);
+        Ok(self.coverage)
+    }
+}
+
+/// Stretches of more than [`GAP_MINUTES`] between minutes that saw an event.
+fn gaps(minutes: &BTreeSet<i64>) -> Vec<Gap> {
+    let at = |m: i64| DateTime::from_timestamp(m * 60, 0).unwrap_or_default();
+    minutes
+        .iter()
+        .zip(minutes.iter().skip(1))
+        .filter(|(a, b)| *b - *a > GAP_MINUTES)
+        .map(|(a, b)| Gap {
+            from: at(a + 1),
+            to: at(*b),
+        })
+        .collect()
+}
+
+/// A reader that fails once more than `limit` bytes came through (a gzip bomb).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::FileTooLarge, "decompressed too far")
+        })?;
+        Ok(n)
+    }
+}
+
+fn read_file(
+    path: &Path,
+    state: &mut PassState,
+    on_event: &mut impl FnMut(&Event),
+) -> Result<(), AuditError> {
+    let shown = path.display().to_string();
+    let io_error = |source| AuditError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let size = file.metadata().map_err(io_error)?.len();
+    let mut magic = [0u8; 2];
+    let gzip = file.read(&mut magic).map_err(io_error)? == 2 && magic == [0x1f, 0x8b];
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let limit = crate::snapshot::decompressed_limit(size as usize);
+    let reader: Box<dyn Read> = if gzip {
+        Box::new(Bounded {
+            inner: flate2::read::MultiGzDecoder::new(file),
+            left: limit,
+        })
+    } else {
+        Box::new(file)
+    };
+    state.coverage.files.push(shown.clone());
+    let mut lines = BufReader::with_capacity(256 * 1024, reader);
+    let mut buf = Vec::new();
+    let mut number = 0u64;
+    loop {
+        buf.clear();
+        let n = read_line(&mut lines, &mut buf).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::FileTooLarge {
+                AuditError::TooLarge {
+                    path: shown.clone(),
+                    limit,
+                }
+            } else {
+                AuditError::Read {
+                    path: shown.clone(),
+                    source,
+                }
+            }
+        })?;
+        let Some(len) = n else { break };
+        number += 1;
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        state.coverage.lines += 1;
+        if len > MAX_LINE {
+            state.malformed(&shown, number, format!("a line of {len} bytes"));
+            continue;
+        }
+        match serde_json::from_slice::<Event>(&buf) {
+            Ok(e) => match e.check() {
+                Ok(()) => {
+                    if state.first_sighting(&e) {
+                        state.count(&e);
+                        on_event(&e);
+                    } else {
+                        state.coverage.duplicates += 1;
+                    }
+                }
+                Err(problem) => state.malformed(&shown, number, problem),
+            },
+            Err(e) => state.malformed(&shown, number, crate::diag::shorten(&e.to_string(), 200)),
+        }
+    }
+    Ok(())
+}
+
+/// One line into `buf` (at most [`MAX_LINE`] + 1 bytes kept; the rest of a longer line is read
+/// and dropped); its full length, or `None` at the end.
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+    let mut total = 0usize;
+    loop {
+        let chunk = r.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok((total > 0).then_some(total));
+        }
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = (MAX_LINE + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        total += take;
+        r.consume(take);
+        if done {
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+            }
+            return Ok(Some(total - 1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn event_line(id: &str, stage: &str, at: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"{stage}","verb":"list","user":{{"username":"system:serviceaccount:monitoring:agent"}},"sourceIPs":["10.0.0.7"],"objectRef":{{"resource":"pods"}},"requestReceivedTimestamp":"{at}","stageTimestamp":"{at}","annotations":{{"authorization.k8s.io/decision":"allow"}}}}"#
+        )
+    }
+
+    fn read(dir: &Path, options: &ReadOptions) -> Result<(Coverage, Vec<String>), AuditError> {
+        let mut ids = Vec::new();
+        let c = read_events(&files_of(dir)?, options, |e| ids.push(e.audit_id.clone()))?;
+        Ok((c, ids))
+    }
+
+    #[test]
+    fn rotated_files_plain_and_gzip_are_read_once_each_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = [
+            event_line("1", "ResponseComplete", "2026-12-01T10:00:00Z"),
+            event_line("2", "ResponseComplete", "2026-12-01T10:01:00Z"),
+        ]
+        .join("\n");
+        // The rotated file overlaps the current one by an event, as rotation does.
+        let b = [
+            event_line("2", "ResponseComplete", "2026-12-01T10:01:00Z"),
+            event_line("3", "ResponseStarted", "2026-12-01T13:00:00Z"),
+        ]
+        .join("\n");
+        std::fs::write(dir.path().join("audit-1.log"), a).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b.as_bytes()).unwrap();
+        std::fs::write(dir.path().join("audit-2.log.gz"), gz.finish().unwrap()).unwrap();
+        let (c, ids) = read(dir.path(), &ReadOptions::default()).unwrap();
+        assert_eq!(ids, ["1", "2", "3"]);
+        assert_eq!((c.events, c.duplicates, c.not_response_complete), (3, 1, 1));
+        assert_eq!(c.files.len(), 2);
+        assert_eq!(c.stages.get("ResponseComplete"), Some(&2));
+        // 10:01 to 13:00 has no event: a gap of almost three hours.
+        assert_eq!(c.gaps.len(), 1);
+        assert_eq!(c.gaps[0].to.to_rfc3339(), "2026-12-01T13:00:00+00:00");
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_and_named_and_too_many_refuse_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lines: Vec<String> = (0..200)
+            .map(|i| event_line(&i.to_string(), "ResponseComplete", "2026-12-01T10:00:00Z"))
+            .collect();
+        lines[9] = "{not json".into();
+        lines[19] = r#"{"kind":"Pod","apiVersion":"v1"}"#.into();
+        std::fs::write(dir.path().join("audit.log"), lines.join("\n")).unwrap();
+        let lenient = ReadOptions {
+            max_malformed_share: 0.05,
+            ..ReadOptions::default()
+        };
+        let (c, _) = read(dir.path(), &lenient).unwrap();
+        assert_eq!((c.malformed, c.events), (2, 198));
+        assert!(
+            c.malformed_examples[0].contains("audit.log:10: "),
+            "{:?}",
+            c.malformed_examples
+        );
+        assert!(
+            c.malformed_examples[1].ends_with(
+                "audit.log:20: not an audit.k8s.io/v1 Event (kind `Pod`, apiVersion `v1`)"
+            ),
+            "{:?}",
+            c.malformed_examples
+        );
+        let strict = ReadOptions {
+            max_malformed_share: 0.005,
+            ..ReadOptions::default()
+        };
+        let err = read(dir.path(), &strict).unwrap_err().to_string();
+        assert!(err.contains("2 of 200 lines"), "{err}");
+        assert!(err.contains("audit.log:10:"), "{err}");
+    }
+
+    #[test]
+    fn an_overlong_line_is_malformed_not_a_memory_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = format!(
+            "{}\n{}\n",
+            "x".repeat(MAX_LINE * 3),
+            event_line("1", "ResponseComplete", "2026-12-01T10:00:00Z")
+        );
+        std::fs::write(dir.path().join("audit.log"), long).unwrap();
+        let options = ReadOptions {
+            max_malformed_share: 0.6,
+            ..ReadOptions::default()
+        };
+        let (c, ids) = read(dir.path(), &options).unwrap();
+        assert_eq!(ids, ["1"]);
+        assert!(c.malformed_examples[0].contains(&format!("a line of {} bytes", MAX_LINE * 3)));
+    }
+
+    #[test]
+    fn a_symbolic_link_in_the_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("audit.log"), "").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("other.log")).unwrap();
+        assert!(matches!(
+            files_of(dir.path()),
+            Err(AuditError::NotAFile { .. })
+        ));
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![b'\n'; 1 << 20];
+        for _ in 0..80 {
+            gz.write_all(&zeros).unwrap();
+        }
+        std::fs::write(dir.path().join("audit.log.gz"), gz.finish().unwrap()).unwrap();
+        let err = read(dir.path(), &ReadOptions::default()).unwrap_err();
+        assert!(matches!(err, AuditError::TooLarge { .. }), "{err}");
+    }
+}

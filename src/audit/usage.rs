@@ -1,0 +1,260 @@
+//! The usage record (`usage.json`): per subject, per access (verb, API group, resource,
+//! subresource, namespace, or non-resource URL), when it was first and last seen, how often,
+//! allowed and denied, and from where. A nightly run sees one night of log; the record is merged
+//! run after run, and says which days of log it was built from, so "unused for 90 days" is only
+//! ever claimed over days actually seen.
+
+use super::event::{AccessKey, Event};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const USAGE_FILE: &str = "usage.json";
+pub const USAGE_VERSION: u32 = 1;
+/// Source addresses and user agents kept per access: enough to tell a new one from the usual,
+/// bounded so one noisy subject cannot grow the record without end.
+pub const MAX_SOURCES: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageRecord {
+    pub version: u32,
+    /// The UTC days on which the log had events: the record's own coverage.
+    pub days_seen: BTreeSet<NaiveDate>,
+    /// Subject (as `kind:namespace/name`, see `SubjectRef::key`) -> its uses.
+    pub subjects: BTreeMap<String, Vec<Use>>,
+}
+
+/// One access of one subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Use {
+    #[serde(flatten)]
+    pub access: AccessKey,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub count: u64,
+    pub allowed: u64,
+    pub denied: u64,
+    pub source_ips: BTreeSet<String>,
+    pub user_agents: BTreeSet<String>,
+    /// More addresses or user agents were seen than [`MAX_SOURCES`] keeps.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sources_capped: bool,
+}
+
+impl Default for UsageRecord {
+    fn default() -> Self {
+        UsageRecord {
+            version: USAGE_VERSION,
+            days_seen: BTreeSet::new(),
+            subjects: BTreeMap::new(),
+        }
+    }
+}
+
+/// The record while it is built: uses keyed for merging.
+#[derive(Debug, Default)]
+pub struct UsageBuilder {
+    days_seen: BTreeSet<NaiveDate>,
+    uses: BTreeMap<String, BTreeMap<AccessKey, Use>>,
+}
+
+impl UsageBuilder {
+    /// Starts from an earlier record (the previous pack's, verified against its manifest).
+    pub fn from_record(record: UsageRecord) -> Self {
+        let mut b = UsageBuilder {
+            days_seen: record.days_seen,
+            uses: BTreeMap::new(),
+        };
+        for (subject, uses) in record.subjects {
+            let slot = b.uses.entry(subject).or_default();
+            for u in uses {
+                merge_use(slot, u);
+            }
+        }
+        b
+    }
+
+    pub fn add(&mut self, e: &Event) {
+        let at = e.at();
+        self.days_seen.insert(at.date_naive());
+        let denied = e.denied();
+        let access = e.access();
+        let slot = self.uses.entry(e.subject().key()).or_default();
+        let u = slot.entry(access.clone()).or_insert_with(|| Use {
+            access,
+            first_seen: at,
+            last_seen: at,
+            count: 0,
+            allowed: 0,
+            denied: 0,
+            source_ips: BTreeSet::new(),
+            user_agents: BTreeSet::new(),
+            sources_capped: false,
+        });
+        u.first_seen = u.first_seen.min(at);
+        u.last_seen = u.last_seen.max(at);
+        u.count += 1;
+        if denied {
+            u.denied += 1;
+        } else {
+            u.allowed += 1;
+        }
+        for ip in &e.source_ips {
+            u.sources_capped |= !insert_capped(&mut u.source_ips, ip);
+        }
+        if let Some(agent) = &e.user_agent {
+            u.sources_capped |= !insert_capped(&mut u.user_agents, agent);
+        }
+    }
+
+    /// Merges another record (a window read separately) into this one.
+    pub fn merge(&mut self, other: UsageRecord) {
+        self.days_seen.extend(other.days_seen);
+        for (subject, uses) in other.subjects {
+            let slot = self.uses.entry(subject).or_default();
+            for u in uses {
+                merge_use(slot, u);
+            }
+        }
+    }
+
+    pub fn finish(self) -> UsageRecord {
+        UsageRecord {
+            version: USAGE_VERSION,
+            days_seen: self.days_seen,
+            subjects: self
+                .uses
+                .into_iter()
+                .map(|(s, uses)| (s, uses.into_values().collect()))
+                .collect(),
+        }
+    }
+}
+
+/// Inserts unless the set is full; false when the value was new and did not fit.
+fn insert_capped(set: &mut BTreeSet<String>, value: &str) -> bool {
+    if set.contains(value) {
+        return true;
+    }
+    if set.len() >= MAX_SOURCES {
+        return false;
+    }
+    set.insert(value.to_string());
+    true
+}
+
+fn merge_use(slot: &mut BTreeMap<AccessKey, Use>, u: Use) {
+    match slot.get_mut(&u.access) {
+        None => {
+            slot.insert(u.access.clone(), u);
+        }
+        Some(have) => {
+            have.first_seen = have.first_seen.min(u.first_seen);
+            have.last_seen = have.last_seen.max(u.last_seen);
+            have.count += u.count;
+            have.allowed += u.allowed;
+            have.denied += u.denied;
+            have.sources_capped |= u.sources_capped;
+            for ip in &u.source_ips {
+                have.sources_capped |= !insert_capped(&mut have.source_ips, ip);
+            }
+            for agent in &u.user_agents {
+                have.sources_capped |= !insert_capped(&mut have.user_agents, agent);
+            }
+        }
+    }
+}
+
+impl UsageRecord {
+    /// How many days of log the record rests on within `window_days` before `today`
+    /// (inclusive): a claim of non-use over the window holds only as far as this goes.
+    pub fn days_seen_within(&self, today: NaiveDate, window_days: u32) -> usize {
+        let start = today - chrono::Days::new(u64::from(window_days.saturating_sub(1)));
+        self.days_seen.range(start..=today).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, at: &str, ip: &str, decision: &str) -> Event {
+        serde_json::from_str(&format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"{id}","stage":"ResponseComplete","verb":"get","user":{{"username":"system:serviceaccount:monitoring:agent"}},"sourceIPs":["{ip}"],"userAgent":"agent/1.0","objectRef":{{"resource":"secrets","namespace":"web"}},"requestReceivedTimestamp":"{at}","stageTimestamp":"{at}","annotations":{{"authorization.k8s.io/decision":"{decision}"}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn uses_are_counted_per_subject_and_access_with_their_window_and_sources() {
+        let mut b = UsageBuilder::default();
+        b.add(&event("1", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));
+        b.add(&event("2", "2026-12-02T09:00:00Z", "10.0.0.8", "forbid"));
+        let r = b.finish();
+        let uses = &r.subjects["ServiceAccount:monitoring/agent"];
+        assert_eq!(uses.len(), 1);
+        let u = &uses[0];
+        assert_eq!((u.count, u.allowed, u.denied), (2, 1, 1));
+        assert_eq!(u.first_seen.to_rfc3339(), "2026-12-01T10:00:00+00:00");
+        assert_eq!(u.last_seen.to_rfc3339(), "2026-12-02T09:00:00+00:00");
+        assert_eq!(u.source_ips.len(), 2);
+        assert_eq!(r.days_seen.len(), 2);
+    }
+
+    #[test]
+    fn a_merged_record_is_the_record_of_both_windows() {
+        let mut night1 = UsageBuilder::default();
+        night1.add(&event("1", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));
+        let mut night2 = UsageBuilder::default();
+        night2.add(&event("2", "2026-12-02T10:00:00Z", "10.0.0.7", "allow"));
+        let mut both = UsageBuilder::default();
+        both.add(&event("1", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));
+        both.add(&event("2", "2026-12-02T10:00:00Z", "10.0.0.7", "allow"));
+        let mut merged = UsageBuilder::from_record(night1.finish());
+        merged.merge(night2.finish());
+        assert_eq!(merged.finish(), both.finish());
+    }
+
+    #[test]
+    fn sources_are_bounded_and_say_so() {
+        let mut b = UsageBuilder::default();
+        for i in 0..(MAX_SOURCES + 5) {
+            b.add(&event(
+                &i.to_string(),
+                "2026-12-01T10:00:00Z",
+                &format!("10.0.0.{i}"),
+                "allow",
+            ));
+        }
+        let r = b.finish();
+        let u = &r.subjects["ServiceAccount:monitoring/agent"][0];
+        assert_eq!(u.source_ips.len(), MAX_SOURCES);
+        assert!(u.sources_capped);
+    }
+
+    #[test]
+    fn coverage_within_a_window_counts_only_days_seen() {
+        let mut b = UsageBuilder::default();
+        b.add(&event("1", "2026-11-29T10:00:00Z", "10.0.0.7", "allow"));
+        b.add(&event("2", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));
+        let r = b.finish();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(
+            r.days_seen_within(today, 90),
+            2,
+            "a 3-day-old log never claims 90 days"
+        );
+        assert_eq!(r.days_seen_within(today, 1), 1);
+    }
+
+    #[test]
+    fn the_record_round_trips_through_json() {
+        let mut b = UsageBuilder::default();
+        b.add(&event("1", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));
+        let r = b.finish();
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<UsageRecord>(&json).unwrap(), r);
+    }
+}
