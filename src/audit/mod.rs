@@ -10,7 +10,7 @@ pub mod read;
 pub mod usage;
 
 pub use event::{AccessKey, Event};
-pub use read::{AuditError, Coverage, ReadOptions, files_of, read_events};
+pub use read::{AuditError, Coverage, ReadOptions, files_of, read_events, read_events_from};
 pub use usage::{UsageBuilder, UsageRecord};
 
 /// Reads the audit log at `path` into a usage record (merged onto `previous`, if given) and

@@ -272,16 +272,50 @@ fn read_file(
     let mut magic = [0u8; 2];
     let gzip = file.read(&mut magic).map_err(io_error)? == 2 && magic == [0x1f, 0x8b];
     let file = std::fs::File::open(path).map_err(io_error)?;
+    read_stream(&shown, file, gzip, size, state, on_event)
+}
+
+/// Reads the events of `bytes` as if they were the file `name` (for tests and fuzzing: the same
+/// decoding, limits and checks as a file).
+pub fn read_events_from(
+    name: &str,
+    bytes: &[u8],
+    options: &ReadOptions,
+    mut on_event: impl FnMut(&Event),
+) -> Result<Coverage, AuditError> {
+    let mut state = PassState::new(options.dedup_window);
+    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+    read_stream(
+        name,
+        bytes,
+        gzip,
+        bytes.len() as u64,
+        &mut state,
+        &mut on_event,
+    )?;
+    state.finish(options)
+}
+
+/// One file's lines: decompressed (bounded) when `gzip`, each line bounded, parsed, checked,
+/// deduplicated and counted.
+fn read_stream<R: Read>(
+    shown: &str,
+    raw: R,
+    gzip: bool,
+    size: u64,
+    state: &mut PassState,
+    on_event: &mut impl FnMut(&Event),
+) -> Result<(), AuditError> {
     let limit = crate::snapshot::decompressed_limit(size as usize);
-    let reader: Box<dyn Read> = if gzip {
+    let reader: Box<dyn Read + '_> = if gzip {
         Box::new(Bounded {
-            inner: flate2::read::MultiGzDecoder::new(file),
+            inner: flate2::read::MultiGzDecoder::new(raw),
             left: limit,
         })
     } else {
-        Box::new(file)
+        Box::new(raw)
     };
-    state.coverage.files.push(shown.clone());
+    state.coverage.files.push(shown.to_string());
     let mut lines = BufReader::with_capacity(256 * 1024, reader);
     let mut buf = Vec::new();
     let mut number = 0u64;
@@ -290,12 +324,12 @@ fn read_file(
         let n = read_line(&mut lines, &mut buf).map_err(|source| {
             if source.kind() == std::io::ErrorKind::FileTooLarge {
                 AuditError::TooLarge {
-                    path: shown.clone(),
+                    path: shown.to_string(),
                     limit,
                 }
             } else {
                 AuditError::Read {
-                    path: shown.clone(),
+                    path: shown.to_string(),
                     source,
                 }
             }
@@ -307,7 +341,7 @@ fn read_file(
         }
         state.coverage.lines += 1;
         if len > MAX_LINE {
-            state.malformed(&shown, number, format!("a line of {len} bytes"));
+            state.malformed(shown, number, format!("a line of {len} bytes"));
             continue;
         }
         match serde_json::from_slice::<Event>(&buf) {
@@ -320,9 +354,9 @@ fn read_file(
                         state.coverage.duplicates += 1;
                     }
                 }
-                Err(problem) => state.malformed(&shown, number, problem),
+                Err(problem) => state.malformed(shown, number, problem),
             },
-            Err(e) => state.malformed(&shown, number, crate::diag::shorten(&e.to_string(), 200)),
+            Err(e) => state.malformed(shown, number, crate::diag::shorten(&e.to_string(), 200)),
         }
     }
     Ok(())

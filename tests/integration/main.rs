@@ -4,6 +4,7 @@
 
 mod common;
 
+mod audit_log;
 mod bad_inputs;
 mod canonical;
 mod cli_query;
