@@ -20,32 +20,17 @@ fn run(args: &[&str], now: &str) -> common::Run {
 }
 
 fn sample_run(out: &Path, source: &str, now: &str, more: &[&str]) -> common::Run {
-    let mut args = vec![
-        "run",
-        "--source",
+    common::sample_run(
+        out,
         source,
-        "--out",
-        out.to_str().unwrap(),
-        "--unsigned",
-        "--cluster-name",
-        "sample-prod-eu-1",
-        "--inventory",
-        "samples/inventory.yaml",
-        "--exceptions",
-        "samples/exceptions.yaml",
-    ];
-    args.extend_from_slice(more);
-    run(&args, now)
+        now,
+        more,
+        &[("KUBE_EVIDENCE_LOG_LEVEL", "warn")],
+    )
 }
 
 fn packs(out: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = common::files_under(out)
-        .into_iter()
-        .filter(|f| f.ends_with("manifest.json"))
-        .map(|f| out.join(f).parent().unwrap().to_path_buf())
-        .collect();
-    dirs.sort();
-    dirs
+    common::pack_dirs(out)
 }
 
 trait Published {

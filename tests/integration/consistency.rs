@@ -836,44 +836,6 @@ fn check_pack(
 // ---------------------------------------------------------------------------------------------
 // The sample chain, through the binary.
 
-fn packs_of(cluster_dir: &Path) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = common::files_under(cluster_dir)
-        .into_iter()
-        .filter(|f| f.ends_with("manifest.json"))
-        .map(|f| cluster_dir.join(f).parent().unwrap().to_path_buf())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn sample_chain(out: &Path) -> Vec<PathBuf> {
-    for (source, now) in [
-        ("samples/previous", "2026-11-19T02:00:00Z"),
-        ("samples/cluster", "2026-11-20T02:00:00Z"),
-    ] {
-        common::run(
-            &[
-                "run",
-                "--source",
-                source,
-                "--out",
-                out.to_str().unwrap(),
-                "--unsigned",
-                "--cluster-name",
-                "sample-prod-eu-1",
-                "--inventory",
-                "samples/inventory.yaml",
-                "--exceptions",
-                "samples/exceptions.yaml",
-            ],
-            &[("KUBE_EVIDENCE_NOW", now)],
-            &common::repo(),
-        )
-        .assert_ok();
-    }
-    packs_of(&out.join("sample-prod-eu-1"))
-}
-
 fn cli_reach(pack_dir: &Path) -> impl Fn(&str) -> String + '_ {
     move |subject: &str| {
         let r = common::run(
@@ -897,7 +859,7 @@ fn cli_reach(pack_dir: &Path) -> impl Fn(&str) -> String + '_ {
 
 fn sample_chain_agrees(with_pdf: bool) {
     let out = tempfile::tempdir().unwrap();
-    let dirs = sample_chain(out.path());
+    let dirs = common::sample_chain(out.path());
     assert_eq!(dirs.len(), 2);
     let packs: Vec<Pack> = dirs.iter().map(|d| Pack::open(d)).collect();
     let controls = Controls::builtin();
@@ -1084,7 +1046,7 @@ fn every_statement_of_a_generated_cluster_pack_follows_from_findings_and_snapsho
         .unwrap();
     }
     let cluster_dir = out.path().join("store/generated");
-    let dirs = packs_of(&cluster_dir);
+    let dirs = common::pack_dirs(&cluster_dir);
     assert_eq!(dirs.len(), 2);
     let packs: Vec<Pack> = dirs.iter().map(|d| Pack::open(d)).collect();
     let controls = kube_evidence::controls::load_dir(&controls_dir).unwrap();

@@ -12,14 +12,7 @@ use proptest::prelude::*;
 const NAMESPACES: &[&str] = &["a", "b"];
 
 fn rule(verbs: &[&str], groups: &[&str], resources: &[&str], names: &[&str]) -> PolicyRule {
-    let v = |x: &[&str]| x.iter().map(|s| s.to_string()).collect();
-    PolicyRule {
-        verbs: v(verbs),
-        api_groups: v(groups),
-        resources: v(resources),
-        resource_names: v(names),
-        non_resource_urls: vec![],
-    }
+    PolicyRule::for_resources(verbs, groups, resources, names)
 }
 
 /// Rules that lead somewhere: cluster-admin itself, and every primitive the escalation graph

@@ -9,30 +9,7 @@ use std::path::{Path, PathBuf};
 /// Two runs on one store: the previous week's state, then today's, with inventory and exceptions.
 /// Returns the second pack's directory.
 fn two_packs(out: &Path) -> PathBuf {
-    for (source, now) in [
-        ("samples/previous", "2026-11-19T02:00:00Z"),
-        ("samples/cluster", "2026-11-20T02:00:00Z"),
-    ] {
-        common::run(
-            &[
-                "run",
-                "--source",
-                source,
-                "--out",
-                out.to_str().unwrap(),
-                "--unsigned",
-                "--cluster-name",
-                "sample-prod-eu-1",
-                "--inventory",
-                "samples/inventory.yaml",
-                "--exceptions",
-                "samples/exceptions.yaml",
-            ],
-            &[("KUBE_EVIDENCE_NOW", now)],
-            &common::repo(),
-        )
-        .assert_ok();
-    }
+    common::sample_chain(out);
     let latest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("sample-prod-eu-1/latest.json")).unwrap())
             .unwrap();

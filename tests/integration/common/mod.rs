@@ -106,3 +106,51 @@ pub mod s3;
 pub fn sha256_hex(bytes: &[u8]) -> String {
     kube_evidence::pack::sha256_hex(bytes)
 }
+
+/// The sample cluster's two nights: last week's state, then today's.
+pub const SAMPLE_NIGHTS: [(&str, &str); 2] = [
+    ("samples/previous", "2026-11-19T02:00:00Z"),
+    ("samples/cluster", "2026-11-20T02:00:00Z"),
+];
+
+/// One unsigned run of a sample source into `out` as cluster `sample-prod-eu-1`, with the sample
+/// inventory and exceptions, at `now`; `more` adds flags, `env` variables.
+pub fn sample_run(out: &Path, source: &str, now: &str, more: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut args = vec![
+        "run",
+        "--source",
+        source,
+        "--out",
+        out.to_str().unwrap(),
+        "--unsigned",
+        "--cluster-name",
+        "sample-prod-eu-1",
+        "--inventory",
+        "samples/inventory.yaml",
+        "--exceptions",
+        "samples/exceptions.yaml",
+    ];
+    args.extend_from_slice(more);
+    let mut vars = vec![("KUBE_EVIDENCE_NOW", now)];
+    vars.extend_from_slice(env);
+    run(&args, &vars, &repo())
+}
+
+/// Both sample nights into `out`, chained; the pack directories, oldest first.
+pub fn sample_chain(out: &Path) -> Vec<PathBuf> {
+    for (source, now) in SAMPLE_NIGHTS {
+        sample_run(out, source, now, &[], &[]).assert_ok();
+    }
+    pack_dirs(out)
+}
+
+/// Every pack directory under `dir` (those holding a manifest.json), sorted (oldest first).
+pub fn pack_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = files_under(dir)
+        .into_iter()
+        .filter(|f| f.ends_with("manifest.json"))
+        .map(|f| dir.join(f).parent().unwrap().to_path_buf())
+        .collect();
+    dirs.sort();
+    dirs
+}
