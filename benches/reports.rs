@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
         exceptions: &[],
         previous: None,
         schedule_interval_hours: 24,
-        audit_log: false,
+        usage: None,
         retention: kube_evidence::controls::Retention::not_published(),
     });
     let base = assessment.analysis.findings.clone();
@@ -69,6 +69,7 @@ fn bench(c: &mut Criterion) {
         inputs: Vec::new(),
         frameworks: FrameworkInfo::of(&controls),
         history: Vec::new(),
+        usage: None,
     };
     let m = model::build(&input);
     let bytes = pdf::render(&m, now);

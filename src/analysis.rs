@@ -1,8 +1,10 @@
 //! The analysis stage: from a snapshot to findings and the privileged access matrix. Pure and
 //! deterministic: the same snapshot always gives the same analysis.
 
+use crate::audit::suggest::SuggestedRoles;
+use crate::audit::{UsageContext, UsageInput, UsageSummary};
 use crate::controls::{
-    AssessmentBasis, Availability, ControlResult, Controls, PreviousBasis, Retention,
+    AssessmentBasis, AuditWindow, Availability, ControlResult, Controls, PreviousBasis, Retention,
 };
 use crate::diff::{Diff, Side};
 use crate::exceptions::{Exception, ExceptionOutcome};
@@ -100,6 +102,10 @@ pub struct RbacAnalysis {
     pub reach: ReachGraph,
     pub privilege: PrivilegeTable,
     pub analysis: Analysis,
+    /// Every subject's privileged holdings (the population, by binding and rule).
+    pub holdings: Vec<Holding>,
+    /// Subject -> the sub-processor it belongs to (empty without an inventory).
+    pub owners: BTreeMap<SubjectRef, String>,
 }
 
 pub fn analyze_rbac(snapshot: &Snapshot) -> RbacAnalysis {
@@ -147,6 +153,8 @@ pub fn analyze(
         index,
         reach,
         privilege,
+        holdings,
+        owners,
         analysis: Analysis {
             findings,
             matrix,
@@ -279,6 +287,12 @@ pub struct Assessment {
     pub diff: Diff,
     /// What the control results rest on besides the findings.
     pub basis: AssessmentBasis,
+    /// Use against grants, from the audit log (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageSummary>,
+    /// The roles that cover what each subject with unused grants used (`suggested-roles/`).
+    #[serde(skip)]
+    pub suggested_roles: Vec<SuggestedRoles>,
 }
 
 /// The previous pack of the series, verified against its manifest (see `pack::previous`).
@@ -298,7 +312,8 @@ pub struct AssessmentInput<'a> {
     pub exceptions: &'a [Exception],
     pub previous: Option<&'a PreviousPackInfo>,
     pub schedule_interval_hours: u32,
-    pub audit_log: bool,
+    /// The audit log's evidence of use, when one was read.
+    pub usage: Option<&'a UsageInput>,
     /// How the store keeps packs (records protection).
     pub retention: Retention,
 }
@@ -308,7 +323,22 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     let snapshot = input.snapshot;
     let today = snapshot.taken_at.date_naive();
     let rbac = analyze(snapshot, None, today);
+    let usage = input.usage.map(|u| {
+        crate::audit::assess::evaluate(
+            u,
+            &UsageContext {
+                index: &rbac.index,
+                holdings: &rbac.holdings,
+                owners: &rbac.owners,
+                today,
+            },
+        )
+    });
     let mut analysis = rbac.analysis;
+    if let Some(u) = &usage {
+        analysis.findings.extend(u.findings.iter().cloned());
+        sort_findings(&mut analysis.findings);
+    }
     if let Some(prev) = input.previous
         && let Some(f) = series_gap(
             prev.collected_at,
@@ -353,7 +383,15 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
             collected_at: p.collected_at,
         }),
         schedule_interval_hours: input.schedule_interval_hours,
-        audit_log: input.audit_log,
+        audit_log: usage.is_some(),
+        audit_window: usage.as_ref().map(|u| AuditWindow {
+            window_days: u.summary.window_days,
+            days_seen: u.summary.days_seen,
+            days_required: u.summary.days_required,
+            first_day: input
+                .usage
+                .and_then(|i| i.record.days_seen.first().copied()),
+        }),
         retention: input.retention.clone(),
     };
     let controls = crate::controls::evaluate(
@@ -372,12 +410,18 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     if let Some(prev) = input.previous {
         diff.controls = crate::diff::controls(&prev.controls, &controls);
     }
+    let (usage, suggested_roles) = match usage {
+        Some(u) => (Some(u.summary), u.suggested),
+        None => (None, Vec::new()),
+    };
     Assessment {
         analysis,
         controls,
         exceptions,
         diff,
         basis,
+        usage,
+        suggested_roles,
     }
 }
 

@@ -209,6 +209,38 @@ settings_table! {
         value: "NAME",
         help: "Kubeconfig context to use.",
     }
+    AuditLog {
+        key: "auditLog",
+        flag: "--audit-log",
+        env: "KUBE_EVIDENCE_AUDIT_LOG",
+        kind: Text,
+        value: "PATH|URL",
+        help: "The API server's audit log (`audit.k8s.io/v1` JSON lines): a file, a directory of rotated files (gzip or not), or `s3://BUCKET/PREFIX` of an export. Puts use next to grants in the pack (see docs/audit-log.md).",
+    }
+    AuditLogMaxMalformedPercent {
+        key: "auditLogMaxMalformedPercent",
+        flag: "--audit-log-max-malformed-percent",
+        env: "KUBE_EVIDENCE_AUDIT_LOG_MAX_MALFORMED_PERCENT",
+        kind: Number,
+        value: "PERCENT",
+        help: "Refuse the audit log when more than this share of its lines are not audit events (default 1; malformed lines below it are counted and named in the pack).",
+    }
+    UsageWindowDays {
+        key: "usageWindowDays",
+        flag: "--usage-window-days",
+        env: "KUBE_EVIDENCE_USAGE_WINDOW_DAYS",
+        kind: Number,
+        value: "DAYS",
+        help: "The window over which access counts as used or unused (default 90 days).",
+    }
+    AnomalyRateMultiple {
+        key: "anomalyRateMultiple",
+        flag: "--anomaly-rate-multiple",
+        env: "KUBE_EVIDENCE_ANOMALY_RATE_MULTIPLE",
+        kind: Number,
+        value: "N",
+        help: "A non-human identity's daily requests or denials above N times its baseline are an anomaly (default 10).",
+    }
     ScheduleIntervalHours {
         key: "scheduleIntervalHours",
         flag: "--schedule-interval-hours",
@@ -362,6 +394,11 @@ pub struct Config {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub schedule_interval_hours: u32,
+    /// The API server's audit log.
+    pub audit_log: Option<StoreUrl>,
+    pub audit_log_max_malformed_percent: f64,
+    pub usage_window_days: u32,
+    pub anomaly_rate_multiple: f64,
     /// How to reach an `s3://` store.
     pub s3: S3Settings,
     /// The file the configuration was read from, if any.
@@ -551,6 +588,10 @@ impl Config {
             kubeconfig: None,
             context: None,
             schedule_interval_hours: 24,
+            audit_log: None,
+            audit_log_max_malformed_percent: 1.0,
+            usage_window_days: 90,
+            anomaly_rate_multiple: 10.0,
             s3: S3Settings::default(),
             file: file.map(Path::to_path_buf),
         }
@@ -622,17 +663,40 @@ fn apply(
                 SourceSpec::Dump(p) => SourceSpec::Dump(path_value(&p.to_string_lossy())),
             })
         }
-        Setting::Out => {
+        Setting::Out | Setting::AuditLog => {
             let resolved = if text.contains("://") {
                 text.clone()
             } else {
                 path_value(&text).to_string_lossy().to_string()
             };
             match StoreUrl::parse(&resolved) {
-                Ok(u) => config.out = Some(u),
+                Ok(u) if setting == Setting::Out => config.out = Some(u),
+                Ok(u) => config.audit_log = Some(u),
                 Err(m) => origin.report(diags, format!("`{key}`: {m}")),
             }
         }
+        Setting::AuditLogMaxMalformedPercent | Setting::AnomalyRateMultiple => {
+            let (low, high, slot) = match setting {
+                Setting::AuditLogMaxMalformedPercent => {
+                    (0.0, 100.0, &mut config.audit_log_max_malformed_percent)
+                }
+                _ => (1.0, 1_000_000.0, &mut config.anomaly_rate_multiple),
+            };
+            match text.parse::<f64>() {
+                Ok(v) if v.is_finite() && (low..=high).contains(&v) => *slot = v,
+                _ => origin.report(
+                    diags,
+                    format!("`{key}`: expected a number from {low} to {high}, found `{text}`"),
+                ),
+            }
+        }
+        Setting::UsageWindowDays => match text.parse::<u32>() {
+            Ok(d) if (1..=3660).contains(&d) => config.usage_window_days = d,
+            _ => origin.report(
+                diags,
+                format!("`{key}`: expected a whole number of days from 1 to 3660, found `{text}`"),
+            ),
+        },
         Setting::Inventory => {
             if text.starts_with("configmap:") {
                 match InventoryRef::parse(&text) {

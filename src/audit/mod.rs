@@ -1,16 +1,27 @@
 //! The API server's audit log as evidence of use: who *did*, next to who *can*. Reads the log
-//! (`audit.k8s.io/v1` events, JSON lines, a file or a directory of rotated files, gzip or not)
-//! in one streaming pass into a usage record that later runs merge, with what the log covers.
+//! (`audit.k8s.io/v1` events, JSON lines, a file, a directory of rotated files or the objects
+//! under a bucket prefix, gzip or not) in one streaming pass into a usage record that later runs
+//! merge, with what the log covers; then judges grants against use (unused privileged and
+//! sub-processor access), finds anomalies of non-human identities, and suggests the roles that
+//! cover what each subject used.
 //!
-//! Not wired into `run` yet: the analysis of unused grants, anomalies and suggested roles, and
-//! the pack's `usage.json`, come next (issue 19).
+//! Reading is I/O ([`read`], [`load`]); the judging ([`assess`], [`anomaly`], [`suggest`]) is
+//! pure.
 
+pub mod anomaly;
+pub mod assess;
 pub mod event;
+pub mod load;
 pub mod read;
+pub mod suggest;
 pub mod usage;
 
+pub use assess::{UsageAnalysis, UsageContext, UsageInput, UsageOptions, UsageSummary};
 pub use event::{AccessKey, Event};
-pub use read::{AuditError, Coverage, ReadOptions, files_of, read_events, read_events_from};
+pub use load::{AuditLogPlan, read_audit_log};
+pub use read::{
+    AuditError, Coverage, LogPass, ReadOptions, files_of, read_events, read_events_from,
+};
 pub use usage::{UsageBuilder, UsageRecord};
 
 /// Reads the audit log at `path` into a usage record (merged onto `previous`, if given) and

@@ -83,6 +83,12 @@ pub enum AuditError {
         "{path} decompresses to more than {limit} bytes (a gzip bomb?); decompress it yourself if it is real"
     )]
     TooLarge { path: String, limit: u64 },
+    #[error("cannot read the audit log at {location}")]
+    Store {
+        location: String,
+        #[source]
+        source: crate::store::StoreError,
+    },
     #[error(
         "{malformed} of {lines} lines of the audit log are not audit.k8s.io/v1 events (more than {share:.1}%), so it is not used:\n{examples}"
     )]
@@ -144,11 +150,60 @@ pub fn read_events(
     options: &ReadOptions,
     mut on_event: impl FnMut(&Event),
 ) -> Result<Coverage, AuditError> {
-    let mut state = PassState::new(options.dedup_window);
+    let mut pass = LogPass::new(options);
     for file in files {
-        read_file(file, &mut state, &mut on_event)?;
+        pass.read_file(file, &mut on_event)?;
     }
-    state.finish(options)
+    pass.finish()
+}
+
+/// One pass over the parts of a log (files, or objects of a bucket fetched one at a time): what
+/// it keeps between lines and parts, so duplicates across parts count once and coverage is the
+/// whole log's.
+pub struct LogPass {
+    state: PassState,
+    options: ReadOptions,
+}
+
+impl LogPass {
+    pub fn new(options: &ReadOptions) -> Self {
+        LogPass {
+            state: PassState::new(options.dedup_window),
+            options: options.clone(),
+        }
+    }
+
+    /// Reads one file of the log.
+    pub fn read_file(
+        &mut self,
+        path: &Path,
+        on_event: &mut impl FnMut(&Event),
+    ) -> Result<(), AuditError> {
+        read_file(path, &mut self.state, on_event)
+    }
+
+    /// Reads one part of the log held in memory (an object), named `name` in messages.
+    pub fn read_bytes(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        on_event: &mut impl FnMut(&Event),
+    ) -> Result<(), AuditError> {
+        let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+        read_stream(
+            name,
+            bytes,
+            gzip,
+            bytes.len() as u64,
+            &mut self.state,
+            on_event,
+        )
+    }
+
+    /// The coverage of everything read, or the refusal of a log with too many bad lines.
+    pub fn finish(self) -> Result<Coverage, AuditError> {
+        self.state.finish(&self.options)
+    }
 }
 
 /// What one pass keeps between lines and files.
@@ -283,17 +338,9 @@ pub fn read_events_from(
     options: &ReadOptions,
     mut on_event: impl FnMut(&Event),
 ) -> Result<Coverage, AuditError> {
-    let mut state = PassState::new(options.dedup_window);
-    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
-    read_stream(
-        name,
-        bytes,
-        gzip,
-        bytes.len() as u64,
-        &mut state,
-        &mut on_event,
-    )?;
-    state.finish(options)
+    let mut pass = LogPass::new(options);
+    pass.read_bytes(name, bytes, &mut on_event)?;
+    pass.finish()
 }
 
 /// One file's lines: decompressed (bounded) when `gzip`, each line bounded, parsed, checked,

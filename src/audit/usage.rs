@@ -23,6 +23,36 @@ pub struct UsageRecord {
     pub days_seen: BTreeSet<NaiveDate>,
     /// Subject (as `kind:namespace/name`, see `SubjectRef::key`) -> its uses.
     pub subjects: BTreeMap<String, Vec<Use>>,
+    /// Subject -> its requests per UTC day: the baseline that anomalies are judged against.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub activity: BTreeMap<String, BTreeMap<NaiveDate, DayActivity>>,
+    /// Subject -> the groups the API server authenticated it with (RBAC grants through groups
+    /// count as its grants).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// One subject's requests on one day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayActivity {
+    pub requests: u64,
+    pub denied: u64,
+    pub source_ips: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sources_capped: bool,
+}
+
+/// `usage.json` in a pack: the rolling record, the window it is pruned to, and what this run's
+/// log covered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageDocument {
+    pub window_days: u32,
+    pub window_start: NaiveDate,
+    pub log: super::read::Coverage,
+    #[serde(flatten)]
+    pub record: UsageRecord,
 }
 
 /// One access of one subject.
@@ -49,30 +79,29 @@ impl Default for UsageRecord {
             version: USAGE_VERSION,
             days_seen: BTreeSet::new(),
             subjects: BTreeMap::new(),
+            activity: BTreeMap::new(),
+            groups: BTreeMap::new(),
         }
     }
 }
+
+/// Groups kept per subject (a user in more groups than this is rare; the rest are dropped).
+pub const MAX_GROUPS: usize = 64;
 
 /// The record while it is built: uses keyed for merging.
 #[derive(Debug, Default)]
 pub struct UsageBuilder {
     days_seen: BTreeSet<NaiveDate>,
     uses: BTreeMap<String, BTreeMap<AccessKey, Use>>,
+    activity: BTreeMap<String, BTreeMap<NaiveDate, DayActivity>>,
+    groups: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl UsageBuilder {
     /// Starts from an earlier record (the previous pack's, verified against its manifest).
     pub fn from_record(record: UsageRecord) -> Self {
-        let mut b = UsageBuilder {
-            days_seen: record.days_seen,
-            uses: BTreeMap::new(),
-        };
-        for (subject, uses) in record.subjects {
-            let slot = b.uses.entry(subject).or_default();
-            for u in uses {
-                merge_use(slot, u);
-            }
-        }
+        let mut b = UsageBuilder::default();
+        b.merge(record);
         b
     }
 
@@ -81,7 +110,9 @@ impl UsageBuilder {
         self.days_seen.insert(at.date_naive());
         let denied = e.denied();
         let access = e.access();
-        let slot = self.uses.entry(e.subject().key()).or_default();
+        let subject = e.subject().key();
+        self.note_activity(&subject, at.date_naive(), e);
+        let slot = self.uses.entry(subject).or_default();
         let u = slot.entry(access.clone()).or_insert_with(|| Use {
             access,
             first_seen: at,
@@ -109,6 +140,30 @@ impl UsageBuilder {
         }
     }
 
+    /// The day's request count, denials, addresses and groups of the event's subject.
+    fn note_activity(&mut self, subject: &str, day: NaiveDate, e: &Event) {
+        let user = e.impersonated_user.as_ref().unwrap_or(&e.user);
+        if !user.groups.is_empty() {
+            let groups = self.groups.entry(subject.to_string()).or_default();
+            for g in &user.groups {
+                insert_capped_to(groups, g, MAX_GROUPS);
+            }
+        }
+        let a = self
+            .activity
+            .entry(subject.to_string())
+            .or_default()
+            .entry(day)
+            .or_default();
+        a.requests += 1;
+        if e.denied() {
+            a.denied += 1;
+        }
+        for ip in &e.source_ips {
+            a.sources_capped |= !insert_capped(&mut a.source_ips, ip);
+        }
+    }
+
     /// Merges another record (a window read separately) into this one.
     pub fn merge(&mut self, other: UsageRecord) {
         self.days_seen.extend(other.days_seen);
@@ -116,6 +171,24 @@ impl UsageBuilder {
             let slot = self.uses.entry(subject).or_default();
             for u in uses {
                 merge_use(slot, u);
+            }
+        }
+        for (subject, days) in other.activity {
+            let slot = self.activity.entry(subject).or_default();
+            for (day, a) in days {
+                let have = slot.entry(day).or_default();
+                have.requests += a.requests;
+                have.denied += a.denied;
+                have.sources_capped |= a.sources_capped;
+                for ip in &a.source_ips {
+                    have.sources_capped |= !insert_capped(&mut have.source_ips, ip);
+                }
+            }
+        }
+        for (subject, groups) in other.groups {
+            let slot = self.groups.entry(subject).or_default();
+            for g in &groups {
+                insert_capped_to(slot, g, MAX_GROUPS);
             }
         }
     }
@@ -129,16 +202,22 @@ impl UsageBuilder {
                 .into_iter()
                 .map(|(s, uses)| (s, uses.into_values().collect()))
                 .collect(),
+            activity: self.activity,
+            groups: self.groups,
         }
     }
 }
 
 /// Inserts unless the set is full; false when the value was new and did not fit.
 fn insert_capped(set: &mut BTreeSet<String>, value: &str) -> bool {
+    insert_capped_to(set, value, MAX_SOURCES)
+}
+
+fn insert_capped_to(set: &mut BTreeSet<String>, value: &str, cap: usize) -> bool {
     if set.contains(value) {
         return true;
     }
-    if set.len() >= MAX_SOURCES {
+    if set.len() >= cap {
         return false;
     }
     set.insert(value.to_string());
@@ -168,12 +247,36 @@ fn merge_use(slot: &mut BTreeMap<AccessKey, Use>, u: Use) {
 }
 
 impl UsageRecord {
+    /// Keeps only what falls within the `window_days` ending on `today`: the record is the
+    /// window, so it stays bounded however long the chain runs, and a subject or access not seen
+    /// in the window drops out of it.
+    pub fn prune_to_window(&mut self, today: NaiveDate, window_days: u32) {
+        let start = window_start(today, window_days);
+        self.days_seen.retain(|d| *d >= start && *d <= today);
+        for uses in self.subjects.values_mut() {
+            uses.retain(|u| u.last_seen.date_naive() >= start);
+        }
+        self.subjects.retain(|_, uses| !uses.is_empty());
+        for days in self.activity.values_mut() {
+            days.retain(|d, _| *d >= start && *d <= today);
+        }
+        self.activity.retain(|_, days| !days.is_empty());
+        let subjects = &self.subjects;
+        self.groups.retain(|s, _| subjects.contains_key(s));
+    }
+
     /// How many days of log the record rests on within `window_days` before `today`
     /// (inclusive): a claim of non-use over the window holds only as far as this goes.
     pub fn days_seen_within(&self, today: NaiveDate, window_days: u32) -> usize {
-        let start = today - chrono::Days::new(u64::from(window_days.saturating_sub(1)));
-        self.days_seen.range(start..=today).count()
+        self.days_seen
+            .range(window_start(today, window_days)..=today)
+            .count()
     }
+}
+
+/// The first day of the `window_days` ending on `today` (inclusive).
+pub fn window_start(today: NaiveDate, window_days: u32) -> NaiveDate {
+    today - chrono::Days::new(u64::from(window_days.max(1) - 1))
 }
 
 #[cfg(test)]

@@ -251,7 +251,7 @@ fn assess_for_show(
         exceptions: &inputs.exceptions,
         previous: None,
         schedule_interval_hours: 24,
-        audit_log: false,
+        usage: None,
         retention: kube_evidence::controls::Retention::not_published(),
     });
     Ok(a)

@@ -149,7 +149,7 @@ fn load_side(
                 exceptions: &[],
                 previous: None,
                 schedule_interval_hours: 24,
-                audit_log: false,
+                usage: None,
                 retention: kube_evidence::controls::Retention::not_published(),
             });
             (a.analysis.findings, a.controls)

@@ -32,6 +32,7 @@ mod settings;
 mod share;
 mod snapshot;
 mod table;
+mod usage;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -163,6 +164,8 @@ pub enum Command {
     Access(query::AccessArgs),
     /// Can SUBJECT do VERB on RESOURCE? yes or no, and why.
     CanI(query::CanIArgs),
+    /// What SUBJECT holds against what the audit log saw it use, and the roles covering its use.
+    Usage(usage::UsageArgs),
     /// The risk rule catalog.
     Rules(rules::RulesArgs),
     /// The sub-processor inventory: validate, print its schema, discover third parties.
@@ -202,6 +205,7 @@ pub fn main() -> ExitCode {
         Command::WhoCan(args) => query::who_can(args, &cli.log),
         Command::Access(args) => query::access(args, &cli.log),
         Command::CanI(args) => query::can_i(args, &cli.log),
+        Command::Usage(args) => usage::execute(args, &cli.log),
         Command::Rules(args) => rules::execute(args),
         Command::Inventory(args) => inventory::execute(args, &cli.log),
         Command::Controls(args) => controls::execute(args, &cli.log),

@@ -38,6 +38,10 @@ impl SettingGroup for RunSettings {
         Setting::ServerSideEncryption,
         Setting::SseKmsKeyId,
         Setting::ScheduleIntervalHours,
+        Setting::AuditLog,
+        Setting::AuditLogMaxMalformedPercent,
+        Setting::UsageWindowDays,
+        Setting::AnomalyRateMultiple,
     ];
 }
 

@@ -55,8 +55,24 @@ pub struct AssessmentBasis {
     pub schedule_interval_hours: u32,
     /// A Kubernetes API audit log was analysed.
     pub audit_log: bool,
+    /// How much of the usage window the audit log's record covers (with an audit log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_window: Option<AuditWindow>,
     /// How the store keeps the packs.
     pub retention: Retention,
+}
+
+/// The usage window and the days of audit log the usage record has within it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditWindow {
+    pub window_days: u32,
+    pub days_seen: u32,
+    /// Days of log the window needs before conclusions over it stand.
+    pub days_required: u32,
+    /// The first day of the window with audit log, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_day: Option<chrono::NaiveDate>,
 }
 
 /// Whether one requirement holds, and why not.
@@ -96,13 +112,32 @@ impl AssessmentBasis {
             .map(|p| self.collected_at - p.collected_at)
     }
 
+    fn audit_log_state(&self) -> RequirementState {
+        use RequirementState::*;
+        match (&self.audit_window, self.audit_log) {
+            (_, false) | (None, true) => NotAssessed("no Kubernetes audit log was analysed".into()),
+            (Some(w), true) if w.days_seen >= w.days_required => Met(format!(
+                "the API audit log covers {} of the {} days of the usage window",
+                w.days_seen, w.window_days
+            )),
+            (Some(w), true) => NotAssessed(format!(
+                "the API audit log covers {} of the {} days of the usage window{}: use over the window cannot be judged until the record covers at least {} days",
+                w.days_seen,
+                w.window_days,
+                w.first_day
+                    .map(|d| format!(" (from {d})"))
+                    .unwrap_or_default(),
+                w.days_required
+            )),
+        }
+    }
+
     pub fn requirement(&self, name: &str) -> RequirementState {
         use RequirementState::*;
         match name {
             "inventory" if self.inventory => Met("a sub-processor inventory was given".into()),
             "inventory" => NotAssessed("no sub-processor inventory was given".into()),
-            "audit-log" if self.audit_log => Met("the API audit log was analysed".into()),
-            "audit-log" => NotAssessed("no Kubernetes audit log was analysed".into()),
+            "audit-log" => self.audit_log_state(),
             "previous-pack" => match &self.previous_pack {
                 Some(p) => Met(format!("previous pack {} verified", p.pack_id)),
                 None => NotAssessed("no previous pack: this pack is the baseline of its chain".into()),
@@ -160,6 +195,7 @@ mod tests {
             }),
             schedule_interval_hours: 24,
             audit_log: false,
+            audit_window: None,
             retention,
         }
     }

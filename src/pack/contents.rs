@@ -2,8 +2,10 @@
 //! media types (the manifest, sums and signatures are added by [`super::assemble`]).
 
 use super::PackFile;
+use crate::audit::usage::{USAGE_FILE, UsageDocument, window_start};
 use crate::report::{ReportInput, csv, html, json, model, oscal, pdf, trend};
 use crate::snapshot::SNAPSHOT_FILE;
+use std::collections::BTreeMap;
 
 const CSV: &str = "text/csv; charset=utf-8";
 
@@ -46,6 +48,9 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             CSV,
         ));
     }
+    if let Some(usage) = input.usage {
+        files.extend(usage_files(input, usage));
+    }
     let diff = &input.assessment.diff;
     let mut diff_json = serde_json::to_vec_pretty(diff).expect("diff serialises");
     diff_json.push(b'\n');
@@ -55,5 +60,38 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
         crate::diff::render::changes_csv(diff),
         CSV,
     ));
+    files
+}
+
+/// `usage.json` (the rolling record, its window and this run's log coverage), `usage.csv`, and
+/// the suggested roles of every subject with unused grants.
+fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec<PackFile> {
+    let today = input.snapshot.taken_at.date_naive();
+    let doc = UsageDocument {
+        window_days: usage.options.window_days,
+        window_start: window_start(today, usage.options.window_days),
+        log: usage.coverage.clone(),
+        record: usage.record.clone(),
+    };
+    let mut json = serde_json::to_vec_pretty(&doc).expect("the usage record serialises");
+    json.push(b'\n');
+    let owners: BTreeMap<String, String> = input
+        .assessment
+        .usage
+        .iter()
+        .flat_map(|u| u.subjects.iter())
+        .filter_map(|s| Some((s.subject.key(), s.sub_processor.clone()?)))
+        .collect();
+    let mut files = vec![
+        PackFile::new(USAGE_FILE, json, "application/json"),
+        PackFile::new("usage.csv", csv::usage(&usage.record, &owners), CSV),
+    ];
+    for roles in &input.assessment.suggested_roles {
+        files.push(PackFile::new(
+            &roles.file,
+            roles.yaml.clone().into_bytes(),
+            "application/yaml",
+        ));
+    }
     files
 }

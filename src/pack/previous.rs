@@ -11,6 +11,7 @@ use super::{
     MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix, read_latest, sha256_hex,
 };
 use crate::analysis::PreviousPackInfo;
+use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};
 use crate::report::json::FindingsDocument;
 use crate::report::trend::{TREND_FILE, TrendDocument, TrendPoint};
 use crate::store::{Store, StoreError};
@@ -24,6 +25,8 @@ pub struct VerifiedPrevious {
     pub info: PreviousPackInfo,
     /// The trend it carried (oldest first).
     pub trend: Vec<TrendPoint>,
+    /// The usage record it carried, if its run read an audit log.
+    pub usage: Option<UsageRecord>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +132,23 @@ pub async fn read_verified(
             .map_err(|e| invalid(format!("{TREND_FILE} is not valid: {e}")))?;
         trend = t.points;
     }
+    let usage = if manifest.files.iter().any(|f| f.path == USAGE_FILE) {
+        let bytes = reader
+            .verified(&manifest, USAGE_FILE)
+            .await?
+            .map_err(invalid)?;
+        let doc: UsageDocument = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(format!("{USAGE_FILE} is not valid: {e}")))?;
+        if doc.record.version != USAGE_VERSION {
+            return Err(invalid(format!(
+                "{USAGE_FILE} is of version {}, which this kube-evidence does not read (it reads {USAGE_VERSION})",
+                doc.record.version
+            )));
+        }
+        Some(doc.record)
+    } else {
+        None
+    };
     Ok(Some(VerifiedPrevious {
         info: PreviousPackInfo {
             pack_id: pointer.pack_id.clone(),
@@ -140,6 +160,7 @@ pub async fn read_verified(
         pointer,
         manifest,
         trend,
+        usage,
     }))
 }
 

@@ -305,3 +305,59 @@ pub fn population(analysis: &Analysis) -> Vec<u8> {
     gz.flush().expect("writing to memory");
     gz.finish().expect("writing to memory")
 }
+
+/// `usage.csv`: one row per subject and access of the usage record (the window), with the
+/// sub-processor the subject belongs to.
+pub fn usage(
+    record: &crate::audit::UsageRecord,
+    owners: &std::collections::BTreeMap<String, String>,
+) -> Vec<u8> {
+    let time = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    write(
+        &[
+            "subject",
+            "sub_processor",
+            "verb",
+            "api_group",
+            "resource",
+            "subresource",
+            "namespace",
+            "non_resource_url",
+            "first_seen",
+            "last_seen",
+            "requests",
+            "allowed",
+            "denied",
+            "source_ips",
+            "user_agents",
+        ],
+        record.subjects.iter().flat_map(|(subject, uses)| {
+            uses.iter().map(move |u| {
+                let a = &u.access;
+                let mut ips: Vec<String> = u.source_ips.iter().cloned().collect();
+                let mut agents: Vec<String> = u.user_agents.iter().cloned().collect();
+                if u.sources_capped {
+                    ips.push("(more not kept)".into());
+                    agents.push("(more not kept)".into());
+                }
+                vec![
+                    subject.clone(),
+                    owners.get(subject).cloned().unwrap_or_default(),
+                    a.verb.clone(),
+                    a.api_group.clone(),
+                    a.resource.clone(),
+                    a.subresource.clone(),
+                    a.namespace.clone(),
+                    a.non_resource_url.clone(),
+                    time(&u.first_seen),
+                    time(&u.last_seen),
+                    u.count.to_string(),
+                    u.allowed.to_string(),
+                    u.denied.to_string(),
+                    join(&ips),
+                    join(&agents),
+                ]
+            })
+        }),
+    )
+}

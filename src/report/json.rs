@@ -39,6 +39,9 @@ pub struct FindingsDocument {
     /// What the control results rest on besides the findings (absent in packs of schema 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assessment_basis: Option<AssessmentBasis>,
+    /// Use against grants, from the audit log (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::audit::UsageSummary>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -85,6 +88,7 @@ pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
         access_matrix: input.assessment.analysis.matrix.clone(),
         privilege: input.assessment.analysis.privilege.clone(),
         assessment_basis: Some(input.assessment.basis.clone()),
+        usage: input.assessment.usage.clone(),
     };
     let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
     out.push(b'\n');

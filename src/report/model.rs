@@ -27,6 +27,8 @@ pub struct ReportModel {
     pub system_findings: Vec<FindingView>,
     pub has_inventory: bool,
     pub register: Vec<RegisterRow>,
+    /// Use against grants, from the audit log (absent without one).
+    pub usage: Option<UsageView>,
     pub matrix_columns: Vec<String>,
     /// The matrix rows a report shows: subjects holding a capability beyond the local scope,
     /// and every subject that reaches cluster-admin.
@@ -644,6 +646,108 @@ fn link_findings_to_controls(
     }
 }
 
+/// The usage section: what the audit log covered, and per subject what it holds and used.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageView {
+    pub coverage: String,
+    /// Whether the window is covered well enough for "unused" to mean unused over it.
+    pub claim: String,
+    pub window_covered: bool,
+    pub problems: Vec<String>,
+    pub rows: Vec<UsageRowView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UsageRowView {
+    pub subject: String,
+    pub sub_processor: String,
+    pub held: usize,
+    pub used: usize,
+    pub requests: u64,
+    pub denied: u64,
+    pub last_request: String,
+}
+
+fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
+    let log = &u.log;
+    let when = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let coverage = format!(
+        "This run read {} audit event(s) in {} file(s) or object(s), from {} to {}. The usage record covers {} of the {} days of the window since {}.",
+        log.events,
+        log.files,
+        when(&log.first_event),
+        when(&log.last_event),
+        u.days_seen,
+        u.window_days,
+        u.window_start
+    );
+    let window_covered = u.days_seen >= u.days_required;
+    let claim = if window_covered {
+        format!(
+            "Unused means not used on any of the {} days of log seen in the window.",
+            u.days_seen
+        )
+    } else {
+        format!(
+            "The window is not yet covered ({} of at least {} days): \"unused\" below means unused on the days seen so far, not over {} days, and the controls that rest on it are not assessed.",
+            u.days_seen, u.days_required, u.window_days
+        )
+    };
+    let mut problems = Vec::new();
+    if log.gaps > 0 {
+        problems.push(format!(
+            "{} gap(s) of more than an hour without any event",
+            log.gaps
+        ));
+    }
+    if log.malformed > 0 {
+        problems.push(format!("{} malformed line(s), not counted", log.malformed));
+    }
+    if log.duplicates > 0 {
+        problems.push(format!(
+            "{} duplicate event(s), counted once",
+            log.duplicates
+        ));
+    }
+    if log.not_response_complete > 0 {
+        problems.push(format!(
+            "{} event(s) not ResponseComplete",
+            log.not_response_complete
+        ));
+    }
+    let mut rows: Vec<UsageRowView> = u
+        .subjects
+        .iter()
+        .map(|s| UsageRowView {
+            subject: s.subject.to_string(),
+            sub_processor: s.sub_processor.clone().unwrap_or_default(),
+            held: s.grants_held,
+            used: s.grants_used,
+            requests: s.requests,
+            denied: s.denied,
+            last_request: when(&s.last_request),
+        })
+        .collect();
+    // Sub-processors first: their use against their holdings is what the register is about.
+    rows.sort_by(|a, b| {
+        (a.sub_processor.is_empty(), &a.sub_processor, &a.subject).cmp(&(
+            b.sub_processor.is_empty(),
+            &b.sub_processor,
+            &b.subject,
+        ))
+    });
+    UsageView {
+        coverage,
+        claim,
+        window_covered,
+        problems,
+        rows,
+    }
+}
+
 /// The report model: every section computed once, from the assessment, for every renderer.
 pub fn build(input: &ReportInput<'_>) -> ReportModel {
     let a = input.assessment;
@@ -679,6 +783,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         system_findings,
         has_inventory: input.snapshot.inventory.is_some(),
         register: a.analysis.register.clone(),
+        usage: a.usage.as_ref().map(usage_view),
         matrix_columns: MATRIX_COLUMNS
             .iter()
             .map(|(_, label, _)| label.to_string())

@@ -857,6 +857,49 @@ fn register(l: &mut Layout, m: &ReportModel) {
     );
 }
 
+fn usage(l: &mut Layout, m: &ReportModel) {
+    let Some(u) = &m.usage else {
+        return;
+    };
+    l.section("Use of access (API audit log)");
+    l.paragraph(&u.coverage, 8.5);
+    l.paragraph(&u.claim, 8.5);
+    if !u.problems.is_empty() {
+        l.paragraph(
+            &format!("The log is not complete: {}.", u.problems.join("; ")),
+            8.0,
+        );
+    }
+    let rows: Vec<Vec<String>> = u
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.subject.clone(),
+                r.sub_processor.clone(),
+                r.held.to_string(),
+                r.used.to_string(),
+                r.requests.to_string(),
+                r.denied.to_string(),
+                r.last_request.clone(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            Column("Subject", 3.0),
+            Column("Sub-processor", 1.3),
+            Column("Rules held", 0.7),
+            Column("Rules used", 0.7),
+            Column("Requests", 0.8),
+            Column("Denied", 0.7),
+            Column("Last request", 1.4),
+        ],
+        &rows,
+        6.5,
+    );
+}
+
 fn matrix(l: &mut Layout, m: &ReportModel) {
     l.section("Privileged access matrix");
     l.paragraph_with(&m.population_note, Weight::Regular, 8.5, MUTED, 0.0);
@@ -1107,6 +1150,7 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
     controls(&mut l, model);
     findings(&mut l, model);
     register(&mut l, model);
+    usage(&mut l, model);
     matrix(&mut l, model);
     changes(&mut l, model);
     exceptions(&mut l, model);

@@ -18,6 +18,8 @@ pub enum Family {
     Escalation,
     /// The sub-processor register against the cluster.
     SubProcessor,
+    /// Use of access, from the API server's audit log.
+    Usage,
     /// Change since the previous pack.
     Change,
     /// Exceptions that stopped applying.
@@ -98,9 +100,18 @@ rule_ids! {
     Sub010 => "KE-SUB-010",
     Sub011 => "KE-SUB-011",
     Sub012 => "KE-SUB-012",
+    Use001 => "KE-USE-001",
+    Use002 => "KE-USE-002",
+    Use003 => "KE-USE-003",
+    Use004 => "KE-USE-004",
+    Use005 => "KE-USE-005",
+    Use006 => "KE-USE-006",
+    Use007 => "KE-USE-007",
+    Use008 => "KE-USE-008",
     Chg001 => "KE-CHG-001",
     Col001 => "KE-COL-001",
     Col002 => "KE-COL-002",
+    Col003 => "KE-COL-003",
     Exc001 => "KE-EXC-001",
     Exc002 => "KE-EXC-002",
 }
@@ -672,6 +683,94 @@ pub const CATALOG: &[RuleDef] = &[
         "Record the date the DPA was signed and its renewal date."
     ),
     rule!(
+        Use001,
+        Usage,
+        Medium,
+        "Privileged access not used in the usage window",
+        None,
+        RBAC,
+        &["audit-log"],
+        "A privileged grant (one a risk rule flags) was not exercised on any day of audit log seen in the usage window: access that is not needed is risk without purpose, and least privilege asks for it to go. The finding states how many days of log the claim rests on.",
+        "Remove the binding, or narrow the role to what the subject used (see suggested-roles/ in the pack); if the access is for rare emergencies, record an exception that says so."
+    ),
+    rule!(
+        Use002,
+        Usage,
+        Low,
+        "Sub-processor access not used in the usage window",
+        None,
+        RBAC,
+        &["audit-log", "inventory"],
+        "A grant held by a sub-processor's identity was not exercised on any day of audit log seen in the usage window: the third party holds more than it uses.",
+        "Ask the vendor which permissions its component needs and narrow its role to them (see suggested-roles/ in the pack)."
+    ),
+    rule!(
+        Use003,
+        Usage,
+        Medium,
+        "Request from a source address new for the subject",
+        None,
+        NONE,
+        &["audit-log"],
+        "A non-human identity made requests from an address it was never seen using in its baseline: its credentials may be used from somewhere else.",
+        "Check where the address belongs (a new node, a moved workload, or not yours); rotate the identity's tokens if it is not explained."
+    ),
+    rule!(
+        Use004,
+        Usage,
+        Medium,
+        "Request rate far above the subject's baseline",
+        None,
+        NONE,
+        &["audit-log"],
+        "A non-human identity made requests at a rate many times its usual daily rate: a changed component, a loop, or someone else using its credentials.",
+        "Find what changed (a new version, a configuration) or who else holds the credentials."
+    ),
+    rule!(
+        Use005,
+        Usage,
+        Medium,
+        "Spike of denied requests",
+        None,
+        NONE,
+        &["audit-log"],
+        "A non-human identity was denied many more requests than usual: it is probing for access it does not have, or its access was cut while it still needs it.",
+        "Find out what it tried to do; if it is not the component's own behaviour, treat its credentials as compromised."
+    ),
+    rule!(
+        Use006,
+        Usage,
+        High,
+        "Secrets read by a sub-processor",
+        None,
+        NONE,
+        &["audit-log", "inventory"],
+        "A third party's identity read Secrets: the data the sub-processor agreement must cover, and what an attacker in the vendor's supply chain would want.",
+        "Confirm the read is part of the vendor's declared function and covered by its agreement; otherwise remove the access and rotate the Secrets."
+    ),
+    rule!(
+        Use007,
+        Usage,
+        Medium,
+        "Requests by a subject that holds no grant",
+        None,
+        RBAC,
+        &["audit-log"],
+        "A non-human identity made requests although no RBAC binding names it or a group of its own: a leftover credential, access through another authorizer, or a grant removed while the component still runs.",
+        "Find the component behind the identity; delete the credential if nothing needs it."
+    ),
+    rule!(
+        Use008,
+        Usage,
+        High,
+        "Exec, attach, node proxy, token or impersonation used by a non-human subject",
+        None,
+        NONE,
+        &["audit-log"],
+        "A non-human identity used pods/exec, pods/attach, nodes/proxy, serviceaccounts/token or impersonation: each runs as or reaches other identities and workloads, and is rarely part of a component's normal work.",
+        "Confirm the use with the component's owner; remove the permission if it is not needed."
+    ),
+    rule!(
         Chg001,
         Change,
         Medium,
@@ -703,6 +802,17 @@ pub const CATALOG: &[RuleDef] = &[
         &["previous-pack"],
         "The previous pack is older than the expected schedule allows: a night (or more) has no evidence, so the period is not covered.",
         "Check the CronJob's history and logs; keep the schedule and the store's retention in line with the audit period."
+    ),
+    rule!(
+        Col003,
+        Collection,
+        Low,
+        "The audit log has gaps or unreadable lines",
+        None,
+        NONE,
+        &["audit-log"],
+        "Hours without any audit event, malformed lines or events that never completed mean the log does not show every request of the period: use may be missing from it, so unused access may be overstated.",
+        "Check the API server's audit backend (log rotation, the export to the bucket, the audit policy) for the times named."
     ),
     rule!(
         Exc001,

@@ -79,6 +79,8 @@ pub struct RunPlan {
     pub schedule_interval_hours: u32,
     /// Keys trusted to have signed the previous pack.
     pub allowed_signers: Option<PathBuf>,
+    /// The API server's audit log, and how use is judged.
+    pub audit_log: Option<crate::audit::AuditLogPlan>,
 }
 
 impl RunPlan {
@@ -124,6 +126,25 @@ impl RunPlan {
             require_complete: config.require_complete,
             schedule_interval_hours: config.schedule_interval_hours,
             allowed_signers: config.allowed_signers.clone(),
+            audit_log: config
+                .audit_log
+                .clone()
+                .map(|location| crate::audit::AuditLogPlan {
+                    location,
+                    read: crate::audit::ReadOptions {
+                        max_malformed_share: config.audit_log_max_malformed_percent / 100.0,
+                        ..crate::audit::ReadOptions::default()
+                    },
+                    usage: crate::audit::UsageOptions {
+                        window_days: config.usage_window_days,
+                        rate_multiple: config.anomaly_rate_multiple,
+                    },
+                    s3: crate::store::s3::S3Options {
+                        object_lock: None,
+                        encryption: None,
+                        ..config.s3_options()
+                    },
+                }),
         })
     }
 }
@@ -188,6 +209,8 @@ pub enum RunError {
     Exceptions(#[from] ExceptionsError),
     #[error(transparent)]
     Signing(#[from] SignError),
+    #[error(transparent)]
+    AuditLog(#[from] crate::audit::AuditError),
 }
 
 pub fn tool_info() -> ToolInfo {
@@ -257,6 +280,16 @@ async fn collect_and_publish(
     let cluster = plan.cluster_name.as_str();
     let (previous, retention) =
         previous_pack(store, cluster, inputs.trusted_signers.as_deref(), taken_at).await?;
+    // The audit log is read before collection: a log that cannot be used fails the run before
+    // anything is published, and the usage record continues the verified previous pack's.
+    let usage = match &plan.audit_log {
+        Some(audit) => {
+            progress.stage("reading the audit log");
+            let previous_record = previous.as_ref().and_then(|p| p.usage.clone());
+            Some(crate::audit::read_audit_log(audit, previous_record, taken_at.date_naive()).await?)
+        }
+        None => None,
+    };
     progress.stage("collecting");
     let mut snapshot = source
         .collect(&CollectContext {
@@ -283,7 +316,7 @@ async fn collect_and_publish(
         exceptions: &inputs.exceptions,
         previous: previous.as_ref().map(|p| &p.info),
         schedule_interval_hours: plan.schedule_interval_hours,
-        audit_log: false,
+        usage: usage.as_ref(),
         retention,
     });
 
@@ -299,6 +332,7 @@ async fn collect_and_publish(
         key.as_ref(),
         &inputs,
         previous.as_ref(),
+        usage.as_ref(),
     )?;
 
     progress.stage("publishing");
@@ -340,6 +374,7 @@ fn render_pack(
     key: Option<&SigningKey>,
     inputs: &Inputs,
     previous: Option<&VerifiedPrevious>,
+    usage: Option<&crate::audit::UsageInput>,
 ) -> Result<pack::Pack, RunError> {
     let history = report::trend::extend(
         previous.map(|p| p.trend.as_slice()).unwrap_or_default(),
@@ -360,6 +395,7 @@ fn render_pack(
         inputs: inputs.files.clone(),
         frameworks: report::FrameworkInfo::of(&inputs.controls),
         history,
+        usage,
     });
     let manifest = manifest_for(
         id,

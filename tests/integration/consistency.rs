@@ -1034,6 +1034,7 @@ fn every_statement_of_a_generated_cluster_pack_follows_from_findings_and_snapsho
             require_complete: false,
             schedule_interval_hours: 24,
             allowed_signers: None,
+            audit_log: None,
         };
         let clock = kube_evidence::clock::FixedClock(start + chrono::Duration::days(day));
         rt.block_on(run(

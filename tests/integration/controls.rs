@@ -189,7 +189,7 @@ fn assess_samples(
         exceptions,
         previous: Some(&previous),
         schedule_interval_hours: 24,
-        audit_log: false,
+        usage: None,
         retention: kube_evidence::controls::Retention::not_published(),
     })
 }
@@ -239,7 +239,7 @@ fn every_status_is_reachable_and_decided_correctly() {
         exceptions: &[],
         previous: None,
         schedule_interval_hours: 24,
-        audit_log: false,
+        usage: None,
         retention: kube_evidence::controls::Retention::not_published(),
     });
     let (st, reason) = status(&baseline, "iso27001", "A.8.32");

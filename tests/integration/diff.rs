@@ -25,7 +25,7 @@ fn diff_of(old: &Snapshot, new: &Snapshot) -> Diff {
             exceptions: &[],
             previous: None,
             schedule_interval_hours: 24,
-            audit_log: false,
+            usage: None,
             retention: kube_evidence::controls::Retention::not_published(),
         })
     };

@@ -28,3 +28,4 @@ mod rules_samples;
 mod s3_publish;
 mod scale;
 mod signing;
+mod usage;

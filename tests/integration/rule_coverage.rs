@@ -1,5 +1,5 @@
-//! Every rule in the catalog is produced by some input (the sample's first night and the
-//! `tests/fixtures/rules/next-night/` that follows it), so no rule is dead code that a report
+//! Every rule in the catalog is produced by some input (the sample's first night with its audit
+//! log, and the `tests/fixtures/rules/next-night/` that follows it), so no rule is dead code that a report
 //! could never show; and the list of IDs is a snapshot, so renaming or retiring one is a visible
 //! change in review.
 
@@ -32,7 +32,16 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
     let repo = common::repo();
     let fixture = repo.join("tests/fixtures/rules/next-night");
     common::run(
-        &["run", "--config", "samples/config.yaml", "--out", out_dir],
+        &[
+            "run",
+            "--config",
+            "samples/config.yaml",
+            "--out",
+            out_dir,
+            // The usage rules need an audit log: the sample's (tests/fixtures/audit/make.py).
+            "--audit-log",
+            "tests/fixtures/audit/sample",
+        ],
         &[("KUBE_EVIDENCE_NOW", "2026-11-25T02:00:00Z")],
         &repo,
     )

@@ -1,0 +1,540 @@
+//! Use against grants, pure and deterministic: which privileged and sub-processor grants were
+//! exercised within the usage window, which were not (KE-USE-001, KE-USE-002), what the
+//! non-human identities did that their own baseline does not explain (KE-USE-003 to 008), and
+//! what the log itself failed to cover (KE-COL-003). Every conclusion states the days of log it
+//! rests on.
+
+use super::event::AccessKey;
+use super::read::Coverage;
+use super::usage::{UsageRecord, Use, window_start};
+use crate::finding::Finding;
+use crate::rbac::grant_set::GrantSet;
+use crate::rbac::index::{Grant, RbacIndex};
+use crate::rbac::{
+    Identity, NonResourceRequest, Request, ResourceRequest, SubjectRef, rule_allows,
+};
+use crate::rules::grants::Holding;
+use crate::rules::system::is_system_subject;
+use crate::rules::{RuleId, new_finding};
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How use is judged (the run configuration's `usageWindowDays` and `anomalyRateMultiple`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageOptions {
+    pub window_days: u32,
+    /// A day's requests (or denials) above this multiple of the baseline's daily mean is an
+    /// anomaly.
+    pub rate_multiple: f64,
+}
+
+impl Default for UsageOptions {
+    fn default() -> Self {
+        UsageOptions {
+            window_days: 90,
+            rate_multiple: 10.0,
+        }
+    }
+}
+
+/// Below these daily counts a rate or denial "spike" is noise, whatever its multiple.
+pub const MIN_SPIKE_REQUESTS: u64 = 100;
+pub const MIN_SPIKE_DENIED: u64 = 10;
+
+/// The usage evidence of one run.
+#[derive(Debug, Clone)]
+pub struct UsageInput {
+    /// The rolling record: the previous pack's merged with this run's log, pruned to the window.
+    pub record: UsageRecord,
+    /// This run's log alone.
+    pub current: UsageRecord,
+    /// The record continues a previous pack's (else this log is the whole record, and its
+    /// earlier days are the baseline of anomalies).
+    pub continued: bool,
+    pub coverage: Coverage,
+    pub options: UsageOptions,
+}
+
+/// What the rest of the analysis gives this one.
+pub struct UsageContext<'a> {
+    pub index: &'a RbacIndex,
+    pub holdings: &'a [Holding],
+    /// Subject -> the sub-processor (inventory id) it belongs to.
+    pub owners: &'a BTreeMap<SubjectRef, String>,
+    pub today: NaiveDate,
+}
+
+/// The usage part of `findings.json`: the window, what the log covered, and per subject of
+/// interest what it holds against what it used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageSummary {
+    pub window_days: u32,
+    pub window_start: NaiveDate,
+    /// Days of audit log within the window (the claim of non-use rests on these).
+    pub days_seen: u32,
+    pub days_required: u32,
+    /// This run's log.
+    pub log: LogSummary,
+    pub subjects: Vec<SubjectUsage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogSummary {
+    pub files: usize,
+    pub events: u64,
+    pub duplicates: u64,
+    pub malformed: u64,
+    pub first_event: Option<DateTime<Utc>>,
+    pub last_event: Option<DateTime<Utc>>,
+    pub gaps: usize,
+    pub not_response_complete: u64,
+    pub levels: BTreeMap<String, u64>,
+}
+
+/// One privileged or sub-processor subject: its grants in scope and how many it used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectUsage {
+    pub subject: SubjectRef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_processor: Option<String>,
+    /// Grants (binding, role, rule) in scope: privileged ones, or all of a sub-processor's.
+    pub grants_held: usize,
+    pub grants_used: usize,
+    /// Requests in the window, and how many were denied.
+    pub requests: u64,
+    pub denied: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_request: Option<DateTime<Utc>>,
+    /// The grants not used, as `binding -> role, rule N`.
+    pub unused: Vec<String>,
+}
+
+/// What the usage analysis concludes.
+#[derive(Debug, Clone)]
+pub struct UsageAnalysis {
+    pub summary: UsageSummary,
+    pub findings: Vec<Finding>,
+    /// Per subject with unused grants: the roles that cover exactly what it used.
+    pub suggested: Vec<super::suggest::SuggestedRoles>,
+}
+
+pub fn evaluate(input: &UsageInput, ctx: &UsageContext<'_>) -> UsageAnalysis {
+    let window = input.options.window_days;
+    let days_seen = input.record.days_seen_within(ctx.today, window) as u32;
+    let required = days_required(window);
+    let qualifier = Qualifier {
+        days_seen,
+        window,
+        required,
+    };
+    let mut findings = Vec::new();
+    let mut subjects = Vec::new();
+    let mut suggested = Vec::new();
+    for scoped in subjects_in_scope(ctx) {
+        let uses = uses_of(&input.record, &scoped.subject);
+        let (row, unused) = judge_grants(&scoped, &uses);
+        findings.extend(unused_findings(&scoped, &unused, &qualifier));
+        if !unused.is_empty() {
+            suggested.push(super::suggest::roles_for(&scoped.subject, &uses));
+        }
+        subjects.push(row);
+    }
+    findings.extend(super::anomaly::evaluate(input, ctx));
+    findings.extend(coverage_finding(&input.coverage));
+    UsageAnalysis {
+        summary: UsageSummary {
+            window_days: window,
+            window_start: window_start(ctx.today, window),
+            days_seen,
+            days_required: required,
+            log: log_summary(&input.coverage),
+            subjects,
+        },
+        findings,
+        suggested,
+    }
+}
+
+/// Share of the window's days that may lack log before conclusions over the window still stand
+/// (a day or two of a lost log in 90): the same slack a pack's period gets.
+pub const WINDOW_TOLERANCE_PERCENT: u32 = 5;
+
+/// Days of log the window needs before conclusions over it stand.
+pub fn days_required(window_days: u32) -> u32 {
+    (window_days - window_days * WINDOW_TOLERANCE_PERCENT / 100).max(1)
+}
+
+/// How many days of log a conclusion rests on, in words every finding repeats.
+struct Qualifier {
+    days_seen: u32,
+    window: u32,
+    required: u32,
+}
+
+impl Qualifier {
+    fn text(&self) -> String {
+        if self.days_seen >= self.required {
+            format!(
+                "on any of the {} days of audit log seen in the {}-day window",
+                self.days_seen, self.window
+            )
+        } else {
+            format!(
+                "on any of the {} day(s) of audit log seen so far; the {}-day window is not yet covered, so this is not yet evidence of {} days without use",
+                self.days_seen, self.window, self.window
+            )
+        }
+    }
+}
+
+/// A subject whose grants are judged, and the grants that are.
+struct Scoped {
+    subject: SubjectRef,
+    sub_processor: Option<String>,
+    /// True when the grants are privileged ones (KE-USE-001), false for a sub-processor's
+    /// grants (KE-USE-002).
+    privileged: bool,
+    grants: Vec<Grant>,
+}
+
+/// Non-system subjects with privileged holdings, then the sub-processors' identities not among
+/// them (with every grant they hold through bindings that name them or a group of their own).
+fn subjects_in_scope(ctx: &UsageContext<'_>) -> Vec<Scoped> {
+    let mut privileged: BTreeMap<SubjectRef, BTreeSet<Grant>> = BTreeMap::new();
+    for h in ctx.holdings {
+        if h.system || is_system_subject(&h.subject) {
+            continue;
+        }
+        // Every rule of a binding that grants a privileged capability is judged: the
+        // capability may come from several of them together (and a rule the subject never
+        // uses is worth removing either way).
+        let slot = privileged.entry(h.subject.clone()).or_default();
+        for (binding, _) in &h.grants {
+            let rules = match &ctx.index.bindings[*binding].role {
+                Ok(role) => ctx.index.roles[*role].rules.len(),
+                Err(_) => 0,
+            };
+            slot.extend((0..rules).filter_map(|i| ctx.index.grant_of(*binding, i, &h.subject)));
+        }
+    }
+    let mut out: Vec<Scoped> = privileged
+        .into_iter()
+        .map(|(subject, grants)| Scoped {
+            sub_processor: ctx.owners.get(&subject).cloned(),
+            subject,
+            privileged: true,
+            grants: grants.into_iter().collect(),
+        })
+        .collect();
+    let covered: BTreeSet<SubjectRef> = out.iter().map(|s| s.subject.clone()).collect();
+    for (subject, owner) in ctx.owners {
+        if covered.contains(subject) || matches!(subject, SubjectRef::Group { .. }) {
+            continue;
+        }
+        let report = ctx.index.access(&Identity::of(subject, &[]));
+        let grants: Vec<Grant> = report
+            .all()
+            .filter(|g| g.subject == *subject || !is_system_subject(&g.subject))
+            .cloned()
+            .collect();
+        out.push(Scoped {
+            subject: subject.clone(),
+            sub_processor: Some(owner.clone()),
+            privileged: false,
+            grants,
+        });
+    }
+    out
+}
+
+/// The uses that count for `subject`: its own, or for a group every member's the log saw.
+pub fn uses_of<'r>(record: &'r UsageRecord, subject: &SubjectRef) -> Vec<&'r Use> {
+    match subject {
+        SubjectRef::Group { name } => record
+            .subjects
+            .iter()
+            .filter(|(key, _)| member_groups(record, key).contains(name))
+            .flat_map(|(_, uses)| uses.iter())
+            .collect(),
+        other => record
+            .subjects
+            .get(&other.key())
+            .map(|u| u.iter().collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The groups a recorded subject was authenticated with, and the ones a ServiceAccount is
+/// always in.
+fn member_groups(record: &UsageRecord, key: &str) -> BTreeSet<String> {
+    let mut groups = record.groups.get(key).cloned().unwrap_or_default();
+    if let Ok(subject) = SubjectRef::parse(key) {
+        groups.extend(Identity::of(&subject, &[]).groups);
+    }
+    groups
+}
+
+/// Which of the subject's grants its uses exercised; the row of the usage table and the unused
+/// grants.
+fn judge_grants(scoped: &Scoped, uses: &[&Use]) -> (SubjectUsage, Vec<Grant>) {
+    let (mut used, mut unused) = (0, Vec::new());
+    for g in &scoped.grants {
+        if uses.iter().any(|u| exercises(u, g)) {
+            used += 1;
+        } else {
+            unused.push(g.clone());
+        }
+    }
+    let row = SubjectUsage {
+        subject: scoped.subject.clone(),
+        sub_processor: scoped.sub_processor.clone(),
+        grants_held: scoped.grants.len(),
+        grants_used: used,
+        requests: uses.iter().map(|u| u.count).sum(),
+        denied: uses.iter().map(|u| u.denied).sum(),
+        last_request: uses.iter().map(|u| u.last_seen).max(),
+        unused: unused.iter().map(Grant::reference).collect(),
+    };
+    (row, unused)
+}
+
+/// One grant of a subject and when the record last saw it exercised (`kube-evidence usage`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrantUse {
+    pub grant: Grant,
+    pub last_used: Option<DateTime<Utc>>,
+    pub requests: u64,
+}
+
+/// Every grant the subject holds (through the groups the log saw it in, too), each with the
+/// uses that exercised it.
+pub fn grant_uses(index: &RbacIndex, record: &UsageRecord, subject: &SubjectRef) -> Vec<GrantUse> {
+    let groups: Vec<String> = record
+        .groups
+        .get(&subject.key())
+        .map(|g| g.iter().cloned().collect())
+        .unwrap_or_default();
+    let uses = uses_of(record, subject);
+    index
+        .access(&Identity::of(subject, &groups))
+        .all()
+        .map(|g| {
+            let exercising: Vec<&&Use> = uses.iter().filter(|u| exercises(u, g)).collect();
+            GrantUse {
+                grant: g.clone(),
+                last_used: exercising.iter().map(|u| u.last_seen).max(),
+                requests: exercising.iter().map(|u| u.allowed).sum(),
+            }
+        })
+        .collect()
+}
+
+/// Whether an allowed use falls under the grant: in its scope, and allowed by its rule exactly
+/// as the authorizer would. The record keeps no object names, so a rule limited to names counts
+/// as used when everything else matches (never claiming non-use the log cannot show).
+pub fn exercises(u: &Use, g: &Grant) -> bool {
+    if u.allowed == 0 {
+        return false;
+    }
+    let a = &u.access;
+    if let Some(ns) = &g.namespace
+        && a.namespace != **ns
+    {
+        return false;
+    }
+    rule_allows(&request_of(a, ""), &g.rule)
+        || g.rule
+            .resource_names
+            .iter()
+            .any(|n| rule_allows(&request_of(a, n), &g.rule))
+}
+
+/// The authorization request an access stands for.
+pub fn request_of(a: &AccessKey, name: &str) -> Request {
+    if a.resource.is_empty() {
+        Request::NonResource(NonResourceRequest {
+            verb: a.verb.clone(),
+            path: a.non_resource_url.clone(),
+        })
+    } else {
+        Request::Resource(ResourceRequest {
+            verb: a.verb.clone(),
+            api_group: a.api_group.clone(),
+            resource: a.resource.clone(),
+            subresource: a.subresource.clone(),
+            namespace: a.namespace.clone(),
+            name: name.to_string(),
+        })
+    }
+}
+
+/// One finding per (subject, binding): the rules of the binding's role it did not use.
+fn unused_findings(scoped: &Scoped, unused: &[Grant], q: &Qualifier) -> Vec<Finding> {
+    let mut by_binding: BTreeMap<(String, String), Vec<Grant>> = BTreeMap::new();
+    for g in unused {
+        by_binding
+            .entry((g.binding.to_string(), g.role.to_string()))
+            .or_default()
+            .push(g.clone());
+    }
+    let rule_id = if scoped.privileged {
+        RuleId::Use001
+    } else {
+        RuleId::Use002
+    };
+    by_binding
+        .into_iter()
+        .map(|((binding, role), grants)| {
+            let held = scoped
+                .grants
+                .iter()
+                .filter(|g| g.binding.to_string() == binding)
+                .count();
+            let mut f = new_finding(
+                rule_id,
+                &format!("{}|{binding}|{role}", scoped.subject),
+                format!(
+                    "{} did not use {} of the {held} rule(s) it holds through {binding} -> {role} {}",
+                    scoped.subject,
+                    grants.len(),
+                    q.text()
+                ),
+            );
+            f.subjects = vec![scoped.subject.clone()];
+            f.objects = vec![(*grants[0].binding).clone(), (*grants[0].role).clone()];
+            f.namespaces = grants
+                .iter()
+                .filter_map(|g| g.namespace.as_deref().map(str::to_string))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            f.sub_processor = scoped.sub_processor.clone();
+            f.grants = GrantSet::from_grants(grants);
+            f
+        })
+        .collect()
+}
+
+/// KE-COL-003 when the log shows hours with no event, unreadable lines or incomplete events.
+fn coverage_finding(c: &Coverage) -> Option<Finding> {
+    let mut problems = Vec::new();
+    if !c.gaps.is_empty() {
+        let first = &c.gaps[0];
+        problems.push(format!(
+            "{} gap(s) of more than an hour without any event (the first from {} to {})",
+            c.gaps.len(),
+            first.from.format("%Y-%m-%d %H:%M UTC"),
+            first.to.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    if c.malformed > 0 {
+        problems.push(format!(
+            "{} malformed line(s) (the first: {})",
+            c.malformed,
+            c.malformed_examples.first().cloned().unwrap_or_default()
+        ));
+    }
+    if c.not_response_complete > 0 {
+        problems.push(format!(
+            "{} event(s) that are not ResponseComplete",
+            c.not_response_complete
+        ));
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    let key = format!(
+        "{}|{}",
+        c.first_event.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        c.last_event.map(|t| t.to_rfc3339()).unwrap_or_default()
+    );
+    Some(new_finding(
+        RuleId::Col003,
+        &key,
+        format!("the audit log read by this run has {}", problems.join("; ")),
+    ))
+}
+
+fn log_summary(c: &Coverage) -> LogSummary {
+    LogSummary {
+        files: c.files.len(),
+        events: c.events,
+        duplicates: c.duplicates,
+        malformed: c.malformed,
+        first_event: c.first_event,
+        last_event: c.last_event,
+        gaps: c.gaps.len(),
+        not_response_complete: c.not_response_complete,
+        levels: c.levels.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::PolicyRule;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_use_exercises_a_grant_only_in_its_scope_and_when_allowed() {
+        let u = Use {
+            access: AccessKey {
+                verb: "get".into(),
+                resource: "pods".into(),
+                namespace: "web".into(),
+                ..AccessKey::default()
+            },
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            last_seen: chrono::DateTime::UNIX_EPOCH,
+            count: 1,
+            allowed: 1,
+            denied: 0,
+            source_ips: Default::default(),
+            user_agents: Default::default(),
+            sources_capped: false,
+        };
+        let g = Grant {
+            binding: Arc::new(crate::rbac::ObjectRef::new("ClusterRoleBinding", None, "b")),
+            role: Arc::new(crate::rbac::ObjectRef::new("ClusterRole", None, "r")),
+            source_role: None,
+            namespace: None,
+            subject: SubjectRef::user("a"),
+            rule: Arc::new(PolicyRule::for_resources(&["*"], &["*"], &["*"], &[])),
+            rule_index: 0,
+        };
+        assert!(exercises(&u, &g));
+        let elsewhere = Grant {
+            namespace: Some(Arc::from("payments")),
+            ..g.clone()
+        };
+        assert!(
+            !exercises(&u, &elsewhere),
+            "a RoleBinding elsewhere is not used"
+        );
+        let denied = Use {
+            allowed: 0,
+            denied: 1,
+            ..u.clone()
+        };
+        assert!(!exercises(&denied, &g), "a denied request uses nothing");
+        let named = Grant {
+            rule: Arc::new(PolicyRule::for_resources(
+                &["get"],
+                &[""],
+                &["pods"],
+                &["web-1"],
+            )),
+            ..g
+        };
+        assert!(
+            exercises(&u, &named),
+            "the record has no names: a rule limited to names counts as used, never as unused"
+        );
+    }
+}
