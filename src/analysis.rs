@@ -303,6 +303,8 @@ pub struct PreviousPackInfo {
     pub snapshot: Snapshot,
     pub findings: Vec<Finding>,
     pub controls: Vec<ControlResult>,
+    /// Its use against grants, if its run read an audit log.
+    pub usage: Option<UsageSummary>,
 }
 
 pub struct AssessmentInput<'a> {
@@ -409,6 +411,9 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     );
     if let Some(prev) = input.previous {
         diff.controls = crate::diff::controls(&prev.controls, &controls);
+        if let (Some(before), Some(now)) = (&prev.usage, &usage) {
+            diff.usage = usage_changes(before, &now.summary);
+        }
     }
     let (usage, suggested_roles) = match usage {
         Some(u) => (Some(u.summary), u.suggested),
@@ -422,6 +427,31 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         basis,
         usage,
         suggested_roles,
+    }
+}
+
+/// Grants used now that the previous pack found unused, and the reverse (a grant absent from
+/// either side, added or removed, is a grant change, not a usage change).
+fn usage_changes(before: &UsageSummary, now: &UsageSummary) -> crate::diff::UsageChanges {
+    use std::collections::BTreeSet;
+    let refs = |s: &UsageSummary, used: bool| -> BTreeSet<String> {
+        s.subjects
+            .iter()
+            .flat_map(|row| {
+                let list = if used { &row.used } else { &row.unused };
+                list.iter().map(move |g| format!("{}: {g}", row.subject))
+            })
+            .collect()
+    };
+    crate::diff::UsageChanges {
+        newly_used: refs(before, false)
+            .intersection(&refs(now, true))
+            .cloned()
+            .collect(),
+        newly_unused: refs(before, true)
+            .intersection(&refs(now, false))
+            .cloned()
+            .collect(),
     }
 }
 

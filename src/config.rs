@@ -675,28 +675,13 @@ fn apply(
                 Err(m) => origin.report(diags, format!("`{key}`: {m}")),
             }
         }
-        Setting::AuditLogMaxMalformedPercent | Setting::AnomalyRateMultiple => {
-            let (low, high, slot) = match setting {
-                Setting::AuditLogMaxMalformedPercent => {
-                    (0.0, 100.0, &mut config.audit_log_max_malformed_percent)
-                }
-                _ => (1.0, 1_000_000.0, &mut config.anomaly_rate_multiple),
-            };
-            match text.parse::<f64>() {
-                Ok(v) if v.is_finite() && (low..=high).contains(&v) => *slot = v,
-                _ => origin.report(
-                    diags,
-                    format!("`{key}`: expected a number from {low} to {high}, found `{text}`"),
-                ),
+        Setting::AuditLogMaxMalformedPercent
+        | Setting::AnomalyRateMultiple
+        | Setting::UsageWindowDays => {
+            if let Err(m) = apply_usage_number(config, setting, &text) {
+                origin.report(diags, format!("`{key}`: {m}"));
             }
         }
-        Setting::UsageWindowDays => match text.parse::<u32>() {
-            Ok(d) if (1..=3660).contains(&d) => config.usage_window_days = d,
-            _ => origin.report(
-                diags,
-                format!("`{key}`: expected a whole number of days from 1 to 3660, found `{text}`"),
-            ),
-        },
         Setting::Inventory => {
             if text.starts_with("configmap:") {
                 match InventoryRef::parse(&text) {
@@ -783,6 +768,36 @@ fn apply(
                 format!("`{key}`: expected a whole number of hours from 1 to 744, found `{text}`"),
             ),
         },
+    }
+}
+
+/// The numbers of the audit-log analysis, each within the range that means something.
+fn apply_usage_number(config: &mut Config, setting: Setting, text: &str) -> Result<(), String> {
+    if setting == Setting::UsageWindowDays {
+        return match text.parse::<u32>() {
+            Ok(d) if (1..=3660).contains(&d) => {
+                config.usage_window_days = d;
+                Ok(())
+            }
+            _ => Err(format!(
+                "expected a whole number of days from 1 to 3660, found `{text}`"
+            )),
+        };
+    }
+    let (low, high, slot) = match setting {
+        Setting::AuditLogMaxMalformedPercent => {
+            (0.0, 100.0, &mut config.audit_log_max_malformed_percent)
+        }
+        _ => (1.0, 1_000_000.0, &mut config.anomaly_rate_multiple),
+    };
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && (low..=high).contains(&v) => {
+            *slot = v;
+            Ok(())
+        }
+        _ => Err(format!(
+            "expected a number from {low} to {high}, found `{text}`"
+        )),
     }
 }
 

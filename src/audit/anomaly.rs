@@ -284,3 +284,133 @@ fn no_grant(
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::assess::UsageOptions;
+    use crate::audit::event::Event;
+    use crate::audit::usage::UsageBuilder;
+    use crate::rbac::RbacIndex;
+    use crate::snapshot::{ClusterInfo, Snapshot};
+
+    fn event(n: u32, at: &str, user: &str, ip: &str, decision: &str) -> Event {
+        serde_json::from_str(&format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"{n}","stage":"ResponseComplete","verb":"list","user":{{"username":"{user}"}},"sourceIPs":["{ip}"],"objectRef":{{"resource":"pods"}},"stageTimestamp":"{at}","annotations":{{"authorization.k8s.io/decision":"{decision}"}}}}"#
+        ))
+        .unwrap()
+    }
+
+    const AGENT: &str = "system:serviceaccount:mon:agent";
+
+    /// `days` of (date, requests, denied, address) for the agent, as one record.
+    fn record(days: &[(&str, u32, u32, &str)]) -> UsageRecord {
+        let mut b = UsageBuilder::default();
+        let mut n = 0;
+        for (day, requests, denied, ip) in days {
+            for i in 0..*requests {
+                n += 1;
+                let decision = if i < *denied { "forbid" } else { "allow" };
+                let at = format!("{day}T{:02}:{:02}:00Z", (i / 60) % 24, i % 60);
+                b.add(&event(n, &at, AGENT, ip, decision));
+            }
+        }
+        b.finish()
+    }
+
+    fn findings(input: &UsageInput) -> Vec<(RuleId, String)> {
+        let snapshot = Snapshot::empty(
+            ClusterInfo {
+                name: "t".into(),
+                id: None,
+                server_version: None,
+            },
+            chrono::DateTime::UNIX_EPOCH,
+            "t".into(),
+        );
+        let index = RbacIndex::build(&snapshot);
+        let ctx = UsageContext {
+            index: &index,
+            holdings: &[],
+            owners: &BTreeMap::new(),
+            today: NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+        };
+        evaluate(input, &ctx)
+            .into_iter()
+            // Nothing in an empty cluster grants the agent anything: KE-USE-007 always.
+            .filter(|f| f.rule_id != RuleId::Use007)
+            .map(|f| (RuleId::parse(&f.rule_id).unwrap(), f.summary))
+            .collect()
+    }
+
+    fn first_run(days: &[(&str, u32, u32, &str)]) -> UsageInput {
+        let r = record(days);
+        UsageInput {
+            record: r.clone(),
+            current: r,
+            continued: false,
+            coverage: Default::default(),
+            options: UsageOptions::default(),
+        }
+    }
+
+    #[test]
+    fn on_a_first_run_the_last_day_is_judged_against_the_earlier_ones() {
+        let quiet = first_run(&[
+            ("2026-11-23", 20, 0, "10.0.0.1"),
+            ("2026-11-24", 20, 0, "10.0.0.1"),
+        ]);
+        assert_eq!(findings(&quiet), []);
+        let busy = first_run(&[
+            ("2026-11-23", 20, 0, "10.0.0.1"),
+            ("2026-11-24", 300, 12, "10.0.0.9"),
+        ]);
+        let rules: Vec<RuleId> = findings(&busy).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(rules, [RuleId::Use003, RuleId::Use004, RuleId::Use005]);
+    }
+
+    #[test]
+    fn below_the_floors_or_without_a_baseline_nothing_is_an_anomaly() {
+        // 99 requests is 5 times 20 but under the floor of 100; 9 denials under the floor of 10.
+        let small = first_run(&[
+            ("2026-11-23", 2, 0, "10.0.0.1"),
+            ("2026-11-24", 99, 9, "10.0.0.1"),
+        ]);
+        assert_eq!(findings(&small), []);
+        // A single day has no baseline: a new identity is not a new address or a spike.
+        let alone = first_run(&[("2026-11-24", 500, 50, "10.0.0.9")]);
+        assert_eq!(findings(&alone), []);
+    }
+
+    #[test]
+    fn a_continued_record_judges_this_runs_days_against_the_previous_ones() {
+        let previous = record(&[("2026-11-23", 20, 0, "10.0.0.1")]);
+        let tonight = record(&[("2026-11-24", 20, 0, "10.0.0.2")]);
+        let mut merged = UsageBuilder::from_record(previous);
+        merged.merge(tonight.clone());
+        let input = UsageInput {
+            record: merged.finish(),
+            current: tonight,
+            continued: true,
+            coverage: Default::default(),
+            options: UsageOptions::default(),
+        };
+        let found = findings(&input);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].1.contains("from 10.0.0.2 on 2026-11-24"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_capped_baseline_of_addresses_claims_no_new_address() {
+        let mut days = vec![];
+        let ips: Vec<String> = (0..20).map(|i| format!("10.0.1.{i}")).collect();
+        for ip in &ips {
+            days.push(("2026-11-23", 1, 0, ip.as_str()));
+        }
+        days.push(("2026-11-24", 1, 0, "10.0.9.9"));
+        assert_eq!(findings(&first_run(&days)), []);
+    }
+}

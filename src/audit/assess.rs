@@ -112,6 +112,9 @@ pub struct SubjectUsage {
     pub last_request: Option<DateTime<Utc>>,
     /// The grants not used, as `binding -> role, rule N`.
     pub unused: Vec<String>,
+    /// The grants used, the same way.
+    #[serde(default)]
+    pub used: Vec<String>,
 }
 
 /// What the usage analysis concludes.
@@ -282,10 +285,10 @@ fn member_groups(record: &UsageRecord, key: &str) -> BTreeSet<String> {
 /// Which of the subject's grants its uses exercised; the row of the usage table and the unused
 /// grants.
 fn judge_grants(scoped: &Scoped, uses: &[&Use]) -> (SubjectUsage, Vec<Grant>) {
-    let (mut used, mut unused) = (0, Vec::new());
+    let (mut used, mut unused) = (Vec::new(), Vec::new());
     for g in &scoped.grants {
         if uses.iter().any(|u| exercises(u, g)) {
-            used += 1;
+            used.push(g.reference());
         } else {
             unused.push(g.clone());
         }
@@ -294,11 +297,12 @@ fn judge_grants(scoped: &Scoped, uses: &[&Use]) -> (SubjectUsage, Vec<Grant>) {
         subject: scoped.subject.clone(),
         sub_processor: scoped.sub_processor.clone(),
         grants_held: scoped.grants.len(),
-        grants_used: used,
+        grants_used: used.len(),
         requests: uses.iter().map(|u| u.count).sum(),
         denied: uses.iter().map(|u| u.denied).sum(),
         last_request: uses.iter().map(|u| u.last_seen).max(),
         unused: unused.iter().map(Grant::reference).collect(),
+        used,
     };
     (row, unused)
 }

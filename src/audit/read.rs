@@ -226,12 +226,13 @@ impl PassState {
         }
     }
 
-    fn malformed(&mut self, file: &str, line: u64, problem: impl std::fmt::Display) {
+    /// Counts a malformed line and names the first ones as `file:line:column: problem`.
+    fn malformed(&mut self, file: &str, line: u64, column: usize, problem: impl std::fmt::Display) {
         self.coverage.malformed += 1;
         if self.coverage.malformed_examples.len() < MALFORMED_SHOWN {
             self.coverage
                 .malformed_examples
-                .push(format!("{file}:{line}: {problem}"));
+                .push(format!("{file}:{line}:{column}: {problem}"));
         }
     }
 
@@ -388,7 +389,7 @@ fn read_stream<R: Read>(
         }
         state.coverage.lines += 1;
         if len > MAX_LINE {
-            state.malformed(shown, number, format!("a line of {len} bytes"));
+            state.malformed(shown, number, 1, format!("a line of {len} bytes"));
             continue;
         }
         match serde_json::from_slice::<Event>(&buf) {
@@ -401,9 +402,21 @@ fn read_stream<R: Read>(
                         state.coverage.duplicates += 1;
                     }
                 }
-                Err(problem) => state.malformed(shown, number, problem),
+                Err(problem) => state.malformed(shown, number, 1, problem),
             },
-            Err(e) => state.malformed(shown, number, crate::diag::shorten(&e.to_string(), 200)),
+            Err(e) => {
+                // serde_json says "… at line 1 column N": the line is the file's, said above.
+                let text = e.to_string();
+                let problem = text
+                    .rsplit_once(" at line ")
+                    .map_or(text.as_str(), |(p, _)| p);
+                state.malformed(
+                    shown,
+                    number,
+                    e.column().max(1),
+                    crate::diag::shorten(problem, 200),
+                )
+            }
         }
     }
     Ok(())
@@ -496,13 +509,13 @@ mod tests {
         let (c, _) = read(dir.path(), &lenient).unwrap();
         assert_eq!((c.malformed, c.events), (2, 198));
         assert!(
-            c.malformed_examples[0].contains("audit.log:10: "),
+            c.malformed_examples[0].contains("audit.log:10:"),
             "{:?}",
             c.malformed_examples
         );
         assert!(
             c.malformed_examples[1].ends_with(
-                "audit.log:20: not an audit.k8s.io/v1 Event (kind `Pod`, apiVersion `v1`)"
+                "audit.log:20:1: not an audit.k8s.io/v1 Event (kind `Pod`, apiVersion `v1`)"
             ),
             "{:?}",
             c.malformed_examples

@@ -353,6 +353,40 @@ mod tests {
     }
 
     #[test]
+    fn pruning_keeps_exactly_the_window() {
+        let mut b = UsageBuilder::default();
+        b.add(&event("1", "2026-08-01T10:00:00Z", "10.0.0.7", "allow"));
+        b.add(&event("2", "2026-11-30T10:00:00Z", "10.0.0.8", "allow"));
+        let mut r = b.finish();
+        r.subjects.insert("User:gone".into(), {
+            let mut old = r.subjects["ServiceAccount:monitoring/agent"].clone();
+            old[0].last_seen = "2026-08-01T10:00:00Z".parse().unwrap();
+            old
+        });
+        r.prune_to_window(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 90);
+        assert_eq!(
+            r.days_seen
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>(),
+            ["2026-11-30"]
+        );
+        assert!(
+            !r.subjects.contains_key("User:gone"),
+            "a subject unseen in the window drops out"
+        );
+        let agent = &r.activity["ServiceAccount:monitoring/agent"];
+        assert_eq!(agent.len(), 1, "only the window's days of activity");
+        // A use seen in the window keeps its whole history (first seen before the window).
+        assert_eq!(
+            r.subjects["ServiceAccount:monitoring/agent"][0]
+                .first_seen
+                .to_rfc3339(),
+            "2026-08-01T10:00:00+00:00"
+        );
+    }
+
+    #[test]
     fn the_record_round_trips_through_json() {
         let mut b = UsageBuilder::default();
         b.add(&event("1", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));

@@ -174,6 +174,24 @@ pub struct Diff {
     pub findings: FindingChanges,
     pub controls: Vec<ControlChange>,
     pub collection: Vec<CollectionChange>,
+    /// Grants whose use changed since the previous pack (both packs read an audit log).
+    #[serde(default, skip_serializing_if = "UsageChanges::is_empty")]
+    pub usage: UsageChanges,
+}
+
+/// Grants (as `subject: binding -> role, rule N`) used now and unused in the previous pack's
+/// window, and the reverse.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageChanges {
+    pub newly_used: Vec<String>,
+    pub newly_unused: Vec<String>,
+}
+
+impl UsageChanges {
+    pub fn is_empty(&self) -> bool {
+        self.newly_used.is_empty() && self.newly_unused.is_empty()
+    }
 }
 
 impl Diff {
@@ -189,6 +207,7 @@ impl Diff {
             findings: FindingChanges::default(),
             controls: Vec::new(),
             collection: Vec::new(),
+            usage: UsageChanges::default(),
         }
     }
 
@@ -200,6 +219,7 @@ impl Diff {
             && self.findings.resolved.is_empty()
             && self.controls.is_empty()
             && self.collection.is_empty()
+            && self.usage.is_empty()
     }
 }
 
@@ -234,6 +254,7 @@ pub fn compute_with(
         findings: findings(old.findings, new.findings),
         controls: controls(old.controls, new.controls),
         collection: collection(old.snapshot, new.snapshot),
+        usage: UsageChanges::default(),
     };
     // Tag grant changes with the sub-processor that owns the subject.
     let owners = owners(new.snapshot, new_index)

@@ -156,6 +156,7 @@ pub async fn read_verified(
             snapshot,
             findings: doc.findings,
             controls: doc.controls,
+            usage: doc.usage,
         },
         pointer,
         manifest,

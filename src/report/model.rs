@@ -182,6 +182,9 @@ pub struct ChangesView {
     pub objects_note: String,
     pub sub_processors: Vec<String>,
     pub collection: Vec<String>,
+    /// Grants used for the first time in the window, and grants that fell out of use.
+    pub newly_used: Vec<String>,
+    pub newly_unused: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -674,12 +677,22 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
         t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_else(|| "-".into())
     };
+    let levels: Vec<String> = log
+        .levels
+        .iter()
+        .map(|(level, n)| format!("{level} {n}"))
+        .collect();
     let coverage = format!(
-        "This run read {} audit event(s) in {} file(s) or object(s), from {} to {}. The usage record covers {} of the {} days of the window since {}.",
+        "This run read {} audit event(s) in {} file(s) or object(s), from {} to {} (levels: {}). The usage record covers {} of the {} days of the window since {}.",
         log.events,
         log.files,
         when(&log.first_event),
         when(&log.last_event),
+        if levels.is_empty() {
+            "none".to_string()
+        } else {
+            levels.join(", ")
+        },
         u.days_seen,
         u.window_days,
         u.window_start
@@ -1032,6 +1045,18 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             .iter()
             .map(|c| format!("{}: {} -> {}", c.kind, c.from, c.to))
             .collect(),
+        newly_used: bounded(
+            d.usage.newly_used.iter().cloned(),
+            d.usage.newly_used.len(),
+            "grants used for the first time",
+            "diff.json",
+        ),
+        newly_unused: bounded(
+            d.usage.newly_unused.iter().cloned(),
+            d.usage.newly_unused.len(),
+            "grants no longer used",
+            "diff.json",
+        ),
     }
 }
 

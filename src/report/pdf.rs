@@ -970,6 +970,12 @@ fn changes(l: &mut Layout, m: &ReportModel) {
     );
     l.list("Other new findings", &c.new_findings, 8.0);
     l.list("Resolved findings", &c.resolved_findings, 8.0);
+    l.list(
+        "Access used again or for the first time in the window",
+        &c.newly_used,
+        8.0,
+    );
+    l.list("Access no longer used in the window", &c.newly_unused, 8.0);
     l.list("Control status changes", &c.controls, 8.0);
     if !c.grants.is_empty() {
         l.subheading("Effective grants gained or lost");

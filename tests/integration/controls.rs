@@ -181,6 +181,7 @@ fn assess_samples(
         snapshot: s.clone(),
         findings: Vec::new(),
         controls: Vec::new(),
+        usage: None,
     };
     assess(&AssessmentInput {
         snapshot: &s,

@@ -160,6 +160,12 @@ fn the_first_night_finds_every_kind_of_use_and_says_what_the_log_covers() {
     );
 
     check_numbers_against_the_log_and_usage_json(pack, &doc);
+    let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+    let start = html
+        .find("<section id=\"usage\">")
+        .expect("a usage section");
+    let end = start + html[start..].find("</section>").unwrap() + "</section>".len();
+    insta::assert_snapshot!("usage_section", &html[start..end]);
     let roles: Vec<String> = common::files_under(pack)
         .into_iter()
         .filter(|f| f.starts_with("suggested-roles/user.oidc-alice"))
@@ -290,6 +296,24 @@ fn the_next_night_continues_the_verified_record_and_a_tampered_one_stops_the_run
         "the resolved anomaly shows in the diff"
     );
 
+    let changes = &diff["usage"];
+    let used: Vec<&str> = changes["newlyUsed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        used.iter().any(|g| g.starts_with("ServiceAccount:cert-manager/cert-manager: ClusterRoleBinding cert-manager-controller-issuers")),
+        "{used:#?}"
+    );
+    assert!(
+        changes
+            .get("newlyUnused")
+            .is_none_or(|v| v.as_array().unwrap().is_empty()),
+        "{changes:#}"
+    );
+
     // The previous pack's usage.json changed after publishing: the next run refuses to build on it.
     let usage = packs[1].join("usage.json");
     let mut bytes = std::fs::read(&usage).unwrap();
@@ -313,6 +337,37 @@ fn the_next_night_continues_the_verified_record_and_a_tampered_one_stops_the_run
         2,
         "nothing was published"
     );
+}
+
+#[test]
+fn access_that_falls_out_of_the_window_is_newly_unused_in_the_diff() {
+    let out = tempfile::tempdir().unwrap();
+    run_with_log(out.path(), &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
+    // A two-day window on 11-26 keeps 11-25 and drops the first night's 11-24, when
+    // external-secrets minted a token and read a Secret.
+    run_with_log(
+        out.path(),
+        &fixture("sample-next"),
+        NEXT_NIGHT,
+        &["--usage-window-days", "2"],
+    )
+    .assert_ok();
+    let packs = common::pack_dirs(out.path());
+    let diff = json(&packs[1].join("diff.json"));
+    let unused: Vec<&str> = diff["usage"]["newlyUnused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        unused
+            .iter()
+            .any(|g| g.starts_with("ServiceAccount:external-secrets/external-secrets: ")),
+        "{unused:#?}"
+    );
+    let html = std::fs::read_to_string(packs[1].join("report.html")).unwrap();
+    assert!(html.contains("Access no longer used in the window"));
 }
 
 #[test]
@@ -610,4 +665,84 @@ fn a_real_audit_log_shows_what_a_sub_processor_used_and_what_it_did_not() {
         doc["usage"]["log"]["events"].as_u64().unwrap() > 4,
         "the control plane's own requests too"
     );
+}
+
+#[test]
+#[ignore = "needs the S3 server tests/run.sh starts"]
+fn an_exported_log_in_a_bucket_reads_as_the_same_log() {
+    use common::s3;
+    use std::io::Write;
+    let env = s3::shared();
+    let prefix = s3::unique_prefix("audit-export");
+    let text = std::fs::read(fixture("sample/audit.log")).unwrap();
+    // As exports write it: the log split into gzip objects, and an upload still in progress.
+    let half = text.len() / 2
+        + text[text.len() / 2..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap()
+        + 1;
+    let client = s3::client(&env);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (name, part) in [
+        ("2026/11/24/part-1.json.gz", &text[..half]),
+        ("2026/11/24/part-2.json.gz", &text[half..]),
+    ] {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(part).unwrap();
+        let body = gz.finish().unwrap();
+        rt.block_on(
+            client
+                .put_object()
+                .bucket(&env.bucket)
+                .key(format!("{prefix}/{name}"))
+                .body(body.into())
+                .send(),
+        )
+        .unwrap();
+    }
+    rt.block_on(
+        client
+            .put_object()
+            .bucket(&env.bucket)
+            .key(format!("{prefix}/2026/11/24/.part-3.json.gz"))
+            .body(b"partial".to_vec().into())
+            .send(),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let url = format!("s3://{}/{prefix}", env.bucket);
+    let vars = s3::cli_env(&env);
+    let mut env_refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env_refs.push(("KUBE_EVIDENCE_S3_ENDPOINT", &env.endpoint));
+    common::sample_run(
+        out.path(),
+        "samples/cluster",
+        FIRST_NIGHT,
+        &["--audit-log", &url],
+        &env_refs,
+    )
+    .assert_ok();
+    let from_bucket = json(&common::pack_dirs(out.path())[0].join("findings.json"));
+    let local = tempfile::tempdir().unwrap();
+    run_with_log(local.path(), &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
+    let from_file = json(&common::pack_dirs(local.path())[0].join("findings.json"));
+    let ids = |doc: &Value| -> Vec<String> {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["ruleId"].as_str().unwrap().starts_with("KE-USE-"))
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&from_bucket), ids(&from_file));
+    assert_eq!(
+        from_bucket["usage"]["log"]["events"],
+        from_file["usage"]["log"]["events"]
+    );
+    assert_eq!(from_bucket["usage"]["log"]["files"], 2);
 }
