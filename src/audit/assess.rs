@@ -141,8 +141,11 @@ pub fn evaluate(input: &UsageInput, ctx: &UsageContext<'_>) -> UsageAnalysis {
     for scoped in subjects_in_scope(ctx) {
         let uses = uses_of(&input.record, &scoped.subject);
         let (row, unused) = judge_grants(&scoped, &uses);
-        findings.extend(unused_findings(&scoped, &unused, &qualifier));
-        if !unused.is_empty() {
+        // Without a single day of log in the window there is no evidence of non-use at all.
+        if days_seen > 0 {
+            findings.extend(unused_findings(&scoped, &unused, &qualifier));
+        }
+        if days_seen > 0 && !unused.is_empty() {
             suggested.push(super::suggest::roles_for(&scoped.subject, &uses));
         }
         subjects.push(row);
@@ -428,6 +431,12 @@ fn unused_findings(scoped: &Scoped, unused: &[Grant], q: &Qualifier) -> Vec<Find
 /// KE-COL-003 when the log shows hours with no event, unreadable lines or incomplete events.
 fn coverage_finding(c: &Coverage) -> Option<Finding> {
     let mut problems = Vec::new();
+    if c.events == 0 {
+        problems.push(format!(
+            "no audit event at all in {} file(s) or object(s)",
+            c.files.len()
+        ));
+    }
     if !c.gaps.is_empty() {
         let first = &c.gaps[0];
         problems.push(format!(

@@ -49,12 +49,15 @@ pub fn roles_for(subject: &SubjectRef, uses: &[&Use]) -> SuggestedRoles {
             .insert(a.verb.clone());
     }
     let name = format!("suggested-{}", role_name(subject));
+    // The subject's name comes from the audit log: quoted, so a line break in it cannot end the
+    // comment and write YAML of its own.
+    let who = q(&subject.to_string());
     let mut docs = vec![format!(
-        "# Roles covering exactly what {subject} was allowed to do in the usage window, made by\n# kube-evidence from the API audit log. Review before applying: use that the log did not\n# see (a yearly job, an emergency path) is not in them.\n"
+        "# Roles covering exactly what {who} was allowed to do in the usage window, made by\n# kube-evidence from the API audit log. Review before applying: use that the log did not\n# see (a yearly job, an emergency path) is not in them.\n"
     )];
     if cluster.is_empty() && urls.is_empty() && namespaced.is_empty() {
         docs[0].push_str(&format!(
-            "#\n# {subject} made no allowed request in the window: no role is suggested. Remove its\n# bindings if nothing needs its access.\n"
+            "#\n# {who} made no allowed request in the window: no role is suggested. Remove its\n# bindings if nothing needs its access.\n"
         ));
     }
     if !cluster.is_empty() || !urls.is_empty() {
@@ -207,6 +210,17 @@ mod tests {
         assert!(
             !s.yaml.contains("delete"),
             "a denied request is not suggested"
+        );
+    }
+
+    #[test]
+    fn a_user_name_with_a_line_break_cannot_write_yaml() {
+        let evil = SubjectRef::user("x\nkind: ClusterRole\nrules: [{verbs: ['*']}]");
+        let s = roles_for(&evil, &[]);
+        assert!(
+            s.yaml.lines().all(|l| l.starts_with('#')),
+            "every line is a comment:\n{}",
+            s.yaml
         );
     }
 

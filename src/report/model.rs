@@ -698,7 +698,9 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
         u.window_start
     );
     let window_covered = u.days_seen >= u.days_required;
-    let claim = if window_covered {
+    let claim = if u.days_seen == 0 {
+        "The log has no event in the window: nothing about use can be concluded from it, and no unused-access finding is made.".to_string()
+    } else if window_covered {
         format!(
             "Unused means not used on any of the {} days of log seen in the window.",
             u.days_seen

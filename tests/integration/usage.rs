@@ -457,6 +457,27 @@ fn a_log_of_mostly_bad_lines_stops_the_run_with_where_they_are() {
 }
 
 #[test]
+fn an_empty_log_concludes_nothing_about_use_and_says_so() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    std::fs::write(&log, "").unwrap();
+    run_with_log(out.path(), &log, FIRST_NIGHT, &[]).assert_ok();
+    let pack = &common::pack_dirs(out.path())[0];
+    let doc = json(&pack.join("findings.json"));
+    for rule in ["KE-USE-001", "KE-USE-002"] {
+        assert!(
+            summaries(&doc, rule).is_empty(),
+            "{rule}: {:?}",
+            summaries(&doc, rule)
+        );
+    }
+    one_with(&doc, "KE-COL-003", "no audit event at all in 1 file(s)");
+    let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+    assert!(html.contains("The log has no event in the window"));
+}
+
+#[test]
 fn usage_answers_for_one_subject_on_demand() {
     let r = common::run(
         &[
