@@ -9,7 +9,6 @@
 use super::assess::{MIN_SPIKE_DENIED, MIN_SPIKE_REQUESTS, UsageContext, UsageInput};
 use super::usage::{DayActivity, UsageRecord, Use};
 use crate::finding::Finding;
-use crate::rbac::subject::{ALL_SERVICE_ACCOUNTS, AUTHENTICATED, UNAUTHENTICATED};
 use crate::rbac::{Identity, SubjectRef};
 use crate::rules::system::is_system_subject;
 use crate::rules::{RuleId, new_finding};
@@ -265,12 +264,7 @@ fn no_grant(
         .map(|g| g.iter().cloned().collect())
         .unwrap_or_default();
     let access = ctx.index.access(&Identity::of(subject, &groups));
-    let everyone = [AUTHENTICATED, UNAUTHENTICATED, ALL_SERVICE_ACCOUNTS];
-    let own = access.bypasses_rbac
-        || access.all().any(|g| match &g.subject {
-            SubjectRef::Group { name } => !everyone.contains(&name.as_str()),
-            _ => true,
-        });
+    let own = access.bypasses_rbac || access.all().any(|g| g.subject.is_own_grant_path());
     if own {
         return None;
     }

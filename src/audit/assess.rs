@@ -245,7 +245,7 @@ fn subjects_in_scope(ctx: &UsageContext<'_>) -> Vec<Scoped> {
         let report = ctx.index.access(&Identity::of(subject, &[]));
         let grants: Vec<Grant> = report
             .all()
-            .filter(|g| g.subject == *subject || !is_system_subject(&g.subject))
+            .filter(|g| g.subject == *subject || g.subject.is_own_grant_path())
             .cloned()
             .collect();
         out.push(Scoped {

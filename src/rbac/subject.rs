@@ -18,6 +18,19 @@ pub const ANONYMOUS: &str = "system:anonymous";
 /// Members bypass RBAC entirely (the API server's privileged-group authorizer).
 pub const MASTERS: &str = "system:masters";
 
+/// Groups every user, or every ServiceAccount, is in: a grant through them is nobody's own.
+pub fn is_everyone_group(name: &str) -> bool {
+    matches!(name, AUTHENTICATED | UNAUTHENTICATED | ALL_SERVICE_ACCOUNTS)
+}
+
+impl SubjectRef {
+    /// A grant "through" this binding subject is the holder's own: the holder itself, or a
+    /// group other than the ones everybody is in.
+    pub fn is_own_grant_path(&self) -> bool {
+        !matches!(self, SubjectRef::Group { name } if is_everyone_group(name))
+    }
+}
+
 /// A subject as the tool reports it: a user, a group, or a ServiceAccount.
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
