@@ -37,6 +37,7 @@ fn bench(c: &mut Criterion) {
         previous: None,
         schedule_interval_hours: 24,
         usage: None,
+        reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),
     });
     let base = assessment.analysis.findings.clone();

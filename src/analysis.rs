@@ -5,6 +5,7 @@ use crate::audit::suggest::SuggestedRoles;
 use crate::audit::{UsageContext, UsageInput, UsageSummary};
 use crate::controls::{
     AssessmentBasis, AuditWindow, Availability, ControlResult, Controls, PreviousBasis, Retention,
+    ReviewBasis,
 };
 use crate::diff::{Diff, Side};
 use crate::exceptions::{Exception, ExceptionOutcome};
@@ -293,6 +294,9 @@ pub struct Assessment {
     /// The roles that cover what each subject with unused grants used (`suggested-roles/`).
     #[serde(skip)]
     pub suggested_roles: Vec<SuggestedRoles>,
+    /// The follow-up of the cluster's access review campaigns (absent without any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<crate::review::assess::ReviewState>,
 }
 
 /// The previous pack of the series, verified against its manifest (see `pack::previous`).
@@ -305,6 +309,8 @@ pub struct PreviousPackInfo {
     pub controls: Vec<ControlResult>,
     /// Its use against grants, if its run read an audit log.
     pub usage: Option<UsageSummary>,
+    /// Its follow-up of the access reviews, if there were campaigns.
+    pub reviews: Option<crate::review::assess::ReviewState>,
 }
 
 pub struct AssessmentInput<'a> {
@@ -316,6 +322,8 @@ pub struct AssessmentInput<'a> {
     pub schedule_interval_hours: u32,
     /// The audit log's evidence of use, when one was read.
     pub usage: Option<&'a UsageInput>,
+    /// The cluster's access review campaigns, when the store has any.
+    pub reviews: Option<&'a crate::review::assess::Reviews>,
     /// How the store keeps packs (records protection).
     pub retention: Retention,
 }
@@ -336,11 +344,15 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
             },
         )
     });
+    let reviews = input.reviews.map(|r| follow_up_reviews(r, &rbac, snapshot));
     let mut analysis = rbac.analysis;
     if let Some(u) = &usage {
         analysis.findings.extend(u.findings.iter().cloned());
-        sort_findings(&mut analysis.findings);
     }
+    if let Some((_, f)) = &reviews {
+        analysis.findings.extend(f.iter().cloned());
+    }
+    sort_findings(&mut analysis.findings);
     if let Some(prev) = input.previous
         && let Some(f) = series_gap(
             prev.collected_at,
@@ -395,6 +407,12 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
                 .and_then(|i| i.record.days_seen.first().copied()),
         }),
         retention: input.retention.clone(),
+        access_reviews: input.reviews.and_then(|r| {
+            Some(ReviewBasis {
+                campaigns: r.campaigns.len(),
+                latest: r.campaigns.iter().map(|(c, _)| c.created_at).max()?,
+            })
+        }),
     };
     let controls = crate::controls::evaluate(
         input.controls,
@@ -427,7 +445,31 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         basis,
         usage,
         suggested_roles,
+        reviews: reviews.map(|(state, _)| state),
     }
+}
+
+/// The follow-up of the campaigns against today's population (the rows a campaign would
+/// freeze now).
+fn follow_up_reviews(
+    r: &crate::review::assess::Reviews,
+    rbac: &RbacAnalysis,
+    snapshot: &Snapshot,
+) -> (crate::review::assess::ReviewState, Vec<Finding>) {
+    use crate::review::{assess, population};
+    let rows = population::rows(&population::PopulationInput {
+        index: &rbac.index,
+        holdings: &rbac.holdings,
+        owners: &rbac.owners,
+        inventory: snapshot.inventory.as_ref(),
+    });
+    assess::evaluate(&assess::ReviewInput {
+        campaigns: &r.campaigns,
+        population: &rows,
+        now: snapshot.taken_at,
+        period_days: r.period_days,
+        previous: r.previous.as_ref(),
+    })
 }
 
 /// Grants used now that the previous pack found unused, and the reverse (a grant absent from

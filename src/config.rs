@@ -241,6 +241,22 @@ settings_table! {
         value: "N",
         help: "A non-human identity's daily requests or denials above N times its baseline are an anomaly (default 10).",
     }
+    Reviewers {
+        key: "reviewers",
+        flag: "--reviewers",
+        env: "KUBE_EVIDENCE_REVIEWERS",
+        kind: Path,
+        value: "FILE",
+        help: "The reviewer map of access review campaigns: who reviews which rows, by namespace, group or subject pattern, with a default (see docs/access-reviews.md).",
+    }
+    ReviewPeriodDays {
+        key: "reviewPeriodDays",
+        flag: "--review-period-days",
+        env: "KUBE_EVIDENCE_REVIEW_PERIOD_DAYS",
+        kind: Number,
+        value: "DAYS",
+        help: "A privileged grant counts as reviewed when a decision on it is at most this old (default 90 days).",
+    }
     ScheduleIntervalHours {
         key: "scheduleIntervalHours",
         flag: "--schedule-interval-hours",
@@ -399,6 +415,9 @@ pub struct Config {
     pub audit_log_max_malformed_percent: f64,
     pub usage_window_days: u32,
     pub anomaly_rate_multiple: f64,
+    /// The reviewer map for access review campaigns.
+    pub reviewers: Option<PathBuf>,
+    pub review_period_days: u32,
     /// How to reach an `s3://` store.
     pub s3: S3Settings,
     /// The file the configuration was read from, if any.
@@ -592,6 +611,8 @@ impl Config {
             audit_log_max_malformed_percent: 1.0,
             usage_window_days: 90,
             anomaly_rate_multiple: 10.0,
+            reviewers: None,
+            review_period_days: 90,
             s3: S3Settings::default(),
             file: file.map(Path::to_path_buf),
         }
@@ -677,7 +698,8 @@ fn apply(
         }
         Setting::AuditLogMaxMalformedPercent
         | Setting::AnomalyRateMultiple
-        | Setting::UsageWindowDays => {
+        | Setting::UsageWindowDays
+        | Setting::ReviewPeriodDays => {
             if let Err(m) = apply_usage_number(config, setting, &text) {
                 origin.report(diags, format!("`{key}`: {m}"));
             }
@@ -693,6 +715,7 @@ fn apply(
             }
         }
         Setting::Controls => config.controls = Some(path_value(&text)),
+        Setting::Reviewers => config.reviewers = Some(path_value(&text)),
         Setting::Exceptions => config.exceptions = Some(path_value(&text)),
         Setting::SigningKey => config.signing_key = Some(path_value(&text)),
         Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
@@ -773,10 +796,17 @@ fn apply(
 
 /// The numbers of the audit-log analysis, each within the range that means something.
 fn apply_usage_number(config: &mut Config, setting: Setting, text: &str) -> Result<(), String> {
-    if setting == Setting::UsageWindowDays {
+    if matches!(
+        setting,
+        Setting::UsageWindowDays | Setting::ReviewPeriodDays
+    ) {
         return match text.parse::<u32>() {
             Ok(d) if (1..=3660).contains(&d) => {
-                config.usage_window_days = d;
+                if setting == Setting::UsageWindowDays {
+                    config.usage_window_days = d;
+                } else {
+                    config.review_period_days = d;
+                }
                 Ok(())
             }
             _ => Err(format!(

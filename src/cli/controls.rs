@@ -252,6 +252,7 @@ fn assess_for_show(
         previous: None,
         schedule_interval_hours: 24,
         usage: None,
+        reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),
     });
     Ok(a)

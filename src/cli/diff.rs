@@ -150,6 +150,7 @@ fn load_side(
                 previous: None,
                 schedule_interval_hours: 24,
                 usage: None,
+                reviews: None,
                 retention: kube_evidence::controls::Retention::not_published(),
             });
             (a.analysis.findings, a.controls)

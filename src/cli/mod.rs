@@ -26,6 +26,7 @@ mod inventory;
 mod keys;
 mod logging;
 mod query;
+mod review;
 mod rules;
 mod run;
 mod settings;
@@ -166,6 +167,8 @@ pub enum Command {
     CanI(query::CanIArgs),
     /// What SUBJECT holds against what the audit log saw it use, and the roles covering its use.
     Usage(usage::UsageArgs),
+    /// Access review campaigns: start, sign, submit, status.
+    Review(review::ReviewArgs),
     /// The risk rule catalog.
     Rules(rules::RulesArgs),
     /// The sub-processor inventory: validate, print its schema, discover third parties.
@@ -206,6 +209,7 @@ pub fn main() -> ExitCode {
         Command::Access(args) => query::access(args, &cli.log),
         Command::CanI(args) => query::can_i(args, &cli.log),
         Command::Usage(args) => usage::execute(args, &cli.log),
+        Command::Review(args) => review::execute(args, &cli.log),
         Command::Rules(args) => rules::execute(args),
         Command::Inventory(args) => inventory::execute(args, &cli.log),
         Command::Controls(args) => controls::execute(args, &cli.log),

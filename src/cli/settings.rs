@@ -42,6 +42,7 @@ impl SettingGroup for RunSettings {
         Setting::AuditLogMaxMalformedPercent,
         Setting::UsageWindowDays,
         Setting::AnomalyRateMultiple,
+        Setting::ReviewPeriodDays,
     ];
 }
 
@@ -176,8 +177,12 @@ mod tests {
     #[test]
     fn every_setting_but_logging_is_a_run_flag() {
         for s in Setting::ALL {
-            let global = matches!(s, Setting::LogFormat | Setting::LogLevel);
-            assert_eq!(RunSettings::SETTINGS.contains(&s), !global, "{s:?}");
+            // The reviewer map is `review start`'s (from the run configuration or its flag).
+            let elsewhere = matches!(
+                s,
+                Setting::LogFormat | Setting::LogLevel | Setting::Reviewers
+            );
+            assert_eq!(RunSettings::SETTINGS.contains(&s), !elsewhere, "{s:?}");
         }
     }
 }

@@ -24,6 +24,10 @@ pub const REQUIREMENTS: &[(&str, &str)] = &[
         "the pack covers a period of at least one schedule interval since the previous pack",
     ),
     (
+        "access-review",
+        "an access review campaign of the cluster was read from the store",
+    ),
+    (
         "retention",
         "the store keeps packs under a retention lock that nobody can lift (Object Lock in compliance mode)",
     ),
@@ -60,6 +64,17 @@ pub struct AssessmentBasis {
     pub audit_window: Option<AuditWindow>,
     /// How the store keeps the packs.
     pub retention: Retention,
+    /// Access review campaigns read from the store (absent when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_reviews: Option<ReviewBasis>,
+}
+
+/// The access review campaigns a run read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewBasis {
+    pub campaigns: usize,
+    pub latest: DateTime<Utc>,
 }
 
 /// The usage window and the days of audit log the usage record has within it.
@@ -138,6 +153,16 @@ impl AssessmentBasis {
             "inventory" if self.inventory => Met("a sub-processor inventory was given".into()),
             "inventory" => NotAssessed("no sub-processor inventory was given".into()),
             "audit-log" => self.audit_log_state(),
+            "access-review" => match &self.access_reviews {
+                Some(r) => Met(format!(
+                    "{} access review campaign(s) read, the latest created {}",
+                    r.campaigns,
+                    r.latest.format("%Y-%m-%d")
+                )),
+                None => Manual(
+                    "no access review campaign of this cluster is in the store: attach the evidence of the periodic access review (or run one with `kube-evidence review start`)".into(),
+                ),
+            },
             "previous-pack" => match &self.previous_pack {
                 Some(p) => Met(format!("previous pack {} verified", p.pack_id)),
                 None => NotAssessed("no previous pack: this pack is the baseline of its chain".into()),
@@ -197,6 +222,7 @@ mod tests {
             audit_log: false,
             audit_window: None,
             retention,
+            access_reviews: None,
         }
     }
 

@@ -48,6 +48,9 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             CSV,
         ));
     }
+    if let Some(reviews) = &input.assessment.reviews {
+        files.push(PackFile::new("reviews.csv", csv::reviews(reviews), CSV));
+    }
     if let Some(usage) = input.usage {
         files.extend(usage_files(input, usage));
     }

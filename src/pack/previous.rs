@@ -157,6 +157,7 @@ pub async fn read_verified(
             findings: doc.findings,
             controls: doc.controls,
             usage: doc.usage,
+            reviews: doc.reviews,
         },
         pointer,
         manifest,

@@ -6,6 +6,7 @@
 //! Key material never reaches a message: errors about a key name where it came from, never what
 //! it holds, and `SigningKey` does not print its contents.
 
+use crate::pattern::pattern_matches;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 use std::fmt;
@@ -129,9 +130,14 @@ impl SigningKey {
 
     /// An SSHSIG signature (PEM, as `ssh-keygen -Y sign` writes it) over `message`.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.sign_in(NAMESPACE, message)
+    }
+
+    /// Signs in another SSHSIG namespace (a reviewer's decisions), as `ssh-keygen -Y sign -n`.
+    pub fn sign_in(&self, namespace: &str, message: &[u8]) -> Result<Vec<u8>, SignError> {
         let sig = self
             .key
-            .sign(NAMESPACE, HashAlg::Sha512, message)
+            .sign(namespace, HashAlg::Sha512, message)
             .map_err(|e| SignError::Sign(e.to_string()))?;
         let mut pem = sig
             .to_pem(LineEnding::LF)
@@ -173,38 +179,6 @@ impl AllowedSigner {
     fn valid_at(&self, t: DateTime<Utc>) -> bool {
         self.valid_after.is_none_or(|a| t >= a) && self.valid_before.is_none_or(|b| t < b)
     }
-}
-
-/// `*` and `?` patterns, as OpenSSH matches principals and namespaces.
-fn pattern_matches(pattern: &str, text: &str) -> bool {
-    // Iterative wildcard matching: on a mismatch, only the most recent `*` takes one more
-    // character, so the work is at most pattern × text (a recursive matcher is exponential on
-    // patterns such as `*a*a*a*a*b` against a long run of `a`).
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
-            Some('*') => {
-                star = Some((pi, ti));
-                pi += 1;
-            }
-            Some(&c) if c == '?' || c == t[ti] => {
-                pi += 1;
-                ti += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// `YYYYMMDD[HHMM[SS]][Z]`; without `Z` OpenSSH reads local time, which for evidence is read as
@@ -362,8 +336,8 @@ pub struct SignatureCheck {
 pub enum SignatureProblem {
     #[error("the signature is not an SSHSIG signature: {0}")]
     Format(String),
-    #[error("the signature's namespace is `{0}`, not `kube-evidence`")]
-    Namespace(String),
+    #[error("the signature's namespace is `{found}`, not `{expected}`")]
+    Namespace { found: String, expected: String },
     #[error("the signature does not match the manifest")]
     Mismatch,
     #[error("signed by {0}, which is not in the allowed signers")]
@@ -377,9 +351,13 @@ pub enum SignatureProblem {
         at: String,
     },
     #[error(
-        "signed by {fingerprint}, whose allowed-signers entry (line {line}) does not allow the kube-evidence namespace"
+        "signed by {fingerprint}, whose allowed-signers entry (line {line}) does not allow the {namespace} namespace"
     )]
-    NamespaceNotAllowed { fingerprint: String, line: usize },
+    NamespaceNotAllowed {
+        fingerprint: String,
+        line: usize,
+        namespace: String,
+    },
 }
 
 /// Checks an SSHSIG signature over `message`, and, when `signers` are given, that the key is
@@ -391,13 +369,28 @@ pub fn verify(
     signers: Option<&[AllowedSigner]>,
     at: DateTime<Utc>,
 ) -> Result<SignatureCheck, SignatureProblem> {
+    verify_in(NAMESPACE, message, signature_pem, signers, at)
+}
+
+/// [`verify`] for signatures made in another SSHSIG namespace (a reviewer's decisions are
+/// signed in their own, so that no signature of one kind can pass for the other).
+pub fn verify_in(
+    namespace: &str,
+    message: &[u8],
+    signature_pem: &[u8],
+    signers: Option<&[AllowedSigner]>,
+    at: DateTime<Utc>,
+) -> Result<SignatureCheck, SignatureProblem> {
     let sig =
         SshSig::from_pem(signature_pem).map_err(|e| SignatureProblem::Format(e.to_string()))?;
-    if sig.namespace() != NAMESPACE {
-        return Err(SignatureProblem::Namespace(sig.namespace().to_string()));
+    if sig.namespace() != namespace {
+        return Err(SignatureProblem::Namespace {
+            found: sig.namespace().to_string(),
+            expected: namespace.to_string(),
+        });
     }
     let key = PublicKey::from(sig.public_key().clone());
-    key.verify(NAMESPACE, message, &sig)
+    key.verify(namespace, message, &sig)
         .map_err(|_| SignatureProblem::Mismatch)?;
     let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
     let Some(signers) = signers else {
@@ -415,10 +408,11 @@ pub fn verify(
     }
     let mut problem = None;
     for s in matching {
-        if !s.allows_namespace(NAMESPACE) {
+        if !s.allows_namespace(namespace) {
             problem.get_or_insert(SignatureProblem::NamespaceNotAllowed {
                 fingerprint: fingerprint.clone(),
                 line: s.line,
+                namespace: namespace.to_string(),
             });
             continue;
         }

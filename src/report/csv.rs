@@ -361,3 +361,47 @@ pub fn usage(
         }),
     )
 }
+
+/// `reviews.csv`: every row of every access review campaign, its decision and what became of it.
+pub fn reviews(state: &crate::review::assess::ReviewState) -> Vec<u8> {
+    let time = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    };
+    write(
+        &[
+            "campaign",
+            "row",
+            "subject",
+            "access",
+            "binding",
+            "role",
+            "reviewer",
+            "decision",
+            "decided_at",
+            "reason",
+            "status",
+            "gone_since",
+        ],
+        state.campaigns.iter().flat_map(|c| {
+            c.outcomes.iter().map(move |o| {
+                vec![
+                    c.id.clone(),
+                    o.row.clone(),
+                    o.subject.to_string(),
+                    o.access.clone(),
+                    o.binding.clone(),
+                    o.role.clone(),
+                    o.reviewer.clone(),
+                    o.verdict
+                        .map(|v| v.as_str().to_string())
+                        .unwrap_or_default(),
+                    time(&o.decided_at),
+                    o.reason.clone(),
+                    o.status.as_str().to_string(),
+                    time(&o.gone_since),
+                ]
+            })
+        }),
+    )
+}

@@ -42,6 +42,9 @@ pub struct FindingsDocument {
     /// Use against grants, from the audit log (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<crate::audit::UsageSummary>,
+    /// The follow-up of the access review campaigns (absent without any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviews: Option<crate::review::assess::ReviewState>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -89,6 +92,7 @@ pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
         privilege: input.assessment.analysis.privilege.clone(),
         assessment_basis: Some(input.assessment.basis.clone()),
         usage: input.assessment.usage.clone(),
+        reviews: input.assessment.reviews.clone(),
     };
     let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
     out.push(b'\n');

@@ -29,6 +29,8 @@ pub struct ReportModel {
     pub register: Vec<RegisterRow>,
     /// Use against grants, from the audit log (absent without one).
     pub usage: Option<UsageView>,
+    /// The access review campaigns and their follow-up (absent without any).
+    pub reviews: Option<ReviewsView>,
     pub matrix_columns: Vec<String>,
     /// The matrix rows a report shows: subjects holding a capability beyond the local scope,
     /// and every subject that reaches cluster-admin.
@@ -649,6 +651,105 @@ fn link_findings_to_controls(
     }
 }
 
+/// The access reviews section: coverage of today's population, and per campaign its progress
+/// and what became of its revocations.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewsView {
+    pub coverage: String,
+    pub campaigns: Vec<CampaignView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignView {
+    pub heading: String,
+    pub reviewers: Vec<String>,
+    /// Revocations and reductions, each with what became of it.
+    pub revocations: Vec<String>,
+    pub files: Vec<String>,
+}
+
+fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
+    use crate::review::assess::RowStatus;
+    let c = &r.coverage;
+    let coverage = format!(
+        "Of today's {} privileged grants, {} were reviewed in the last {} days, {} wait in an open campaign, {} appeared after the last campaign, and {} were not reviewed in the period.",
+        c.population,
+        c.reviewed_in_period,
+        c.period_days,
+        c.pending,
+        c.new_since_last_campaign,
+        c.not_reviewed
+    );
+    let day = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let campaigns = r
+        .campaigns
+        .iter()
+        .map(|k| CampaignView {
+            heading: format!(
+                "Campaign {} (population of pack {}, started {}, due {}): {} of {} rows decided",
+                k.id,
+                k.pack_id,
+                k.created_at.format("%Y-%m-%d"),
+                k.due,
+                k.decided,
+                k.rows
+            ),
+            reviewers: k
+                .by_reviewer
+                .iter()
+                .map(|(who, (n, d))| format!("{who}: {d} of {n} decided"))
+                .collect(),
+            revocations: k
+                .outcomes
+                .iter()
+                .filter(|o| o.verdict.is_some_and(|v| v.removes()))
+                .map(|o| {
+                    let what = match o.status {
+                        RowStatus::RevokedCarriedOut => {
+                            format!("carried out: gone since {}", day(&o.gone_since))
+                        }
+                        RowStatus::RevocationOverdue => "OUTSTANDING past its deadline".into(),
+                        _ => "pending, within its deadline".into(),
+                    };
+                    format!(
+                        "{} {} ({} -> {}), decided {} by {}: {what}",
+                        o.subject,
+                        o.access,
+                        o.binding,
+                        o.role,
+                        day(&o.decided_at),
+                        o.reviewer
+                    )
+                })
+                .collect(),
+            files: k
+                .submissions
+                .iter()
+                .map(|s| {
+                    let standing = match (&s.problem, s.late) {
+                        (Some(p), _) => format!("not counted: {p}"),
+                        (None, true) => "late".into(),
+                        (None, false) => "counted".into(),
+                    };
+                    format!(
+                        "{} by {} at {}: {standing}",
+                        s.key,
+                        s.reviewer.as_deref().unwrap_or("unknown signer"),
+                        s.submitted_at.format("%Y-%m-%d %H:%M UTC")
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    ReviewsView {
+        coverage,
+        campaigns,
+    }
+}
+
 /// The usage section: what the audit log covered, and per subject what it holds and used.
 #[derive(Debug, Clone, Serialize)]
 pub struct UsageView {
@@ -799,6 +900,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         has_inventory: input.snapshot.inventory.is_some(),
         register: a.analysis.register.clone(),
         usage: a.usage.as_ref().map(usage_view),
+        reviews: a.reviews.as_ref().map(reviews_view),
         matrix_columns: MATRIX_COLUMNS
             .iter()
             .map(|(_, label, _)| label.to_string())

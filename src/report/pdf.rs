@@ -857,6 +857,20 @@ fn register(l: &mut Layout, m: &ReportModel) {
     );
 }
 
+fn reviews(l: &mut Layout, m: &ReportModel) {
+    let Some(r) = &m.reviews else {
+        return;
+    };
+    l.section("Access reviews");
+    l.paragraph(&r.coverage, 8.5);
+    for c in &r.campaigns {
+        l.paragraph(&c.heading, 8.5);
+        l.list("Reviewers", &c.reviewers, 8.0);
+        l.list("Revocations and reductions", &c.revocations, 8.0);
+        l.list("Decision files", &c.files, 7.5);
+    }
+}
+
 fn usage(l: &mut Layout, m: &ReportModel) {
     let Some(u) = &m.usage else {
         return;
@@ -1157,6 +1171,7 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
     findings(&mut l, model);
     register(&mut l, model);
     usage(&mut l, model);
+    reviews(&mut l, model);
     matrix(&mut l, model);
     changes(&mut l, model);
     exceptions(&mut l, model);

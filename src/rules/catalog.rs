@@ -20,6 +20,8 @@ pub enum Family {
     SubProcessor,
     /// Use of access, from the API server's audit log.
     Usage,
+    /// Access reviews: campaigns, decisions and their follow-up.
+    Review,
     /// Change since the previous pack.
     Change,
     /// Exceptions that stopped applying.
@@ -108,6 +110,12 @@ rule_ids! {
     Use006 => "KE-USE-006",
     Use007 => "KE-USE-007",
     Use008 => "KE-USE-008",
+    Rev001 => "KE-REV-001",
+    Rev002 => "KE-REV-002",
+    Rev003 => "KE-REV-003",
+    Rev004 => "KE-REV-004",
+    Rev005 => "KE-REV-005",
+    Rev006 => "KE-REV-006",
     Chg001 => "KE-CHG-001",
     Col001 => "KE-COL-001",
     Col002 => "KE-COL-002",
@@ -769,6 +777,72 @@ pub const CATALOG: &[RuleDef] = &[
         &["audit-log"],
         "A non-human identity used pods/exec, pods/attach, nodes/proxy, serviceaccounts/token or impersonation: each runs as or reaches other identities and workloads, and is rarely part of a component's normal work.",
         "Confirm the use with the component's owner; remove the permission if it is not needed."
+    ),
+    rule!(
+        Rev001,
+        Review,
+        Medium,
+        "Privileged access not reviewed in the review period",
+        None,
+        RBAC,
+        &["access-review"],
+        "A privileged grant of today's population has no review decision within the review period: periodic review of access is what CC6.2 and A.5.18 ask evidence of.",
+        "Include it in the next campaign (`kube-evidence review start`), and have its reviewer decide."
+    ),
+    rule!(
+        Rev002,
+        Review,
+        High,
+        "Revocation not carried out by its deadline",
+        None,
+        RBAC,
+        &["access-review"],
+        "A reviewer decided to revoke or reduce a grant, and the grant is still in the cluster after the remediation deadline: the review found access inappropriate and it was not removed.",
+        "Remove the binding (or narrow the role) as decided, or record why not in a new decision."
+    ),
+    rule!(
+        Rev003,
+        Review,
+        Low,
+        "Privileged access granted after the last review campaign",
+        None,
+        RBAC,
+        &["access-review"],
+        "A privileged grant appeared after the latest campaign froze its population, so no reviewer has seen it yet.",
+        "Review it in the next campaign, or start one now if the grant is sensitive."
+    ),
+    rule!(
+        Rev004,
+        Review,
+        Medium,
+        "Access review campaign overdue",
+        None,
+        NONE,
+        &["access-review"],
+        "A campaign passed its due date with rows still undecided: the review did not happen in time.",
+        "Chase the reviewers named in the finding (`kube-evidence review status`)."
+    ),
+    rule!(
+        Rev005,
+        Review,
+        High,
+        "Access assigned to its own holder for review",
+        None,
+        NONE,
+        &["access-review"],
+        "A campaign assigned a person's own access to that person: a review nobody independent performed is no review.",
+        "Map the row to another reviewer (the reviewer map's default or a rule) and start a new campaign."
+    ),
+    rule!(
+        Rev006,
+        Review,
+        Medium,
+        "Review decisions unsigned, invalid or late",
+        None,
+        NONE,
+        &["access-review"],
+        "A decision file does not count (no signature, a signature that does not verify or is not the assigned reviewer's, rows that do not match the campaign) or came after the due date.",
+        "Have the reviewer sign and submit the decisions again with `kube-evidence review submit`."
     ),
     rule!(
         Chg001,

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 pub mod inputs;
+pub mod reviews;
 
 pub use inputs::{Inputs, load_allowed_signers, load_inputs, load_inventory};
 
@@ -81,6 +82,8 @@ pub struct RunPlan {
     pub allowed_signers: Option<PathBuf>,
     /// The API server's audit log, and how use is judged.
     pub audit_log: Option<crate::audit::AuditLogPlan>,
+    /// How recent a review decision must be to count.
+    pub review_period_days: u32,
 }
 
 impl RunPlan {
@@ -126,6 +129,7 @@ impl RunPlan {
             require_complete: config.require_complete,
             schedule_interval_hours: config.schedule_interval_hours,
             allowed_signers: config.allowed_signers.clone(),
+            review_period_days: config.review_period_days,
             audit_log: config
                 .audit_log
                 .clone()
@@ -211,6 +215,8 @@ pub enum RunError {
     Signing(#[from] SignError),
     #[error(transparent)]
     AuditLog(#[from] crate::audit::AuditError),
+    #[error("the access review campaigns could not be read")]
+    Reviews(#[from] reviews::ReviewError),
 }
 
 pub fn tool_info() -> ToolInfo {
@@ -290,6 +296,12 @@ async fn collect_and_publish(
         }
         None => None,
     };
+    let campaigns = reviews::read_all(store, cluster).await?;
+    let reviews = (!campaigns.is_empty()).then(|| crate::review::assess::Reviews {
+        campaigns,
+        period_days: plan.review_period_days,
+        previous: previous.as_ref().and_then(|p| p.info.reviews.clone()),
+    });
     progress.stage("collecting");
     let mut snapshot = source
         .collect(&CollectContext {
@@ -317,6 +329,7 @@ async fn collect_and_publish(
         previous: previous.as_ref().map(|p| &p.info),
         schedule_interval_hours: plan.schedule_interval_hours,
         usage: usage.as_ref(),
+        reviews: reviews.as_ref(),
         retention,
     });
 

@@ -127,11 +127,18 @@ fn requirement(name: &str, basis: &Value) -> Result<bool, &'static str> {
             .unwrap()
             .then_some(true)
             .ok_or("assess"),
-        "audit-log" => basis["auditLog"]
-            .as_bool()
-            .unwrap()
+        // A log, and enough of the usage window's days of it.
+        "audit-log" => {
+            let w = &basis["auditWindow"];
+            (basis["auditLog"].as_bool().unwrap()
+                && w["daysSeen"].as_u64() >= w["daysRequired"].as_u64()
+                && !w.is_null())
             .then_some(true)
-            .ok_or("assess"),
+            .ok_or("assess")
+        }
+        "access-review" => (!basis["accessReviews"].is_null())
+            .then_some(true)
+            .ok_or("manual"),
         "previous-pack" => (!previous.is_null()).then_some(true).ok_or("assess"),
         "period" => {
             if previous.is_null() {
@@ -1035,6 +1042,7 @@ fn every_statement_of_a_generated_cluster_pack_follows_from_findings_and_snapsho
             schedule_interval_hours: 24,
             allowed_signers: None,
             audit_log: None,
+            review_period_days: 90,
         };
         let clock = kube_evidence::clock::FixedClock(start + chrono::Duration::days(day));
         rt.block_on(run(

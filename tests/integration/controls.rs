@@ -182,6 +182,7 @@ fn assess_samples(
         findings: Vec::new(),
         controls: Vec::new(),
         usage: None,
+        reviews: None,
     };
     assess(&AssessmentInput {
         snapshot: &s,
@@ -191,6 +192,7 @@ fn assess_samples(
         previous: Some(&previous),
         schedule_interval_hours: 24,
         usage: None,
+        reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),
     })
 }
@@ -241,6 +243,7 @@ fn every_status_is_reachable_and_decided_correctly() {
         previous: None,
         schedule_interval_hours: 24,
         usage: None,
+        reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),
     });
     let (st, reason) = status(&baseline, "iso27001", "A.8.32");

@@ -26,6 +26,7 @@ fn diff_of(old: &Snapshot, new: &Snapshot) -> Diff {
             previous: None,
             schedule_interval_hours: 24,
             usage: None,
+            reviews: None,
             retention: kube_evidence::controls::Retention::not_published(),
         })
     };

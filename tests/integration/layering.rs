@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const TIERS: &[&[&str]] = &[
     &["diag"],
     &[
-        "input", "yaml", "clock", "progress", "tls", "csv_out", "digest",
+        "input", "yaml", "clock", "progress", "tls", "csv_out", "digest", "pattern",
     ],
     // Object storage behind the `Store` trait: below everything that reads or writes packs.
     &["store"],
@@ -17,7 +17,7 @@ const TIERS: &[&[&str]] = &[
     &["rbac"],
     &["finding"],
     &["rules"],
-    &["inventory", "exceptions", "controls", "audit"],
+    &["inventory", "exceptions", "controls", "audit", "review"],
     &["diff"],
     &["analysis"],
     &["report"],

@@ -23,6 +23,7 @@ mod privilege_property;
 mod rbac_property;
 mod rbac_semantics;
 mod reports;
+mod reviews;
 mod rule_coverage;
 mod rules_samples;
 mod s3_publish;

@@ -1,5 +1,6 @@
 //! Every rule in the catalog is produced by some input (the sample's first night with its audit
-//! log, and the `tests/fixtures/rules/next-night/` that follows it), so no rule is dead code that a report
+//! log, an access review campaign over it, the `tests/fixtures/rules/next-night/` that follows,
+//! and the sample once more), so no rule is dead code that a report
 //! could never show; and the list of IDs is a snapshot, so renaming or retiring one is a visible
 //! change in review.
 
@@ -25,6 +26,80 @@ fn rule_ids_under(dir: &Path) -> BTreeSet<String> {
     ids
 }
 
+/// A campaign over the first night (KE-REV-*): carol@ is the default reviewer, so her own rows
+/// are hers (KE-REV-005) and stay undecided past the due date (KE-REV-004); sre@ revokes with no
+/// time to carry it out (KE-REV-002); an unsigned file lands in the store (KE-REV-006); the next
+/// night's new privileged access is in no campaign (KE-REV-003).
+fn access_review_between_the_nights(store: &Path) {
+    use common::reviews as rv;
+    let work = tempfile::tempdir().unwrap();
+    let keys = rv::reviewer_keys(work.path());
+    let map = rv::reviewer_map(work.path(), "carol@example.com");
+    let population = work.path().join("population.csv");
+    let now = |t: &'static str| [("KUBE_EVIDENCE_NOW", t)];
+    let started = common::run(
+        &[
+            "review",
+            "start",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            "sample-prod-eu-1",
+            "--reviewers",
+            map.to_str().unwrap(),
+            "--reviewer-keys",
+            keys.to_str().unwrap(),
+            "--due",
+            "2026-11-27",
+            "--remediation-days",
+            "0",
+            "--output",
+            population.to_str().unwrap(),
+        ],
+        &now("2026-11-26T09:00:00Z"),
+        &common::repo(),
+    );
+    started.assert_ok();
+    let id = started
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let sre = work.path().join("sre.csv");
+    let mut first = true;
+    std::fs::write(
+        &sre,
+        rv::decide(&population, "sre@example.com", |_, _| {
+            if std::mem::take(&mut first) {
+                ("revoke", "", "not needed")
+            } else {
+                ("keep", "", "needed")
+            }
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(work.path(), "sre@example.com", &sre);
+    common::run(
+        &[
+            "review",
+            "submit",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            "sample-prod-eu-1",
+            "--campaign",
+            &id,
+            sre.to_str().unwrap(),
+        ],
+        &now("2026-11-27T09:00:00Z"),
+        &common::repo(),
+    )
+    .assert_ok();
+    let decisions = store.join(format!("sample-prod-eu-1/reviews/{id}/decisions"));
+    std::fs::copy(&sre, decisions.join("20261127T100000Z-unsigned.csv")).unwrap();
+}
+
 #[test]
 fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
     let out = tempfile::tempdir().unwrap();
@@ -46,6 +121,7 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
         &repo,
     )
     .assert_ok();
+    access_review_between_the_nights(out.path());
     // Exit 4: the collection is incomplete, which is what KE-COL-001 is about.
     let next = common::run(
         &[
@@ -63,6 +139,22 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
         &repo,
     );
     assert_eq!(next.code, 4, "{}\n{}", next.stdout, next.stderr);
+    // The sample cluster again: sre@'s revoked grant is still there past its deadline
+    // (KE-REV-002), and decisions of 11-27 are older than a one-day period (KE-REV-001).
+    common::run(
+        &[
+            "run",
+            "--config",
+            "samples/config.yaml",
+            "--out",
+            out_dir,
+            "--review-period-days",
+            "1",
+        ],
+        &[("KUBE_EVIDENCE_NOW", "2026-12-01T02:00:00Z")],
+        &repo,
+    )
+    .assert_ok();
 
     let produced = rule_ids_under(out.path());
     let never: Vec<&str> = RuleId::ALL

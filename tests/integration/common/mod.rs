@@ -101,6 +101,7 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 }
 
 pub mod controlplane;
+pub mod reviews;
 pub mod s3;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,0 +1,334 @@
+//! `kube-evidence review`: access review campaigns over the pack's population — start one,
+//! sign a reviewer's decisions, submit them, and see a campaign's progress. The follow-up
+//! (coverage, revocations carried out, overdue, ...) happens in every `run`.
+
+use super::common;
+use super::logging::LogArgs;
+use super::query::Format;
+use super::table::Table;
+use super::{CmdResult, Done, Failure};
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Args, Subcommand};
+use kube_evidence::pack::sign::{AllowedSigner, SigningKey, parse_allowed_signers};
+use kube_evidence::review::{REVIEW_NAMESPACE, assess, reviewers};
+use kube_evidence::run::reviews;
+use kube_evidence::store::{Store, StoreUrl};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: ReviewCommand,
+}
+
+/// Where the cluster's packs and campaigns are: flags, or the run configuration's `out` and
+/// `clusterName` (and its S3 settings and `reviewers`).
+#[derive(Args, Debug)]
+pub struct Place {
+    /// The store holding the packs: a directory or s3://BUCKET/PREFIX (default: the configuration's `out`)
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The cluster, its folder in the store (default: the configuration's `clusterName`)
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The run configuration
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub s3: common::S3Args,
+}
+
+/// A [`Place`] resolved against the configuration.
+struct Resolved {
+    store: StoreUrl,
+    cluster: String,
+    s3: kube_evidence::store::s3::S3Options,
+    reviewers: Option<PathBuf>,
+}
+
+fn resolve(place: &Place, log: &LogArgs) -> Result<Resolved, Failure> {
+    let mut flags = kube_evidence::config::Overrides::default();
+    place.s3.apply(&mut flags);
+    flags.set_opt(kube_evidence::config::Setting::Out, place.store.clone());
+    flags.set_opt(
+        kube_evidence::config::Setting::ClusterName,
+        place.cluster.clone(),
+    );
+    let config = common::load_config(place.config.as_deref(), flags, log)?;
+    let store = config.out.clone().ok_or_else(|| {
+        Failure::usage("say where the packs are: --store URL (or `out` in --config)")
+    })?;
+    let cluster = config.cluster_name.clone().ok_or_else(|| {
+        Failure::usage("say which cluster: --cluster NAME (or `clusterName` in --config)")
+    })?;
+    Ok(Resolved {
+        s3: config.s3_options(),
+        reviewers: config.reviewers.clone(),
+        store,
+        cluster,
+    })
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReviewCommand {
+    /// Freeze the latest pack's privileged population into a campaign and publish it.
+    Start(StartArgs),
+    /// Sign a decision file with a reviewer's key (as `ssh-keygen -Y sign -n kube-evidence-review`).
+    Sign(SignArgs),
+    /// Check a signed decision file against its campaign and publish it.
+    Submit(SubmitArgs),
+    /// A campaign's progress: decided, outstanding, by reviewer.
+    Status(StatusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    #[command(flatten)]
+    pub place: Place,
+    /// Who reviews what (a ReviewerMap file, docs/access-reviews.md; default: the configuration's `reviewers`)
+    #[arg(long, value_name = "FILE")]
+    pub reviewers: Option<PathBuf>,
+    /// The reviewers' public keys, as an OpenSSH allowed-signers file (principal = reviewer)
+    #[arg(long, value_name = "FILE")]
+    pub reviewer_keys: PathBuf,
+    /// The date by which every row must be decided
+    #[arg(long, value_name = "DATE")]
+    pub due: NaiveDate,
+    /// Days after a decision by which a revocation must be carried out
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub remediation_days: u32,
+    /// Keys trusted to have signed the pack the population comes from
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Also write the population CSV here, for the reviewers
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The reviewer's OpenSSH Ed25519 private key
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// The decision file (written beside it as FILE.sig)
+    pub file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub place: Place,
+    #[arg(long, value_name = "ID")]
+    pub campaign: String,
+    /// The decision file
+    pub file: PathBuf,
+    /// Its signature (default: FILE.sig)
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub place: Place,
+    /// One campaign (default: every campaign of the cluster)
+    #[arg(long, value_name = "ID")]
+    pub campaign: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub fn execute(args: ReviewArgs, log: &LogArgs) -> CmdResult {
+    match args.command {
+        ReviewCommand::Start(a) => start(a, log),
+        ReviewCommand::Sign(a) => sign(a),
+        ReviewCommand::Submit(a) => submit(a, log),
+        ReviewCommand::Status(a) => status(a, log),
+    }
+}
+
+fn read_text(path: &std::path::Path) -> Result<String, Failure> {
+    kube_evidence::input::read_text(path, kube_evidence::input::MAX_WRITTEN_FILE)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(Failure::from)
+}
+
+fn open(place: &Resolved) -> Result<(tokio::runtime::Runtime, Box<dyn Store>), Failure> {
+    let rt = common::runtime();
+    let store = rt.block_on(common::open_store(&place.store, &place.s3))?;
+    Ok((rt, store))
+}
+
+fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
+    let place = resolve(&args.place, log)?;
+    let map_path = args
+        .reviewers
+        .clone()
+        .or(place.reviewers.clone())
+        .ok_or_else(|| {
+            Failure::usage("say who reviews what: --reviewers FILE (or `reviewers` in --config)")
+        })?;
+    let map_text = read_text(&map_path)?;
+    let map = reviewers::parse(&map_text, &map_path.display().to_string())
+        .map_err(|d| Failure::usage(format!("invalid reviewer map:\n{d}")))?;
+    let keys = read_text(&args.reviewer_keys)?;
+    let trusted: Option<Vec<AllowedSigner>> = match &args.allowed_signers {
+        Some(p) => Some(
+            parse_allowed_signers(&read_text(p)?, &p.display().to_string())
+                .map_err(|d| Failure::usage(format!("invalid allowed signers:\n{d}")))?,
+        ),
+        None => None,
+    };
+    let now = common::clock()?.now();
+    let (rt, store) = open(&place)?;
+    let campaign = rt
+        .block_on(reviews::start(
+            store.as_ref(),
+            &reviews::StartPlan {
+                cluster: &place.cluster,
+                trusted: trusted.as_deref(),
+                reviewers: &map,
+                reviewer_keys: keys,
+                due: args.due,
+                remediation_days: args.remediation_days,
+                now,
+            },
+        ))
+        .context("the campaign was not started")?;
+    if let Some(out) = &args.output {
+        std::fs::write(out, kube_evidence::review::model::population_csv(&campaign))
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    outln!(
+        "campaign {} started: {} rows from pack {}, due {}",
+        campaign.id,
+        campaign.rows.len(),
+        campaign.pack_id,
+        campaign.due
+    );
+    outln!(
+        "published at {}/{}",
+        store.location().trim_end_matches('/'),
+        reviews::campaign_prefix(&campaign.cluster, &campaign.id)
+    );
+    let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &campaign.rows {
+        *per.entry(r.reviewer.as_str()).or_default() += 1;
+    }
+    for (reviewer, n) in per {
+        outln!("  {reviewer}: {n} row(s)");
+    }
+    Ok(Done::Ok)
+}
+
+fn sign(args: SignArgs) -> CmdResult {
+    let key = SigningKey::load_file(&args.key).context("cannot load the reviewer's key")?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let sig = key
+        .sign_in(REVIEW_NAMESPACE, &bytes)
+        .context("cannot sign")?;
+    let out = PathBuf::from(format!("{}.sig", args.file.display()));
+    std::fs::write(&out, sig).with_context(|| format!("cannot write {}", out.display()))?;
+    outln!("signed: {}", out.display());
+    Ok(Done::Ok)
+}
+
+fn submit(args: SubmitArgs, log: &LogArgs) -> CmdResult {
+    let place = resolve(&args.place, log)?;
+    let csv = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let sig_path = args
+        .signature
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.sig", args.file.display())));
+    let sig = std::fs::read(&sig_path).with_context(|| {
+        format!(
+            "cannot read the signature {} (sign with `kube-evidence review sign` or `ssh-keygen -Y sign -n {REVIEW_NAMESPACE}`)",
+            sig_path.display()
+        )
+    })?;
+    let now = common::clock()?.now();
+    let (rt, store) = open(&place)?;
+    let (key, reviewer, decisions) = rt
+        .block_on(async {
+            let campaign =
+                reviews::read_campaign(store.as_ref(), &place.cluster, &args.campaign).await?;
+            reviews::submit(
+                store.as_ref(),
+                &campaign,
+                &args.file.display().to_string(),
+                &csv,
+                &sig,
+                now,
+            )
+            .await
+        })
+        .context("the decisions were not submitted")?;
+    let revoke = decisions.iter().filter(|d| d.verdict.removes()).count();
+    outln!(
+        "{} decision(s) by {reviewer} submitted ({revoke} revoke or reduce) as {key}",
+        decisions.len()
+    );
+    Ok(Done::Ok)
+}
+
+fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
+    let place = resolve(&args.place, log)?;
+    let now = common::clock()?.now();
+    let (rt, store) = open(&place)?;
+    let all = rt
+        .block_on(reviews::read_all(store.as_ref(), &place.cluster))
+        .context("cannot read the campaigns")?;
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|(c, _)| args.campaign.as_ref().is_none_or(|id| &c.id == id))
+        .collect();
+    if chosen.is_empty() {
+        return Err(Failure::usage(match &args.campaign {
+            Some(id) => format!("campaign {id} does not exist for cluster {}", place.cluster),
+            None => format!("cluster {} has no campaign yet", place.cluster),
+        }));
+    }
+    let statuses: Vec<assess::CampaignStatus> = chosen
+        .iter()
+        .map(|(c, s)| assess::progress(c, s, now))
+        .collect();
+    match args.format {
+        Format::Json => outln!(
+            "{}",
+            serde_json::to_string_pretty(&statuses).expect("serialises")
+        ),
+        Format::Table => {
+            for s in &statuses {
+                outln!(
+                    "campaign {} (pack {}, due {}): {} of {} rows decided",
+                    s.id,
+                    s.pack_id,
+                    s.due,
+                    s.decided,
+                    s.rows
+                );
+                let mut t = Table::new(&["REVIEWER", "ASSIGNED", "DECIDED", "OUTSTANDING"]);
+                for (r, (n, d)) in &s.by_reviewer {
+                    t.row(vec![
+                        r.clone(),
+                        n.to_string(),
+                        d.to_string(),
+                        (n - d).to_string(),
+                    ]);
+                }
+                out!("{}", t.render());
+                for f in &s.submissions {
+                    if let Some(p) = &f.problem {
+                        outln!("  not counted: {} ({p})", f.key);
+                    } else if f.late {
+                        outln!("  late: {}", f.key);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Done::Ok)
+}

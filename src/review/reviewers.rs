@@ -1,0 +1,150 @@
+//! Who reviews what: a small YAML file (`reviewers:` in the run configuration, `--reviewers` of
+//! `review start`) mapping rows to reviewers by namespace, group or subject pattern, first match
+//! first, with a default. Sub-processors' rows go to their owner in the inventory before this.
+//!
+//! ```yaml
+//! apiVersion: kube-evidence.io/v1
+//! kind: ReviewerMap
+//! default: security@example.com
+//! reviewers:
+//! - {namespace: payments, reviewer: payments-lead@example.com}
+//! - {group: "oidc:sre", reviewer: sre-lead@example.com}
+//! - {subject: "User:oidc:*", reviewer: it-manager@example.com}
+//! ```
+
+use super::model::{Row, is_own_access};
+use crate::diag::Diagnostics;
+use crate::pattern::pattern_matches;
+use crate::rbac::SubjectRef;
+use crate::yaml::{self, decode::Decoder};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewerMap {
+    pub default: String,
+    pub entries: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub matcher: Matcher,
+    pub reviewer: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matcher {
+    /// The binding's namespace, or a ServiceAccount's own.
+    Namespace(String),
+    /// A Group subject's name (pattern).
+    Group(String),
+    /// The subject as `Kind:name` (pattern, `*` and `?`).
+    Subject(String),
+}
+
+impl ReviewerMap {
+    /// Everything to one reviewer.
+    pub fn single(reviewer: &str) -> ReviewerMap {
+        ReviewerMap {
+            default: reviewer.to_string(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// The first entry that matches the row and is not the subject itself, else the default.
+    pub fn reviewer_for(&self, row: &Row) -> String {
+        self.entries
+            .iter()
+            .filter(|e| e.matcher.matches(row))
+            .map(|e| e.reviewer.as_str())
+            .find(|r| !is_own_access(&row.subject, r))
+            .unwrap_or(&self.default)
+            .to_string()
+    }
+}
+
+impl Matcher {
+    fn matches(&self, row: &Row) -> bool {
+        match self {
+            Matcher::Namespace(ns) => {
+                row.scope == format!("namespace {ns}")
+                    || matches!(&row.subject, SubjectRef::ServiceAccount { namespace, .. } if namespace == ns)
+            }
+            Matcher::Group(p) => {
+                matches!(&row.subject, SubjectRef::Group { name } if pattern_matches(p, name))
+            }
+            Matcher::Subject(p) => pattern_matches(p, &row.subject.to_string()),
+        }
+    }
+}
+
+/// Parses a reviewer map; every problem at once, with line and column.
+pub fn parse(text: &str, origin: &str) -> Result<ReviewerMap, Diagnostics> {
+    let mut d = Decoder::new(origin);
+    let docs = match yaml::parse_stream(text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            d.error(e.pos, e.message);
+            return Err(d.diags);
+        }
+    };
+    let Some(root) = docs.into_iter().find_map(|doc| doc.root) else {
+        d.diags.push(origin, None, "the reviewer map is empty");
+        return Err(d.diags);
+    };
+    let mut map = ReviewerMap::single("");
+    if let Some(mut f) = d.map(&root, "") {
+        if let Some(v) = f.required(&mut d, "apiVersion")
+            && v.as_str() != Some("kube-evidence.io/v1")
+        {
+            d.error(v.pos, "`apiVersion` must be `kube-evidence.io/v1`");
+        }
+        if let Some(v) = f.required(&mut d, "kind")
+            && v.as_str() != Some("ReviewerMap")
+        {
+            d.error(v.pos, "`kind` must be `ReviewerMap`");
+        }
+        if let Some(v) = f
+            .required(&mut d, "default")
+            .and_then(|v| d.nonempty_string(v, "default"))
+        {
+            map.default = v;
+        }
+        if let Some(items) = f.optional("reviewers").and_then(|n| d.seq(n, "reviewers")) {
+            for item in items {
+                if let Some(e) = entry(item, &mut d) {
+                    map.entries.push(e);
+                }
+            }
+        }
+        f.finish(&mut d);
+    }
+    d.diags.into_result(map)
+}
+
+fn entry(n: &yaml::Node, d: &mut Decoder) -> Option<Entry> {
+    let mut f = d.map(n, "reviewers[]")?;
+    let reviewer = f
+        .required(d, "reviewer")
+        .and_then(|v| d.nonempty_string(v, "reviewer"));
+    let mut matchers = Vec::new();
+    for key in ["namespace", "group", "subject"] {
+        if let Some(v) = f.optional(key).and_then(|v| d.nonempty_string(v, key)) {
+            matchers.push(match key {
+                "namespace" => Matcher::Namespace(v),
+                "group" => Matcher::Group(v),
+                _ => Matcher::Subject(v),
+            });
+        }
+    }
+    f.finish(d);
+    if matchers.len() != 1 {
+        d.error(
+            n.pos,
+            "each entry names exactly one of `namespace`, `group` or `subject`, and a `reviewer`",
+        );
+        return None;
+    }
+    Some(Entry {
+        matcher: matchers.pop()?,
+        reviewer: reviewer?,
+    })
+}

@@ -1,0 +1,305 @@
+//! Campaigns and decisions in the store, next to the packs: `<cluster>/reviews/<campaign>/`
+//! holds `campaign.json`, `population.csv` and `decisions/<time>-<reviewer>.csv` with its `.sig`.
+//! Everything is written create-only: a corrected decision file is a new file that supersedes the
+//! earlier one, and both stay.
+
+use crate::pack::sign::{self, parse_allowed_signers};
+use crate::review::model::{
+    self, CAMPAIGN_FILE, CAMPAIGN_VERSION, Campaign, Decision, POPULATION_FILE, REVIEW_NAMESPACE,
+    Submission,
+};
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+
+/// A campaign file larger than this is not one this tool wrote.
+pub const MAX_CAMPAIGN: usize = 64 * 1024 * 1024;
+/// A decision file larger than this is refused.
+pub const MAX_DECISIONS: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("the review store could not be read or written")]
+    Store(#[from] StoreError),
+    #[error("{key} is not a campaign this tool can read: {problem}")]
+    Campaign { key: String, problem: String },
+    #[error("campaign {0} does not exist")]
+    NoCampaign(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub fn campaign_prefix(cluster: &str, id: &str) -> String {
+    format!("{cluster}/reviews/{id}")
+}
+
+/// Publishes a new campaign (create-only: an existing one is never replaced).
+pub async fn publish_campaign(
+    store: &dyn Store,
+    campaign: &Campaign,
+) -> Result<String, ReviewError> {
+    let prefix = campaign_prefix(&campaign.cluster, &campaign.id);
+    let mut json = serde_json::to_vec_pretty(campaign).expect("a campaign serialises");
+    json.push(b'\n');
+    store
+        .put_new(
+            &format!("{prefix}/{CAMPAIGN_FILE}"),
+            &json,
+            "application/json",
+        )
+        .await?;
+    store
+        .put_new(
+            &format!("{prefix}/{POPULATION_FILE}"),
+            &model::population_csv(campaign),
+            "text/csv; charset=utf-8",
+        )
+        .await?;
+    Ok(prefix)
+}
+
+/// Reads one campaign.
+pub async fn read_campaign(
+    store: &dyn Store,
+    cluster: &str,
+    id: &str,
+) -> Result<Campaign, ReviewError> {
+    let key = format!("{}/{CAMPAIGN_FILE}", campaign_prefix(cluster, id));
+    let bytes = store
+        .get(&key)
+        .await?
+        .ok_or_else(|| ReviewError::NoCampaign(id.to_string()))?;
+    campaign_from(&key, &bytes)
+}
+
+fn campaign_from(key: &str, bytes: &[u8]) -> Result<Campaign, ReviewError> {
+    let problem = |p: String| ReviewError::Campaign {
+        key: key.to_string(),
+        problem: p,
+    };
+    if bytes.len() > MAX_CAMPAIGN {
+        return Err(problem(format!("larger than {MAX_CAMPAIGN} bytes")));
+    }
+    let c: Campaign = serde_json::from_slice(bytes).map_err(|e| problem(e.to_string()))?;
+    if c.version != CAMPAIGN_VERSION {
+        return Err(problem(format!(
+            "version {} (this tool reads {CAMPAIGN_VERSION})",
+            c.version
+        )));
+    }
+    Ok(c)
+}
+
+/// Verifies a decision file's signature against the campaign's reviewers: the principal.
+pub fn signer_of(
+    campaign: &Campaign,
+    csv: &[u8],
+    signature: &[u8],
+    at: DateTime<Utc>,
+) -> Result<String, String> {
+    let signers =
+        parse_allowed_signers(&campaign.allowed_signers, "the campaign's allowed signers")
+            .map_err(|d| format!("the campaign's allowed signers are invalid: {d}"))?;
+    let check = sign::verify_in(REVIEW_NAMESPACE, csv, signature, Some(&signers), at).map_err(
+        |e| match e {
+            sign::SignatureProblem::Mismatch => {
+                "the signature does not match the file: it was changed after signing".to_string()
+            }
+            other => other.to_string(),
+        },
+    )?;
+    check
+        .principal
+        .ok_or_else(|| "the signing key's allowed-signers entry names no principal".to_string())
+}
+
+/// Publishes a decision file and its signature after checking both against the campaign.
+pub async fn submit(
+    store: &dyn Store,
+    campaign: &Campaign,
+    origin: &str,
+    csv: &[u8],
+    signature: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(String, String, Vec<Decision>), ReviewError> {
+    if csv.len() > MAX_DECISIONS {
+        return Err(ReviewError::Refused(format!(
+            "{origin} is larger than {MAX_DECISIONS} bytes"
+        )));
+    }
+    let reviewer = signer_of(campaign, csv, signature, now)
+        .map_err(|p| ReviewError::Refused(format!("{origin}: {p}")))?;
+    let text = std::str::from_utf8(csv)
+        .map_err(|_| ReviewError::Refused(format!("{origin} is not UTF-8 text")))?;
+    let decisions = model::parse_decisions(text, origin, campaign, &reviewer).map_err(|d| {
+        ReviewError::Refused(format!(
+            "{origin} does not match campaign {}:\n{d}",
+            campaign.id
+        ))
+    })?;
+    let key = format!(
+        "{}/decisions/{}-{}.csv",
+        campaign_prefix(&campaign.cluster, &campaign.id),
+        now.format("%Y%m%dT%H%M%SZ"),
+        slug(&reviewer)
+    );
+    store.put_new(&key, csv, "text/csv; charset=utf-8").await?;
+    store
+        .put_new(
+            &format!("{key}.sig"),
+            signature,
+            "text/plain; charset=utf-8",
+        )
+        .await?;
+    Ok((key, reviewer, decisions))
+}
+
+/// A reviewer's principal as a safe piece of an object name.
+fn slug(principal: &str) -> String {
+    let s: String = principal
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(80)
+        .collect();
+    s.trim_start_matches('.').to_string()
+}
+
+/// Every campaign of the cluster with its submissions (oldest first), each re-verified.
+pub async fn read_all(
+    store: &dyn Store,
+    cluster: &str,
+) -> Result<Vec<(Campaign, Vec<Submission>)>, ReviewError> {
+    let keys = store.list(&format!("{cluster}/reviews/")).await?;
+    let mut out = Vec::new();
+    for key in keys
+        .iter()
+        .filter(|k| k.ends_with(&format!("/{CAMPAIGN_FILE}")))
+    {
+        let Some(bytes) = store.get(key).await? else {
+            continue;
+        };
+        let campaign = campaign_from(key, &bytes)?;
+        let prefix = format!("{}/decisions/", campaign_prefix(cluster, &campaign.id));
+        let mut submissions = Vec::new();
+        for csv_key in keys
+            .iter()
+            .filter(|k| k.starts_with(&prefix) && k.ends_with(".csv"))
+        {
+            submissions.push(read_submission(store, &campaign, csv_key).await?);
+        }
+        submissions.sort_by(|a, b| (a.submitted_at, &a.key).cmp(&(b.submitted_at, &b.key)));
+        out.push((campaign, submissions));
+    }
+    Ok(out)
+}
+
+async fn read_submission(
+    store: &dyn Store,
+    campaign: &Campaign,
+    key: &str,
+) -> Result<Submission, ReviewError> {
+    // The store's own time when it keeps one (S3), else the time the submit wrote in the name.
+    let named = key
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.get(..16))
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y%m%dT%H%M%SZ").ok())
+        .map(|t| t.and_utc());
+    let submitted_at = match store.modified_at(key).await? {
+        Some(t) => t,
+        None => named.unwrap_or(campaign.created_at),
+    };
+    let csv = store.get(key).await?.unwrap_or_default();
+    let sig = store.get(&format!("{key}.sig")).await?;
+    let (reviewer, decisions) = match sig {
+        None => (None, Err("it is not signed".to_string())),
+        Some(_) if csv.len() > MAX_DECISIONS => {
+            (None, Err(format!("larger than {MAX_DECISIONS} bytes")))
+        }
+        Some(sig) => match signer_of(campaign, &csv, &sig, submitted_at) {
+            Err(p) => (None, Err(p)),
+            Ok(reviewer) => {
+                let text = String::from_utf8_lossy(&csv);
+                let parsed = model::parse_decisions(&text, key, campaign, &reviewer)
+                    .map_err(|d| d.to_string());
+                (Some(reviewer), parsed)
+            }
+        },
+    };
+    Ok(Submission {
+        key: key.to_string(),
+        submitted_at,
+        reviewer,
+        decisions,
+    })
+}
+
+/// What `review start` needs.
+pub struct StartPlan<'a> {
+    pub cluster: &'a str,
+    /// Keys trusted to have signed the pack the population is taken from.
+    pub trusted: Option<&'a [sign::AllowedSigner]>,
+    pub reviewers: &'a crate::review::reviewers::ReviewerMap,
+    /// The reviewers' keys (an allowed-signers file's text), copied into the campaign.
+    pub reviewer_keys: String,
+    pub due: chrono::NaiveDate,
+    pub remediation_days: u32,
+    pub now: DateTime<Utc>,
+}
+
+/// Freezes the population of the cluster's latest pack (verified first) into a new campaign
+/// and publishes it create-only.
+pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, ReviewError> {
+    let signers = parse_allowed_signers(&plan.reviewer_keys, "the reviewers' keys")
+        .map_err(|d| ReviewError::Refused(format!("the reviewers' keys are invalid:\n{d}")))?;
+    let latest = crate::pack::previous::read_verified(store, plan.cluster, plan.trusted)
+        .await
+        .map_err(|e| ReviewError::Refused(format!("the latest pack cannot be used: {e}")))?
+        .ok_or_else(|| {
+            ReviewError::Refused(format!(
+                "cluster {} has no pack in this store yet: run `kube-evidence run` first",
+                plan.cluster
+            ))
+        })?;
+    let snapshot = &latest.info.snapshot;
+    let rbac = crate::analysis::analyze(snapshot, None, snapshot.taken_at.date_naive());
+    let mut rows = crate::review::population::rows(&crate::review::population::PopulationInput {
+        index: &rbac.index,
+        holdings: &rbac.holdings,
+        owners: &rbac.owners,
+        inventory: snapshot.inventory.as_ref(),
+    });
+    crate::review::population::assign(&mut rows, plan.reviewers, snapshot.inventory.as_ref());
+    let unknown: std::collections::BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r.reviewer.as_str())
+        .filter(|r| !signers.iter().any(|s| s.principals.iter().any(|p| p == r)))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ReviewError::Refused(format!(
+            "no key in the reviewers' keys for: {} (each reviewer signs with a key listed under their name)",
+            unknown.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let digest = crate::digest::sha256_hex(&serde_json::to_vec(&rows).expect("rows serialise"));
+    let campaign = Campaign {
+        version: CAMPAIGN_VERSION,
+        id: format!("{}-{}", plan.now.format("%Y%m%d"), &digest[..8]),
+        cluster: plan.cluster.to_string(),
+        pack_id: latest.pointer.pack_id.clone(),
+        pack_path: latest.pointer.path.clone(),
+        manifest_sha256: latest.pointer.manifest_sha256.clone(),
+        created_at: plan.now,
+        due: plan.due,
+        remediation_days: plan.remediation_days,
+        allowed_signers: plan.reviewer_keys.clone(),
+        rows,
+    };
+    publish_campaign(store, &campaign).await?;
+    Ok(campaign)
+}

@@ -1,0 +1,358 @@
+//! Access reviews end to end through the binary: a run, a campaign over its pack, a reviewer's
+//! decisions signed with ssh-keygen and submitted, a revoked binding deleted in the cluster, and
+//! the next runs following it up; and the decision files that must be refused.
+
+use crate::common::{self, reviews as rv};
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const CLUSTER: &str = "sample-prod-eu-1";
+
+fn cli(args: &[&str], now: &str) -> common::Run {
+    common::run(args, &[("KUBE_EVIDENCE_NOW", now)], &common::repo())
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The sample cluster's dump without the objects named `name`.
+fn without(dir: &Path, name: &str) -> PathBuf {
+    let copy = dir.join(format!("cluster-without-{name}"));
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(common::samples().join("cluster")).unwrap() {
+        let p = entry.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept = if p.extension().is_some_and(|e| e == "yaml") {
+            text.split("\n---\n")
+                .filter(|d| !d.contains(&format!("name: {name}\n")))
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        } else {
+            text
+        };
+        std::fs::write(copy.join(p.file_name().unwrap()), kept).unwrap();
+    }
+    copy
+}
+
+struct Campaign {
+    id: String,
+    population: PathBuf,
+}
+
+fn start(
+    store: &Path,
+    work: &Path,
+    keys: &Path,
+    default: &str,
+    now: &str,
+    more: &[&str],
+) -> Campaign {
+    let map = rv::reviewer_map(work, default);
+    let population = work.join(format!("population-{default}.csv"));
+    let mut args = vec![
+        "review",
+        "start",
+        "--store",
+        store.to_str().unwrap(),
+        "--cluster",
+        CLUSTER,
+        "--reviewers",
+        map.to_str().unwrap(),
+        "--reviewer-keys",
+        keys.to_str().unwrap(),
+        "--output",
+        population.to_str().unwrap(),
+    ];
+    args.extend_from_slice(more);
+    let r = cli(&args, now);
+    r.assert_ok();
+    let id = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("campaign "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    Campaign { id, population }
+}
+
+fn submit(
+    store: &Path,
+    campaign: &str,
+    file: &Path,
+    signature: Option<&Path>,
+    now: &str,
+) -> common::Run {
+    let mut args = vec![
+        "review",
+        "submit",
+        "--store",
+        store.to_str().unwrap(),
+        "--cluster",
+        CLUSTER,
+        "--campaign",
+        campaign,
+        file.to_str().unwrap(),
+    ];
+    if let Some(s) = signature {
+        args.extend(["--signature", s.to_str().unwrap()]);
+    }
+    cli(&args, now)
+}
+
+fn latest_findings(store: &Path) -> Value {
+    json(
+        &common::pack_dirs(store)
+            .last()
+            .unwrap()
+            .join("findings.json"),
+    )
+}
+
+fn outcome<'a>(doc: &'a Value, campaign: &str, binding: &str) -> &'a Value {
+    doc["reviews"]["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == campaign)
+        .unwrap()["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["binding"] == binding && o["verdict"] == "revoke")
+        .unwrap_or_else(|| panic!("no revocation of {binding}"))
+}
+
+#[test]
+fn a_campaign_from_start_to_revocations_carried_out_and_outstanding() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    common::sample_run(&store, "samples/cluster", "2026-11-25T02:00:00Z", &[], &[]).assert_ok();
+    let keys = rv::reviewer_keys(work.path());
+    let c = start(
+        &store,
+        work.path(),
+        &keys,
+        "security@example.com",
+        "2026-11-26T09:00:00Z",
+        &["--due", "2026-12-10", "--remediation-days", "0"],
+    );
+    let campaign = json(&store.join(format!("{CLUSTER}/reviews/{}/campaign.json", c.id)));
+    let pointer = json(&store.join(format!("{CLUSTER}/latest.json")));
+    assert_eq!(
+        campaign["packId"], pointer["packId"],
+        "the population is the latest pack's"
+    );
+    assert_eq!(campaign["manifestSha256"], pointer["manifestSha256"]);
+
+    // security@ revokes carol's and dave's admin bindings and keeps the rest.
+    let decisions = work.path().join("security.csv");
+    std::fs::write(
+        &decisions,
+        rv::decide(
+            &c.population,
+            "security@example.com",
+            |_, binding| match binding {
+                "RoleBinding web/web-admin-carol"
+                | "ClusterRoleBinding platform-superuser-dave" => ("revoke", "", "left the team"),
+                _ => ("keep", "", "needed for the job"),
+            },
+        ),
+    )
+    .unwrap();
+    assert!(
+        std::fs::read_to_string(&decisions)
+            .unwrap()
+            .contains("dave"),
+        "dave's row is security@'s"
+    );
+    rv::ssh_sign(work.path(), "security@example.com", &decisions);
+    let r = submit(&store, &c.id, &decisions, None, "2026-11-27T09:00:00Z");
+    r.assert_ok();
+    // A binding holds several capabilities: one row each, all revoked.
+    let revoked = std::fs::read_to_string(&decisions)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(",revoke,"))
+        .count();
+    assert!(revoked >= 2);
+    assert!(
+        r.stdout.contains(&format!("({revoked} revoke or reduce)")),
+        "{}",
+        r.stdout
+    );
+
+    // carol's binding is deleted; dave's stays.
+    let cluster = without(work.path(), "web-admin-carol");
+    common::sample_run(
+        &store,
+        cluster.to_str().unwrap(),
+        "2026-11-28T02:00:00Z",
+        &[],
+        &[],
+    )
+    .assert_ok();
+    common::sample_run(
+        &store,
+        cluster.to_str().unwrap(),
+        "2026-11-29T02:00:00Z",
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let doc = latest_findings(&store);
+    let carol = outcome(&doc, &c.id, "RoleBinding web/web-admin-carol");
+    assert_eq!(carol["status"], "revoked-carried-out");
+    assert_eq!(
+        carol["goneSince"], "2026-11-28T02:00:00Z",
+        "first seen gone by the 11-28 pack"
+    );
+    let dave = outcome(&doc, &c.id, "ClusterRoleBinding platform-superuser-dave");
+    assert_eq!(dave["status"], "revocation-overdue");
+    let overdue: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["ruleId"] == "KE-REV-002")
+        .collect();
+    assert!(!overdue.is_empty());
+    assert!(overdue.iter().all(|f| {
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains("platform-superuser-dave")
+    }));
+    let pack = common::pack_dirs(&store).pop().unwrap();
+    let csv = std::fs::read_to_string(pack.join("reviews.csv")).unwrap();
+    assert!(
+        csv.contains("revocation carried out,2026-11-28T02:00:00Z"),
+        "{csv}"
+    );
+    let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+    assert!(
+        html.contains("<h2>Access reviews</h2>") && html.contains("OUTSTANDING past its deadline")
+    );
+
+    // `review status` for the person chasing the reviewers.
+    let status = cli(
+        &[
+            "review",
+            "status",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            CLUSTER,
+            "--campaign",
+            &c.id,
+        ],
+        "2026-11-29T09:00:00Z",
+    );
+    status.assert_ok();
+    assert!(
+        status.stdout.contains("security@example.com"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn decision_files_that_cannot_count_are_refused_with_the_reason() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    common::sample_run(&store, "samples/cluster", "2026-11-25T02:00:00Z", &[], &[]).assert_ok();
+    let keys = rv::reviewer_keys(work.path());
+    let c = start(
+        &store,
+        work.path(),
+        &keys,
+        "security@example.com",
+        "2026-11-26T09:00:00Z",
+        &["--due", "2026-12-10"],
+    );
+    let fill = |name: &str| {
+        let f = work.path().join(name);
+        std::fs::write(
+            &f,
+            rv::decide(&c.population, "security@example.com", |_, _| {
+                ("keep", "", "ok")
+            }),
+        )
+        .unwrap();
+        f
+    };
+    // Changed after signing.
+    let changed = fill("changed.csv");
+    rv::ssh_sign(work.path(), "security@example.com", &changed);
+    let text = std::fs::read_to_string(&changed)
+        .unwrap()
+        .replacen(",keep,,ok", ",revoke,,ok", 1);
+    std::fs::write(&changed, text).unwrap();
+    let r = submit(&store, &c.id, &changed, None, "2026-11-27T09:00:00Z");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("it was changed after signing"),
+        "{}",
+        r.stderr
+    );
+    // Signed by a key that is not the assigned reviewer's.
+    let wrong = fill("wrong.csv");
+    rv::ssh_sign(work.path(), "sre@example.com", &wrong);
+    let r = submit(&store, &c.id, &wrong, None, "2026-11-27T09:00:01Z");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(
+            "are assigned to security@example.com, not to sre@example.com who signed this file"
+        ),
+        "{}",
+        r.stderr
+    );
+    // Missing rows.
+    let partial = fill("partial.csv");
+    let text = std::fs::read_to_string(&partial).unwrap();
+    let cut: Vec<&str> = text.lines().take(5).collect();
+    std::fs::write(&partial, cut.join("\n") + "\n").unwrap();
+    rv::ssh_sign(work.path(), "security@example.com", &partial);
+    let r = submit(&store, &c.id, &partial, None, "2026-11-27T09:00:02Z");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("assigned to security@example.com are not decided"),
+        "{}",
+        r.stderr
+    );
+    // By the reviewed subject: a campaign whose default reviewer is carol reviews carol's rows.
+    let own = start(
+        &store,
+        work.path(),
+        &keys,
+        "carol@example.com",
+        "2026-11-26T10:00:00Z",
+        &["--due", "2026-12-10"],
+    );
+    let mine = work.path().join("carol.csv");
+    std::fs::write(
+        &mine,
+        rv::decide(&own.population, "carol@example.com", |_, _| {
+            ("keep", "", "mine")
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(work.path(), "carol@example.com", &mine);
+    let r = submit(&store, &own.id, &mine, None, "2026-11-27T09:00:03Z");
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("carol@example.com's own access: nobody reviews their own access"),
+        "{}",
+        r.stderr
+    );
+    // Nothing refused reached the store.
+    let decided = common::files_under(&store)
+        .into_iter()
+        .filter(|f| f.contains("/decisions/"))
+        .count();
+    assert_eq!(decided, 0);
+}
