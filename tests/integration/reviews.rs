@@ -358,7 +358,9 @@ fn decision_files_that_cannot_count_are_refused_with_the_reason() {
 }
 
 /// The cycle the issue describes against the real parts: a real kube-apiserver (its own, since a
-/// binding is deleted) and the S3 test server as the store.
+/// binding is deleted) and the S3 test server as the store. The clock is the real one
+/// throughout: the bucket stamps each decision file with its own time, which the follow-up
+/// trusts over the name the submit gave it.
 #[test]
 #[ignore = "needs the control plane binaries and the S3 server tests/run.sh starts"]
 fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
@@ -391,58 +393,54 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
     let store = format!("s3://{}/{prefix}", env.bucket);
     let mut vars = s3::cli_env(&env);
     vars.push(("KUBE_EVIDENCE_S3_ENDPOINT", env.endpoint.clone()));
-    let run_now = |args: &[&str], now: &str| {
+    let run_now = |args: &[&str]| {
         let mut v: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        v.push(("KUBE_EVIDENCE_NOW", now));
         v.push(("KUBE_EVIDENCE_LOG_LEVEL", "warn"));
         common::run(args, &v, &common::repo())
     };
+    let due = (chrono::Utc::now() + chrono::Duration::days(14))
+        .date_naive()
+        .to_string();
     let kubeconfig = plane.kubeconfig.to_str().unwrap().to_string();
-    let collect = |now: &str| {
-        run_now(
-            &[
-                "run",
-                "--source",
-                "cluster",
-                "--kubeconfig",
-                &kubeconfig,
-                "--cluster-name",
-                CLUSTER,
-                "--out",
-                &store,
-                "--unsigned",
-            ],
-            now,
-        )
+    let collect = || {
+        run_now(&[
+            "run",
+            "--source",
+            "cluster",
+            "--kubeconfig",
+            &kubeconfig,
+            "--cluster-name",
+            CLUSTER,
+            "--out",
+            &store,
+            "--unsigned",
+        ])
         .assert_ok();
     };
-    collect("2026-11-25T02:00:00Z");
+    collect();
 
     let work = tempfile::tempdir().unwrap();
     let keys = rv::reviewer_keys(work.path());
     let map = rv::reviewer_map(work.path(), "security@example.com");
     let population = work.path().join("population.csv");
-    let started = run_now(
-        &[
-            "review",
-            "start",
-            "--store",
-            &store,
-            "--cluster",
-            CLUSTER,
-            "--reviewers",
-            map.to_str().unwrap(),
-            "--reviewer-keys",
-            keys.to_str().unwrap(),
-            "--due",
-            "2026-12-10",
-            "--remediation-days",
-            "0",
-            "--output",
-            population.to_str().unwrap(),
-        ],
-        "2026-11-26T09:00:00Z",
-    );
+    let started = run_now(&[
+        "review",
+        "start",
+        "--store",
+        &store,
+        "--cluster",
+        CLUSTER,
+        "--reviewers",
+        map.to_str().unwrap(),
+        "--reviewer-keys",
+        keys.to_str().unwrap(),
+        "--due",
+        &due,
+        "--remediation-days",
+        "0",
+        "--output",
+        population.to_str().unwrap(),
+    ]);
     started.assert_ok();
     let id = started
         .stdout
@@ -463,20 +461,17 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
     )
     .unwrap();
     rv::ssh_sign(work.path(), "security@example.com", &decisions);
-    run_now(
-        &[
-            "review",
-            "submit",
-            "--store",
-            &store,
-            "--cluster",
-            CLUSTER,
-            "--campaign",
-            &id,
-            decisions.to_str().unwrap(),
-        ],
-        "2026-11-27T09:00:00Z",
-    )
+    run_now(&[
+        "review",
+        "submit",
+        "--store",
+        &store,
+        "--cluster",
+        CLUSTER,
+        "--campaign",
+        &id,
+        decisions.to_str().unwrap(),
+    ])
     .assert_ok();
     // Tampered after signing: refused, and nothing of it reaches the bucket.
     let tampered = work.path().join("tampered.csv");
@@ -492,20 +487,17 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
         format!("{}.sig", tampered.display()),
     )
     .unwrap();
-    let r = run_now(
-        &[
-            "review",
-            "submit",
-            "--store",
-            &store,
-            "--cluster",
-            CLUSTER,
-            "--campaign",
-            &id,
-            tampered.to_str().unwrap(),
-        ],
-        "2026-11-27T10:00:00Z",
-    );
+    let r = run_now(&[
+        "review",
+        "submit",
+        "--store",
+        &store,
+        "--cluster",
+        CLUSTER,
+        "--campaign",
+        &id,
+        tampered.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("changed after signing"), "{}", r.stderr);
 
@@ -518,22 +510,14 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
         "application/json",
     ))
     .unwrap();
-    collect("2026-11-28T02:00:00Z");
+    collect();
     let findings = {
-        let objects = rt
-            .block_on(
-                s3::client(&env)
-                    .list_objects_v2()
-                    .bucket(&env.bucket)
-                    .prefix(format!("{prefix}/{CLUSTER}/packs/2026/11/28/"))
-                    .send(),
-            )
-            .unwrap();
-        let key = objects
-            .contents()
+        let keys = rt.block_on(s3::keys(&env, &format!("{prefix}/{CLUSTER}/packs/")));
+        // Pack paths sort by collection time: the newest findings are the last.
+        let key = keys
             .iter()
-            .filter_map(|o| o.key())
-            .find(|k| k.ends_with("/findings.json"))
+            .filter(|k| k.ends_with("/findings.json"))
+            .max()
             .unwrap()
             .to_string();
         let body = rt
@@ -550,7 +534,10 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
     };
     let bob = outcome(&findings, &id, "ClusterRoleBinding bob-admin");
     assert_eq!(bob["status"], "revoked-carried-out");
-    assert_eq!(bob["goneSince"], "2026-11-28T02:00:00Z");
+    assert_eq!(
+        bob["goneSince"], findings["collectedAt"],
+        "first seen gone by this pack"
+    );
     let alice = outcome(&findings, &id, "ClusterRoleBinding alice-admin");
     assert_eq!(alice["status"], "revocation-overdue");
     let outstanding: Vec<&Value> = findings["findings"]
