@@ -457,15 +457,24 @@ fn follow_up_reviews(
     snapshot: &Snapshot,
 ) -> (crate::review::assess::ReviewState, Vec<Finding>) {
     use crate::review::{assess, population};
-    let rows = population::rows(&population::PopulationInput {
-        index: &rbac.index,
-        holdings: &rbac.holdings,
-        owners: &rbac.owners,
-        inventory: snapshot.inventory.as_ref(),
-    });
+    let rows = |every_binding| {
+        population::rows(&population::PopulationInput {
+            index: &rbac.index,
+            holdings: &rbac.holdings,
+            owners: &rbac.owners,
+            inventory: snapshot.inventory.as_ref(),
+            every_binding,
+        })
+    };
+    // Coverage is of the privileged population; whether a reviewed grant still exists is asked
+    // of every binding (a campaign may have taken them all).
+    let privileged = rows(false);
+    let existing: std::collections::BTreeSet<String> =
+        rows(true).into_iter().map(|r| r.id).collect();
     assess::evaluate(&assess::ReviewInput {
         campaigns: &r.campaigns,
-        population: &rows,
+        population: &privileged,
+        existing: &existing,
         now: snapshot.taken_at,
         period_days: r.period_days,
         previous: r.previous.as_ref(),

@@ -101,6 +101,9 @@ pub struct StartArgs {
     /// Keys trusted to have signed the pack the population comes from
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
+    /// Also one row per binding of every non-system subject, privileged or not
+    #[arg(long)]
+    pub every_binding: bool,
     /// Also write the population CSV here, for the reviewers
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -171,12 +174,12 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
         })?;
     let map_text = read_text(&map_path)?;
     let map = reviewers::parse(&map_text, &map_path.display().to_string())
-        .map_err(|d| Failure::usage(format!("invalid reviewer map:\n{d}")))?;
+        .map_err(|d| Failure::error(format!("invalid reviewer map:\n{d}")))?;
     let keys = read_text(&args.reviewer_keys)?;
     let trusted: Option<Vec<AllowedSigner>> = match &args.allowed_signers {
         Some(p) => Some(
             parse_allowed_signers(&read_text(p)?, &p.display().to_string())
-                .map_err(|d| Failure::usage(format!("invalid allowed signers:\n{d}")))?,
+                .map_err(|d| Failure::error(format!("invalid allowed signers:\n{d}")))?,
         ),
         None => None,
     };
@@ -192,6 +195,7 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
                 reviewer_keys: keys,
                 due: args.due,
                 remediation_days: args.remediation_days,
+                every_binding: args.every_binding,
                 now,
             },
         ))

@@ -864,7 +864,7 @@ fn reviews(l: &mut Layout, m: &ReportModel) {
     l.section("Access reviews");
     l.paragraph(&r.coverage, 8.5);
     for c in &r.campaigns {
-        l.paragraph(&c.heading, 8.5);
+        l.paragraph_with(&c.heading, Weight::Bold, 9.0, INK, 0.0);
         l.list("Reviewers", &c.reviewers, 8.0);
         l.list("Revocations and reductions", &c.revocations, 8.0);
         l.list("Decision files", &c.files, 7.5);

@@ -30,8 +30,11 @@ pub struct Reviews {
 /// What the follow-up reads.
 pub struct ReviewInput<'a> {
     pub campaigns: &'a [(Campaign, Vec<Submission>)],
-    /// Today's population (the same rows a campaign would freeze now).
+    /// Today's privileged population (the rows a campaign would freeze now).
     pub population: &'a [Row],
+    /// The ids of every row that exists today (every binding's): a reviewed grant not among
+    /// them is gone.
+    pub existing: &'a BTreeSet<String>,
     pub now: DateTime<Utc>,
     pub period_days: u32,
     /// The previous pack's state: when each revoked grant was first seen gone.
@@ -138,9 +141,11 @@ pub fn progress(
     now: DateTime<Utc>,
 ) -> CampaignStatus {
     let campaigns = [(campaign.clone(), submissions.to_vec())];
+    let existing: BTreeSet<String> = campaign.rows.iter().map(|r| r.id.clone()).collect();
     let input = ReviewInput {
         campaigns: &campaigns,
         population: &campaign.rows,
+        existing: &existing,
         now,
         period_days: DEFAULT_REVIEW_PERIOD_DAYS,
         previous: None,
@@ -151,7 +156,7 @@ pub fn progress(
 
 /// The follow-up: the state for the pack and the findings.
 pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
-    let present: BTreeSet<&str> = input.population.iter().map(|r| r.id.as_str()).collect();
+    let present: BTreeSet<&str> = input.existing.iter().map(String::as_str).collect();
     let mut findings = Vec::new();
     let mut campaigns = Vec::new();
     for (campaign, submissions) in input.campaigns {
@@ -532,9 +537,11 @@ mod tests {
         population: &[Row],
         now: &str,
     ) -> (ReviewState, Vec<(RuleId, String)>) {
+        let existing: BTreeSet<String> = population.iter().map(|r| r.id.clone()).collect();
         let (state, findings) = evaluate(&ReviewInput {
             campaigns,
             population,
+            existing: &existing,
             now: at(now),
             period_days: 90,
             previous: None,

@@ -19,6 +19,8 @@ pub struct PopulationInput<'a> {
     /// Subject -> the sub-processor it belongs to.
     pub owners: &'a BTreeMap<SubjectRef, String>,
     pub inventory: Option<&'a Inventory>,
+    /// Also one row per binding of every non-system subject, privileged or not.
+    pub every_binding: bool,
 }
 
 /// The rows, sorted, without reviewers (see [`assign`]).
@@ -52,6 +54,24 @@ pub fn rows(input: &PopulationInput<'_>) -> Vec<Row> {
                 b.object().to_string(),
                 input.index.roles[role].object().to_string(),
             );
+        }
+    }
+    if input.every_binding {
+        for b in input.index.bindings.iter().filter(|b| !b.bootstrap) {
+            let Ok(role) = b.role else { continue };
+            let role = input.index.roles[role].object().to_string();
+            for subject in b.resolved.iter().flatten() {
+                if is_system_subject(subject) || !subject.is_own_grant_path() {
+                    continue;
+                }
+                add(
+                    subject,
+                    format!("every rule of {role}"),
+                    scope_of(b.namespace.as_deref()),
+                    b.object().to_string(),
+                    role.clone(),
+                );
+            }
         }
     }
     for subject in input.owners.keys() {

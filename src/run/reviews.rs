@@ -249,6 +249,8 @@ pub struct StartPlan<'a> {
     pub reviewer_keys: String,
     pub due: chrono::NaiveDate,
     pub remediation_days: u32,
+    /// Also one row per binding of every non-system subject, privileged or not.
+    pub every_binding: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -273,6 +275,7 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
         holdings: &rbac.holdings,
         owners: &rbac.owners,
         inventory: snapshot.inventory.as_ref(),
+        every_binding: plan.every_binding,
     });
     crate::review::population::assign(&mut rows, plan.reviewers, snapshot.inventory.as_ref());
     let unknown: std::collections::BTreeSet<&str> = rows

@@ -553,3 +553,34 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
             .all(|f| f["summary"].as_str().unwrap().contains("alice-admin"))
     );
 }
+
+#[test]
+fn every_binding_adds_the_unprivileged_ones() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    common::sample_run(&store, "samples/cluster", "2026-11-25T02:00:00Z", &[], &[]).assert_ok();
+    let keys = rv::reviewer_keys(work.path());
+    let privileged = start(
+        &store,
+        work.path(),
+        &keys,
+        "security@example.com",
+        "2026-11-26T09:00:00Z",
+        &["--due", "2026-12-10"],
+    );
+    let all = start(
+        &store,
+        work.path(),
+        &keys,
+        "sre@example.com",
+        "2026-11-26T10:00:00Z",
+        &["--due", "2026-12-10", "--every-binding"],
+    );
+    let rows = |p: &Path| std::fs::read_to_string(p).unwrap().lines().count() - 1;
+    assert!(rows(&all.population) > rows(&privileged.population));
+    let text = std::fs::read_to_string(&all.population).unwrap();
+    assert!(
+        text.contains("Group:oidc:team-web-readonly,every rule of ClusterRole view,namespace web,RoleBinding web/web-viewers"),
+        "a read-only binding is reviewed too"
+    );
+}
