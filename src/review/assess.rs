@@ -607,4 +607,38 @@ mod tests {
         assert_eq!(a_out.gone_since, Some(at("2026-11-21T00:00:00Z")));
         assert!(!after.iter().any(|(r, _)| *r == RuleId::Rev002));
     }
+
+    #[test]
+    fn a_later_file_supersedes_an_earlier_one_row_by_row_and_a_file_that_does_not_count_is_named() {
+        let (a, b) = (row("a"), row("b"));
+        let camp = campaign(
+            vec![a.clone(), b.clone()],
+            "2026-11-01T00:00:00Z",
+            "2026-11-15",
+        );
+        let first = decided(&[&a, &b], Verdict::Keep, "2026-11-05T00:00:00Z");
+        let corrected = decided(&[&b], Verdict::Revoke, "2026-11-06T00:00:00Z");
+        let unsigned = Submission {
+            key: "d-unsigned".into(),
+            submitted_at: at("2026-11-07T00:00:00Z"),
+            reviewer: None,
+            decisions: Err("it is not signed".into()),
+        };
+        let all = [(camp, vec![first, corrected, unsigned])];
+        let (state, found) = run(&all, &[a, b], "2026-11-08T00:00:00Z");
+        let outcomes = &state.campaigns[0].outcomes;
+        assert_eq!(outcomes[0].verdict, Some(Verdict::Keep));
+        assert_eq!(
+            outcomes[1].verdict,
+            Some(Verdict::Revoke),
+            "the correction wins"
+        );
+        assert_eq!(state.campaigns[0].submissions.len(), 3, "every file stays");
+        assert!(
+            found.iter().any(|(r, s)| *r == RuleId::Rev006
+                && s.contains("d-unsigned")
+                && s.contains("not signed")),
+            "{found:?}"
+        );
+    }
 }
