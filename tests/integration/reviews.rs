@@ -126,6 +126,43 @@ fn outcome<'a>(doc: &'a Value, campaign: &str, binding: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no revocation of {binding}"))
 }
 
+/// Every number the reviews section states adds up from findings.json, and reviews.csv has a row
+/// per outcome with the same status.
+fn check_review_numbers(doc: &Value, pack: &Path) {
+    let r = &doc["reviews"];
+    let c = &r["coverage"];
+    let n = |v: &Value| v.as_u64().unwrap();
+    assert_eq!(
+        n(&c["population"]),
+        n(&c["reviewedInPeriod"])
+            + n(&c["pending"])
+            + n(&c["newSinceLastCampaign"])
+            + n(&c["notReviewed"]),
+        "{c:#}"
+    );
+    let mut csv_rows = 0;
+    for campaign in r["campaigns"].as_array().unwrap() {
+        let outcomes = campaign["outcomes"].as_array().unwrap();
+        assert_eq!(n(&campaign["rows"]), outcomes.len() as u64);
+        let decided = outcomes.iter().filter(|o| !o["verdict"].is_null()).count() as u64;
+        assert_eq!(n(&campaign["decided"]), decided);
+        let (assigned, by_reviewer): (u64, u64) = campaign["byReviewer"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| (n(&v[0]), n(&v[1])))
+            .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+        assert_eq!((assigned, by_reviewer), (outcomes.len() as u64, decided));
+        csv_rows += outcomes.len();
+    }
+    let csv = std::fs::read_to_string(pack.join("reviews.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count() - 1,
+        csv_rows,
+        "a reviews.csv row per outcome"
+    );
+}
+
 #[test]
 fn a_campaign_from_start_to_revocations_carried_out_and_outstanding() {
     let work = tempfile::tempdir().unwrap();
@@ -226,6 +263,7 @@ fn a_campaign_from_start_to_revocations_carried_out_and_outstanding() {
             .contains("platform-superuser-dave")
     }));
     let pack = common::pack_dirs(&store).pop().unwrap();
+    check_review_numbers(&doc, &pack);
     let csv = std::fs::read_to_string(pack.join("reviews.csv")).unwrap();
     assert!(
         csv.contains("revocation carried out,2026-11-28T02:00:00Z"),
