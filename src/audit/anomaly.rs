@@ -263,9 +263,10 @@ fn no_grant(
         .get(key)
         .map(|g| g.iter().cloned().collect())
         .unwrap_or_default();
-    let access = ctx.index.access(&Identity::of(subject, &groups));
-    let own = access.bypasses_rbac || access.all().any(|g| g.subject.is_own_grant_path());
-    if own {
+    let identity = Identity::of(subject, &groups);
+    if identity.in_group(crate::rbac::subject::MASTERS)
+        || !ctx.index.own_grants(&identity).is_empty()
+    {
         return None;
     }
     let requests: u64 = uses.iter().map(|u| u.count).sum();

@@ -242,12 +242,7 @@ fn subjects_in_scope(ctx: &UsageContext<'_>) -> Vec<Scoped> {
         if covered.contains(subject) || matches!(subject, SubjectRef::Group { .. }) {
             continue;
         }
-        let report = ctx.index.access(&Identity::of(subject, &[]));
-        let grants: Vec<Grant> = report
-            .all()
-            .filter(|g| g.subject == *subject || g.subject.is_own_grant_path())
-            .cloned()
-            .collect();
+        let grants = ctx.index.own_grants(&Identity::of(subject, &[]));
         out.push(Scoped {
             subject: subject.clone(),
             sub_processor: Some(owner.clone()),

@@ -551,6 +551,17 @@ impl RbacIndex {
         report
     }
 
+    /// The grants an identity holds as its own: through bindings naming it or a group of its own,
+    /// not through the groups every user or every ServiceAccount is in (`system:basic-user`,
+    /// `system:discovery`, ...). What a sub-processor is judged and reviewed on.
+    pub fn own_grants(&self, identity: &Identity) -> Vec<Grant> {
+        self.access(identity)
+            .all()
+            .filter(|g| g.subject.is_own_grant_path())
+            .cloned()
+            .collect()
+    }
+
     /// Every distinct subject named by a resolvable binding subject, plus every ServiceAccount.
     pub fn all_subjects(&self) -> BTreeSet<SubjectRef> {
         let mut out: BTreeSet<SubjectRef> = self.bindings_by_subject.keys().cloned().collect();

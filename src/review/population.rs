@@ -78,9 +78,8 @@ pub fn rows(input: &PopulationInput<'_>) -> Vec<Row> {
         if matches!(subject, SubjectRef::Group { .. }) {
             continue;
         }
-        let report = input.index.access(&Identity::of(subject, &[]));
         let mut bindings: BTreeSet<(String, String, String)> = BTreeSet::new();
-        for g in report.all().filter(|g| g.subject.is_own_grant_path()) {
+        for g in input.index.own_grants(&Identity::of(subject, &[])) {
             bindings.insert((
                 g.binding.to_string(),
                 g.role.to_string(),
