@@ -679,13 +679,10 @@ fn the_server_dying_mid_publish_leaves_latest_json_on_the_previous_pack() {
 
     server.restart();
     let rt = rt();
-    let latest: serde_json::Value = serde_json::from_slice(
-        &rt.block_on(s3::get(
-            &server.env,
-            &format!("audit/{CLUSTER}/latest.json"),
-        ))
-        .unwrap(),
-    )
+    let latest: serde_json::Value = serde_json::from_slice(&rt.block_on(s3::get_after_restart(
+        &server.env,
+        &format!("audit/{CLUSTER}/latest.json"),
+    )))
     .unwrap();
     assert_eq!(latest["packId"], first_id.as_str(), "latest.json moved");
     let stored = rt.block_on(s3::keys(&server.env, "audit/"));

@@ -103,6 +103,29 @@ pub async fn get(env: &S3Env, key: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// The object at `key` from a server that was just restarted. The server answers requests before
+/// its volume server has reported its volumes to the master again, and until then a read of an
+/// object that is there fails; so this retries for up to 60 s and then names the last error.
+pub async fn get_after_restart(env: &S3Env, key: &str) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let error = match client(env)
+            .get_object()
+            .bucket(&env.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => return o.body.collect().await.unwrap().into_bytes().to_vec(),
+            Err(e) => aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+        };
+        if Instant::now() > deadline {
+            panic!("{key} could not be read from the restarted server within 60 s: {error}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 fn port_free(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
