@@ -97,6 +97,14 @@ settings_table! {
         value: "cluster|PATH",
         help: "`cluster` for the live API, or a file or directory of dumped objects (write `./cluster` for a directory called `cluster`).",
     }
+    DefaultNamespace {
+        key: "defaultNamespace",
+        flag: "--default-namespace",
+        env: "KUBE_EVIDENCE_DEFAULT_NAMESPACE",
+        kind: Text,
+        value: "NS",
+        help: "Read the source as rendered manifests (a chart's `helm template` output, a GitOps repository): namespaced objects that name no namespace go in NS, as `kubectl apply -n NS` would put them.",
+    }
     Out {
         key: "out",
         flag: "--out",
@@ -248,6 +256,14 @@ settings_table! {
         kind: Path,
         value: "FILE",
         help: "The reviewer map of access review campaigns: who reviews which rows, by namespace, group or subject pattern, with a default (see docs/access-reviews.md).",
+    }
+    VendorCatalog {
+        key: "vendorCatalog",
+        flag: "--vendor-catalog",
+        env: "KUBE_EVIDENCE_VENDOR_CATALOG",
+        kind: Path,
+        value: "FILE",
+        help: "Vendors and projects to add to the shipped catalog that tells third parties from the platform (`inventory discover`, `vendor review`; format in catalog/vendors.yaml).",
     }
     ReviewPeriodDays {
         key: "reviewPeriodDays",
@@ -417,6 +433,7 @@ pub struct Config {
     pub anomaly_rate_multiple: f64,
     /// The reviewer map for access review campaigns.
     pub reviewers: Option<PathBuf>,
+    pub vendor_catalog: Option<PathBuf>,
     pub review_period_days: u32,
     /// How to reach an `s3://` store.
     pub s3: S3Settings,
@@ -612,6 +629,7 @@ impl Config {
             usage_window_days: 90,
             anomaly_rate_multiple: 10.0,
             reviewers: None,
+            vendor_catalog: None,
             review_period_days: 90,
             s3: S3Settings::default(),
             file: file.map(Path::to_path_buf),
@@ -624,6 +642,7 @@ impl Config {
 struct Pending {
     sse_kms_key: Option<(String, Origin)>,
     sse_origin: Option<Origin>,
+    default_namespace: Option<(String, Origin)>,
 }
 
 /// A setting's text, or `None` (with the problem reported) when it is not text of its kind or
@@ -680,10 +699,14 @@ fn apply(
         },
         Setting::Source => {
             config.source = Some(match SourceSpec::parse(&text) {
-                SourceSpec::Cluster => SourceSpec::Cluster,
                 SourceSpec::Dump(p) => SourceSpec::Dump(path_value(&p.to_string_lossy())),
+                other => other,
             })
         }
+        Setting::DefaultNamespace => match validate_namespace_name(&text) {
+            Ok(()) => pending.default_namespace = Some((text, origin)),
+            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+        },
         Setting::Out | Setting::AuditLog => {
             let resolved = if text.contains("://") {
                 text.clone()
@@ -716,6 +739,7 @@ fn apply(
         }
         Setting::Controls => config.controls = Some(path_value(&text)),
         Setting::Reviewers => config.reviewers = Some(path_value(&text)),
+        Setting::VendorCatalog => config.vendor_catalog = Some(path_value(&text)),
         Setting::Exceptions => config.exceptions = Some(path_value(&text)),
         Setting::SigningKey => config.signing_key = Some(path_value(&text)),
         Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
@@ -846,6 +870,20 @@ fn check_combinations(
                 diags,
                 "`sseKmsKeyId` is set but `serverSideEncryption` is not `aws:kms`".to_string(),
             ),
+        }
+    }
+    if let Some((namespace, origin)) = pending.default_namespace {
+        match config.source.take() {
+            Some(SourceSpec::Dump(path) | SourceSpec::Manifests { path, .. }) => {
+                config.source = Some(SourceSpec::Manifests { path, namespace })
+            }
+            other => {
+                config.source = other;
+                origin.report(
+                    diags,
+                    "`defaultNamespace` applies to a source of files (rendered manifests), not to a live cluster or no source".to_string(),
+                );
+            }
         }
     }
     // The standard AWS variables name the endpoint when nothing of ours does.
@@ -1064,6 +1102,25 @@ pub fn validate_cluster_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A namespace name as Kubernetes accepts it (an RFC 1123 label).
+pub fn validate_namespace_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a namespace name: 1-63 lower-case letters, digits and `-`, starting and ending with a letter or digit",
+            crate::diag::escape(&crate::diag::shorten(name, 64))
+        ))
+    }
 }
 
 impl Config {

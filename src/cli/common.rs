@@ -9,7 +9,7 @@ use kube_evidence::clock::{Clock, FixedClock, SystemClock};
 use kube_evidence::config::{self, Config, LogFormat, Overrides, Setting};
 use kube_evidence::progress::{NoProgress, Progress};
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Loads the configuration (file, then environment, then flags) and starts logging with it.
 pub fn load_config(
@@ -133,3 +133,22 @@ pub async fn open_store(
 
 /// How to reach a live cluster, for the commands that can collect (`--source cluster`).
 pub type ClusterArgs = super::settings::SettingFlags<super::settings::ClusterSettings>;
+
+/// The vendor catalog in force: the shipped one, extended by the file the flag names, else by the
+/// configuration's `vendorCatalog`.
+pub fn vendor_catalog(
+    flag: Option<PathBuf>,
+    config_file: Option<&Path>,
+    log: &LogArgs,
+) -> Result<kube_evidence::inventory::catalog::VendorCatalog, Failure> {
+    let path = match flag {
+        Some(p) => Some(p),
+        None if config_file.is_some() => {
+            load_config(config_file, Overrides::default(), log)?.vendor_catalog
+        }
+        None => None,
+    };
+    Ok(kube_evidence::inventory::catalog::VendorCatalog::with_file(
+        path.as_deref(),
+    )?)
+}

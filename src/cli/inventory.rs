@@ -30,6 +30,9 @@ pub enum InventoryCommand {
     Discover {
         #[command(flatten)]
         input: InputArgs,
+        /// Vendors to add to the shipped catalog (default: the configuration's `vendorCatalog`)
+        #[arg(long, value_name = "FILE")]
+        vendor_catalog: Option<PathBuf>,
     },
 }
 
@@ -57,12 +60,16 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> CmdResult {
                 Err(e) => Err(e.into()),
             }
         }
-        InventoryCommand::Discover { input } => {
+        InventoryCommand::Discover {
+            input,
+            vendor_catalog,
+        } => {
+            let catalog = common::vendor_catalog(vendor_catalog, input.config.as_deref(), log)?;
             let snapshot = load(&input, log)?;
             let index = RbacIndex::build(&snapshot);
             let reach = ReachGraph::build(&index, &snapshot);
             let privilege = PrivilegeTable::compute(&index, &reach);
-            let components = discover::discover(&snapshot, &index, &privilege);
+            let components = discover::discover(&snapshot, &index, &privilege, &catalog);
             out!("{}", discover::render(&components, &snapshot.cluster.name));
             eprintln!("{} third-party component(s) found", components.len());
             Ok(Done::Ok)

@@ -30,6 +30,9 @@ pub struct InputArgs {
     /// `cluster`, or a file or directory of dumped objects
     #[arg(long, value_name = "cluster|PATH", conflicts_with = "snapshot")]
     pub source: Option<String>,
+    /// Read the source as rendered manifests: namespaced objects without a namespace go in NS
+    #[arg(long, value_name = "NS", requires = "source")]
+    pub default_namespace: Option<String>,
     /// A saved snapshot (`.json.gz`) or a pack directory
     #[arg(long, value_name = "FILE|PACK")]
     pub snapshot: Option<PathBuf>,
@@ -49,6 +52,7 @@ pub fn load(input: &InputArgs, log: &LogArgs) -> Result<Snapshot, Failure> {
 pub fn load_for(input: &InputArgs, log: &LogArgs, needs: &Needs) -> Result<Snapshot, Failure> {
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, input.source.clone());
+    flags.set_opt(Setting::DefaultNamespace, input.default_namespace.clone());
     input.cluster.apply(&mut flags);
     let config = common::load_config(input.config.as_deref(), flags, log)?;
     let what = match (&input.snapshot, &config.source) {

@@ -18,6 +18,7 @@ pub struct RunSettings;
 impl SettingGroup for RunSettings {
     const SETTINGS: &'static [Setting] = &[
         Setting::Source,
+        Setting::DefaultNamespace,
         Setting::Out,
         Setting::ClusterName,
         Setting::Inventory,
@@ -177,10 +178,13 @@ mod tests {
     #[test]
     fn every_setting_but_logging_is_a_run_flag() {
         for s in Setting::ALL {
-            // The reviewer map is `review start`'s (from the run configuration or its flag).
+            // The reviewer map is `review start`'s, the vendor catalog discovery's and `vendor review`'s (from the run configuration or its flag).
             let elsewhere = matches!(
                 s,
-                Setting::LogFormat | Setting::LogLevel | Setting::Reviewers
+                Setting::LogFormat
+                    | Setting::LogLevel
+                    | Setting::Reviewers
+                    | Setting::VendorCatalog
             );
             assert_eq!(RunSettings::SETTINGS.contains(&s), !elsewhere, "{s:?}");
         }

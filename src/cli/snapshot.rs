@@ -19,6 +19,9 @@ pub struct SnapshotArgs {
     /// `cluster`, or a file or directory of dumped objects [env: KUBE_EVIDENCE_SOURCE]
     #[arg(long, value_name = "cluster|PATH")]
     pub source: Option<String>,
+    /// Read the source as rendered manifests: namespaced objects without a namespace go in NS
+    #[arg(long, value_name = "NS")]
+    pub default_namespace: Option<String>,
     /// The snapshot file to write (gzip-compressed canonical JSON); never overwritten
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -40,6 +43,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> CmdResult {
     }
     let mut flags = Overrides::default();
     flags.set_opt(Setting::Source, args.source.clone());
+    flags.set_opt(Setting::DefaultNamespace, args.default_namespace.clone());
     flags.set_opt(Setting::ClusterName, args.cluster_name.clone());
     args.cluster.apply(&mut flags);
     let config = common::load_config(args.config.as_deref(), flags, log)?;
@@ -120,7 +124,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> CmdResult {
 fn default_cluster_name(spec: &SourceSpec) -> String {
     let stem = match spec {
         SourceSpec::Cluster => None,
-        SourceSpec::Dump(p) => p
+        SourceSpec::Dump(p) | SourceSpec::Manifests { path: p, .. } => p
             .canonicalize()
             .ok()
             .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().to_string())),

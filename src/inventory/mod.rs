@@ -1,7 +1,9 @@
 //! The sub-processor inventory: its format and validation, where it is read from (a file or a
-//! ConfigMap; the run's input stage, `crate::run::inputs`, does the reading), matching entries to the cluster, reconciliation findings, and discovery of third
-//! parties for a starter inventory.
+//! ConfigMap; the run's input stage, `crate::run::inputs`, does the reading), matching entries to
+//! the cluster, reconciliation findings, the vendor catalog, and discovery of third parties for a
+//! starter inventory.
 
+pub mod catalog;
 pub mod discover;
 pub mod load;
 pub mod reconcile;

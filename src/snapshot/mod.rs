@@ -451,8 +451,24 @@ pub struct Workload {
     /// Running pods seen for this workload.
     #[serde(default)]
     pub pods: u64,
+    /// What its running pods' containers run: each image as the kubelet reports it, with the
+    /// digest it was resolved to (from Pod status), sorted and without duplicates. Empty when
+    /// the source had no Pod status (manifests, dumps without status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub running: Vec<RunningImage>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+}
+
+/// A container image a pod runs, as its status reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RunningImage {
+    /// The image reference as the kubelet reports it (`docker.io/library/nginx:1.27`).
+    pub image: String,
+    /// The content digest it resolved to (`sha256:...`); None when the status gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -589,6 +605,8 @@ impl Snapshot {
         for w in &mut self.workloads {
             w.images.sort();
             w.images.dedup();
+            w.running.sort();
+            w.running.dedup();
         }
         self.workloads.sort_by(|a, b| {
             (&a.namespace, &a.kind, &a.name).cmp(&(&b.namespace, &b.kind, &b.name))

@@ -420,6 +420,21 @@ pub fn list_path(kind: ResourceKind) -> String {
     }
 }
 
+/// `[{image, imageID}]` of a Pod status's containers.
+fn container_images(status: Option<&Value>) -> Value {
+    let statuses = status
+        .and_then(|st| st.get("containerStatuses"))
+        .and_then(Value::as_array);
+    match statuses {
+        Some(cs) => Value::Array(
+            cs.iter()
+                .map(|c| serde_json::json!({"image": c.get("image"), "imageID": c.get("imageID")}))
+                .collect(),
+        ),
+        None => Value::Null,
+    }
+}
+
 /// Drops what the snapshot never keeps before an object is held in memory: server bookkeeping
 /// (`managedFields`), `status` but its phase, and for pods everything but identity, owner,
 /// labels, ServiceAccount, images and phase.
@@ -429,12 +444,19 @@ fn reduce(kind: ResourceKind, mut object: Value) -> Value {
     }
     // Of all statuses the snapshot keeps one field: the phase of a Namespace (Terminating
     // matters) and of a Pod (a finished pod runs nothing anyone could exec into).
+    // A Pod also keeps, per running container, the image and the digest the node resolved it
+    // to: the evidence of which build of a vendor's software runs.
     let mut phase = None;
+    let mut running = Value::Null;
     if let Some(map) = object.as_object_mut() {
-        phase = map
-            .remove("status")
+        let status = map.remove("status");
+        phase = status
+            .as_ref()
             .and_then(|st| st.get("phase").cloned())
             .filter(|_| matches!(kind, ResourceKind::Namespace | ResourceKind::Pod));
+        if kind == ResourceKind::Pod {
+            running = container_images(status.as_ref());
+        }
         if let Some(phase) = &phase {
             map.insert("status".into(), serde_json::json!({ "phase": phase }));
         }
@@ -471,7 +493,7 @@ fn reduce(kind: ResourceKind, mut object: Value) -> Value {
                     "initContainers": images("initContainers"),
                     "ephemeralContainers": images("ephemeralContainers"),
                 },
-                "status": {"phase": phase},
+                "status": {"phase": phase, "containerStatuses": running},
             })
         }
         // PartialObjectMetadata carries no type; the field selector guaranteed it.

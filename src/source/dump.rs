@@ -16,11 +16,22 @@ use std::path::{Path, PathBuf};
 
 pub struct DumpSource {
     path: PathBuf,
+    default_namespace: Option<String>,
 }
 
 impl DumpSource {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        DumpSource { path: path.into() }
+        DumpSource {
+            path: path.into(),
+            default_namespace: None,
+        }
+    }
+
+    /// Namespaced objects that name no namespace go in `namespace` (rendered manifests, as
+    /// `kubectl apply -n` reads them).
+    pub fn with_default_namespace(mut self, namespace: Option<String>) -> Self {
+        self.default_namespace = namespace;
+        self
     }
 }
 
@@ -35,10 +46,13 @@ impl Source for DumpSource {
         let cluster = ctx.cluster_name.to_string();
         let taken_at = ctx.taken_at;
         let source = self.describe();
+        let default_namespace = self.default_namespace.clone();
         // Parsing is CPU-bound; keep it off the async worker threads.
-        tokio::task::spawn_blocking(move || read_dump(&path, &cluster, taken_at, source))
-            .await
-            .map_err(|e| SourceError::Internal(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            read_dump_in(&path, &cluster, taken_at, source, default_namespace)
+        })
+        .await
+        .map_err(|e| SourceError::Internal(e.to_string()))?
     }
 
     async fn config_map(
@@ -107,8 +121,21 @@ pub fn read_dump(
     taken_at: chrono::DateTime<chrono::Utc>,
     source: String,
 ) -> Result<Snapshot, SourceError> {
+    read_dump_in(path, cluster_name, taken_at, source, None)
+}
+
+/// Reads a dump path, or a directory of rendered manifests whose namespaced objects without a
+/// namespace go in `default_namespace`, into a canonical snapshot.
+pub fn read_dump_in(
+    path: &Path,
+    cluster_name: &str,
+    taken_at: chrono::DateTime<chrono::Utc>,
+    source: String,
+    default_namespace: Option<String>,
+) -> Result<Snapshot, SourceError> {
     let files = list_files(path)?;
-    let mut builder = SnapshotBuilder::new(cluster_name, taken_at, source);
+    let mut builder = SnapshotBuilder::new(cluster_name, taken_at, source)
+        .with_default_namespace(default_namespace);
     let mut diags = Diagnostics::new();
     let mut objects = 0usize;
     for file in &files {

@@ -66,6 +66,12 @@ pub enum SourceError {
 pub enum SourceSpec {
     Cluster,
     Dump(PathBuf),
+    /// Rendered manifests: files read like a dump, namespaced objects without a namespace put
+    /// in `namespace` (`--default-namespace`).
+    Manifests {
+        path: PathBuf,
+        namespace: String,
+    },
 }
 
 impl SourceSpec {
@@ -85,6 +91,9 @@ impl std::fmt::Display for SourceSpec {
         match self {
             SourceSpec::Cluster => f.write_str("cluster"),
             SourceSpec::Dump(p) => write!(f, "{}", p.display()),
+            SourceSpec::Manifests { path, namespace } => {
+                write!(f, "{} (default namespace {namespace})", path.display())
+            }
         }
     }
 }
@@ -96,6 +105,9 @@ pub async fn open(
 ) -> Result<Box<dyn Source>, SourceError> {
     match spec {
         SourceSpec::Dump(p) => Ok(Box::new(dump::DumpSource::new(p.clone()))),
+        SourceSpec::Manifests { path, namespace } => Ok(Box::new(
+            dump::DumpSource::new(path.clone()).with_default_namespace(Some(namespace.clone())),
+        )),
         SourceSpec::Cluster => Ok(Box::new(
             cluster::ClusterSource::connect(cluster.clone()).await?,
         )),

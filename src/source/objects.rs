@@ -8,7 +8,7 @@
 use crate::snapshot::{
     AggregationRule, ApiService, ClusterInfo, ClusterRole, ClusterRoleBinding, CollectionStatus,
     KindCollection, LabelSelector, LabelSelectorRequirement, Namespace, ObjectMeta, PolicyRule,
-    ResourceKind, Role, RoleBinding, RoleRef, ServiceAccount, Snapshot, Subject, TokenSecret,
+    ResourceKind, Role, RoleBinding, RoleRef, RunningImage, ServiceAccount, Snapshot, Subject, TokenSecret,
     Webhook, WebhookConfiguration, WebhookRule, Workload,
 };
 use chrono::{DateTime, Utc};
@@ -276,6 +276,32 @@ struct RawPod {
 #[serde(default)]
 struct RawPodStatus {
     phase: Option<String>,
+    #[serde(rename = "containerStatuses")]
+    container_statuses: Option<Vec<RawContainerStatus>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawContainerStatus {
+    image: Option<String>,
+    #[serde(rename = "imageID")]
+    image_id: Option<String>,
+}
+
+impl RawContainerStatus {
+    /// The image as the kubelet reports it and the digest it resolved: the part after `@` of
+    /// `imageID` (`repo@sha256:...`), or the whole ID when the runtime reports a bare
+    /// `sha256:` image ID.
+    fn running(&self) -> Option<RunningImage> {
+        let image = self.image.clone().filter(|i| !i.is_empty())?;
+        let id = self.image_id.as_deref().unwrap_or_default();
+        let digest = match id.rsplit_once('@') {
+            Some((_, d)) => d,
+            None => id.strip_prefix("docker-pullable://").unwrap_or(id),
+        };
+        let digest = (digest.starts_with("sha256:") && digest.len() <= 100).then(|| digest.to_string());
+        Some(RunningImage { image, digest })
+    }
 }
 
 impl RawPodStatus {
@@ -406,6 +432,8 @@ struct PodInfo {
     pod_template_hash: Option<String>,
     service_account: String,
     images: Vec<String>,
+    /// What its containers run, from its status; empty once it has finished.
+    running: Vec<RunningImage>,
     automount: Option<bool>,
     labels: BTreeMap<String, String>,
     /// Succeeded or Failed: nothing runs in it any more.
@@ -428,6 +456,8 @@ pub struct SnapshotBuilder {
     controllers: BTreeMap<(String, String, String), ControllerInfo>,
     pods: Vec<PodInfo>,
     kube_system_uid: Option<String>,
+    /// The namespace of namespaced objects that name none (rendered manifests).
+    default_namespace: Option<String>,
 }
 
 impl SnapshotBuilder {
@@ -449,7 +479,15 @@ impl SnapshotBuilder {
             controllers: BTreeMap::new(),
             pods: Vec::new(),
             kube_system_uid: None,
+            default_namespace: None,
         }
+    }
+
+    /// Namespaced objects that name no namespace are put in `namespace`, as `kubectl apply -n`
+    /// does with rendered manifests.
+    pub fn with_default_namespace(mut self, namespace: Option<String>) -> Self {
+        self.default_namespace = namespace;
+        self
     }
 
     /// Forgets every object of a kind read so far: its list is being read again from the
@@ -560,7 +598,10 @@ impl SnapshotBuilder {
             ResourceKind::Role => {
                 let r: RawRole = parse(object)?;
                 self.snapshot.roles.push(Role {
-                    metadata: namespaced(r.metadata.into_meta())?,
+                    metadata: namespaced(
+                        r.metadata.into_meta(),
+                        self.default_namespace.as_deref(),
+                    )?,
                     rules: rules(r.rules),
                 });
             }
@@ -577,7 +618,10 @@ impl SnapshotBuilder {
             ResourceKind::RoleBinding => {
                 let b: RawBinding = parse(object)?;
                 self.snapshot.role_bindings.push(RoleBinding {
-                    metadata: namespaced(b.metadata.into_meta())?,
+                    metadata: namespaced(
+                        b.metadata.into_meta(),
+                        self.default_namespace.as_deref(),
+                    )?,
                     role_ref: role_ref(b.role_ref),
                     subjects: subjects(b.subjects),
                 });
@@ -585,7 +629,10 @@ impl SnapshotBuilder {
             ResourceKind::ServiceAccount => {
                 let s: RawServiceAccount = parse(object)?;
                 self.snapshot.service_accounts.push(ServiceAccount {
-                    metadata: namespaced(s.metadata.into_meta())?,
+                    metadata: namespaced(
+                        s.metadata.into_meta(),
+                        self.default_namespace.as_deref(),
+                    )?,
                     automount_service_account_token: s.automount_service_account_token,
                     secrets: names(s.secrets),
                     image_pull_secrets: names(s.image_pull_secrets),
@@ -603,13 +650,13 @@ impl SnapshotBuilder {
                 });
             }
             ResourceKind::Pod => {
-                let pod = pod_info(parse(object)?)?;
+                let pod = pod_info(parse(object)?, self.default_namespace.as_deref())?;
                 self.pods.push(pod);
             }
             k if k.is_workload_controller() => {
                 let c: RawController = parse(object)?;
                 let owner = controller_owner(&c.metadata);
-                let meta = namespaced(c.metadata.into_meta())?;
+                let meta = namespaced(c.metadata.into_meta(), self.default_namespace.as_deref())?;
                 self.controllers.insert(
                     (
                         meta.ns().to_string(),
@@ -646,7 +693,7 @@ impl SnapshotBuilder {
                 });
             }
             ResourceKind::Secret => {
-                if let Some(t) = token_secret(parse(object)?)? {
+                if let Some(t) = token_secret(parse(object)?, self.default_namespace.as_deref())? {
                     self.snapshot.token_secrets.push(t);
                 }
             }
@@ -741,6 +788,7 @@ impl SnapshotBuilder {
                        name: &str,
                        sa: &str,
                        images: Vec<String>,
+                       running: &[RunningImage],
                        automount: Option<bool>,
                        labels: &BTreeMap<String, String>,
                        pods: u64| {
@@ -752,11 +800,13 @@ impl SnapshotBuilder {
                     name: name.into(),
                     service_account: sa.into(),
                     images: Vec::new(),
+                    running: Vec::new(),
                     automount_service_account_token: automount,
                     pods: 0,
                     labels: labels.clone(),
                 });
             w.images.extend(images);
+            w.running.extend(running.iter().cloned());
             w.pods += pods;
             if w.automount_service_account_token.is_none() {
                 w.automount_service_account_token = automount;
@@ -793,6 +843,7 @@ impl SnapshotBuilder {
                 &top_name,
                 &template.spec.service_account(),
                 template.spec.images(),
+                &[],
                 template.spec.automount_service_account_token,
                 labels,
                 0,
@@ -815,6 +866,7 @@ impl SnapshotBuilder {
                 &name,
                 &pod.service_account,
                 pod.images.clone(),
+                &pod.running,
                 pod.automount,
                 labels,
                 // A finished pod still ties its workload to its ServiceAccount and images.
@@ -885,11 +937,18 @@ fn cluster_scoped(mut meta: ObjectMeta) -> ObjectMeta {
     meta
 }
 
-fn namespaced(meta: ObjectMeta) -> Result<ObjectMeta, ObjectError> {
+/// The object's metadata, with the default namespace (as `kubectl apply -n` would give it) when
+/// it names none; refused when it names none and there is no default.
+fn namespaced(mut meta: ObjectMeta, default: Option<&str>) -> Result<ObjectMeta, ObjectError> {
+    if meta.namespace.is_none()
+        && let Some(ns) = default
+    {
+        meta.namespace = Some(ns.to_string());
+    }
     if meta.namespace.is_none() {
         return Err(ObjectError {
             path: vec![PathSegment::Key("metadata".into())],
-            message: "`metadata.namespace` is missing; this kind lives in a namespace (dump with `kubectl get ... -A -o yaml` to keep it)".into(),
+            message: "`metadata.namespace` is missing; this kind lives in a namespace (dump with `kubectl get ... -A -o yaml` to keep it, or give rendered manifests their namespace with --default-namespace)".into(),
         });
     }
     Ok(meta)
@@ -965,10 +1024,10 @@ fn webhook_configuration(w: RawWebhookConfiguration) -> WebhookConfiguration {
 
 /// What the snapshot needs of a Pod: where it runs, as whom, owned by what, and whether it is
 /// still running.
-fn pod_info(p: RawPod) -> Result<PodInfo, ObjectError> {
+fn pod_info(p: RawPod, default_namespace: Option<&str>) -> Result<PodInfo, ObjectError> {
     let owner = controller_owner(&p.metadata);
     let labels = p.metadata.labels.clone().unwrap_or_default();
-    let meta = namespaced(p.metadata.into_meta())?;
+    let meta = namespaced(p.metadata.into_meta(), default_namespace)?;
     let owner = owner.or_else(|| {
         Some(RawOwnerRef {
             kind: "Pod".into(),
@@ -983,6 +1042,16 @@ fn pod_info(p: RawPod) -> Result<PodInfo, ObjectError> {
         pod_template_hash: labels.get("pod-template-hash").cloned(),
         service_account: p.spec.service_account(),
         images: p.spec.images(),
+        running: if p.status.finished() {
+            Vec::new()
+        } else {
+            p.status
+                .container_statuses
+                .iter()
+                .flatten()
+                .filter_map(RawContainerStatus::running)
+                .collect()
+        },
         automount: p.spec.automount_service_account_token,
         labels,
         finished: p.status.finished(),
@@ -990,9 +1059,12 @@ fn pod_info(p: RawPod) -> Result<PodInfo, ObjectError> {
 }
 
 /// A legacy ServiceAccount token Secret, by metadata only; `None` for any other Secret.
-fn token_secret(s: RawSecret) -> Result<Option<TokenSecret>, ObjectError> {
+fn token_secret(
+    s: RawSecret,
+    default_namespace: Option<&str>,
+) -> Result<Option<TokenSecret>, ObjectError> {
     if s.secret_type.as_deref() == Some(SA_TOKEN_TYPE) {
-        let mut meta = namespaced(s.metadata.into_meta())?;
+        let mut meta = namespaced(s.metadata.into_meta(), default_namespace)?;
         let sa = meta
             .annotations
             .get(SA_NAME_ANNOTATION)

@@ -174,6 +174,7 @@ pub fn cluster(shape: Shape) -> Snapshot {
                 images: vec![format!("registry.example.com/app-{j}:1.0")],
                 automount_service_account_token: None,
                 pods: 1,
+                running: Vec::new(),
                 labels: Default::default(),
             });
         }

@@ -514,7 +514,8 @@ fn discovery_finds_the_undeclared_agent_and_validates() {
     let index = kube_evidence::rbac::RbacIndex::build(&s);
     let reach = kube_evidence::rbac::reach::ReachGraph::build(&index, &s);
     let privilege = kube_evidence::rbac::privilege::PrivilegeTable::compute(&index, &reach);
-    let comps = inventory::discover::discover(&s, &index, &privilege);
+    let catalog = inventory::catalog::VendorCatalog::shipped();
+    let comps = inventory::discover::discover(&s, &index, &privilege, &catalog);
     let sysdig = comps
         .iter()
         .find(|c| c.namespace == "sysdig-agent")
@@ -528,8 +529,20 @@ fn discovery_finds_the_undeclared_agent_and_validates() {
     assert!(
         !comps
             .iter()
-            .any(|c| ["payments", "data", "kube-system"].contains(&c.namespace.as_str())),
-        "teams and the platform are not third parties"
+            .any(|c| ["payments", "data"].contains(&c.namespace.as_str())),
+        "teams are not third parties, even with a mesh proxy injected"
+    );
+    // In kube-system, the catalog tells metrics-server (a third party) from the platform.
+    let in_kube_system: Vec<&str> = comps
+        .iter()
+        .filter(|c| c.namespace == "kube-system")
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(in_kube_system, ["metrics-server"]);
+    assert!(
+        comps
+            .iter()
+            .all(|c| !c.owns_namespace || c.namespace != "kube-system")
     );
     for ns in [
         "datadog",

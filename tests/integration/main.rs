@@ -14,6 +14,7 @@ mod consistency;
 mod controls;
 mod deploy;
 mod diff;
+mod discovery;
 mod docs;
 mod dump_source;
 mod inventory;

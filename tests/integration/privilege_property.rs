@@ -142,6 +142,7 @@ fn snapshot_strategy() -> impl Strategy<Value = Snapshot> {
                     images: vec!["vendor.example.com/agent:1".into()],
                     automount_service_account_token: None,
                     pods: 1,
+                    running: Vec::new(),
                     labels: Default::default(),
                 });
             }
