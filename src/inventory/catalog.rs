@@ -360,7 +360,10 @@ fn decode_entry(item: &Node, d: &mut Decoder, origin: &str) -> Option<CatalogEnt
             "the entry recognises nothing: give images, charts, serviceAccounts, webhooks or apiServices",
         );
     }
-    let image_nodes = item.get("images").and_then(Node::as_seq).unwrap_or_default();
+    let image_nodes = item
+        .get("images")
+        .and_then(Node::as_seq)
+        .unwrap_or_default();
     for (p, n) in images.iter().zip(image_nodes) {
         if !p.contains('/') {
             d.error(

@@ -493,7 +493,11 @@ fn reduce(kind: ResourceKind, mut object: Value) -> Value {
                     "initContainers": images("initContainers"),
                     "ephemeralContainers": images("ephemeralContainers"),
                 },
-                "status": {"phase": phase, "containerStatuses": running},
+                "status": if running.is_null() {
+                    serde_json::json!({"phase": phase})
+                } else {
+                    serde_json::json!({"phase": phase, "containerStatuses": running})
+                },
             })
         }
         // PartialObjectMetadata carries no type; the field selector guaranteed it.
@@ -696,13 +700,20 @@ mod tests {
                 "managedFields": [{"big": true}], "annotations": {"x": "y"}},
             "spec": {"serviceAccountName": "sa", "containers": [{"image": "i:1", "env": [{"name": "SECRET", "value": "v"}]}],
                 "volumes": [{"name": "v"}]},
-            "status": {"phase": "Running"}
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "containerStatuses": [
+                {"name": "c", "image": "docker.io/library/i:1", "imageID": "docker.io/library/i@sha256:ab",
+                 "state": {"running": {}}, "lastState": {"terminated": {"message": "secret-ish"}}}]}
         });
         let r = reduce(ResourceKind::Pod, pod);
         let text = r.to_string();
         assert!(text.contains("\"i:1\"") && text.contains("\"sa\""));
         assert!(!text.contains("SECRET") && !text.contains("managedFields"));
-        assert_eq!(r["status"], serde_json::json!({"phase": "Running"}));
+        // Of the status: the phase, and per container the image and its resolved digest.
+        assert_eq!(
+            r["status"],
+            serde_json::json!({"phase": "Running", "containerStatuses": [
+                {"image": "docker.io/library/i:1", "imageID": "docker.io/library/i@sha256:ab"}]})
+        );
         assert!(!text.contains("volumes") && !text.contains("annotations"));
     }
 

@@ -8,8 +8,8 @@
 use crate::snapshot::{
     AggregationRule, ApiService, ClusterInfo, ClusterRole, ClusterRoleBinding, CollectionStatus,
     KindCollection, LabelSelector, LabelSelectorRequirement, Namespace, ObjectMeta, PolicyRule,
-    ResourceKind, Role, RoleBinding, RoleRef, RunningImage, ServiceAccount, Snapshot, Subject, TokenSecret,
-    Webhook, WebhookConfiguration, WebhookRule, Workload,
+    ResourceKind, Role, RoleBinding, RoleRef, RunningImage, ServiceAccount, Snapshot, Subject,
+    TokenSecret, Webhook, WebhookConfiguration, WebhookRule, Workload,
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -299,7 +299,8 @@ impl RawContainerStatus {
             Some((_, d)) => d,
             None => id.strip_prefix("docker-pullable://").unwrap_or(id),
         };
-        let digest = (digest.starts_with("sha256:") && digest.len() <= 100).then(|| digest.to_string());
+        let digest =
+            (digest.starts_with("sha256:") && digest.len() <= 100).then(|| digest.to_string());
         Some(RunningImage { image, digest })
     }
 }
