@@ -36,6 +36,7 @@ fn bench(c: &mut Criterion) {
         exceptions: &[],
         previous: None,
         schedule_interval_hours: 24,
+        image_max_age_days: 180,
         usage: None,
         reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),

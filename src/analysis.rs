@@ -4,8 +4,8 @@
 use crate::audit::suggest::SuggestedRoles;
 use crate::audit::{UsageContext, UsageInput, UsageSummary};
 use crate::controls::{
-    AssessmentBasis, AuditWindow, Availability, ControlResult, Controls, PreviousBasis, Retention,
-    ReviewBasis,
+    AssessmentBasis, AuditWindow, Availability, ControlResult, Controls, ImageHistoryBasis,
+    PreviousBasis, Retention, ReviewBasis,
 };
 use crate::diff::{Diff, Side};
 use crate::exceptions::{Exception, ExceptionOutcome};
@@ -297,6 +297,10 @@ pub struct Assessment {
     /// The follow-up of the cluster's access review campaigns (absent without any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviews: Option<crate::review::assess::ReviewState>,
+    /// How each sub-processor's software is updated, with the record carried to the next pack
+    /// (`vendor-updates.json`; absent without an inventory).
+    #[serde(skip)]
+    pub updates: Option<crate::inventory::updates::UpdatesDocument>,
 }
 
 /// The previous pack of the series, verified against its manifest (see `pack::previous`).
@@ -311,6 +315,8 @@ pub struct PreviousPackInfo {
     pub usage: Option<UsageSummary>,
     /// Its follow-up of the access reviews, if there were campaigns.
     pub reviews: Option<crate::review::assess::ReviewState>,
+    /// Its record of the images sub-processors ran, if it had an inventory.
+    pub image_history: Option<crate::inventory::updates::ImageHistory>,
 }
 
 pub struct AssessmentInput<'a> {
@@ -320,6 +326,8 @@ pub struct AssessmentInput<'a> {
     pub exceptions: &'a [Exception],
     pub previous: Option<&'a PreviousPackInfo>,
     pub schedule_interval_hours: u32,
+    /// Sub-processor images unchanged for longer are findings (KE-UPD-003).
+    pub image_max_age_days: u32,
     /// The audit log's evidence of use, when one was read.
     pub usage: Option<&'a UsageInput>,
     /// The cluster's access review campaigns, when the store has any.
@@ -345,7 +353,24 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         )
     });
     let reviews = input.reviews.map(|r| follow_up_reviews(r, &rbac, snapshot));
+    let updates = snapshot.inventory.as_ref().map(|inventory| {
+        crate::inventory::updates::assess(
+            inventory,
+            snapshot,
+            &rbac.index,
+            input.previous.and_then(|p| p.image_history.as_ref()),
+            input.image_max_age_days,
+        )
+    });
     let mut analysis = rbac.analysis;
+    if let Some(u) = &updates {
+        analysis.findings.extend(u.findings.iter().cloned());
+        for row in &mut analysis.register {
+            if let Some(r) = u.document.rows.iter().find(|r| r.sub_processor == row.id) {
+                row.updates = r.summary.clone();
+            }
+        }
+    }
     if let Some(u) = &usage {
         analysis.findings.extend(u.findings.iter().cloned());
     }
@@ -407,6 +432,11 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
                 .and_then(|i| i.record.days_seen.first().copied()),
         }),
         retention: input.retention.clone(),
+        image_history: updates.as_ref().map(|u| ImageHistoryBasis {
+            since: u.document.history.since,
+            days_covered: u.document.days_covered,
+            days_required: u.document.max_age_days,
+        }),
         access_reviews: input.reviews.and_then(|r| {
             Some(ReviewBasis {
                 campaigns: r.campaigns.len(),
@@ -446,6 +476,7 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         usage,
         suggested_roles,
         reviews: reviews.map(|(state, _)| state),
+        updates: updates.map(|u| u.document),
     }
 }
 

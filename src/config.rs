@@ -265,6 +265,14 @@ settings_table! {
         value: "FILE",
         help: "Vendors and projects to add to the shipped catalog that tells third parties from the platform (`inventory discover`, `vendor review`; format in catalog/vendors.yaml).",
     }
+    ImageMaxAgeDays {
+        key: "imageMaxAgeDays",
+        flag: "--image-max-age-days",
+        env: "KUBE_EVIDENCE_IMAGE_MAX_AGE_DAYS",
+        kind: Number,
+        value: "DAYS",
+        help: "A sub-processor image whose digest has not changed for longer than this is a finding (KE-UPD-003), once the packs' record covers that long (default 180 days).",
+    }
     ReviewPeriodDays {
         key: "reviewPeriodDays",
         flag: "--review-period-days",
@@ -435,6 +443,8 @@ pub struct Config {
     pub reviewers: Option<PathBuf>,
     pub vendor_catalog: Option<PathBuf>,
     pub review_period_days: u32,
+    /// Sub-processor images unchanged for longer are findings (KE-UPD-003).
+    pub image_max_age_days: u32,
     /// How to reach an `s3://` store.
     pub s3: S3Settings,
     /// The file the configuration was read from, if any.
@@ -631,6 +641,7 @@ impl Config {
             reviewers: None,
             vendor_catalog: None,
             review_period_days: 90,
+            image_max_age_days: crate::inventory::updates::DEFAULT_MAX_AGE_DAYS,
             s3: S3Settings::default(),
             file: file.map(Path::to_path_buf),
         }
@@ -722,7 +733,8 @@ fn apply(
         Setting::AuditLogMaxMalformedPercent
         | Setting::AnomalyRateMultiple
         | Setting::UsageWindowDays
-        | Setting::ReviewPeriodDays => {
+        | Setting::ReviewPeriodDays
+        | Setting::ImageMaxAgeDays => {
             if let Err(m) = apply_usage_number(config, setting, &text) {
                 origin.report(diags, format!("`{key}`: {m}"));
             }
@@ -822,14 +834,14 @@ fn apply(
 fn apply_usage_number(config: &mut Config, setting: Setting, text: &str) -> Result<(), String> {
     if matches!(
         setting,
-        Setting::UsageWindowDays | Setting::ReviewPeriodDays
+        Setting::UsageWindowDays | Setting::ReviewPeriodDays | Setting::ImageMaxAgeDays
     ) {
         return match text.parse::<u32>() {
             Ok(d) if (1..=3660).contains(&d) => {
-                if setting == Setting::UsageWindowDays {
-                    config.usage_window_days = d;
-                } else {
-                    config.review_period_days = d;
+                match setting {
+                    Setting::UsageWindowDays => config.usage_window_days = d,
+                    Setting::ReviewPeriodDays => config.review_period_days = d,
+                    _ => config.image_max_age_days = d,
                 }
                 Ok(())
             }

@@ -251,6 +251,7 @@ fn assess_for_show(
         exceptions: &inputs.exceptions,
         previous: None,
         schedule_interval_hours: 24,
+        image_max_age_days: kube_evidence::inventory::updates::DEFAULT_MAX_AGE_DAYS,
         usage: None,
         reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),

@@ -44,6 +44,7 @@ impl SettingGroup for RunSettings {
         Setting::UsageWindowDays,
         Setting::AnomalyRateMultiple,
         Setting::ReviewPeriodDays,
+        Setting::ImageMaxAgeDays,
     ];
 }
 

@@ -28,6 +28,10 @@ pub const REQUIREMENTS: &[(&str, &str)] = &[
         "an access review campaign of the cluster was read from the store",
     ),
     (
+        "image-history",
+        "the packs' record of the images sub-processors run covers the update period",
+    ),
+    (
         "retention",
         "the store keeps packs under a retention lock that nobody can lift (Object Lock in compliance mode)",
     ),
@@ -36,6 +40,18 @@ pub const REQUIREMENTS: &[(&str, &str)] = &[
 /// Packs closer together than this share of the schedule interval do not cover "a period": the
 /// rest is left for a scheduler's jitter (72 minutes of a 24-hour schedule).
 pub const PERIOD_TOLERANCE_PERCENT: i64 = 5;
+
+/// How far the packs' record of sub-processor images reaches back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageHistoryBasis {
+    /// The first run that saw Pod status; none when no source has reported any yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    pub days_covered: i64,
+    /// The update period the record must cover before "not updated" can be claimed.
+    pub days_required: u32,
+}
 
 /// The previous pack of the chain, as this run verified and used it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -57,6 +73,9 @@ pub struct AssessmentBasis {
     pub previous_pack: Option<PreviousBasis>,
     /// The schedule the series is judged against.
     pub schedule_interval_hours: u32,
+    /// The packs' record of sub-processor images, when there was an inventory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_history: Option<ImageHistoryBasis>,
     /// A Kubernetes API audit log was analysed.
     pub audit_log: bool,
     /// How much of the usage window the audit log's record covers (with an audit log).
@@ -163,6 +182,24 @@ impl AssessmentBasis {
                     "no access review campaign of this cluster is in the store: attach the evidence of the periodic access review (or run one with `kube-evidence review start`)".into(),
                 ),
             },
+            "image-history" => match &self.image_history {
+                Some(h) if h.since.is_some() && h.days_covered >= i64::from(h.days_required) => Met(format!(
+                    "the image record covers {} days (since {}), the {}-day update period",
+                    h.days_covered,
+                    h.since.map(|s| s.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                    h.days_required
+                )),
+                Some(h) if h.since.is_some() => NotAssessed(format!(
+                    "the image record covers {} of the {} days of the update period (since {}): whether software was updated in the period cannot be judged yet",
+                    h.days_covered,
+                    h.days_required,
+                    h.since.map(|s| s.format("%Y-%m-%d").to_string()).unwrap_or_default()
+                )),
+                Some(_) => NotAssessed(
+                    "no source has reported Pod status (image digests) yet, so which builds of sub-processors' software ran is unknown".into(),
+                ),
+                None => NotAssessed("no sub-processor inventory was given".into()),
+            },
             "previous-pack" => match &self.previous_pack {
                 Some(p) => Met(format!("previous pack {} verified", p.pack_id)),
                 None => NotAssessed("no previous pack: this pack is the baseline of its chain".into()),
@@ -223,6 +260,7 @@ mod tests {
             audit_window: None,
             retention,
             access_reviews: None,
+            image_history: None,
         }
     }
 

@@ -6,7 +6,9 @@ pub mod evaluate;
 pub mod load;
 pub mod model;
 
-pub use basis::{AssessmentBasis, AuditWindow, PreviousBasis, Retention, ReviewBasis};
+pub use basis::{
+    AssessmentBasis, AuditWindow, ImageHistoryBasis, PreviousBasis, Retention, ReviewBasis,
+};
 pub use evaluate::{Availability, ControlResult, ControlStatus, evaluate};
 pub use load::{Controls, ControlsError, load_dir};
 pub use model::{Control, ControlSet, RuleRole};

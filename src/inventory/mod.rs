@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod discover;
 pub mod load;
 pub mod reconcile;
+pub mod updates;
 
 /// The inventory's data model, which the snapshot carries.
 pub use crate::snapshot::inventory as model;

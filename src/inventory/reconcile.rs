@@ -207,6 +207,9 @@ pub struct RegisterRow {
     pub declared_access: String,
     /// The least access level that covers what its identities hold (`none` ... `cluster-admin`).
     pub observed_access: String,
+    /// How its software is updated, from the packs' image record (`vendor-updates.json`).
+    #[serde(default)]
+    pub updates: String,
     pub findings: Vec<String>,
 }
 
@@ -546,6 +549,7 @@ fn reconcile_entry(
         identities_missing: m.missing.clone(),
         declared_access: describe_declared(&entry.declared_access),
         observed_access: observed,
+        updates: String::new(),
         findings: findings.iter().map(|f| f.id.clone()).collect(),
     };
     (row, findings)

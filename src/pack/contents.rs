@@ -48,6 +48,13 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             CSV,
         ));
     }
+    if let Some(updates) = &input.assessment.updates {
+        use crate::inventory::updates::{UPDATES_CSV, UPDATES_FILE, csv};
+        let mut json = serde_json::to_vec_pretty(updates).expect("the image record serialises");
+        json.push(b'\n');
+        files.push(PackFile::new(UPDATES_FILE, json, "application/json"));
+        files.push(PackFile::new(UPDATES_CSV, csv(updates), CSV));
+    }
     if let Some(reviews) = &input.assessment.reviews {
         files.push(PackFile::new("reviews.csv", csv::reviews(reviews), CSV));
     }

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::analysis::PreviousPackInfo;
 use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};
+use crate::inventory::updates::{HISTORY_VERSION, ImageHistory, UPDATES_FILE, UpdatesDocument};
 use crate::report::json::FindingsDocument;
 use crate::report::trend::{TREND_FILE, TrendDocument, TrendPoint};
 use crate::store::{Store, StoreError};
@@ -149,6 +150,7 @@ pub async fn read_verified(
     } else {
         None
     };
+    let image_history = read_image_history(&reader, &manifest, &invalid).await?;
     Ok(Some(VerifiedPrevious {
         info: PreviousPackInfo {
             pack_id: pointer.pack_id.clone(),
@@ -158,12 +160,38 @@ pub async fn read_verified(
             controls: doc.controls,
             usage: doc.usage,
             reviews: doc.reviews,
+            image_history,
         },
         pointer,
         manifest,
         trend,
         usage,
     }))
+}
+
+/// The record of sub-processor images the previous pack carried (`vendor-updates.json`), read
+/// through its manifest like every file the next run builds on.
+async fn read_image_history(
+    reader: &PackReader<'_>,
+    manifest: &Manifest,
+    invalid: &dyn Fn(String) -> PreviousPackError,
+) -> Result<Option<ImageHistory>, PreviousPackError> {
+    if !manifest.files.iter().any(|f| f.path == UPDATES_FILE) {
+        return Ok(None);
+    }
+    let bytes = reader
+        .verified(manifest, UPDATES_FILE)
+        .await?
+        .map_err(invalid)?;
+    let doc: UpdatesDocument = serde_json::from_slice(&bytes)
+        .map_err(|e| invalid(format!("{UPDATES_FILE} is not valid: {e}")))?;
+    if doc.history.version != HISTORY_VERSION {
+        return Err(invalid(format!(
+            "{UPDATES_FILE} is of version {}, which this kube-evidence does not read (it reads {HISTORY_VERSION})",
+            doc.history.version
+        )));
+    }
+    Ok(Some(doc.history))
 }
 
 /// The signature must verify whenever the manifest says the pack is signed; with trusted

@@ -819,6 +819,7 @@ fn register(l: &mut Layout, m: &ReportModel) {
                     "declared: {}\nobserved: {}",
                     r.declared_access, r.observed_access
                 ),
+                r.updates.replace("; ", "\n"),
                 format!(
                     "{}{}",
                     r.identities_found.join(", "),
@@ -848,8 +849,9 @@ fn register(l: &mut Layout, m: &ReportModel) {
             Column("Contract, certifications", 1.5),
             Column("Review", 0.8),
             Column("Access", 1.1),
-            Column("Identities", 1.5),
-            Column("Findings", 0.9),
+            Column("Updates", 1.2),
+            Column("Identities", 1.3),
+            Column("Findings", 0.8),
         ],
         &rows,
         6.5,

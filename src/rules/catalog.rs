@@ -102,6 +102,9 @@ rule_ids! {
     Sub010 => "KE-SUB-010",
     Sub011 => "KE-SUB-011",
     Sub012 => "KE-SUB-012",
+    Upd001 => "KE-UPD-001",
+    Upd002 => "KE-UPD-002",
+    Upd003 => "KE-UPD-003",
     Use001 => "KE-USE-001",
     Use002 => "KE-USE-002",
     Use003 => "KE-USE-003",
@@ -689,6 +692,39 @@ pub const CATALOG: &[RuleDef] = &[
         &["inventory"],
         "No signed DPA or contract date is recorded, so the security terms and the permitted access cannot be checked.",
         "Record the date the DPA was signed and its renewal date."
+    ),
+    rule!(
+        Upd001,
+        SubProcessor,
+        Low,
+        "Sub-processor image run by a mutable tag",
+        None,
+        NONE,
+        &["inventory"],
+        "A third party's workload names its image by a tag without a digest: the registry, or whoever controls the vendor's repository, can move the tag to other content, and nodes may run different builds under the same name. Which version of the supplier's software runs is then not recorded by the deployment.",
+        "Pin the image by digest (`image@sha256:...`), updating the digest with each release the vendor ships."
+    ),
+    rule!(
+        Upd002,
+        SubProcessor,
+        Medium,
+        "Sub-processor image run by the latest tag",
+        None,
+        NONE,
+        &["inventory"],
+        "A third party's workload runs an image by `latest` or with no tag at all: it changes whenever the vendor pushes, with no release anyone approved, and a restart may bring a different build than the one reviewed.",
+        "Run a named release of the vendor's image, pinned by digest, and update it through the change process."
+    ),
+    rule!(
+        Upd003,
+        SubProcessor,
+        Medium,
+        "Sub-processor software not updated in the update period",
+        None,
+        NONE,
+        &["inventory", "image-history"],
+        "A third party's pods have run the same image digest for longer than the update period (default 180 days), as the chain of packs shows: security fixes the vendor shipped since are not running. The finding is made only once the packs' record covers the whole period.",
+        "Update the component to the vendor's current release, or record why this build is still supported (an exception with the vendor's statement)."
     ),
     rule!(
         Use001,

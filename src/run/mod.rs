@@ -77,6 +77,8 @@ pub struct RunPlan {
     pub exceptions: Option<PathBuf>,
     pub fail_on: Option<Severity>,
     pub require_complete: bool,
+    /// Sub-processor images unchanged for longer are findings (KE-UPD-003).
+    pub image_max_age_days: u32,
     pub schedule_interval_hours: u32,
     /// Keys trusted to have signed the previous pack.
     pub allowed_signers: Option<PathBuf>,
@@ -130,6 +132,7 @@ impl RunPlan {
             schedule_interval_hours: config.schedule_interval_hours,
             allowed_signers: config.allowed_signers.clone(),
             review_period_days: config.review_period_days,
+            image_max_age_days: config.image_max_age_days,
             audit_log: config
                 .audit_log
                 .clone()
@@ -328,6 +331,7 @@ async fn collect_and_publish(
         exceptions: &inputs.exceptions,
         previous: previous.as_ref().map(|p| &p.info),
         schedule_interval_hours: plan.schedule_interval_hours,
+        image_max_age_days: plan.image_max_age_days,
         usage: usage.as_ref(),
         reviews: reviews.as_ref(),
         retention,

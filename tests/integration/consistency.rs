@@ -140,6 +140,15 @@ fn requirement(name: &str, basis: &Value) -> Result<bool, &'static str> {
             .then_some(true)
             .ok_or("manual"),
         "previous-pack" => (!previous.is_null()).then_some(true).ok_or("assess"),
+        // A record of image digests that covers the update period.
+        "image-history" => {
+            let h = &basis["imageHistory"];
+            (!h.is_null()
+                && !h["since"].is_null()
+                && h["daysCovered"].as_i64() >= h["daysRequired"].as_i64())
+            .then_some(true)
+            .ok_or("assess")
+        }
         "period" => {
             if previous.is_null() {
                 return Err("assess");
@@ -1043,6 +1052,7 @@ fn every_statement_of_a_generated_cluster_pack_follows_from_findings_and_snapsho
             allowed_signers: None,
             audit_log: None,
             review_period_days: 90,
+            image_max_age_days: 180,
         };
         let clock = kube_evidence::clock::FixedClock(start + chrono::Duration::days(day));
         rt.block_on(run(

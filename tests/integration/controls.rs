@@ -183,6 +183,7 @@ fn assess_samples(
         controls: Vec::new(),
         usage: None,
         reviews: None,
+        image_history: None,
     };
     assess(&AssessmentInput {
         snapshot: &s,
@@ -191,6 +192,7 @@ fn assess_samples(
         exceptions,
         previous: Some(&previous),
         schedule_interval_hours: 24,
+        image_max_age_days: 180,
         usage: None,
         reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),
@@ -242,6 +244,7 @@ fn every_status_is_reachable_and_decided_correctly() {
         exceptions: &[],
         previous: None,
         schedule_interval_hours: 24,
+        image_max_age_days: 180,
         usage: None,
         reviews: None,
         retention: kube_evidence::controls::Retention::not_published(),

@@ -25,6 +25,7 @@ fn diff_of(old: &Snapshot, new: &Snapshot) -> Diff {
             exceptions: &[],
             previous: None,
             schedule_interval_hours: 24,
+            image_max_age_days: 180,
             usage: None,
             reviews: None,
             retention: kube_evidence::controls::Retention::not_published(),

@@ -30,4 +30,5 @@ mod rules_samples;
 mod s3_publish;
 mod scale;
 mod signing;
+mod updates;
 mod usage;

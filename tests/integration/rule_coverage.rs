@@ -150,6 +150,10 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
             out_dir,
             "--review-period-days",
             "1",
+            // The image record began on the first night, six days before: the digests still
+            // running are older than a five-day update period the record covers (KE-UPD-003).
+            "--image-max-age-days",
+            "5",
         ],
         &[("KUBE_EVIDENCE_NOW", "2026-12-01T02:00:00Z")],
         &repo,
