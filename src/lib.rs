@@ -39,6 +39,7 @@ pub mod source;
 pub mod store;
 pub mod synthetic;
 pub mod tls;
+pub mod vendor;
 pub mod yaml;
 
 pub const TOOL_NAME: &str = "kube-evidence";

@@ -34,6 +34,7 @@ mod share;
 mod snapshot;
 mod table;
 mod usage;
+mod vendor;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -173,6 +174,8 @@ pub enum Command {
     Rules(rules::RulesArgs),
     /// The sub-processor inventory: validate, print its schema, discover third parties.
     Inventory(inventory::InventoryArgs),
+    /// Review a third party before it is installed: what its manifests would grant here.
+    Vendor(vendor::VendorArgs),
     /// SOC 2, ISO 27001 and your own controls: list, show, validate.
     Controls(controls::ControlsArgs),
     /// The exceptions (risk acceptance) register: validate.
@@ -212,6 +215,7 @@ pub fn main() -> ExitCode {
         Command::Review(args) => review::execute(args, &cli.log),
         Command::Rules(args) => rules::execute(args),
         Command::Inventory(args) => inventory::execute(args, &cli.log),
+        Command::Vendor(args) => vendor::execute(args, &cli.log),
         Command::Controls(args) => controls::execute(args, &cli.log),
         Command::Exceptions(args) => controls::execute_exceptions(args, &cli.log),
         Command::Diff(args) => diff::diff(args, &cli.log),

@@ -10,6 +10,7 @@ pub mod model;
 pub mod oscal;
 pub mod pdf;
 pub mod trend;
+pub mod vendor;
 
 use crate::analysis::Assessment;
 use crate::snapshot::Snapshot;

@@ -184,6 +184,15 @@ enum Weight {
     Bold,
 }
 
+/// What every page repeats: the header line, its right-hand label (in the alert colour when
+/// `alert`), and the footer's left-hand text.
+struct PageFrame {
+    header: String,
+    right: String,
+    alert: bool,
+    footer: String,
+}
+
 /// A table column: its title and its share of the page width.
 struct Column<'a>(&'a str, f32);
 
@@ -500,12 +509,12 @@ impl Layout {
         }
     }
 
-    fn finish(mut self, model: &ReportModel) -> (Vec<Vec<Op>>, Vec<(String, usize)>) {
+    fn finish(mut self, frame: &PageFrame) -> (Vec<Vec<Op>>, Vec<(String, usize)>) {
         if !self.page_is_empty() {
             self.new_page();
         }
         let total = self.pages.len();
-        let header = format!("{} · pack {}", model.cover.cluster, model.cover.pack_id);
+        let header = frame.header.clone();
         let mut pages = std::mem::take(&mut self.pages);
         // Links whose target exists become GoTo annotations (a target left out of the report,
         // such as a finding only findings.json lists, gets no link).
@@ -533,10 +542,10 @@ impl Layout {
             self.ops = Vec::new();
             self.text(LEFT, PAGE_H - 34.0, &header, Weight::Regular, 8.0, MUTED);
             // An unsigned pack says so on every page, where a reader of one page sees it.
-            let (right, weight, colour) = if model.cover.signed {
-                ("kube-evidence report", Weight::Regular, MUTED)
+            let (right, weight, colour) = if frame.alert {
+                (frame.right.as_str(), Weight::Bold, ALERT)
             } else {
-                ("UNSIGNED · kube-evidence report", Weight::Bold, ALERT)
+                (frame.right.as_str(), Weight::Regular, MUTED)
             };
             let w = match weight {
                 Weight::Bold => self.bold.width(right, 8.0),
@@ -552,8 +561,7 @@ impl Layout {
             let footer = format!("Page {} of {total}", i + 1);
             let w = self.regular.width(&footer, 8.0);
             self.text(RIGHT - w, 28.0, &footer, Weight::Regular, 8.0, MUTED);
-            let collected = format!("Collected {}", model.cover.collected_at);
-            self.text(LEFT, 28.0, &collected, Weight::Regular, 8.0, MUTED);
+            self.text(LEFT, 28.0, &frame.footer, Weight::Regular, 8.0, MUTED);
             page.extend(std::mem::take(&mut self.ops));
         }
         (pages, self.bookmarks)
@@ -1157,8 +1165,8 @@ fn verification(l: &mut Layout, m: &ReportModel) {
 }
 
 /// Renders the report as PDF bytes. `generated_at` (the run's clock) dates the document.
-pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
-    let mut l = Layout {
+fn new_layout() -> Layout {
+    Layout {
         regular: Face::load("KEVREG", REGULAR),
         bold: Face::load("KEVBLD", BOLD),
         pages: Vec::new(),
@@ -1167,7 +1175,11 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
         bookmarks: Vec::new(),
         anchors: HashMap::new(),
         links: Vec::new(),
-    };
+    }
+}
+
+pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
+    let mut l = new_layout();
     cover(&mut l, model);
     controls(&mut l, model);
     findings(&mut l, model);
@@ -1179,15 +1191,103 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
     exceptions(&mut l, model);
     methodology(&mut l, model);
     verification(&mut l, model);
+    let frame = PageFrame {
+        header: format!("{} · pack {}", model.cover.cluster, model.cover.pack_id),
+        right: if model.cover.signed {
+            "kube-evidence report".into()
+        } else {
+            "UNSIGNED · kube-evidence report".into()
+        },
+        alert: !model.cover.signed,
+        footer: format!("Collected {}", model.cover.collected_at),
+    };
+    let meta = DocumentMeta {
+        title: &model.title,
+        subject: format!(
+            "SOC 2 / ISO 27001 evidence: RBAC and sub-processors of {}",
+            model.cover.cluster
+        ),
+        identifier: &model.cover.pack_id,
+    };
+    write_pdf(l, &frame, &meta, generated_at)
+}
 
-    let mut doc = PdfDocument::new(&model.title);
+/// A short document of sections (paragraphs, then a table), for reports other than a pack's
+/// (`vendor review`).
+pub struct PlainDocument {
+    pub title: String,
+    /// The first page's heading: short enough for one line.
+    pub heading: String,
+    /// Every page's header line.
+    pub header: String,
+    /// Every page's footer.
+    pub footer: String,
+    /// Names the document in its metadata and fixes its file identifier.
+    pub identifier: String,
+    pub sections: Vec<PlainSection>,
+}
+
+pub struct PlainSection {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    /// Column titles and their shares of the page width; no table when empty.
+    pub columns: Vec<(String, f32)>,
+    pub rows: Vec<Vec<String>>,
+}
+
+pub fn render_plain(doc: &PlainDocument, generated_at: DateTime<Utc>) -> Vec<u8> {
+    let mut l = new_layout();
+    l.section(&doc.heading);
+    for s in &doc.sections {
+        l.subheading(&s.title);
+        for p in &s.paragraphs {
+            l.paragraph(p, 9.0);
+        }
+        if !s.columns.is_empty() && !s.rows.is_empty() {
+            let columns: Vec<Column<'_>> = s
+                .columns
+                .iter()
+                .map(|(t, w)| Column(t.as_str(), *w))
+                .collect();
+            l.table(&columns, &s.rows, 7.5);
+        }
+    }
+    let frame = PageFrame {
+        header: doc.header.clone(),
+        right: "kube-evidence".into(),
+        alert: false,
+        footer: doc.footer.clone(),
+    };
+    let meta = DocumentMeta {
+        title: &doc.title,
+        subject: doc.title.clone(),
+        identifier: &doc.identifier,
+    };
+    write_pdf(l, &frame, &meta, generated_at)
+}
+
+struct DocumentMeta<'a> {
+    title: &'a str,
+    subject: String,
+    identifier: &'a str,
+}
+
+/// The laid-out pages as a PDF: fonts, bookmarks, metadata dated by the run, and a file
+/// identifier derived from the document's identifier so the same input gives the same bytes.
+fn write_pdf(
+    l: Layout,
+    frame: &PageFrame,
+    meta: &DocumentMeta<'_>,
+    generated_at: DateTime<Utc>,
+) -> Vec<u8> {
+    let mut doc = PdfDocument::new(meta.title);
     for face in [&l.regular, &l.bold] {
         doc.resources
             .fonts
             .map
             .insert(face.id.clone(), PdfFont::new(face.parsed.clone()));
     }
-    let (pages, bookmarks) = l.finish(model);
+    let (pages, bookmarks) = l.finish(frame);
     for (i, (name, page)) in bookmarks.into_iter().enumerate() {
         doc.bookmarks.map.insert(
             PageAnnotId(format!("outline-{i:03}")),
@@ -1208,18 +1308,15 @@ pub fn render(model: &ReportModel, generated_at: DateTime<Utc>) -> Vec<u8> {
     info.author = "kube-evidence".into();
     info.creator = format!("kube-evidence {}", crate::TOOL_VERSION);
     info.producer = "kube-evidence (printpdf)".into();
-    info.subject = format!(
-        "SOC 2 / ISO 27001 evidence: RBAC and sub-processors of {}",
-        model.cover.cluster
-    );
-    info.identifier = model.cover.pack_id.clone();
-    info.keywords = vec!["kube-evidence".into(), model.cover.pack_id.clone()];
+    info.subject = meta.subject.clone();
+    info.identifier = meta.identifier.to_string();
+    info.keywords = vec!["kube-evidence".into(), meta.identifier.to_string()];
 
     let mut warnings = Vec::new();
     let mut lo = doc.to_lopdf_document(&PdfSaveOptions::default(), &mut warnings);
-    // printpdf draws the file identifier at random; the pack id makes it stable.
+    // printpdf draws the file identifier at random; the document's identifier makes it stable.
     let id = lopdf::Object::String(
-        crate::digest::sha256_hex(model.cover.pack_id.as_bytes()).as_bytes()[..32].to_vec(),
+        crate::digest::sha256_hex(meta.identifier.as_bytes()).as_bytes()[..32].to_vec(),
         lopdf::StringFormat::Literal,
     );
     lo.trailer

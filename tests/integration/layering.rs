@@ -20,6 +20,8 @@ const TIERS: &[&[&str]] = &[
     &["inventory", "exceptions", "controls", "audit", "review"],
     &["diff"],
     &["analysis"],
+    // Review before install: the analysis of a vendor's manifests laid over a cluster.
+    &["vendor"],
     &["report"],
     &["pack"],
     &["source", "synthetic"],
@@ -28,7 +30,9 @@ const TIERS: &[&[&str]] = &[
 ];
 
 /// The stages in the middle of the pipeline: data in, data out.
-const PURE: &[&str] = &["rbac", "finding", "rules", "diff", "analysis", "report"];
+const PURE: &[&str] = &[
+    "rbac", "finding", "rules", "diff", "analysis", "vendor", "report",
+];
 /// What reading or writing outside the process looks like in this code base.
 const IO_MARKERS: &[&str] = &[
     "std::fs",

@@ -32,3 +32,4 @@ mod scale;
 mod signing;
 mod updates;
 mod usage;
+mod vendor_review;

@@ -1,0 +1,229 @@
+//! The report of a review before install (`vendor review`): one model, rendered as a PDF and as
+//! a self-contained HTML page with every value escaped.
+
+use super::pdf::{PlainDocument, PlainSection, render_plain};
+use crate::vendor::VendorReview;
+use chrono::{DateTime, Utc};
+
+/// What the reviewer reads, in order: the verdict, each identity's access, what the install adds
+/// to the API server, who gains through aggregation, and the findings.
+pub fn document(
+    r: &VendorReview,
+    manifests: &str,
+    against: &str,
+    at: DateTime<Utc>,
+) -> PlainDocument {
+    let product = r
+        .product
+        .as_ref()
+        .map(|(_, name, vendor)| format!("{name} ({vendor})"))
+        .unwrap_or_else(|| "a third party the vendor catalog does not know".into());
+    let admin: Vec<&str> = r
+        .identities
+        .iter()
+        .filter(|i| i.cluster_admin.is_some())
+        .map(|i| i.subject.as_str())
+        .collect();
+    let secrets: Vec<&str> = r
+        .identities
+        .iter()
+        .filter(|i| !i.reads_secrets.is_empty())
+        .map(|i| i.subject.as_str())
+        .collect();
+    let mut verdict = vec![
+        format!(
+            "What {product} would get if the manifests in {manifests} were applied in namespace {}, checked against {against}.",
+            r.namespace
+        ),
+        format!(
+            "Overall access: {}. Reaches cluster-admin: {}. Reads Secrets: {}.",
+            r.level.as_str(),
+            if admin.is_empty() {
+                "no".to_string()
+            } else {
+                admin.join(", ")
+            },
+            if secrets.is_empty() {
+                "no".to_string()
+            } else {
+                secrets.join(", ")
+            }
+        ),
+        format!(
+            "{} finding(s); the highest severity is {}.",
+            r.findings.len(),
+            r.worst.map_or("none".to_string(), |s| s.to_string())
+        ),
+    ];
+    if r.identities.is_empty() {
+        verdict.push("The manifests define, bind or run as no ServiceAccount.".into());
+    }
+    let identity_rows: Vec<Vec<String>> = r
+        .identities
+        .iter()
+        .map(|i| {
+            vec![
+                i.subject.clone(),
+                i.access.clone(),
+                i.cluster_admin.clone().unwrap_or_else(|| "no".into()),
+                if i.reads_secrets.is_empty() {
+                    "no".into()
+                } else {
+                    i.reads_secrets.join(", ")
+                },
+                i.grants.join("\n"),
+            ]
+        })
+        .collect();
+    let mut added = Vec::new();
+    added.extend(
+        r.webhooks
+            .iter()
+            .map(|w| vec!["webhook configuration".to_string(), w.clone()]),
+    );
+    added.extend(
+        r.api_services
+            .iter()
+            .map(|a| vec!["APIService".to_string(), a.clone()]),
+    );
+    let gains: Vec<Vec<String>> = r
+        .aggregation
+        .iter()
+        .map(|g| vec![g.role.clone(), g.from.clone(), g.subjects.join("\n")])
+        .collect();
+    let findings: Vec<Vec<String>> = r
+        .findings
+        .iter()
+        .map(|f| vec![f.severity.to_string(), f.id.clone(), f.summary.clone()])
+        .collect();
+    let section =
+        |title: &str, paragraphs: Vec<String>, columns: &[(&str, f32)], rows| PlainSection {
+            title: title.into(),
+            paragraphs,
+            columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
+            rows,
+        };
+    PlainDocument {
+        title: format!("Vendor review: {product}"),
+        heading: "Vendor review before install".into(),
+        header: format!("kube-evidence vendor review · namespace {}", r.namespace),
+        footer: format!("Reviewed {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        identifier: format!(
+            "vendor-review-{}-{}",
+            r.namespace,
+            at.format("%Y%m%dT%H%M%SZ")
+        ),
+        sections: vec![
+            section("Verdict", verdict, &[], Vec::new()),
+            section(
+                "Identities and what they could do",
+                Vec::new(),
+                &[
+                    ("Identity", 1.4),
+                    ("Access", 1.2),
+                    ("Cluster-admin", 1.2),
+                    ("Secrets", 0.9),
+                    ("Grants", 3.3),
+                ],
+                identity_rows,
+            ),
+            section(
+                "Added to the API server",
+                if added.is_empty() {
+                    vec!["No webhook configuration or APIService.".into()]
+                } else {
+                    Vec::new()
+                },
+                &[("Kind", 1.0), ("Name", 3.0)],
+                added,
+            ),
+            section(
+                "Existing subjects that would gain through aggregation",
+                if gains.is_empty() {
+                    vec!["None: no installed aggregated ClusterRole selects the vendor's ClusterRoles.".into()]
+                } else {
+                    Vec::new()
+                },
+                &[
+                    ("Aggregated role", 1.2),
+                    ("Vendor's ClusterRole", 1.5),
+                    ("Subjects who gain", 3.0),
+                ],
+                gains,
+            ),
+            section(
+                "Findings",
+                if findings.is_empty() {
+                    vec!["No finding.".into()]
+                } else {
+                    Vec::new()
+                },
+                &[("Severity", 0.7), ("Finding", 1.5), ("What", 4.0)],
+                findings,
+            ),
+        ],
+    }
+}
+
+pub fn pdf(doc: &PlainDocument, at: DateTime<Utc>) -> Vec<u8> {
+    render_plain(doc, at)
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("<br>"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The same document as one HTML page, no scripts, no external resources.
+pub fn html(doc: &PlainDocument) -> String {
+    let mut out = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+<title>{}</title><style>body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#1d2430}}\
+table{{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}}th,td{{border:1px solid #d0d5dd;padding:.3em .5em;text-align:left;vertical-align:top}}\
+th{{background:#f2f4f7}}td{{font-size:13px;overflow-wrap:anywhere}}header,footer{{color:#667085;font-size:12px}}</style></head><body>\n",
+        esc(&doc.title)
+    );
+    out.push_str(&format!(
+        "<header>{}</header>\n<h1>{}</h1>\n",
+        esc(&doc.header),
+        esc(&doc.title)
+    ));
+    for s in &doc.sections {
+        out.push_str(&format!("<h2>{}</h2>\n", esc(&s.title)));
+        for p in &s.paragraphs {
+            out.push_str(&format!("<p>{}</p>\n", esc(p)));
+        }
+        if !s.columns.is_empty() && !s.rows.is_empty() {
+            out.push_str("<table><thead><tr>");
+            for (c, _) in &s.columns {
+                out.push_str(&format!("<th>{}</th>", esc(c)));
+            }
+            out.push_str("</tr></thead><tbody>\n");
+            for row in &s.rows {
+                out.push_str("<tr>");
+                for cell in row {
+                    out.push_str(&format!("<td>{}</td>", esc(cell)));
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</tbody></table>\n");
+        }
+    }
+    out.push_str(&format!(
+        "<footer>{}</footer>\n</body></html>\n",
+        esc(&doc.footer)
+    ));
+    out
+}
