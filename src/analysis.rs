@@ -353,23 +353,10 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         )
     });
     let reviews = input.reviews.map(|r| follow_up_reviews(r, &rbac, snapshot));
-    let updates = snapshot.inventory.as_ref().map(|inventory| {
-        crate::inventory::updates::assess(
-            inventory,
-            snapshot,
-            &rbac.index,
-            input.previous.and_then(|p| p.image_history.as_ref()),
-            input.image_max_age_days,
-        )
-    });
+    let updates = assess_updates(input, &rbac.index);
     let mut analysis = rbac.analysis;
     if let Some(u) = &updates {
-        analysis.findings.extend(u.findings.iter().cloned());
-        for row in &mut analysis.register {
-            if let Some(r) = u.document.rows.iter().find(|r| r.sub_processor == row.id) {
-                row.updates = r.summary.clone();
-            }
-        }
+        add_updates(&mut analysis, u);
     }
     if let Some(u) = &usage {
         analysis.findings.extend(u.findings.iter().cloned());
@@ -477,6 +464,32 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
         suggested_roles,
         reviews: reviews.map(|(state, _)| state),
         updates: updates.map(|u| u.document),
+    }
+}
+
+/// How each sub-processor's software is updated, continuing the previous pack's image record;
+/// `None` without an inventory.
+fn assess_updates(
+    input: &AssessmentInput<'_>,
+    index: &RbacIndex,
+) -> Option<crate::inventory::updates::UpdatesAssessment> {
+    let inventory = input.snapshot.inventory.as_ref()?;
+    Some(crate::inventory::updates::assess(
+        inventory,
+        input.snapshot,
+        index,
+        input.previous.and_then(|p| p.image_history.as_ref()),
+        input.image_max_age_days,
+    ))
+}
+
+/// The update findings join the others, and each register row gets its "Updates" column.
+fn add_updates(analysis: &mut Analysis, u: &crate::inventory::updates::UpdatesAssessment) {
+    analysis.findings.extend(u.findings.iter().cloned());
+    for row in &mut analysis.register {
+        if let Some(r) = u.document.rows.iter().find(|r| r.sub_processor == row.id) {
+            row.updates = r.summary.clone();
+        }
     }
 }
 

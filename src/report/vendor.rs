@@ -18,46 +18,7 @@ pub fn document(
         .as_ref()
         .map(|(_, name, vendor)| format!("{name} ({vendor})"))
         .unwrap_or_else(|| "a third party the vendor catalog does not know".into());
-    let admin: Vec<&str> = r
-        .identities
-        .iter()
-        .filter(|i| i.cluster_admin.is_some())
-        .map(|i| i.subject.as_str())
-        .collect();
-    let secrets: Vec<&str> = r
-        .identities
-        .iter()
-        .filter(|i| !i.reads_secrets.is_empty())
-        .map(|i| i.subject.as_str())
-        .collect();
-    let mut verdict = vec![
-        format!(
-            "What {product} would get if the manifests in {manifests} were applied in namespace {}, checked against {against}.",
-            r.namespace
-        ),
-        format!(
-            "Overall access: {}. Reaches cluster-admin: {}. Reads Secrets: {}.",
-            r.level.as_str(),
-            if admin.is_empty() {
-                "no".to_string()
-            } else {
-                admin.join(", ")
-            },
-            if secrets.is_empty() {
-                "no".to_string()
-            } else {
-                secrets.join(", ")
-            }
-        ),
-        format!(
-            "{} finding(s); the highest severity is {}.",
-            r.findings.len(),
-            r.worst.map_or("none".to_string(), |s| s.to_string())
-        ),
-    ];
-    if r.identities.is_empty() {
-        verdict.push("The manifests define, bind or run as no ServiceAccount.".into());
-    }
+    let verdict = verdict(r, &product, manifests, against);
     let identity_rows: Vec<Vec<String>> = r
         .identities
         .iter()
@@ -163,6 +124,51 @@ pub fn document(
             ),
         ],
     }
+}
+
+/// The first section: what was reviewed against what, and the answer in three sentences.
+fn verdict(r: &VendorReview, product: &str, manifests: &str, against: &str) -> Vec<String> {
+    let admin: Vec<&str> = r
+        .identities
+        .iter()
+        .filter(|i| i.cluster_admin.is_some())
+        .map(|i| i.subject.as_str())
+        .collect();
+    let secrets: Vec<&str> = r
+        .identities
+        .iter()
+        .filter(|i| !i.reads_secrets.is_empty())
+        .map(|i| i.subject.as_str())
+        .collect();
+    let mut verdict = vec![
+        format!(
+            "What {product} would get if the manifests in {manifests} were applied in namespace {}, checked against {against}.",
+            r.namespace
+        ),
+        format!(
+            "Overall access: {}. Reaches cluster-admin: {}. Reads Secrets: {}.",
+            r.level.as_str(),
+            if admin.is_empty() {
+                "no".to_string()
+            } else {
+                admin.join(", ")
+            },
+            if secrets.is_empty() {
+                "no".to_string()
+            } else {
+                secrets.join(", ")
+            }
+        ),
+        format!(
+            "{} finding(s); the highest severity is {}.",
+            r.findings.len(),
+            r.worst.map_or("none".to_string(), |s| s.to_string())
+        ),
+    ];
+    if r.identities.is_empty() {
+        verdict.push("The manifests define, bind or run as no ServiceAccount.".into());
+    }
+    verdict
 }
 
 pub fn pdf(doc: &PlainDocument, at: DateTime<Utc>) -> Vec<u8> {
