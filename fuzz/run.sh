@@ -13,7 +13,7 @@ seconds="${1:?usage: fuzz/run.sh SECONDS_PER_TARGET [TARGET...]}"
 shift
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(dump_yaml dump_json config inventory controls exceptions snapshot allowed_signers verify_pack audit_log reviews)
+    targets=(dump_yaml dump_json config inventory controls exceptions snapshot allowed_signers verify_pack audit_log reviews vendor_catalog)
 fi
 
 cache="${KUBE_EVIDENCE_CACHE:-$HOME/.cache/kube-evidence}"
@@ -72,6 +72,7 @@ seed controls controls/*.yaml $(catalog controls)
 seed exceptions samples/exceptions.yaml $(catalog exceptions)
 seed audit_log tests/fixtures/audit/rotated/*
 seed reviews tests/fixtures/reviews/* $(catalog reviews)
+seed vendor_catalog catalog/vendors.yaml $(catalog vendor-catalog)
 "$bin" snapshot --config samples/config.yaml --output "$work/s.json.gz" >/dev/null 2>&1
 gunzip -c "$work/s.json.gz" >"$work/s.json"
 seed snapshot "$work/s.json.gz" "$work/s.json" $(catalog snapshot)
