@@ -327,6 +327,8 @@ fn image_rows(
         .collect()
 }
 
+/// One finding per sub-processor and rule, naming every image it is about: a vendor with ten
+/// images run by tag is one supplier practice to raise, not ten.
 fn image_findings(
     entry: &SubProcessor,
     workloads: &[&Workload],
@@ -334,64 +336,98 @@ fn image_findings(
     max_age_days: u32,
     days_covered: i64,
 ) -> Vec<Finding> {
+    let latest: Vec<&ImageRow> = images.iter().filter(|r| r.latest_tag).collect();
+    let mutable: Vec<&ImageRow> = images.iter().filter(|r| r.mutable_tag).collect();
+    let stale: Vec<&ImageRow> = images.iter().filter(|r| r.not_updated).collect();
+    let refs = |rows: &[&ImageRow]| {
+        rows.iter()
+            .flat_map(|r| r.references.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut out = Vec::new();
-    for row in images {
-        let objects: Vec<ObjectRef> = workloads
+    if !latest.is_empty() {
+        out.push(image_finding(
+            RuleId::Upd002,
+            entry,
+            workloads,
+            &latest,
+            format!(
+                "{} runs {} by the `latest` tag (or none): which release runs, and when it changes, is not under anyone's control",
+                entry.name,
+                refs(&latest)
+            ),
+        ));
+    }
+    if !mutable.is_empty() {
+        out.push(image_finding(
+            RuleId::Upd001,
+            entry,
+            workloads,
+            &mutable,
+            format!(
+                "{} runs {} by a tag without a digest: the registry can move a tag to other content",
+                entry.name,
+                refs(&mutable)
+            ),
+        ));
+    }
+    if !stale.is_empty() {
+        let each: Vec<String> = stale
             .iter()
-            .filter(|w| {
-                w.images
-                    .iter()
-                    .any(|i| normalize_image(i) == row.repository)
-            })
-            .map(|w| ObjectRef::new(&w.kind, Some(&w.namespace), &w.name))
-            .collect();
-        let key = format!("{}/{}", entry.id, row.repository);
-        let mut push = |rule: RuleId, summary: String| {
-            let mut f = new_finding(rule, &key, summary);
-            f.sub_processor = Some(entry.id.clone());
-            f.objects = objects.clone();
-            f.namespaces = objects
-                .iter()
-                .filter_map(|o| o.namespace.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            out.push(f);
-        };
-        let refs = row.references.join(", ");
-        if row.latest_tag {
-            push(
-                RuleId::Upd002,
+            .map(|r| {
                 format!(
-                    "{} runs {refs} by the `latest` tag (or none): which release runs, and when it changes, is not under anyone's control",
-                    entry.name
-                ),
-            );
-        } else if row.mutable_tag {
-            push(
-                RuleId::Upd001,
-                format!(
-                    "{} runs {refs} by a tag without a digest: the registry can move the tag to other content",
-                    entry.name
-                ),
-            );
-        }
-        if row.not_updated {
-            push(
-                RuleId::Upd003,
-                format!(
-                    "{}'s {} has run the same build for {} days (since {}), longer than the {max_age_days}-day update period; the record covers {days_covered} days",
-                    entry.name,
-                    row.repository,
-                    row.age_days.unwrap_or_default(),
-                    row.running_since
+                    "{} for {} days (since {})",
+                    r.repository,
+                    r.age_days.unwrap_or_default(),
+                    r.running_since
                         .map(|s| s.format("%Y-%m-%d").to_string())
                         .unwrap_or_default()
-                ),
-            );
-        }
+                )
+            })
+            .collect();
+        out.push(image_finding(
+            RuleId::Upd003,
+            entry,
+            workloads,
+            &stale,
+            format!(
+                "{} has run the same build longer than the {max_age_days}-day update period (the record covers {days_covered} days): {}",
+                entry.name,
+                each.join("; ")
+            ),
+        ));
     }
     out
+}
+
+fn image_finding(
+    rule: RuleId,
+    entry: &SubProcessor,
+    workloads: &[&Workload],
+    rows: &[&ImageRow],
+    summary: String,
+) -> Finding {
+    let repos: BTreeSet<&str> = rows.iter().map(|r| r.repository.as_str()).collect();
+    let objects: BTreeSet<ObjectRef> = workloads
+        .iter()
+        .filter(|w| {
+            w.images
+                .iter()
+                .any(|i| repos.contains(normalize_image(i).as_str()))
+        })
+        .map(|w| ObjectRef::new(&w.kind, Some(&w.namespace), &w.name))
+        .collect();
+    let mut f = new_finding(rule, &entry.id, summary);
+    f.sub_processor = Some(entry.id.clone());
+    f.namespaces = objects
+        .iter()
+        .filter_map(|o| o.namespace.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    f.objects = objects.into_iter().collect();
+    f
 }
 
 /// The register's "Updates" column for one sub-processor.
