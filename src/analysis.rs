@@ -483,13 +483,20 @@ fn assess_updates(
     ))
 }
 
-/// The update findings join the others, and each register row gets its "Updates" column.
+/// The update findings join the others, and each register row gets its "Updates" column and
+/// lists them with its other findings.
 fn add_updates(analysis: &mut Analysis, u: &crate::inventory::updates::UpdatesAssessment) {
     analysis.findings.extend(u.findings.iter().cloned());
     for row in &mut analysis.register {
         if let Some(r) = u.document.rows.iter().find(|r| r.sub_processor == row.id) {
             row.updates = r.summary.clone();
         }
+        row.findings.extend(
+            u.findings
+                .iter()
+                .filter(|f| f.sub_processor.as_deref() == Some(row.id.as_str()))
+                .map(|f| f.id.clone()),
+        );
     }
 }
 

@@ -540,6 +540,34 @@ fn check_csvs(pack: &Pack) {
         for (r, g) in rows.iter().zip(register) {
             assert_eq!(r["id"], s(&g["id"]));
             assert_eq!(r["observed_access"], s(&g["observedAccess"]));
+            assert_eq!(r["updates"], s(&g["updates"]));
+        }
+        // The Updates column is the image record's summary, and every update finding of a
+        // sub-processor is listed in its row; vendor-updates.csv has a row per image.
+        let updates = pack.json("vendor-updates.json");
+        let mut images = 0;
+        for u in updates["rows"].as_array().unwrap() {
+            let row = register
+                .iter()
+                .find(|g| g["id"] == u["subProcessor"])
+                .unwrap();
+            assert_eq!(row["updates"], u["summary"]);
+            images += u["images"].as_array().unwrap().len();
+        }
+        assert_eq!(pack.csv("vendor-updates.csv").len(), images);
+        for f in doc["findings"].as_array().unwrap() {
+            if s(&f["ruleId"]).starts_with("KE-UPD-") {
+                let row = register
+                    .iter()
+                    .find(|g| g["id"] == f["subProcessor"])
+                    .unwrap();
+                assert!(
+                    row["findings"].as_array().unwrap().contains(&f["id"]),
+                    "{} not in the register row of {}",
+                    f["id"],
+                    f["subProcessor"]
+                );
+            }
         }
     }
 }
