@@ -415,6 +415,98 @@ fn a_chain_of_five_verifies_and_a_missing_middle_pack_is_a_gap() {
     );
 }
 
+/// `kube-evidence verify --chain` over `latest.json`, with these allowed signers.
+fn verify_chain(out: &Path, signers: &Path) -> common::Run {
+    let latest = out.join("c/latest.json");
+    run(
+        &[
+            "verify",
+            latest.to_str().unwrap(),
+            "--chain",
+            "--allowed-signers",
+            signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    )
+}
+
+#[test]
+fn rotating_the_key_mid_chain_keeps_every_pack_verifiable() {
+    // docs/auditors.md, "Rotating the signing key": the old key's line gets `valid-before`, the
+    // new key's `valid-after`, at the moment of the switch; the chain is not broken.
+    let old = keygen("kube-evidence@c");
+    let new = keygen("kube-evidence@c");
+    let out = tempfile::tempdir().unwrap();
+    for d in 16..=18 {
+        signed_run(out.path(), &old.key, &format!("2026-11-{d}T02:00:00Z")).assert_ok();
+    }
+    for d in 19..=20 {
+        signed_run(out.path(), &new.key, &format!("2026-11-{d}T02:00:00Z")).assert_ok();
+    }
+    let public = |k: &Keys| std::fs::read_to_string(format!("{}.pub", k.key.display())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(
+        &signers,
+        format!(
+            "kube-evidence@c namespaces=\"kube-evidence\",valid-before=\"202611181200Z\" {}\
+             kube-evidence@c namespaces=\"kube-evidence\",valid-after=\"202611181200Z\" {}",
+            public(&old),
+            public(&new)
+        ),
+    )
+    .unwrap();
+    let r = verify_chain(out.path(), &signers);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(r.stdout.matches("PASS ").count(), 5, "{}", r.stdout);
+
+    // The old key retired too early: the pack it signed after its window fails, by name.
+    let early = dir.path().join("early");
+    std::fs::write(
+        &early,
+        format!(
+            "kube-evidence@c namespaces=\"kube-evidence\",valid-before=\"20261117Z\" {}\
+             kube-evidence@c namespaces=\"kube-evidence\",valid-after=\"202611181200Z\" {}",
+            public(&old),
+            public(&new)
+        ),
+    )
+    .unwrap();
+    let r = verify_chain(out.path(), &early);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("FAIL 20261117T020000000Z"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("FAIL 20261118T020000000Z"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("PASS 20261119T020000000Z"),
+        "{}",
+        r.stdout
+    );
+
+    // A pack signed with the old key after the switch (a leaked or forgotten key) fails.
+    signed_run(out.path(), &old.key, "2026-11-21T02:00:00Z").assert_ok();
+    let r = verify_chain(out.path(), &signers);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("FAIL 20261121T020000000Z"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("is not valid at 2026-11-21T02:00:"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn the_key_text_never_appears_in_any_output() {
     let dir = tempfile::tempdir().unwrap();
