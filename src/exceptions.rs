@@ -9,8 +9,8 @@ use crate::finding::{ExceptionRef, Finding, FindingStatus};
 use crate::rbac::SubjectRef;
 use crate::rules::RuleId;
 use crate::rules::new_finding;
+use crate::yaml::Node;
 use crate::yaml::decode::Decoder;
-use crate::yaml::{self, Node};
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -231,15 +231,11 @@ pub fn parse(
     today: NaiveDate,
 ) -> Result<Vec<Exception>, ExceptionsError> {
     let mut d = Decoder::new(origin);
-    let docs = match yaml::parse_stream(text) {
-        Ok(docs) => docs,
-        Err(e) => {
-            d.error(e.pos, e.message);
-            return Err(ExceptionsError::Invalid(d.diags));
-        }
-    };
-    let Some(root) = docs.into_iter().find_map(|doc| doc.root) else {
-        d.diags.push(origin, None, "the exceptions file is empty");
+    let Some(root) = d.single_document(
+        text,
+        "the exceptions file is empty",
+        "an exceptions file holds one YAML document",
+    ) else {
         return Err(ExceptionsError::Invalid(d.diags));
     };
     let mut out = Vec::new();

@@ -6,8 +6,8 @@
 use crate::diag::{Diagnostics, Pos};
 use crate::pattern::pattern_matches;
 use crate::snapshot::Workload;
+use crate::yaml::Node;
 use crate::yaml::decode::Decoder;
-use crate::yaml::{self, Node};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -232,21 +232,13 @@ pub fn image_repository(image: &str) -> &str {
 /// Parses and validates a catalog file's entries; `origin` names it in messages.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<CatalogEntry>, CatalogError> {
     let mut d = Decoder::new(origin);
-    let docs = match yaml::parse_stream(text) {
-        Ok(docs) => docs,
-        Err(e) => {
-            d.error(e.pos, e.message);
-            return Err(CatalogError::Invalid(d.diags));
-        }
-    };
-    let mut roots = docs.into_iter().filter_map(|doc| doc.root);
-    let Some(root) = roots.next() else {
-        d.diags.push(origin, None, "the vendor catalog is empty");
+    let Some(root) = d.single_document(
+        text,
+        "the vendor catalog is empty",
+        "a vendor catalog holds one YAML document",
+    ) else {
         return Err(CatalogError::Invalid(d.diags));
     };
-    if let Some(extra) = roots.next() {
-        d.error(extra.pos, "a vendor catalog holds one YAML document");
-    }
     let entries = decode_catalog(&root, &mut d, origin);
     if d.diags.is_empty() {
         Ok(entries)

@@ -4,8 +4,8 @@
 
 use super::model::*;
 use crate::diag::{Diagnostics, Pos};
+use crate::yaml::Node;
 use crate::yaml::decode::{Decoder, Fields};
-use crate::yaml::{self, Node};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
@@ -27,21 +27,13 @@ pub enum InventoryError {
 /// (review dates after it are errors).
 pub fn parse(text: &str, origin: &str, today: NaiveDate) -> Result<Inventory, InventoryError> {
     let mut d = Decoder::new(origin);
-    let docs = match yaml::parse_stream(text) {
-        Ok(docs) => docs,
-        Err(e) => {
-            d.error(e.pos, e.message);
-            return Err(InventoryError::Invalid(d.diags));
-        }
-    };
-    let mut roots = docs.into_iter().filter_map(|doc| doc.root);
-    let Some(root) = roots.next() else {
-        d.diags.push(origin, None, "the inventory is empty");
+    let Some(root) = d.single_document(
+        text,
+        "the inventory is empty",
+        "an inventory file holds one YAML document",
+    ) else {
         return Err(InventoryError::Invalid(d.diags));
     };
-    if let Some(extra) = roots.next() {
-        d.error(extra.pos, "an inventory file holds one YAML document");
-    }
     let inventory = decode_inventory(&root, &mut d, today);
     match inventory {
         Some(inv) if d.diags.is_empty() => Ok(inv),

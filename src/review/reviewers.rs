@@ -79,15 +79,11 @@ impl Matcher {
 /// Parses a reviewer map; every problem at once, with line and column.
 pub fn parse(text: &str, origin: &str) -> Result<ReviewerMap, Diagnostics> {
     let mut d = Decoder::new(origin);
-    let docs = match yaml::parse_stream(text) {
-        Ok(docs) => docs,
-        Err(e) => {
-            d.error(e.pos, e.message);
-            return Err(d.diags);
-        }
-    };
-    let Some(root) = docs.into_iter().find_map(|doc| doc.root) else {
-        d.diags.push(origin, None, "the reviewer map is empty");
+    let Some(root) = d.single_document(
+        text,
+        "the reviewer map is empty",
+        "a reviewer map holds one YAML document",
+    ) else {
         return Err(d.diags);
     };
     let mut map = ReviewerMap::single("");

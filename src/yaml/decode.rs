@@ -26,6 +26,28 @@ impl Decoder {
         self.diags.push(&self.file, Some(pos), message);
     }
 
+    /// The root of a file that holds one YAML document. A syntax error, an empty file
+    /// (`empty`) and a second document (`one_document`, never silently ignored) are reported;
+    /// `None` when there is nothing to decode.
+    pub fn single_document(&mut self, text: &str, empty: &str, one_document: &str) -> Option<Node> {
+        let docs = match super::parse_stream(text) {
+            Ok(docs) => docs,
+            Err(e) => {
+                self.error(e.pos, e.message);
+                return None;
+            }
+        };
+        let mut roots = docs.into_iter().filter_map(|doc| doc.root);
+        let Some(root) = roots.next() else {
+            self.diags.push(&self.file, None, empty);
+            return None;
+        };
+        if let Some(extra) = roots.next() {
+            self.error(extra.pos, one_document);
+        }
+        Some(root)
+    }
+
     fn wrong_type(&mut self, node: &Node, field: &str, expected: &str) {
         let found = node.value.type_name();
         let message = if field.is_empty() {
