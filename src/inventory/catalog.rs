@@ -288,21 +288,9 @@ fn decode_catalog(root: &Node, d: &mut Decoder, origin: &str) -> Vec<CatalogEntr
 
 fn decode_entry(item: &Node, d: &mut Decoder, origin: &str) -> Option<CatalogEntry> {
     let mut f = d.map(item, "vendors[]")?;
-    let id = f.required(d, "id").and_then(|n| {
-        let id = d.nonempty_string(n, "id")?;
-        let ok = id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !id.starts_with('-')
-            && id.len() <= 63;
-        if !ok {
-            d.error(
-                n.pos,
-                format!("`id` `{id}` must use at most 63 lower-case letters, digits and `-`"),
-            );
-        }
-        Some(id)
-    });
+    let id = f
+        .required(d, "id")
+        .and_then(|n| d.lowercase_id(n, "id", Some(63)));
     let name = f
         .required(d, "name")
         .and_then(|n| d.nonempty_string(n, "name"));

@@ -172,20 +172,9 @@ fn past_date(
 
 fn decode_entry(item: &Node, d: &mut Decoder, today: NaiveDate) -> Option<SubProcessor> {
     let mut f = d.map(item, "subProcessors[]")?;
-    let id = f.required(d, "id").and_then(|n| {
-        let id = d.nonempty_string(n, "id")?;
-        let ok = id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !id.starts_with('-');
-        if !ok {
-            d.error(
-                n.pos,
-                format!("`id` `{id}` must use lower-case letters, digits and `-` only"),
-            );
-        }
-        Some(id)
-    });
+    let id = f
+        .required(d, "id")
+        .and_then(|n| d.lowercase_id(n, "id", None));
     let name = f
         .required(d, "name")
         .and_then(|n| d.nonempty_string(n, "name"));

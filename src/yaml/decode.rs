@@ -26,6 +26,33 @@ impl Decoder {
         self.diags.push(&self.file, Some(pos), message);
     }
 
+    /// An id people write and files are named after: lower-case letters, digits and `-`, not
+    /// starting with `-`, and at most `max_len` characters when there is a limit.
+    pub fn lowercase_id(
+        &mut self,
+        node: &Node,
+        field: &str,
+        max_len: Option<usize>,
+    ) -> Option<String> {
+        let id = self.nonempty_string(node, field)?;
+        let chars_ok = id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !id.starts_with('-');
+        match max_len {
+            _ if !chars_ok => self.error(
+                node.pos,
+                format!("`{field}` `{id}` must use lower-case letters, digits and `-` only"),
+            ),
+            Some(max) if id.len() > max => self.error(
+                node.pos,
+                format!("`{field}` `{id}` is longer than {max} characters"),
+            ),
+            _ => {}
+        }
+        Some(id)
+    }
+
     /// The root of a file that holds one YAML document. A syntax error, an empty file
     /// (`empty`) and a second document (`one_document`, never silently ignored) are reported;
     /// `None` when there is nothing to decode.
