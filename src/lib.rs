@@ -24,6 +24,7 @@ pub mod diff;
 pub mod digest;
 pub mod exceptions;
 pub mod finding;
+pub mod fleet;
 pub mod input;
 pub mod inventory;
 pub mod pack;

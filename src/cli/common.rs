@@ -152,3 +152,17 @@ pub fn vendor_catalog(
         path.as_deref(),
     )?)
 }
+
+/// The allowed-signers file a flag names, parsed, with every problem at once.
+pub fn allowed_signers(
+    path: Option<&Path>,
+) -> Result<Option<Vec<kube_evidence::pack::sign::AllowedSigner>>, Failure> {
+    let Some(p) = path else {
+        return Ok(None);
+    };
+    let text = kube_evidence::input::read_text(p, kube_evidence::input::MAX_WRITTEN_FILE)
+        .map_err(|e| Failure::error(format!("cannot read {}: {e}", p.display())))?;
+    kube_evidence::pack::sign::parse_allowed_signers(&text, &p.display().to_string())
+        .map(Some)
+        .map_err(|d| Failure::error(format!("invalid allowed signers:\n{d}")))
+}

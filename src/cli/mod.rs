@@ -22,6 +22,7 @@ macro_rules! out {
 mod common;
 mod controls;
 mod diff;
+mod fleet;
 mod inventory;
 mod keys;
 mod logging;
@@ -186,6 +187,8 @@ pub enum Command {
     Changes(diff::ChangesArgs),
     /// Verify a pack (or a chain of packs): signature, hashes, links, gaps.
     Verify(keys::VerifyArgs),
+    /// Every cluster publishing to one store: one report across the fleet.
+    Fleet(fleet::FleetArgs),
     /// Create an Ed25519 signing key pair and its allowed_signers line.
     Keygen(keys::KeygenArgs),
     /// Presigned download links to a pack in a bucket, for auditors without credentials.
@@ -221,6 +224,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::diff(args, &cli.log),
         Command::Changes(args) => diff::changes(args, &cli.log),
         Command::Verify(args) => keys::verify_cmd(args, &cli.log),
+        Command::Fleet(args) => fleet::execute(args, &cli.log),
         Command::Keygen(args) => keys::keygen(args, &cli.log),
         Command::Share(args) => share::execute(args, &cli.log),
     };

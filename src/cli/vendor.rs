@@ -103,7 +103,7 @@ fn review_command(a: ReviewArgs, log: &LogArgs) -> CmdResult {
     let written = [
         (
             format!("{stem}.html"),
-            kube_evidence::report::vendor::html(&doc).into_bytes(),
+            kube_evidence::report::plain::html(&doc).into_bytes(),
         ),
         (
             format!("{stem}.pdf"),

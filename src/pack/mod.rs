@@ -189,13 +189,16 @@ pub async fn publish(store: &dyn Store, pack: &Pack) -> Result<LatestPointer, St
     Ok(pointer)
 }
 
+/// `latest.json` is a few hundred bytes; anything much larger is not one.
+pub const MAX_POINTER_BYTES: u64 = 64 * 1024;
+
 /// Reads a cluster's `latest.json`, if it has one.
 pub async fn read_latest(
     store: &dyn Store,
     cluster: &str,
 ) -> Result<Option<LatestPointer>, PackReadError> {
     let key = latest_key(cluster);
-    let Some(bytes) = store.get(&key).await? else {
+    let Some(bytes) = store.get_limited(&key, MAX_POINTER_BYTES).await? else {
         return Ok(None);
     };
     serde_json::from_slice(&bytes)

@@ -8,7 +8,8 @@
 use super::manifest::{LatestPointer, Manifest};
 use super::sign::{self, AllowedSigner};
 use super::{
-    MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix, read_latest, sha256_hex,
+    MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix,
+    read_latest, sha256_hex,
 };
 use crate::analysis::PreviousPackInfo;
 use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};
@@ -47,27 +48,78 @@ pub enum PreviousPackError {
     },
 }
 
-/// Reads and verifies the pack `latest.json` names, if the cluster has one.
-pub async fn read_verified(
-    store: &dyn Store,
+/// The largest `manifest.json` read from a store: a large cluster's pack lists a few dozen files.
+pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A cluster's latest pack, opened: `latest.json` names it where it should be, its manifest is
+/// the one `latest.json` recorded, and its signature verifies. Files are read through
+/// [`LatestPack::verified_file`], which checks each against the manifest.
+pub struct LatestPack<'a> {
+    pub pointer: LatestPointer,
+    pub manifest: Manifest,
+    reader: PackReader<'a>,
+}
+
+/// Why a cluster's latest pack cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenLatestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{key} is not a valid pointer: {message}")]
+    Pointer { key: String, message: String },
+    /// The pack `latest.json` names does not verify; the text says how.
+    #[error("pack {pack_id} ({path}) does not verify: {problem}")]
+    Invalid {
+        cluster: String,
+        pack_id: String,
+        path: String,
+        problem: String,
+    },
+}
+
+impl From<OpenLatestError> for PreviousPackError {
+    fn from(e: OpenLatestError) -> Self {
+        match e {
+            OpenLatestError::Store(e) => PreviousPackError::Store(e),
+            OpenLatestError::Pointer { key, message } => {
+                PreviousPackError::Pointer { key, message }
+            }
+            OpenLatestError::Invalid {
+                cluster,
+                pack_id,
+                path,
+                problem,
+            } => PreviousPackError::Invalid {
+                pack_id,
+                path,
+                latest: latest_key(&cluster),
+                problem,
+            },
+        }
+    }
+}
+
+/// Opens the pack `latest.json` names, if the cluster has one (see [`LatestPack`]).
+pub async fn open_latest<'a>(
+    store: &'a dyn Store,
     cluster: &str,
     trusted: Option<&[AllowedSigner]>,
-) -> Result<Option<VerifiedPrevious>, PreviousPackError> {
+) -> Result<Option<LatestPack<'a>>, OpenLatestError> {
     let pointer = match read_latest(store, cluster).await {
         Ok(Some(p)) => p,
         Ok(None) => return Ok(None),
         Err(super::PackReadError::Store(e)) => return Err(e.into()),
         Err(e) => {
-            return Err(PreviousPackError::Pointer {
+            return Err(OpenLatestError::Pointer {
                 key: latest_key(cluster),
                 message: e.to_string(),
             });
         }
     };
-    let invalid = |problem: String| PreviousPackError::Invalid {
+    let invalid = |problem: String| OpenLatestError::Invalid {
+        cluster: cluster.to_string(),
         pack_id: pointer.pack_id.clone(),
         path: pointer.path.clone(),
-        latest: latest_key(cluster),
         problem,
     };
     // The pointer must name this cluster's pack where such a pack is stored: a path elsewhere
@@ -81,10 +133,10 @@ pub async fn read_verified(
     }
     let reader = PackReader {
         store,
-        prefix: &pointer.path,
+        prefix: pointer.path.clone(),
     };
     let manifest_bytes = reader
-        .get(MANIFEST_FILE)
+        .get(MANIFEST_FILE, MAX_MANIFEST_BYTES)
         .await?
         .ok_or_else(|| invalid(format!("{MANIFEST_FILE} is missing")))?;
     if sha256_hex(&manifest_bytes) != pointer.manifest_sha256 {
@@ -103,7 +155,56 @@ pub async fn read_verified(
     check_signature(&reader, &manifest, &manifest_bytes, trusted)
         .await?
         .map_err(invalid)?;
+    Ok(Some(LatestPack {
+        pointer,
+        manifest,
+        reader,
+    }))
+}
 
+impl LatestPack<'_> {
+    /// A file of the pack, only if the manifest lists it and its size and SHA-256 match.
+    pub async fn verified_file(&self, name: &str) -> Result<Vec<u8>, OpenLatestError> {
+        self.reader
+            .verified(&self.manifest, name)
+            .await?
+            .map_err(|problem| OpenLatestError::Invalid {
+                cluster: self.manifest.cluster.name.clone(),
+                pack_id: self.pointer.pack_id.clone(),
+                path: self.pointer.path.clone(),
+                problem,
+            })
+    }
+
+    /// Whether the manifest lists `name`.
+    pub fn has_file(&self, name: &str) -> bool {
+        self.manifest.files.iter().any(|f| f.path == name)
+    }
+}
+
+/// Reads and verifies the pack `latest.json` names, if the cluster has one.
+pub async fn read_verified(
+    store: &dyn Store,
+    cluster: &str,
+    trusted: Option<&[AllowedSigner]>,
+) -> Result<Option<VerifiedPrevious>, PreviousPackError> {
+    let Some(latest) = open_latest(store, cluster, trusted).await? else {
+        return Ok(None);
+    };
+    let LatestPack {
+        pointer,
+        manifest,
+        reader,
+    } = latest;
+    let invalid = |problem: String| -> PreviousPackError {
+        OpenLatestError::Invalid {
+            cluster: manifest.cluster.name.clone(),
+            pack_id: pointer.pack_id.clone(),
+            path: pointer.path.clone(),
+            problem,
+        }
+        .into()
+    };
     let snapshot_bytes = reader
         .verified(&manifest, SNAPSHOT_FILE)
         .await?
@@ -201,8 +302,8 @@ async fn check_signature(
     manifest: &Manifest,
     manifest_bytes: &[u8],
     trusted: Option<&[AllowedSigner]>,
-) -> Result<Result<(), String>, PreviousPackError> {
-    let sig = reader.get(SIGNATURE_FILE).await?;
+) -> Result<Result<(), String>, StoreError> {
+    let sig = reader.get(SIGNATURE_FILE, MAX_SIGNATURE_BYTES).await?;
     Ok(match (manifest.signed, sig, trusted) {
         (true, None, _) => Err(format!(
             "its manifest says it is signed, but {SIGNATURE_FILE} is missing"
@@ -227,14 +328,19 @@ async fn check_signature(
     })
 }
 
+/// An SSHSIG signature is under a kilobyte.
+const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
+
 struct PackReader<'a> {
     store: &'a dyn Store,
-    prefix: &'a str,
+    prefix: String,
 }
 
 impl PackReader<'_> {
-    async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.get(&format!("{}/{name}", self.prefix)).await
+    async fn get(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store
+            .get_limited(&format!("{}/{name}", self.prefix), limit)
+            .await
     }
 
     /// A file of the pack, only if the manifest lists it and its size and SHA-256 match.
@@ -246,7 +352,17 @@ impl PackReader<'_> {
         let Some(entry) = manifest.files.iter().find(|f| f.path == name) else {
             return Ok(Err(format!("its manifest does not list {name}")));
         };
-        let Some(bytes) = self.get(name).await? else {
+        // Never more than the manifest says the file holds.
+        let bytes = match self.get(name, entry.size).await {
+            Err(StoreError::TooLarge { size, .. }) => {
+                return Ok(Err(format!(
+                    "{name} is {size} bytes, but its manifest records {}",
+                    entry.size
+                )));
+            }
+            other => other?,
+        };
+        let Some(bytes) = bytes else {
             return Ok(Err(format!("{name} is missing")));
         };
         Ok(if bytes.len() as u64 != entry.size {

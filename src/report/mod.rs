@@ -9,6 +9,7 @@ pub mod json;
 pub mod model;
 pub mod oscal;
 pub mod pdf;
+pub mod plain;
 pub mod trend;
 pub mod vendor;
 

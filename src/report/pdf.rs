@@ -1233,6 +1233,8 @@ pub struct PlainSection {
     /// Column titles and their shares of the page width; no table when empty.
     pub columns: Vec<(String, f32)>,
     pub rows: Vec<Vec<String>>,
+    /// Per row, a link for its first cell (HTML only; relative to the page).
+    pub links: Vec<Option<String>>,
 }
 
 pub fn render_plain(doc: &PlainDocument, generated_at: DateTime<Utc>) -> Vec<u8> {

@@ -63,6 +63,7 @@ pub fn document(
             paragraphs,
             columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
             rows,
+            links: Vec::new(),
         };
     PlainDocument {
         title: format!("Vendor review: {product}"),
@@ -173,63 +174,4 @@ fn verdict(r: &VendorReview, product: &str, manifests: &str, against: &str) -> V
 
 pub fn pdf(doc: &PlainDocument, at: DateTime<Utc>) -> Vec<u8> {
     render_plain(doc, at)
-}
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' => out.push_str("<br>"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The same document as one HTML page, no scripts, no external resources.
-pub fn html(doc: &PlainDocument) -> String {
-    let mut out = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-<title>{}</title><style>body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:70em;color:#1d2430}}\
-table{{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}}th,td{{border:1px solid #d0d5dd;padding:.3em .5em;text-align:left;vertical-align:top}}\
-th{{background:#f2f4f7}}td{{font-size:13px;overflow-wrap:anywhere}}header,footer{{color:#667085;font-size:12px}}</style></head><body>\n",
-        esc(&doc.title)
-    );
-    out.push_str(&format!(
-        "<header>{}</header>\n<h1>{}</h1>\n",
-        esc(&doc.header),
-        esc(&doc.title)
-    ));
-    for s in &doc.sections {
-        out.push_str(&format!("<h2>{}</h2>\n", esc(&s.title)));
-        for p in &s.paragraphs {
-            out.push_str(&format!("<p>{}</p>\n", esc(p)));
-        }
-        if !s.columns.is_empty() && !s.rows.is_empty() {
-            out.push_str("<table><thead><tr>");
-            for (c, _) in &s.columns {
-                out.push_str(&format!("<th>{}</th>", esc(c)));
-            }
-            out.push_str("</tr></thead><tbody>\n");
-            for row in &s.rows {
-                out.push_str("<tr>");
-                for cell in row {
-                    out.push_str(&format!("<td>{}</td>", esc(cell)));
-                }
-                out.push_str("</tr>\n");
-            }
-            out.push_str("</tbody></table>\n");
-        }
-    }
-    out.push_str(&format!(
-        "<footer>{}</footer>\n</body></html>\n",
-        esc(&doc.footer)
-    ));
-    out
 }

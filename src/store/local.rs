@@ -179,6 +179,64 @@ impl Store for LocalStore {
         Ok(out)
     }
 
+    async fn get_limited(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let p = self.path(key)?;
+        let file = match File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io("read", key, e)),
+        };
+        let size = file.metadata().map_err(|e| self.io("read", key, e))?.len();
+        if size > limit {
+            return Err(StoreError::TooLarge {
+                store: self.location(),
+                key: key.to_string(),
+                size,
+                limit,
+            });
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        // Read no more than the limit even if the file grew since its size was taken.
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+            .map_err(|e| self.io("read", key, e))?;
+        if bytes.len() as u64 > limit {
+            return Err(StoreError::TooLarge {
+                store: self.location(),
+                key: key.to_string(),
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(Some(bytes))
+    }
+
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.trim_matches('/');
+        let dir = if prefix.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(prefix)
+        };
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::NotADirectory => {
+                return Ok(Vec::new());
+            }
+            Err(e) => return Err(self.io("list", prefix, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| self.io("list", prefix, e))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || !entry.path().is_dir() {
+                continue;
+            }
+            out.push(name);
+        }
+        out.sort();
+        Ok(out)
+    }
+
     async fn replace_pointer(
         &self,
         key: &str,

@@ -8,6 +8,7 @@ pub mod s3;
 
 use async_trait::async_trait;
 pub use retention::Retention;
+
 use std::path::PathBuf;
 
 /// A store location as the user writes it.
@@ -73,8 +74,24 @@ pub enum StoreError {
     },
     #[error("invalid object key `{0}`")]
     InvalidKey(String),
+    #[error("{key} in {store} is {size} bytes, more than the {limit} bytes it may have")]
+    TooLarge {
+        store: String,
+        key: String,
+        size: u64,
+        limit: u64,
+    },
     #[error("{0}")]
     Other(String),
+}
+
+/// What the store enforces for one object: its Object Lock mode and the date until which it
+/// cannot be deleted or replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRetention {
+    /// `COMPLIANCE`, `GOVERNANCE`, or `none` when the object carries no lock.
+    pub mode: String,
+    pub retain_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Held while a run publishes to one cluster's prefix. [`PublishLock::release`] gives it back;
@@ -95,6 +112,32 @@ pub trait Store: Send + Sync {
 
     /// Reads an object, or `None` if there is none.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Reads an object of at most `limit` bytes; a larger one is [`StoreError::TooLarge`]. Stores
+    /// that know an object's size before reading it refuse without downloading it.
+    async fn get_limited(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let bytes = self.get(key).await?;
+        match bytes {
+            Some(b) if b.len() as u64 > limit => Err(StoreError::TooLarge {
+                store: self.location(),
+                key: key.to_string(),
+                size: b.len() as u64,
+                limit,
+            }),
+            other => Ok(other),
+        }
+    }
+
+    /// The names directly under `prefix` that hold objects (one level of `/`), sorted: the
+    /// clusters of a store without listing every pack.
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// The retention the store enforces on `key`, or `None` when it cannot tell (a local
+    /// directory) or the object does not exist.
+    async fn object_retention(&self, key: &str) -> Result<Option<ObjectRetention>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
 
     /// When the store itself says `key` was written (S3's `Last-Modified`), if it keeps such a
     /// time apart from the writer's own claims; `None` for a local directory, whose file times

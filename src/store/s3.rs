@@ -4,7 +4,7 @@
 //! a bounded time; permanent ones fail at once naming the bucket and the operation.
 
 use super::Retention;
-use super::{PublishLock, Store, StoreError, validate_key};
+use super::{ObjectRetention, PublishLock, Store, StoreError, validate_key};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -666,6 +666,105 @@ impl Store for S3Store {
         }
         keys.sort();
         Ok(keys)
+    }
+
+    async fn get_limited(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        validate_key(key)?;
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(self.key(key))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if status_of(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(self.io("reading", key, describe(&e))),
+        };
+        let too_large = |size: u64| StoreError::TooLarge {
+            store: self.location(),
+            key: key.to_string(),
+            size,
+            limit,
+        };
+        // The announced length decides before any of the body is read.
+        if let Some(len) = out.content_length().filter(|l| *l as u64 > limit) {
+            return Err(too_large(len as u64));
+        }
+        let mut body = out.body;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| self.io("reading", key, e.to_string()))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > limit {
+                return Err(too_large(bytes.len() as u64));
+            }
+        }
+        Ok(Some(bytes))
+    }
+
+    async fn list_children(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.trim_matches('/');
+        let full = if prefix.is_empty() {
+            if self.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", self.prefix)
+            }
+        } else {
+            format!("{}/", self.key(prefix))
+        };
+        let mut names = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.io("listing", prefix, describe(&e)))?;
+            for p in page.common_prefixes() {
+                if let Some(name) = p
+                    .prefix()
+                    .and_then(|p| p.strip_prefix(&full))
+                    .map(|n| n.trim_end_matches('/'))
+                    .filter(|n| !n.is_empty())
+                {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    async fn object_retention(&self, key: &str) -> Result<Option<ObjectRetention>, StoreError> {
+        validate_key(key)?;
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.key(key))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(ObjectRetention {
+                mode: out
+                    .object_lock_mode()
+                    .map_or("none".to_string(), |m| m.as_str().to_string()),
+                retain_until: out
+                    .object_lock_retain_until_date()
+                    .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
+            })),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.io("reading the retention of", key, describe(&e))),
+        }
     }
 
     async fn replace_pointer(

@@ -160,3 +160,49 @@ fn the_shipped_run_configuration_is_one_kube_evidence_accepts() {
         Some(std::path::Path::new("/etc/kube-evidence/signing-key/key"))
     );
 }
+
+#[test]
+fn the_fleet_overlay_reads_the_bucket_with_no_cluster_access_and_valid_flags() {
+    let dir = common::repo().join("deploy/overlays/fleet-report");
+    let objects = objects_in(&dir);
+    let kinds: BTreeSet<String> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap().to_string())
+        .collect();
+    // No Role, ClusterRole or binding: the job never talks to the API server.
+    assert_eq!(
+        kinds,
+        ["CronJob", "ServiceAccount"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    let sa = objects
+        .iter()
+        .find(|o| o["kind"] == "ServiceAccount")
+        .unwrap();
+    assert_eq!(sa["automountServiceAccountToken"], false);
+    let cron = objects.iter().find(|o| o["kind"] == "CronJob").unwrap();
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["serviceAccountName"], sa["metadata"]["name"]);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    // The arguments parse: the same command with a directory store runs here.
+    let args: Vec<String> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(&args[..2], ["fleet", "report"]);
+    let help = common::run(&["fleet", "report", "--help"], &[], &common::repo());
+    help.assert_ok();
+    for flag in args.iter().filter(|a| a.starts_with("--")) {
+        assert!(
+            help.stdout.contains(flag.as_str()),
+            "{flag} is not a flag of fleet report"
+        );
+    }
+}

@@ -24,6 +24,7 @@ const TIERS: &[&[&str]] = &[
     &["vendor"],
     &["report"],
     &["pack"],
+    &["fleet"],
     &["source", "synthetic"],
     &["config"],
     &["run"],

@@ -17,6 +17,7 @@ mod diff;
 mod discovery;
 mod docs;
 mod dump_source;
+mod fleet;
 mod inventory;
 mod layering;
 mod live_cluster;

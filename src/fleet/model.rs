@@ -1,0 +1,467 @@
+//! The fleet document (`fleet.json`): every number the fleet report shows, computed once from
+//! what [`super::read`] verified. Pure and deterministic: the same reads and time give the same
+//! bytes. Chain health comes from each cluster's `index.json`, which its runs rebuild from the
+//! packs' manifests; the document says so, and `verify --chain` proves a chain pack by pack.
+
+use super::read::{ClusterRead, LatestRead};
+use crate::controls::evaluate::counts;
+use crate::finding::{FindingClass, Severity};
+use crate::pack::index::IndexEntry;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const FLEET_SCHEMA_VERSION: u32 = 1;
+/// Gap and break descriptions kept per cluster; the counts are always complete.
+const MAX_DETAILS: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetDocument {
+    pub schema_version: u32,
+    pub generated_at: DateTime<Utc>,
+    pub store: String,
+    pub schedule_interval_hours: u32,
+    /// Whether latest packs had to be signed by trusted signers to be used.
+    pub signers_checked: bool,
+    pub totals: FleetTotals,
+    pub clusters: Vec<ClusterStatus>,
+    pub sub_processors: Vec<FleetSubProcessor>,
+    pub shared_subjects: Vec<SharedSubject>,
+    pub repeated_findings: Vec<RepeatedFinding>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetTotals {
+    pub clusters: usize,
+    /// Latest pack verified and collected within the schedule.
+    pub current: usize,
+    /// Latest pack verified but older than one and a half schedule intervals.
+    pub overdue: usize,
+    /// Latest pack present but not verified: its findings are not counted.
+    pub not_verified: usize,
+    /// An index but no `latest.json`.
+    pub no_pack: usize,
+    /// Clusters whose chain, as their index records it, has a gap, a break or an unsigned pack.
+    pub chain_problems: usize,
+    /// Open findings of the verified latest packs, by severity.
+    pub open_findings: BTreeMap<Severity, usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterState {
+    Current,
+    Overdue,
+    NotVerified,
+    NoPack,
+}
+
+impl ClusterState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterState::Current => "current",
+            ClusterState::Overdue => "overdue",
+            ClusterState::NotVerified => "not verified",
+            ClusterState::NoPack => "no pack",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    pub cluster: String,
+    pub state: ClusterState,
+    /// Why the latest pack was not used, or what does not agree.
+    pub problems: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<LatestSummary>,
+    pub chain: ChainHealth,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestSummary {
+    pub pack_id: String,
+    pub path: String,
+    pub collected_at: DateTime<Utc>,
+    /// Hours between collection and the report.
+    pub age_hours: i64,
+    /// `trusted signer`, `signature valid, signer not checked`, or `UNSIGNED`.
+    pub signature: String,
+    pub signing_key_fingerprint: String,
+    pub collection_complete: bool,
+    pub open_findings: BTreeMap<Severity, usize>,
+    pub accepted_findings: usize,
+    /// Control counts by framework, then status.
+    pub controls: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+/// The chain as the cluster's `index.json` records it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainHealth {
+    pub packs: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest: Option<DateTime<Utc>>,
+    pub gaps: usize,
+    pub breaks: usize,
+    pub unsigned: usize,
+    /// Packs whose collection was incomplete.
+    pub incomplete: usize,
+    /// Publications interrupted before their manifest (not evidence).
+    pub interrupted: usize,
+    /// The first gaps and breaks in words (at most 20 of each).
+    pub details: Vec<String>,
+    /// Why there is no chain to describe (no index, or one that cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+impl ChainHealth {
+    pub fn has_problems(&self) -> bool {
+        self.gaps + self.breaks + self.unsigned > 0 || self.unknown.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetSubProcessor {
+    pub id: String,
+    pub name: String,
+    pub vendor: String,
+    pub clusters: Vec<SubProcessorInCluster>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubProcessorInCluster {
+    pub cluster: String,
+    pub declared_access: String,
+    pub observed_access: String,
+    pub identities: usize,
+    pub findings: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedSubject {
+    pub subject: String,
+    pub clusters: Vec<SubjectInCluster>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectInCluster {
+    pub cluster: String,
+    /// The widest scope of its privileged holdings, or `none`.
+    pub widest_scope: String,
+    /// How it reaches cluster-admin, or `no`.
+    pub cluster_admin: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepeatedFinding {
+    pub id: String,
+    pub rule_id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub summary: String,
+    pub clusters: Vec<String>,
+}
+
+/// The fleet document for what was read, at `generated_at`.
+pub fn build(
+    reads: &[ClusterRead],
+    store: &str,
+    generated_at: DateTime<Utc>,
+    schedule_interval_hours: u32,
+    signers_checked: bool,
+) -> FleetDocument {
+    let interval = Duration::hours(i64::from(schedule_interval_hours.max(1)));
+    let clusters: Vec<ClusterStatus> = reads
+        .iter()
+        .map(|r| cluster_status(r, generated_at, interval))
+        .collect();
+    let verified: Vec<(&str, &LatestRead)> = reads
+        .iter()
+        .filter_map(|r| match &r.latest {
+            Ok(Some(l)) => Some((r.cluster.as_str(), l)),
+            _ => None,
+        })
+        .collect();
+    FleetDocument {
+        schema_version: FLEET_SCHEMA_VERSION,
+        generated_at,
+        store: store.to_string(),
+        schedule_interval_hours,
+        signers_checked,
+        totals: totals(&clusters),
+        sub_processors: sub_processors(&verified),
+        shared_subjects: shared_subjects(&verified),
+        repeated_findings: repeated_findings(&verified),
+        clusters,
+    }
+}
+
+fn totals(clusters: &[ClusterStatus]) -> FleetTotals {
+    let mut t = FleetTotals {
+        clusters: clusters.len(),
+        ..FleetTotals::default()
+    };
+    for c in clusters {
+        match c.state {
+            ClusterState::Current => t.current += 1,
+            ClusterState::Overdue => t.overdue += 1,
+            ClusterState::NotVerified => t.not_verified += 1,
+            ClusterState::NoPack => t.no_pack += 1,
+        }
+        if c.chain.has_problems() {
+            t.chain_problems += 1;
+        }
+        for (s, n) in c.latest.iter().flat_map(|l| &l.open_findings) {
+            *t.open_findings.entry(*s).or_default() += n;
+        }
+    }
+    t
+}
+
+fn cluster_status(r: &ClusterRead, now: DateTime<Utc>, interval: Duration) -> ClusterStatus {
+    let mut problems = Vec::new();
+    let latest = match &r.latest {
+        Ok(Some(l)) => Some(latest_summary(l, now)),
+        Ok(None) => {
+            problems.push("no latest.json: no complete pack has been published".into());
+            None
+        }
+        Err(e) => {
+            problems.push(format!("the latest pack is not used: {e}"));
+            None
+        }
+    };
+    let chain = match &r.index {
+        Ok(Some(index)) => {
+            if let (Ok(Some(l)), Some(newest)) = (&r.latest, index.packs.first())
+                && newest.pack_id != l.pointer.pack_id
+            {
+                problems.push(format!(
+                    "index.json is behind latest.json: its newest pack is {}, latest.json names {}",
+                    newest.pack_id, l.pointer.pack_id
+                ));
+            }
+            chain_health(&index.packs, index.interrupted.len(), interval)
+        }
+        Ok(None) => ChainHealth {
+            unknown: Some("no index.json".into()),
+            ..ChainHealth::default()
+        },
+        Err(e) => ChainHealth {
+            unknown: Some(e.clone()),
+            ..ChainHealth::default()
+        },
+    };
+    let state = match (&r.latest, &latest) {
+        (Err(_), _) => ClusterState::NotVerified,
+        (Ok(None), _) | (_, None) => ClusterState::NoPack,
+        (Ok(Some(_)), Some(l)) if l.age_hours * 60 > (interval + interval / 2).num_minutes() => {
+            ClusterState::Overdue
+        }
+        _ => ClusterState::Current,
+    };
+    ClusterStatus {
+        cluster: r.cluster.clone(),
+        state,
+        problems,
+        latest,
+        chain,
+    }
+}
+
+fn latest_summary(l: &LatestRead, now: DateTime<Utc>) -> LatestSummary {
+    let m = &l.manifest;
+    let mut controls: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for ((framework, status), n) in counts(&l.findings.controls) {
+        if n > 0 {
+            controls
+                .entry(framework)
+                .or_default()
+                .insert(status.as_str().to_string(), n);
+        }
+    }
+    LatestSummary {
+        pack_id: m.pack_id.clone(),
+        path: l.pointer.path.clone(),
+        collected_at: m.collected_at,
+        age_hours: (now - m.collected_at).num_hours(),
+        signature: match (m.signed, l.signer_trusted) {
+            (true, true) => "trusted signer".into(),
+            (true, false) => "signature valid, signer not checked".into(),
+            (false, _) => "UNSIGNED".into(),
+        },
+        signing_key_fingerprint: m.signing_key_fingerprint.clone(),
+        collection_complete: m.collection_complete,
+        open_findings: l.findings.summary.open.clone(),
+        accepted_findings: l.findings.summary.accepted,
+        controls,
+    }
+}
+
+/// Gaps (more than one and a half intervals between consecutive packs), breaks (a pack whose
+/// recorded predecessor is not the pack before it), unsigned and incomplete packs.
+fn chain_health(entries: &[IndexEntry], interrupted: usize, interval: Duration) -> ChainHealth {
+    let mut oldest_first: Vec<&IndexEntry> = entries.iter().collect();
+    oldest_first.sort_by(|a, b| (a.collected_at, &a.pack_id).cmp(&(b.collected_at, &b.pack_id)));
+    let mut h = ChainHealth {
+        packs: entries.len(),
+        oldest: oldest_first.first().map(|e| e.collected_at),
+        unsigned: entries.iter().filter(|e| !e.signed).count(),
+        incomplete: entries.iter().filter(|e| !e.collection_complete).count(),
+        interrupted,
+        ..ChainHealth::default()
+    };
+    let mut details = (Vec::new(), Vec::new());
+    if let Some(first) = oldest_first.first()
+        && !first.previous_pack_id.is_empty()
+    {
+        h.breaks += 1;
+        details.1.push(format!(
+            "the oldest pack in the store, {}, names {} as its predecessor, which is not there",
+            first.pack_id, first.previous_pack_id
+        ));
+    }
+    for pair in oldest_first.windows(2) {
+        let (prev, next) = (pair[0], pair[1]);
+        if next.previous_pack_id != prev.pack_id {
+            h.breaks += 1;
+            details.1.push(format!(
+                "{} names {} as its predecessor, but the pack before it is {}",
+                next.pack_id,
+                if next.previous_pack_id.is_empty() {
+                    "none"
+                } else {
+                    &next.previous_pack_id
+                },
+                prev.pack_id
+            ));
+        }
+        let elapsed = next.collected_at - prev.collected_at;
+        if elapsed > interval + interval / 2 {
+            h.gaps += 1;
+            details.0.push(format!(
+                "{} h between {} and {}",
+                elapsed.num_hours(),
+                prev.pack_id,
+                next.pack_id
+            ));
+        }
+    }
+    details.0.truncate(MAX_DETAILS);
+    details.1.truncate(MAX_DETAILS);
+    h.details = details.1.into_iter().chain(details.0).collect();
+    h
+}
+
+fn sub_processors(verified: &[(&str, &LatestRead)]) -> Vec<FleetSubProcessor> {
+    let mut by_id: BTreeMap<&str, FleetSubProcessor> = BTreeMap::new();
+    for (cluster, l) in verified {
+        for row in &l.findings.register {
+            let entry = by_id
+                .entry(row.id.as_str())
+                .or_insert_with(|| FleetSubProcessor {
+                    id: row.id.clone(),
+                    name: row.name.clone(),
+                    vendor: row.vendor.clone(),
+                    clusters: Vec::new(),
+                });
+            entry.clusters.push(SubProcessorInCluster {
+                cluster: cluster.to_string(),
+                declared_access: row.declared_access.clone(),
+                observed_access: row.observed_access.clone(),
+                identities: row.identities_found.len(),
+                findings: row.findings.len(),
+            });
+        }
+    }
+    by_id.into_values().collect()
+}
+
+fn shared_subjects(verified: &[(&str, &LatestRead)]) -> Vec<SharedSubject> {
+    let mut by_subject: BTreeMap<String, Vec<SubjectInCluster>> = BTreeMap::new();
+    for (cluster, l) in verified {
+        let admin: BTreeMap<String, String> = l
+            .findings
+            .privilege
+            .iter()
+            .map(|p| (p.subject.to_string(), p.reach.describe_for(&p.subject)))
+            .collect();
+        for row in l.findings.access_matrix.iter().filter(|r| !r.system) {
+            let subject = row.subject.to_string();
+            by_subject
+                .entry(subject.clone())
+                .or_default()
+                .push(SubjectInCluster {
+                    cluster: cluster.to_string(),
+                    widest_scope: row
+                        .widest_scope
+                        .map_or("none".to_string(), |s| s.as_str().to_string()),
+                    cluster_admin: admin.get(&subject).cloned().unwrap_or_else(|| "no".into()),
+                });
+        }
+    }
+    by_subject
+        .into_iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(subject, clusters)| SharedSubject { subject, clusters })
+        .collect()
+}
+
+/// Open findings (not about system components) with the same ID — the same rule about the same
+/// objects — in more than one cluster; most widespread first.
+fn repeated_findings(verified: &[(&str, &LatestRead)]) -> Vec<RepeatedFinding> {
+    let mut by_id: BTreeMap<&str, (RepeatedFinding, BTreeSet<String>)> = BTreeMap::new();
+    for (cluster, l) in verified {
+        for f in l
+            .findings
+            .findings
+            .iter()
+            .filter(|f| f.class() == FindingClass::Open)
+        {
+            by_id
+                .entry(f.id.as_str())
+                .or_insert_with(|| {
+                    (
+                        RepeatedFinding {
+                            id: f.id.clone(),
+                            rule_id: f.rule_id.clone(),
+                            severity: f.severity,
+                            title: f.title.clone(),
+                            summary: f.summary.clone(),
+                            clusters: Vec::new(),
+                        },
+                        BTreeSet::new(),
+                    )
+                })
+                .1
+                .insert(cluster.to_string());
+        }
+    }
+    let mut out: Vec<RepeatedFinding> = by_id
+        .into_values()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|(mut f, c)| {
+            f.clusters = c.into_iter().collect();
+            f
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.clusters
+            .len()
+            .cmp(&a.clusters.len())
+            .then(b.severity.cmp(&a.severity))
+            .then(a.id.cmp(&b.id))
+    });
+    out
+}
