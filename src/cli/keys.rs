@@ -7,7 +7,7 @@ use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::Args;
-use kube_evidence::pack::sign::{AllowedSigner, SigningKey, parse_allowed_signers};
+use kube_evidence::pack::sign::{AllowedSigner, SigningKey};
 use kube_evidence::pack::verify::{VerifyOptions, verify};
 use kube_evidence::pack::{self, LatestPointer};
 use kube_evidence::store::{self, Store, StoreUrl};
@@ -100,6 +100,16 @@ pub struct VerifyArgs {
     /// time the store recorded for its manifest
     #[arg(long, value_name = "MINUTES", default_value_t = kube_evidence::pack::verify::DEFAULT_MAX_CLOCK_SKEW_MINUTES)]
     pub max_clock_skew_minutes: i64,
+    /// Reading from S3: the day every pack object must be retained until (Object Lock); default
+    /// one year after --audit-period-end
+    #[arg(long, value_name = "DATE", conflicts_with = "audit_period_end")]
+    pub retention_horizon: Option<NaiveDate>,
+    /// The last day of the audit period (YYYY-MM-DD); default each pack's own day
+    #[arg(long, value_name = "DATE")]
+    pub audit_period_end: Option<NaiveDate>,
+    /// Fail packs whose retention ends before the horizon (they are flagged either way)
+    #[arg(long)]
+    pub require_retention: bool,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     #[command(flatten)]
@@ -257,21 +267,7 @@ async fn resolve_store_dir(
 
 pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
-    let signers = match &args.allowed_signers {
-        Some(p) => match kube_evidence::input::read_text(p, kube_evidence::input::MAX_WRITTEN_FILE)
-        {
-            Ok(t) => match parse_allowed_signers(&t, &p.display().to_string()) {
-                Ok(s) => Some(s),
-                Err(d) => {
-                    return Err(Failure::error(format!("invalid allowed signers:\n{d}")));
-                }
-            },
-            Err(e) => {
-                return Err(Failure::error(format!("cannot read {}: {e}", p.display())));
-            }
-        },
-        None => None,
-    };
+    let signers = common::allowed_signers(args.allowed_signers.as_deref())?;
     let opts = VerifyOptions {
         allowed_signers: signers,
         allow_unsigned: args.allow_unsigned,
@@ -279,6 +275,9 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
         since: args.since,
         schedule_interval_hours: args.schedule_interval_hours,
         max_clock_skew: chrono::Duration::minutes(args.max_clock_skew_minutes),
+        retention_horizon: args.retention_horizon,
+        audit_period_end: args.audit_period_end,
+        require_retention: args.require_retention,
     };
     let s3 = common::s3_options(&args.s3)?;
     let rt = common::runtime();
@@ -308,6 +307,16 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
                         c.detail
                     );
                 }
+                if let Some(r) = p.retention.as_ref().filter(|r| !r.flagged) {
+                    outln!("  ok   retention: {}", r.summary);
+                }
+                if let Some(r) = p
+                    .retention
+                    .as_ref()
+                    .filter(|r| r.flagged && !args.require_retention)
+                {
+                    outln!("  FLAG retention: {}", r.summary);
+                }
             }
             for g in &report.gaps {
                 outln!("GAP   {g}");
@@ -316,7 +325,7 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
                 outln!("BREAK {b}");
             }
             outln!(
-                "{}: {} pack(s) checked, {} gap(s), {} break(s)",
+                "{}: {} pack(s) checked, {} gap(s), {} break(s){}",
                 if report.ok {
                     "VERIFIED"
                 } else {
@@ -324,7 +333,15 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
                 },
                 report.packs.len(),
                 report.gaps.len(),
-                report.breaks.len()
+                report.breaks.len(),
+                if report.retention_flagged.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} pack(s) retained for less than the horizon",
+                        report.retention_flagged.len()
+                    )
+                }
             );
         }
     }

@@ -28,6 +28,14 @@ pub struct VerifyOptions {
     /// How far a pack's claimed publication time may be from the time the store recorded for
     /// its manifest (S3 `Last-Modified`), where the store keeps one.
     pub max_clock_skew: chrono::Duration,
+    /// The day until which every pack object must be retained; by default one year after the
+    /// audit period's end.
+    pub retention_horizon: Option<NaiveDate>,
+    /// The last day of the audit period the packs are evidence for; by default each pack's own
+    /// collection day (the period it belongs to ends no earlier).
+    pub audit_period_end: Option<NaiveDate>,
+    /// A pack whose retention ends before the horizon fails verification (it is flagged either way).
+    pub require_retention: bool,
 }
 
 impl Default for VerifyOptions {
@@ -39,6 +47,9 @@ impl Default for VerifyOptions {
             since: None,
             schedule_interval_hours: 24,
             max_clock_skew: chrono::Duration::minutes(DEFAULT_MAX_CLOCK_SKEW_MINUTES),
+            retention_horizon: None,
+            audit_period_end: None,
+            require_retention: false,
         }
     }
 }
@@ -64,6 +75,32 @@ pub struct PackVerdict {
     pub signed: bool,
     pub ok: bool,
     pub checks: Vec<Check>,
+    /// What the store enforces on the pack's objects, where it can tell (S3 Object Lock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionVerdict>,
+}
+
+/// The retention of one pack's objects against the horizon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionVerdict {
+    /// The day every object must be retained until.
+    pub horizon: NaiveDate,
+    /// Some object can be deleted or replaced before the horizon.
+    pub flagged: bool,
+    pub summary: String,
+    pub objects: Vec<ObjectRetentionRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRetentionRecord {
+    /// The file, relative to the pack.
+    pub file: String,
+    /// `COMPLIANCE`, `GOVERNANCE`, `none`, or why it could not be read.
+    pub mode: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -75,6 +112,9 @@ pub struct VerifyReport {
     pub gaps: Vec<String>,
     /// Links that do not hold: a predecessor missing, or not the one recorded.
     pub breaks: Vec<String>,
+    /// Packs some of whose objects can be deleted before the retention horizon.
+    #[serde(default)]
+    pub retention_flagged: Vec<String>,
 }
 
 fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: impl Into<String>) {
@@ -149,6 +189,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
                 signed: false,
                 ok: false,
                 checks,
+                retention: None,
             };
         }
     };
@@ -178,6 +219,13 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     check_files(store, prefix, m, &mut checks).await;
     check_sums(store, prefix, &pack, &mut checks).await;
     check_store_time(store, prefix, m, opts, &mut checks).await;
+    let retention = check_retention(store, prefix, m, opts).await;
+    if let Some(r) = retention
+        .as_ref()
+        .filter(|r| r.flagged && opts.require_retention)
+    {
+        check(&mut checks, "retention", false, r.summary.clone());
+    }
     let ok = checks.iter().all(|c| c.ok);
     PackVerdict {
         pack_id: m.pack_id.clone(),
@@ -186,7 +234,92 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         signed: m.signed,
         ok,
         checks,
+        retention,
     }
+}
+
+/// The day a pack's objects must be kept until: the explicit horizon, else one year after the
+/// audit period's end (the pack's own day when no period is given).
+pub fn retention_horizon(m: &Manifest, opts: &VerifyOptions) -> NaiveDate {
+    opts.retention_horizon.unwrap_or_else(|| {
+        let end = opts
+            .audit_period_end
+            .unwrap_or_else(|| m.collected_at.date_naive());
+        end.checked_add_months(chrono::Months::new(12))
+            .unwrap_or(NaiveDate::MAX)
+    })
+}
+
+/// Each object's Object Lock mode and retain-until date, where the store reports them (`None`
+/// for a store that cannot tell, such as a local directory).
+async fn check_retention(
+    store: &dyn Store,
+    prefix: &str,
+    m: &Manifest,
+    opts: &VerifyOptions,
+) -> Option<RetentionVerdict> {
+    let horizon = retention_horizon(m, opts);
+    let horizon_start = horizon.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let mut files: Vec<String> = m.files.iter().map(|f| f.path.clone()).collect();
+    files.extend(m.envelope_files().into_iter().map(str::to_string));
+    let mut objects = Vec::with_capacity(files.len());
+    for file in files {
+        let record = match store.object_retention(&format!("{prefix}/{file}")).await {
+            Ok(Some(r)) => ObjectRetentionRecord {
+                file,
+                mode: r.mode,
+                retain_until: r.retain_until,
+            },
+            // The store cannot tell (a local directory), or the object is missing, which the
+            // file check reports.
+            Ok(None) => continue,
+            Err(e) => ObjectRetentionRecord {
+                file,
+                mode: format!("unreadable: {e}"),
+                retain_until: None,
+            },
+        };
+        objects.push(record);
+    }
+    if objects.is_empty() {
+        return None;
+    }
+    let short: Vec<&ObjectRetentionRecord> = objects
+        .iter()
+        .filter(|o| o.retain_until.is_none_or(|u| u < horizon_start))
+        .collect();
+    let modes: BTreeSet<&str> = objects.iter().map(|o| o.mode.as_str()).collect();
+    let earliest = objects.iter().filter_map(|o| o.retain_until).min();
+    let summary = if short.is_empty() {
+        format!(
+            "{} object(s) under Object Lock ({}) until at least {}, past the horizon {horizon}",
+            objects.len(),
+            modes.into_iter().collect::<Vec<_>>().join(", "),
+            earliest.map_or("-".into(), |e| e.format("%Y-%m-%d").to_string())
+        )
+    } else {
+        let named: Vec<String> = short
+            .iter()
+            .take(5)
+            .map(|o| match o.retain_until {
+                Some(u) => format!("{} ({} until {})", o.file, o.mode, u.format("%Y-%m-%d")),
+                None => format!("{} ({}, no retention date)", o.file, o.mode),
+            })
+            .collect();
+        format!(
+            "{} of {} object(s) can be deleted or replaced before the horizon {horizon}: {}{}",
+            short.len(),
+            objects.len(),
+            named.join(", "),
+            if short.len() > 5 { ", ..." } else { "" }
+        )
+    };
+    Some(RetentionVerdict {
+        horizon,
+        flagged: !short.is_empty(),
+        summary,
+        objects,
+    })
 }
 
 /// `manifest.json.sig`: present exactly when the manifest says signed, valid, by the key the
@@ -514,6 +647,7 @@ pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> Ve
         packs: Vec::new(),
         gaps: Vec::new(),
         breaks: Vec::new(),
+        retention_flagged: Vec::new(),
     };
     let mut current = prefix.to_string();
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -589,6 +723,12 @@ pub async fn verify(store: &dyn Store, prefix: &str, opts: &VerifyOptions) -> Ve
             }
         }
     }
+    report.retention_flagged = report
+        .packs
+        .iter()
+        .filter(|p| p.retention.as_ref().is_some_and(|r| r.flagged))
+        .map(|p| p.pack_id.clone())
+        .collect();
     report.ok =
         report.packs.iter().all(|p| p.ok) && report.gaps.is_empty() && report.breaks.is_empty();
     report

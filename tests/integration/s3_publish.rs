@@ -572,7 +572,63 @@ fn object_lock_retention_is_set_and_required() {
             serde_json::json!({"mode": mode.to_lowercase(), "days": 1}),
             "{mode}"
         );
+        verify_reports_retention_against_the_horizon(&locked, &keys, mode);
     }
+}
+
+/// `verify` reads each pack object's lock: one day is flagged against the default horizon (a
+/// year after the pack's period), fails with --require-retention, and holds for a horizon the
+/// lock reaches.
+fn verify_reports_retention_against_the_horizon(locked: &S3Env, keys: &Keys, mode: &str) {
+    let url = format!("s3://{}/audit", locked.bucket);
+    let verify = |more: &[&str]| {
+        let mut args = vec![
+            "verify",
+            url.as_str(),
+            "--cluster",
+            CLUSTER,
+            "--allowed-signers",
+            keys.signers.to_str().unwrap(),
+            "--s3-endpoint",
+            &locked.endpoint,
+            "--max-clock-skew-minutes",
+            PINNED_CLOCK_SKEW,
+        ];
+        args.extend_from_slice(more);
+        cli(locked, &args, &[])
+    };
+    let flagged = verify(&["--format", "json"]);
+    flagged.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&flagged.stdout).unwrap();
+    let retention = &report["packs"][0]["retention"];
+    assert_eq!(retention["flagged"], true, "{retention}");
+    assert_eq!(
+        retention["horizon"], "2027-11-24",
+        "a year after the pack's day"
+    );
+    let objects = retention["objects"].as_array().unwrap();
+    assert!(objects.len() >= 10);
+    for o in objects {
+        assert_eq!(o["mode"], mode, "{o}");
+        assert!(o["retainUntil"].is_string(), "{o}");
+    }
+    assert_eq!(report["retentionFlagged"].as_array().unwrap().len(), 1);
+    let required = verify(&["--require-retention"]);
+    assert_eq!(required.code, 1, "{}", required.stdout);
+    assert!(
+        required.stdout.contains("FAIL retention"),
+        "{}",
+        required.stdout
+    );
+    // The lock (one day from the server's now) reaches a horizon of today.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let held = verify(&["--retention-horizon", &today]);
+    held.assert_ok();
+    assert!(
+        held.stdout.contains("ok   retention: ") && held.stdout.contains(&format!("({mode})")),
+        "{}",
+        held.stdout
+    );
 }
 
 #[test]
@@ -849,4 +905,113 @@ fn verify_checks_the_claimed_time_against_the_servers_last_modified() {
     let v = verify(&prefix);
     v.assert_ok();
     assert!(v.stdout.contains("min apart"), "{}", v.stdout);
+}
+
+#[test]
+#[ignore = "needs the S3 server tests/run.sh starts"]
+fn fleet_report_reads_a_bucket_of_clusters_and_publishes_the_fleet_index() {
+    let env = s3::shared();
+    let keys = keygen();
+    let prefix = s3::unique_prefix("fleet");
+    let url = out_url(&env, &prefix);
+    for (cluster, now) in [
+        ("eu", "2026-11-19T02:00:00Z"),
+        ("eu", "2026-11-20T02:00:00Z"),
+        ("us", "2026-11-20T02:00:00Z"),
+    ] {
+        cli(
+            &env,
+            &[
+                "run",
+                "--source",
+                "samples/cluster",
+                "--inventory",
+                "samples/inventory.yaml",
+                "--cluster-name",
+                cluster,
+                "--out",
+                &url,
+                "--s3-endpoint",
+                &env.endpoint,
+                "--signing-key",
+                keys.key.to_str().unwrap(),
+            ],
+            &[("KUBE_EVIDENCE_NOW", now.to_string())],
+        )
+        .assert_ok();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let r = cli(
+        &env,
+        &[
+            "fleet",
+            "report",
+            "--store",
+            &url,
+            "--out",
+            out.path().join("r").to_str().unwrap(),
+            "--allowed-signers",
+            keys.signers.to_str().unwrap(),
+            "--s3-endpoint",
+            &env.endpoint,
+            "--publish-index",
+        ],
+        &[("KUBE_EVIDENCE_NOW", "2026-11-20T06:00:00Z".to_string())],
+    );
+    r.assert_ok();
+    assert!(r.stdout.contains("2 cluster(s): 2 current"), "{}", r.stdout);
+    let local = std::fs::read(out.path().join("r/fleet.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&local).unwrap();
+    assert_eq!(doc["clusters"][0]["chain"]["packs"], 2);
+    assert_eq!(doc["clusters"][0]["latest"]["signature"], "trusted signer");
+    // The fleet's own objects sit at the prefix, beside the clusters' folders.
+    let client = s3::client(&env);
+    let published = rt().block_on(async {
+        let get = |key: String| {
+            let client = client.clone();
+            let bucket = env.bucket.clone();
+            async move {
+                let o = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .unwrap();
+                o.body.collect().await.unwrap().into_bytes().to_vec()
+            }
+        };
+        (
+            get(format!("{prefix}/fleet.json")).await,
+            get(format!("{prefix}/index.html")).await,
+        )
+    });
+    assert_eq!(published.0, local);
+    let page = String::from_utf8(published.1).unwrap();
+    assert!(page.contains("<a href=\"us/index.html\">us</a>"), "{page}");
+    // This bucket has no Object Lock: verify says so for every object of the pack.
+    let v = cli(
+        &env,
+        &[
+            "verify",
+            &url,
+            "--cluster",
+            "us",
+            "--allowed-signers",
+            keys.signers.to_str().unwrap(),
+            "--s3-endpoint",
+            &env.endpoint,
+            "--max-clock-skew-minutes",
+            PINNED_CLOCK_SKEW,
+        ],
+        &[],
+    );
+    v.assert_ok();
+    assert!(
+        v.stdout.contains("FLAG retention: ")
+            && v.stdout.contains("(none, no retention date)")
+            && v.stdout.contains("retained for less than the horizon"),
+        "{}",
+        v.stdout
+    );
 }
