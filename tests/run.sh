@@ -124,6 +124,10 @@ echo "    API server $(grep APISERVER_URL "$cp_dir/cp/env" | cut -d= -f2)"
 echo "==> cargo deny (advisories, licences, bans, sources)"
 tests/deny.sh
 
+# A stock DSSE verifier (securesystemslib from PyPI, pinned) for the pack's in-toto attestation.
+echo "==> DSSE verifier (securesystemslib)"
+export KUBE_EVIDENCE_TEST_DSSE_PYTHON="$(tests/attest/install-verifier.sh)"
+
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)"
 # --include-ignored: the tests marked #[ignore] are those that need the tools and servers above.
 # `exec` is not used so that the trap stops the servers.

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// 1: the manifest is signed (`manifest.json.sig`). 2: `SHA256SUMS` is signed as well
-/// (`SHA256SUMS.sig`), so stock tools alone can check every file of a signed pack.
-pub const MANIFEST_VERSION: u32 = 2;
+/// (`SHA256SUMS.sig`), so stock tools alone can check every file of a signed pack. 3: a signed
+/// pack carries its in-toto attestation (`attestation.intoto.json`) among its files.
+pub const MANIFEST_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -66,6 +67,11 @@ impl Manifest {
     /// Whether `SHA256SUMS.sig` belongs to the pack (signed packs of manifest version 2 on).
     pub fn sums_signed(&self) -> bool {
         self.signed && self.manifest_version >= 2
+    }
+
+    /// Whether the pack must carry `attestation.intoto.json` (signed packs of version 3 on).
+    pub fn attested(&self) -> bool {
+        self.signed && self.manifest_version >= 3
     }
 
     /// The files of the pack besides its content files, in the order they are published.

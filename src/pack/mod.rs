@@ -2,6 +2,7 @@
 //! pack), `SHA256SUMS`, and publication to a [`Store`] in an order that never lets `latest.json`
 //! point at a pack that is not complete.
 
+pub mod attest;
 pub mod contents;
 pub mod index;
 pub mod manifest;

@@ -8,8 +8,7 @@
 use super::manifest::{LatestPointer, Manifest};
 use super::sign::{self, AllowedSigner};
 use super::{
-    MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix,
-    read_latest, sha256_hex,
+    MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix, read_latest, sha256_hex,
 };
 use crate::analysis::PreviousPackInfo;
 use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};

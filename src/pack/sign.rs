@@ -133,6 +133,21 @@ impl SigningKey {
         self.sign_in(NAMESPACE, message)
     }
 
+    /// A plain Ed25519 signature (64 bytes) over `message`, for formats that are not SSHSIG
+    /// (the pack's DSSE attestation): the same key, so the same allowed-signers entry vouches
+    /// for it.
+    pub fn sign_raw(&self, message: &[u8]) -> Vec<u8> {
+        let pair = self
+            .key
+            .key_data()
+            .ed25519()
+            .expect("a SigningKey is Ed25519 (checked when loaded)");
+        let key = ed25519_dalek::SigningKey::from_bytes(&pair.private.to_bytes());
+        ed25519_dalek::Signer::sign(&key, message)
+            .to_bytes()
+            .to_vec()
+    }
+
     /// Signs in another SSHSIG namespace (a reviewer's decisions), as `ssh-keygen -Y sign -n`.
     pub fn sign_in(&self, namespace: &str, message: &[u8]) -> Result<Vec<u8>, SignError> {
         let sig = self
@@ -430,6 +445,20 @@ pub fn verify_in(
         });
     }
     Err(problem.unwrap_or(SignatureProblem::UnknownSigner(fingerprint)))
+}
+
+/// Checks a plain Ed25519 signature (see [`SigningKey::sign_raw`]) made by `key`.
+pub fn verify_raw(key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+    let Some(public) = key.key_data().ed25519() else {
+        return false;
+    };
+    let (Ok(vk), Ok(sig)) = (
+        ed25519_dalek::VerifyingKey::from_bytes(&public.0),
+        ed25519_dalek::Signature::from_slice(signature),
+    ) else {
+        return false;
+    };
+    vk.verify_strict(message, &sig).is_ok()
 }
 
 #[cfg(test)]

@@ -217,6 +217,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         check_sums_signature(store, prefix, m, opts, &mut checks).await;
     }
     check_files(store, prefix, m, &mut checks).await;
+    check_attestation(store, prefix, m, &mut checks).await;
     check_sums(store, prefix, &pack, &mut checks).await;
     check_store_time(store, prefix, m, opts, &mut checks).await;
     let retention = check_retention(store, prefix, m, opts).await;
@@ -475,6 +476,117 @@ async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut
                 "{} files match their size and SHA-256; none missing, none extra",
                 m.files.len()
             ),
+        );
+    }
+}
+
+/// `attestation.intoto.json`: a DSSE envelope signed by the key that signed the manifest, whose
+/// statement names exactly the pack's other files with their SHA-256, and this cluster and pack.
+/// The key is taken from `manifest.json.sig`, whose trust the signature check decides.
+async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut Vec<Check>) {
+    use super::attest::{ATTESTATION_FILE, PREDICATE_TYPE, STATEMENT_TYPE, open};
+    let listed = m.files.iter().any(|f| f.path == ATTESTATION_FILE);
+    if !m.attested() && !listed {
+        return;
+    }
+    if !listed {
+        check(
+            checks,
+            "attestation",
+            false,
+            format!(
+                "{ATTESTATION_FILE} is not in the manifest, but a signed pack of manifest version 3 carries one"
+            ),
+        );
+        return;
+    }
+    let bytes = store.get(&format!("{prefix}/{ATTESTATION_FILE}")).await;
+    let sig = store.get(&format!("{prefix}/{SIGNATURE_FILE}")).await;
+    let (Ok(Some(bytes)), Ok(Some(sig))) = (bytes, sig) else {
+        check(
+            checks,
+            "attestation",
+            false,
+            "cannot be checked: it or manifest.json.sig is missing",
+        );
+        return;
+    };
+    let key = match ssh_key::SshSig::from_pem(&sig) {
+        Ok(s) => ssh_key::PublicKey::from(s.public_key().clone()),
+        Err(e) => {
+            check(
+                checks,
+                "attestation",
+                false,
+                format!("cannot be checked: manifest.json.sig: {e}"),
+            );
+            return;
+        }
+    };
+    let statement = match open(&bytes, &key, &m.signing_key_fingerprint) {
+        Ok(s) => s,
+        Err(e) => {
+            check(
+                checks,
+                "attestation",
+                false,
+                format!("{ATTESTATION_FILE}: {e}"),
+            );
+            return;
+        }
+    };
+    let mut problems = Vec::new();
+    if statement.statement_type != STATEMENT_TYPE || statement.predicate_type != PREDICATE_TYPE {
+        problems.push(format!(
+            "statement type {} with predicate {}",
+            statement.statement_type, statement.predicate_type
+        ));
+    }
+    let p = &statement.predicate;
+    if p.cluster != m.cluster.name || p.pack_id != m.pack_id || p.period.end != m.collected_at {
+        problems.push(format!(
+            "it is about pack {} of cluster {} collected {}",
+            p.pack_id, p.cluster, p.period.end
+        ));
+    }
+    let attested: BTreeSet<(String, String)> = statement
+        .subject
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.digest.get("sha256").cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let listed: BTreeSet<(String, String)> = m
+        .files
+        .iter()
+        .filter(|f| f.path != ATTESTATION_FILE)
+        .map(|f| (f.path.clone(), f.sha256.clone()))
+        .collect();
+    for (name, _) in attested.symmetric_difference(&listed) {
+        problems.push(format!("its subject {name} differs from the manifest"));
+    }
+    if problems.is_empty() {
+        check(
+            checks,
+            "attestation",
+            true,
+            format!(
+                "in-toto statement over {} files, DSSE signature by {}",
+                attested.len(),
+                m.signing_key_fingerprint
+            ),
+        );
+    } else {
+        problems.sort();
+        problems.dedup();
+        check(
+            checks,
+            "attestation",
+            false,
+            format!("{ATTESTATION_FILE}: {}", problems.join("; ")),
         );
     }
 }

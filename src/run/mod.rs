@@ -186,6 +186,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Previous(#[from] pack::previous::PreviousPackError),
+    #[error("cannot make the pack's attestation: {0}")]
+    Attestation(String),
     #[error("cannot read the allowed signers {path}: {message}")]
     AllowedSigners { path: String, message: String },
     #[error("cannot read the allowed signers {path}")]
@@ -423,6 +425,10 @@ fn render_pack(
         &inputs.controls,
         previous,
     );
+    let mut files = files;
+    if let Some(k) = key {
+        files.push(attestation(&manifest, previous, &files, k)?);
+    }
     let mut built = pack::assemble(manifest, files);
     if let Some(k) = key {
         built.signature = Some(k.sign(&built.manifest_bytes)?);
@@ -505,6 +511,41 @@ fn check_collected(
 }
 
 /// The manifest of the pack (its files are added by `pack::assemble`).
+/// The in-toto attestation of a signed pack: its files, cluster, period and conclusions, in a
+/// DSSE envelope signed with the pack's key.
+fn attestation(
+    manifest: &Manifest,
+    previous: Option<&VerifiedPrevious>,
+    files: &[pack::PackFile],
+    key: &SigningKey,
+) -> Result<pack::PackFile, RunError> {
+    use pack::attest;
+    let facts = attest::PackFacts {
+        cluster: &manifest.cluster.name,
+        cluster_id: &manifest.cluster.id,
+        pack_id: &manifest.pack_id,
+        collected_at: manifest.collected_at,
+        previous: previous.map(|p| {
+            (
+                p.pointer.pack_id.as_str(),
+                p.pointer.manifest_sha256.as_str(),
+                p.manifest.collected_at,
+            )
+        }),
+        ruleset_digest: &manifest.ruleset_digest,
+        tool: format!(
+            "{} {} ({})",
+            manifest.tool.name, manifest.tool.version, manifest.tool.revision
+        ),
+    };
+    let statement = attest::statement(&facts, files).map_err(RunError::Attestation)?;
+    Ok(pack::PackFile::new(
+        attest::ATTESTATION_FILE,
+        attest::envelope(&statement, key),
+        "application/json",
+    ))
+}
+
 fn manifest_for(
     id: &str,
     cluster: &str,

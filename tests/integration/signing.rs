@@ -923,3 +923,136 @@ fn the_readme_auditor_steps_pass_on_a_pack_and_fail_on_every_tampering() {
         assert_ne!(r.code, 0, "{what}: kube-evidence verify passes");
     }
 }
+
+/// The pack's attestation as supply-chain tooling sees it: securesystemslib's DSSE verifier
+/// (PyPI, installed by tests/run.sh) accepts the envelope with the pack's public key, and the
+/// in-toto statement inside names every other file of the pack with the SHA-256 the manifest
+/// records, and the cluster, pack and period; `verify` checks the same and fails a changed one.
+#[test]
+#[ignore = "needs the DSSE verifier tests/run.sh installs (KUBE_EVIDENCE_TEST_DSSE_PYTHON)"]
+fn the_attestation_passes_a_stock_dsse_verifier_and_names_every_file() {
+    let python = std::env::var("KUBE_EVIDENCE_TEST_DSSE_PYTHON").expect(
+        "KUBE_EVIDENCE_TEST_DSSE_PYTHON names the python of tests/attest/install-verifier.sh",
+    );
+    let k = keygen("kube-evidence@c");
+    let out = tempfile::tempdir().unwrap();
+    signed_run(out.path(), &k.key, "2026-11-20T02:00:00Z").assert_ok();
+    signed_run(out.path(), &k.key, "2026-11-21T02:00:00Z").assert_ok();
+    let packs = common::pack_dirs(out.path());
+    let pack = packs.last().unwrap();
+    let key = kube_evidence::pack::sign::SigningKey::load_file(&k.key).unwrap();
+    let public = hex::encode(key.public_key().key_data().ed25519().unwrap().0);
+    let envelope = pack.join("attestation.intoto.json");
+    let stock = Command::new(&python)
+        .arg(common::repo().join("tests/attest/verify_dsse.py"))
+        .arg(&envelope)
+        .arg(key.fingerprint())
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        stock.status.success(),
+        "securesystemslib refused it:\n{}",
+        String::from_utf8_lossy(&stock.stderr)
+    );
+    let statement: serde_json::Value = serde_json::from_slice(&stock.stdout).unwrap();
+    assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        statement["predicateType"],
+        "https://kube-evidence.dev/attestation/evidence-pack/v1"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pack.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<(String, String)> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] != "attestation.intoto.json")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let subjects: Vec<(String, String)> = statement["subject"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["digest"]["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(subjects, listed);
+    for (name, digest) in &subjects {
+        assert_eq!(
+            &common::sha256_hex(&std::fs::read(pack.join(name)).unwrap()),
+            digest,
+            "{name}"
+        );
+    }
+    let p = &statement["predicate"];
+    assert_eq!(p["cluster"], "c");
+    assert_eq!(p["packId"], manifest["packId"]);
+    assert_eq!(p["period"]["start"], "2026-11-20T02:00:00Z");
+    assert_eq!(p["period"]["end"], "2026-11-21T02:00:00Z");
+    assert_eq!(p["previousPackId"], manifest["previous"]["packId"]);
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pack.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(p["openFindings"], findings["summary"]["open"]);
+    assert_eq!(p["acceptedFindings"], findings["summary"]["accepted"]);
+
+    // kube-evidence's own verify checks it too; an envelope re-signed by another key is refused
+    // by both (its digest in the manifest is fixed up, so only the attestation check can tell).
+    let prefix = pack
+        .strip_prefix(out.path())
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let report = verify_in_process(out.path(), &prefix, &k.signers);
+    let attestation = report.packs[0]
+        .checks
+        .iter()
+        .find(|c| c.name == "attestation")
+        .expect("an attestation check");
+    assert!(attestation.ok, "{attestation:?}");
+    let stranger = kube_evidence::pack::sign::SigningKey::generate("x");
+    let mut env: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&envelope).unwrap()).unwrap();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        env["payload"].as_str().unwrap(),
+    )
+    .unwrap();
+    let sig = stranger.sign_raw(&kube_evidence::pack::attest::pae(
+        "application/vnd.in-toto+json",
+        &payload,
+    ));
+    env["signatures"][0]["sig"] =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig).into();
+    let forged = tempfile::tempdir().unwrap();
+    let forged_path = forged.path().join("attestation.intoto.json");
+    std::fs::write(&forged_path, serde_json::to_vec_pretty(&env).unwrap()).unwrap();
+    let stock = Command::new(&python)
+        .arg(common::repo().join("tests/attest/verify_dsse.py"))
+        .arg(&forged_path)
+        .arg(key.fingerprint())
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        !stock.status.success(),
+        "the stock verifier accepted a forged signature"
+    );
+    assert!(
+        kube_evidence::pack::attest::open(
+            &std::fs::read(&forged_path).unwrap(),
+            key.public_key(),
+            &key.fingerprint()
+        )
+        .is_err()
+    );
+}
