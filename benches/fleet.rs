@@ -53,6 +53,7 @@ fn manifest(
         collection_complete: true,
         signing_key_fingerprint: String::new(),
         signed: false,
+        timestamped: false,
         previous,
         files,
     }

@@ -62,6 +62,7 @@ fn manifest(id: &str) -> Manifest {
         collection_complete: true,
         signing_key_fingerprint: String::new(),
         signed: false,
+        timestamped: false,
         previous: PreviousPack::default(),
         files: Vec::new(),
     }

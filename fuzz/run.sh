@@ -13,7 +13,7 @@ seconds="${1:?usage: fuzz/run.sh SECONDS_PER_TARGET [TARGET...]}"
 shift
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(dump_yaml dump_json config inventory controls exceptions snapshot allowed_signers verify_pack audit_log reviews vendor_catalog)
+    targets=(dump_yaml dump_json config inventory controls exceptions snapshot allowed_signers verify_pack audit_log reviews vendor_catalog timestamp_reply)
 fi
 
 cache="${KUBE_EVIDENCE_CACHE:-$HOME/.cache/kube-evidence}"
@@ -87,6 +87,22 @@ for f in latest.json manifest.json SHA256SUMS SHA256SUMS.sig manifest.json.sig s
     { printf "\\$(printf '%03o' "$i")"; cat "$src"; } >"$seeds/verify_pack/$f"
     i=$((i + 1))
 done
+
+# A time-stamping authority's certificate and replies it signed for the target's manifest.
+tsa="$work/tsa"
+mkdir -p "$tsa" "$seeds/timestamp_reply"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tsa/tsa.key" \
+    -out "$tsa/tsa.crt" -days 3650 -subj /CN=fuzz-tsa -addext "extendedKeyUsage=critical,timeStamping" 2>/dev/null
+printf 'kube-evidence fuzz manifest\n' >"$tsa/manifest"
+printf '01\n' >"$tsa/serial"
+printf '[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = %s\nsigner_cert = %s\nsigner_key = %s\nsigner_digest = sha256\ndefault_policy = 1.3.6.1.4.1.55555.1\ndigests = sha256\ness_cert_id_alg = sha256\n' \
+    "$tsa/serial" "$tsa/tsa.crt" "$tsa/tsa.key" >"$tsa/tsa.cnf"
+for opt in -cert -no_nonce; do
+    openssl ts -query -data "$tsa/manifest" -sha256 $opt -out "$tsa/q$opt.tsq" 2>/dev/null
+    openssl ts -reply -config "$tsa/tsa.cnf" -queryfile "$tsa/q$opt.tsq" -out "$seeds/timestamp_reply/r$opt.tsr" 2>/dev/null
+done
+cp "$tsa/tsa.crt" "$seeds/timestamp_reply/cert.pem"
+export KUBE_EVIDENCE_FUZZ_TSA_CERT="$tsa/tsa.crt"
 
 failed=0
 logs="$cache/fuzz-logs"

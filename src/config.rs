@@ -281,6 +281,22 @@ settings_table! {
         value: "DAYS",
         help: "A privileged grant counts as reviewed when a decision on it is at most this old (default 90 days).",
     }
+    TimestampAuthority {
+        key: "timestampAuthority",
+        flag: "--timestamp-authority",
+        env: "KUBE_EVIDENCE_TIMESTAMP_AUTHORITY",
+        kind: Text,
+        value: "URL",
+        help: "An RFC 3161 time-stamping authority (`http://...`): each manifest gets its token (`manifest.json.tsr`), whose time `verify` uses for the signing key's validity. Needs `timestampAuthorityCertificate`.",
+    }
+    TimestampAuthorityCertificate {
+        key: "timestampAuthorityCertificate",
+        flag: "--timestamp-authority-certificate",
+        env: "KUBE_EVIDENCE_TIMESTAMP_AUTHORITY_CERTIFICATE",
+        kind: Path,
+        value: "FILE",
+        help: "The time-stamping authority's certificate (PEM or DER): a token is kept only if that certificate's key signed it.",
+    }
     ScheduleIntervalHours {
         key: "scheduleIntervalHours",
         flag: "--schedule-interval-hours",
@@ -445,6 +461,9 @@ pub struct Config {
     pub review_period_days: u32,
     /// Sub-processor images unchanged for longer are findings (KE-UPD-003).
     pub image_max_age_days: u32,
+    /// An RFC 3161 time-stamping authority (`http://` URL) and its pinned certificate.
+    pub timestamp_authority: Option<String>,
+    pub timestamp_authority_certificate: Option<PathBuf>,
     /// How to reach an `s3://` store.
     pub s3: S3Settings,
     /// The file the configuration was read from, if any.
@@ -641,6 +660,8 @@ impl Config {
             reviewers: None,
             vendor_catalog: None,
             review_period_days: 90,
+            timestamp_authority: None,
+            timestamp_authority_certificate: None,
             image_max_age_days: crate::inventory::updates::DEFAULT_MAX_AGE_DAYS,
             s3: S3Settings::default(),
             file: file.map(Path::to_path_buf),
@@ -654,6 +675,9 @@ struct Pending {
     sse_kms_key: Option<(String, Origin)>,
     sse_origin: Option<Origin>,
     default_namespace: Option<(String, Origin)>,
+    /// `timestampAuthority` was given, valid or not (so that a bad one is not also reported as
+    /// missing).
+    timestamp_authority_given: bool,
 }
 
 /// A setting's text, or `None` (with the problem reported) when it is not text of its kind or
@@ -756,6 +780,16 @@ fn apply(
         Setting::SigningKey => config.signing_key = Some(path_value(&text)),
         Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
         Setting::Kubeconfig => config.kubeconfig = Some(path_value(&text)),
+        Setting::TimestampAuthority => {
+            pending.timestamp_authority_given = true;
+            match validate_timestamp_authority(&text) {
+                Ok(()) => config.timestamp_authority = Some(text),
+                Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+            }
+        }
+        Setting::TimestampAuthorityCertificate => {
+            config.timestamp_authority_certificate = Some(path_value(&text))
+        }
         Setting::Context => config.context = Some(text),
         Setting::FailOn => match text.parse::<Severity>() {
             Ok(s) => config.fail_on = Some(s),
@@ -927,6 +961,13 @@ fn check_combinations(
             );
         }
     }
+    if pending.timestamp_authority_given != config.timestamp_authority_certificate.is_some() {
+        diags.push(
+            "configuration",
+            None,
+            "`timestampAuthority` and `timestampAuthorityCertificate` go together: a token is kept only after the authority's certificate checks it",
+        );
+    }
     if config.unsigned && config.signing_key.is_some() {
         diags.push(
             "configuration",
@@ -1044,6 +1085,24 @@ fn parse_object_lock(text: &str) -> Result<ObjectLock, String> {
             "days must be a whole number from 1 to 36500, found `{days}`"
         )),
     }
+}
+
+/// `http://HOST[:PORT][/PATH]`: the token is signed by the authority, so its integrity does not
+/// rest on the transport, and most authorities answer on plain HTTP.
+fn validate_timestamp_authority(text: &str) -> Result<(), String> {
+    if text.starts_with("https://") {
+        return Err(format!(
+            "`{text}`: https:// time-stamping authorities are not supported yet; use the authority's http:// address (its tokens are signed)"
+        ));
+    }
+    let rest = text
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("`{text}` is not an http:// URL"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains('@') || host.chars().any(char::is_whitespace) {
+        return Err(format!("`{text}` names no host"));
+    }
+    Ok(())
 }
 
 fn validate_endpoint(text: &str) -> Result<(), String> {

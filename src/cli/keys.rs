@@ -110,6 +110,10 @@ pub struct VerifyArgs {
     /// Fail packs whose retention ends before the horizon (they are flagged either way)
     #[arg(long)]
     pub require_retention: bool,
+    /// The time-stamping authority's certificate (PEM or DER): checks RFC 3161 tokens, whose time
+    /// then decides the signing key's validity
+    #[arg(long, value_name = "FILE")]
+    pub tsa_certificate: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
     #[command(flatten)]
@@ -278,6 +282,13 @@ pub fn verify_cmd(args: VerifyArgs, log: &LogArgs) -> CmdResult {
         retention_horizon: args.retention_horizon,
         audit_period_end: args.audit_period_end,
         require_retention: args.require_retention,
+        tsa_certificate: match &args.tsa_certificate {
+            Some(p) => Some(
+                kube_evidence::run::inputs::load_timestamp_certificate(p)
+                    .map_err(|e| Failure::error(e.to_string()))?,
+            ),
+            None => None,
+        },
     };
     let s3 = common::s3_options(&args.s3)?;
     let rt = common::runtime();

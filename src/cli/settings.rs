@@ -45,6 +45,8 @@ impl SettingGroup for RunSettings {
         Setting::AnomalyRateMultiple,
         Setting::ReviewPeriodDays,
         Setting::ImageMaxAgeDays,
+        Setting::TimestampAuthority,
+        Setting::TimestampAuthorityCertificate,
     ];
 }
 

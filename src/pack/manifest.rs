@@ -30,6 +30,10 @@ pub struct Manifest {
     /// when the pack is unsigned.
     pub signing_key_fingerprint: String,
     pub signed: bool,
+    /// Whether the manifest carries an RFC 3161 timestamp token (`manifest.json.tsr`) from a
+    /// time-stamping authority.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timestamped: bool,
     /// The pack before this one of the same cluster; empty only for a cluster's first pack.
     pub previous: PreviousPack,
     /// Every content file of the pack (not the manifest, `SHA256SUMS` or signature).
@@ -83,6 +87,9 @@ impl Manifest {
         names.push(super::MANIFEST_FILE);
         if self.signed {
             names.push(super::SIGNATURE_FILE);
+        }
+        if self.timestamped {
+            names.push(super::timestamp::TIMESTAMP_FILE);
         }
         names
     }

@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod period;
 pub mod previous;
 pub mod sign;
+pub mod timestamp;
 pub mod verify;
 
 pub use manifest::{FileEntry, LatestPointer, Manifest, PreviousPack, ToolInfo};
@@ -57,6 +58,8 @@ pub struct Pack {
     pub signature: Option<Vec<u8>>,
     /// The signature of `sums`.
     pub sums_signature: Option<Vec<u8>>,
+    /// The RFC 3161 reply of a time-stamping authority over `manifest_bytes`.
+    pub timestamp: Option<Vec<u8>>,
 }
 
 pub use crate::digest::sha256_hex;
@@ -125,6 +128,7 @@ pub fn assemble(mut manifest: Manifest, mut files: Vec<PackFile>) -> Pack {
         sums: sums_file(&sums),
         signature: None,
         sums_signature: None,
+        timestamp: None,
     }
 }
 
@@ -169,6 +173,15 @@ pub async fn publish(store: &dyn Store, pack: &Pack) -> Result<LatestPointer, St
                 &format!("{}/{SIGNATURE_FILE}", pack.prefix),
                 sig,
                 "text/plain; charset=utf-8",
+            )
+            .await?;
+    }
+    if let Some(token) = &pack.timestamp {
+        store
+            .put_new(
+                &format!("{}/{}", pack.prefix, timestamp::TIMESTAMP_FILE),
+                token,
+                "application/timestamp-reply",
             )
             .await?;
     }

@@ -36,6 +36,9 @@ pub struct VerifyOptions {
     pub audit_period_end: Option<NaiveDate>,
     /// A pack whose retention ends before the horizon fails verification (it is flagged either way).
     pub require_retention: bool,
+    /// The time-stamping authority's certificate: a pack's RFC 3161 token must be signed by it,
+    /// and then the token's time, not the pack's claim, is when its signatures are checked.
+    pub tsa_certificate: Option<super::timestamp::PinnedCertificate>,
 }
 
 impl Default for VerifyOptions {
@@ -50,6 +53,7 @@ impl Default for VerifyOptions {
             retention_horizon: None,
             audit_period_end: None,
             require_retention: false,
+            tsa_certificate: None,
         }
     }
 }
@@ -131,6 +135,7 @@ async fn check_sums_signature(
     store: &dyn Store,
     prefix: &str,
     m: &Manifest,
+    signed_at: DateTime<Utc>,
     opts: &VerifyOptions,
     checks: &mut Vec<Check>,
 ) {
@@ -146,7 +151,7 @@ async fn check_sums_signature(
         );
         return;
     };
-    match sign::verify(&sums, &sig, opts.allowed_signers.as_deref(), m.published_at) {
+    match sign::verify(&sums, &sig, opts.allowed_signers.as_deref(), signed_at) {
         Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
             checks,
             "signature",
@@ -212,9 +217,12 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         );
     }
 
-    check_manifest_signature(store, prefix, &pack, opts, &mut checks).await;
+    let signed_at = check_timestamp(store, prefix, &pack, opts, &mut checks)
+        .await
+        .unwrap_or(m.published_at);
+    check_manifest_signature(store, prefix, &pack, signed_at, opts, &mut checks).await;
     if m.sums_signed() {
-        check_sums_signature(store, prefix, m, opts, &mut checks).await;
+        check_sums_signature(store, prefix, m, signed_at, opts, &mut checks).await;
     }
     check_files(store, prefix, m, &mut checks).await;
     check_attestation(store, prefix, m, &mut checks).await;
@@ -323,12 +331,73 @@ async fn check_retention(
     })
 }
 
+/// `manifest.json.tsr`: the RFC 3161 token over the manifest, signed by the authority whose
+/// certificate the reader pinned. Its time is returned: the moment the manifest is proven to have
+/// existed, at which the signing key must have been valid (rather than the time the pack claims).
+async fn check_timestamp(
+    store: &dyn Store,
+    prefix: &str,
+    pack: &StoredPack,
+    opts: &VerifyOptions,
+    checks: &mut Vec<Check>,
+) -> Option<DateTime<Utc>> {
+    use super::timestamp::{TIMESTAMP_FILE, verify as verify_token};
+    let m = &pack.manifest;
+    if !m.timestamped {
+        return None;
+    }
+    let reply = match store.get(&format!("{prefix}/{TIMESTAMP_FILE}")).await {
+        Ok(Some(r)) => r,
+        _ => {
+            check(
+                checks,
+                "timestamp",
+                false,
+                format!("{TIMESTAMP_FILE} is missing, but the manifest says it is timestamped"),
+            );
+            return None;
+        }
+    };
+    let Some(cert) = &opts.tsa_certificate else {
+        check(
+            checks,
+            "timestamp",
+            false,
+            format!(
+                "{TIMESTAMP_FILE} cannot be checked: no --tsa-certificate was given; signatures are checked at the pack's own publication time"
+            ),
+        );
+        return None;
+    };
+    match verify_token(&reply, &pack.manifest_bytes, cert) {
+        Ok(token) => {
+            check(
+                checks,
+                "timestamp",
+                true,
+                format!(
+                    "RFC 3161 token of the authority (certificate SHA-256 {}): manifest.json existed at {}, {} min from its claimed publication; signatures are checked at that time",
+                    &token.tsa_certificate_sha256[..16],
+                    token.gen_time.format("%Y-%m-%dT%H:%M:%SZ"),
+                    (token.gen_time - m.published_at).num_minutes()
+                ),
+            );
+            Some(token.gen_time)
+        }
+        Err(e) => {
+            check(checks, "timestamp", false, format!("{TIMESTAMP_FILE}: {e}"));
+            None
+        }
+    }
+}
+
 /// `manifest.json.sig`: present exactly when the manifest says signed, valid, by the key the
 /// manifest names, and trusted by the allowed signers.
 async fn check_manifest_signature(
     store: &dyn Store,
     prefix: &str,
     pack: &StoredPack,
+    signed_at: DateTime<Utc>,
     opts: &VerifyOptions,
     checks: &mut Vec<Check>,
 ) {
@@ -343,7 +412,7 @@ async fn check_manifest_signature(
             &pack.manifest_bytes,
             &sig,
             opts.allowed_signers.as_deref(),
-            m.published_at,
+            signed_at,
         ) {
             Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
                 checks,

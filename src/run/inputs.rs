@@ -21,6 +21,20 @@ pub struct Inputs {
     pub files: Vec<report::InputFile>,
     /// Keys trusted to have signed the previous pack.
     pub trusted_signers: Option<Vec<AllowedSigner>>,
+    /// The time-stamping authority's pinned certificate.
+    pub timestamp_certificate: Option<crate::pack::timestamp::PinnedCertificate>,
+}
+
+/// Reads the time-stamping authority's certificate (PEM or DER).
+pub fn load_timestamp_certificate(
+    path: &std::path::Path,
+) -> Result<crate::pack::timestamp::PinnedCertificate, RunError> {
+    let fail = |message: String| RunError::TimestampCertificate {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes = crate::input::read_bounded(path, 1024 * 1024).map_err(|e| fail(e.to_string()))?;
+    crate::pack::timestamp::PinnedCertificate::parse(&bytes).map_err(|e| fail(e.to_string()))
 }
 
 /// Reads an allowed-signers file; every bad line is reported.
@@ -85,6 +99,7 @@ pub async fn load_inputs(
         inventory,
         files,
         trusted_signers: None,
+        timestamp_certificate: None,
     })
 }
 

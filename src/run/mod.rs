@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 pub mod inputs;
 pub mod reviews;
+pub mod timestamp;
 
 pub use inputs::{Inputs, load_allowed_signers, load_inputs, load_inventory};
 
@@ -86,6 +87,8 @@ pub struct RunPlan {
     pub audit_log: Option<crate::audit::AuditLogPlan>,
     /// How recent a review decision must be to count.
     pub review_period_days: u32,
+    /// An RFC 3161 time-stamping authority and its certificate (both or neither).
+    pub timestamp_authority: Option<(String, PathBuf)>,
 }
 
 impl RunPlan {
@@ -132,6 +135,10 @@ impl RunPlan {
             schedule_interval_hours: config.schedule_interval_hours,
             allowed_signers: config.allowed_signers.clone(),
             review_period_days: config.review_period_days,
+            timestamp_authority: config
+                .timestamp_authority
+                .clone()
+                .zip(config.timestamp_authority_certificate.clone()),
             image_max_age_days: config.image_max_age_days,
             audit_log: config
                 .audit_log
@@ -188,6 +195,10 @@ pub enum RunError {
     Previous(#[from] pack::previous::PreviousPackError),
     #[error("cannot make the pack's attestation: {0}")]
     Attestation(String),
+    #[error("timestamping the manifest failed, so nothing was published: {0}")]
+    Timestamp(String),
+    #[error("the time-stamping authority's certificate {path}: {message}")]
+    TimestampCertificate { path: String, message: String },
     #[error("cannot read the allowed signers {path}: {message}")]
     AllowedSigners { path: String, message: String },
     #[error("cannot read the allowed signers {path}")]
@@ -258,6 +269,11 @@ pub async fn run(
             .allowed_signers
             .as_deref()
             .map(load_allowed_signers)
+            .transpose()?,
+        timestamp_certificate: plan
+            .timestamp_authority
+            .as_ref()
+            .map(|(_, cert)| inputs::load_timestamp_certificate(cert))
             .transpose()?,
         ..inputs
     };
@@ -353,6 +369,7 @@ async fn collect_and_publish(
         previous.as_ref(),
         usage.as_ref(),
     )?;
+    let built = timestamp_pack(plan, &inputs, built, progress).await?;
 
     progress.stage("publishing");
     pack::publish(store, &built).await?;
@@ -416,7 +433,7 @@ fn render_pack(
         history,
         usage,
     });
-    let manifest = manifest_for(
+    let mut manifest = manifest_for(
         id,
         cluster,
         snapshot,
@@ -425,6 +442,9 @@ fn render_pack(
         &inputs.controls,
         previous,
     );
+    // The token is requested once the manifest is final (see `timestamp_pack`); the manifest says
+    // beforehand that one belongs to it, so a pack that lost it fails verification.
+    manifest.timestamped = inputs.timestamp_certificate.is_some();
     let mut files = files;
     if let Some(k) = key {
         files.push(attestation(&manifest, previous, &files, k)?);
@@ -434,6 +454,27 @@ fn render_pack(
         built.signature = Some(k.sign(&built.manifest_bytes)?);
         built.sums_signature = Some(k.sign(&built.sums)?);
     }
+    Ok(built)
+}
+
+/// The manifest's RFC 3161 token, when the run has a time-stamping authority: requested and
+/// checked against the authority's certificate before anything is published.
+async fn timestamp_pack(
+    plan: &RunPlan,
+    inputs: &Inputs,
+    mut built: pack::Pack,
+    progress: &dyn Progress,
+) -> Result<pack::Pack, RunError> {
+    let (Some((url, _)), Some(cert)) = (&plan.timestamp_authority, &inputs.timestamp_certificate)
+    else {
+        return Ok(built);
+    };
+    progress.stage("timestamping");
+    let (reply, token) = timestamp::stamp(url, &built.manifest_bytes, cert)
+        .await
+        .map_err(RunError::Timestamp)?;
+    tracing::info!(authority = %url, time = %token.gen_time, "manifest timestamped");
+    built.timestamp = Some(reply);
     Ok(built)
 }
 
@@ -570,6 +611,7 @@ fn manifest_for(
         collection_complete: snapshot.collector.is_complete(),
         signing_key_fingerprint: key.map(SigningKey::fingerprint).unwrap_or_default(),
         signed: key.is_some(),
+        timestamped: false,
         previous: previous
             .map(|p| PreviousPack {
                 pack_id: p.pointer.pack_id.clone(),

@@ -1080,6 +1080,7 @@ fn every_statement_of_a_generated_cluster_pack_follows_from_findings_and_snapsho
             allowed_signers: None,
             audit_log: None,
             review_period_days: 90,
+            timestamp_authority: None,
             image_max_age_days: 180,
         };
         let clock = kube_evidence::clock::FixedClock(start + chrono::Duration::days(day));

@@ -31,6 +31,7 @@ mod rules_samples;
 mod s3_publish;
 mod scale;
 mod signing;
+mod timestamps;
 mod updates;
 mod usage;
 mod vendor_review;

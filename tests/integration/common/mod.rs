@@ -103,6 +103,7 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 pub mod controlplane;
 pub mod reviews;
 pub mod s3;
+pub mod tsa;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     kube_evidence::pack::sha256_hex(bytes)
