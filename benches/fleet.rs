@@ -285,6 +285,7 @@ fn main() {
                 &FleetReadOptions {
                     allowed_signers: Some(signers.clone()),
                     concurrency: 16,
+                    tsa_certificate: None,
                 },
                 &NoProgress,
             ))

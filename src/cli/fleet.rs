@@ -37,6 +37,9 @@ pub struct ReportArgs {
     /// OpenSSH allowed-signers file: a cluster's latest pack is used only if one of these signed it
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
+    /// The time-stamping authority's certificate: timestamped packs are judged at its time
+    #[arg(long, value_name = "FILE")]
+    pub tsa_certificate: Option<PathBuf>,
     /// Hours between the clusters' scheduled runs; a latest pack older than 1.5 times this is overdue
     #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub schedule_interval_hours: u32,
@@ -76,6 +79,13 @@ fn report(a: ReportArgs, log: &LogArgs) -> CmdResult {
     let options = FleetReadOptions {
         allowed_signers: common::allowed_signers(a.allowed_signers.as_deref())?,
         concurrency: a.concurrency as usize,
+        tsa_certificate: match &a.tsa_certificate {
+            Some(p) => Some(
+                kube_evidence::run::inputs::load_timestamp_certificate(p)
+                    .map_err(|e| Failure::error(e.to_string()))?,
+            ),
+            None => None,
+        },
     };
     refuse_existing(&a.out)?;
     let now = common::clock()?.now();

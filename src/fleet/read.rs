@@ -4,9 +4,11 @@
 //! the manifest), and its `index.json`. Nothing unverified is used: a cluster whose latest pack
 //! does not verify is reported with the reason and contributes no findings.
 
-use crate::pack::index::{INDEX_JSON, IndexDocument};
+use crate::pack::index::{INDEX_JSON, IndexDocument, MAX_INDEX_BYTES};
+use crate::pack::previous::Trust;
 use crate::pack::previous::{OpenLatestError, open_latest};
 use crate::pack::sign::AllowedSigner;
+use crate::pack::timestamp::PinnedCertificate;
 use crate::pack::{LatestPointer, Manifest};
 use crate::progress::Progress;
 use crate::report::json::FindingsDocument;
@@ -15,8 +17,6 @@ use futures::StreamExt;
 
 /// `findings.json` of a very large cluster is tens of MB; a manifest claiming more is refused.
 pub const MAX_FINDINGS_BYTES: u64 = 512 * 1024 * 1024;
-/// A year of nightly packs is about 400 KB of index.
-pub const MAX_INDEX_BYTES: u64 = 64 * 1024 * 1024;
 /// More clusters than this under one prefix is not a fleet this report can lay out.
 pub const MAX_CLUSTERS: usize = 10_000;
 
@@ -27,6 +27,9 @@ pub struct FleetReadOptions {
     pub allowed_signers: Option<Vec<AllowedSigner>>,
     /// Clusters read at the same time.
     pub concurrency: usize,
+    /// The time-stamping authority's certificate: a timestamped latest pack's token must verify
+    /// with it, and its time decides the signing key's validity.
+    pub tsa_certificate: Option<PinnedCertificate>,
 }
 
 /// What was read of one cluster.
@@ -119,7 +122,14 @@ async fn read_cluster(
     options: &FleetReadOptions,
 ) -> Option<ClusterRead> {
     let (latest, index) = futures::join!(
-        read_latest(store, cluster, options.allowed_signers.as_deref()),
+        read_latest(
+            store,
+            cluster,
+            Trust {
+                signers: options.allowed_signers.as_deref(),
+                tsa: options.tsa_certificate.as_ref(),
+            }
+        ),
         read_index(store, cluster)
     );
     if matches!((&latest, &index), (Ok(None), Ok(None))) {
@@ -135,13 +145,10 @@ async fn read_cluster(
 async fn read_latest(
     store: &dyn Store,
     cluster: &str,
-    trusted: Option<&[AllowedSigner]>,
+    trust: Trust<'_>,
 ) -> Result<Option<LatestRead>, String> {
     let describe = |e: OpenLatestError| e.to_string();
-    let Some(latest) = open_latest(store, cluster, trusted)
-        .await
-        .map_err(describe)?
-    else {
+    let Some(latest) = open_latest(store, cluster, trust).await.map_err(describe)? else {
         return Ok(None);
     };
     let claimed = latest
@@ -182,7 +189,7 @@ async fn read_latest(
         ));
     }
     Ok(Some(LatestRead {
-        signer_trusted: trusted.is_some(),
+        signer_trusted: trust.signers.is_some(),
         pointer: latest.pointer,
         manifest: latest.manifest,
         findings,

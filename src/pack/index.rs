@@ -19,6 +19,8 @@ use std::collections::BTreeMap;
 pub const INDEX_JSON: &str = "index.json";
 pub const INDEX_HTML: &str = "index.html";
 pub const INDEX_SCHEMA_VERSION: u32 = 1;
+/// A year of nightly packs is about 400 KB of index.
+pub const MAX_INDEX_BYTES: u64 = 64 * 1024 * 1024;
 const TEMPLATE: &str = include_str!("../../templates/index.html");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,7 +138,12 @@ pub async fn update(
     generated_at: DateTime<Utc>,
 ) -> Result<IndexDocument, IndexError> {
     let json_key = format!("{cluster}/{INDEX_JSON}");
-    let previous: BTreeMap<String, IndexEntry> = match store.get(&json_key).await? {
+    let stored = match store.get_limited(&json_key, MAX_INDEX_BYTES).await {
+        // An index that size is not one this tool wrote: rebuilt like a damaged one.
+        Err(StoreError::TooLarge { .. }) => None,
+        other => other?,
+    };
+    let previous: BTreeMap<String, IndexEntry> = match stored {
         Some(bytes) => serde_json::from_slice::<IndexDocument>(&bytes)
             .map(|d| d.packs.into_iter().map(|e| (e.path.clone(), e)).collect())
             // A damaged index is rebuilt from the packs themselves.

@@ -205,6 +205,12 @@ pub async fn publish(store: &dyn Store, pack: &Pack) -> Result<LatestPointer, St
 
 /// `latest.json` is a few hundred bytes; anything much larger is not one.
 pub const MAX_POINTER_BYTES: u64 = 64 * 1024;
+/// The largest `manifest.json` read from a store: a large cluster's pack lists a few dozen files.
+pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+/// An SSHSIG signature is under a kilobyte.
+pub const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
+/// `SHA256SUMS` has a line per file of the manifest.
+pub const MAX_SUMS_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a cluster's `latest.json`, if it has one.
 pub async fn read_latest(
@@ -271,7 +277,7 @@ impl StoredPack {
 pub async fn read_pack(store: &dyn Store, prefix: &str) -> Result<StoredPack, PackReadError> {
     let key = format!("{prefix}/{MANIFEST_FILE}");
     let bytes = store
-        .get(&key)
+        .get_limited(&key, MAX_MANIFEST_BYTES)
         .await?
         .ok_or_else(|| PackReadError::Missing { key: key.clone() })?;
     let manifest = Manifest::from_bytes(&bytes).map_err(|e| PackReadError::Corrupt {

@@ -7,8 +7,10 @@
 
 use super::manifest::{LatestPointer, Manifest};
 use super::sign::{self, AllowedSigner};
+use super::timestamp::{self, MAX_REPLY_BYTES, PinnedCertificate, TIMESTAMP_FILE};
 use super::{
-    MANIFEST_FILE, SIGNATURE_FILE, SNAPSHOT_FILE, latest_key, pack_prefix, read_latest, sha256_hex,
+    MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, SIGNATURE_FILE, SNAPSHOT_FILE,
+    latest_key, pack_prefix, read_latest, sha256_hex,
 };
 use crate::analysis::PreviousPackInfo;
 use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};
@@ -46,9 +48,6 @@ pub enum PreviousPackError {
         problem: String,
     },
 }
-
-/// The largest `manifest.json` read from a store: a large cluster's pack lists a few dozen files.
-pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A cluster's latest pack, opened: `latest.json` names it where it should be, its manifest is
 /// the one `latest.json` recorded, and its signature verifies. Files are read through
@@ -98,11 +97,20 @@ impl From<OpenLatestError> for PreviousPackError {
     }
 }
 
+/// What a reader of packs trusts: the keys that may sign them and, for timestamped packs, the
+/// time-stamping authority whose time (rather than the pack's claim) decides whether the key was
+/// valid.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Trust<'a> {
+    pub signers: Option<&'a [AllowedSigner]>,
+    pub tsa: Option<&'a PinnedCertificate>,
+}
+
 /// Opens the pack `latest.json` names, if the cluster has one (see [`LatestPack`]).
 pub async fn open_latest<'a>(
     store: &'a dyn Store,
     cluster: &str,
-    trusted: Option<&[AllowedSigner]>,
+    trust: Trust<'_>,
 ) -> Result<Option<LatestPack<'a>>, OpenLatestError> {
     let pointer = match read_latest(store, cluster).await {
         Ok(Some(p)) => p,
@@ -151,7 +159,7 @@ pub async fn open_latest<'a>(
             manifest.pack_id, manifest.cluster.name
         )));
     }
-    check_signature(&reader, &manifest, &manifest_bytes, trusted)
+    check_signature(&reader, &manifest, &manifest_bytes, trust)
         .await?
         .map_err(invalid)?;
     Ok(Some(LatestPack {
@@ -185,9 +193,9 @@ impl LatestPack<'_> {
 pub async fn read_verified(
     store: &dyn Store,
     cluster: &str,
-    trusted: Option<&[AllowedSigner]>,
+    trust: Trust<'_>,
 ) -> Result<Option<VerifiedPrevious>, PreviousPackError> {
-    let Some(latest) = open_latest(store, cluster, trusted).await? else {
+    let Some(latest) = open_latest(store, cluster, trust).await? else {
         return Ok(None);
     };
     let LatestPack {
@@ -295,20 +303,36 @@ async fn read_image_history(
 }
 
 /// The signature must verify whenever the manifest says the pack is signed; with trusted
-/// signers, it must also come from one of them, and an unsigned pack is refused.
+/// signers, it must also come from one of them, and an unsigned pack is refused. A timestamped
+/// pack read with the authority's certificate is judged at the authority's time.
 async fn check_signature(
     reader: &PackReader<'_>,
     manifest: &Manifest,
     manifest_bytes: &[u8],
-    trusted: Option<&[AllowedSigner]>,
+    trust: Trust<'_>,
 ) -> Result<Result<(), String>, StoreError> {
+    let trusted = trust.signers;
+    let signed_at = match (manifest.timestamped, trust.tsa) {
+        (true, Some(cert)) => match reader.get(TIMESTAMP_FILE, MAX_REPLY_BYTES as u64).await? {
+            None => {
+                return Ok(Err(format!(
+                    "its manifest says it is timestamped, but {TIMESTAMP_FILE} is missing"
+                )));
+            }
+            Some(reply) => match timestamp::verify(&reply, manifest_bytes, cert) {
+                Ok(token) => token.gen_time,
+                Err(e) => return Ok(Err(format!("{TIMESTAMP_FILE}: {e}"))),
+            },
+        },
+        _ => manifest.published_at,
+    };
     let sig = reader.get(SIGNATURE_FILE, MAX_SIGNATURE_BYTES).await?;
     Ok(match (manifest.signed, sig, trusted) {
         (true, None, _) => Err(format!(
             "its manifest says it is signed, but {SIGNATURE_FILE} is missing"
         )),
         (true, Some(sig), trusted) => {
-            match sign::verify(manifest_bytes, &sig, trusted, manifest.published_at) {
+            match sign::verify(manifest_bytes, &sig, trusted, signed_at) {
                 Ok(c) if c.fingerprint != manifest.signing_key_fingerprint => Err(format!(
                     "{SIGNATURE_FILE} was made by {}, but the manifest names {}",
                     c.fingerprint, manifest.signing_key_fingerprint
@@ -326,9 +350,6 @@ async fn check_signature(
         (false, None, None) => Ok(()),
     })
 }
-
-/// An SSHSIG signature is under a kilobyte.
-const MAX_SIGNATURE_BYTES: u64 = 64 * 1024;
 
 struct PackReader<'a> {
     store: &'a dyn Store,

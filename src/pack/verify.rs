@@ -139,8 +139,15 @@ async fn check_sums_signature(
     opts: &VerifyOptions,
     checks: &mut Vec<Check>,
 ) {
-    let sums = store.get(&format!("{prefix}/{SUMS_FILE}")).await;
-    let sig = store.get(&format!("{prefix}/{SUMS_SIGNATURE_FILE}")).await;
+    let sums = store
+        .get_limited(&format!("{prefix}/{SUMS_FILE}"), super::MAX_SUMS_BYTES)
+        .await;
+    let sig = store
+        .get_limited(
+            &format!("{prefix}/{SUMS_SIGNATURE_FILE}"),
+            super::MAX_SIGNATURE_BYTES,
+        )
+        .await;
     let (Ok(Some(sums)), Ok(Some(sig))) = (sums, sig) else {
         // A missing file is reported by the file check; only say why the signature is unchecked.
         check(
@@ -346,7 +353,13 @@ async fn check_timestamp(
     if !m.timestamped {
         return None;
     }
-    let reply = match store.get(&format!("{prefix}/{TIMESTAMP_FILE}")).await {
+    let reply = match store
+        .get_limited(
+            &format!("{prefix}/{TIMESTAMP_FILE}"),
+            super::timestamp::MAX_REPLY_BYTES as u64,
+        )
+        .await
+    {
         Ok(Some(r)) => r,
         _ => {
             check(
@@ -403,7 +416,10 @@ async fn check_manifest_signature(
 ) {
     let m = &pack.manifest;
     let sig = store
-        .get(&format!("{prefix}/{SIGNATURE_FILE}"))
+        .get_limited(
+            &format!("{prefix}/{SIGNATURE_FILE}"),
+            super::MAX_SIGNATURE_BYTES,
+        )
         .await
         .ok()
         .flatten();
@@ -504,7 +520,23 @@ async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut
         if !stored.contains(&f.path) {
             continue;
         }
-        match store.get(&format!("{prefix}/{}", f.path)).await {
+        // Never more than the manifest says the file holds.
+        match store
+            .get_limited(&format!("{prefix}/{}", f.path), f.size)
+            .await
+        {
+            Err(crate::store::StoreError::TooLarge { size, .. }) => {
+                files_ok = false;
+                check(
+                    checks,
+                    "files",
+                    false,
+                    format!(
+                        "{}: size {size} differs from the manifest's {}",
+                        f.path, f.size
+                    ),
+                );
+            }
             Ok(Some(bytes)) => {
                 if bytes.len() as u64 != f.size {
                     files_ok = false;
@@ -569,8 +601,20 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
         );
         return;
     }
-    let bytes = store.get(&format!("{prefix}/{ATTESTATION_FILE}")).await;
-    let sig = store.get(&format!("{prefix}/{SIGNATURE_FILE}")).await;
+    let size = m
+        .files
+        .iter()
+        .find(|f| f.path == ATTESTATION_FILE)
+        .map_or(0, |f| f.size);
+    let bytes = store
+        .get_limited(&format!("{prefix}/{ATTESTATION_FILE}"), size)
+        .await;
+    let sig = store
+        .get_limited(
+            &format!("{prefix}/{SIGNATURE_FILE}"),
+            super::MAX_SIGNATURE_BYTES,
+        )
+        .await;
     let (Ok(Some(bytes)), Ok(Some(sig))) = (bytes, sig) else {
         check(
             checks,
@@ -670,7 +714,10 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
         .collect();
     lines.push((MANIFEST_FILE.to_string(), pack.manifest_sha256()));
     let want = sums_file(&lines);
-    match store.get(&format!("{prefix}/{SUMS_FILE}")).await {
+    match store
+        .get_limited(&format!("{prefix}/{SUMS_FILE}"), super::MAX_SUMS_BYTES)
+        .await
+    {
         Ok(Some(got)) if got == want => {
             check(checks, "SHA256SUMS", true, "agrees with the manifest")
         }

@@ -305,8 +305,16 @@ async fn collect_and_publish(
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
-    let (previous, retention) =
-        previous_pack(store, cluster, inputs.trusted_signers.as_deref(), taken_at).await?;
+    let (previous, retention) = previous_pack(
+        store,
+        cluster,
+        pack::previous::Trust {
+            signers: inputs.trusted_signers.as_deref(),
+            tsa: inputs.timestamp_certificate.as_ref(),
+        },
+        taken_at,
+    )
+    .await?;
     // The audit log is read before collection: a log that cannot be used fails the run before
     // anything is published, and the usage record continues the verified previous pack's.
     let usage = match &plan.audit_log {
@@ -483,10 +491,10 @@ async fn timestamp_pack(
 async fn previous_pack(
     store: &dyn Store,
     cluster: &str,
-    trusted: Option<&[pack::sign::AllowedSigner]>,
+    trust: pack::previous::Trust<'_>,
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Option<VerifiedPrevious>, crate::store::Retention), RunError> {
-    let previous = pack::previous::read_verified(store, cluster, trusted).await?;
+    let previous = pack::previous::read_verified(store, cluster, trust).await?;
     let retention = store.retention().await?;
     match &previous {
         Some(p) => tracing::info!(pack = %p.pointer.pack_id, "previous pack verified"),

@@ -259,7 +259,13 @@ pub struct StartPlan<'a> {
 pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, ReviewError> {
     let signers = parse_allowed_signers(&plan.reviewer_keys, "the reviewers' keys")
         .map_err(|d| ReviewError::Refused(format!("the reviewers' keys are invalid:\n{d}")))?;
-    let latest = crate::pack::previous::read_verified(store, plan.cluster, plan.trusted)
+    // Campaigns judge the signer at the pack's claimed time: `review start` takes no
+    // time-stamping authority.
+    let trust = crate::pack::previous::Trust {
+        signers: plan.trusted,
+        tsa: None,
+    };
+    let latest = crate::pack::previous::read_verified(store, plan.cluster, trust)
         .await
         .map_err(|e| ReviewError::Refused(format!("the latest pack cannot be used: {e}")))?
         .ok_or_else(|| {

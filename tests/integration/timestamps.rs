@@ -130,6 +130,62 @@ fn the_authoritys_time_decides_the_keys_validity_and_openssl_accepts_the_token()
         "{}",
         late.stdout
     );
+    // The next run judges the pack it chains to the same way: it refuses to build on it.
+    let next = run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+            "--signing-key",
+            key.to_str().unwrap(),
+            "--allowed-signers",
+            signers.to_str().unwrap(),
+            "--timestamp-authority",
+            &tsa.url,
+            "--timestamp-authority-certificate",
+            cert,
+        ],
+        &[("KUBE_EVIDENCE_NOW", "2026-11-21T02:00:00Z")],
+        &common::repo(),
+    );
+    assert_eq!(next.code, 1, "{}", next.stderr);
+    assert!(
+        next.stderr.contains("does not verify") && next.stderr.contains("is not valid at"),
+        "{}",
+        next.stderr
+    );
+    assert_eq!(
+        common::pack_dirs(out.path()).len(),
+        1,
+        "nothing was published"
+    );
+    // So does the fleet report given the authority's certificate.
+    let fleet_out = tempfile::tempdir().unwrap();
+    let fleet = run(
+        &[
+            "fleet",
+            "report",
+            "--store",
+            out.path().to_str().unwrap(),
+            "--out",
+            fleet_out.path().join("r").to_str().unwrap(),
+            "--allowed-signers",
+            signers.to_str().unwrap(),
+            "--tsa-certificate",
+            cert,
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(fleet.code, 1, "{}", fleet.stderr);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fleet_out.path().join("r/fleet.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["clusters"][0]["state"], "not-verified");
     // Without the authority's certificate the token proves nothing, and verify says so.
     std::fs::write(
         &signers,
