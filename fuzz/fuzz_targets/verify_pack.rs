@@ -82,7 +82,11 @@ fuzz_target!(|data: &[u8]| {
             ..Default::default()
         };
         let _ = verify::verify(&store, &f.prefix, &opts).await;
-        let _ = previous::read_verified(&store, CLUSTER, Some(&f.signers)).await;
+        let trust = previous::Trust {
+            signers: Some(&f.signers),
+            tsa: None,
+        };
+        let _ = previous::read_verified(&store, CLUSTER, trust).await;
     });
     match original {
         Some(bytes) => std::fs::write(&path, bytes).unwrap(),
