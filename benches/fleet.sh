@@ -5,19 +5,8 @@
 # requests), then times `kube-evidence fleet report` end to end with its peak memory.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-weed="$(tests/s3/install-weed.sh)"
-dir="$(mktemp -d)"
 port=27500
-export KUBE_EVIDENCE_TEST_S3_ENDPOINT="http://127.0.0.1:$port" KUBE_EVIDENCE_TEST_S3_BUCKET=evidence
-export AWS_ACCESS_KEY_ID=benchaccess AWS_SECRET_ACCESS_KEY=benchsecret0123456789 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-tests/s3/weed.sh "$weed" "$dir/server" "$port" evidence "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$dir/weed.out" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 180); do
-    curl -fsS -o /dev/null --max-time 2 --aws-sigv4 "aws:amz:us-east-1:s3" \
-        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$KUBE_EVIDENCE_TEST_S3_ENDPOINT/evidence?list-type=2" && break
-    sleep 0.5
-done
+. benches/start-weed.sh
 cargo build --release --quiet
 bin="${CARGO_TARGET_DIR:-target}/release/kube-evidence"
 KUBE_EVIDENCE_NOW=2026-11-29T02:00:00Z "$bin" run --config samples/config.yaml --unsigned --out "$dir/sample" >/dev/null

@@ -598,26 +598,7 @@ impl Store for S3Store {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        validate_key(key)?;
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(self.key(key))
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let body = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| self.io("reading", key, e.to_string()))?;
-                Ok(Some(body.into_bytes().to_vec()))
-            }
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(self.io("reading", key, describe(&e))),
-        }
+        self.get_limited(key, u64::MAX).await
     }
 
     async fn modified_at(

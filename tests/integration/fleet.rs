@@ -4,22 +4,10 @@
 
 use crate::common;
 
-use common::run;
+use common::{keygen, run};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-
-fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let key = dir.join(name);
-    run(
-        &["keygen", "--out", key.to_str().unwrap(), "--identity", name],
-        &[],
-        &common::repo(),
-    )
-    .assert_ok();
-    let signers = dir.join(format!("{name}.allowed_signers"));
-    (key, signers)
-}
+use std::path::Path;
 
 /// A signed run of the samples as `cluster` into the store at `now`.
 fn publish(store: &Path, cluster: &str, key: &Path, source: &str, now: &str) {

@@ -10,23 +10,6 @@ use common::tsa::{LocalTsa, certificate};
 use std::path::Path;
 use std::process::Command;
 
-fn keygen(dir: &Path) -> std::path::PathBuf {
-    let key = dir.join("key");
-    run(
-        &[
-            "keygen",
-            "--out",
-            key.to_str().unwrap(),
-            "--identity",
-            "ke@c",
-        ],
-        &[],
-        &common::repo(),
-    )
-    .assert_ok();
-    key
-}
-
 fn stamped_run(out: &Path, key: &Path, tsa_url: &str, tsa_cert: &Path) -> common::Run {
     run(
         &[
@@ -68,7 +51,7 @@ fn verify(pack: &Path, signers: &Path, more: &[&str]) -> common::Run {
 fn the_authoritys_time_decides_the_keys_validity_and_openssl_accepts_the_token() {
     let tsa = LocalTsa::start();
     let keys = tempfile::tempdir().unwrap();
-    let key = keygen(keys.path());
+    let (key, _) = common::keygen(keys.path(), "ke@c");
     let out = tempfile::tempdir().unwrap();
     stamped_run(out.path(), &key, &tsa.url, &tsa.cert).assert_ok();
     let pack = common::pack_dirs(out.path()).pop().unwrap();
@@ -94,7 +77,7 @@ fn the_authoritys_time_decides_the_keys_validity_and_openssl_accepts_the_token()
         String::from_utf8_lossy(&ossl.stderr)
     );
 
-    let public = std::fs::read_to_string(keys.path().join("key.pub")).unwrap();
+    let public = std::fs::read_to_string(keys.path().join("ke@c.pub")).unwrap();
     let signers = keys.path().join("signers");
     let cert = tsa.cert.to_str().unwrap();
     // Valid with no window, and the check names the authority's time.
@@ -269,7 +252,7 @@ fn the_authoritys_time_decides_the_keys_validity_and_openssl_accepts_the_token()
 fn a_run_whose_authority_fails_publishes_nothing() {
     let tsa = LocalTsa::start();
     let keys = tempfile::tempdir().unwrap();
-    let key = keygen(keys.path());
+    let (key, _) = common::keygen(keys.path(), "ke@c");
     let out = tempfile::tempdir().unwrap();
     // Nobody listens here.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

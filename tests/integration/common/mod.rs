@@ -79,6 +79,25 @@ pub fn run(args: &[&str], env: &[(&str, &str)], cwd: &Path) -> Run {
     }
 }
 
+/// A new signing key in `dir` made by `kube-evidence keygen`: the key and its allowed-signers file.
+pub fn keygen(dir: &Path, identity: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(identity);
+    run(
+        &[
+            "keygen",
+            "--out",
+            key.to_str().unwrap(),
+            "--identity",
+            identity,
+        ],
+        &[],
+        &repo(),
+    )
+    .assert_ok();
+    let signers = dir.join(format!("{identity}.allowed_signers"));
+    (key, signers)
+}
+
 /// Every file under `dir`, relative, sorted.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
