@@ -185,6 +185,27 @@ impl S3Store {
         }
     }
 
+    /// An object's metadata (HEAD), or `None` if there is none.
+    async fn head(
+        &self,
+        key: &str,
+        operation: &'static str,
+    ) -> Result<Option<aws_sdk_s3::operation::head_object::HeadObjectOutput>, StoreError> {
+        validate_key(key)?;
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(self.key(key))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out)),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(self.io(operation, key, describe(&e))),
+        }
+    }
+
     async fn preflight(&self) -> Result<(), StoreError> {
         if let Err(e) = self.client.head_bucket().bucket(&self.bucket).send().await {
             return Err(self.io("opening bucket", &self.bucket, describe(&e)));
@@ -605,21 +626,11 @@ impl Store for S3Store {
         &self,
         key: &str,
     ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
-        validate_key(key)?;
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(self.key(key))
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out
-                .last_modified()
-                .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))),
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(self.io("reading the metadata of", key, describe(&e))),
-        }
+        Ok(self
+            .head(key, "reading the metadata of")
+            .await?
+            .and_then(|out| out.last_modified().copied())
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -726,26 +737,17 @@ impl Store for S3Store {
     }
 
     async fn object_retention(&self, key: &str) -> Result<Option<ObjectRetention>, StoreError> {
-        validate_key(key)?;
-        match self
-            .client
-            .head_object()
-            .bucket(&self.bucket)
-            .key(self.key(key))
-            .send()
-            .await
-        {
-            Ok(out) => Ok(Some(ObjectRetention {
+        Ok(self
+            .head(key, "reading the retention of")
+            .await?
+            .map(|out| ObjectRetention {
                 mode: out
                     .object_lock_mode()
                     .map_or("none".to_string(), |m| m.as_str().to_string()),
                 retain_until: out
                     .object_lock_retain_until_date()
                     .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
-            })),
-            Err(e) if status_of(&e) == Some(404) => Ok(None),
-            Err(e) => Err(self.io("reading the retention of", key, describe(&e))),
-        }
+            }))
     }
 
     async fn replace_pointer(
