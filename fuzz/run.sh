@@ -41,6 +41,7 @@ export CARGO_TARGET_DIR="$cache/target-fuzz-$compiler-$clone_key"
 echo "==> building kube-evidence for the seeds"
 # The tool itself (for the seeds) is built as tests/run.sh builds it, into the same directory.
 tool_target="$cache/target-rust-$(rustc --version | awk '{print $2}')-$clone_key"
+tests/prune-cache.sh "$cache" "$here" "$tool_target" "$CARGO_TARGET_DIR"
 CARGO_TARGET_DIR="$tool_target" env -u RUSTC_BOOTSTRAP cargo build --quiet --locked --bin kube-evidence
 bin="$tool_target/debug/kube-evidence"
 # (The fuzz targets themselves are built by `cargo fuzz run` below, with the flags it runs with.)

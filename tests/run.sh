@@ -16,6 +16,13 @@ mkdir -p "$cache"
 rustc_version="$(rustc --version | awk '{print $2}')"
 clone_key="$(printf '%s' "$here" | sha256sum | cut -c1-12)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-rust-$rustc_version-$clone_key}"
+echo "==> cache $cache"
+tests/prune-cache.sh "$cache" "$here" "$CARGO_TARGET_DIR"
+# A cold build needs about 13 GB (tests and fuzz targets); say so at once rather than fail later.
+free_kib() { df -Pk "$1" | awk 'NR == 2 { print $4 }'; }
+if [ "$(free_kib "$cache")" -lt $((13 * 1024 * 1024)) ]; then
+    echo "    warning: only $(df -Ph "$cache" | awk 'NR == 2 { print $4 }') free on the disk that holds the cache; a cold build needs about 13 GB" >&2
+fi
 
 # Tools the report tests drive for real: a headless browser for report.html, qpdf and poppler
 # for report.pdf. Installed from Debian's packages when missing.
@@ -36,7 +43,16 @@ fi
 # temporary directory that goes away with it. Tests that must kill a server start their own.
 echo "==> S3 server (SeaweedFS)"
 weed="$(tests/s3/install-weed.sh)"
-s3_dir="$(mktemp -d)"
+# Where the S3 servers keep their data (this one and those tests start themselves). SeaweedFS makes
+# every volume read-only when its disk has under 1 % free, and then every write fails with HTTP 500:
+# on a nearly full disk the S3 tests would fail for a reason that has nothing to do with them.
+# RAM-backed /dev/shm is used when it has 4 GiB to spare (the tests write a few hundred MB).
+s3_root="${TMPDIR:-/tmp}"
+if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(free_kib /dev/shm)" -gt $((4 * 1024 * 1024)) ]; then
+    s3_root=/dev/shm
+fi
+export KUBE_EVIDENCE_TEST_S3_DATA_ROOT="$s3_root"
+s3_dir="$(mktemp -d -p "$s3_root")"
 # free_ports LOW HIGH COUNT [EXTRA_OFFSET]: a base port with COUNT free ports from it (and base+EXTRA_OFFSET).
 free_ports() {
     python3 - "$@" <<'PY'
@@ -68,9 +84,28 @@ tests/s3/weed.sh "$weed" "$s3_dir/server" "$s3_port" "$KUBE_EVIDENCE_TEST_S3_BUC
     "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$s3_dir/weed.out" 2>&1 &
 weed_pid=$!
 cp_dir=""
+# stop PID: SIGTERM, then SIGKILL after 10 s; a server that will not stop never holds up the end.
+stop() {
+    kill "$1" 2>/dev/null || return 0
+    for _ in $(seq 1 100); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 stop_servers() {
-    kill "$weed_pid" 2>/dev/null || true
-    wait "$weed_pid" 2>/dev/null || true
+    local status=$?
+    if [ "$status" -ne 0 ] && [ -f "$s3_dir/weed.out" ]; then
+        # What the S3 server said last, and how full its disk was, for whoever reads a failed run.
+        echo "==> the S3 server's last words (exit $status)" >&2
+        df -h "$s3_root" >&2 || true
+        tail -n 20 "$s3_dir/weed.out" >&2 || true
+        for f in "$s3_dir"/server/logs/weed.WARNING "$s3_dir"/server/logs/weed.ERROR; do
+            [ -e "$f" ] && tail -n 20 "$f" >&2
+        done
+    fi
+    stop "$weed_pid"
     rm -rf "$s3_dir"
     if [ -n "$cp_dir" ]; then
         tests/controlplane/stop.sh "$cp_dir/cp" || true
@@ -130,10 +165,21 @@ export KUBE_EVIDENCE_TEST_DSSE_PYTHON="$(tests/attest/install-verifier.sh)"
 
 echo "==> cargo test (target dir: $CARGO_TARGET_DIR)"
 # --include-ignored: the tests marked #[ignore] are those that need the tools and servers above.
-# `exec` is not used so that the trap stops the servers.
-cargo test --locked "$@" -- --include-ignored
+# `exec` is not used so that the trap stops the servers. Each phase has a deadline well inside
+# CI's 90 minutes, so a hang fails the run with that reason instead of running CI out of time
+# (cargo test names every test that has run for over 60 seconds).
+deadline() { # deadline MINUTES WHAT COMMAND...
+    local minutes="$1" what="$2" status=0
+    shift 2
+    timeout --kill-after=30s "${minutes}m" "$@" || status=$?
+    if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+        echo "error: $what did not finish within $minutes minutes and was stopped" >&2
+    fi
+    return "$status"
+}
+deadline 45 "cargo test" cargo test --locked "$@" -- --include-ignored
 
 # Every reader of outside input under libFuzzer for a short while (the long runs are
 # `fuzz/run.sh 600`); a crash, hang or out-of-memory fails CI and leaves its input in fuzz/artifacts/.
 echo "==> fuzzing each reader of outside input (${KUBE_EVIDENCE_FUZZ_SECONDS:-20} s each)"
-fuzz/run.sh "${KUBE_EVIDENCE_FUZZ_SECONDS:-20}"
+deadline 20 "the fuzz phase" fuzz/run.sh "${KUBE_EVIDENCE_FUZZ_SECONDS:-20}"

@@ -193,12 +193,21 @@ pub struct PrivateServer {
     pub env: S3Env,
 }
 
+/// A directory for a server's data, under `KUBE_EVIDENCE_TEST_S3_DATA_ROOT` when tests/run.sh set
+/// it (RAM-backed when it can be: SeaweedFS turns read-only on a nearly full disk).
+fn data_dir() -> tempfile::TempDir {
+    match std::env::var_os("KUBE_EVIDENCE_TEST_S3_DATA_ROOT") {
+        Some(root) => tempfile::tempdir_in(root).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    }
+}
+
 impl PrivateServer {
     pub fn start(bucket: &str) -> PrivateServer {
         let base = free_port_base();
         let mut s = PrivateServer {
             child: None,
-            dir: tempfile::tempdir().unwrap(),
+            dir: data_dir(),
             base,
             env: S3Env {
                 endpoint: format!("http://127.0.0.1:{base}"),
