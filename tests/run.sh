@@ -182,4 +182,4 @@ deadline 45 "cargo test" cargo test --locked "$@" -- --include-ignored
 # Every reader of outside input under libFuzzer for a short while (the long runs are
 # `fuzz/run.sh 600`); a crash, hang or out-of-memory fails CI and leaves its input in fuzz/artifacts/.
 echo "==> fuzzing each reader of outside input (${KUBE_EVIDENCE_FUZZ_SECONDS:-20} s each)"
-deadline 20 "the fuzz phase" fuzz/run.sh "${KUBE_EVIDENCE_FUZZ_SECONDS:-20}"
+deadline 40 "the fuzz phase" fuzz/run.sh "${KUBE_EVIDENCE_FUZZ_SECONDS:-20}"
