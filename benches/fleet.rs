@@ -186,12 +186,8 @@ impl Store for Counting<'_> {
     async fn put_new(&self, key: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError> {
         self.inner.put_new(key, bytes, media_type).await
     }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.gets.fetch_add(1, Ordering::Relaxed);
-        let b = self.inner.get(key).await?;
-        self.bytes
-            .fetch_add(b.as_ref().map_or(0, Vec::len), Ordering::Relaxed);
-        Ok(b)
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        self.inner.exists(key).await
     }
     async fn get_limited(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
         self.gets.fetch_add(1, Ordering::Relaxed);

@@ -76,16 +76,19 @@ async fn read_bucket(
             continue;
         }
         let name = format!("{}/{key}", url.to_string().trim_end_matches('/'));
-        let Some(bytes) = store.get(&key).await.map_err(store_error)? else {
+        let bytes = match store.get_limited(&key, MAX_OBJECT as u64).await {
+            Err(crate::store::StoreError::TooLarge { .. }) => {
+                return Err(AuditError::TooLarge {
+                    path: name,
+                    limit: MAX_OBJECT as u64,
+                });
+            }
+            other => other.map_err(store_error)?,
+        };
+        let Some(bytes) = bytes else {
             // Deleted between the listing and the read: rotation of an export.
             continue;
         };
-        if bytes.len() > MAX_OBJECT {
-            return Err(AuditError::TooLarge {
-                path: name,
-                limit: MAX_OBJECT as u64,
-            });
-        }
         pass.read_bytes(&name, &bytes, on_event)?;
     }
     Ok(())

@@ -52,21 +52,15 @@ async fn read_pack_side(
 ) -> anyhow::Result<SideData> {
     use kube_evidence::pack;
     let (store, prefix) = super::keys::resolve(target, None, s3).await?;
-    let manifest_bytes = pack::read_pack_file(store.as_ref(), &prefix, pack::MANIFEST_FILE).await?;
-    let manifest =
-        pack::Manifest::from_bytes(&manifest_bytes).context("manifest.json does not parse")?;
+    let stored = pack::read_pack(store.as_ref(), &prefix).await?;
     let mut checked = Vec::new();
     for name in [pack::SNAPSHOT_FILE, "findings.json"] {
-        let entry = manifest
-            .files
-            .iter()
-            .find(|f| f.path == name)
-            .with_context(|| format!("its manifest does not list {name}"))?;
-        let bytes = pack::read_pack_file(store.as_ref(), &prefix, name).await?;
-        anyhow::ensure!(
-            bytes.len() as u64 == entry.size && pack::sha256_hex(&bytes) == entry.sha256,
-            "{name} does not match the size and SHA-256 its manifest records (run `kube-evidence verify {target}`)"
-        );
+        let bytes = match stored.read_file(store.as_ref(), name).await {
+            Err(pack::PackReadError::Corrupt { message, .. }) => {
+                anyhow::bail!("{message} (run `kube-evidence verify {target}`)")
+            }
+            other => other?,
+        };
         checked.push(bytes);
     }
     let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&checked[0], target)?;

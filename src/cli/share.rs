@@ -90,7 +90,7 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> CmdResult {
         let mut links = Vec::new();
         let cluster = &stored.manifest.cluster.name;
         let index_key = format!("{cluster}/{}", index::INDEX_HTML);
-        if store.get(&index_key).await?.is_some() {
+        if store.exists(&index_key).await? {
             links.push((
                 index::INDEX_HTML.to_string(),
                 store.share_link(&index_key, expires).await?,

@@ -8,7 +8,7 @@
 //! lost or stale index heals itself. Like `latest.json` it is a pointer object, replaced whole;
 //! no pack object is ever touched.
 
-use super::{PackReadError, StoredPack, list_packs, read_pack_file};
+use super::{PackReadError, StoredPack, list_packs};
 use crate::finding::Severity;
 use crate::report::json::FindingsDocument;
 use crate::store::{Store, StoreError};
@@ -109,7 +109,7 @@ async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
         files,
         problem: None,
     };
-    match read_pack_file(store, &pack.prefix, "findings.json").await {
+    match pack.read_file(store, "findings.json").await {
         Ok(bytes) => match serde_json::from_slice::<FindingsDocument>(&bytes) {
             Ok(doc) => {
                 entry.open_findings = doc.summary.open;

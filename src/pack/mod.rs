@@ -271,6 +271,22 @@ impl StoredPack {
     pub fn manifest_sha256(&self) -> String {
         sha256_hex(&self.manifest_bytes)
     }
+
+    /// Whether the manifest lists `name`.
+    pub fn lists(&self, name: &str) -> bool {
+        self.manifest.files.iter().any(|f| f.path == name)
+    }
+
+    /// One file of this pack, read no larger than its manifest records and checked against the
+    /// SHA-256 it records: what is read back from a pack is always what was signed.
+    pub async fn read_file(&self, store: &dyn Store, name: &str) -> Result<Vec<u8>, PackReadError> {
+        read_recorded_file(store, &self.prefix, &self.manifest, name)
+            .await?
+            .map_err(|message| PackReadError::Corrupt {
+                key: format!("{}/{name}", self.prefix),
+                message,
+            })
+    }
 }
 
 /// Reads the manifest of the pack at `prefix`.
@@ -291,14 +307,47 @@ pub async fn read_pack(store: &dyn Store, prefix: &str) -> Result<StoredPack, Pa
     })
 }
 
-/// Reads one file of a pack.
-pub async fn read_pack_file(
+/// Reads the file `name` of the pack at `prefix` as `manifest` records it: never more bytes than
+/// the manifest lists for it, and only if its size and SHA-256 match. The outer error is the
+/// store failing; the inner one says how the file differs from its record (or that the manifest
+/// does not list it, or the object is missing).
+pub async fn read_recorded_file(
     store: &dyn Store,
     prefix: &str,
+    manifest: &Manifest,
     name: &str,
-) -> Result<Vec<u8>, PackReadError> {
-    let key = format!("{prefix}/{name}");
-    store.get(&key).await?.ok_or(PackReadError::Missing { key })
+) -> Result<Result<Vec<u8>, String>, StoreError> {
+    let Some(entry) = manifest.files.iter().find(|f| f.path == name) else {
+        return Ok(Err(format!("its manifest does not list {name}")));
+    };
+    let bytes = match store
+        .get_limited(&format!("{prefix}/{name}"), entry.size)
+        .await
+    {
+        Err(StoreError::TooLarge { size, .. }) => {
+            return Ok(Err(format!(
+                "{name} is {size} bytes, but its manifest records {}",
+                entry.size
+            )));
+        }
+        other => other?,
+    };
+    let Some(bytes) = bytes else {
+        return Ok(Err(format!("{name} is missing")));
+    };
+    Ok(if bytes.len() as u64 != entry.size {
+        Err(format!(
+            "{name} is {} bytes, but its manifest records {}",
+            bytes.len(),
+            entry.size
+        ))
+    } else if sha256_hex(&bytes) != entry.sha256 {
+        Err(format!(
+            "{name} does not match the SHA-256 its manifest records"
+        ))
+    } else {
+        Ok(bytes)
+    })
 }
 
 /// Every pack of a cluster with a readable manifest, oldest first; packs whose manifest is

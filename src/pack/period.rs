@@ -61,7 +61,10 @@ async fn diff_of(
     pack: &StoredPack,
     previous: Option<&StoredPack>,
 ) -> Result<Diff, PeriodError> {
-    if let Ok(bytes) = pack::read_pack_file(store, &pack.prefix, "diff.json").await {
+    // A pack without a recorded diff has its diff recomputed; one whose recorded diff does not
+    // match its manifest is an error, never silently replaced.
+    if pack.lists("diff.json") {
+        let bytes = pack.read_file(store, "diff.json").await?;
         return serde_json::from_slice(&bytes).map_err(|e| PeriodError::Unreadable {
             pack: pack.manifest.pack_id.clone(),
             message: format!("diff.json: {e}"),
@@ -70,17 +73,23 @@ async fn diff_of(
     let load = |p: &StoredPack| {
         let p = p.clone();
         async move {
-            let snap = pack::read_pack_file(store, &p.prefix, pack::SNAPSHOT_FILE).await?;
+            let snap = p.read_file(store, pack::SNAPSHOT_FILE).await?;
             let snapshot =
                 snapshot_from_bytes(&snap, &p.prefix).map_err(|e| PeriodError::Unreadable {
                     pack: p.manifest.pack_id.clone(),
                     message: e.to_string(),
                 })?;
-            let doc: Option<FindingsDocument> =
-                match pack::read_pack_file(store, &p.prefix, "findings.json").await {
-                    Ok(b) => serde_json::from_slice(&b).ok(),
-                    Err(_) => None,
-                };
+            let doc: Option<FindingsDocument> = if p.lists("findings.json") {
+                let bytes = p.read_file(store, "findings.json").await?;
+                Some(
+                    serde_json::from_slice(&bytes).map_err(|e| PeriodError::Unreadable {
+                        pack: p.manifest.pack_id.clone(),
+                        message: format!("findings.json: {e}"),
+                    })?,
+                )
+            } else {
+                None
+            };
             Ok::<_, PeriodError>((snapshot, doc))
         }
     };

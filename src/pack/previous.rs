@@ -369,34 +369,6 @@ impl PackReader<'_> {
         manifest: &Manifest,
         name: &str,
     ) -> Result<Result<Vec<u8>, String>, StoreError> {
-        let Some(entry) = manifest.files.iter().find(|f| f.path == name) else {
-            return Ok(Err(format!("its manifest does not list {name}")));
-        };
-        // Never more than the manifest says the file holds.
-        let bytes = match self.get(name, entry.size).await {
-            Err(StoreError::TooLarge { size, .. }) => {
-                return Ok(Err(format!(
-                    "{name} is {size} bytes, but its manifest records {}",
-                    entry.size
-                )));
-            }
-            other => other?,
-        };
-        let Some(bytes) = bytes else {
-            return Ok(Err(format!("{name} is missing")));
-        };
-        Ok(if bytes.len() as u64 != entry.size {
-            Err(format!(
-                "{name} is {} bytes, but its manifest records {}",
-                bytes.len(),
-                entry.size
-            ))
-        } else if sha256_hex(&bytes) != entry.sha256 {
-            Err(format!(
-                "{name} does not match the SHA-256 its manifest records"
-            ))
-        } else {
-            Ok(bytes)
-        })
+        super::read_recorded_file(self.store, &self.prefix, manifest, name).await
     }
 }

@@ -3,6 +3,7 @@
 //! Everything is written create-only: a corrected decision file is a new file that supersedes the
 //! earlier one, and both stay.
 
+use crate::pack::MAX_SIGNATURE_BYTES;
 use crate::pack::sign::{self, parse_allowed_signers};
 use crate::review::model::{
     self, CAMPAIGN_FILE, CAMPAIGN_VERSION, Campaign, Decision, POPULATION_FILE, REVIEW_NAMESPACE,
@@ -64,29 +65,38 @@ pub async fn read_campaign(
     id: &str,
 ) -> Result<Campaign, ReviewError> {
     let key = format!("{}/{CAMPAIGN_FILE}", campaign_prefix(cluster, id));
-    let bytes = store
-        .get(&key)
+    read_campaign_object(store, &key)
         .await?
-        .ok_or_else(|| ReviewError::NoCampaign(id.to_string()))?;
-    campaign_from(&key, &bytes)
+        .ok_or_else(|| ReviewError::NoCampaign(id.to_string()))
 }
 
-fn campaign_from(key: &str, bytes: &[u8]) -> Result<Campaign, ReviewError> {
+/// The campaign object at `key`, or `None` when there is none; never read past
+/// [`MAX_CAMPAIGN`] bytes.
+async fn read_campaign_object(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Option<Campaign>, ReviewError> {
     let problem = |p: String| ReviewError::Campaign {
         key: key.to_string(),
         problem: p,
     };
-    if bytes.len() > MAX_CAMPAIGN {
-        return Err(problem(format!("larger than {MAX_CAMPAIGN} bytes")));
-    }
-    let c: Campaign = serde_json::from_slice(bytes).map_err(|e| problem(e.to_string()))?;
+    let bytes = match store.get_limited(key, MAX_CAMPAIGN as u64).await {
+        Err(StoreError::TooLarge { .. }) => {
+            return Err(problem(format!("larger than {MAX_CAMPAIGN} bytes")));
+        }
+        other => other?,
+    };
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    let c: Campaign = serde_json::from_slice(&bytes).map_err(|e| problem(e.to_string()))?;
     if c.version != CAMPAIGN_VERSION {
         return Err(problem(format!(
             "version {} (this tool reads {CAMPAIGN_VERSION})",
             c.version
         )));
     }
-    Ok(c)
+    Ok(Some(c))
 }
 
 /// Verifies a decision file's signature against the campaign's reviewers: the principal.
@@ -180,10 +190,9 @@ pub async fn read_all(
         .iter()
         .filter(|k| k.ends_with(&format!("/{CAMPAIGN_FILE}")))
     {
-        let Some(bytes) = store.get(key).await? else {
+        let Some(campaign) = read_campaign_object(store, key).await? else {
             continue;
         };
-        let campaign = campaign_from(key, &bytes)?;
         let prefix = format!("{}/decisions/", campaign_prefix(cluster, &campaign.id));
         let mut submissions = Vec::new();
         for csv_key in keys
@@ -214,14 +223,24 @@ async fn read_submission(
         Some(t) => t,
         None => named.unwrap_or(campaign.created_at),
     };
-    let csv = store.get(key).await?.unwrap_or_default();
-    let sig = store.get(&format!("{key}.sig")).await?;
-    let (reviewer, decisions) = match sig {
-        None => (None, Err("it is not signed".to_string())),
-        Some(_) if csv.len() > MAX_DECISIONS => {
-            (None, Err(format!("larger than {MAX_DECISIONS} bytes")))
-        }
-        Some(sig) => match signer_of(campaign, &csv, &sig, submitted_at) {
+    // Neither is read past its limit: an oversized file counts as a problem of the submission.
+    let csv = match store.get_limited(key, MAX_DECISIONS as u64).await {
+        Err(StoreError::TooLarge { .. }) => Err(format!("larger than {MAX_DECISIONS} bytes")),
+        other => Ok(other?.unwrap_or_default()),
+    };
+    let sig = match store
+        .get_limited(&format!("{key}.sig"), MAX_SIGNATURE_BYTES)
+        .await
+    {
+        Err(StoreError::TooLarge { .. }) => Err(format!(
+            "its signature is larger than {MAX_SIGNATURE_BYTES} bytes"
+        )),
+        other => Ok(other?),
+    };
+    let (reviewer, decisions) = match (csv, sig) {
+        (_, Ok(None)) => (None, Err("it is not signed".to_string())),
+        (Err(p), _) | (_, Err(p)) => (None, Err(p)),
+        (Ok(csv), Ok(Some(sig))) => match signer_of(campaign, &csv, &sig, submitted_at) {
             Err(p) => (None, Err(p)),
             Ok(reviewer) => {
                 let text = String::from_utf8_lossy(&csv);

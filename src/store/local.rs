@@ -128,12 +128,11 @@ impl Store for LocalStore {
         }
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let p = self.path(key)?;
-        match fs::read(&p) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(self.io("read", key, e)),
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match fs::metadata(self.path(key)?) {
+            Ok(m) => Ok(m.is_file()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.io("look for", key, e)),
         }
     }
 
@@ -197,8 +196,11 @@ impl Store for LocalStore {
         }
         let mut bytes = Vec::with_capacity(size as usize);
         // Read no more than the limit even if the file grew since its size was taken.
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
-            .map_err(|e| self.io("read", key, e))?;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, limit.saturating_add(1)),
+            &mut bytes,
+        )
+        .map_err(|e| self.io("read", key, e))?;
         if bytes.len() as u64 > limit {
             return Err(StoreError::TooLarge {
                 store: self.location(),
@@ -298,15 +300,30 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::AlreadyExists { .. }));
-        assert_eq!(s.get("c/a.txt").await.unwrap().unwrap(), b"one");
+        assert_eq!(s.get_limited("c/a.txt", 3).await.unwrap().unwrap(), b"one");
+        assert!(matches!(
+            s.get_limited("c/a.txt", 2).await.unwrap_err(),
+            StoreError::TooLarge {
+                size: 3,
+                limit: 2,
+                ..
+            }
+        ));
+        assert!(s.exists("c/a.txt").await.unwrap());
+        assert!(!s.exists("c/none").await.unwrap());
+        assert!(!s.exists("c").await.unwrap(), "a folder is not an object");
         s.replace_pointer("c/latest.json", b"1", "application/json")
             .await
             .unwrap();
         s.replace_pointer("c/latest.json", b"2", "application/json")
             .await
             .unwrap();
-        assert_eq!(s.get("c/latest.json").await.unwrap().unwrap(), b"2");
-        assert_eq!(s.get("c/none").await.unwrap(), None);
+        let all = u64::MAX; // no overflow at the top of the range
+        assert_eq!(
+            s.get_limited("c/latest.json", all).await.unwrap().unwrap(),
+            b"2"
+        );
+        assert_eq!(s.get_limited("c/none", all).await.unwrap(), None);
         assert_eq!(s.list("c").await.unwrap(), vec!["c/a.txt", "c/latest.json"]);
         assert_eq!(s.list("nothing").await.unwrap(), Vec::<String>::new());
     }
@@ -327,7 +344,7 @@ mod tests {
             wins += usize::from(t.await.unwrap());
         }
         assert_eq!(wins, 1);
-        let stored = s.get("k/x").await.unwrap().unwrap();
+        let stored = s.get_limited("k/x", 1000).await.unwrap().unwrap();
         assert_eq!(stored.len(), 1000);
         assert!(stored.iter().all(|b| *b == stored[0]));
         assert_eq!(

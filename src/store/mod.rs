@@ -110,23 +110,13 @@ pub trait Store: Send + Sync {
     /// Creates an object; fails with [`StoreError::AlreadyExists`] if one is there.
     async fn put_new(&self, key: &str, bytes: &[u8], media_type: &str) -> Result<(), StoreError>;
 
-    /// Reads an object, or `None` if there is none.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Reads an object of at most `limit` bytes, or `None` if there is none; a larger one is
+    /// [`StoreError::TooLarge`], refused before its body is read when the store announces its
+    /// size. Every read names its limit: what a store holds is outside input.
+    async fn get_limited(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Reads an object of at most `limit` bytes; a larger one is [`StoreError::TooLarge`]. Stores
-    /// that know an object's size before reading it refuse without downloading it.
-    async fn get_limited(&self, key: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let bytes = self.get(key).await?;
-        match bytes {
-            Some(b) if b.len() as u64 > limit => Err(StoreError::TooLarge {
-                store: self.location(),
-                key: key.to_string(),
-                size: b.len() as u64,
-                limit,
-            }),
-            other => Ok(other),
-        }
-    }
+    /// Whether an object exists at `key`, without reading it.
+    async fn exists(&self, key: &str) -> Result<bool, StoreError>;
 
     /// The names directly under `prefix` that hold objects (one level of `/`), sorted: the
     /// clusters of a store without listing every pack.

@@ -618,8 +618,8 @@ impl Store for S3Store {
         }
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get_limited(key, u64::MAX).await
+    async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.head(key, "looking for").await?.is_some())
     }
 
     async fn modified_at(

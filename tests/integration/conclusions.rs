@@ -486,13 +486,6 @@ fn a_subject_exception_on_a_finding_about_several_subjects_keeps_it_open() {
 
 // 5. The previous pack is verified before use.
 
-fn tamper(path: &Path) {
-    let mut bytes = std::fs::read(path).unwrap();
-    let i = bytes.len() / 2;
-    bytes[i] ^= 0x01;
-    std::fs::write(path, bytes).unwrap();
-}
-
 #[test]
 fn a_tampered_previous_pack_stops_the_run_and_nothing_is_published() {
     for (file, expect) in [
@@ -516,7 +509,7 @@ fn a_tampered_previous_pack_stops_the_run_and_nothing_is_published() {
         let out = tempfile::tempdir().unwrap();
         sample_run(out.path(), "samples/previous", "2026-11-19T02:00:00Z", &[]).assert_ok();
         let first = packs(out.path())[0].clone();
-        tamper(&first.join(file));
+        common::flip_middle_byte(&first.join(file));
         let latest = std::fs::read(out.path().join("sample-prod-eu-1/latest.json")).unwrap();
         let r = sample_run(out.path(), "samples/cluster", "2026-11-20T02:00:00Z", &[]);
         assert_eq!(r.code, 1, "{file}: {}", r.stderr);

@@ -821,9 +821,18 @@ fn large_objects_go_up_in_parts_and_stay_create_only() {
         .collect();
     rt.block_on(store.put_new("c/packs/big.bin", &big, "application/octet-stream"))
         .unwrap();
+    let whole = big.len() as u64;
     assert_eq!(
-        rt.block_on(store.get("c/packs/big.bin")).unwrap().unwrap(),
+        rt.block_on(store.get_limited("c/packs/big.bin", whole))
+            .unwrap()
+            .unwrap(),
         big
+    );
+    // One byte under its size is refused on the announced length.
+    let short = rt.block_on(store.get_limited("c/packs/big.bin", whole - 1));
+    assert!(
+        matches!(short, Err(StoreError::TooLarge { size, .. }) if size == whole),
+        "{short:?}"
     );
     // A second multipart upload to the same key is refused when it completes, and aborted.
     let again =
@@ -833,7 +842,9 @@ fn large_objects_go_up_in_parts_and_stay_create_only() {
         "{again:?}"
     );
     assert_eq!(
-        rt.block_on(store.get("c/packs/big.bin")).unwrap().unwrap(),
+        rt.block_on(store.get_limited("c/packs/big.bin", whole))
+            .unwrap()
+            .unwrap(),
         big
     );
     let uploads = rt

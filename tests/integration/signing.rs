@@ -796,13 +796,6 @@ fn forge_signature(pack: &Path, file: &str, sig: &str) {
     std::fs::rename(pack.join(format!("{file}.sig")), pack.join(sig)).unwrap();
 }
 
-fn flip_byte(path: &Path) {
-    let mut bytes = std::fs::read(path).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    std::fs::write(path, bytes).unwrap();
-}
-
 /// A copy under the same directory name (the pack id), which `verify` checks too.
 fn copy_pack(pack: &Path, to: &Path) -> PathBuf {
     let copy = to.join(pack.file_name().unwrap());
@@ -844,15 +837,17 @@ fn the_readme_auditor_steps_pass_on_a_pack_and_fail_on_every_tampering() {
 
     type Tamper = fn(&Path);
     let tamperings: &[(&str, Tamper)] = &[
-        ("a file changed", |p| flip_byte(&p.join("report.pdf"))),
+        ("a file changed", |p| {
+            common::flip_middle_byte(&p.join("report.pdf"))
+        }),
         ("a file changed and SHA256SUMS regenerated", |p| {
-            flip_byte(&p.join("report.pdf"));
+            common::flip_middle_byte(&p.join("report.pdf"));
             regenerate_sums(p, false);
         }),
         (
             "a file changed, SHA256SUMS regenerated and signed by another key",
             |p| {
-                flip_byte(&p.join("findings.csv"));
+                common::flip_middle_byte(&p.join("findings.csv"));
                 regenerate_sums(p, false);
                 forge_signature(p, "SHA256SUMS", "SHA256SUMS.sig");
             },
@@ -878,14 +873,14 @@ fn the_readme_auditor_steps_pass_on_a_pack_and_fail_on_every_tampering() {
             regenerate_sums(p, false);
         }),
         ("the manifest changed", |p| {
-            flip_byte(&p.join("manifest.json"))
+            common::flip_middle_byte(&p.join("manifest.json"))
         }),
         ("the manifest changed and SHA256SUMS regenerated", |p| {
-            flip_byte(&p.join("manifest.json"));
+            common::flip_middle_byte(&p.join("manifest.json"));
             regenerate_sums(p, false);
         }),
         ("the manifest changed and signed by another key", |p| {
-            flip_byte(&p.join("manifest.json"));
+            common::flip_middle_byte(&p.join("manifest.json"));
             forge_signature(p, "manifest.json", "manifest.json.sig");
         }),
         ("SHA256SUMS.sig removed", |p| {

@@ -124,6 +124,15 @@ pub mod reviews;
 pub mod s3;
 pub mod tsa;
 
+/// Flips one bit in the middle of a file: same size, different content (a tampering that only a
+/// digest catches).
+pub fn flip_middle_byte(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(path, bytes).unwrap();
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     kube_evidence::pack::sha256_hex(bytes)
 }
