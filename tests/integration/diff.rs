@@ -317,6 +317,27 @@ fn run_day(out: &std::path::Path, day: &str) {
     .assert_ok();
 }
 
+/// `changes` over the sample cluster's week of 16 to 20 November, the morning after.
+fn sample_week_changes(store: &std::path::Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "changes",
+        "--store",
+        store.to_str().unwrap(),
+        "--cluster",
+        "sample-prod-eu-1",
+        "--from",
+        "2026-11-16",
+        "--to",
+        "2026-11-20",
+    ];
+    args.extend_from_slice(extra);
+    common::run(
+        &args,
+        &[("KUBE_EVIDENCE_NOW", "2026-11-21T01:00:00Z")],
+        &common::repo(),
+    )
+}
+
 #[test]
 fn packs_carry_their_diff_and_the_period_population_reports_gaps() {
     let out = tempfile::tempdir().unwrap();
@@ -330,23 +351,7 @@ fn packs_carry_their_diff_and_the_period_population_reports_gaps() {
         .unwrap();
     let d: Diff = serde_json::from_slice(&std::fs::read(out.path().join(&first)).unwrap()).unwrap();
     assert!(d.baseline && d.from.is_none());
-    let r = common::run(
-        &[
-            "changes",
-            "--store",
-            out.path().to_str().unwrap(),
-            "--cluster",
-            "sample-prod-eu-1",
-            "--from",
-            "2026-11-16",
-            "--to",
-            "2026-11-20",
-            "--format",
-            "json",
-        ],
-        &[("KUBE_EVIDENCE_NOW", "2026-11-21T01:00:00Z")],
-        &common::repo(),
-    );
+    let r = sample_week_changes(out.path(), &["--format", "json"]);
     r.assert_ok();
     let p: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(p["packs"].as_array().unwrap().len(), 4);
@@ -398,21 +403,7 @@ fn packs_carry_their_diff_and_the_period_population_reports_gaps() {
     // deleting the middle pack breaks the chain and is reported
     let day19 = out.path().join("sample-prod-eu-1/packs/2026/11/19");
     std::fs::remove_dir_all(&day19).unwrap();
-    let r = common::run(
-        &[
-            "changes",
-            "--store",
-            out.path().to_str().unwrap(),
-            "--cluster",
-            "sample-prod-eu-1",
-            "--from",
-            "2026-11-16",
-            "--to",
-            "2026-11-20",
-        ],
-        &[("KUBE_EVIDENCE_NOW", "2026-11-21T01:00:00Z")],
-        &common::repo(),
-    );
+    let r = sample_week_changes(out.path(), &[]);
     r.assert_ok();
     assert!(
         r.stdout
@@ -430,21 +421,7 @@ fn packs_carry_their_diff_and_the_period_population_reports_gaps() {
     let day17 = common::pack_dirs(&out.path().join("sample-prod-eu-1/packs/2026/11/17"));
     assert_eq!(day17.len(), 1);
     common::flip_middle_byte(&day17[0].join("diff.json"));
-    let r = common::run(
-        &[
-            "changes",
-            "--store",
-            out.path().to_str().unwrap(),
-            "--cluster",
-            "sample-prod-eu-1",
-            "--from",
-            "2026-11-16",
-            "--to",
-            "2026-11-20",
-        ],
-        &[("KUBE_EVIDENCE_NOW", "2026-11-21T01:00:00Z")],
-        &common::repo(),
-    );
+    let r = sample_week_changes(out.path(), &[]);
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(
         r.stderr
