@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
                 snapshot: &snapshot,
                 index: &index,
                 privilege: &PrivilegeTable::compute(&index, &reach),
+                reach: &reach,
             }))
         })
     });

@@ -55,6 +55,7 @@ fn main() {
         snapshot: &snapshot,
         index: &index,
         privilege: &PrivilegeTable::compute(&index, &reach),
+        reach: &reach,
     });
     let findings = findings.findings;
     println!(

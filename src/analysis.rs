@@ -28,26 +28,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// The columns of the privileged access matrix, each backed by one or two rules.
-pub const MATRIX_COLUMNS: &[(&str, &str, &[RuleId])] = &[
-    (
-        "clusterAdmin",
-        "cluster-admin equivalence",
-        &[RuleId::Rbac001, RuleId::Rbac026],
-    ),
-    (
-        "readSecrets",
-        "read Secrets",
-        &[RuleId::Rbac003, RuleId::Rbac004],
-    ),
-    ("execAttach", "exec/attach", &[RuleId::Rbac005]),
-    ("createWorkloads", "create workloads", &[RuleId::Rbac006]),
-    ("rbacWrite", "RBAC write", &[RuleId::Rbac007]),
-    ("impersonate", "impersonate", &[RuleId::Rbac008]),
-    ("tokenMinting", "token minting", &[RuleId::Rbac009]),
-    ("webhookWrite", "webhook write", &[RuleId::Rbac012]),
-    ("nodeProxy", "node proxy", &[RuleId::Rbac010]),
-];
+/// The columns of the privileged access matrix, each backed by one or two rules (the
+/// capabilities of [`crate::rules::catalog::CAPABILITIES`]).
+pub use crate::rules::catalog::CAPABILITIES as MATRIX_COLUMNS;
 
 /// One subject's privileged capabilities: per column, where it holds it ("cluster-wide", a list
 /// of namespaces; for cluster-admin the privilege level, "direct" or "via escalation (N steps)"),
@@ -130,6 +113,7 @@ pub fn analyze(
         snapshot,
         index: &index,
         privilege: &privilege,
+        reach: &reach,
     });
     let mut register = Vec::new();
     let mut owners = BTreeMap::new();

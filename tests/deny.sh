@@ -30,6 +30,13 @@ else
     checks=(bans licenses sources)
     echo "    skipped advisories: no copy of the RustSec advisory database (github.com unreachable, no mirror)"
 fi
+# cargo-deny reads `cargo metadata`, which needs every platform's packages (wasm-bindgen and the
+# like, never built here); on a new machine the registry holds none of them, so fetch them first
+# (`cargo fetch` without --target fetches for every platform).
+if ! cargo fetch --locked --quiet; then
+    echo "error: cargo fetch failed: cargo deny needs every package in Cargo.lock" >&2
+    exit 1
+fi
 status=0
 out="$("$deny" --offline check "${checks[@]}" 2>&1)" || status=$?
 if [ "$status" -ne 0 ]; then

@@ -120,9 +120,14 @@ pub struct FindingRef {
 }
 
 /// Every finding of this pack in exactly one of `new`, `persisting`, `accepted` and `system`, and
-/// every open finding of the previous pack in `persisting` or `resolved`, so that
-/// `previousOpen = persisting + resolved` and `currentOpen = persisting + new`. "Open" is
-/// [`crate::finding::FindingClass::Open`]: not accepted, not about a system component.
+/// every open finding of the previous pack in `persisting`, `superseded` or `resolved`, so that
+/// `previousOpen = persisting + superseded + resolved` and `currentOpen = persisting + new`.
+/// "Open" is [`crate::finding::FindingClass::Open`]: not accepted, not about a system component.
+///
+/// A finding is resolved only when none of its subjects holds what it reported any more: one
+/// whose id is gone while a subject of it is named by an open finding of the same capability
+/// (cluster-admin reach, reading Secrets, ...: [`crate::rules::catalog::CAPABILITIES`]) or of
+/// the same rule is `superseded`, with the findings that report it now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FindingChanges {
@@ -132,8 +137,13 @@ pub struct FindingChanges {
     pub new: Vec<FindingRef>,
     /// Open in both packs.
     pub persisting: Vec<FindingRef>,
-    /// Open in the previous pack and not open now (gone, or accepted by an exception now).
+    /// Open in the previous pack and not open now (gone, or accepted by an exception now), and
+    /// none of its subjects holds what it reported through another open finding.
     pub resolved: Vec<FindingRef>,
+    /// Open in the previous pack, gone now, but some of its subjects still hold what it
+    /// reported: the note names them and the open findings that report it now.
+    #[serde(default)]
+    pub superseded: Vec<FindingRef>,
     /// Accepted by an exception in this pack.
     pub accepted: Vec<FindingRef>,
     /// About Kubernetes system components in this pack, reported apart.
@@ -217,6 +227,7 @@ impl Diff {
             && self.sub_processors.is_empty()
             && self.findings.new.is_empty()
             && self.findings.resolved.is_empty()
+            && self.findings.superseded.is_empty()
             && self.controls.is_empty()
             && self.collection.is_empty()
             && self.usage.is_empty()
@@ -935,7 +946,13 @@ pub fn findings(old: &[Finding], new: &[Finding]) -> FindingChanges {
                 format!("accepted by {}", exception_of(n))
             }
             Some(_) => "now about a system component".to_string(),
-            None => "no longer found".to_string(),
+            None => match still_held(f, new) {
+                Some(note) => {
+                    c.superseded.push(finding_ref(f, Some(note)));
+                    continue;
+                }
+                None => "no longer found".to_string(),
+            },
         };
         c.resolved.push(finding_ref(f, Some(note)));
     }
@@ -953,12 +970,58 @@ pub fn findings(old: &[Finding], new: &[Finding]) -> FindingChanges {
         &mut c.new,
         &mut c.persisting,
         &mut c.resolved,
+        &mut c.superseded,
         &mut c.accepted,
         &mut c.system,
     ] {
         bucket.sort_by(order);
     }
     c
+}
+
+/// Which of `old`'s subjects still hold what it reported, through which open findings of
+/// `new` (the same rule, or a rule of the same capability), in words; `None` when none does.
+fn still_held(old: &Finding, new: &[Finding]) -> Option<String> {
+    use crate::finding::FindingClass;
+    use crate::rules::catalog::capability_of;
+    if old.subjects.is_empty() {
+        return None;
+    }
+    let capability = capability_of(&old.rule_id);
+    let same = |f: &Finding| {
+        f.rule_id == old.rule_id
+            || (capability.is_some() && capability_of(&f.rule_id) == capability)
+    };
+    let mut holders: BTreeSet<String> = BTreeSet::new();
+    let mut by: BTreeSet<&str> = BTreeSet::new();
+    for f in new
+        .iter()
+        .filter(|f| f.class() == FindingClass::Open && same(f))
+    {
+        for s in &f.subjects {
+            if old.subjects.contains(s) {
+                holders.insert(s.to_string());
+                by.insert(&f.id);
+            }
+        }
+    }
+    if holders.is_empty() {
+        return None;
+    }
+    let list = |xs: Vec<String>| {
+        if xs.len() > 5 {
+            format!("{} and {} more", xs[..5].join(", "), xs.len() - 5)
+        } else {
+            xs.join(", ")
+        }
+    };
+    Some(format!(
+        "no longer found by this id, but {} of its {} subject(s) still hold it ({}), reported by {}",
+        holders.len(),
+        old.subjects.len(),
+        list(holders.into_iter().collect()),
+        list(by.into_iter().map(String::from).collect())
+    ))
 }
 
 pub fn controls(old: &[ControlResult], new: &[ControlResult]) -> Vec<ControlChange> {

@@ -178,6 +178,22 @@ fn finding_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
             String::new(),
         ));
     }
+    for f in &diff.findings.superseded {
+        out.push(w.row(
+            "finding-superseded".into(),
+            String::new(),
+            format!(
+                "{} {}: {} ({})",
+                f.id,
+                f.severity,
+                f.summary,
+                f.note.as_deref().unwrap_or_default()
+            ),
+            false,
+            f.rule_id.clone(),
+            String::new(),
+        ));
+    }
     out
 }
 
@@ -345,11 +361,15 @@ fn table_objects(diff: &Diff, out: &mut String) {
 
 /// Findings new and resolved, control status changes, collection changes.
 fn table_findings_and_status(diff: &Diff, out: &mut String) {
-    if !diff.findings.new.is_empty() || !diff.findings.resolved.is_empty() {
+    if !diff.findings.new.is_empty()
+        || !diff.findings.resolved.is_empty()
+        || !diff.findings.superseded.is_empty()
+    {
         out.push_str(&format!(
-            "\nFindings: {} new, {} resolved, {} persisting\n",
+            "\nFindings: {} new, {} resolved, {} superseded, {} persisting\n",
             diff.findings.new.len(),
             diff.findings.resolved.len(),
+            diff.findings.superseded.len(),
             diff.findings.persisting.len()
         ));
         for f in &diff.findings.new {
@@ -362,6 +382,15 @@ fn table_findings_and_status(diff: &Diff, out: &mut String) {
             out.push_str(&format!(
                 "  resolved {} {}: {}\n",
                 f.id, f.severity, f.summary
+            ));
+        }
+        for f in &diff.findings.superseded {
+            out.push_str(&format!(
+                "  superseded {} {}: {} ({})\n",
+                f.id,
+                f.severity,
+                f.summary,
+                f.note.as_deref().unwrap_or_default()
             ));
         }
     }

@@ -150,7 +150,7 @@ pub struct BindingEntry {
 impl BindingEntry {
     /// The role the binding grants to `identity` and the subject it is granted through, if the
     /// binding names the identity (directly or through a group) and its role exists.
-    fn applies_to(&self, identity: &Identity) -> Option<(RoleId, SubjectRef)> {
+    pub(crate) fn applies_to(&self, identity: &Identity) -> Option<(RoleId, SubjectRef)> {
         let role_id = self.role.as_ref().ok().copied()?;
         let idx = self
             .subjects

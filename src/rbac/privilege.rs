@@ -121,6 +121,9 @@ pub fn admin_reach(
                 action: format!("is a member of group {group}"),
                 to: as_group.to_string(),
                 grant: None,
+                mv: Some(super::reach::Move::MemberOf {
+                    group: group.clone(),
+                }),
             }];
             path.extend(rest);
             best = Some(path);

@@ -175,6 +175,7 @@ pub struct ChangesView {
     /// The other new findings.
     pub new_findings: Vec<String>,
     pub resolved_findings: Vec<String>,
+    pub superseded_findings: Vec<String>,
     pub persisting_findings: usize,
     pub controls: Vec<String>,
     pub grants: Vec<GrantChangeView>,
@@ -411,17 +412,19 @@ pub fn changes_headline(d: &crate::diff::Diff) -> String {
             f.current_open
         ),
         Some(from) => format!(
-            "Compared with pack {}: open findings went from {} to {}: {} persisting, {} resolved and {} new ({} = {} + {}; {} = {} + {}). {tail}",
+            "Compared with pack {}: open findings went from {} to {}: {} persisting, {} superseded (gone by id, but their subjects still hold what they reported), {} resolved and {} new ({} = {} + {} + {}; {} = {} + {}). {tail}",
             from.pack_id
                 .clone()
                 .unwrap_or_else(|| from.collected_at.to_rfc3339()),
             f.previous_open,
             f.current_open,
             f.persisting.len(),
+            f.superseded.len(),
             f.resolved.len(),
             f.new.len(),
             f.previous_open,
             f.persisting.len(),
+            f.superseded.len(),
             f.resolved.len(),
             f.current_open,
             f.persisting.len(),
@@ -1121,6 +1124,18 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             "resolved findings",
             "diff.json",
         ),
+        superseded_findings: bounded(
+            d.findings.superseded.iter().map(|f| {
+                format!(
+                    "{} ({})",
+                    finding_line(f),
+                    f.note.clone().unwrap_or_default()
+                )
+            }),
+            d.findings.superseded.len(),
+            "superseded findings",
+            "diff.json",
+        ),
         persisting_findings: d.findings.persisting.len(),
         controls: d
             .controls
@@ -1398,10 +1413,11 @@ fn summary_text(
             "This pack is the baseline of its chain.".to_string()
         } else {
             format!(
-                "Since the previous pack: open findings went from {} to {} ({} persisting, {} resolved, {} new), {} grant change(s).",
+                "Since the previous pack: open findings went from {} to {} ({} persisting, {} superseded, {} resolved, {} new), {} grant change(s).",
                 d.findings.previous_open,
                 d.findings.current_open,
                 d.findings.persisting.len(),
+                d.findings.superseded.len(),
                 d.findings.resolved.len(),
                 d.findings.new.len(),
                 d.grants.len()

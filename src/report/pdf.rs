@@ -995,6 +995,11 @@ fn changes(l: &mut Layout, m: &ReportModel) {
     l.list("Other new findings", &c.new_findings, 8.0);
     l.list("Resolved findings", &c.resolved_findings, 8.0);
     l.list(
+        "Superseded findings (gone by id, but their subjects still hold what they reported)",
+        &c.superseded_findings,
+        8.0,
+    );
+    l.list(
         "Access used again or for the first time in the window",
         &c.newly_used,
         8.0,

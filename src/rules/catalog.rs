@@ -964,6 +964,37 @@ pub fn digest() -> String {
     crate::digest::sha256_hex(&serde_json::to_vec(CATALOG).expect("catalog serialises"))
 }
 
+/// The privileged capabilities a subject can hold (the access matrix's columns), each with the
+/// rules that state it: two findings of rules of one capability about the same subject say it
+/// holds the same thing.
+pub const CAPABILITIES: &[(&str, &str, &[RuleId])] = &[
+    (
+        "clusterAdmin",
+        "cluster-admin equivalence",
+        &[RuleId::Rbac001, RuleId::Rbac026],
+    ),
+    (
+        "readSecrets",
+        "read Secrets",
+        &[RuleId::Rbac003, RuleId::Rbac004],
+    ),
+    ("execAttach", "exec/attach", &[RuleId::Rbac005]),
+    ("createWorkloads", "create workloads", &[RuleId::Rbac006]),
+    ("rbacWrite", "RBAC write", &[RuleId::Rbac007]),
+    ("impersonate", "impersonate", &[RuleId::Rbac008]),
+    ("tokenMinting", "token minting", &[RuleId::Rbac009]),
+    ("webhookWrite", "webhook write", &[RuleId::Rbac012]),
+    ("nodeProxy", "node proxy", &[RuleId::Rbac010]),
+];
+
+/// The capability a rule states, if it is one of [`CAPABILITIES`].
+pub fn capability_of(rule_id: &str) -> Option<&'static str> {
+    CAPABILITIES
+        .iter()
+        .find(|(_, _, rules)| rules.iter().any(|r| r.as_str() == rule_id))
+        .map(|(key, _, _)| *key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub use catalog::{CATALOG, Family, RuleDef, RuleId, rule};
 use crate::finding::{Finding, FindingStatus, sort_findings};
 use crate::rbac::index::RbacIndex;
 use crate::rbac::privilege::PrivilegeTable;
+use crate::rbac::reach::ReachGraph;
 use crate::snapshot::Snapshot;
 
 /// What the rules look at.
@@ -21,6 +22,9 @@ pub struct RuleContext<'a> {
     pub index: &'a RbacIndex,
     /// Every subject's cluster-admin reach, computed once (KE-RBAC-001 and KE-RBAC-026 read it).
     pub privilege: &'a PrivilegeTable,
+    /// The escalation graph the table was computed from (KE-RBAC-026 reads each subject's ways
+    /// in from it).
+    pub reach: &'a ReachGraph,
 }
 
 /// What the rules conclude: the population of privileged holdings, and the findings.

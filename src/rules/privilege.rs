@@ -1,54 +1,58 @@
 //! KE-RBAC-001 (cluster-admin held directly, per subject) and KE-RBAC-026 (reached by
-//! escalation, per identity the paths go through), both read from the privilege table, so the
-//! findings say exactly what the access matrix, the register and `access --reach` say.
+//! escalation, per cause), both read from the privilege table, so the findings say exactly what
+//! the access matrix, the register and `access --reach` say.
+//!
+//! A KE-RBAC-026 finding is about one binding: the one whose grant takes the first step of a way
+//! to cluster-admin (what a remediation removes to close that way), with every subject that
+//! enters through it as its population. A subject with several ways in is in several findings;
+//! adding another way never changes an existing finding's id, and removing a binding closes its
+//! finding and only it.
 
 use super::RuleId;
 use super::system::is_system_subject;
 use super::{RuleContext, new_finding};
 use crate::finding::Finding;
 use crate::rbac::SubjectRef;
+use crate::rbac::index::{Grant, ObjectRef};
 use crate::rbac::privilege::AdminReach;
 use crate::rbac::reach::PathStep;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The identity that takes the last step into cluster-admin on a path: every subject whose
-/// shortest path ends through it is one cause, and one finding.
-pub fn pivot(path: &[PathStep]) -> String {
-    path.last().map(|s| s.from.clone()).unwrap_or_default()
-}
+/// One way into cluster-admin: a subject, and its shortest path through the cause.
+type Member<'a> = (&'a SubjectRef, Vec<PathStep>, Grant);
 
-/// KE-RBAC-026 for every subject whose escalation goes through `through`, shortest path first.
-fn escalation(through: &str, system: bool, members: &[(&SubjectRef, &Vec<PathStep>)]) -> Finding {
-    let (first, path) = members[0];
-    let last = path.last().map(|s| s.action.as_str()).unwrap_or_default();
-    let summary = if members.len() == 1 && first.to_string() == through {
+/// KE-RBAC-026 for every subject entering through `binding`, shortest path first.
+fn escalation(binding: &ObjectRef, system: bool, members: &mut [Member<'_>]) -> Finding {
+    members.sort_by(|a, b| (a.1.len(), a.0).cmp(&(b.1.len(), b.0)));
+    let (first, path, grant) = &members[0];
+    let cause = format!("{binding} -> {}", grant.role);
+    let summary = if members.len() == 1 {
         format!(
-            "{first} reaches cluster-admin in {} step(s): {last}",
-            path.len()
+            "{first} reaches cluster-admin in {} step(s) through {cause}: {}",
+            path.len(),
+            path[0].action
         )
     } else {
         format!(
-            "{} subject(s) reach cluster-admin through {through} ({last}); shortest: {first} in {} step(s), first: {}",
+            "{} subject(s) reach cluster-admin through {cause}; shortest: {first} in {} step(s), first: {}",
             members.len(),
             path.len(),
             path[0].action
         )
     };
     let key = if system {
-        format!("{through}\nsystem components")
+        format!("{binding}\nsystem components")
     } else {
-        through.to_string()
+        binding.to_string()
     };
     let mut f = new_finding(RuleId::Rbac026, &key, summary);
-    f.cause = Some(through.to_string());
+    f.cause = Some(binding.to_string());
     f.system = system;
     let mut namespaces = BTreeSet::new();
     let mut grants = BTreeSet::new();
-    for (_, p) in members {
-        // The grant of each subject's first step is the one to remove to break its path.
-        if let Some(g) = p.first().and_then(|s| s.grant.clone()) {
-            grants.insert(g);
-        }
+    for (_, p, g) in members.iter() {
+        // The grant of each subject's first step through this binding: the one to remove.
+        grants.insert(g.clone());
         for step in p.iter() {
             if let Some(ns) = step.grant.as_ref().and_then(|g| g.namespace.as_ref()) {
                 namespaces.insert(ns.to_string());
@@ -57,7 +61,7 @@ fn escalation(through: &str, system: bool, members: &[(&SubjectRef, &Vec<PathSte
     }
     f.grants = grants.into_iter().collect();
     f.namespaces = namespaces.into_iter().collect();
-    f.subjects = members.iter().map(|(s, _)| (*s).clone()).collect();
+    f.subjects = members.iter().map(|(s, _, _)| (*s).clone()).collect();
     f.path = path.clone();
     f
 }
@@ -71,9 +75,8 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
         .map(|b| b.object.clone())
         .collect();
     let mut out = Vec::new();
-    // Grouped by the identity the paths go through, system components apart from the rest.
-    type Members<'a> = Vec<(&'a SubjectRef, &'a Vec<PathStep>)>;
-    let mut escalations: BTreeMap<(String, bool), Members<'_>> = BTreeMap::new();
+    // Grouped by the binding each way in starts with, system components apart from the rest.
+    let mut escalations: BTreeMap<(ObjectRef, bool), Vec<Member<'_>>> = BTreeMap::new();
     for (subject, reach) in ctx.privilege.iter() {
         let how = reach.describe_for(subject);
         match reach {
@@ -95,17 +98,18 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
                 f.grants = grants.clone().into();
                 out.push(f);
             }
-            AdminReach::Escalation { path, .. } => {
-                escalations
-                    .entry((pivot(path), is_system_subject(subject)))
-                    .or_default()
-                    .push((subject, path));
+            AdminReach::Escalation { .. } => {
+                for entry in ctx.reach.entries(ctx.index, subject) {
+                    escalations
+                        .entry(((*entry.grant.binding).clone(), is_system_subject(subject)))
+                        .or_default()
+                        .push((subject, entry.path, entry.grant));
+                }
             }
         }
     }
-    for ((through, system), mut members) in escalations {
-        members.sort_by(|a, b| (a.1.len(), a.0).cmp(&(b.1.len(), b.0)));
-        out.push(escalation(&through, system, &members));
+    for ((binding, system), mut members) in escalations {
+        out.push(escalation(&binding, system, &mut members));
     }
     out
 }

@@ -120,6 +120,7 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 }
 
 pub mod controlplane;
+pub mod reperform;
 pub mod reviews;
 pub mod s3;
 pub mod tsa;

@@ -1,0 +1,177 @@
+//! An identity's rules as the escalation engine asks about them: the grants it holds (its
+//! `AccessReport`) plus what it has given itself on the way (gains), queried as the RBAC
+//! authorizer decides a request: cluster-wide rules apply everywhere, a RoleBinding's rules only
+//! to namespaced requests in its namespace, and a cluster-scoped resource only to cluster-wide
+//! rules.
+
+use super::moves::Move;
+use crate::rbac::index::{AccessReport, Grant};
+use crate::rbac::matching::{Names, allows};
+use crate::snapshot::PolicyRule;
+use std::sync::Arc;
+
+/// One step an identity takes to give itself more rules, with the grants that allow it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GainStep {
+    pub mv: Move,
+    /// The grants the API server checks for it (the first is the one to remove).
+    pub grants: Vec<Grant>,
+}
+
+/// Rules an identity has given itself, in a scope (`None`: cluster-wide), and how.
+#[derive(Debug, Clone)]
+pub struct Gain {
+    pub rule: Arc<PolicyRule>,
+    pub namespace: Option<String>,
+    /// Every step needed, in order (earlier gains included).
+    pub steps: Arc<Vec<GainStep>>,
+}
+
+/// Where a rule an identity uses comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Grant(&'a Grant),
+    Gain(&'a Gain),
+}
+
+impl Source<'_> {
+    /// The steps that must come before a move this rule allows, and the grant behind it.
+    pub fn parts(&self) -> (Vec<GainStep>, Option<Grant>) {
+        match self {
+            Source::Grant(g) => (Vec::new(), Some((*g).clone())),
+            Source::Gain(g) => (g.steps.as_ref().clone(), None),
+        }
+    }
+}
+
+/// The request's scope: a namespace, every namespace at once, or a cluster-scoped resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At<'n> {
+    Namespace(&'n str),
+    /// A cluster-scoped resource (only cluster-wide rules allow it).
+    Cluster,
+}
+
+pub struct Perms<'a> {
+    pub report: &'a AccessReport,
+    pub gains: &'a [Gain],
+}
+
+impl<'a> Perms<'a> {
+    /// Every rule that can apply at `at`, with its source.
+    fn rules_at<'s>(
+        &'s self,
+        at: At<'_>,
+    ) -> impl Iterator<Item = (&'a PolicyRule, Source<'a>)> + 's {
+        let cluster = self
+            .report
+            .cluster_wide
+            .iter()
+            .map(|g| (g.rule.as_ref(), Source::Grant(g)));
+        let ns = match at {
+            At::Namespace(n) => Some(n.to_string()),
+            _ => None,
+        };
+        let namespaced = ns
+            .clone()
+            .and_then(|n| self.report.namespaced.get(&n))
+            .into_iter()
+            .flatten()
+            .map(|g| (g.rule.as_ref(), Source::Grant(g)));
+        let gains = self
+            .gains
+            .iter()
+            .filter(move |g| match (&g.namespace, &ns) {
+                (None, _) => true,
+                (Some(a), Some(b)) => a == b,
+                (Some(_), None) => false,
+            })
+            .map(|g| (g.rule.as_ref(), Source::Gain(g)));
+        cluster.chain(namespaced).chain(gains)
+    }
+
+    /// The objects `verb` reaches at `at` (the union over every rule), if any.
+    pub fn names(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+        at: At<'_>,
+    ) -> Option<Names> {
+        let mut out: Option<Names> = None;
+        for (rule, _) in self.rules_at(at) {
+            match (allows(rule, verb, group, resource, sub), &mut out) {
+                (None, _) => {}
+                (Some(Names::All), _) => return Some(Names::All),
+                (Some(n), None) => out = Some(n),
+                (Some(Names::Some(more)), Some(Names::Some(list))) => {
+                    for m in more {
+                        if !list.contains(&m) {
+                            list.push(m);
+                        }
+                    }
+                }
+                (Some(Names::Some(_)), Some(Names::All)) => {}
+            }
+        }
+        if let Some(Names::Some(list)) = &mut out {
+            list.sort();
+        }
+        out
+    }
+
+    /// A rule that allows `verb` on the object `name` at `at` (`None` for a request that
+    /// names no object, such as a create: only a rule without resourceNames allows it).
+    pub fn source(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+        at: At<'_>,
+        name: Option<&str>,
+    ) -> Option<Source<'a>> {
+        self.rules_at(at)
+            .find(
+                |(rule, _)| match (allows(rule, verb, group, resource, sub), name) {
+                    (Some(Names::All), _) => true,
+                    (Some(Names::Some(list)), Some(n)) => list.iter().any(|x| x == n),
+                    _ => false,
+                },
+            )
+            .map(|(_, s)| s)
+    }
+
+    /// A rule allowing any of `verbs` on `name` (see [`Perms::source`]).
+    pub fn source_any(
+        &self,
+        verbs: &[&str],
+        group: &str,
+        resource: &str,
+        sub: &str,
+        at: At<'_>,
+        name: Option<&str>,
+    ) -> Option<Source<'a>> {
+        verbs
+            .iter()
+            .find_map(|v| self.source(v, group, resource, sub, at, name))
+    }
+
+    /// The namespaces (of `candidates`) where some rule applies: every candidate when a
+    /// cluster-wide rule or gain could apply, else the namespaces of namespaced rules.
+    pub fn namespaces<'c>(&self, candidates: &'c [String]) -> Vec<&'c str> {
+        if !self.report.cluster_wide.is_empty() || self.gains.iter().any(|g| g.namespace.is_none())
+        {
+            return candidates.iter().map(String::as_str).collect();
+        }
+        candidates
+            .iter()
+            .map(String::as_str)
+            .filter(|n| {
+                self.report.namespaced.contains_key(*n)
+                    || self.gains.iter().any(|g| g.namespace.as_deref() == Some(n))
+            })
+            .collect()
+    }
+}
