@@ -121,9 +121,7 @@ pub fn analyze(
         let rec = reconcile(inv, snapshot, &index, &privilege, today);
         // RBAC findings about a sub-processor's identities name it.
         for f in &mut findings {
-            if f.sub_processor.is_none() {
-                f.sub_processor = f.subjects.iter().find_map(|s| rec.owners.get(s).cloned());
-            }
+            f.attribute(&rec.owners);
         }
         findings.extend(rec.findings);
         register = rec.register;
@@ -295,6 +293,8 @@ pub struct PreviousPackInfo {
     pub snapshot: Snapshot,
     pub findings: Vec<Finding>,
     pub controls: Vec<ControlResult>,
+    /// Its sub-processor register (empty without an inventory).
+    pub register: Vec<RegisterRow>,
     /// Its use against grants, if its run read an audit log.
     pub usage: Option<UsageSummary>,
     /// Its follow-up of the access reviews, if there were campaigns.
@@ -384,7 +384,9 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     analysis
         .findings
         .extend(crate::diff::change_findings(&diff));
-    let exceptions = crate::exceptions::apply(&mut analysis.findings, input.exceptions, today);
+    let present = |c: &crate::exceptions::Coverage| coverage_present(c, snapshot, &rbac.index);
+    let exceptions =
+        crate::exceptions::apply(&mut analysis.findings, input.exceptions, today, &present);
     let basis = AssessmentBasis {
         collected_at: snapshot.taken_at,
         inventory: snapshot.inventory.is_some(),
@@ -430,6 +432,11 @@ pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     );
     if let Some(prev) = input.previous {
         diff.controls = crate::diff::controls(&prev.controls, &controls);
+        crate::diff::add_register_changes(
+            &mut diff.sub_processors,
+            &prev.register,
+            &analysis.register,
+        );
         if let (Some(before), Some(now)) = (&prev.usage, &usage) {
             diff.usage = usage_changes(before, &now.summary);
         }
@@ -465,6 +472,76 @@ fn assess_updates(
         input.previous.and_then(|p| p.image_history.as_ref()),
         input.image_max_age_days,
     ))
+}
+
+/// Whether what an exception names is in the cluster (or, for a sub-processor, the inventory),
+/// so that one matching no finding can say which of the two it is.
+fn coverage_present(
+    c: &crate::exceptions::Coverage,
+    snapshot: &Snapshot,
+    index: &RbacIndex,
+) -> bool {
+    use crate::exceptions::Coverage;
+    match c {
+        Coverage::Subject(s) => index.all_subjects().contains(s),
+        Coverage::Namespace(n) => {
+            index.has_namespace(n)
+                || index
+                    .bindings
+                    .iter()
+                    .any(|b| b.namespace.as_deref() == Some(n))
+                || snapshot
+                    .service_accounts
+                    .iter()
+                    .any(|sa| sa.metadata.ns() == n)
+        }
+        Coverage::SubProcessor(id) => snapshot
+            .inventory
+            .as_ref()
+            .is_some_and(|i| i.sub_processors.iter().any(|e| &e.id == id)),
+        Coverage::Object(text) => {
+            let named = |kind: &str, m: &crate::snapshot::ObjectMeta| {
+                ObjectRef::new(kind, m.namespace.as_deref(), &m.name).to_string() == *text
+            };
+            snapshot
+                .cluster_roles
+                .iter()
+                .any(|o| named("ClusterRole", &o.metadata))
+                || snapshot.roles.iter().any(|o| named("Role", &o.metadata))
+                || snapshot
+                    .cluster_role_bindings
+                    .iter()
+                    .any(|o| named("ClusterRoleBinding", &o.metadata))
+                || snapshot
+                    .role_bindings
+                    .iter()
+                    .any(|o| named("RoleBinding", &o.metadata))
+                || snapshot
+                    .service_accounts
+                    .iter()
+                    .any(|o| named("ServiceAccount", &o.metadata))
+                || snapshot
+                    .token_secrets
+                    .iter()
+                    .any(|o| named("Secret", &o.metadata))
+                || snapshot
+                    .mutating_webhook_configurations
+                    .iter()
+                    .any(|o| named("MutatingWebhookConfiguration", &o.metadata))
+                || snapshot
+                    .validating_webhook_configurations
+                    .iter()
+                    .any(|o| named("ValidatingWebhookConfiguration", &o.metadata))
+                || snapshot
+                    .api_services
+                    .iter()
+                    .any(|o| named("APIService", &o.metadata))
+                || snapshot
+                    .namespaces
+                    .iter()
+                    .any(|o| named("Namespace", &o.metadata))
+        }
+    }
 }
 
 /// The update findings join the others, and each register row gets its "Updates" column and

@@ -374,6 +374,7 @@ pub fn apply(
     findings: &mut Vec<Finding>,
     exceptions: &[Exception],
     today: NaiveDate,
+    present: &dyn Fn(&Coverage) -> bool,
 ) -> Vec<ExceptionOutcome> {
     let mut outcomes = Vec::new();
     let mut extra = Vec::new();
@@ -444,11 +445,31 @@ pub fn apply(
         } else if !partial.is_empty() {
             ExceptionState::Partial
         } else {
+            // Why: what it names is not in the cluster at all (a typo, or removed since), or it
+            // is, and the rule does not fire for it.
+            let why = if present(&e.covers) {
+                format!(
+                    "{} is in the cluster, but {} does not fire for it",
+                    e.covers.describe(),
+                    e.rule
+                )
+            } else {
+                match &e.covers {
+                    Coverage::Subject(_) => format!(
+                        "{} does not exist in the cluster: no binding names it and no such ServiceAccount exists",
+                        e.covers.describe()
+                    ),
+                    Coverage::SubProcessor(_) => {
+                        format!("{} is not in the inventory", e.covers.describe())
+                    }
+                    _ => format!("{} does not exist in the cluster", e.covers.describe()),
+                }
+            };
             let mut f = new_finding(
                 RuleId::Exc002,
                 &e.id,
                 format!(
-                    "exception {} ({} for {}) matches no finding",
+                    "exception {} ({} for {}) matches no finding: {why}",
                     e.id,
                     e.rule,
                     e.covers.describe()
@@ -500,9 +521,11 @@ fn split_off(f: &mut Finding, by: &SplitBy, e: &Exception) -> Finding {
     if members {
         part.subjects = part.grants.subjects().into_iter().collect();
     }
+    let whole = f.summary.clone();
     part.summary = format!(
         "{} (the part in {scope}, split off for exception {})",
-        f.summary, e.id
+        crate::rules::grants::restate(&part).unwrap_or_else(|| whole.clone()),
+        e.id
     );
     // The carved-out part is no longer where the whole was held (cluster, broad, foreign).
     part.scope = None;
@@ -515,6 +538,14 @@ fn split_off(f: &mut Finding, by: &SplitBy, e: &Exception) -> Finding {
     if members {
         f.subjects = f.grants.subjects().into_iter().collect();
     }
+    // The open rest says only where it is still held: said again from its grants, or, for a
+    // finding whose words cannot be, with the accepted part named as excepted.
+    f.summary = crate::rules::grants::restate(f).unwrap_or_else(|| {
+        format!(
+            "{whole} (except the part in {scope}, accepted by exception {} as finding {})",
+            e.id, part.id
+        )
+    });
     f.exception_notes.push(format!(
         "the part in {scope} is accepted by exception {} as finding {}; this finding covers the rest",
         e.id, part.id

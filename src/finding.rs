@@ -104,6 +104,63 @@ pub enum FindingStatus {
     Accepted,
 }
 
+/// A subject of a finding and the sub-processor (inventory id) it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectOwner {
+    pub subject: SubjectRef,
+    pub sub_processor: String,
+}
+
+impl Finding {
+    /// Attributes the finding's subjects to the sub-processors that own them (`owners`):
+    /// each subject to its own, and the finding as a whole only to one that owns all the
+    /// identities that belong to any.
+    pub fn attribute(&mut self, owners: &std::collections::BTreeMap<SubjectRef, String>) {
+        self.sub_processor_of = self
+            .subjects
+            .iter()
+            .filter_map(|s| {
+                owners.get(s).map(|o| SubjectOwner {
+                    subject: s.clone(),
+                    sub_processor: o.clone(),
+                })
+            })
+            .collect();
+        if self.sub_processor.is_none() {
+            let distinct: std::collections::BTreeSet<&str> = self
+                .sub_processor_of
+                .iter()
+                .map(|o| o.sub_processor.as_str())
+                .collect();
+            if distinct.len() == 1 {
+                self.sub_processor = distinct.into_iter().next().map(str::to_string);
+            }
+        }
+    }
+}
+
+impl Finding {
+    /// The sub-processor(s) as reports print them: the one, or each with its subjects.
+    pub fn sub_processor_text(&self) -> String {
+        if let Some(sp) = &self.sub_processor
+            && self.sub_processor_of.iter().all(|o| &o.sub_processor == sp)
+        {
+            return sp.clone();
+        }
+        let mut by: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for o in &self.sub_processor_of {
+            by.entry(&o.sub_processor)
+                .or_default()
+                .push(o.subject.to_string());
+        }
+        by.into_iter()
+            .map(|(sp, subjects)| format!("{sp} ({})", subjects.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 /// The exception that accepted a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -133,9 +190,14 @@ pub struct Finding {
     /// Kubernetes objects the finding is about (bindings, roles, Secrets, webhooks...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<ObjectRef>,
-    /// The sub-processor (inventory id) concerned, if any.
+    /// The sub-processor (inventory id) concerned: the one every identity of the finding that
+    /// belongs to a sub-processor belongs to. A finding about identities of several names none
+    /// here and each in `subProcessorOf`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_processor: Option<String>,
+    /// Each subject of the finding that belongs to a sub-processor, with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_processor_of: Vec<SubjectOwner>,
     /// Namespaces the finding applies in; empty means cluster-wide or not namespaced.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub namespaces: Vec<String>,

@@ -74,29 +74,8 @@ struct Loaded {
     snapshot: Snapshot,
     findings: Vec<Finding>,
     controls: Vec<ControlResult>,
+    register: Vec<kube_evidence::inventory::RegisterRow>,
     pack_id: Option<String>,
-}
-
-/// The newest modification time of the files under `dir` (at most 10,000 entries looked at).
-fn newest_modification(dir: &Path) -> Option<chrono::DateTime<chrono::Utc>> {
-    let mut newest: Option<std::time::SystemTime> = None;
-    let mut pending = vec![dir.to_path_buf()];
-    let mut seen = 0usize;
-    while let Some(d) = pending.pop() {
-        for entry in std::fs::read_dir(&d).ok()?.flatten() {
-            seen += 1;
-            if seen > 10_000 {
-                return None;
-            }
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                pending.push(entry.path());
-            } else if let Ok(modified) = meta.modified() {
-                newest = Some(newest.map_or(modified, |n| n.max(modified)));
-            }
-        }
-    }
-    newest.map(chrono::DateTime::<chrono::Utc>::from)
 }
 
 fn load_side(
@@ -114,11 +93,12 @@ fn load_side(
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "dump".into());
-        // A dump records no collection time; its files' newest modification time is when it
-        // was written, far closer than the time of this diff.
-        let written = newest_modification(path).unwrap_or(now);
+        // A dump records no collection time. Files' modification times are the wall clock of
+        // whoever copied them (two dumps can come out in the wrong order, and the same input
+        // would not give the same output), so a dump is dated by the run's clock
+        // (KUBE_EVIDENCE_NOW when injected); packs and snapshots keep the time they record.
         (
-            read_dump(path, &name, written, format!("dump:{}", path.display()))?,
+            read_dump(path, &name, now, format!("dump:{}", path.display()))?,
             None,
             None,
         )
@@ -133,8 +113,8 @@ fn load_side(
             snapshot.taken_at.date_naive(),
         )?);
     }
-    let (findings, controls) = match doc {
-        Some(d) => (d.findings, d.controls),
+    let (findings, controls, register) = match doc {
+        Some(d) => (d.findings, d.controls, d.register),
         None => {
             let a = assess(&AssessmentInput {
                 snapshot: &snapshot,
@@ -148,13 +128,14 @@ fn load_side(
                 reviews: None,
                 retention: kube_evidence::controls::Retention::not_published(),
             });
-            (a.analysis.findings, a.controls)
+            (a.analysis.findings, a.controls, a.analysis.register)
         }
     };
     Ok(Loaded {
         snapshot,
         findings,
         controls,
+        register,
         pack_id,
     })
 }
@@ -174,7 +155,7 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> CmdResult {
                 .map(|n| (o, n))
         });
     let (old, new) = sides?;
-    let d = diff::compute(
+    let mut d = diff::compute(
         &Side {
             snapshot: &old.snapshot,
             findings: &old.findings,
@@ -188,6 +169,7 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> CmdResult {
             pack_id: new.pack_id.as_deref(),
         },
     );
+    diff::add_register_changes(&mut d.sub_processors, &old.register, &new.register);
     match args.format {
         DiffFormat::Table => out!("{}", diff::render::table(&d)),
         DiffFormat::Json => outln!("{}", serde_json::to_string_pretty(&d).expect("serialises")),

@@ -11,6 +11,7 @@ pub mod render;
 use crate::controls::{ControlResult, ControlStatus};
 use crate::finding::{Finding, Severity};
 use crate::inventory::SubProcessor;
+use crate::inventory::reconcile::RegisterRow;
 use crate::inventory::reconcile::match_entry;
 use crate::rbac::SubjectRef;
 use crate::rbac::index::{BindingEntry, Grant, RbacIndex};
@@ -1022,6 +1023,64 @@ fn still_held(old: &Finding, new: &[Finding]) -> Option<String> {
         list(holders.into_iter().collect()),
         list(by.into_iter().map(String::from).collect())
     ))
+}
+
+/// What the register says changed of each sub-processor between two packs (observed access,
+/// identities found or missing, its findings), added to `changes`: the inventory may be the same
+/// while what its identities can do is not.
+pub fn add_register_changes(
+    changes: &mut Vec<SubProcessorChange>,
+    old: &[RegisterRow],
+    new: &[RegisterRow],
+) {
+    let before: BTreeMap<&str, &RegisterRow> = old.iter().map(|r| (r.id.as_str(), r)).collect();
+    for row in new {
+        let Some(was) = before.get(row.id.as_str()) else {
+            continue;
+        };
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let fields = [
+            (
+                "observed access",
+                was.observed_access.clone(),
+                row.observed_access.clone(),
+            ),
+            (
+                "identities found",
+                list(&was.identities_found),
+                list(&row.identities_found),
+            ),
+            (
+                "identities missing",
+                list(&was.identities_missing),
+                list(&row.identities_missing),
+            ),
+            ("findings", list(&was.findings), list(&row.findings)),
+        ];
+        let details: Vec<String> = fields
+            .into_iter()
+            .filter(|(_, a, b)| a != b)
+            .map(|(what, a, b)| format!("{what}: {a} -> {b}"))
+            .collect();
+        if details.is_empty() {
+            continue;
+        }
+        match changes.iter_mut().find(|c| c.id == row.id) {
+            Some(c) => c.details.extend(details),
+            None => changes.push(SubProcessorChange {
+                id: row.id.clone(),
+                change: ChangeKind::Changed,
+                details,
+            }),
+        }
+    }
+    changes.sort();
 }
 
 pub fn controls(old: &[ControlResult], new: &[ControlResult]) -> Vec<ControlChange> {

@@ -100,7 +100,7 @@ async fn diff_of(
     let (old_snap, old_doc) = load(prev).await?;
     let empty_f = Vec::new();
     let empty_c = Vec::new();
-    Ok(compute(
+    let mut diff = compute(
         &Side {
             snapshot: &old_snap,
             findings: old_doc.as_ref().map_or(&empty_f, |d| &d.findings),
@@ -113,7 +113,11 @@ async fn diff_of(
             controls: new_doc.as_ref().map_or(&empty_c, |d| &d.controls),
             pack_id: Some(&pack.manifest.pack_id),
         },
-    ))
+    );
+    if let (Some(o), Some(n)) = (&old_doc, &new_doc) {
+        crate::diff::add_register_changes(&mut diff.sub_processors, &o.register, &n.register);
+    }
+    Ok(diff)
 }
 
 fn day_start(d: NaiveDate) -> DateTime<Utc> {

@@ -266,6 +266,7 @@ pub async fn read_verified(
             snapshot,
             findings: doc.findings,
             controls: doc.controls,
+            register: doc.register,
             usage: doc.usage,
             reviews: doc.reviews,
             image_history,

@@ -212,14 +212,30 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         true,
         format!("manifest.json of pack {} parses", m.pack_id),
     );
-    if !prefix.ends_with(&m.pack_id) {
+    // Inside a store a pack sits at the prefix its manifest implies (cluster, day, id), and a
+    // pack moved to another's place is refused; a pack copied out of its store (one folder,
+    // named anything) is known by its manifest alone.
+    let expected = super::pack_prefix(&m.cluster.name, m.collected_at, &m.pack_id);
+    if prefix.contains('/') {
+        if !prefix.ends_with(&expected) {
+            check(
+                &mut checks,
+                "manifest",
+                false,
+                format!(
+                    "the manifest names pack {} (which belongs at {expected}), but it is stored at {prefix}",
+                    m.pack_id
+                ),
+            );
+        }
+    } else {
         check(
             &mut checks,
             "manifest",
-            false,
+            true,
             format!(
-                "the manifest names pack {}, but it is stored at {prefix}",
-                m.pack_id
+                "a copy outside its store (folder {prefix}): known by its manifest as pack {} of {}; its chain is not walked",
+                m.pack_id, m.cluster.name
             ),
         );
     }

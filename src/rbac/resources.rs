@@ -222,8 +222,13 @@ pub fn resource_request(
             }
         },
     };
+    // The API server asks `bind` on a ClusterRole in the namespace of the RoleBinding being
+    // written, so a RoleBinding there does grant it (the "role-grantor" pattern of the
+    // Kubernetes RBAC documentation): that question has an answer in a namespace.
+    let checked_in_namespace = (verb == "bind" || verb == "*") && resource == "clusterroles";
     if let Some(ns) = namespace
         && is_cluster_scoped(&resource)
+        && !checked_in_namespace
     {
         warnings.push(format!(
             "`{resource}` is cluster-scoped: RoleBindings in namespace {ns} can never grant it"

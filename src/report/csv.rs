@@ -172,7 +172,7 @@ pub fn findings(assessment: &Assessment) -> Vec<u8> {
                     .map(|o| o.to_string())
                     .collect::<Vec<_>>()
                     .join("; "),
-                f.sub_processor.clone().unwrap_or_default(),
+                f.sub_processor_text(),
                 f.namespaces.join("; "),
                 grants_cell(&f.grants),
                 controls

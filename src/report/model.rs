@@ -96,6 +96,9 @@ pub struct ControlView {
     pub criterion: String,
     /// How many open findings decide it (findings.json lists them).
     pub deciding: usize,
+    /// How many findings accepted by exceptions it cites (listed after the deciding ones,
+    /// labelled accepted; they do not decide it).
+    pub accepted: usize,
     /// The id of its row, for links to it.
     pub anchor: String,
     /// What a person must attach (the control's manual evidence), or empty.
@@ -343,7 +346,7 @@ fn finding_view(f: &Finding) -> FindingView {
             .iter()
             .map(|p| format!("{} {} -> {}", p.from, p.action, p.to))
             .collect(),
-        sub_processor: f.sub_processor.clone().unwrap_or_default(),
+        sub_processor: f.sub_processor_text(),
         namespaces: match f.namespaces.len() {
             n if n > 10 => format!(
                 "{} and {} more ({n} in all)",
@@ -523,21 +526,52 @@ fn coverage_rows(input: &ReportInput<'_>) -> Vec<ScopeRow> {
             None => Some(format!("{} not-collected", k.name())),
         })
         .collect();
-    row(
-        "Completeness",
-        if incomplete.is_empty() {
-            format!(
-                "complete: every kind the analysis uses was read in full ({} kinds; Methodology lists each)",
-                collector.kinds.len()
-            )
-        } else {
-            format!(
-                "INCOMPLETE: {}; controls that need them are not assessed",
-                incomplete.join(", ")
-            )
-        },
-        !incomplete.is_empty(),
-    );
+    // What was not read on purpose (out of scope by configuration) and what was not read but
+    // only refines the picture, told apart from what is missing.
+    let skipped: Vec<&String> = collector
+        .kinds
+        .iter()
+        .filter(|(_, c)| c.status == crate::snapshot::CollectionStatus::Skipped)
+        .map(|(k, _)| k)
+        .collect();
+    let supplementary: Vec<String> = collector
+        .supplementary_gaps()
+        .iter()
+        .map(|(k, c)| format!("{} {}", k.name(), c.status.as_str()))
+        .collect();
+    let mut completeness = if incomplete.is_empty() {
+        let complete = collector
+            .kinds
+            .values()
+            .filter(|c| c.status == crate::snapshot::CollectionStatus::Complete)
+            .count();
+        format!(
+            "complete: every kind the analysis requires was read in full ({complete} of {} kinds read in full; Methodology lists each)",
+            collector.kinds.len()
+        )
+    } else {
+        format!(
+            "INCOMPLETE: {}; controls that need them are not assessed",
+            incomplete.join(", ")
+        )
+    };
+    if !skipped.is_empty() {
+        completeness.push_str(&format!(
+            "; out of scope by configuration, not read: {} (the rules that need them are not assessed)",
+            skipped
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !supplementary.is_empty() {
+        completeness.push_str(&format!(
+            "; not read, and only used to name workloads: {}",
+            supplementary.join(", ")
+        ));
+    }
+    row("Completeness", completeness, !incomplete.is_empty());
     row(
         "Kinds read",
         collector
@@ -977,16 +1011,20 @@ fn framework_views(
                 reason: c.reason.clone(),
                 criterion: c.criterion.clone(),
                 deciding: c.deciding_findings.len(),
+                accepted: c.accepted_findings.len(),
                 anchor: control_anchor(&c.framework, &c.id),
                 manual: c.manual_evidence(),
                 findings: c
                     .deciding_findings
                     .iter()
-                    .chain(&c.accepted_findings)
                     .map(|id| Link {
                         label: id.clone(),
                         anchor: id.clone(),
                     })
+                    .chain(c.accepted_findings.iter().map(|id| Link {
+                        label: format!("{id} (accepted)"),
+                        anchor: id.clone(),
+                    }))
                     .collect(),
             })
             .collect();

@@ -299,10 +299,13 @@ fn control_findings(
             c.status,
             ControlStatus::NotAssessed | ControlStatus::ManualEvidenceRequired
         ) {
+            // The reason, then what it does not already say (the gaps and the manual evidence
+            // are often part of it): each thing said once.
             let mut remarks = vec![format!("{}: {}", c.status.as_str(), c.reason)];
-            remarks.extend(c.not_assessed.iter().cloned());
-            if let Some(m) = &c.manual {
-                remarks.push(m.clone());
+            for extra in c.not_assessed.iter().chain(c.manual.iter()) {
+                if !remarks.iter().any(|r| r.contains(extra.as_str())) {
+                    remarks.push(extra.clone());
+                }
             }
             finding["target"]["status"]["remarks"] = json!(remarks.join(" "));
         }

@@ -338,7 +338,7 @@ pub const CATALOG: &[RuleDef] = &[
         Some("5.1.8"),
         RBAC,
         &[],
-        "impersonate lets the holder act as another identity, taking on all of its permissions; impersonating any group includes system:masters.",
+        "impersonate lets the holder act as another identity, taking on all of its permissions; with a user to impersonate, impersonating any group includes system:masters (groups alone are refused).",
         "Remove impersonate, or restrict it with resourceNames to the identities a tool genuinely needs to act as."
     ),
     rule!(
@@ -536,8 +536,8 @@ pub const CATALOG: &[RuleDef] = &[
         None,
         ESCALATION,
         &[],
-        "The subject does not hold cluster-admin itself, but can reach an identity that does: by running pods as another ServiceAccount, reading its token, minting tokens, impersonating, or binding roles.",
-        "Break the first step of the path: remove the grant named in it, or move the privileged ServiceAccount to a namespace the subject cannot reach."
+        "The subject does not hold cluster-admin itself, but can reach it by moves the API server accepts: running pods as another ServiceAccount, reading its token, minting tokens, impersonating, issuing itself a client certificate, or binding and escalating roles (docs/escalation.md). One finding per binding that gives a first step.",
+        "Remove the binding named as the cause (or the rule of its role the first step uses) for these subjects; each other way in is a finding of its own. Or move the privileged identity out of reach."
     ),
     rule!(
         Rbac027,

@@ -122,10 +122,17 @@ pub(crate) fn writes_webhooks(rule: &PolicyRule, cluster: bool) -> bool {
 }
 
 /// The rule IDs a role rule triggers when granted cluster-wide (`cluster`) or in a namespace.
+/// All verbs on all resources cluster-wide is KE-RBAC-001, which stands for every capability.
 pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<RuleId> {
     if cluster && is_cluster_admin_rule(rule) {
         return vec![RuleId::Rbac001];
     }
+    capability_hits(rule, cluster)
+}
+
+/// Every capability rule a role rule grants (a cluster-admin rule grants them all): who holds
+/// what, for the population, whatever finding stands for it.
+pub fn capability_hits(rule: &PolicyRule, cluster: bool) -> Vec<RuleId> {
     let mut out = Vec::new();
     let star = |v: &Vec<String>| v.iter().any(|x| x == "*");
     if star(&rule.verbs)
@@ -222,8 +229,9 @@ pub fn hits(rule: &PolicyRule, cluster: bool) -> Vec<RuleId> {
 /// namespaces costs 5,000 entries, not a million.
 pub type RuleSet = Arc<[usize]>;
 
-/// For one role in one scope: per rule ID, the rules (by index) that fire it.
-type RuleHits = Vec<(RuleId, RuleSet)>;
+/// For one role in one scope: per rule ID, the rules (by index) that fire it, and whether they
+/// are all cluster-admin rules.
+type RuleHits = Vec<(RuleId, (RuleSet, bool))>;
 
 /// Namespaced grants in at least this many namespaces count as broad: ten, or a quarter of the
 /// cluster's namespaces when that is more.
@@ -258,6 +266,8 @@ pub struct Holding {
     pub namespaces: Vec<Arc<str>>,
     /// About a system component, or only through the API server's bootstrap bindings.
     pub system: bool,
+    /// Held only through all verbs on all resources cluster-wide: KE-RBAC-001 is its finding.
+    pub admin_only: bool,
 }
 
 impl Holding {
@@ -296,6 +306,9 @@ impl Holding {
 struct Acc {
     grants: Vec<(BindingId, RuleSet)>,
     only_bootstrap: bool,
+    /// Held only through all verbs on all resources cluster-wide: in the population, and a
+    /// finding of its own only as KE-RBAC-001.
+    only_admin: bool,
 }
 
 /// Rules that are about who a binding names, whatever the scope (anonymous, every user, the
@@ -326,33 +339,38 @@ fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(RuleId, &'a SubjectRef), Ac
         let cluster = b.cluster;
         // Computed once per role and scope: a role bound in 5,000 namespaces is matched once.
         let rules_hit = role_hits.entry((role_id, cluster)).or_insert_with(|| {
-            let mut by_rule: BTreeMap<RuleId, Vec<usize>> = BTreeMap::new();
+            // Per capability: the rules granting it, and whether each is a cluster-admin rule.
+            let mut by_rule: BTreeMap<RuleId, (Vec<usize>, bool)> = BTreeMap::new();
             for (i, r) in role.rules.iter().enumerate() {
                 // KE-RBAC-001 is decided by the privilege table (rules::privilege), which
-                // also sees cluster-admin held through groups and system:masters.
-                for id in hits(&r.rule, cluster) {
-                    if id != RuleId::Rbac001 {
-                        by_rule.entry(id).or_default().push(i);
-                    }
+                // also sees cluster-admin held through groups and system:masters; the
+                // capabilities a cluster-admin rule grants are held all the same.
+                let admin = cluster && is_cluster_admin_rule(&r.rule);
+                for id in capability_hits(&r.rule, cluster) {
+                    let e = by_rule.entry(id).or_insert((Vec::new(), true));
+                    e.0.push(i);
+                    e.1 &= admin;
                 }
             }
             by_rule
                 .into_iter()
-                .map(|(id, rules)| (id, RuleSet::from(rules)))
+                .map(|(id, (rules, admin))| (id, (RuleSet::from(rules), admin)))
                 .collect()
         });
         let grants_anything = !role.rules.is_empty();
         for subject in b.resolved.iter().flatten() {
-            let mut add = |rule_id: RuleId, rules: &RuleSet| {
+            let mut add = |rule_id: RuleId, rules: &RuleSet, admin: bool| {
                 let a = acc.entry((rule_id, subject)).or_insert_with(|| Acc {
                     only_bootstrap: true,
+                    only_admin: true,
                     ..Default::default()
                 });
                 a.grants.push((binding_id, rules.clone()));
                 a.only_bootstrap &= b.bootstrap;
+                a.only_admin &= admin;
             };
-            for (id, rules) in rules_hit.iter() {
-                add(*id, rules);
+            for (id, (rules, admin)) in rules_hit.iter() {
+                add(*id, rules, *admin);
             }
             if grants_anything
                 && !b.bootstrap
@@ -361,7 +379,7 @@ fn accumulate<'a>(ctx: &RuleContext<'a>) -> HashMap<(RuleId, &'a SubjectRef), Ac
                 let every_rule = all_rules
                     .entry(role_id)
                     .or_insert_with(|| (0..role.rules.len()).collect());
-                add(id, every_rule);
+                add(id, every_rule, false);
             }
         }
     }
@@ -389,7 +407,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> (Vec<Holding>, Vec<Finding>) {
     let total = ctx.index.namespaces.len();
     let mut out: Vec<Finding> = holdings
         .iter()
-        .filter(|h| h.scope(total) != Scope::Local)
+        .filter(|h| h.scope(total) != Scope::Local && !h.admin_only)
         .map(|h| holding_finding(ctx, h, total))
         .collect();
     type Members = Vec<(SubjectRef, Vec<(BindingId, RuleSet)>)>;
@@ -441,6 +459,7 @@ fn holding(ctx: &RuleContext<'_>, rule_id: RuleId, subject: &SubjectRef, a: Acc)
         grants: a.grants,
         cluster,
         namespaces,
+        admin_only: a.only_admin,
     }
 }
 
@@ -559,6 +578,42 @@ pub(crate) fn describe_scope(cluster: bool, namespaces: &BTreeSet<String>) -> St
         n => parts.push(format!("in {n} namespaces")),
     }
     parts.join(" and ")
+}
+
+/// A capability finding's summary said again from its own grants (where it holds the
+/// capability now), for a finding whose grants changed after it was made (split by an
+/// exception). `None` for findings whose words are not "subject can ... scope".
+pub fn restate(f: &Finding) -> Option<String> {
+    let rule_id = RuleId::parse(&f.rule_id)?;
+    let is_capability = hits_any(rule_id) || is_named_rule(rule_id);
+    if !is_capability || f.subjects.len() != 1 || rule_id == RuleId::Rbac001 {
+        return None;
+    }
+    let scope = describe_scope(f.grants.has_cluster_wide(), &f.grants.namespaces());
+    Some(summary(rule_id, &f.subjects[0], &scope))
+}
+
+/// Whether findings of the rule are made per subject from its holding (the capability rules).
+fn hits_any(rule_id: RuleId) -> bool {
+    matches!(
+        rule_id,
+        RuleId::Rbac002
+            | RuleId::Rbac003
+            | RuleId::Rbac004
+            | RuleId::Rbac005
+            | RuleId::Rbac006
+            | RuleId::Rbac007
+            | RuleId::Rbac008
+            | RuleId::Rbac009
+            | RuleId::Rbac010
+            | RuleId::Rbac011
+            | RuleId::Rbac012
+            | RuleId::Rbac013
+            | RuleId::Rbac014
+            | RuleId::Rbac015
+            | RuleId::Rbac016
+            | RuleId::Rbac017
+    )
 }
 
 fn summary(rule_id: RuleId, subject: &SubjectRef, scope: &str) -> String {

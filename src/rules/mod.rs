@@ -55,6 +55,7 @@ pub(crate) fn new_finding(rule_id: RuleId, key: &str, summary: String) -> Findin
         subjects: Vec::new(),
         objects: Vec::new(),
         sub_processor: None,
+        sub_processor_of: Vec::new(),
         namespaces: Vec::new(),
         scope: None,
         cause: None,

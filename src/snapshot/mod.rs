@@ -565,11 +565,13 @@ impl Snapshot {
     }
 
     /// Sorts every collection (objects by namespace and name, sets inside objects by value), so
-    /// that equal cluster states give equal bytes whatever order the objects were read in.
+    /// that equal cluster states give equal bytes whatever order the objects were read in. A
+    /// role's rules are a list, not a set: their order is kept.
     pub fn canonicalize(&mut self) {
+        // A role's rules keep the order the API server stores them in: "rule N" in a finding
+        // is the Nth rule of `kubectl get -o yaml` (sets inside a rule are sorted).
         for r in &mut self.cluster_roles {
             r.rules.iter_mut().for_each(PolicyRule::canonicalize);
-            r.rules.sort();
             if let Some(agg) = &mut r.aggregation_rule {
                 agg.cluster_role_selectors
                     .iter_mut()
@@ -580,7 +582,6 @@ impl Snapshot {
             .sort_by(|a, b| a.metadata.sort_key().cmp(&b.metadata.sort_key()));
         for r in &mut self.roles {
             r.rules.iter_mut().for_each(PolicyRule::canonicalize);
-            r.rules.sort();
         }
         self.roles
             .sort_by(|a, b| a.metadata.sort_key().cmp(&b.metadata.sort_key()));

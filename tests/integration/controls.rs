@@ -181,6 +181,7 @@ fn assess_samples(
         snapshot: s.clone(),
         findings: Vec::new(),
         controls: Vec::new(),
+        register: Vec::new(),
         usage: None,
         reviews: None,
         image_history: None,

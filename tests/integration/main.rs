@@ -33,6 +33,7 @@ mod rules_samples;
 mod s3_publish;
 mod scale;
 mod signing;
+mod statements;
 mod timestamps;
 mod updates;
 mod usage;
