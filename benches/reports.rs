@@ -67,6 +67,7 @@ fn bench(c: &mut Criterion) {
         signing_key_fingerprint: None,
         signer: None,
         controls_digest: controls.digest(),
+        controls: &controls,
         previous_manifest_sha256: None,
         inputs: Vec::new(),
         frameworks: FrameworkInfo::of(&controls),

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const USAGE_FILE: &str = "usage.json";
+/// This run's log alone (gzip of a [`UsageRecord`]): what anomalies are judged on, so a pack
+/// can be re-performed.
+pub const USAGE_NIGHT_FILE: &str = "usage-night.json.gz";
 pub const USAGE_VERSION: u32 = 1;
 /// Source addresses and user agents kept per access: enough to tell a new one from the usual,
 /// bounded so one noisy subject cannot grow the record without end.
@@ -50,6 +53,12 @@ pub struct DayActivity {
 pub struct UsageDocument {
     pub window_days: u32,
     pub window_start: NaiveDate,
+    /// The anomaly threshold the run used (absent in packs from before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_multiple: Option<f64>,
+    /// Whether the record continued the previous pack's (absent in older packs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continued: Option<bool>,
     pub log: super::read::Coverage,
     #[serde(flatten)]
     pub record: UsageRecord,

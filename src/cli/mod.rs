@@ -27,6 +27,7 @@ mod inventory;
 mod keys;
 mod logging;
 mod query;
+mod reperform;
 mod review;
 mod rules;
 mod run;
@@ -187,6 +188,9 @@ pub enum Command {
     Changes(diff::ChangesArgs),
     /// Verify a pack (or a chain of packs): signature, hashes, links, gaps.
     Verify(keys::VerifyArgs),
+    /// Verify a pack, compute its conclusions again from its own data, and report every
+    /// difference from what it states.
+    Reperform(reperform::ReperformArgs),
     /// Every cluster publishing to one store: one report across the fleet.
     Fleet(fleet::FleetArgs),
     /// Create an Ed25519 signing key pair and its allowed_signers line.
@@ -224,6 +228,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::diff(args, &cli.log),
         Command::Changes(args) => diff::changes(args, &cli.log),
         Command::Verify(args) => keys::verify_cmd(args, &cli.log),
+        Command::Reperform(args) => reperform::execute(args, &cli.log),
         Command::Fleet(args) => fleet::execute(args, &cli.log),
         Command::Keygen(args) => keys::keygen(args, &cli.log),
         Command::Share(args) => share::execute(args, &cli.log),

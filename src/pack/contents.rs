@@ -2,12 +2,23 @@
 //! media types (the manifest, sums and signatures are added by [`super::assemble`]).
 
 use super::PackFile;
-use crate::audit::usage::{USAGE_FILE, UsageDocument, window_start};
+use crate::audit::usage::{USAGE_FILE, USAGE_NIGHT_FILE, UsageDocument, window_start};
 use crate::report::{ReportInput, csv, html, json, model, oscal, pdf, trend};
 use crate::snapshot::SNAPSHOT_FILE;
 use std::collections::BTreeMap;
 
 const CSV: &str = "text/csv; charset=utf-8";
+
+/// The control definitions the pack was assessed with (their SHA-256 is the manifest's
+/// `controlsDigest`): what `reperform` evaluates again.
+pub const CONTROLS_FILE: &str = "controls.json";
+
+/// `controls.json`: the definitions as the digest covers them.
+pub fn controls_json(controls: &crate::controls::Controls) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(&controls.sets).expect("controls serialise");
+    json.push(b'\n');
+    json
+}
 
 /// Every content file of a pack (not the manifest, sums or signature).
 pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
@@ -26,6 +37,11 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
             "application/pdf",
         ),
         PackFile::new("findings.json", json::findings(input), "application/json"),
+        PackFile::new(
+            CONTROLS_FILE,
+            controls_json(input.controls),
+            "application/json",
+        ),
         PackFile::new("findings.csv", csv::findings(input.assessment), CSV),
         PackFile::new("controls.csv", csv::controls(input.assessment), CSV),
         PackFile::new("access-matrix.csv", csv::access_matrix(analysis), CSV),
@@ -80,6 +96,8 @@ fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec
     let doc = UsageDocument {
         window_days: usage.options.window_days,
         window_start: window_start(today, usage.options.window_days),
+        rate_multiple: Some(usage.options.rate_multiple),
+        continued: Some(usage.continued),
         log: usage.coverage.clone(),
         record: usage.record.clone(),
     };
@@ -92,8 +110,13 @@ fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec
         .flat_map(|u| u.subjects.iter())
         .filter_map(|s| Some((s.subject.key(), s.sub_processor.clone()?)))
         .collect();
+    // This run's log alone, which anomalies are judged on against the rest of the record.
+    let night = crate::snapshot::gzip(
+        &serde_json::to_vec(&usage.current).expect("the usage record serialises"),
+    );
     let mut files = vec![
         PackFile::new(USAGE_FILE, json, "application/json"),
+        PackFile::new(USAGE_NIGHT_FILE, night, "application/gzip"),
         PackFile::new("usage.csv", csv::usage(&usage.record, &owners), CSV),
     ];
     for roles in &input.assessment.suggested_roles {

@@ -123,50 +123,116 @@ pub async fn open_latest<'a>(
             });
         }
     };
-    let invalid = |problem: String| OpenLatestError::Invalid {
-        cluster: cluster.to_string(),
-        pack_id: pointer.pack_id.clone(),
-        path: pointer.path.clone(),
-        problem,
-    };
     // The pointer must name this cluster's pack where such a pack is stored: a path elsewhere
     // (`../../etc`, another cluster) is never followed.
     let expected = pack_prefix(cluster, pointer.collected_at, &pointer.pack_id);
     if pointer.cluster != cluster || pointer.path != expected {
-        return Err(invalid(format!(
-            "latest.json names path `{}` for cluster `{}`, but pack {} of cluster {cluster} is stored at `{expected}`",
-            pointer.path, pointer.cluster, pointer.pack_id
-        )));
+        return Err(OpenLatestError::Invalid {
+            cluster: cluster.to_string(),
+            pack_id: pointer.pack_id.clone(),
+            path: pointer.path.clone(),
+            problem: format!(
+                "latest.json names path `{}` for cluster `{}`, but pack {} of cluster {cluster} is stored at `{expected}`",
+                pointer.path, pointer.cluster, pointer.pack_id
+            ),
+        });
     }
-    let reader = PackReader {
+    let (manifest, reader) = open_pack(
         store,
-        prefix: pointer.path.clone(),
-    };
-    let manifest_bytes = reader
-        .get(MANIFEST_FILE, MAX_MANIFEST_BYTES)
-        .await?
-        .ok_or_else(|| invalid(format!("{MANIFEST_FILE} is missing")))?;
-    if sha256_hex(&manifest_bytes) != pointer.manifest_sha256 {
-        return Err(invalid(format!(
-            "{MANIFEST_FILE} does not match the SHA-256 latest.json recorded for it"
-        )));
-    }
-    let manifest = Manifest::from_bytes(&manifest_bytes)
-        .map_err(|e| invalid(format!("{MANIFEST_FILE} is not valid: {e}")))?;
-    if manifest.pack_id != pointer.pack_id || manifest.cluster.name != cluster {
-        return Err(invalid(format!(
-            "{MANIFEST_FILE} describes pack {} of cluster {}",
-            manifest.pack_id, manifest.cluster.name
-        )));
-    }
-    check_signature(&reader, &manifest, &manifest_bytes, trust)
-        .await?
-        .map_err(invalid)?;
+        cluster,
+        &pointer.pack_id,
+        &pointer.path,
+        &pointer.manifest_sha256,
+        trust,
+    )
+    .await?;
     Ok(Some(LatestPack {
         pointer,
         manifest,
         reader,
     }))
+}
+
+/// Opens the pack of `cluster` with id `pack_id` at `path` (from `latest.json` or a chain link):
+/// its manifest must be the one recorded (`manifest_sha256`), describe that pack and cluster,
+/// sit where such a pack is stored, and carry a signature the trust accepts.
+async fn open_pack<'a>(
+    store: &'a dyn Store,
+    cluster: &str,
+    pack_id: &str,
+    path: &str,
+    manifest_sha256: &str,
+    trust: Trust<'_>,
+) -> Result<(Manifest, PackReader<'a>), OpenLatestError> {
+    let invalid = |problem: String| OpenLatestError::Invalid {
+        cluster: cluster.to_string(),
+        pack_id: pack_id.to_string(),
+        path: path.to_string(),
+        problem,
+    };
+    let reader = PackReader {
+        store,
+        prefix: path.to_string(),
+    };
+    let manifest_bytes = reader
+        .get(MANIFEST_FILE, MAX_MANIFEST_BYTES)
+        .await?
+        .ok_or_else(|| invalid(format!("{MANIFEST_FILE} is missing")))?;
+    if sha256_hex(&manifest_bytes) != manifest_sha256 {
+        return Err(invalid(format!(
+            "{MANIFEST_FILE} does not match the SHA-256 recorded for it"
+        )));
+    }
+    let manifest = Manifest::from_bytes(&manifest_bytes)
+        .map_err(|e| invalid(format!("{MANIFEST_FILE} is not valid: {e}")))?;
+    if manifest.pack_id != pack_id || manifest.cluster.name != cluster {
+        return Err(invalid(format!(
+            "{MANIFEST_FILE} describes pack {} of cluster {}",
+            manifest.pack_id, manifest.cluster.name
+        )));
+    }
+    let expected = pack_prefix(cluster, manifest.collected_at, pack_id);
+    if path != expected {
+        return Err(invalid(format!(
+            "pack {pack_id} of cluster {cluster} belongs at `{expected}`, not `{path}`"
+        )));
+    }
+    check_signature(&reader, &manifest, &manifest_bytes, trust)
+        .await?
+        .map_err(invalid)?;
+    Ok((manifest, reader))
+}
+
+/// Reads and verifies the pack a chain link names (`manifest.previous` of the pack after it).
+pub async fn read_verified_link(
+    store: &dyn Store,
+    cluster: &str,
+    link: &super::manifest::PreviousPack,
+    trust: Trust<'_>,
+) -> Result<VerifiedPrevious, PreviousPackError> {
+    let (manifest, reader) = open_pack(
+        store,
+        cluster,
+        &link.pack_id,
+        &link.path,
+        &link.manifest_sha256,
+        trust,
+    )
+    .await?;
+    let pointer = LatestPointer {
+        cluster: cluster.to_string(),
+        pack_id: link.pack_id.clone(),
+        path: link.path.clone(),
+        manifest_sha256: link.manifest_sha256.clone(),
+        collected_at: manifest.collected_at,
+        published_at: manifest.published_at,
+    };
+    read_contents(LatestPack {
+        pointer,
+        manifest,
+        reader,
+    })
+    .await
 }
 
 impl LatestPack<'_> {
@@ -198,6 +264,11 @@ pub async fn read_verified(
     let Some(latest) = open_latest(store, cluster, trust).await? else {
         return Ok(None);
     };
+    read_contents(latest).await.map(Some)
+}
+
+/// Every file the next run builds on, each checked against the opened pack's manifest.
+async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, PreviousPackError> {
     let LatestPack {
         pointer,
         manifest,
@@ -259,7 +330,7 @@ pub async fn read_verified(
         None
     };
     let image_history = read_image_history(&reader, &manifest, &invalid).await?;
-    Ok(Some(VerifiedPrevious {
+    Ok(VerifiedPrevious {
         info: PreviousPackInfo {
             pack_id: pointer.pack_id.clone(),
             collected_at: manifest.collected_at,
@@ -275,7 +346,7 @@ pub async fn read_verified(
         manifest,
         trend,
         usage,
-    }))
+    })
 }
 
 /// The record of sub-processor images the previous pack carried (`vendor-updates.json`), read

@@ -2,12 +2,13 @@
 //! names are stable; the schema is printed by `kube-evidence findings schema`.
 
 use super::ReportInput;
-use crate::analysis::MatrixRow;
+use crate::analysis::{Assessment, MatrixRow};
 use crate::controls::{AssessmentBasis, ControlResult};
 use crate::exceptions::ExceptionOutcome;
 use crate::finding::{Finding, FindingClass, Severity};
 use crate::inventory::RegisterRow;
 use crate::rbac::privilege::SubjectPrivilege;
+use crate::snapshot::Snapshot;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -75,25 +76,31 @@ pub fn summary(findings: &[Finding]) -> Summary {
     s
 }
 
-pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
-    let doc = FindingsDocument {
+/// The findings document of an assessment: what `findings.json` holds, and what `reperform`
+/// compares a pack's with.
+pub fn document(pack_id: &str, snapshot: &Snapshot, assessment: &Assessment) -> FindingsDocument {
+    FindingsDocument {
         schema_version: FINDINGS_SCHEMA_VERSION,
-        pack_id: input.pack_id.to_string(),
-        cluster: input.snapshot.cluster.name.clone(),
-        cluster_id: input.snapshot.cluster.id.clone().unwrap_or_default(),
-        collected_at: input.snapshot.taken_at,
+        pack_id: pack_id.to_string(),
+        cluster: snapshot.cluster.name.clone(),
+        cluster_id: snapshot.cluster.id.clone().unwrap_or_default(),
+        collected_at: snapshot.taken_at,
         ruleset_digest: crate::rules::catalog::digest(),
-        summary: summary(&input.assessment.analysis.findings),
-        findings: input.assessment.analysis.findings.clone(),
-        controls: input.assessment.controls.clone(),
-        exceptions: input.assessment.exceptions.clone(),
-        register: input.assessment.analysis.register.clone(),
-        access_matrix: input.assessment.analysis.matrix.clone(),
-        privilege: input.assessment.analysis.privilege.clone(),
-        assessment_basis: Some(input.assessment.basis.clone()),
-        usage: input.assessment.usage.clone(),
-        reviews: input.assessment.reviews.clone(),
-    };
+        summary: summary(&assessment.analysis.findings),
+        findings: assessment.analysis.findings.clone(),
+        controls: assessment.controls.clone(),
+        exceptions: assessment.exceptions.clone(),
+        register: assessment.analysis.register.clone(),
+        access_matrix: assessment.analysis.matrix.clone(),
+        privilege: assessment.analysis.privilege.clone(),
+        assessment_basis: Some(assessment.basis.clone()),
+        usage: assessment.usage.clone(),
+        reviews: assessment.reviews.clone(),
+    }
+}
+
+pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
+    let doc = document(input.pack_id, input.snapshot, input.assessment);
     let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
     out.push(b'\n');
     out

@@ -63,6 +63,9 @@ pub struct ReportInput<'a> {
     /// The signing key's comment (the identity `keygen --identity` gave it), if any.
     pub signer: Option<String>,
     pub controls_digest: String,
+    /// The control definitions in force (`controls.json`, so the pack can be re-performed with
+    /// them).
+    pub controls: &'a crate::controls::Controls,
     /// The SHA-256 of the previous pack's manifest (the link of the chain), if there is one.
     pub previous_manifest_sha256: Option<String>,
     /// The inventory and exceptions files read, with their digests.

@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use zeroize::Zeroizing;
 
 pub mod inputs;
+pub mod reperform;
 pub mod reviews;
 pub mod timestamp;
 
@@ -435,6 +436,7 @@ fn render_pack(
             .map(|k| k.comment().to_string())
             .filter(|c| !c.is_empty()),
         controls_digest: inputs.controls.digest(),
+        controls: &inputs.controls,
         previous_manifest_sha256: previous.map(|p| p.pointer.manifest_sha256.clone()),
         inputs: inputs.files.clone(),
         frameworks: report::FrameworkInfo::of(&inputs.controls),

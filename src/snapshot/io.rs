@@ -61,27 +61,30 @@ pub fn decompressed_limit(compressed: usize) -> u64 {
         .max(64 * 1024 * 1024)
 }
 
+/// Gunzips bytes the tool wrote, refusing more than [`decompressed_limit`] of output (a gzip
+/// bomb is an error, not an allocation).
+pub fn gunzip_bounded(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let limit = decompressed_limit(bytes.len());
+    let mut out = Vec::new();
+    GzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("not valid gzip: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "expands to more than {limit} bytes, a hundred times its compressed size: not a snapshot kube-evidence wrote (a gzip bomb?)"
+        ));
+    }
+    Ok(out)
+}
+
 /// Parses a snapshot from JSON or gzip-compressed JSON bytes; `origin` names them in errors.
 pub fn snapshot_from_bytes(bytes: &[u8], origin: &str) -> Result<Snapshot, SnapshotIoError> {
     let json: Vec<u8> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let limit = decompressed_limit(bytes.len());
-        let mut out = Vec::new();
-        GzDecoder::new(bytes)
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| SnapshotIoError::Format {
-                path: origin.to_string(),
-                message: format!("not valid gzip: {e}"),
-            })?;
-        if out.len() as u64 > limit {
-            return Err(SnapshotIoError::Format {
-                path: origin.to_string(),
-                message: format!(
-                    "expands to more than {limit} bytes, a hundred times its compressed size: not a snapshot kube-evidence wrote (a gzip bomb?)"
-                ),
-            });
-        }
-        out
+        gunzip_bounded(bytes).map_err(|message| SnapshotIoError::Format {
+            path: origin.to_string(),
+            message,
+        })?
     } else {
         bytes.to_vec()
     };

@@ -10,7 +10,7 @@ mod io;
 mod kinds;
 
 pub use io::{
-    SnapshotIoError, canonical_json, decompressed_limit, gzip, read_snapshot_file,
+    SnapshotIoError, canonical_json, decompressed_limit, gunzip_bounded, gzip, read_snapshot_file,
     snapshot_from_bytes, snapshot_to_gzip, snapshot_to_json,
 };
 pub use kinds::ResourceKind;

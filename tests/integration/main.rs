@@ -25,6 +25,7 @@ mod live_cluster;
 mod privilege_property;
 mod rbac_property;
 mod rbac_semantics;
+mod reperform_pack;
 mod reperformance;
 mod reports;
 mod reviews;

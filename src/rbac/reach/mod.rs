@@ -83,13 +83,26 @@ enum Provenance {
 }
 
 impl Provenance {
-    fn of(source: Source<'_>) -> Provenance {
-        match source.parts() {
-            (before, grant) if before.is_empty() => match grant {
-                Some(g) => Provenance::Grant(Box::new(g)),
-                None => Provenance::None,
-            },
-            (before, grant) => Provenance::Steps(Arc::new(before), grant.map(Box::new)),
+    /// A move that needs several rules at once: the steps that gave any of them come first
+    /// (each once), and the first rule that is a grant names the move's grant.
+    fn all(sources: &[Source<'_>]) -> Provenance {
+        let mut before: Vec<GainStep> = Vec::new();
+        let mut grant = None;
+        for s in sources {
+            let (steps, g) = s.parts();
+            for step in steps {
+                if !before.contains(&step) {
+                    before.push(step);
+                }
+            }
+            if grant.is_none() {
+                grant = g;
+            }
+        }
+        match (before.is_empty(), grant) {
+            (true, Some(g)) => Provenance::Grant(Box::new(g)),
+            (true, None) => Provenance::None,
+            (false, g) => Provenance::Steps(Arc::new(before), g.map(Box::new)),
         }
     }
 }
@@ -533,12 +546,10 @@ impl ReachGraph {
         let group_source =
             |g: &str| perms.source("impersonate", "", "groups", "", At::Cluster, Some(g));
         if let Some(src) = group_source(MASTERS) {
-            let mut via = Provenance::of(src);
-            if let Provenance::Grant(_) = via {
-                // The user half is a grant too; the group half is the one to name.
-            } else if let Some(s) = first_source {
-                via = Provenance::of(s);
-            }
+            // Both halves: the group's rule names the move, and whatever gave either comes first.
+            let mut sources = vec![src];
+            sources.extend(first_source);
+            let via = Provenance::all(&sources);
             self.edge_full(
                 from,
                 ctx.admin,
@@ -567,11 +578,12 @@ impl ReachGraph {
         if groups.is_empty() {
             return Vec::new();
         }
-        let via = group_source(&groups[0])
-            .map(Provenance::of)
-            .unwrap_or(Provenance::None);
         let mut out = Vec::new();
-        for (target, _) in targets {
+        for (target, user_source) in targets {
+            let mut sources: Vec<Source<'_>> =
+                groups.iter().filter_map(|g| group_source(g)).collect();
+            sources.extend(user_source);
+            let via = Provenance::all(&sources);
             let (node, identity) = self.composite(&target, &groups, false);
             self.edge_full(
                 from,
@@ -663,13 +675,25 @@ impl ReachGraph {
             At::Cluster,
             None,
         );
+        // The approval of a CSR the identity names itself: any name its rule allows.
         let approval = ["update", "patch"].iter().find_map(|v| {
-            perms.names(
+            let name = match perms.names(
                 v,
                 CERTIFICATES_GROUP,
                 "certificatesigningrequests",
                 "approval",
                 At::Cluster,
+            )? {
+                Names::All => None,
+                Names::Some(list) => list.first().cloned(),
+            };
+            perms.source(
+                v,
+                CERTIFICATES_GROUP,
+                "certificatesigningrequests",
+                "approval",
+                At::Cluster,
+                name.as_deref(),
             )
         });
         let signer = perms
@@ -691,10 +715,10 @@ impl ReachGraph {
                     Some("kubernetes.io/*"),
                 )
             });
-        let (Some(_), Some(_), Some(signer)) = (create, approval, signer) else {
+        let (Some(create), Some(approval), Some(signer)) = (create, approval, signer) else {
             return Vec::new();
         };
-        let via = Provenance::of(signer);
+        let via = Provenance::all(&[signer, create, approval]);
         // As each user or ServiceAccount that holds anything (a ServiceAccount's certificate
         // names its groups), and as a user bound nowhere in every group that holds anything.
         let mut targets: Vec<SubjectRef> = ctx.users.clone();

@@ -243,7 +243,9 @@ impl Search<'_> {
                     self.add(i, how, next).await;
                 }
                 if self.mutate(i, &actor, &who).await {
-                    // The cluster changed: every identity may do more now.
+                    // The cluster changed: every identity may do more now, once the API
+                    // server's authorizer has seen the change (its caches follow a watch).
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                     self.mutated = true;
                     expanded = 0;
                 }
