@@ -161,7 +161,10 @@ fn every_reported_path_executes_and_no_path_is_missed_on_generated_clusters() {
         let mut tally = Tally::default();
         // KUBE_EVIDENCE_REPERFORM_SEEDS=3,17,40 checks those seeds only (to look at failures).
         let seeds: Vec<u64> = match std::env::var("KUBE_EVIDENCE_REPERFORM_SEEDS") {
-            Ok(list) => list.split(',').filter_map(|s| s.trim().parse().ok()).collect(),
+            Ok(list) => list
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect(),
             Err(_) => (first..first + clusters).collect(),
         };
         for seed in seeds {
@@ -184,10 +187,11 @@ fn every_reported_path_executes_and_no_path_is_missed_on_generated_clusters() {
         }
         tally
     });
+    let seeds = std::env::var("KUBE_EVIDENCE_REPERFORM_SEEDS")
+        .unwrap_or_else(|_| format!("{first}..{}", first + clusters - 1));
     eprintln!(
-        "re-performance: {} clusters (seeds {first}..{}), {} subjects: {} cluster-admin directly, {} paths ({} steps) executed, {} searches ({} requests); {} false and {} missed paths",
+        "re-performance: {} clusters (seeds {seeds}), {} subjects: {} cluster-admin directly, {} paths ({} steps) executed, {} searches ({} requests); {} false and {} missed paths",
         tally.clusters,
-        first + clusters - 1,
         tally.subjects,
         tally.direct,
         tally.paths,

@@ -484,6 +484,8 @@ pub async fn exec_in(
             .await
             .map(|_| ()),
         ExecVia::NodeProxy => {
+            // The kubelet's exec through the proxy is a GET (WebSocket) or a POST (SPDY): the
+            // API server asks `get` or `create` on nodes/proxy.
             let p = plane
                 .admin_call("GET", &path, None, JSON)
                 .await
@@ -492,16 +494,14 @@ pub async fn exec_in(
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            plane
-                .call(
-                    actor,
-                    "GET",
-                    &format!("/api/v1/nodes/{node}/proxy/healthz"),
-                    None,
-                    JSON,
-                )
-                .await
-                .map(|_| ())
+            let url = format!("/api/v1/nodes/{node}/proxy/exec/{namespace}/{pod}/c?command=id");
+            match plane.call(actor, "GET", &url, None, JSON).await {
+                Err(e) if e.code == 403 => plane
+                    .call(actor, "POST", &url, None, JSON)
+                    .await
+                    .map(|_| ()),
+                other => other.map(|_| ()),
+            }
         }
     };
     match r {
