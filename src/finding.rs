@@ -127,6 +127,12 @@ impl Finding {
                 })
             })
             .collect();
+        // Every subject one sub-processor's: `subProcessor` says it all.
+        let all_one = self.sub_processor_of.len() == self.subjects.len()
+            && self
+                .sub_processor_of
+                .windows(2)
+                .all(|w| w[0].sub_processor == w[1].sub_processor);
         if self.sub_processor.is_none() {
             let distinct: std::collections::BTreeSet<&str> = self
                 .sub_processor_of
@@ -136,6 +142,9 @@ impl Finding {
             if distinct.len() == 1 {
                 self.sub_processor = distinct.into_iter().next().map(str::to_string);
             }
+        }
+        if all_one {
+            self.sub_processor_of.clear();
         }
     }
 }
@@ -195,7 +204,8 @@ pub struct Finding {
     /// here and each in `subProcessorOf`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_processor: Option<String>,
-    /// Each subject of the finding that belongs to a sub-processor, with it.
+    /// Each subject of the finding that belongs to a sub-processor, with it, when its subjects
+    /// are not all one sub-processor's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sub_processor_of: Vec<SubjectOwner>,
     /// Namespaces the finding applies in; empty means cluster-wide or not namespaced.

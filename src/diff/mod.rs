@@ -38,7 +38,12 @@ pub struct SideInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
     pub cluster: String,
+    /// When the snapshot was collected. A dump records no such time: it is dated by the run's
+    /// clock (`KUBE_EVIDENCE_NOW` when injected), and `source` says it was a dump.
     pub collected_at: DateTime<Utc>,
+    /// Where the snapshot came from (`cluster`, `dump:PATH`), as its collector recorded it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 #[derive(
@@ -127,8 +132,9 @@ pub struct FindingRef {
 ///
 /// A finding is resolved only when none of its subjects holds what it reported any more: one
 /// whose id is gone while a subject of it is named by an open finding of the same capability
-/// (cluster-admin reach, reading Secrets, ...: [`crate::rules::catalog::CAPABILITIES`]) or of
-/// the same rule is `superseded`, with the findings that report it now.
+/// (cluster-admin reach, reading Secrets, ...: [`crate::rules::catalog::CAPABILITIES`]), of the
+/// same rule, or, for a capability, KE-RBAC-001 (all verbs on all resources is every capability)
+/// is `superseded`, with the findings that report it now.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FindingChanges {
@@ -240,6 +246,7 @@ fn info(s: &Snapshot, pack_id: Option<&str>) -> SideInfo {
         pack_id: pack_id.map(str::to_string),
         cluster: s.cluster.name.clone(),
         collected_at: s.taken_at,
+        source: s.collector.source.clone(),
     }
 }
 
@@ -989,9 +996,12 @@ fn still_held(old: &Finding, new: &[Finding]) -> Option<String> {
         return None;
     }
     let capability = capability_of(&old.rule_id);
+    // All verbs on all resources cluster-wide (KE-RBAC-001) is every capability at once.
     let same = |f: &Finding| {
         f.rule_id == old.rule_id
             || (capability.is_some() && capability_of(&f.rule_id) == capability)
+            || (crate::rules::grants::is_capability_rule(&old.rule_id)
+                && f.rule_id == RuleId::Rbac001.as_str())
     };
     let mut holders: BTreeSet<String> = BTreeSet::new();
     let mut by: BTreeSet<&str> = BTreeSet::new();

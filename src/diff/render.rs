@@ -275,6 +275,19 @@ pub fn changes_csv(diff: &Diff) -> Vec<u8> {
 }
 
 /// A table for people at a terminal.
+/// A side as the table names it: its pack, or where it came from and when (a dump records no
+/// collection time, so it is dated by the run's clock, which is said).
+fn side_text(side: &crate::diff::SideInfo) -> String {
+    if let Some(id) = &side.pack_id {
+        return id.clone();
+    }
+    let at = side.collected_at.to_rfc3339();
+    match side.source.strip_prefix("dump:") {
+        Some(path) => format!("dump {path} (no collection time; dated {at} by the run's clock)"),
+        None => at,
+    }
+}
+
 pub fn table(diff: &Diff) -> String {
     let mut out = String::new();
     match &diff.from {
@@ -288,13 +301,8 @@ pub fn table(diff: &Diff) -> String {
         Some(from) => out.push_str(&format!(
             "changes in {} from {} to {}\n",
             diff.to.cluster,
-            from.pack_id
-                .clone()
-                .unwrap_or_else(|| from.collected_at.to_rfc3339()),
-            diff.to
-                .pack_id
-                .clone()
-                .unwrap_or_else(|| diff.to.collected_at.to_rfc3339())
+            side_text(from),
+            side_text(&diff.to)
         )),
     }
     if diff.is_empty() {

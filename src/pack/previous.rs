@@ -142,7 +142,7 @@ pub async fn open_latest<'a>(
         cluster,
         &pointer.pack_id,
         &pointer.path,
-        &pointer.manifest_sha256,
+        (&pointer.manifest_sha256, "latest.json"),
         trust,
     )
     .await?;
@@ -155,13 +155,14 @@ pub async fn open_latest<'a>(
 
 /// Opens the pack of `cluster` with id `pack_id` at `path` (from `latest.json` or a chain link):
 /// its manifest must be the one recorded (`manifest_sha256`), describe that pack and cluster,
-/// sit where such a pack is stored, and carry a signature the trust accepts.
+/// sit where such a pack is stored, and carry a signature the trust accepts. `recorded_by`
+/// names where the SHA-256 came from, for the error.
 async fn open_pack<'a>(
     store: &'a dyn Store,
     cluster: &str,
     pack_id: &str,
     path: &str,
-    manifest_sha256: &str,
+    (manifest_sha256, recorded_by): (&str, &str),
     trust: Trust<'_>,
 ) -> Result<(Manifest, PackReader<'a>), OpenLatestError> {
     let invalid = |problem: String| OpenLatestError::Invalid {
@@ -180,7 +181,7 @@ async fn open_pack<'a>(
         .ok_or_else(|| invalid(format!("{MANIFEST_FILE} is missing")))?;
     if sha256_hex(&manifest_bytes) != manifest_sha256 {
         return Err(invalid(format!(
-            "{MANIFEST_FILE} does not match the SHA-256 recorded for it"
+            "{MANIFEST_FILE} does not match the SHA-256 {recorded_by} recorded for it"
         )));
     }
     let manifest = Manifest::from_bytes(&manifest_bytes)
@@ -215,7 +216,7 @@ pub async fn read_verified_link(
         cluster,
         &link.pack_id,
         &link.path,
-        &link.manifest_sha256,
+        (&link.manifest_sha256, "the next pack's chain link"),
         trust,
     )
     .await?;

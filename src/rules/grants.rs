@@ -593,6 +593,12 @@ pub fn restate(f: &Finding) -> Option<String> {
     Some(summary(rule_id, &f.subjects[0], &scope))
 }
 
+/// Whether a rule is one of the capabilities a role's rules grant (KE-RBAC-002 to 017), which
+/// all verbs on all resources cluster-wide (KE-RBAC-001) includes.
+pub fn is_capability_rule(rule_id: &str) -> bool {
+    RuleId::parse(rule_id).is_some_and(hits_any)
+}
+
 /// Whether findings of the rule are made per subject from its holding (the capability rules).
 fn hits_any(rule_id: RuleId) -> bool {
     matches!(

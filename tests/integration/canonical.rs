@@ -38,14 +38,22 @@ fn bytes_of(dir: &Path) -> Vec<u8> {
     snapshot_to_json(&s)
 }
 
-/// Reverses every list inside an object (rules, subjects, verbs, containers...).
+/// Reverses every list inside an object (subjects, verbs, containers...) but a role's rules,
+/// which are an ordered list: "rule N" is the Nth rule as the API server stores it.
 fn reverse_lists(v: &mut Value) {
     match v {
         Value::Array(items) => {
             items.reverse();
             items.iter_mut().for_each(reverse_lists);
         }
-        Value::Object(map) => map.values_mut().for_each(reverse_lists),
+        Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                match x {
+                    Value::Array(rules) if k == "rules" => rules.iter_mut().for_each(reverse_lists),
+                    _ => reverse_lists(x),
+                }
+            }
+        }
         _ => {}
     }
 }

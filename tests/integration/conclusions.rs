@@ -103,12 +103,17 @@ fn cluster_admin_reach_is_one_fact_in_rules_matrix_register_and_access() {
         .find(|f| about(f, dave))
         .expect("KE-RBAC-026 for dave");
     assert!(f["summary"].as_str().unwrap().contains("in 1 step(s)"));
+    // With `*` on every core resource he may impersonate any user, and with it system:masters
+    // (a group alone is refused: the move takes a user too).
     assert!(
         f["path"][0]["action"]
             .as_str()
             .unwrap()
-            .contains("impersonate group system:masters")
+            .contains("with group(s) system:masters"),
+        "{}",
+        f["path"][0]["action"]
     );
+    assert_eq!(f["path"][0]["move"]["kind"], "impersonate");
     assert!(
         findings_of(&doc, "KE-RBAC-001")
             .iter()
@@ -255,7 +260,10 @@ fn the_diff_reconciles_and_leads_with_privileged_gains() {
     let (doc, diff, _) = sample_chain(out.path());
     let f = &diff["findings"];
     let n = |k: &str| f[k].as_array().unwrap().len() as u64;
-    assert_eq!(f["previousOpen"], n("persisting") + n("resolved"));
+    assert_eq!(
+        f["previousOpen"],
+        n("persisting") + n("superseded") + n("resolved")
+    );
     assert_eq!(f["currentOpen"], n("persisting") + n("new"));
     assert_eq!(
         n("new") + n("persisting") + n("accepted") + n("system"),

@@ -419,10 +419,11 @@ fn headline_numbers(diff: &Value) -> String {
         format!("its {} open finding(s) are all new", n("new"))
     } else {
         format!(
-            "open findings went from {} to {}: {} persisting, {} resolved and {} new",
+            "open findings went from {} to {}: {} persisting, {} superseded (gone by id, but their subjects still hold what they reported), {} resolved and {} new",
             f["previousOpen"],
             f["currentOpen"],
             n("persisting"),
+            n("superseded"),
             n("resolved"),
             n("new")
         )
@@ -582,10 +583,11 @@ fn check_diff(pack: &Pack, previous: Option<&Pack>) -> Value {
             .map(|r| s(&r["id"]).to_string())
             .collect()
     };
-    let (new, persisting, resolved, accepted, system) = (
+    let (new, persisting, resolved, superseded, accepted, system) = (
         ids("new"),
         ids("persisting"),
         ids("resolved"),
+        ids("superseded"),
         ids("accepted"),
         ids("system"),
     );
@@ -620,15 +622,40 @@ fn check_diff(pack: &Pack, previous: Option<&Pack>) -> Value {
         })
         .unwrap_or_default();
     assert_eq!(f["previousOpen"], open_before.len() as u64);
-    assert_eq!(open_before.len(), persisting.len() + resolved.len());
+    assert_eq!(
+        open_before.len(),
+        persisting.len() + superseded.len() + resolved.len()
+    );
     assert_eq!(
         persisting,
         open_now.intersection(&open_before).cloned().collect()
     );
+    // Gone by id: resolved, or superseded when a subject still holds what it reported through
+    // an open finding of now (of the same rule or capability, or KE-RBAC-001).
     assert_eq!(
-        resolved,
+        resolved
+            .union(&superseded)
+            .cloned()
+            .collect::<BTreeSet<String>>(),
         open_before.difference(&open_now).cloned().collect()
     );
+    assert!(resolved.is_disjoint(&superseded));
+    for id in &superseded {
+        let before = previous
+            .unwrap()
+            .findings()
+            .into_iter()
+            .find(|f| s(&f["id"]) == id.as_str())
+            .unwrap();
+        let subjects = before["subjects"].as_array().unwrap();
+        assert!(
+            pack.findings().iter().any(|f| class(f) == "open"
+                && f["subjects"]
+                    .as_array()
+                    .is_some_and(|now| now.iter().any(|x| subjects.contains(x)))),
+            "{id} is superseded, but none of its subjects is in an open finding now"
+        );
+    }
     // Privileged gains come first.
     let grants = diff["grants"].as_array().unwrap();
     let order: Vec<(bool, bool)> = grants
@@ -793,19 +820,38 @@ fn check_privilege(pack: &Pack, reach: &dyn Fn(&str) -> String) {
                 assert_eq!(cell, words, "{subject}: matrix");
                 assert!(!direct, "{subject}: no KE-RBAC-001 for an escalation");
                 let f = escalation.unwrap_or_else(|| panic!("{subject}: KE-RBAC-026"));
-                assert_eq!(f.len(), 1, "{subject}: in one escalation finding");
-                // Grouped by the identity that takes the last step into cluster-admin.
+                // One finding per binding that gives a first step (a way in): the binding of
+                // the first step of its shortest path is the cause of one of them, and each
+                // finding shows its group's shortest path through its own cause.
                 let path = p["path"].as_array().unwrap();
                 assert_eq!(path.len() as u64, p["steps"].as_u64().unwrap());
-                assert_eq!(
-                    f[0]["cause"],
-                    path.last().unwrap()["from"],
-                    "{subject}: KE-RBAC-026 cause"
-                );
+                let binding_text = |b: &Value| match b["namespace"].as_str() {
+                    Some(ns) => format!("{} {ns}/{}", s(&b["kind"]), s(&b["name"])),
+                    None => format!("{} {}", s(&b["kind"]), s(&b["name"])),
+                };
+                let first = path
+                    .iter()
+                    .find(|step| step["grant"].is_object())
+                    .map(|step| binding_text(&step["grant"]["binding"]))
+                    .unwrap_or_else(|| panic!("{subject}: a step with a grant"));
+                let causes: Vec<String> = f.iter().map(|x| s(&x["cause"]).to_string()).collect();
                 assert!(
-                    f[0]["path"].as_array().unwrap().len() <= path.len(),
-                    "{subject}: the finding shows its group's shortest path"
+                    causes.contains(&first),
+                    "{subject}: its shortest path enters through {first}, findings are about {causes:?}"
                 );
+                for x in f {
+                    let bindings: Vec<&Value> = x["grants"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|g| g["bindings"].as_array().into_iter().flatten())
+                        .collect();
+                    assert!(
+                        bindings.iter().all(|b| *b == &x["cause"]),
+                        "{subject}: {} lists the grants of its cause only: {bindings:?}",
+                        x["id"]
+                    );
+                }
                 assert_eq!(reach(subject), words, "{subject}: access --reach");
             }
             None => {

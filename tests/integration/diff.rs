@@ -563,14 +563,15 @@ fn the_diff_command_prints_table_json_and_csv() {
     assert!(same.stdout.contains("no changes"));
 }
 
-/// A dump records no collection time: the diff of two dumps is dated by their files (when they
-/// were written), not by the time the diff runs.
+/// A dump records no collection time. Its files' modification times are the wall clock of
+/// whoever copied them (two dumps came out "to" before "from", and the same input gave other
+/// bytes), so a diff of dumps dates both by the run's clock (`KUBE_EVIDENCE_NOW`) and says so.
 #[test]
-fn a_diff_of_dumps_is_dated_by_the_dumps_not_by_now() {
+fn a_diff_of_dumps_is_dated_by_the_runs_clock_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     for (sample, side, when) in [
-        ("previous", "old", "2026-11-01 10:00:00 UTC"),
-        ("cluster", "new", "2026-11-08 10:00:00 UTC"),
+        ("previous", "old", "2026-11-08 10:00:00 UTC"),
+        ("cluster", "new", "2026-11-01 10:00:00 UTC"),
     ] {
         let dir = tmp.path().join(side);
         std::fs::create_dir(&dir).unwrap();
@@ -585,20 +586,37 @@ fn a_diff_of_dumps_is_dated_by_the_dumps_not_by_now() {
             .unwrap();
         assert!(touched.success());
     }
-    let r = common::run(
-        &[
-            "diff",
-            tmp.path().join("old").to_str().unwrap(),
-            tmp.path().join("new").to_str().unwrap(),
-        ],
-        &[("KUBE_EVIDENCE_NOW", "2026-12-01T00:00:00Z")],
-        &common::repo(),
-    );
+    let diff = |format: &str| {
+        common::run(
+            &[
+                "diff",
+                tmp.path().join("old").to_str().unwrap(),
+                tmp.path().join("new").to_str().unwrap(),
+                "--format",
+                format,
+            ],
+            &[("KUBE_EVIDENCE_NOW", "2026-12-01T00:00:00Z")],
+            &common::repo(),
+        )
+    };
+    let r = diff("table");
     r.assert_ok();
     let first = r.stdout.lines().next().unwrap();
     assert!(
-        first.contains("from 2026-11-01T10:00:00") && first.contains("to 2026-11-08T10:00:00"),
+        first.contains("(no collection time; dated 2026-12-01T00:00:00+00:00 by the run's clock)"),
         "{first}"
     );
-    assert!(!r.stdout.contains("2026-12-01"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("2026-11-0"),
+        "file times leaked: {}",
+        r.stdout
+    );
+    let json: serde_json::Value = serde_json::from_str(&diff("json").stdout).unwrap();
+    assert_eq!(json["from"]["collectedAt"], json["to"]["collectedAt"]);
+    assert!(
+        json["from"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("dump:")
+    );
 }

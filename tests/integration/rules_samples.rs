@@ -157,20 +157,25 @@ fn escalation_paths_to_cluster_admin() {
     assert!(path[0].action.contains("nodes/proxy"), "{:?}", path[0]);
     assert_eq!(path.last().unwrap().to, "cluster-admin");
     assert!(path[0].grant.is_some(), "each step names its grant");
-    // ... and its finding is the one of every subject whose path goes through the same identity.
+    // ... and its finding is about the binding that gives it the first step.
     let f = find(&a, "KE-RBAC-026", &datadog);
-    assert_eq!(f.cause.as_deref(), Some(path.last().unwrap().from.as_str()));
-    assert!(f.subjects.len() > 1, "one cause, one finding");
-    // argo-cd's server can patch any Deployment, so run one as the application controller:
-    // the shortest path of the group, shown in the finding.
-    assert!(
-        f.path[0].action.contains("deployments cluster-wide"),
-        "{:?}",
-        f.path[0]
-    );
-    assert_eq!(f.path[0].from, "ServiceAccount:argocd/argocd-server");
     assert_eq!(
-        f.path[0].to,
+        f.cause.as_deref(),
+        Some(path[0].grant.as_ref().unwrap().binding.to_string().as_str())
+    );
+    assert_eq!(f.cause.as_deref(), Some("ClusterRoleBinding datadog-agent"));
+    // argo-cd's server can patch any Deployment that exists, so run one as the application
+    // controller: its own way in, through its own binding.
+    let server = SubjectRef::service_account("argocd", "argocd-server");
+    let g = find(&a, "KE-RBAC-026", &server);
+    assert!(
+        matches!(&g.path[0].mv, Some(kube_evidence::rbac::reach::Move::RetargetWorkload { resource, .. }) if resource == "deployments"),
+        "{:?}",
+        g.path[0]
+    );
+    assert_eq!(g.path[0].from, "ServiceAccount:argocd/argocd-server");
+    assert_eq!(
+        g.path[0].to,
         "ServiceAccount:argocd/argocd-application-controller"
     );
     // cluster-admins themselves are KE-RBAC-001, not escalation findings
