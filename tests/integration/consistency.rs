@@ -644,7 +644,7 @@ fn check_diff(pack: &Pack, previous: Option<&Pack>) -> Value {
         let before = previous
             .unwrap()
             .findings()
-            .into_iter()
+            .iter()
             .find(|f| s(&f["id"]) == id.as_str())
             .unwrap();
         let subjects = before["subjects"].as_array().unwrap();
