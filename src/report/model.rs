@@ -1163,13 +1163,7 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             "diff.json",
         ),
         superseded_findings: bounded(
-            d.findings.superseded.iter().map(|f| {
-                format!(
-                    "{} ({})",
-                    finding_line(f),
-                    f.note.clone().unwrap_or_default()
-                )
-            }),
+            d.findings.superseded.iter().map(finding_line),
             d.findings.superseded.len(),
             "superseded findings",
             "diff.json",
