@@ -168,7 +168,7 @@ fn every_reported_path_executes_and_no_path_is_missed_on_generated_clusters() {
             Err(_) => (first..first + clusters).collect(),
         };
         for seed in seeds {
-            let g = generate(seed, &format!("c{seed}"), &Knobs::default());
+            let g = generate(seed, &format!("c{seed}"), &Knobs::for_seed(seed));
             // To look at a cluster: KUBE_EVIDENCE_REPERFORM_DUMP=DIR writes each one's objects.
             if let Ok(dir) = std::env::var("KUBE_EVIDENCE_REPERFORM_DUMP") {
                 let text = serde_json::to_string_pretty(&serde_json::json!({

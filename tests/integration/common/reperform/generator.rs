@@ -82,6 +82,47 @@ impl Default for Knobs {
     }
 }
 
+impl Knobs {
+    /// A shape picked by the seed, so a run of seeds covers small and wider clusters, rules
+    /// mostly named or mostly not, and more or less aggregation and cluster-admin identities.
+    pub fn for_seed(seed: u64) -> Knobs {
+        let base = Knobs::default();
+        match seed % 3 {
+            0 => base,
+            1 => Knobs {
+                namespaces: 3,
+                service_accounts_per_namespace: 3,
+                users: 4,
+                groups: 3,
+                cluster_roles: 6,
+                roles_per_namespace: 2,
+                cluster_bindings: 4,
+                bindings_per_namespace: 3,
+                moves: 0.8,
+                named: 0.5,
+                aggregation: 0.4,
+                admin_service_account: 0.3,
+                ..base
+            },
+            _ => Knobs {
+                namespaces: 1,
+                service_accounts_per_namespace: 3,
+                users: 2,
+                groups: 1,
+                cluster_roles: 3,
+                roles_per_namespace: 2,
+                cluster_bindings: 2,
+                bindings_per_namespace: 3,
+                moves: 0.9,
+                named: 0.2,
+                aggregation: 0.1,
+                admin_service_account: 0.8,
+                ..base
+            },
+        }
+    }
+}
+
 /// A generated cluster: its objects, and what the re-performance needs to know of it.
 #[derive(Debug, Clone)]
 pub struct Generated {
