@@ -166,3 +166,33 @@ pub fn allowed_signers(
         .map(Some)
         .map_err(|d| Failure::error(format!("invalid allowed signers:\n{d}")))
 }
+
+/// Refuses outputs that exist or would land in evidence, naming every one, before the command
+/// does its work (so a refused command reads, writes and publishes nothing).
+pub fn check_outputs(
+    outputs: &[kube_evidence::store::outputs::Output],
+    stores: &[&Path],
+) -> Result<(), Failure> {
+    let problems = kube_evidence::store::outputs::check(outputs, stores);
+    match problems.len() {
+        0 => Ok(()),
+        1 => Err(Failure::usage(&problems[0])),
+        _ => Err(Failure::usage(
+            problems
+                .iter()
+                .map(|p| format!("  {p}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )),
+    }
+}
+
+/// Writes the command's outputs create-only, outside any store or pack (checked again here:
+/// the work between the first check and now may have taken minutes).
+pub fn write_outputs(
+    outputs: &[kube_evidence::store::outputs::Output],
+    stores: &[&Path],
+) -> Result<(), Failure> {
+    check_outputs(outputs, stores)?;
+    kube_evidence::store::outputs::write_all(outputs, stores).map_err(Failure::error)
+}

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use kube_evidence::fleet::{self, FleetReadOptions};
 use kube_evidence::progress::Progress;
 use kube_evidence::store::StoreUrl;
-use std::io::Write;
+use kube_evidence::store::outputs::Output;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -87,7 +87,16 @@ fn report(a: ReportArgs, log: &LogArgs) -> CmdResult {
             None => None,
         },
     };
-    refuse_existing(&a.out)?;
+    // Checked before the store is read, so a refused --out publishes nothing either.
+    let local_store: Vec<&Path> = match &url {
+        StoreUrl::Local(root) => vec![root.as_path()],
+        StoreUrl::S3 { .. } => vec![],
+    };
+    let planned: Vec<Output> = fleet::render::FILE_NAMES
+        .iter()
+        .map(|name| Output::new(a.out.join(name), Vec::new()))
+        .collect();
+    common::check_outputs(&planned, &local_store)?;
     let now = common::clock()?.now();
     let s3 = common::s3_options(&a.s3)?;
     let progress: Box<dyn Progress> = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -114,11 +123,13 @@ fn report(a: ReportArgs, log: &LogArgs) -> CmdResult {
         anyhow::Ok(doc)
     })?;
     drop(progress);
-    std::fs::create_dir_all(&a.out)?;
     let files = fleet::render::files(&doc);
-    for (name, bytes) in &files.files {
-        write_new(&a.out.join(name), bytes)?;
-    }
+    let outputs: Vec<Output> = files
+        .files
+        .iter()
+        .map(|(name, bytes)| Output::new(a.out.join(name), bytes.clone()))
+        .collect();
+    common::write_outputs(&outputs, &local_store)?;
     let t = &doc.totals;
     outln!(
         "{} cluster(s): {} current, {} overdue, {} not verified, {} without a pack; {} with chain problems",
@@ -170,24 +181,4 @@ async fn publish_index(
         )
         .await?;
     Ok(())
-}
-
-fn refuse_existing(out: &Path) -> Result<(), Failure> {
-    for name in fleet::render::FILE_NAMES {
-        if out.join(name).exists() {
-            return Err(Failure::usage(format!(
-                "{} exists; kube-evidence never overwrites a report: choose another --out",
-                out.join(name).display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    f.write_all(bytes)
 }

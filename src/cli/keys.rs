@@ -10,8 +10,8 @@ use clap::Args;
 use kube_evidence::pack::sign::{AllowedSigner, SigningKey};
 use kube_evidence::pack::verify::{VerifyOptions, verify};
 use kube_evidence::pack::{self, LatestPointer};
+use kube_evidence::store::outputs::Output;
 use kube_evidence::store::{self, Store, StoreUrl};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -24,43 +24,21 @@ pub struct KeygenArgs {
     pub identity: String,
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
 pub fn keygen(args: KeygenArgs, log: &LogArgs) -> CmdResult {
     super::logging::init(false, log.log_level.as_deref());
     let public = PathBuf::from(format!("{}.pub", args.out.display()));
     let signers = PathBuf::from(format!("{}.allowed_signers", args.out.display()));
-    for p in [&args.out, &public, &signers] {
-        if p.exists() {
-            return Err(Failure::error(format!(
-                "{} exists; keygen never overwrites a key",
-                p.display()
-            )));
-        }
-    }
     let key = SigningKey::generate(&args.identity);
     let line = AllowedSigner::line_for(&args.identity, &key);
-    let result = write_new(&args.out, key.private_openssh().as_bytes(), 0o600)
-        .and_then(|()| {
-            write_new(
-                &public,
-                format!("{}\n", key.public_openssh()).as_bytes(),
-                0o644,
-            )
-        })
-        .and_then(|()| write_new(&signers, format!("{line}\n").as_bytes(), 0o644));
-    if let Err(e) = result {
-        return Err(Failure::error(format!("cannot write the key files: {e}")));
-    }
+    // A private key inside a store would be published with the evidence it signs.
+    common::write_outputs(
+        &[
+            Output::private(&args.out, key.private_openssh().as_bytes()),
+            Output::new(&public, format!("{}\n", key.public_openssh())),
+            Output::new(&signers, format!("{line}\n")),
+        ],
+        &[],
+    )?;
     outln!(
         "private key:     {} (mode 0600; keep it in a Kubernetes Secret)",
         args.out.display()

@@ -13,6 +13,7 @@ use clap::{Args, Subcommand};
 use kube_evidence::pack::sign::{AllowedSigner, SigningKey, parse_allowed_signers};
 use kube_evidence::review::{REVIEW_NAMESPACE, assess, reviewers};
 use kube_evidence::run::reviews;
+use kube_evidence::store::outputs::Output;
 use kube_evidence::store::{Store, StoreUrl};
 use std::path::PathBuf;
 
@@ -157,6 +158,14 @@ fn read_text(path: &std::path::Path) -> Result<String, Failure> {
         .map_err(Failure::from)
 }
 
+/// The store's root when it is a directory: outputs are refused under it even while it is empty.
+fn local_store(place: &Resolved) -> Vec<&std::path::Path> {
+    match &place.store {
+        StoreUrl::Local(root) => vec![root.as_path()],
+        StoreUrl::S3 { .. } => vec![],
+    }
+}
+
 fn open(place: &Resolved) -> Result<(tokio::runtime::Runtime, Box<dyn Store>), Failure> {
     let rt = common::runtime();
     let store = rt.block_on(common::open_store(&place.store, &place.s3))?;
@@ -183,6 +192,9 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
         ),
         None => None,
     };
+    if let Some(out) = &args.output {
+        common::check_outputs(&[Output::new(out, Vec::new())], &local_store(&place))?;
+    }
     let now = common::clock()?.now();
     let (rt, store) = open(&place)?;
     let campaign = rt
@@ -201,8 +213,13 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
         ))
         .context("the campaign was not started")?;
     if let Some(out) = &args.output {
-        std::fs::write(out, kube_evidence::review::model::population_csv(&campaign))
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        common::write_outputs(
+            &[Output::new(
+                out,
+                kube_evidence::review::model::population_csv(&campaign),
+            )],
+            &local_store(&place),
+        )?;
     }
     outln!(
         "campaign {} started: {} rows from pack {}, due {}",
@@ -234,7 +251,7 @@ fn sign(args: SignArgs) -> CmdResult {
         .sign_in(REVIEW_NAMESPACE, &bytes)
         .context("cannot sign")?;
     let out = PathBuf::from(format!("{}.sig", args.file.display()));
-    std::fs::write(&out, sig).with_context(|| format!("cannot write {}", out.display()))?;
+    common::write_outputs(&[Output::new(&out, sig)], &[])?;
     outln!("signed: {}", out.display());
     Ok(Done::Ok)
 }

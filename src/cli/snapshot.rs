@@ -8,6 +8,7 @@ use clap::Args;
 use kube_evidence::config::{Overrides, Setting};
 use kube_evidence::snapshot::{json_schema, snapshot_to_gzip};
 use kube_evidence::source::{CollectContext, SourceSpec};
+use kube_evidence::store::outputs::Output;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -55,6 +56,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> CmdResult {
     let output = args
         .output
         .expect("clap requires --output without --schema");
+    common::check_outputs(&[Output::new(&output, Vec::new())], &[])?;
     let cluster_name = config
         .cluster_name
         .clone()
@@ -77,18 +79,7 @@ pub fn execute(args: SnapshotArgs, log: &LogArgs) -> CmdResult {
         anyhow::Ok(snapshot)
     });
     let snapshot = result?;
-    let bytes = snapshot_to_gzip(&snapshot);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&output)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes));
-    if let Err(e) = written {
-        return Err(Failure::error(format!(
-            "cannot write {}: {e}",
-            output.display()
-        )));
-    }
+    common::write_outputs(&[Output::new(&output, snapshot_to_gzip(&snapshot))], &[])?;
     outln!(
         "snapshot of {} written to {} ({} ClusterRoles, {} Roles, {} ClusterRoleBindings, {} RoleBindings, {} ServiceAccounts, {} workloads)",
         cluster_name,

@@ -9,9 +9,9 @@ use super::{CmdResult, Done, Failure};
 use clap::{Args, Subcommand};
 use kube_evidence::finding::Severity;
 use kube_evidence::source::dump::read_dump_in;
+use kube_evidence::store::outputs::Output;
 use kube_evidence::vendor::{ReviewInput, review};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct VendorArgs {
@@ -64,6 +64,14 @@ pub fn execute(args: VendorArgs, log: &LogArgs) -> CmdResult {
 fn review_command(a: ReviewArgs, log: &LogArgs) -> CmdResult {
     kube_evidence::config::validate_namespace_name(&a.namespace)
         .map_err(|m| Failure::usage(format!("--namespace: {m}")))?;
+    let stem = format!("vendor-review-{}", a.namespace);
+    let planned = [
+        format!("{stem}.html"),
+        format!("{stem}.pdf"),
+        format!("draft-entry-{}.yaml", a.namespace),
+    ]
+    .map(|name| Output::new(a.out.join(name), Vec::new()));
+    common::check_outputs(&planned, &[])?;
     let catalog = common::vendor_catalog(a.vendor_catalog.clone(), a.config.as_deref(), log)?;
     let input = InputArgs {
         source: a.source.clone(),
@@ -98,47 +106,27 @@ fn review_command(a: ReviewArgs, log: &LogArgs) -> CmdResult {
         &against,
         now,
     );
-    let stem = format!("vendor-review-{}", a.namespace);
-    std::fs::create_dir_all(&a.out)?;
     let written = [
-        (
-            format!("{stem}.html"),
-            kube_evidence::report::plain::html(&doc).into_bytes(),
+        Output::new(
+            a.out.join(format!("{stem}.html")),
+            kube_evidence::report::plain::html(&doc),
         ),
-        (
-            format!("{stem}.pdf"),
+        Output::new(
+            a.out.join(format!("{stem}.pdf")),
             kube_evidence::report::vendor::pdf(&doc, now),
         ),
-        (
-            format!("draft-entry-{}.yaml", a.namespace),
-            r.draft_entry(now.date_naive()).into_bytes(),
+        Output::new(
+            a.out.join(format!("draft-entry-{}.yaml", a.namespace)),
+            r.draft_entry(now.date_naive()),
         ),
     ];
-    for (name, _) in &written {
-        if a.out.join(name).exists() {
-            return Err(Failure::usage(format!(
-                "{} exists; kube-evidence never overwrites a report: choose another --out",
-                a.out.join(name).display()
-            )));
-        }
-    }
-    for (name, bytes) in &written {
-        write_new(&a.out.join(name), bytes)?;
-    }
+    common::write_outputs(&written, &[])?;
     outln!("{}", doc.sections[0].paragraphs.join("\n"));
-    for (name, _) in &written {
-        outln!("written: {}", a.out.join(name).display());
+    for o in &written {
+        outln!("written: {}", o.path.display());
     }
     match (a.fail_on, r.worst) {
         (Some(threshold), Some(worst)) if worst >= threshold => Ok(Done::FindingsAtFailOn),
         _ => Ok(Done::Ok),
     }
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    f.write_all(bytes)
 }

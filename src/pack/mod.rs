@@ -245,6 +245,14 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn the_store_knows_a_pack_by_these_files() {
+        assert_eq!(
+            crate::store::outputs::PACK_MARKERS,
+            [MANIFEST_FILE, SUMS_FILE, SIGNATURE_FILE]
+        );
+    }
+
+    #[test]
     fn ids_and_prefixes_sort_by_time() {
         let t =
             Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap() + chrono::Duration::milliseconds(89);
@@ -350,13 +358,18 @@ pub async fn read_recorded_file(
     })
 }
 
+/// Where a cluster's packs are: `<cluster>/packs`.
+pub fn packs_prefix(cluster: &str) -> String {
+    format!("{cluster}/packs")
+}
+
 /// Every pack of a cluster with a readable manifest, oldest first; packs whose manifest is
 /// missing (an interrupted publication) are returned by prefix in the second list.
 pub async fn list_packs(
     store: &dyn Store,
     cluster: &str,
 ) -> Result<(Vec<StoredPack>, Vec<String>), PackReadError> {
-    let keys = store.list(&format!("{cluster}/packs")).await?;
+    let keys = store.list(&packs_prefix(cluster)).await?;
     let mut prefixes: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for k in &keys {
         // <cluster>/packs/YYYY/MM/DD/<id>/<file>

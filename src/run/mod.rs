@@ -192,6 +192,8 @@ pub enum RunError {
     // The store error is the source, shown by the caller's error chain, not repeated here.
     #[error("publishing the pack failed")]
     Store(#[from] StoreError),
+    #[error("the store's packs cannot be listed, so nothing was published")]
+    StoreUnreadable(#[source] StoreError),
     #[error(transparent)]
     Previous(#[from] pack::previous::PreviousPackError),
     #[error("cannot make the pack's attestation: {0}")]
@@ -306,6 +308,13 @@ async fn collect_and_publish(
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<RunOutcome, RunError> {
     let cluster = plan.cluster_name.as_str();
+    // The cluster's packs are listed before anything is read or written: a store that cannot be
+    // listed whole (a link planted in a local store, a listing the credentials are denied) fails
+    // the run here, not after the pack is published, when the index is rebuilt from this listing.
+    store
+        .list(&pack::packs_prefix(cluster))
+        .await
+        .map_err(RunError::StoreUnreadable)?;
     let (previous, retention) = previous_pack(
         store,
         cluster,

@@ -24,9 +24,31 @@ impl LocalStore {
         &self.root
     }
 
+    /// The path of `key`, after checking that no part of it under the root is a symbolic link
+    /// (the root itself may be one: it is where the user pointed).
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
         validate_key(key)?;
+        let mut p = self.root.clone();
+        for part in key.split('/') {
+            p.push(part);
+            match fs::symlink_metadata(&p) {
+                Ok(m) if m.file_type().is_symlink() => return Err(self.link(&p)),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
         Ok(self.root.join(key))
+    }
+
+    fn link(&self, path: &Path) -> StoreError {
+        let key = path
+            .strip_prefix(&self.root)
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|_| path.display().to_string());
+        StoreError::Link {
+            store: self.location(),
+            key,
+        }
     }
 
     fn io(&self, operation: &'static str, key: &str, e: std::io::Error) -> StoreError {
@@ -43,7 +65,7 @@ impl LocalStore {
     fn refuse_inside_a_pack(&self) -> Result<(), StoreError> {
         let root = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
         for dir in root.ancestors() {
-            if dir.join("manifest.json").is_file() && dir.join("SHA256SUMS").is_file() {
+            if super::outputs::is_pack(dir) {
                 return Err(StoreError::Other(format!(
                     "{} is inside the evidence pack {}; a pack is never written into. Give the store's root instead (the directory that holds <cluster>/latest.json)",
                     self.root.display(),
@@ -141,7 +163,7 @@ impl Store for LocalStore {
         let start = if prefix.is_empty() {
             self.root.clone()
         } else {
-            self.root.join(prefix)
+            self.path(prefix)?
         };
         let mut out = Vec::new();
         let mut stack = vec![start];
@@ -162,7 +184,12 @@ impl Store for LocalStore {
                     continue;
                 }
                 let p = entry.path();
-                if p.is_dir() {
+                // The entry's own type, not its target's: a link is refused, never walked.
+                let kind = entry.file_type().map_err(|e| self.io("list", prefix, e))?;
+                if kind.is_symlink() {
+                    return Err(self.link(&p));
+                }
+                if kind.is_dir() {
                     stack.push(p);
                 } else if let Ok(rel) = p.strip_prefix(&self.root) {
                     let key = rel
@@ -217,7 +244,7 @@ impl Store for LocalStore {
         let dir = if prefix.is_empty() {
             self.root.clone()
         } else {
-            self.root.join(prefix)
+            self.path(prefix)?
         };
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -230,10 +257,16 @@ impl Store for LocalStore {
         for entry in entries {
             let entry = entry.map_err(|e| self.io("list", prefix, e))?;
             let name = entry.file_name().to_string_lossy().to_string();
-            if name.starts_with('.') || !entry.path().is_dir() {
+            if name.starts_with('.') {
                 continue;
             }
-            out.push(name);
+            let kind = entry.file_type().map_err(|e| self.io("list", prefix, e))?;
+            if kind.is_symlink() {
+                return Err(self.link(&entry.path()));
+            }
+            if kind.is_dir() {
+                out.push(name);
+            }
         }
         out.sort();
         Ok(out)
@@ -263,7 +296,7 @@ impl Store for LocalStore {
     async fn lock(&self, scope: &str) -> Result<Box<dyn PublishLock>, StoreError> {
         self.refuse_inside_a_pack()?;
         let key = format!("{}/.lock", scope.trim_matches('/'));
-        let dir = self.root.join(scope.trim_matches('/'));
+        let dir = self.path(scope.trim_matches('/'))?;
         fs::create_dir_all(&dir).map_err(|e| self.io("create directory for", &key, e))?;
         let path = dir.join(".lock");
         let file = OpenOptions::new()
@@ -289,6 +322,62 @@ impl Store for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn links_are_refused_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"outside").unwrap();
+        let s = LocalStore::new(dir.path());
+        s.put_new("c/packs/p1/manifest.json", b"{}", "application/json")
+            .await
+            .unwrap();
+        // Two `x -> .` links used to make a listing walk forever.
+        std::os::unix::fs::symlink(".", dir.path().join("c/packs/x")).unwrap();
+        std::os::unix::fs::symlink(".", dir.path().join("c/packs/p1/y")).unwrap();
+        let err = s.list("c/").await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Link { key, .. } if key.starts_with("c/packs/")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("never follows links"));
+        assert!(matches!(
+            s.list_children("c/packs/").await.unwrap_err(),
+            StoreError::Link { .. }
+        ));
+        // Reading or writing through a link, to a file or a directory, is refused too.
+        std::fs::remove_file(dir.path().join("c/packs/x")).unwrap();
+        std::fs::remove_file(dir.path().join("c/packs/p1/y")).unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret"),
+            dir.path().join("c/latest.json"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("d")).unwrap();
+        assert!(matches!(
+            s.get_limited("c/latest.json", 100).await.unwrap_err(),
+            StoreError::Link { .. }
+        ));
+        assert!(matches!(
+            s.get_limited("d/secret", 100).await.unwrap_err(),
+            StoreError::Link { .. }
+        ));
+        assert!(matches!(
+            s.put_new("d/new", b"x", "text/plain").await.unwrap_err(),
+            StoreError::Link { .. }
+        ));
+        assert!(matches!(
+            s.replace_pointer("c/latest.json", b"x", "application/json")
+                .await
+                .unwrap_err(),
+            StoreError::Link { .. }
+        ));
+        assert!(!outside.path().join("new").exists());
+        assert_eq!(
+            std::fs::read(outside.path().join("secret")).unwrap(),
+            b"outside"
+        );
+    }
 
     #[tokio::test]
     async fn create_only_and_pointer_replacement() {

@@ -3,6 +3,7 @@
 //! pack is complete. The local directory store lives here; S3 fits the same trait.
 
 pub mod local;
+pub mod outputs;
 mod retention;
 pub mod s3;
 
@@ -81,6 +82,12 @@ pub enum StoreError {
         size: u64,
         limit: u64,
     },
+    /// A local store never follows symbolic links: one could point anywhere (another pack, the
+    /// store itself, outside it), and a listing that followed `x -> .` would never end.
+    #[error(
+        "{key} in {store} is a symbolic link; the store never follows links (replace it with the file or directory it points to, or remove it)"
+    )]
+    Link { store: String, key: String },
     #[error("{0}")]
     Other(String),
 }

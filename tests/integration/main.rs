@@ -36,6 +36,7 @@ mod scale;
 mod signing;
 mod statements;
 mod timestamps;
+mod trust;
 mod updates;
 mod usage;
 mod vendor_review;
