@@ -585,6 +585,7 @@ fn follow_up_reviews(
         rows(true).into_iter().map(|r| r.id).collect();
     assess::evaluate(&assess::ReviewInput {
         campaigns: &r.campaigns,
+        refused: &r.refused,
         population: &privileged,
         existing: &existing,
         now: snapshot.taken_at,

@@ -153,6 +153,26 @@ pub fn vendor_catalog(
     )?)
 }
 
+/// The signing key the configuration names: its file (`signingKey`), else the key text in
+/// `KUBE_EVIDENCE_SIGNING_KEY`; `None` when neither is set.
+pub fn signing_key(
+    config: &Config,
+) -> Result<Option<kube_evidence::pack::sign::SigningKey>, Failure> {
+    use kube_evidence::pack::sign::SigningKey;
+    if let Some(path) = &config.signing_key {
+        return SigningKey::load_file(path)
+            .map(Some)
+            .map_err(|e| Failure::error(format!("cannot load the signing key: {e}")));
+    }
+    let env = config::SIGNING_KEY_TEXT_ENV;
+    match std::env::var(env) {
+        Ok(text) if !config.key_text_overridden => SigningKey::from_openssh(&text, env)
+            .map(Some)
+            .map_err(|e| Failure::error(format!("cannot load the signing key: {e}"))),
+        _ => Ok(None),
+    }
+}
+
 /// The allowed-signers file a flag names, parsed, with every problem at once.
 pub fn allowed_signers(
     path: Option<&Path>,

@@ -10,7 +10,7 @@ use super::{CmdResult, Done, Failure};
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use kube_evidence::pack::sign::{AllowedSigner, SigningKey, parse_allowed_signers};
+use kube_evidence::pack::sign::{AllowedSigner, SigningKey};
 use kube_evidence::review::{REVIEW_NAMESPACE, assess, reviewers};
 use kube_evidence::run::reviews;
 use kube_evidence::store::outputs::Output;
@@ -38,6 +38,10 @@ pub struct Place {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub s3: common::S3Args,
+    /// The key that signs packs (it signs a campaign when it starts) and the keys trusted for
+    /// packs (a campaign counts only when it verifies against them, or the signing key)
+    #[command(flatten)]
+    pub trust: super::settings::SettingFlags<super::settings::ReviewTrustSettings>,
 }
 
 /// A [`Place`] resolved against the configuration.
@@ -46,11 +50,32 @@ struct Resolved {
     cluster: String,
     s3: kube_evidence::store::s3::S3Options,
     reviewers: Option<PathBuf>,
+    /// The key that signs packs, when the configuration names one.
+    key: Option<SigningKey>,
+    /// The keys a campaign must verify against: the allowed signers and the signing key.
+    campaign_signers: Option<Vec<AllowedSigner>>,
+    /// The allowed signers alone (the latest pack's signature is checked against them).
+    trusted: Option<Vec<AllowedSigner>>,
+}
+
+impl Resolved {
+    /// The trust every campaign read must meet; refused when there is none to meet.
+    fn campaign_trust(&self) -> Result<reviews::CampaignTrust<'_>, Failure> {
+        match &self.campaign_signers {
+            Some(signers) => Ok(reviews::CampaignTrust {
+                signers: Some(signers),
+            }),
+            None => Err(Failure::usage(
+                "a campaign counts only when it verifies against the keys that sign packs, and none is given: pass --allowed-signers FILE (the packs' allowed signers) or --signing-key FILE (or set them in --config)",
+            )),
+        }
+    }
 }
 
 fn resolve(place: &Place, log: &LogArgs) -> Result<Resolved, Failure> {
     let mut flags = kube_evidence::config::Overrides::default();
     place.s3.apply(&mut flags);
+    place.trust.apply(&mut flags);
     flags.set_opt(kube_evidence::config::Setting::Out, place.store.clone());
     flags.set_opt(
         kube_evidence::config::Setting::ClusterName,
@@ -63,9 +88,14 @@ fn resolve(place: &Place, log: &LogArgs) -> Result<Resolved, Failure> {
     let cluster = config.cluster_name.clone().ok_or_else(|| {
         Failure::usage("say which cluster: --cluster NAME (or `clusterName` in --config)")
     })?;
+    let key = common::signing_key(&config)?;
+    let trusted = common::allowed_signers(config.allowed_signers.as_deref())?;
     Ok(Resolved {
         s3: config.s3_options(),
         reviewers: config.reviewers.clone(),
+        campaign_signers: kube_evidence::run::campaign_signers(trusted.as_deref(), key.as_ref()),
+        trusted,
+        key,
         store,
         cluster,
     })
@@ -99,9 +129,6 @@ pub struct StartArgs {
     /// Days after a decision by which a revocation must be carried out
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub remediation_days: u32,
-    /// Keys trusted to have signed the pack the population comes from
-    #[arg(long, value_name = "FILE")]
-    pub allowed_signers: Option<PathBuf>,
     /// Also one row per binding of every non-system subject, privileged or not
     #[arg(long)]
     pub every_binding: bool,
@@ -185,12 +212,10 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
     let map = reviewers::parse(&map_text, &map_path.display().to_string())
         .map_err(|d| Failure::error(format!("invalid reviewer map:\n{d}")))?;
     let keys = read_text(&args.reviewer_keys)?;
-    let trusted: Option<Vec<AllowedSigner>> = match &args.allowed_signers {
-        Some(p) => Some(
-            parse_allowed_signers(&read_text(p)?, &p.display().to_string())
-                .map_err(|d| Failure::error(format!("invalid allowed signers:\n{d}")))?,
-        ),
-        None => None,
+    let Some(key) = &place.key else {
+        return Err(Failure::usage(
+            "a campaign is signed when it starts, by the key that signs packs: pass --signing-key FILE (or `signingKey` in --config, or the key in KUBE_EVIDENCE_SIGNING_KEY)",
+        ));
     };
     if let Some(out) = &args.output {
         common::check_outputs(&[Output::new(out, Vec::new())], &local_store(&place))?;
@@ -202,7 +227,8 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
             store.as_ref(),
             &reviews::StartPlan {
                 cluster: &place.cluster,
-                trusted: trusted.as_deref(),
+                trusted: place.trusted.as_deref(),
+                key,
                 reviewers: &map,
                 reviewer_keys: keys,
                 due: args.due,
@@ -271,11 +297,13 @@ fn submit(args: SubmitArgs, log: &LogArgs) -> CmdResult {
         )
     })?;
     let now = common::clock()?.now();
+    let trust = place.campaign_trust()?;
     let (rt, store) = open(&place)?;
     let (key, reviewer, decisions) = rt
         .block_on(async {
             let campaign =
-                reviews::read_campaign(store.as_ref(), &place.cluster, &args.campaign).await?;
+                reviews::read_campaign(store.as_ref(), &place.cluster, &args.campaign, trust)
+                    .await?;
             reviews::submit(
                 store.as_ref(),
                 &campaign,
@@ -300,12 +328,37 @@ fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
     let now = common::clock()?.now();
     let (rt, store) = open(&place)?;
     let all = rt
-        .block_on(reviews::read_all(store.as_ref(), &place.cluster))
+        .block_on(reviews::read_all(
+            store.as_ref(),
+            &place.cluster,
+            place.campaign_trust()?,
+        ))
         .context("cannot read the campaigns")?;
     let chosen: Vec<_> = all
+        .campaigns
         .into_iter()
         .filter(|(c, _)| args.campaign.as_ref().is_none_or(|id| &c.id == id))
         .collect();
+    let refused: Vec<_> = all
+        .refused
+        .iter()
+        .filter(|r| {
+            args.campaign
+                .as_ref()
+                .is_none_or(|id| r.key.contains(&format!("/{id}/")))
+        })
+        .collect();
+    if chosen.is_empty() && !refused.is_empty() {
+        let reasons: Vec<String> = refused
+            .iter()
+            .map(|r| format!("  {} ({})", r.key, r.problem))
+            .collect();
+        return Err(Failure::error(format!(
+            "no campaign of cluster {} counts; these campaign objects in the store do not:\n{}",
+            place.cluster,
+            reasons.join("\n")
+        )));
+    }
     if chosen.is_empty() {
         return Err(Failure::usage(match &args.campaign {
             Some(id) => format!("campaign {id} does not exist for cluster {}", place.cluster),
@@ -319,7 +372,11 @@ fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
     match args.format {
         Format::Json => outln!(
             "{}",
-            serde_json::to_string_pretty(&statuses).expect("serialises")
+            serde_json::to_string_pretty(&serde_json::json!({
+                "campaigns": statuses,
+                "notCounted": refused,
+            }))
+            .expect("serialises")
         ),
         Format::Table => {
             for s in &statuses {
@@ -348,6 +405,9 @@ fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
                         outln!("  late: {}", f.key);
                     }
                 }
+            }
+            for r in &refused {
+                outln!("not counted: campaign {} ({})", r.key, r.problem);
             }
         }
     }

@@ -61,6 +61,14 @@ impl SettingGroup for ClusterSettings {
     ];
 }
 
+/// The keys of packs, for the review commands: the key that signs packs signs campaigns, and
+/// a campaign counts only when it verifies against the keys trusted for packs.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewTrustSettings;
+impl SettingGroup for ReviewTrustSettings {
+    const SETTINGS: &'static [Setting] = &[Setting::SigningKey, Setting::AllowedSigners];
+}
+
 /// How to reach an `s3://` store, for the commands that read one.
 #[derive(Debug, Clone, Default)]
 pub struct S3Settings;

@@ -185,6 +185,20 @@ impl AllowedSigner {
         )
     }
 
+    /// The key itself as a trusted signer (what a run trusts besides its allowed signers: what
+    /// it signed itself), under `principal`.
+    pub fn of_key(principal: &str, key: &SigningKey) -> AllowedSigner {
+        AllowedSigner {
+            line: 0,
+            principals: vec![principal.to_string()],
+            namespaces: Some(vec![NAMESPACE.to_string()]),
+            valid_after: None,
+            valid_before: None,
+            cert_authority: false,
+            key: key.public_key().clone(),
+        }
+    }
+
     fn allows_namespace(&self, ns: &str) -> bool {
         self.namespaces
             .as_ref()

@@ -4,7 +4,7 @@
 //! period or appeared after the last campaign, overdue campaigns, self-reviews, and decision
 //! files that do not count (unsigned, invalid, late).
 
-use super::model::{Campaign, Row, Submission, Verdict, is_own_access};
+use super::model::{Campaign, RefusedCampaign, Row, Submission, Verdict, is_own_access};
 use crate::finding::Finding;
 use crate::rbac::SubjectRef;
 use crate::rules::{RuleId, new_finding};
@@ -22,6 +22,8 @@ pub const DEFAULT_REVIEW_PERIOD_DAYS: u32 = 90;
 #[derive(Debug, Clone)]
 pub struct Reviews {
     pub campaigns: Vec<(Campaign, Vec<Submission>)>,
+    /// Campaign objects in the store that do not count, with the reason.
+    pub refused: Vec<RefusedCampaign>,
     pub period_days: u32,
     /// The previous pack's `reviews.json`.
     pub previous: Option<ReviewState>,
@@ -30,6 +32,7 @@ pub struct Reviews {
 /// What the follow-up reads.
 pub struct ReviewInput<'a> {
     pub campaigns: &'a [(Campaign, Vec<Submission>)],
+    pub refused: &'a [RefusedCampaign],
     /// Today's privileged population (the rows a campaign would freeze now).
     pub population: &'a [Row],
     /// The ids of every row that exists today (every binding's): a reviewed grant not among
@@ -46,6 +49,9 @@ pub struct ReviewInput<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct ReviewState {
     pub campaigns: Vec<CampaignStatus>,
+    /// Campaign objects in the store that do not count (and whose rows count nowhere).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_campaigns: Vec<RefusedCampaign>,
     /// Rows of today's population and how each stands.
     pub coverage: Coverage,
 }
@@ -144,6 +150,7 @@ pub fn progress(
     let existing: BTreeSet<String> = campaign.rows.iter().map(|r| r.id.clone()).collect();
     let input = ReviewInput {
         campaigns: &campaigns,
+        refused: &[],
         population: &campaign.rows,
         existing: &existing,
         now,
@@ -166,12 +173,26 @@ pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
     }
     let (coverage, coverage_findings) = coverage(input, &campaigns);
     findings.extend(coverage_findings);
+    findings.extend(input.refused.iter().map(refused_finding));
     (
         ReviewState {
             campaigns,
+            refused_campaigns: input.refused.to_vec(),
             coverage,
         },
         findings,
+    )
+}
+
+/// KE-REV-006 for a campaign object that does not count: its rows are not reviewed anywhere.
+fn refused_finding(refused: &RefusedCampaign) -> Finding {
+    new_finding(
+        RuleId::Rev006,
+        &refused.key,
+        format!(
+            "campaign {} does not count: {}; none of its decisions count as reviews",
+            refused.key, refused.problem
+        ),
     )
 }
 
@@ -540,6 +561,7 @@ mod tests {
         let existing: BTreeSet<String> = population.iter().map(|r| r.id.clone()).collect();
         let (state, findings) = evaluate(&ReviewInput {
             campaigns,
+            refused: &[],
             population,
             existing: &existing,
             now: at(now),

@@ -13,10 +13,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// a pack's signature cannot pass for a decision, nor the reverse.
 pub const REVIEW_NAMESPACE: &str = "kube-evidence-review";
 pub const CAMPAIGN_FILE: &str = "campaign.json";
+/// The signature of `campaign.json` by the key that signs packs (SSHSIG, the packs' namespace),
+/// made when the campaign starts: the campaign, its rows and its reviewers' keys are trusted only
+/// when it verifies against the keys the reader trusts for packs.
+pub const CAMPAIGN_SIGNATURE_FILE: &str = "campaign.json.sig";
 pub const POPULATION_FILE: &str = "population.csv";
-pub const CAMPAIGN_VERSION: u32 = 1;
-/// The columns of the population a reviewer edits; the last three are theirs to fill in.
+/// 2: signed campaigns, and decision files that name their campaign on every row.
+pub const CAMPAIGN_VERSION: u32 = 2;
+/// The columns of the population a reviewer edits; the last three are theirs to fill in. The
+/// first names the campaign, so a signed decision file counts for that campaign only.
 pub const COLUMNS: &[&str] = &[
+    "campaign",
     "row",
     "subject",
     "access",
@@ -124,6 +131,16 @@ pub struct Submission {
     pub decisions: Result<Vec<Decision>, String>,
 }
 
+/// A campaign object in the store that does not count, and why (unsigned, not by a trusted key,
+/// changed after it started, copied to another place, unreadable). Its rows count as reviewed
+/// nowhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefusedCampaign {
+    pub key: String,
+    pub problem: String,
+}
+
 /// The population as the CSV a reviewer edits in a spreadsheet.
 pub fn population_csv(campaign: &Campaign) -> Vec<u8> {
     let mut w = crate::csv_out::writer(Vec::new());
@@ -132,6 +149,7 @@ pub fn population_csv(campaign: &Campaign) -> Vec<u8> {
         crate::csv_out::record(
             &mut w,
             [
+                campaign.id.as_str(),
                 r.id.as_str(),
                 &r.subject.to_string(),
                 &r.access,
@@ -206,7 +224,20 @@ pub fn parse_decisions(
             col: 1,
         });
         let cell = |i: usize| record.get(i).unwrap_or("").trim().to_string();
-        let id = cell(0);
+        let id = cell(1);
+        if cell(0) != campaign.id {
+            // A signed file decides for the campaign it names, never for a later one.
+            diags.push(
+                origin,
+                at,
+                format!(
+                    "row {id} was decided for campaign `{}`, not for campaign {}: decisions are made for one campaign and never carried to another",
+                    cell(0),
+                    campaign.id
+                ),
+            );
+            continue;
+        }
         let Some(row) = rows.get(id.as_str()) else {
             diags.push(
                 origin,
@@ -236,19 +267,19 @@ pub fn parse_decisions(
             row.reviewer.clone(),
         ];
         for (i, want) in as_frozen.iter().enumerate() {
-            if cell(i + 1) != *want {
+            if cell(i + 2) != *want {
                 diags.push(
                     origin,
                     at,
                     format!(
                         "row {id}: `{}` is `{}` in the file but `{want}` in the campaign; only decision, keep and reason are the reviewer's to fill in",
-                        COLUMNS[i + 1],
-                        cell(i + 1)
+                        COLUMNS[i + 2],
+                        cell(i + 2)
                     ),
                 );
             }
         }
-        if row.reviewer != reviewer {
+        if !same_identity(&row.reviewer, reviewer) {
             // One message per assigned reviewer below, not one per row.
             foreign.entry(row.reviewer.clone()).or_default().push(line);
         }
@@ -259,7 +290,7 @@ pub fn parse_decisions(
                 format!("row {id} is {reviewer}'s own access: nobody reviews their own access"),
             );
         }
-        if let Some(d) = decision_of(&id, &cell(8), cell(9), cell(10), at, origin, &mut diags) {
+        if let Some(d) = decision_of(&id, &cell(9), cell(10), cell(11), at, origin, &mut diags) {
             out.push(d);
         }
     }
@@ -282,7 +313,7 @@ pub fn parse_decisions(
     let mine: BTreeSet<&str> = campaign
         .rows
         .iter()
-        .filter(|r| r.reviewer == reviewer)
+        .filter(|r| same_identity(&r.reviewer, reviewer))
         .map(|r| r.id.as_str())
         .collect();
     let missing: Vec<&str> = mine
@@ -357,10 +388,22 @@ fn decision_of(
 pub fn is_own_access(subject: &SubjectRef, reviewer: &str) -> bool {
     match subject {
         SubjectRef::User { name } => {
-            name == reviewer || name.rsplit_once(':').is_some_and(|(_, n)| n == reviewer)
+            same_identity(name, reviewer)
+                || name
+                    .rsplit_once(':')
+                    .is_some_and(|(_, n)| same_identity(n, reviewer))
         }
         _ => false,
     }
+}
+
+/// Whether two reviewer identities (e-mail addresses, a reviewer map's names, allowed-signers
+/// principals, user names from an identity provider) are one person. Identity providers match
+/// addresses without regard to case (`Carol@Example.com` signs in as `carol@example.com`), so the
+/// comparison does too: case-sensitive, a reviewer could keep their own access by changing case.
+pub fn same_identity(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a == b || a.to_lowercase() == b.to_lowercase()
 }
 
 #[cfg(test)]
@@ -412,7 +455,7 @@ mod tests {
             let id = &c.rows[i].id;
             let line = text
                 .lines()
-                .find(|l| l.starts_with(id.as_str()))
+                .find(|l| l.contains(id.as_str()))
                 .unwrap()
                 .to_string();
             let done = format!(
@@ -443,7 +486,7 @@ mod tests {
     fn problems_are_reported_at_once_by_line() {
         let c = campaign();
         let mut text = filled(&c, &[("maybe", "", ""), ("reduce", "", "x")]);
-        text.push_str("R-000000000000,User:x,a,b,c,d,,alice@example.com,keep,,r\n");
+        text.push_str("c1,R-000000000000,User:x,a,b,c,d,,alice@example.com,keep,,r\n");
         let err = parse_decisions(&text, "d.csv", &c, "alice@example.com")
             .unwrap_err()
             .to_string();
@@ -459,6 +502,40 @@ mod tests {
             err.contains("d.csv:4:1:") && err.contains("rows cannot be added"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_decision_file_of_another_campaign_does_not_count_here() {
+        let c = campaign();
+        let text = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")]);
+        let mut later = c.clone();
+        later.id = "c2".into();
+        let err = parse_decisions(&text, "d.csv", &later, "alice@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("decided for campaign `c1`, not for campaign c2")
+                && err.contains("d.csv:2:1:")
+                && err.contains("d.csv:3:1:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn identities_compare_as_identity_providers_compare_them() {
+        let bob = SubjectRef::user("oidc:bob@example.com");
+        for reviewer in ["bob@example.com", "Bob@Example.com", "BOB@EXAMPLE.COM"] {
+            assert!(is_own_access(&bob, reviewer), "{reviewer}");
+        }
+        assert!(is_own_access(
+            &SubjectRef::user("Bob@example.com"),
+            "bob@example.com"
+        ));
+        assert!(!is_own_access(&bob, "bobby@example.com"));
+        let c = campaign();
+        let text = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")]);
+        // The reviewer's key names them with other capitals: still their rows.
+        assert!(parse_decisions(&text, "d.csv", &c, "Alice@Example.COM").is_ok());
     }
 
     #[test]

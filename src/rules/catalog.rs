@@ -873,12 +873,12 @@ pub const CATALOG: &[RuleDef] = &[
         Rev006,
         Review,
         Medium,
-        "Review decisions unsigned, invalid or late",
+        "Review campaigns or decisions that do not count, or late decisions",
         None,
         NONE,
         &["access-review"],
-        "A decision file does not count (no signature, a signature that does not verify or is not the assigned reviewer's, rows that do not match the campaign) or came after the due date.",
-        "Have the reviewer sign and submit the decisions again with `kube-evidence review submit`."
+        "A campaign in the store does not count (not signed by a key trusted for packs, changed after it started, copied to another place), or a decision file does not count (no signature, a signature that does not verify or is not the assigned reviewer's, rows that do not match the campaign or name another one) or came after the due date. Nothing of what does not count is taken as a review.",
+        "For a campaign: find out who wrote it to the store, and start a new one with `kube-evidence review start` (signed with the key that signs packs). For a decision file: have the reviewer sign and submit the decisions again with `kube-evidence review submit`."
     ),
     rule!(
         Chg001,

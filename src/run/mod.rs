@@ -15,7 +15,7 @@ use crate::exceptions::ExceptionsError;
 use crate::finding::Severity;
 use crate::inventory::{InventoryError, InventoryRef};
 use crate::pack::previous::VerifiedPrevious;
-use crate::pack::sign::{SignError, SigningKey};
+use crate::pack::sign::{AllowedSigner, SignError, SigningKey};
 use crate::pack::{self, Manifest, PreviousPack, ToolInfo};
 use crate::progress::Progress;
 use crate::report::{self, ReportInput};
@@ -295,6 +295,17 @@ pub async fn run(
     result
 }
 
+/// The keys a campaign must be signed by to count: those trusted for packs, and the run's own
+/// (campaigns are signed by the key that signs packs). `None` when the run has neither.
+pub fn campaign_signers(
+    trusted: Option<&[AllowedSigner]>,
+    own: Option<&SigningKey>,
+) -> Option<Vec<AllowedSigner>> {
+    let mut signers: Vec<AllowedSigner> = trusted.map(<[_]>::to_vec).unwrap_or_default();
+    signers.extend(own.map(|k| AllowedSigner::of_key("this run's signing key", k)));
+    (!signers.is_empty()).then_some(signers)
+}
+
 /// Everything a run does while it holds the cluster's publish lock.
 #[allow(clippy::too_many_arguments)]
 async fn collect_and_publish(
@@ -335,9 +346,18 @@ async fn collect_and_publish(
         }
         None => None,
     };
-    let campaigns = reviews::read_all(store, cluster).await?;
-    let reviews = (!campaigns.is_empty()).then(|| crate::review::assess::Reviews {
-        campaigns,
+    let campaign_signers = campaign_signers(inputs.trusted_signers.as_deref(), key.as_ref());
+    let read = reviews::read_all(
+        store,
+        cluster,
+        reviews::CampaignTrust {
+            signers: campaign_signers.as_deref(),
+        },
+    )
+    .await?;
+    let reviews = (!read.is_empty()).then(|| crate::review::assess::Reviews {
+        campaigns: read.campaigns,
+        refused: read.refused,
         period_days: plan.review_period_days,
         previous: previous.as_ref().and_then(|p| p.info.reviews.clone()),
     });

@@ -122,8 +122,25 @@ pub async fn reperform(
         None => None,
         Some(state) => {
             let cutoff = m.published_at;
-            let campaigns = super::reviews::read_all(store, &m.cluster.name)
-                .await?
+            // Campaigns are checked against the keys the auditor trusts for packs: the run
+            // trusted its own signing key, which signed this pack and so is among them.
+            let read = super::reviews::read_all(
+                store,
+                &m.cluster.name,
+                super::reviews::CampaignTrust {
+                    signers: trust.signers,
+                },
+            )
+            .await?;
+            // When a refused object was written cannot be known (it is not trusted for anything,
+            // its time included): those the pack names are judged again, others are later ones.
+            let refused = read
+                .refused
+                .into_iter()
+                .filter(|r| state.refused_campaigns.iter().any(|s| s.key == r.key))
+                .collect();
+            let campaigns = read
+                .campaigns
                 .into_iter()
                 .filter(|(c, _)| c.created_at <= cutoff)
                 .map(|(c, subs)| {
@@ -136,6 +153,7 @@ pub async fn reperform(
                 .collect();
             Some(crate::review::assess::Reviews {
                 campaigns,
+                refused,
                 period_days: state.coverage.period_days,
                 previous: previous.as_ref().and_then(|p| p.info.reviews.clone()),
             })

@@ -1,13 +1,18 @@
 //! Campaigns and decisions in the store, next to the packs: `<cluster>/reviews/<campaign>/`
-//! holds `campaign.json`, `population.csv` and `decisions/<time>-<reviewer>.csv` with its `.sig`.
-//! Everything is written create-only: a corrected decision file is a new file that supersedes the
-//! earlier one, and both stay.
+//! holds `campaign.json` with its signature `campaign.json.sig`, `population.csv` and
+//! `decisions/<time>-<reviewer>.csv` with its `.sig`. Everything is written create-only: a
+//! corrected decision file is a new file that supersedes the earlier one, and both stay.
+//!
+//! Anyone who can write to the store can write these objects, so none is trusted for being
+//! there: a campaign counts only when its signature verifies against the keys the reader trusts
+//! for packs (it was signed by the key that signs packs when it started), and a decision file only
+//! when a reviewer key of that signed campaign signed it, for that campaign.
 
 use crate::pack::MAX_SIGNATURE_BYTES;
 use crate::pack::sign::{self, parse_allowed_signers};
 use crate::review::model::{
-    self, CAMPAIGN_FILE, CAMPAIGN_VERSION, Campaign, Decision, POPULATION_FILE, REVIEW_NAMESPACE,
-    Submission,
+    self, CAMPAIGN_FILE, CAMPAIGN_SIGNATURE_FILE, CAMPAIGN_VERSION, Campaign, Decision,
+    POPULATION_FILE, REVIEW_NAMESPACE, RefusedCampaign, Submission, same_identity,
 };
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -33,14 +38,26 @@ pub fn campaign_prefix(cluster: &str, id: &str) -> String {
     format!("{cluster}/reviews/{id}")
 }
 
-/// Publishes a new campaign (create-only: an existing one is never replaced).
+/// Publishes a new campaign, signed by `key` (create-only: an existing one is never replaced).
+/// The signature goes first: a campaign object without one never counts.
 pub async fn publish_campaign(
     store: &dyn Store,
     campaign: &Campaign,
+    key: &sign::SigningKey,
 ) -> Result<String, ReviewError> {
     let prefix = campaign_prefix(&campaign.cluster, &campaign.id);
     let mut json = serde_json::to_vec_pretty(campaign).expect("a campaign serialises");
     json.push(b'\n');
+    let signature = key
+        .sign_in(sign::NAMESPACE, &json)
+        .map_err(|e| ReviewError::Refused(format!("cannot sign the campaign: {e}")))?;
+    store
+        .put_new(
+            &format!("{prefix}/{CAMPAIGN_SIGNATURE_FILE}"),
+            &signature,
+            "text/plain; charset=utf-8",
+        )
+        .await?;
     store
         .put_new(
             &format!("{prefix}/{CAMPAIGN_FILE}"),
@@ -58,45 +75,116 @@ pub async fn publish_campaign(
     Ok(prefix)
 }
 
-/// Reads one campaign.
+/// The keys a campaign's signature must verify against: those trusted for packs. `None` when the
+/// reader has none (an unsigned run without `allowedSigners`): then no campaign counts.
+#[derive(Debug, Clone, Copy)]
+pub struct CampaignTrust<'a> {
+    pub signers: Option<&'a [sign::AllowedSigner]>,
+}
+
+/// Reads one campaign, refused unless it verifies (see [`read_all`]).
 pub async fn read_campaign(
     store: &dyn Store,
     cluster: &str,
     id: &str,
+    trust: CampaignTrust<'_>,
 ) -> Result<Campaign, ReviewError> {
     let key = format!("{}/{CAMPAIGN_FILE}", campaign_prefix(cluster, id));
-    read_campaign_object(store, &key)
-        .await?
-        .ok_or_else(|| ReviewError::NoCampaign(id.to_string()))
+    match read_campaign_object(store, cluster, &key, trust).await? {
+        None => Err(ReviewError::NoCampaign(id.to_string())),
+        Some(Err(problem)) => Err(ReviewError::Campaign { key, problem }),
+        Some(Ok(c)) => Ok(c),
+    }
 }
 
-/// The campaign object at `key`, or `None` when there is none; never read past
-/// [`MAX_CAMPAIGN`] bytes.
+/// The campaign object at `key`: `None` when there is none, the reason when it does not count
+/// (not signed, not by a trusted key, changed since, unreadable, or not where it says it is).
+/// Neither file is read past its limit. Store errors are errors: what cannot be read is not
+/// taken for absent.
 async fn read_campaign_object(
     store: &dyn Store,
+    cluster: &str,
     key: &str,
-) -> Result<Option<Campaign>, ReviewError> {
-    let problem = |p: String| ReviewError::Campaign {
-        key: key.to_string(),
-        problem: p,
-    };
+    trust: CampaignTrust<'_>,
+) -> Result<Option<Result<Campaign, String>>, ReviewError> {
     let bytes = match store.get_limited(key, MAX_CAMPAIGN as u64).await {
         Err(StoreError::TooLarge { .. }) => {
-            return Err(problem(format!("larger than {MAX_CAMPAIGN} bytes")));
+            return Ok(Some(Err(format!("larger than {MAX_CAMPAIGN} bytes"))));
         }
         other => other?,
     };
     let Some(bytes) = bytes else {
         return Ok(None);
     };
-    let c: Campaign = serde_json::from_slice(&bytes).map_err(|e| problem(e.to_string()))?;
+    let sig_key = key.replace(CAMPAIGN_FILE, CAMPAIGN_SIGNATURE_FILE);
+    let signature = match store.get_limited(&sig_key, MAX_SIGNATURE_BYTES).await {
+        Err(StoreError::TooLarge { .. }) => {
+            return Ok(Some(Err(format!(
+                "its signature is larger than {MAX_SIGNATURE_BYTES} bytes"
+            ))));
+        }
+        other => other?,
+    };
+    Ok(Some(campaign_of(
+        cluster,
+        key,
+        &bytes,
+        signature.as_deref(),
+        trust,
+    )))
+}
+
+/// Checks a campaign object against its signature and place, then reads it.
+fn campaign_of(
+    cluster: &str,
+    key: &str,
+    bytes: &[u8],
+    signature: Option<&[u8]>,
+    trust: CampaignTrust<'_>,
+) -> Result<Campaign, String> {
+    let Some(signers) = trust.signers else {
+        return Err("there is no key to check its signature against: the run neither signs packs nor names allowedSigners, so no campaign can be trusted".into());
+    };
+    let Some(signature) = signature else {
+        return Err(format!(
+            "it is not signed ({CAMPAIGN_SIGNATURE_FILE} is missing): a campaign is signed by the key that signs packs when it starts"
+        ));
+    };
+    // The time the key's validity is judged at is the campaign's own claim, read only to pick
+    // the key; everything else is read after the signature verifies.
+    let claimed = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| {
+            v.get("createdAt")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or("it has no readable createdAt")?;
+    sign::verify(bytes, signature, Some(signers), claimed).map_err(|e| match e {
+        sign::SignatureProblem::Mismatch => {
+            "its signature does not match it: it was changed after the campaign started".to_string()
+        }
+        other => {
+            format!("its signature does not verify against the keys trusted for packs: {other}")
+        }
+    })?;
+    let c: Campaign = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
     if c.version != CAMPAIGN_VERSION {
-        return Err(problem(format!(
+        return Err(format!(
             "version {} (this tool reads {CAMPAIGN_VERSION})",
             c.version
-        )));
+        ));
     }
-    Ok(Some(c))
+    let expected = format!("{}/{CAMPAIGN_FILE}", campaign_prefix(cluster, &c.id));
+    if c.cluster != cluster || key != expected {
+        return Err(format!(
+            "it is campaign {} of cluster {}, signed for {expected}: a campaign copied to another place does not count there",
+            c.id, c.cluster
+        ));
+    }
+    Ok(c)
 }
 
 /// Verifies a decision file's signature against the campaign's reviewers: the principal.
@@ -179,19 +267,44 @@ fn slug(principal: &str) -> String {
     s.trim_start_matches('.').to_string()
 }
 
-/// Every campaign of the cluster with its submissions (oldest first), each re-verified.
+/// The campaigns of a cluster as read from the store.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignsRead {
+    /// Those that verify, each with its submissions (oldest first), each re-verified.
+    pub campaigns: Vec<(Campaign, Vec<Submission>)>,
+    /// Those that do not count, with the reason.
+    pub refused: Vec<RefusedCampaign>,
+}
+
+impl CampaignsRead {
+    pub fn is_empty(&self) -> bool {
+        self.campaigns.is_empty() && self.refused.is_empty()
+    }
+}
+
+/// Every campaign object of the cluster: those that verify with their submissions, and those
+/// that do not count with the reason.
 pub async fn read_all(
     store: &dyn Store,
     cluster: &str,
-) -> Result<Vec<(Campaign, Vec<Submission>)>, ReviewError> {
+    trust: CampaignTrust<'_>,
+) -> Result<CampaignsRead, ReviewError> {
     let keys = store.list(&format!("{cluster}/reviews/")).await?;
-    let mut out = Vec::new();
+    let mut out = CampaignsRead::default();
     for key in keys
         .iter()
         .filter(|k| k.ends_with(&format!("/{CAMPAIGN_FILE}")))
     {
-        let Some(campaign) = read_campaign_object(store, key).await? else {
-            continue;
+        let campaign = match read_campaign_object(store, cluster, key, trust).await? {
+            None => continue,
+            Some(Err(problem)) => {
+                out.refused.push(RefusedCampaign {
+                    key: key.clone(),
+                    problem,
+                });
+                continue;
+            }
+            Some(Ok(c)) => c,
         };
         let prefix = format!("{}/decisions/", campaign_prefix(cluster, &campaign.id));
         let mut submissions = Vec::new();
@@ -202,7 +315,7 @@ pub async fn read_all(
             submissions.push(read_submission(store, &campaign, csv_key).await?);
         }
         submissions.sort_by(|a, b| (a.submitted_at, &a.key).cmp(&(b.submitted_at, &b.key)));
-        out.push((campaign, submissions));
+        out.campaigns.push((campaign, submissions));
     }
     Ok(out)
 }
@@ -271,6 +384,9 @@ pub struct StartPlan<'a> {
     /// Also one row per binding of every non-system subject, privileged or not.
     pub every_binding: bool,
     pub now: DateTime<Utc>,
+    /// The key that signs packs: it signs the campaign, so that readers trust it as they trust
+    /// packs.
+    pub key: &'a sign::SigningKey,
 }
 
 /// Freezes the population of the cluster's latest pack (verified first) into a new campaign
@@ -306,7 +422,11 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
     let unknown: std::collections::BTreeSet<&str> = rows
         .iter()
         .map(|r| r.reviewer.as_str())
-        .filter(|r| !signers.iter().any(|s| s.principals.iter().any(|p| p == r)))
+        .filter(|r| {
+            !signers
+                .iter()
+                .any(|s| s.principals.iter().any(|p| same_identity(p, r)))
+        })
         .collect();
     if !unknown.is_empty() {
         return Err(ReviewError::Refused(format!(
@@ -328,6 +448,6 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
         allowed_signers: plan.reviewer_keys.clone(),
         rows,
     };
-    publish_campaign(store, &campaign).await?;
+    publish_campaign(store, &campaign, plan.key).await?;
     Ok(campaign)
 }

@@ -500,7 +500,12 @@ fn snapshot_command_writes_gzip_once_and_prints_the_schema() {
         &[],
         &common::repo(),
     );
-    assert_eq!(again.code, 1, "never overwrites");
+    assert_eq!(again.code, 2, "never overwrites: {}", again.stderr);
+    assert!(
+        again.stderr.contains("never overwrites"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(std::fs::read(&file).unwrap(), bytes);
 
     let schema = run(&["snapshot", "--schema"], &[], &common::repo());

@@ -9,8 +9,24 @@ use std::path::{Path, PathBuf};
 
 const CLUSTER: &str = "sample-prod-eu-1";
 
+/// The binary with the packs' key in the environment: `review start` signs campaigns with it,
+/// and every review command checks campaigns against it.
 fn cli(args: &[&str], now: &str) -> common::Run {
-    common::run(args, &[("KUBE_EVIDENCE_NOW", now)], &common::repo())
+    let key = common::pack_key().0;
+    common::run(
+        args,
+        &[
+            ("KUBE_EVIDENCE_NOW", now),
+            ("KUBE_EVIDENCE_SIGNING_KEY_FILE", key.to_str().unwrap()),
+        ],
+        &common::repo(),
+    )
+}
+
+/// A signed run of a sample source, as a cluster whose campaigns count.
+fn night(store: &Path, source: &str, now: &str) -> common::Run {
+    let key = common::pack_key().0;
+    common::sample_run_signed(store, source, now, Some(&key), &[], &[])
 }
 
 fn json(path: &Path) -> Value {
@@ -167,7 +183,7 @@ fn check_review_numbers(doc: &Value, pack: &Path) {
 fn a_campaign_from_start_to_revocations_carried_out_and_outstanding() {
     let work = tempfile::tempdir().unwrap();
     let store = work.path().join("store");
-    common::sample_run(&store, "samples/cluster", "2026-11-25T02:00:00Z", &[], &[]).assert_ok();
+    night(&store, "samples/cluster", "2026-11-25T02:00:00Z").assert_ok();
     let keys = rv::reviewer_keys(work.path());
     let c = start(
         &store,
@@ -224,22 +240,8 @@ fn a_campaign_from_start_to_revocations_carried_out_and_outstanding() {
 
     // carol's binding is deleted; dave's stays.
     let cluster = without(work.path(), "web-admin-carol");
-    common::sample_run(
-        &store,
-        cluster.to_str().unwrap(),
-        "2026-11-28T02:00:00Z",
-        &[],
-        &[],
-    )
-    .assert_ok();
-    common::sample_run(
-        &store,
-        cluster.to_str().unwrap(),
-        "2026-11-29T02:00:00Z",
-        &[],
-        &[],
-    )
-    .assert_ok();
+    night(&store, cluster.to_str().unwrap(), "2026-11-28T02:00:00Z").assert_ok();
+    night(&store, cluster.to_str().unwrap(), "2026-11-29T02:00:00Z").assert_ok();
     let doc = latest_findings(&store);
     let carol = outcome(&doc, &c.id, "RoleBinding web/web-admin-carol");
     assert_eq!(carol["status"], "revoked-carried-out");
@@ -300,7 +302,7 @@ fn a_campaign_from_start_to_revocations_carried_out_and_outstanding() {
 fn decision_files_that_cannot_count_are_refused_with_the_reason() {
     let work = tempfile::tempdir().unwrap();
     let store = work.path().join("store");
-    common::sample_run(&store, "samples/cluster", "2026-11-25T02:00:00Z", &[], &[]).assert_ok();
+    night(&store, "samples/cluster", "2026-11-25T02:00:00Z").assert_ok();
     let keys = rv::reviewer_keys(work.path());
     let c = start(
         &store,
@@ -431,6 +433,11 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
     let store = format!("s3://{}/{prefix}", env.bucket);
     let mut vars = s3::cli_env(&env);
     vars.push(("KUBE_EVIDENCE_S3_ENDPOINT", env.endpoint.clone()));
+    let key = common::pack_key().0;
+    vars.push((
+        "KUBE_EVIDENCE_SIGNING_KEY_FILE",
+        key.to_str().unwrap().to_string(),
+    ));
     let run_now = |args: &[&str]| {
         let mut v: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         v.push(("KUBE_EVIDENCE_LOG_LEVEL", "warn"));
@@ -451,7 +458,6 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
             CLUSTER,
             "--out",
             &store,
-            "--unsigned",
         ])
         .assert_ok();
     };
@@ -596,7 +602,7 @@ fn a_campaign_on_a_live_cluster_with_packs_in_s3() {
 fn every_binding_adds_the_unprivileged_ones() {
     let work = tempfile::tempdir().unwrap();
     let store = work.path().join("store");
-    common::sample_run(&store, "samples/cluster", "2026-11-25T02:00:00Z", &[], &[]).assert_ok();
+    night(&store, "samples/cluster", "2026-11-25T02:00:00Z").assert_ok();
     let keys = rv::reviewer_keys(work.path());
     let privileged = start(
         &store,

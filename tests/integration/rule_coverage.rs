@@ -36,7 +36,15 @@ fn access_review_between_the_nights(store: &Path) {
     let keys = rv::reviewer_keys(work.path());
     let map = rv::reviewer_map(work.path(), "carol@example.com");
     let population = work.path().join("population.csv");
-    let now = |t: &'static str| [("KUBE_EVIDENCE_NOW", t)];
+    let key = common::pack_key().0;
+    let key = key.to_str().unwrap();
+    // The packs' key signs the campaign and checks it on every read.
+    let now = |t: &'static str| {
+        [
+            ("KUBE_EVIDENCE_NOW", t),
+            ("KUBE_EVIDENCE_SIGNING_KEY_FILE", key),
+        ]
+    };
     let started = common::run(
         &[
             "review",
@@ -105,12 +113,17 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().to_str().unwrap();
     let repo = common::repo();
+    // Signed packs: campaigns count only when they verify against the key that signs packs.
+    let key = common::pack_key().0;
+    let key = key.to_str().unwrap();
     let fixture = repo.join("tests/fixtures/rules/next-night");
     common::run(
         &[
             "run",
             "--config",
             "samples/config.yaml",
+            "--signing-key",
+            key,
             "--out",
             out_dir,
             // The usage rules need an audit log: the sample's (tests/fixtures/audit/make.py).
@@ -128,6 +141,8 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
             "run",
             "--config",
             "samples/config.yaml",
+            "--signing-key",
+            key,
             "--out",
             out_dir,
             "--source",
@@ -146,6 +161,8 @@ fn every_rule_in_the_catalog_is_produced_by_a_fixture() {
             "run",
             "--config",
             "samples/config.yaml",
+            "--signing-key",
+            key,
             "--out",
             out_dir,
             "--review-period-days",

@@ -696,7 +696,7 @@ fn keygen_never_overwrites() {
         &[],
         &common::repo(),
     );
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("never overwrites"));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(

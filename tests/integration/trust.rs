@@ -114,7 +114,10 @@ fn links_in_a_local_store_are_refused_by_name_and_never_walked() {
             "--cluster",
             "sample-prod-eu-1",
         ],
-        &[],
+        &[(
+            "KUBE_EVIDENCE_SIGNING_KEY_FILE",
+            common::pack_key().0.to_str().unwrap(),
+        )],
     );
     assert_ne!(status.code, 0, "{}", status.stdout);
     assert!(
@@ -279,5 +282,331 @@ fn no_command_writes_its_output_into_a_store_or_a_pack() {
         &again,
         &reports.join("fleet-report.html"),
         "never overwrites",
+    );
+}
+
+/// The access review forgeries of issue 30, each as one with write access to the store would try
+/// it: last quarter's signed decisions submitted to (or dropped into) this quarter's campaign, a
+/// stranger's key added under a reviewer's name, a campaign rewritten to give every row to one
+/// reviewer, a campaign copied to another place, signed by a stranger, or unsigned. Each is
+/// refused with its reason, and the pack's coverage counts none of it.
+#[test]
+fn campaigns_and_decisions_count_only_when_signed_for_their_campaign() {
+    use crate::common::reviews as rv;
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let (key, signers) = common::pack_key();
+    let store_arg = store.to_str().unwrap().to_string();
+    let cluster = "sample-prod-eu-1";
+    let ke = |args: &[&str], now: &str| {
+        common::run(
+            args,
+            &[
+                ("KUBE_EVIDENCE_NOW", now),
+                ("KUBE_EVIDENCE_ALLOWED_SIGNERS", signers.to_str().unwrap()),
+                ("KUBE_EVIDENCE_SIGNING_KEY_FILE", key.to_str().unwrap()),
+            ],
+            &common::repo(),
+        )
+    };
+    common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-25T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let keys = rv::reviewer_keys(work.path());
+    let map = rv::reviewer_map(work.path(), "security@example.com");
+    let start = |now: &str, population: &Path| -> String {
+        let r = ke(
+            &[
+                "review",
+                "start",
+                "--store",
+                &store_arg,
+                "--cluster",
+                cluster,
+                "--reviewers",
+                map.to_str().unwrap(),
+                "--reviewer-keys",
+                keys.to_str().unwrap(),
+                "--due",
+                "2026-12-31",
+                "--output",
+                population.to_str().unwrap(),
+            ],
+            now,
+        );
+        r.assert_ok();
+        r.stdout.split_whitespace().nth(1).unwrap().to_string()
+    };
+    let submit = |campaign: &str, file: &Path, now: &str| {
+        ke(
+            &[
+                "review",
+                "submit",
+                "--store",
+                &store_arg,
+                "--cluster",
+                cluster,
+                "--campaign",
+                campaign,
+                file.to_str().unwrap(),
+            ],
+            now,
+        )
+    };
+    let q3_population = work.path().join("q3.csv");
+    let q3 = start("2026-11-26T09:00:00Z", &q3_population);
+    let q3_decisions = work.path().join("q3-decisions.csv");
+    std::fs::write(
+        &q3_decisions,
+        rv::decide(&q3_population, "security@example.com", |_, _| {
+            ("keep", "", "needed")
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(work.path(), "security@example.com", &q3_decisions);
+    submit(&q3, &q3_decisions, "2026-11-26T10:00:00Z").assert_ok();
+
+    // An auditor checks a campaign with OpenSSH and the packs' allowed signers, as
+    // docs/access-reviews.md says.
+    let q3_dir = store.join(format!("{cluster}/reviews/{q3}"));
+    let verified = std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(&signers)
+        .args(["-I", "packs", "-n", "kube-evidence", "-s"])
+        .arg(q3_dir.join("campaign.json.sig"))
+        .stdin(std::fs::File::open(q3_dir.join("campaign.json")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // A later campaign over the same pack: same rows, same row ids.
+    let q4_population = work.path().join("q4.csv");
+    let q4 = start("2026-11-27T09:00:00Z", &q4_population);
+    assert_ne!(q3, q4);
+    // 1. Last campaign's signed file, submitted unchanged.
+    let replay = submit(&q4, &q3_decisions, "2026-11-27T10:00:00Z");
+    assert_eq!(replay.code, 1, "{}", replay.stdout);
+    assert!(
+        replay.stderr.contains(&format!(
+            "decided for campaign `{q3}`, not for campaign {q4}"
+        )),
+        "{}",
+        replay.stderr
+    );
+    // ... or dropped into the store beside the campaign: it does not count there.
+    let q4_dir = store.join(format!("{cluster}/reviews/{q4}"));
+    std::fs::create_dir_all(q4_dir.join("decisions")).unwrap();
+    let planted = q4_dir.join("decisions/20261127T100000Z-security_example.com.csv");
+    std::fs::copy(&q3_decisions, &planted).unwrap();
+    std::fs::copy(
+        format!("{}.sig", q3_decisions.display()),
+        format!("{}.sig", planted.display()),
+    )
+    .unwrap();
+
+    // 2. A stranger's key added under the reviewer's name, in the campaign itself.
+    let stranger_dir = work.path().join("stranger");
+    std::fs::create_dir_all(&stranger_dir).unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "stranger", "-f"])
+        .arg(stranger_dir.join("security@example.com"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stranger_pub =
+        std::fs::read_to_string(stranger_dir.join("security@example.com.pub")).unwrap();
+    let campaign_file = q4_dir.join("campaign.json");
+    let genuine = std::fs::read(&campaign_file).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+    let with_stranger = format!(
+        "{}security@example.com namespaces=\"kube-evidence-review\" {}",
+        doc["allowedSigners"].as_str().unwrap(),
+        stranger_pub.trim()
+    );
+    doc["allowedSigners"] = with_stranger.into();
+    std::fs::write(&campaign_file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let forged = work.path().join("forged.csv");
+    std::fs::write(
+        &forged,
+        rv::decide(&q4_population, "security@example.com", |_, _| {
+            ("keep", "", "fine")
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(&stranger_dir, "security@example.com", &forged);
+    let r = submit(&q4, &forged, "2026-11-27T11:00:00Z");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("changed after the campaign started"),
+        "{}",
+        r.stderr
+    );
+
+    // 3. Rewritten to give every row to one reviewer: the same answer.
+    let mut doc: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+    for row in doc["rows"].as_array_mut().unwrap() {
+        row["reviewer"] = "security@example.com".into();
+    }
+    std::fs::write(&campaign_file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    let status = ke(
+        &[
+            "review",
+            "status",
+            "--store",
+            &store_arg,
+            "--cluster",
+            cluster,
+        ],
+        "2026-11-27T12:00:00Z",
+    );
+    status.assert_ok();
+    assert!(
+        status.stdout.contains(&format!(
+            "not counted: campaign {cluster}/reviews/{q4}/campaign.json (its signature does not match it: it was changed after the campaign started)"
+        )),
+        "{}",
+        status.stdout
+    );
+
+    // 4. Copied to another place: the genuine, signed q3 campaign under a new id.
+    std::fs::write(&campaign_file, &genuine).unwrap();
+    let copy = store.join(format!("{cluster}/reviews/20261128-copy"));
+    std::fs::create_dir_all(&copy).unwrap();
+    for f in ["campaign.json", "campaign.json.sig"] {
+        std::fs::copy(
+            store.join(format!("{cluster}/reviews/{q3}/{f}")),
+            copy.join(f),
+        )
+        .unwrap();
+    }
+    // 5. Unsigned, and 6. signed by a stranger's key.
+    let unsigned = store.join(format!("{cluster}/reviews/20261128-unsigned"));
+    std::fs::create_dir_all(&unsigned).unwrap();
+    std::fs::write(unsigned.join("campaign.json"), &genuine).unwrap();
+    let strangers = store.join(format!("{cluster}/reviews/20261128-stranger"));
+    std::fs::create_dir_all(&strangers).unwrap();
+    std::fs::write(strangers.join("campaign.json"), &genuine).unwrap();
+    let (other_key, _) = common::keygen(work.path(), "other");
+    let sig = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "kube-evidence", "-f"])
+        .arg(&other_key)
+        .arg(strangers.join("campaign.json"))
+        .output()
+        .unwrap();
+    assert!(
+        sig.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sig.stderr)
+    );
+
+    // The next night: the genuine q3 and q4 count; nothing else does, and says why.
+    common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-28T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let pack = common::pack_dirs(&store).pop().unwrap();
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pack.join("findings.json")).unwrap()).unwrap();
+    let reviews = &findings["reviews"];
+    let counted: Vec<&str> = reviews["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(counted, [q3.as_str(), q4.as_str()]);
+    let refused: Vec<(String, String)> = reviews["refusedCampaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["problem"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |folder: &str| {
+        refused
+            .iter()
+            .find(|(k, _)| k.contains(folder))
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| panic!("{folder} is not refused: {refused:?}"))
+    };
+    assert!(reason("20261128-copy").contains("copied to another place"));
+    assert!(reason("20261128-unsigned").contains("it is not signed"));
+    assert!(
+        reason("20261128-stranger").contains("does not verify against the keys trusted for packs")
+    );
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    // The replayed file does not count in q4: no row of q4 is decided.
+    let q4_status = reviews["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == q4.as_str())
+        .unwrap();
+    assert_eq!(q4_status["decided"], 0);
+    let replayed = &q4_status["submissions"][0];
+    assert!(
+        replayed["problem"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("decided for campaign `{q3}`")),
+        "{replayed}"
+    );
+    // Each refusal is a finding, and coverage counts the q3 decisions only.
+    let rev006: Vec<&str> = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["ruleId"] == "KE-REV-006")
+        .map(|f| f["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rev006
+            .iter()
+            .filter(|s| s.contains("does not count:") && s.starts_with("campaign "))
+            .count(),
+        3,
+        "{rev006:#?}"
+    );
+    let q3_decided = reviews["campaigns"][0]["decided"].as_u64().unwrap();
+    assert_eq!(
+        reviews["coverage"]["reviewedInPeriod"].as_u64().unwrap(),
+        q3_decided,
+        "only q3's decisions are reviews"
+    );
+
+    // An unsigned run has nothing to check campaigns against: none counts, and it says so.
+    common::sample_run(&store, "samples/cluster", "2026-11-29T02:00:00Z", &[], &[]).assert_ok();
+    let pack = common::pack_dirs(&store).pop().unwrap();
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pack.join("findings.json")).unwrap()).unwrap();
+    assert_eq!(
+        findings["reviews"]["campaigns"].as_array().unwrap().len(),
+        0
+    );
+    assert_eq!(findings["reviews"]["coverage"]["reviewedInPeriod"], 0);
+    assert!(
+        findings["reviews"]["refusedCampaigns"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("no key to check its signature against")
     );
 }

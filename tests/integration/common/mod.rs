@@ -98,6 +98,18 @@ pub fn keygen(dir: &Path, identity: &str) -> (PathBuf, PathBuf) {
     (key, signers)
 }
 
+/// One signing key for packs and campaigns, made once per test process by `keygen` (its
+/// directory lives as long as the process): for tests that need signed packs but no particular
+/// key. Returns the key and its allowed-signers file.
+pub fn pack_key() -> (PathBuf, PathBuf) {
+    static KEY: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        keygen(&dir, "packs")
+    })
+    .clone()
+}
+
 /// Every file under `dir`, relative, sorted.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -147,20 +159,32 @@ pub const SAMPLE_NIGHTS: [(&str, &str); 2] = [
 /// One unsigned run of a sample source into `out` as cluster `sample-prod-eu-1`, with the sample
 /// inventory and exceptions, at `now`; `more` adds flags, `env` variables.
 pub fn sample_run(out: &Path, source: &str, now: &str, more: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut args = vec![
-        "run",
-        "--source",
-        source,
-        "--out",
-        out.to_str().unwrap(),
-        "--unsigned",
+    sample_run_signed(out, source, now, None, more, env)
+}
+
+/// [`sample_run`], signed with `key` when one is given.
+pub fn sample_run_signed(
+    out: &Path,
+    source: &str,
+    now: &str,
+    key: Option<&Path>,
+    more: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let signing = match key {
+        Some(k) => vec!["--signing-key", k.to_str().unwrap()],
+        None => vec!["--unsigned"],
+    };
+    let mut args = vec!["run", "--source", source, "--out", out.to_str().unwrap()];
+    args.extend(signing);
+    args.extend([
         "--cluster-name",
         "sample-prod-eu-1",
         "--inventory",
         "samples/inventory.yaml",
         "--exceptions",
         "samples/exceptions.yaml",
-    ];
+    ]);
     args.extend_from_slice(more);
     let mut vars = vec![("KUBE_EVIDENCE_NOW", now)];
     vars.extend_from_slice(env);

@@ -70,11 +70,12 @@ pub fn decide(
     writer.write_record(reader.headers().unwrap()).unwrap();
     for record in reader.records() {
         let r = record.unwrap();
-        if &r[7] != reviewer {
+        // campaign, row, subject, access, scope, binding, role, sub_processor, reviewer, ...
+        if &r[8] != reviewer {
             continue;
         }
-        let (verdict, keep, reason) = decide(&r[1], &r[4]);
-        let mut cells: Vec<&str> = r.iter().take(8).collect();
+        let (verdict, keep, reason) = decide(&r[2], &r[5]);
+        let mut cells: Vec<&str> = r.iter().take(9).collect();
         cells.extend([verdict, keep, reason]);
         writer.write_record(&cells).unwrap();
     }
