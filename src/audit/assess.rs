@@ -93,6 +93,14 @@ pub struct LogSummary {
     pub gaps: usize,
     pub not_response_complete: u64,
     pub levels: BTreeMap<String, u64>,
+    /// Events read and not used because of their time: before the window, after the run.
+    #[serde(default)]
+    pub before_window: u64,
+    #[serde(default)]
+    pub after_run: u64,
+    /// Those, said in words (with the files or objects whose clock disagrees with the run's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_used: Vec<String>,
 }
 
 /// One privileged or sub-processor subject: its grants in scope and how many it used.
@@ -423,9 +431,50 @@ fn unused_findings(scoped: &Scoped, unused: &[Grant], q: &Qualifier) -> Vec<Find
         .collect()
 }
 
-/// KE-COL-003 when the log shows hours with no event, unreadable lines or incomplete events.
+/// The events the run read and did not use because of their time, said once for the report,
+/// the command line and the coverage finding.
+pub fn events_not_used(c: &Coverage) -> Vec<String> {
+    let mut out = Vec::new();
+    let when = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    if c.after_run > 0 {
+        let parts: Vec<String> = c
+            .clock_disagreements
+            .iter()
+            .map(|d| {
+                format!(
+                    "{} ({} event(s), the latest {})",
+                    d.part,
+                    d.events,
+                    when(d.latest)
+                )
+            })
+            .collect();
+        let allowance = c
+            .accepted
+            .map_or(0, |b| b.clock_skew_allowance_seconds / 60);
+        out.push(format!(
+            "{} event(s) dated after the run (more than {allowance} minute(s) ahead of its clock), so their clock and the run's disagree: {}",
+            c.after_run,
+            parts.join(", ")
+        ));
+    }
+    if c.before_window > 0 {
+        out.push(format!(
+            "{} event(s) dated before the usage window (the earliest {}), older than what the window is about",
+            c.before_window,
+            c.earliest_before_window.map(when).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+/// KE-COL-003 when the log shows hours with no event, unreadable lines, incomplete events, or
+/// events dated after the run.
 fn coverage_finding(c: &Coverage) -> Option<Finding> {
     let mut problems = Vec::new();
+    if c.after_run > 0 {
+        problems.push(format!("{}, not used", events_not_used(c)[0]));
+    }
     if c.events == 0 {
         problems.push(format!(
             "no audit event at all in {} file(s) or object(s)",
@@ -480,6 +529,9 @@ fn log_summary(c: &Coverage) -> LogSummary {
         gaps: c.gaps.len(),
         not_response_complete: c.not_response_complete,
         levels: c.levels.clone(),
+        before_window: c.before_window,
+        after_run: c.after_run,
+        not_used: events_not_used(c),
     }
 }
 

@@ -3,10 +3,11 @@
 //! pass and merged onto the previous pack's usage record.
 
 use super::assess::{UsageInput, UsageOptions};
+use super::read::TimeBounds;
 use super::read::{AuditError, LogPass, ReadOptions, files_of};
-use super::usage::{UsageBuilder, UsageRecord};
+use super::usage::{UsageBuilder, UsageRecord, window_start};
 use crate::store::{StoreUrl, s3::S3Options};
-use chrono::NaiveDate;
+use chrono::{DateTime, Utc};
 
 /// An object of an exported log larger than this is refused (it is held in memory while read;
 /// exports write objects of a few MiB to a few hundred).
@@ -24,13 +25,25 @@ pub struct AuditLogPlan {
 }
 
 /// Reads the whole log once: this run's record and coverage, and the rolling record (the
-/// previous pack's merged with this run's, pruned to the window ending `today`).
+/// previous pack's merged with this run's, pruned to the window ending at `now`, the run's
+/// time). Events dated before the window or after `now` (beyond the clock-skew allowance) are
+/// counted in the coverage and not used.
 pub async fn read_audit_log(
     plan: &AuditLogPlan,
     previous: Option<UsageRecord>,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<UsageInput, AuditError> {
-    let mut pass = LogPass::new(&plan.read);
+    let today = now.date_naive();
+    let from = window_start(today, plan.usage.window_days)
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    let bounds = TimeBounds::new(from, now);
+    let read = ReadOptions {
+        accept: Some(bounds),
+        ..plan.read.clone()
+    };
+    let mut pass = LogPass::new(&read);
     let mut builder = UsageBuilder::default();
     let mut on_event = |e: &super::Event| builder.add(e);
     match &plan.location {
@@ -47,7 +60,7 @@ pub async fn read_audit_log(
     let mut rolling = previous.map(UsageBuilder::from_record).unwrap_or_default();
     rolling.merge(current.clone());
     let mut record = rolling.finish();
-    record.prune_to_window(today, plan.usage.window_days);
+    record.prune_to_window(today, plan.usage.window_days, bounds.until());
     Ok(UsageInput {
         record,
         current,

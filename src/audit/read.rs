@@ -6,7 +6,7 @@
 //! stages, events that are not `ResponseComplete`.
 
 use super::event::Event;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Read};
@@ -19,6 +19,11 @@ pub const MAX_LINE: usize = 1024 * 1024;
 pub const MALFORMED_SHOWN: usize = 20;
 /// Gaps in the log longer than this are reported.
 pub const GAP_MINUTES: i64 = 60;
+/// How far after the run's own time an event may be dated and still be used: API servers and
+/// the run keep time by NTP, within seconds of each other; beyond this the clocks disagree.
+pub const CLOCK_SKEW_ALLOWANCE_SECONDS: i64 = 300;
+/// How many files or objects with events dated after the run are named one by one.
+pub const CLOCK_DISAGREEMENTS_SHOWN: usize = 20;
 
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
@@ -27,6 +32,9 @@ pub struct ReadOptions {
     /// How many recent `(auditID, stage)` pairs are remembered to drop duplicates (rotation
     /// overlaps and re-sent batches repeat events close together).
     pub dedup_window: usize,
+    /// The times an event may be dated to be used; `None` uses every event (reading a log
+    /// outside a run).
+    pub accept: Option<TimeBounds>,
 }
 
 impl Default for ReadOptions {
@@ -34,8 +42,51 @@ impl Default for ReadOptions {
         ReadOptions {
             max_malformed_share: 0.01,
             dedup_window: 1 << 18,
+            accept: None,
         }
     }
+}
+
+/// The times a run uses events from: the start of its usage window to its own time plus a
+/// clock-skew allowance. An event outside is counted and reported, never used: one event dated
+/// 2099 would otherwise mark a grant "used" for years, and a log from before the window says
+/// nothing about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeBounds {
+    pub from: DateTime<Utc>,
+    /// The run's time.
+    pub run_at: DateTime<Utc>,
+    pub clock_skew_allowance_seconds: i64,
+}
+
+impl TimeBounds {
+    pub fn new(from: DateTime<Utc>, run_at: DateTime<Utc>) -> TimeBounds {
+        TimeBounds {
+            from,
+            run_at,
+            clock_skew_allowance_seconds: CLOCK_SKEW_ALLOWANCE_SECONDS,
+        }
+    }
+
+    /// The latest time an event may be dated.
+    pub fn until(&self) -> DateTime<Utc> {
+        self.run_at + Duration::seconds(self.clock_skew_allowance_seconds)
+    }
+}
+
+/// A file or object of the log with events dated after the run: its clock (or its API
+/// server's) disagrees with the run's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClockDisagreement {
+    pub part: String,
+    pub events: u64,
+    pub latest: DateTime<Utc>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What the log covers, stated next to every conclusion drawn from it.
@@ -58,6 +109,20 @@ pub struct Coverage {
     /// Events of a stage other than `ResponseComplete` (a request may have used access and
     /// still be in flight, or have panicked).
     pub not_response_complete: u64,
+    /// The times events were used from (absent when every event was used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<TimeBounds>,
+    /// Events dated before the window: counted here, not used, not in `events`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub before_window: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest_before_window: Option<DateTime<Utc>>,
+    /// Events dated after the run beyond the allowance: counted here, never used.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub after_run: u64,
+    /// The files or objects those came from (the first [`CLOCK_DISAGREEMENTS_SHOWN`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clock_disagreements: Vec<ClockDisagreement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,8 +232,10 @@ pub struct LogPass {
 
 impl LogPass {
     pub fn new(options: &ReadOptions) -> Self {
+        let mut state = PassState::new(options.dedup_window);
+        state.coverage.accepted = options.accept;
         LogPass {
-            state: PassState::new(options.dedup_window),
+            state,
             options: options.clone(),
         }
     }
@@ -234,6 +301,41 @@ impl PassState {
                 .malformed_examples
                 .push(format!("{file}:{line}:{column}: {problem}"));
         }
+    }
+
+    /// True when the event's time may be used; otherwise it is tallied as before the window or
+    /// after the run (with the part it came from).
+    fn in_bounds(&mut self, part: &str, e: &Event) -> bool {
+        let Some(bounds) = self.coverage.accepted else {
+            return true;
+        };
+        let t = e.at();
+        let c = &mut self.coverage;
+        if t < bounds.from {
+            c.before_window += 1;
+            c.earliest_before_window = Some(c.earliest_before_window.map_or(t, |e| e.min(t)));
+            return false;
+        }
+        if t > bounds.until() {
+            c.after_run += 1;
+            let shown = c.clock_disagreements.len();
+            match c.clock_disagreements.iter_mut().find(|d| d.part == part) {
+                Some(d) => {
+                    d.events += 1;
+                    d.latest = d.latest.max(t);
+                }
+                None if shown < CLOCK_DISAGREEMENTS_SHOWN => {
+                    c.clock_disagreements.push(ClockDisagreement {
+                        part: part.to_string(),
+                        events: 1,
+                        latest: t,
+                    });
+                }
+                None => {}
+            }
+            return false;
+        }
+        true
     }
 
     /// True for an event not seen within the window.
@@ -395,11 +497,11 @@ fn read_stream<R: Read>(
         match serde_json::from_slice::<Event>(&buf) {
             Ok(e) => match e.check() {
                 Ok(()) => {
-                    if state.first_sighting(&e) {
+                    if !state.first_sighting(&e) {
+                        state.coverage.duplicates += 1;
+                    } else if state.in_bounds(shown, &e) {
                         state.count(&e);
                         on_event(&e);
-                    } else {
-                        state.coverage.duplicates += 1;
                     }
                 }
                 Err(problem) => state.malformed(shown, number, 1, problem),

@@ -256,14 +256,22 @@ fn merge_use(slot: &mut BTreeMap<AccessKey, Use>, u: Use) {
 }
 
 impl UsageRecord {
-    /// Keeps only what falls within the `window_days` ending on `today`: the record is the
-    /// window, so it stays bounded however long the chain runs, and a subject or access not seen
-    /// in the window drops out of it.
-    pub fn prune_to_window(&mut self, today: NaiveDate, window_days: u32) {
+    /// Keeps only what falls within the `window_days` ending on `today`, trimmed at both ends:
+    /// the record is the window, so it stays bounded however long the chain runs, a subject or
+    /// access not seen in the window drops out of it, and a use last seen after `not_after` (the
+    /// run's time and its clock-skew allowance: an earlier record written by a run or a log whose
+    /// clock was ahead) is dropped whole, since its count and its times cannot be told apart
+    /// from that one event.
+    pub fn prune_to_window(
+        &mut self,
+        today: NaiveDate,
+        window_days: u32,
+        not_after: DateTime<Utc>,
+    ) {
         let start = window_start(today, window_days);
         self.days_seen.retain(|d| *d >= start && *d <= today);
         for uses in self.subjects.values_mut() {
-            uses.retain(|u| u.last_seen.date_naive() >= start);
+            uses.retain(|u| u.last_seen.date_naive() >= start && u.last_seen <= not_after);
         }
         self.subjects.retain(|_, uses| !uses.is_empty());
         for days in self.activity.values_mut() {
@@ -372,7 +380,11 @@ mod tests {
             old[0].last_seen = "2026-08-01T10:00:00Z".parse().unwrap();
             old
         });
-        r.prune_to_window(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), 90);
+        r.prune_to_window(
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            90,
+            "2026-12-01T02:05:00Z".parse().unwrap(),
+        );
         assert_eq!(
             r.days_seen
                 .iter()
@@ -393,6 +405,28 @@ mod tests {
                 .to_rfc3339(),
             "2026-08-01T10:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn pruning_trims_the_later_end_too() {
+        // A record from a run whose clock, or whose log's, was ahead: a use last seen after the
+        // run is dropped whole, and days after today with it.
+        let mut b = UsageBuilder::default();
+        b.add(&event("1", "2026-11-30T10:00:00Z", "10.0.0.7", "allow"));
+        let mut r = b.finish();
+        let mut future = r.subjects["ServiceAccount:monitoring/agent"].clone();
+        future[0].last_seen = "2099-01-01T00:00:00Z".parse().unwrap();
+        r.subjects.insert("User:clock-ahead".into(), future);
+        r.days_seen
+            .insert(NaiveDate::from_ymd_opt(2099, 1, 1).unwrap());
+        r.prune_to_window(
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            90,
+            "2026-12-01T02:05:00Z".parse().unwrap(),
+        );
+        assert!(!r.subjects.contains_key("User:clock-ahead"));
+        assert!(r.subjects.contains_key("ServiceAccount:monitoring/agent"));
+        assert_eq!(r.days_seen.len(), 1);
     }
 
     #[test]

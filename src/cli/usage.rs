@@ -58,9 +58,10 @@ pub fn execute(args: UsageArgs, log: &LogArgs) -> CmdResult {
         s3: common::s3_options(&args.s3)?,
     };
     let snapshot = super::query::load(&args.input, log)?;
-    let today = common::clock()?.now().date_naive();
+    let now = common::clock()?.now();
+    let today = now.date_naive();
     let input = common::runtime()
-        .block_on(audit::read_audit_log(&plan, None, today))
+        .block_on(audit::read_audit_log(&plan, None, now))
         .context("cannot read the audit log")?;
     let index = RbacIndex::build(&snapshot);
     let grants = audit::assess::grant_uses(&index, &input.record, &subject);
@@ -74,6 +75,11 @@ pub fn execute(args: UsageArgs, log: &LogArgs) -> CmdResult {
             let v = serde_json::json!({
                 "subject": subject,
                 "windowDays": plan.usage.window_days,
+                "eventsNotUsed": {
+                    "beforeWindow": input.coverage.before_window,
+                    "afterNow": input.coverage.after_run,
+                    "clockDisagreements": input.coverage.clock_disagreements,
+                },
                 "daysSeen": days,
                 "requests": requests,
                 "denied": denied,
@@ -87,6 +93,9 @@ pub fn execute(args: UsageArgs, log: &LogArgs) -> CmdResult {
                 "{subject}: {requests} request(s), {denied} denied, on {days} of the {} days of the window the log covers",
                 plan.usage.window_days
             );
+            for line in audit::assess::events_not_used(&input.coverage) {
+                outln!("not used: {line}");
+            }
             let mut t = Table::new(&["USED", "LAST USE", "SCOPE", "RULE", "VIA"]);
             for g in &grants {
                 t.row(vec![

@@ -871,6 +871,7 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
             log.not_response_complete
         ));
     }
+    problems.extend(log.not_used.iter().map(|l| format!("{l}: not used")));
     let mut rows: Vec<UsageRowView> = u
         .subjects
         .iter()

@@ -917,12 +917,12 @@ pub const CATALOG: &[RuleDef] = &[
         Col003,
         Collection,
         Low,
-        "The audit log has gaps or unreadable lines",
+        "The audit log has gaps, unreadable lines or times ahead of the run",
         None,
         NONE,
         &["audit-log"],
-        "Hours without any audit event, malformed lines or events that never completed mean the log does not show every request of the period: use may be missing from it, so unused access may be overstated.",
-        "Check the API server's audit backend (log rotation, the export to the bucket, the audit policy) for the times named."
+        "Hours without any audit event, malformed lines or events that never completed mean the log does not show every request of the period: use may be missing from it, so unused access may be overstated. Events dated after the run mean a clock (an API server's, the log's) disagrees with the run's, or the log was written by hand: they are not used.",
+        "Check the API server's audit backend (log rotation, the export to the bucket, the audit policy) for the times named, and the clocks (NTP) of the API servers and of the run for a log named as ahead."
     ),
     rule!(
         Exc001,

@@ -342,7 +342,7 @@ async fn collect_and_publish(
         Some(audit) => {
             progress.stage("reading the audit log");
             let previous_record = previous.as_ref().and_then(|p| p.usage.clone());
-            Some(crate::audit::read_audit_log(audit, previous_record, taken_at.date_naive()).await?)
+            Some(crate::audit::read_audit_log(audit, previous_record, taken_at).await?)
         }
         None => None,
     };

@@ -117,7 +117,13 @@ pub async fn reperform(
         true => None,
         false => Some(read_verified_link(store, &m.cluster.name, &m.previous, trust).await?),
     };
-    let usage = usage_of(store, &pack, &snapshot, &mut provenance).await?;
+    let usage = usage_of(
+        store,
+        &pack,
+        previous.as_ref().and_then(|p| p.usage.clone()),
+        &mut provenance,
+    )
+    .await?;
     let reviews = match &doc.reviews {
         None => None,
         Some(state) => {
@@ -238,10 +244,13 @@ async fn controls_of(
 }
 
 /// The usage input of the run, from the pack's record and this run's log alone.
+/// The pack's usage input: this night's record as the pack keeps it, and the rolling record
+/// made again from the verified previous pack's and this night's, merged and pruned as the run
+/// does (a difference from the pack's `usage.json` is named).
 async fn usage_of(
     store: &dyn Store,
     pack: &StoredPack,
-    snapshot: &Snapshot,
+    previous: Option<UsageRecord>,
     section: &mut Section,
 ) -> Result<Option<crate::audit::UsageInput>, ReperformError> {
     if !pack.lists(USAGE_FILE) {
@@ -266,9 +275,29 @@ async fn usage_of(
         ));
         UsageRecord::default()
     };
-    let _ = snapshot;
+    let record = match (&doc.log.accepted, pack.lists(USAGE_NIGHT_FILE)) {
+        (Some(bounds), true) => {
+            let continued = doc.continued.unwrap_or(false);
+            let mut rolling = match (continued, previous) {
+                (true, Some(p)) => crate::audit::UsageBuilder::from_record(p),
+                _ => crate::audit::UsageBuilder::default(),
+            };
+            rolling.merge(current.clone());
+            let mut again = rolling.finish();
+            again.prune_to_window(bounds.run_at.date_naive(), doc.window_days, bounds.until());
+            if again != doc.record {
+                section.differences.push(format!(
+                    "{USAGE_FILE}: the rolling usage record is not the previous pack's merged with this night's and pruned to the window ({} subject(s) computed, {} in the pack)",
+                    again.subjects.len(),
+                    doc.record.subjects.len()
+                ));
+            }
+            again
+        }
+        _ => doc.record,
+    };
     Ok(Some(crate::audit::UsageInput {
-        record: doc.record,
+        record,
         current,
         continued: doc.continued.unwrap_or(false),
         coverage: doc.log,

@@ -767,3 +767,127 @@ fn an_exported_log_in_a_bucket_reads_as_the_same_log() {
     );
     assert_eq!(from_bucket["usage"]["log"]["files"], 2);
 }
+
+/// One event of `user` reading Secrets in `namespace` at `at`, as the API server writes it.
+fn secret_read(id: &str, user: &str, namespace: &str, at: &str) -> String {
+    serde_json::json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+        "auditID": id, "stage": "ResponseComplete", "verb": "get",
+        "requestURI": format!("/api/v1/namespaces/{namespace}/secrets/db"),
+        "user": {"username": user, "groups": ["system:authenticated"]},
+        "sourceIPs": ["10.0.3.3"], "userAgent": "kubectl/1.35",
+        "objectRef": {"resource": "secrets", "namespace": namespace, "name": "db", "apiVersion": "v1"},
+        "responseStatus": {"code": 200, "metadata": {}},
+        "requestReceivedTimestamp": at, "stageTimestamp": at,
+        "annotations": {"authorization.k8s.io/decision": "allow"}
+    })
+    .to_string()
+}
+
+/// Issue 30: an event dated in the future (a forged line, or an API server whose clock is
+/// ahead) never marks a grant used, and one from before the window says nothing about it; both
+/// are counted, the files they came from are named, and the record is trimmed at both ends, so
+/// 120 days on nothing of them is left.
+#[test]
+fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
+    let out = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    std::fs::copy(fixture("sample/audit.log"), log.join("audit.log")).unwrap();
+    // carol holds admin in `web` and uses none of it in the sample log.
+    let carol = "oidc:carol@example.com";
+    std::fs::write(
+        log.join("audit-ahead.log"),
+        format!(
+            "{}\n{}\n",
+            secret_read("f-1", carol, "web", "2099-01-01T00:00:00Z"),
+            // Within the five-minute allowance: used.
+            secret_read(
+                "f-2",
+                "oidc:alice@example.com",
+                "web",
+                "2026-11-25T02:04:00Z"
+            )
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        log.join("audit-old.log"),
+        secret_read("o-1", carol, "web", "2026-01-01T00:00:00Z") + "\n",
+    )
+    .unwrap();
+    run_with_log(out.path(), &log, FIRST_NIGHT, &[]).assert_ok();
+    let pack = &common::pack_dirs(out.path())[0];
+    let doc = json(&pack.join("findings.json"));
+    let carol_usage = doc["usage"]["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subject"]["kind"] == "User" && s["subject"]["name"] == carol)
+        .unwrap_or_else(|| panic!("carol is not in usage: {:#}", doc["usage"]["subjects"]));
+    assert_eq!(carol_usage["requests"], 0, "{carol_usage:#}");
+    assert_eq!(carol_usage["grantsUsed"], 0, "{carol_usage:#}");
+    assert!(carol_usage.get("lastRequest").is_none(), "{carol_usage:#}");
+    let log_summary = &doc["usage"]["log"];
+    assert_eq!(log_summary["afterRun"], 1);
+    assert_eq!(log_summary["beforeWindow"], 1);
+    let usage = json(&pack.join("usage.json"));
+    let ahead = &usage["log"]["clockDisagreements"];
+    assert_eq!(ahead.as_array().unwrap().len(), 1, "{ahead:#}");
+    assert!(
+        ahead[0]["part"]
+            .as_str()
+            .unwrap()
+            .ends_with("audit-ahead.log")
+    );
+    assert_eq!(ahead[0]["latest"], "2099-01-01T00:00:00Z");
+    assert_eq!(usage["log"]["accepted"]["runAt"], FIRST_NIGHT);
+    assert!(
+        !usage.to_string().contains("\"lastSeen\":\"2099"),
+        "never in the record"
+    );
+    // The allowance: alice's event four minutes after the run is used.
+    assert!(
+        usage["subjects"]["User:oidc:alice@example.com"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["lastSeen"] == "2026-11-25T02:04:00Z")
+    );
+    let col = one_with(&doc, "KE-COL-003", "dated after the run");
+    assert!(
+        col["summary"].as_str().unwrap().contains("audit-ahead.log"),
+        "the file whose clock disagrees is named: {col:#}"
+    );
+    let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+    assert!(
+        html.contains("1 event(s) dated after the run"),
+        "the report says it"
+    );
+
+    // 120 days on, with a log of that night only: nothing of 2099 or of the old event is left.
+    let later = logs.path().join("later.log");
+    std::fs::write(
+        &later,
+        secret_read(
+            "l-1",
+            "oidc:alice@example.com",
+            "web",
+            "2027-03-25T01:00:00Z",
+        ) + "\n",
+    )
+    .unwrap();
+    run_with_log(out.path(), &later, "2027-03-25T02:00:00Z", &[]).assert_ok();
+    let pack = common::pack_dirs(out.path()).pop().unwrap();
+    let usage = json(&pack.join("usage.json"));
+    assert!(!usage.to_string().contains("2099"), "{usage:#}");
+    let doc = json(&pack.join("findings.json"));
+    let carol_usage = doc["usage"]["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subject"]["kind"] == "User" && s["subject"]["name"] == carol)
+        .unwrap();
+    assert_eq!(carol_usage["grantsUsed"], 0, "{carol_usage:#}");
+}
