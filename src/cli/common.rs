@@ -216,3 +216,43 @@ pub fn write_outputs(
     check_outputs(outputs, stores)?;
     kube_evidence::store::outputs::write_all(outputs, stores).map_err(Failure::error)
 }
+
+/// The keys and time-stamping authority a command that reads packs trusts: with
+/// `--allowed-signers`, only packs they signed are read; without, a pack is read when its
+/// signature, if it has one, verifies.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct PackTrustArgs {
+    /// OpenSSH allowed-signers file: only packs signed by one of these keys are read
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// The time-stamping authority's certificate: time-stamped packs are judged at its time
+    #[arg(long, value_name = "FILE")]
+    pub tsa_certificate: Option<PathBuf>,
+}
+
+/// [`PackTrustArgs`] loaded.
+pub struct PackTrust {
+    pub signers: Option<Vec<kube_evidence::pack::sign::AllowedSigner>>,
+    pub tsa: Option<kube_evidence::pack::timestamp::PinnedCertificate>,
+}
+
+impl PackTrustArgs {
+    pub fn load(&self) -> Result<PackTrust, Failure> {
+        Ok(PackTrust {
+            signers: allowed_signers(self.allowed_signers.as_deref())?,
+            tsa: match &self.tsa_certificate {
+                Some(p) => Some(
+                    kube_evidence::run::inputs::load_timestamp_certificate(p)
+                        .map_err(|e| Failure::error(e.to_string()))?,
+                ),
+                None => None,
+            },
+        })
+    }
+}
+
+impl PackTrust {
+    pub fn policy(&self) -> kube_evidence::pack::read::Policy<'_> {
+        kube_evidence::pack::read::Policy::reader(self.signers.as_deref(), self.tsa.as_ref())
+    }
+}

@@ -37,30 +37,31 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: DiffFormat,
     #[command(flatten)]
+    pub trust: common::PackTrustArgs,
+    #[command(flatten)]
     pub s3: common::S3Args,
 }
 
 /// One side as read: the snapshot, the pack's findings document and pack id when it is a pack.
 type SideData = (Snapshot, Option<FindingsDocument>, Option<String>);
 
-/// A pack, in a bucket or a directory: its snapshot and findings, each checked against the size
-/// and SHA-256 its manifest records before it is parsed (a tampered or truncated pack is an
-/// error, never half a diff).
+/// A pack, in a bucket or a directory, read as every pack is ([`kube_evidence::pack::read`]):
+/// its manifest and signature judged by the trust given, then its snapshot and findings each
+/// checked against the size and SHA-256 its manifest records before it is parsed (a tampered or
+/// truncated pack is an error, never half a diff).
 async fn read_pack_side(
     target: &str,
     s3: &kube_evidence::store::s3::S3Options,
+    trust: &common::PackTrust,
 ) -> anyhow::Result<SideData> {
-    use kube_evidence::pack;
+    use kube_evidence::pack::{self, read};
     let (store, prefix) = super::keys::resolve(target, None, s3).await?;
-    let stored = pack::read_pack(store.as_ref(), &prefix).await?;
+    let opened = read::open_whole(store.as_ref(), read::Target::At(&prefix), trust.policy())
+        .await
+        .map_err(|e| verify_hint(e, target))?;
     let mut checked = Vec::new();
     for name in [pack::SNAPSHOT_FILE, "findings.json"] {
-        let bytes = match stored.read_file(store.as_ref(), name).await {
-            Err(pack::PackReadError::Corrupt { message, .. }) => {
-                anyhow::bail!("{message} (run `kube-evidence verify {target}`)")
-            }
-            other => other?,
-        };
+        let bytes = opened.file(name).await.map_err(|e| verify_hint(e, target))?;
         checked.push(bytes);
     }
     let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&checked[0], target)?;
@@ -68,6 +69,11 @@ async fn read_pack_side(
         serde_json::from_slice(&checked[1]).context("findings.json is not valid")?;
     let id = Some(doc.pack_id.clone());
     Ok((snapshot, Some(doc), id))
+}
+
+/// A pack that does not verify, with where to see every problem.
+fn verify_hint(e: kube_evidence::pack::read::PackError, target: &str) -> anyhow::Error {
+    anyhow::anyhow!("{e} (run `kube-evidence verify {target}` for every problem)")
 }
 
 struct Loaded {
@@ -145,8 +151,9 @@ pub fn diff(args: DiffArgs, log: &LogArgs) -> CmdResult {
     let clock = common::clock()?;
     let now = clock.now();
     let s3 = common::s3_options(&args.s3)?;
+    let trust = args.trust.load()?;
     let rt = common::runtime();
-    let read_pack = |target: &str| rt.block_on(read_pack_side(target, &s3));
+    let read_pack = |target: &str| rt.block_on(read_pack_side(target, &s3, &trust));
     let sides = load_side(&args.old, args.inventory.as_ref(), now, &read_pack)
         .with_context(|| format!("cannot read {}", args.old.display()))
         .and_then(|o| {
@@ -207,6 +214,8 @@ pub struct ChangesArgs {
     #[arg(long, value_enum, default_value_t)]
     pub format: PopulationFormat,
     #[command(flatten)]
+    pub trust: common::PackTrustArgs,
+    #[command(flatten)]
     pub s3: common::S3Args,
 }
 
@@ -226,6 +235,7 @@ pub fn changes(args: ChangesArgs, log: &LogArgs) -> CmdResult {
     };
     let clock = common::clock()?;
     let s3 = common::s3_options(&args.s3)?;
+    let trust = args.trust.load()?;
     let rt = common::runtime();
     let result = rt.block_on(async {
         let store = common::open_store(&url, &s3).await?;
@@ -236,6 +246,7 @@ pub fn changes(args: ChangesArgs, log: &LogArgs) -> CmdResult {
             args.to,
             args.schedule_interval_hours,
             clock.now(),
+            trust.policy(),
         )
         .await
         .with_context(|| format!("cannot read the packs of {} in {url}", args.cluster))?;

@@ -179,40 +179,13 @@ async fn resolve_latest_file(
 }
 
 /// A pack directory: inside its store when it sits at its own prefix there (so its chain can be
-/// walked), otherwise where it is.
+/// walked), otherwise where it is ([`pack::read::locate_folder`]).
 async fn resolve_pack_dir(
     path: &Path,
-    s3: &store::s3::S3Options,
+    _s3: &store::s3::S3Options,
 ) -> anyhow::Result<(Box<dyn Store>, String)> {
-    let bytes = kube_evidence::input::read_bounded(
-        &path.join(pack::MANIFEST_FILE),
-        kube_evidence::input::MAX_WRITTEN_FILE,
-    )?;
-    let m = pack::Manifest::from_bytes(&bytes)
-        .with_context(|| format!("{}/manifest.json does not parse", path.display()))?;
-    let prefix = pack::pack_prefix(&m.cluster.name, m.collected_at, &m.pack_id);
-    let canonical = path.canonicalize()?;
-    let as_text = canonical.to_string_lossy().to_string();
-    if let Some(root) = as_text.strip_suffix(&format!("/{prefix}")) {
-        return Ok((
-            common::open_store(&StoreUrl::Local(PathBuf::from(root)), s3).await?,
-            prefix,
-        ));
-    }
-    // A pack copied out of its store: verify it where it is (its chain cannot be walked).
-    let parent = canonical
-        .parent()
-        .context("a pack directory has a parent")?
-        .to_path_buf();
-    let name = canonical
-        .file_name()
-        .context("a pack directory has a name")?
-        .to_string_lossy()
-        .to_string();
-    return Ok((
-        common::open_store(&StoreUrl::Local(parent), s3).await?,
-        name,
-    ));
+    let (store, prefix) = pack::read::locate_folder(path)?;
+    Ok((Box::new(store), prefix))
 }
 
 /// A local store: its only cluster, or `--cluster`.

@@ -24,6 +24,8 @@ pub struct ShareArgs {
     #[arg(long, default_value = "7d", value_name = "DURATION")]
     pub expires: String,
     #[command(flatten)]
+    pub trust: common::PackTrustArgs,
+    #[command(flatten)]
     pub s3: common::S3Args,
 }
 
@@ -66,14 +68,20 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> CmdResult {
         }
     };
     let s3 = common::s3_options(&args.s3)?;
+    let trust = args.trust.load()?;
     let clock = common::clock()?;
     let rt = common::runtime();
     let result = rt.block_on(async {
         let (store, prefix) =
             super::keys::resolve(&args.pack, args.cluster.as_deref(), &s3).await?;
-        let stored = pack::read_pack(store.as_ref(), &prefix)
-            .await
-            .with_context(|| format!("cannot read the pack at {prefix}"))?;
+        // Links are handed out only to a pack that holds: manifest, signature, every file.
+        let stored = pack::read::open_whole(
+            store.as_ref(),
+            pack::read::Target::At(&prefix),
+            trust.policy(),
+        )
+        .await
+        .with_context(|| format!("the pack at {prefix} is not shared"))?;
         let mut names: Vec<String> = stored
             .manifest
             .files

@@ -8,6 +8,7 @@ pub mod index;
 pub mod manifest;
 pub mod period;
 pub mod previous;
+pub mod read;
 pub mod sign;
 pub mod timestamp;
 pub mod verify;

@@ -50,6 +50,8 @@ pub struct Population {
 pub enum PeriodError {
     #[error(transparent)]
     Pack(#[from] PackReadError),
+    #[error(transparent)]
+    Unverified(#[from] crate::pack::read::PackError),
     #[error("pack {pack}: {message}")]
     Unreadable { pack: String, message: String },
 }
@@ -192,6 +194,7 @@ pub async fn population(
     to: NaiveDate,
     interval_hours: u32,
     now: DateTime<Utc>,
+    policy: crate::pack::read::Policy<'_>,
 ) -> Result<Population, PeriodError> {
     let (all, incomplete) = pack::list_packs(store, cluster).await?;
     let start = day_start(from);
@@ -238,6 +241,10 @@ pub async fn population(
     let mut packs = Vec::new();
     for idx in &in_window {
         let p = &all[*idx];
+        // Each pack of the period is opened as every pack is (manifest, place, time-stamp,
+        // signature) before anything of it is counted; its files are then read by its manifest.
+        crate::pack::read::open_whole(store, crate::pack::read::Target::At(&p.prefix), policy)
+            .await?;
         packs.push(p.manifest.pack_id.clone());
         let previous_in_store = idx.checked_sub(1).map(|i| &all[i]);
         // The manifest's own link decides which pack it follows.

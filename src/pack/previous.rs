@@ -6,12 +6,10 @@
 //! stops and publishes nothing, so a tampered pack never feeds a diff or a new signed pack.
 
 use super::manifest::{LatestPointer, Manifest};
-use super::sign::{self, AllowedSigner};
-use super::timestamp::{self, MAX_REPLY_BYTES, PinnedCertificate, TIMESTAMP_FILE};
-use super::{
-    MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, SIGNATURE_FILE, SNAPSHOT_FILE,
-    latest_key, pack_prefix, read_latest, sha256_hex,
-};
+use super::read::{OpenedPack, PackError, Policy, Target};
+use super::sign::AllowedSigner;
+use super::timestamp::PinnedCertificate;
+use super::{SNAPSHOT_FILE, latest_key, pack_prefix, read_latest};
 use crate::analysis::PreviousPackInfo;
 use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};
 use crate::inventory::updates::{HISTORY_VERSION, ImageHistory, UPDATES_FILE, UpdatesDocument};
@@ -55,7 +53,7 @@ pub enum PreviousPackError {
 pub struct LatestPack<'a> {
     pub pointer: LatestPointer,
     pub manifest: Manifest,
-    reader: PackReader<'a>,
+    opened: OpenedPack<'a>,
 }
 
 /// Why a cluster's latest pack cannot be opened.
@@ -137,7 +135,7 @@ pub async fn open_latest<'a>(
             ),
         });
     }
-    let (manifest, reader) = open_pack(
+    let opened = open_pack(
         store,
         cluster,
         &pointer.pack_id,
@@ -148,15 +146,15 @@ pub async fn open_latest<'a>(
     .await?;
     Ok(Some(LatestPack {
         pointer,
-        manifest,
-        reader,
+        manifest: opened.manifest.clone(),
+        opened,
     }))
 }
 
-/// Opens the pack of `cluster` with id `pack_id` at `path` (from `latest.json` or a chain link):
-/// its manifest must be the one recorded (`manifest_sha256`), describe that pack and cluster,
-/// sit where such a pack is stored, and carry a signature the trust accepts. `recorded_by`
-/// names where the SHA-256 came from, for the error.
+/// Opens the pack of `cluster` with id `pack_id` at `path` (from `latest.json` or a chain link)
+/// through [`super::read::open`]: its manifest must be the one recorded (`manifest_sha256`),
+/// describe that pack and cluster, sit where such a pack is stored, and carry a signature the
+/// trust accepts. `recorded_by` names where the SHA-256 came from, for the error.
 async fn open_pack<'a>(
     store: &'a dyn Store,
     cluster: &str,
@@ -164,44 +162,25 @@ async fn open_pack<'a>(
     path: &str,
     (manifest_sha256, recorded_by): (&str, &str),
     trust: Trust<'_>,
-) -> Result<(Manifest, PackReader<'a>), OpenLatestError> {
-    let invalid = |problem: String| OpenLatestError::Invalid {
-        cluster: cluster.to_string(),
-        pack_id: pack_id.to_string(),
-        path: path.to_string(),
-        problem,
+) -> Result<OpenedPack<'a>, OpenLatestError> {
+    let target = Target::Recorded {
+        cluster,
+        pack_id,
+        path,
+        manifest_sha256,
+        recorded_by,
     };
-    let reader = PackReader {
-        store,
-        prefix: path.to_string(),
-    };
-    let manifest_bytes = reader
-        .get(MANIFEST_FILE, MAX_MANIFEST_BYTES)
-        .await?
-        .ok_or_else(|| invalid(format!("{MANIFEST_FILE} is missing")))?;
-    if sha256_hex(&manifest_bytes) != manifest_sha256 {
-        return Err(invalid(format!(
-            "{MANIFEST_FILE} does not match the SHA-256 {recorded_by} recorded for it"
-        )));
-    }
-    let manifest = Manifest::from_bytes(&manifest_bytes)
-        .map_err(|e| invalid(format!("{MANIFEST_FILE} is not valid: {e}")))?;
-    if manifest.pack_id != pack_id || manifest.cluster.name != cluster {
-        return Err(invalid(format!(
-            "{MANIFEST_FILE} describes pack {} of cluster {}",
-            manifest.pack_id, manifest.cluster.name
-        )));
-    }
-    let expected = pack_prefix(cluster, manifest.collected_at, pack_id);
-    if path != expected {
-        return Err(invalid(format!(
-            "pack {pack_id} of cluster {cluster} belongs at `{expected}`, not `{path}`"
-        )));
-    }
-    check_signature(&reader, &manifest, &manifest_bytes, trust)
-        .await?
-        .map_err(invalid)?;
-    Ok((manifest, reader))
+    super::read::open_whole(store, target, Policy::reader(trust.signers, trust.tsa))
+        .await
+        .map_err(|e| match e {
+            PackError::Store(e) => OpenLatestError::Store(e),
+            PackError::Invalid { problem, .. } => OpenLatestError::Invalid {
+                cluster: cluster.to_string(),
+                pack_id: pack_id.to_string(),
+                path: path.to_string(),
+                problem: problem.to_string(),
+            },
+        })
 }
 
 /// Reads and verifies the pack a chain link names (`manifest.previous` of the pack after it).
@@ -211,7 +190,7 @@ pub async fn read_verified_link(
     link: &super::manifest::PreviousPack,
     trust: Trust<'_>,
 ) -> Result<VerifiedPrevious, PreviousPackError> {
-    let (manifest, reader) = open_pack(
+    let opened = open_pack(
         store,
         cluster,
         &link.pack_id,
@@ -225,13 +204,13 @@ pub async fn read_verified_link(
         pack_id: link.pack_id.clone(),
         path: link.path.clone(),
         manifest_sha256: link.manifest_sha256.clone(),
-        collected_at: manifest.collected_at,
-        published_at: manifest.published_at,
+        collected_at: opened.manifest.collected_at,
+        published_at: opened.manifest.published_at,
     };
     read_contents(LatestPack {
         pointer,
-        manifest,
-        reader,
+        manifest: opened.manifest.clone(),
+        opened,
     })
     .await
 }
@@ -239,15 +218,15 @@ pub async fn read_verified_link(
 impl LatestPack<'_> {
     /// A file of the pack, only if the manifest lists it and its size and SHA-256 match.
     pub async fn verified_file(&self, name: &str) -> Result<Vec<u8>, OpenLatestError> {
-        self.reader
-            .verified(&self.manifest, name)
-            .await?
-            .map_err(|problem| OpenLatestError::Invalid {
+        self.opened.file(name).await.map_err(|e| match e {
+            PackError::Store(e) => OpenLatestError::Store(e),
+            PackError::Invalid { problem, .. } => OpenLatestError::Invalid {
                 cluster: self.manifest.cluster.name.clone(),
                 pack_id: self.pointer.pack_id.clone(),
                 path: self.pointer.path.clone(),
-                problem,
-            })
+                problem: problem.to_string(),
+            },
+        })
     }
 
     /// Whether the manifest lists `name`.
@@ -270,11 +249,7 @@ pub async fn read_verified(
 
 /// Every file the next run builds on, each checked against the opened pack's manifest.
 async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, PreviousPackError> {
-    let LatestPack {
-        pointer,
-        manifest,
-        reader,
-    } = latest;
+    let (pointer, manifest) = (latest.pointer.clone(), latest.manifest.clone());
     let invalid = |problem: String| -> PreviousPackError {
         OpenLatestError::Invalid {
             cluster: manifest.cluster.name.clone(),
@@ -284,16 +259,16 @@ async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, Previ
         }
         .into()
     };
-    let snapshot_bytes = reader
-        .verified(&manifest, SNAPSHOT_FILE)
-        .await?
-        .map_err(invalid)?;
+    let snapshot_bytes = latest
+        .verified_file(SNAPSHOT_FILE)
+        .await
+        .map_err(PreviousPackError::from)?;
     let snapshot = crate::snapshot::snapshot_from_bytes(&snapshot_bytes, &pointer.path)
         .map_err(|e| invalid(format!("{SNAPSHOT_FILE}: {e}")))?;
-    let findings_bytes = reader
-        .verified(&manifest, "findings.json")
-        .await?
-        .map_err(invalid)?;
+    let findings_bytes = latest
+        .verified_file("findings.json")
+        .await
+        .map_err(PreviousPackError::from)?;
     let doc: FindingsDocument = serde_json::from_slice(&findings_bytes)
         .map_err(|e| invalid(format!("findings.json is not valid: {e}")))?;
     // Packs from before trend.json existed give their own point.
@@ -305,19 +280,19 @@ async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, Previ
         sub_processors: doc.register.len(),
     }];
     if manifest.files.iter().any(|f| f.path == TREND_FILE) {
-        let bytes = reader
-            .verified(&manifest, TREND_FILE)
-            .await?
-            .map_err(invalid)?;
+        let bytes = latest
+            .verified_file(TREND_FILE)
+            .await
+            .map_err(PreviousPackError::from)?;
         let t: TrendDocument = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("{TREND_FILE} is not valid: {e}")))?;
         trend = t.points;
     }
     let usage = if manifest.files.iter().any(|f| f.path == USAGE_FILE) {
-        let bytes = reader
-            .verified(&manifest, USAGE_FILE)
-            .await?
-            .map_err(invalid)?;
+        let bytes = latest
+            .verified_file(USAGE_FILE)
+            .await
+            .map_err(PreviousPackError::from)?;
         let doc: UsageDocument = serde_json::from_slice(&bytes)
             .map_err(|e| invalid(format!("{USAGE_FILE} is not valid: {e}")))?;
         if doc.record.version != USAGE_VERSION {
@@ -330,7 +305,7 @@ async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, Previ
     } else {
         None
     };
-    let image_history = read_image_history(&reader, &manifest, &invalid).await?;
+    let image_history = read_image_history(&latest, &invalid).await?;
     Ok(VerifiedPrevious {
         info: PreviousPackInfo {
             pack_id: pointer.pack_id.clone(),
@@ -353,17 +328,16 @@ async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, Previ
 /// The record of sub-processor images the previous pack carried (`vendor-updates.json`), read
 /// through its manifest like every file the next run builds on.
 async fn read_image_history(
-    reader: &PackReader<'_>,
-    manifest: &Manifest,
+    latest: &LatestPack<'_>,
     invalid: &dyn Fn(String) -> PreviousPackError,
 ) -> Result<Option<ImageHistory>, PreviousPackError> {
-    if !manifest.files.iter().any(|f| f.path == UPDATES_FILE) {
+    if !latest.has_file(UPDATES_FILE) {
         return Ok(None);
     }
-    let bytes = reader
-        .verified(manifest, UPDATES_FILE)
-        .await?
-        .map_err(invalid)?;
+    let bytes = latest
+        .verified_file(UPDATES_FILE)
+        .await
+        .map_err(PreviousPackError::from)?;
     let doc: UpdatesDocument = serde_json::from_slice(&bytes)
         .map_err(|e| invalid(format!("{UPDATES_FILE} is not valid: {e}")))?;
     if doc.history.version != HISTORY_VERSION {
@@ -373,75 +347,4 @@ async fn read_image_history(
         )));
     }
     Ok(Some(doc.history))
-}
-
-/// The signature must verify whenever the manifest says the pack is signed; with trusted
-/// signers, it must also come from one of them, and an unsigned pack is refused. A timestamped
-/// pack read with the authority's certificate is judged at the authority's time.
-async fn check_signature(
-    reader: &PackReader<'_>,
-    manifest: &Manifest,
-    manifest_bytes: &[u8],
-    trust: Trust<'_>,
-) -> Result<Result<(), String>, StoreError> {
-    let trusted = trust.signers;
-    let signed_at = match (manifest.timestamped, trust.tsa) {
-        (true, Some(cert)) => match reader.get(TIMESTAMP_FILE, MAX_REPLY_BYTES as u64).await? {
-            None => {
-                return Ok(Err(format!(
-                    "its manifest says it is timestamped, but {TIMESTAMP_FILE} is missing"
-                )));
-            }
-            Some(reply) => match timestamp::verify(&reply, manifest_bytes, cert) {
-                Ok(token) => token.gen_time,
-                Err(e) => return Ok(Err(format!("{TIMESTAMP_FILE}: {e}"))),
-            },
-        },
-        _ => manifest.published_at,
-    };
-    let sig = reader.get(SIGNATURE_FILE, MAX_SIGNATURE_BYTES).await?;
-    Ok(match (manifest.signed, sig, trusted) {
-        (true, None, _) => Err(format!(
-            "its manifest says it is signed, but {SIGNATURE_FILE} is missing"
-        )),
-        (true, Some(sig), trusted) => {
-            match sign::verify(manifest_bytes, &sig, trusted, signed_at) {
-                Ok(c) if c.fingerprint != manifest.signing_key_fingerprint => Err(format!(
-                    "{SIGNATURE_FILE} was made by {}, but the manifest names {}",
-                    c.fingerprint, manifest.signing_key_fingerprint
-                )),
-                Ok(_) => Ok(()),
-                Err(e) => Err(format!("{SIGNATURE_FILE}: {e}")),
-            }
-        }
-        (false, Some(_), _) => Err(format!(
-            "its manifest says UNSIGNED, but a {SIGNATURE_FILE} is present"
-        )),
-        (false, None, Some(_)) => Err(
-            "it is UNSIGNED, and this run trusts only packs signed by its allowed signers".into(),
-        ),
-        (false, None, None) => Ok(()),
-    })
-}
-
-struct PackReader<'a> {
-    store: &'a dyn Store,
-    prefix: String,
-}
-
-impl PackReader<'_> {
-    async fn get(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store
-            .get_limited(&format!("{}/{name}", self.prefix), limit)
-            .await
-    }
-
-    /// A file of the pack, only if the manifest lists it and its size and SHA-256 match.
-    async fn verified(
-        &self,
-        manifest: &Manifest,
-        name: &str,
-    ) -> Result<Result<Vec<u8>, String>, StoreError> {
-        super::read_recorded_file(self.store, &self.prefix, manifest, name).await
-    }
 }

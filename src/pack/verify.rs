@@ -3,10 +3,10 @@
 //! consistent with the manifest, and with `chain` every link back through previous packs, with
 //! gaps in the nightly series and breaks reported.
 
-use super::sign::{self, AllowedSigner};
+use super::sign::AllowedSigner;
 use super::{
     MANIFEST_FILE, Manifest, PackReadError, SIGNATURE_FILE, SUMS_FILE, SUMS_SIGNATURE_FILE,
-    StoredPack, read_pack, sha256_hex, sums_file,
+    StoredPack, read_pack, sums_file,
 };
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -158,32 +158,31 @@ async fn check_sums_signature(
         );
         return;
     };
-    match sign::verify(&sums, &sig, opts.allowed_signers.as_deref(), signed_at) {
-        Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
+    match super::read::judge_detached(
+        SUMS_SIGNATURE_FILE,
+        &sums,
+        &sig,
+        &m.signing_key_fingerprint,
+        signed_at,
+        policy(opts),
+    ) {
+        Ok(detail) => check(checks, "signature", true, detail),
+        Err(e) => check(
             checks,
             "signature",
             false,
-            format!(
-                "SHA256SUMS.sig: signed by {}, but the manifest names {}",
-                c.fingerprint, m.signing_key_fingerprint
-            ),
+            format!("{SUMS_SIGNATURE_FILE}: {e}"),
         ),
-        Ok(c) if c.principal.is_some() => check(
-            checks,
-            "signature",
-            true,
-            format!("SHA256SUMS.sig: valid, by {}", c.fingerprint),
-        ),
-        Ok(c) => check(
-            checks,
-            "signature",
-            false,
-            format!(
-                "SHA256SUMS.sig: valid signature by {}, but no --allowed-signers were given to trust it",
-                c.fingerprint
-            ),
-        ),
-        Err(e) => check(checks, "signature", false, format!("SHA256SUMS.sig: {e}")),
+    }
+}
+
+/// How `verify` judges signatures and time: strictly, against the auditor's keys and authority.
+fn policy(opts: &VerifyOptions) -> super::read::Policy<'_> {
+    super::read::Policy {
+        signers: opts.allowed_signers.as_deref(),
+        tsa: opts.tsa_certificate.as_ref(),
+        strict: true,
+        allow_unsigned: opts.allow_unsigned,
     }
 }
 
@@ -212,21 +211,9 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         true,
         format!("manifest.json of pack {} parses", m.pack_id),
     );
-    // Inside a store a pack sits at the prefix its manifest implies (cluster, day, id), and a
-    // pack moved to another's place is refused; a pack copied out of its store (one folder,
-    // named anything) is known by its manifest alone.
-    let expected = super::pack_prefix(&m.cluster.name, m.collected_at, &m.pack_id);
     if prefix.contains('/') {
-        if !prefix.ends_with(&expected) {
-            check(
-                &mut checks,
-                "manifest",
-                false,
-                format!(
-                    "the manifest names pack {} (which belongs at {expected}), but it is stored at {prefix}",
-                    m.pack_id
-                ),
-            );
+        if let Err(p) = super::read::judge_place(m, prefix) {
+            check(&mut checks, p.check(), false, p.to_string());
         }
     } else {
         check(
@@ -240,9 +227,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
         );
     }
 
-    let signed_at = check_timestamp(store, prefix, &pack, opts, &mut checks)
-        .await
-        .unwrap_or(m.published_at);
+    let signed_at = check_timestamp(store, prefix, &pack, opts, &mut checks).await;
     check_manifest_signature(store, prefix, &pack, signed_at, opts, &mut checks).await;
     if m.sums_signed() {
         check_sums_signature(store, prefix, m, signed_at, opts, &mut checks).await;
@@ -354,74 +339,43 @@ async fn check_retention(
     })
 }
 
-/// `manifest.json.tsr`: the RFC 3161 token over the manifest, signed by the authority whose
-/// certificate the reader pinned. Its time is returned: the moment the manifest is proven to have
-/// existed, at which the signing key must have been valid (rather than the time the pack claims).
+/// `manifest.json.tsr`, judged as every reader judges it ([`super::read::judge_timestamp`]);
+/// returns the time signatures are checked at.
 async fn check_timestamp(
     store: &dyn Store,
     prefix: &str,
     pack: &StoredPack,
     opts: &VerifyOptions,
     checks: &mut Vec<Check>,
-) -> Option<DateTime<Utc>> {
-    use super::timestamp::{TIMESTAMP_FILE, verify as verify_token};
-    let m = &pack.manifest;
-    if !m.timestamped {
-        return None;
-    }
-    let reply = match store
-        .get_limited(
-            &format!("{prefix}/{TIMESTAMP_FILE}"),
-            super::timestamp::MAX_REPLY_BYTES as u64,
-        )
-        .await
-    {
-        Ok(Some(r)) => r,
-        _ => {
-            check(
-                checks,
-                "timestamp",
-                false,
-                format!("{TIMESTAMP_FILE} is missing, but the manifest says it is timestamped"),
-            );
-            return None;
-        }
+) -> DateTime<Utc> {
+    use super::timestamp::{MAX_REPLY_BYTES, TIMESTAMP_FILE};
+    let reply = match pack.manifest.timestamped {
+        true => store
+            .get_limited(
+                &format!("{prefix}/{TIMESTAMP_FILE}"),
+                MAX_REPLY_BYTES as u64,
+            )
+            .await
+            .ok()
+            .flatten(),
+        false => None,
     };
-    let Some(cert) = &opts.tsa_certificate else {
-        check(
-            checks,
-            "timestamp",
-            false,
-            format!(
-                "{TIMESTAMP_FILE} cannot be checked: no --tsa-certificate was given; signatures are checked at the pack's own publication time"
-            ),
-        );
-        return None;
-    };
-    match verify_token(&reply, &pack.manifest_bytes, cert) {
-        Ok(token) => {
-            check(
-                checks,
-                "timestamp",
-                true,
-                format!(
-                    "RFC 3161 token of the authority (certificate SHA-256 {}): manifest.json existed at {}, {} min from its claimed publication; signatures are checked at that time",
-                    &token.tsa_certificate_sha256[..16],
-                    token.gen_time.format("%Y-%m-%dT%H:%M:%SZ"),
-                    (token.gen_time - m.published_at).num_minutes()
-                ),
-            );
-            Some(token.gen_time)
-        }
-        Err(e) => {
-            check(checks, "timestamp", false, format!("{TIMESTAMP_FILE}: {e}"));
-            None
-        }
+    let time = super::read::judge_timestamp(
+        &pack.manifest,
+        &pack.manifest_bytes,
+        reply.as_deref(),
+        policy(opts),
+    );
+    match time.outcome {
+        Some(Ok(detail)) => check(checks, "timestamp", true, detail),
+        Some(Err(p)) => check(checks, p.check(), false, p.to_string()),
+        None => {}
     }
+    time.signed_at
 }
 
-/// `manifest.json.sig`: present exactly when the manifest says signed, valid, by the key the
-/// manifest names, and trusted by the allowed signers.
+/// `manifest.json.sig`, judged as every reader judges it ([`super::read::judge_signature`]),
+/// strictly.
 async fn check_manifest_signature(
     store: &dyn Store,
     prefix: &str,
@@ -430,7 +384,6 @@ async fn check_manifest_signature(
     opts: &VerifyOptions,
     checks: &mut Vec<Check>,
 ) {
-    let m = &pack.manifest;
     let sig = store
         .get_limited(
             &format!("{prefix}/{SIGNATURE_FILE}"),
@@ -439,68 +392,15 @@ async fn check_manifest_signature(
         .await
         .ok()
         .flatten();
-    match (m.signed, sig) {
-        (true, Some(sig)) => match sign::verify(
-            &pack.manifest_bytes,
-            &sig,
-            opts.allowed_signers.as_deref(),
-            signed_at,
-        ) {
-            Ok(c) if c.fingerprint != m.signing_key_fingerprint => check(
-                checks,
-                "signature",
-                false,
-                format!(
-                    "signed by {}, but the manifest names {}",
-                    c.fingerprint, m.signing_key_fingerprint
-                ),
-            ),
-            Ok(c) => match (&c.principal, &opts.allowed_signers) {
-                (Some(p), _) => check(
-                    checks,
-                    "signature",
-                    true,
-                    format!("manifest.json.sig: valid, by {} ({p})", c.fingerprint),
-                ),
-                (None, _) => check(
-                    checks,
-                    "signature",
-                    false,
-                    format!(
-                        "manifest.json.sig: valid signature by {}, but no --allowed-signers were given to trust it",
-                        c.fingerprint
-                    ),
-                ),
-            },
-            Err(e) => check(
-                checks,
-                "signature",
-                false,
-                format!("manifest.json.sig: {e}"),
-            ),
-        },
-        (true, None) => check(
-            checks,
-            "signature",
-            false,
-            "manifest.json.sig is missing, but the manifest says the pack is signed",
-        ),
-        (false, Some(_)) => check(
-            checks,
-            "signature",
-            false,
-            "the manifest says UNSIGNED, but a manifest.json.sig is present",
-        ),
-        (false, None) => check(
-            checks,
-            "signature",
-            opts.allow_unsigned,
-            if opts.allow_unsigned {
-                "UNSIGNED pack (accepted with --allow-unsigned)"
-            } else {
-                "UNSIGNED pack: nothing proves who produced it (--allow-unsigned to accept)"
-            },
-        ),
+    match super::read::judge_signature(
+        &pack.manifest,
+        &pack.manifest_bytes,
+        sig.as_deref(),
+        signed_at,
+        policy(opts),
+    ) {
+        Ok(detail) => check(checks, "signature", true, detail),
+        Err(p) => check(checks, p.check(), false, p.to_string()),
     }
 }
 
@@ -536,53 +436,14 @@ async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut
         if !stored.contains(&f.path) {
             continue;
         }
-        // Never more than the manifest says the file holds.
-        match store
-            .get_limited(&format!("{prefix}/{}", f.path), f.size)
-            .await
-        {
-            Err(crate::store::StoreError::TooLarge { size, .. }) => {
-                files_ok = false;
-                check(
-                    checks,
-                    "files",
-                    false,
-                    format!(
-                        "{}: size {size} differs from the manifest's {}",
-                        f.path, f.size
-                    ),
-                );
-            }
-            Ok(Some(bytes)) => {
-                if bytes.len() as u64 != f.size {
-                    files_ok = false;
-                    check(
-                        checks,
-                        "files",
-                        false,
-                        format!(
-                            "{}: size {} differs from the manifest's {}",
-                            f.path,
-                            bytes.len(),
-                            f.size
-                        ),
-                    );
-                } else if sha256_hex(&bytes) != f.sha256 {
-                    files_ok = false;
-                    check(
-                        checks,
-                        "files",
-                        false,
-                        format!("{}: SHA-256 differs from the manifest", f.path),
-                    );
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                files_ok = false;
-                check(checks, "files", false, format!("{}: {e}", f.path));
-            }
-        }
+        // The one reading of a file against its manifest entry, as every reader reads it.
+        let problem = match super::read_recorded_file(store, prefix, m, &f.path).await {
+            Ok(Ok(_)) => continue,
+            Ok(Err(p)) => p,
+            Err(e) => format!("{}: {e}", f.path),
+        };
+        files_ok = false;
+        check(checks, "files", false, problem);
     }
     if files_ok {
         check(

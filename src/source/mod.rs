@@ -128,6 +128,16 @@ pub enum InputError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Snapshot(#[from] crate::snapshot::SnapshotIoError),
+    #[error(transparent)]
+    Locate(#[from] crate::pack::read::LocateError),
+    #[error(transparent)]
+    Pack(#[from] crate::pack::read::PackError),
+    #[error("{file} of pack {path}: {message}")]
+    PackSnapshot {
+        path: String,
+        file: String,
+        message: String,
+    },
 }
 
 /// What a query needs of the cluster.
@@ -163,13 +173,23 @@ pub async fn load_snapshot(
                 }
             })
         }
-        SnapshotInput::Saved(path) => {
-            let file = if path.is_dir() {
-                path.join(crate::snapshot::SNAPSHOT_FILE)
-            } else {
-                path.clone()
-            };
-            Ok(crate::snapshot::read_snapshot_file(&file)?)
-        }
+        SnapshotInput::Saved(path) if path.is_dir() => read_pack_snapshot(path).await,
+        SnapshotInput::Saved(path) => Ok(crate::snapshot::read_snapshot_file(path)?),
     }
+}
+
+/// The snapshot of a pack's folder, read as every pack is read ([`crate::pack::read`]): the
+/// manifest and its signature if it has one, then the snapshot only as the manifest records it.
+async fn read_pack_snapshot(dir: &std::path::Path) -> Result<Snapshot, InputError> {
+    use crate::pack::read::{Policy, Target, locate_folder, open_whole};
+    let (store, prefix) = locate_folder(dir)?;
+    let pack = open_whole(&store, Target::At(&prefix), Policy::reader(None, None)).await?;
+    let bytes = pack.file(crate::snapshot::SNAPSHOT_FILE).await?;
+    crate::snapshot::snapshot_from_bytes(&bytes, &dir.display().to_string()).map_err(|e| {
+        InputError::PackSnapshot {
+            path: dir.display().to_string(),
+            file: crate::snapshot::SNAPSHOT_FILE.to_string(),
+            message: e.to_string(),
+        }
+    })
 }

@@ -610,3 +610,112 @@ fn campaigns_and_decisions_count_only_when_signed_for_their_campaign() {
             .contains("no key to check its signature against")
     );
 }
+
+/// Issue 30: one verified way to read a pack. A pack whose snapshot was changed after it was
+/// signed is refused by every command that reads packs, each naming the file; a consistent
+/// pack re-signed by a stranger is refused by every reader given the allowed signers.
+#[test]
+fn every_reader_refuses_a_pack_that_does_not_verify() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let (key, signers) = common::pack_key();
+    for (source, now) in common::SAMPLE_NIGHTS {
+        common::sample_run_signed(&store, source, now, Some(&key), &[], &[]).assert_ok();
+    }
+    let packs = common::pack_dirs(&store);
+    let (old, new) = (&packs[0], &packs[1]);
+    let ke = |args: &[&str]| {
+        common::run(
+            args,
+            &[("KUBE_EVIDENCE_NOW", "2026-11-21T00:00:00Z")],
+            &common::repo(),
+        )
+    };
+    let store_arg = store.to_str().unwrap();
+    let signers_arg = signers.to_str().unwrap();
+    let (old_arg, new_arg) = (old.to_str().unwrap(), new.to_str().unwrap());
+    let readers: Vec<(&str, Vec<&str>)> = vec![
+        ("diff", vec!["diff", old_arg, new_arg]),
+        (
+            "who-can --snapshot",
+            vec!["who-can", "list", "secrets", "--snapshot", new_arg],
+        ),
+        (
+            "changes",
+            vec![
+                "changes",
+                "--store",
+                store_arg,
+                "--cluster",
+                "sample-prod-eu-1",
+                "--from",
+                "2026-11-19",
+                "--to",
+                "2026-11-20",
+            ],
+        ),
+        (
+            "reperform",
+            vec!["reperform", new_arg, "--allowed-signers", signers_arg],
+        ),
+        (
+            "verify",
+            vec!["verify", new_arg, "--allowed-signers", signers_arg],
+        ),
+    ];
+    for (name, args) in &readers {
+        ke(args).assert_ok();
+        let _ = name;
+    }
+
+    // The snapshot changed after signing (same size, one bit).
+    let snapshot = new.join("snapshot.json.gz");
+    let genuine = std::fs::read(&snapshot).unwrap();
+    common::flip_middle_byte(&snapshot);
+    for (name, args) in &readers {
+        let r = ke(args);
+        assert_ne!(r.code, 0, "{name} read a tampered pack:\n{}", r.stdout);
+        assert!(
+            format!("{}{}", r.stdout, r.stderr).contains("snapshot.json.gz"),
+            "{name} names the file: {}{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    std::fs::write(&snapshot, &genuine).unwrap();
+
+    // A consistent pack re-signed by a stranger: readers given the allowed signers refuse it.
+    let (stranger, _) = common::keygen(work.path(), "stranger");
+    let manifest = new.join("manifest.json");
+    let sig = new.join("manifest.json.sig");
+    std::fs::remove_file(&sig).unwrap();
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "kube-evidence", "-f"])
+        .arg(&stranger)
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for args in [
+        vec!["diff", old_arg, new_arg, "--allowed-signers", signers_arg],
+        vec![
+            "changes",
+            "--store",
+            store_arg,
+            "--cluster",
+            "sample-prod-eu-1",
+            "--from",
+            "2026-11-19",
+            "--to",
+            "2026-11-20",
+            "--allowed-signers",
+            signers_arg,
+        ],
+        vec!["verify", new_arg, "--allowed-signers", signers_arg],
+    ] {
+        let r = ke(&args);
+        assert_ne!(r.code, 0, "{args:?} read a stranger's pack:\n{}", r.stdout);
+        let text = format!("{}{}", r.stdout, r.stderr);
+        assert!(text.contains("manifest.json.sig"), "{args:?}: {text}");
+    }
+}
