@@ -37,9 +37,11 @@ pub struct VendorReview {
     pub webhooks: Vec<String>,
     pub api_services: Vec<String>,
     pub aggregation: Vec<AggregationGain>,
+    /// Objects of the cluster the manifests would overwrite (built-ins above all).
+    pub replaced: Vec<Replacement>,
     /// The engine's findings about the vendor's identities and objects, in the merged cluster.
     pub findings: Vec<Finding>,
-    /// The highest severity among them.
+    /// The highest severity among them, the replacements and the identities' concerns.
     pub worst: Option<Severity>,
     /// The least access level covering every identity's grants.
     pub level: AccessLevel,
@@ -57,6 +59,53 @@ pub struct IdentityReview {
     pub reads_secrets: Vec<String>,
     /// One line per grant: scope, verbs and resources, binding and role.
     pub grants: Vec<String>,
+    /// How much this identity's access weighs in the review, and why (`None`: no access).
+    pub concern: Option<(Severity, String)>,
+}
+
+/// What an identity's access weighs before install: reaching cluster-admin is critical; a user
+/// or group (a person or a system of the vendor's, through an identity provider, outside the
+/// access-request process) with more than read-only access, or a workload reading Secrets
+/// outside its own namespace, is high; a workload reading its own namespace's Secrets, or a user
+/// or group with read-only access, is medium; anything else is not a concern of its own.
+fn concern_of(
+    subject: &SubjectRef,
+    level: AccessLevel,
+    cluster_admin: bool,
+    reads_secrets: &[String],
+    namespace: &str,
+) -> Option<(Severity, String)> {
+    let person = !matches!(subject, SubjectRef::ServiceAccount { .. });
+    let own = format!("namespace {namespace}");
+    let beyond = reads_secrets.iter().any(|s| *s != own);
+    if cluster_admin {
+        return Some((Severity::Critical, "reaches cluster-admin".into()));
+    }
+    if person && (level > AccessLevel::ReadOnlyNoSecrets || !reads_secrets.is_empty()) {
+        return Some((
+            Severity::High,
+            format!(
+                "a user or group outside the cluster gets {} access",
+                level.as_str()
+            ),
+        ));
+    }
+    if beyond {
+        return Some((
+            Severity::High,
+            format!("reads Secrets in {}", reads_secrets.join(", ")),
+        ));
+    }
+    if !reads_secrets.is_empty() {
+        return Some((Severity::Medium, format!("reads Secrets in {own}")));
+    }
+    if person && level > AccessLevel::None {
+        return Some((
+            Severity::Medium,
+            "a user or group outside the cluster gets read access".into(),
+        ));
+    }
+    None
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,12 +142,14 @@ pub fn review(input: &ReviewInput<'_>) -> VendorReview {
             .collect();
         let level = observed_level(&grants, &own);
         let reach = rbac.privilege.get(s);
+        let reads_secrets = secret_scopes(&grants);
         reviews.push(IdentityReview {
             subject: s.to_string(),
             level,
             access: observed_access(level, rbac.privilege.strongest(std::slice::from_ref(s))),
             cluster_admin: reach.map(|r| r.describe_for(s)),
-            reads_secrets: secret_scopes(&grants),
+            concern: concern_of(s, level, reach.is_some(), &reads_secrets, input.namespace),
+            reads_secrets,
             grants: grants
                 .iter()
                 .map(|g| {
@@ -117,17 +168,19 @@ pub fn review(input: &ReviewInput<'_>) -> VendorReview {
         });
         all_grants.extend(grants);
     }
+    let replaced = replacements(input.base, input.manifests);
     let manifest_objects = object_names(input.manifests);
     let mut findings: Vec<Finding> = rbac
         .analysis
         .findings
         .into_iter()
         .filter(|f| {
-            !f.system
-                && (f.subjects.iter().any(|s| identities.contains(s))
-                    || f.objects
-                        .iter()
-                        .any(|o| manifest_objects.contains(&o.to_string())))
+            // A finding about an object the manifests write counts even when it is about a
+            // system component: the vendor's version of a built-in is the vendor's.
+            f.objects
+                .iter()
+                .any(|o| manifest_objects.contains(&o.to_string()))
+                || (!f.system && f.subjects.iter().any(|s| identities.contains(s)))
         })
         .collect();
     findings.sort_by(|a, b| (b.severity, &a.id).cmp(&(a.severity, &b.id)));
@@ -148,7 +201,17 @@ pub fn review(input: &ReviewInput<'_>) -> VendorReview {
             .map(|a| a.metadata.name.clone())
             .collect(),
         aggregation: aggregation_gains(input.base, input.manifests),
-        worst: findings.iter().map(|f| f.severity).max(),
+        worst: findings
+            .iter()
+            .map(|f| f.severity)
+            .chain(replaced.iter().map(|r| r.severity))
+            .chain(
+                reviews
+                    .iter()
+                    .filter_map(|i| i.concern.as_ref().map(|c| c.0)),
+            )
+            .max(),
+        replaced,
         findings,
         level: observed_level(&all_grants, &own),
         identities: reviews,
@@ -215,8 +278,11 @@ fn merge(base: &Snapshot, manifests: &Snapshot) -> Snapshot {
     s
 }
 
-/// The vendor's identities: the ServiceAccounts its manifests define, run its workloads as, or
-/// bind (a subject without a namespace in a RoleBinding is the binding's namespace's).
+/// The vendor's identities: the ServiceAccounts its manifests define or run its workloads as,
+/// and every subject its bindings name — users and groups as well as ServiceAccounts (a
+/// ServiceAccount without a namespace in a RoleBinding is the binding's namespace's). A chart
+/// that gives a User `admin` gives that user access as surely as one that gives it to its own
+/// ServiceAccount.
 fn vendor_identities(manifests: &Snapshot, namespace: &str) -> BTreeSet<SubjectRef> {
     let mut out: BTreeSet<SubjectRef> = manifests
         .service_accounts
@@ -240,10 +306,138 @@ fn vendor_identities(manifests: &Snapshot, namespace: &str) -> BTreeSet<SubjectR
                 .map(|b| (None, &b.subjects)),
         );
     for (binding_ns, subjects) in bound {
-        for s in subjects.iter().filter(|s| s.kind == "ServiceAccount") {
-            let ns = s.namespace.as_deref().or(binding_ns).unwrap_or(namespace);
-            out.insert(SubjectRef::service_account(ns, &s.name));
+        for s in subjects {
+            let ns = binding_ns.or(Some(namespace));
+            out.extend(SubjectRef::from_binding_subject(s, ns));
         }
+    }
+    out
+}
+
+/// An object of the cluster the manifests would overwrite.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Replacement {
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// One of Kubernetes' own (bootstrap policy, `system:` names, the built-in roles).
+    pub built_in: bool,
+    /// Whether the cluster has it now (a built-in absent from a dump is replaced all the same).
+    pub exists: bool,
+    /// The subjects bound to it now, who would get whatever the vendor's version grants.
+    pub bound: Vec<String>,
+    pub severity: Severity,
+}
+
+/// Names Kubernetes' bootstrap policy gives its own roles and bindings.
+fn built_in_name(name: &str) -> bool {
+    name.starts_with("system:") || matches!(name, "cluster-admin" | "admin" | "edit" | "view")
+}
+
+/// Every object of the manifests that exists in the cluster or is one of Kubernetes' own: an
+/// install would overwrite it. A built-in replaced is critical (a chart that rewrites
+/// `cluster-admin` or `system:*` changes what every holder of it can do); another existing
+/// object is high (the vendor takes over an object someone else manages).
+fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
+    let index = crate::rbac::RbacIndex::build(base);
+    let bound_to = |kind: &str, ns: Option<&str>, name: &str| -> Vec<String> {
+        index
+            .bindings
+            .iter()
+            .filter(|b| {
+                b.role_ref.kind == kind
+                    && b.role_ref.name == name
+                    && (kind == "ClusterRole" || b.namespace.as_deref() == ns)
+            })
+            .flat_map(|b| {
+                b.resolved
+                    .iter()
+                    .flatten()
+                    .map(|s| format!("{s} ({})", b.object))
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let labelled = |m: &ObjectMeta| {
+        m.labels
+            .get("kubernetes.io/bootstrapping")
+            .map(String::as_str)
+            == Some("rbac-defaults")
+    };
+    let mut out = Vec::new();
+    let mut consider = |kind: &str,
+                        meta: &ObjectMeta,
+                        existing: Option<&ObjectMeta>,
+                        bound: Vec<String>| {
+        let built_in = built_in_name(&meta.name) || existing.is_some_and(labelled);
+        if existing.is_none() && !built_in {
+            return;
+        }
+        out.push(Replacement {
+            object: crate::rbac::index::ObjectRef::new(kind, meta.namespace.as_deref(), &meta.name)
+                .to_string(),
+            built_in,
+            exists: existing.is_some(),
+            bound,
+            severity: if built_in {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+        });
+    };
+    fn find<'a, T>(
+        list: &'a [T],
+        meta: impl Fn(&T) -> &ObjectMeta,
+        m: &ObjectMeta,
+    ) -> Option<&'a ObjectMeta> {
+        list.iter()
+            .map(&meta)
+            .find(|o| o.name == m.name && o.namespace == m.namespace)
+    }
+    for r in &manifests.cluster_roles {
+        let existing = find(&base.cluster_roles, |o| &o.metadata, &r.metadata);
+        consider(
+            "ClusterRole",
+            &r.metadata,
+            existing,
+            bound_to("ClusterRole", None, &r.metadata.name),
+        );
+    }
+    for r in &manifests.roles {
+        let existing = find(&base.roles, |o| &o.metadata, &r.metadata);
+        let bound = bound_to("Role", r.metadata.namespace.as_deref(), &r.metadata.name);
+        consider("Role", &r.metadata, existing, bound);
+    }
+    for b in &manifests.cluster_role_bindings {
+        let existing = find(&base.cluster_role_bindings, |o| &o.metadata, &b.metadata);
+        consider("ClusterRoleBinding", &b.metadata, existing, Vec::new());
+    }
+    for b in &manifests.role_bindings {
+        let existing = find(&base.role_bindings, |o| &o.metadata, &b.metadata);
+        consider("RoleBinding", &b.metadata, existing, Vec::new());
+    }
+    for (kind, mine, theirs) in [
+        (
+            "MutatingWebhookConfiguration",
+            &manifests.mutating_webhook_configurations,
+            &base.mutating_webhook_configurations,
+        ),
+        (
+            "ValidatingWebhookConfiguration",
+            &manifests.validating_webhook_configurations,
+            &base.validating_webhook_configurations,
+        ),
+    ] {
+        for w in mine {
+            let existing = find(theirs, |o| &o.metadata, &w.metadata);
+            consider(kind, &w.metadata, existing, Vec::new());
+        }
+    }
+    for a in &manifests.api_services {
+        let existing = find(&base.api_services, |o| &o.metadata, &a.metadata);
+        consider("APIService", &a.metadata, existing, Vec::new());
     }
     out
 }

@@ -458,6 +458,12 @@ pub fn events_not_used(c: &Coverage) -> Vec<String> {
             parts.join(", ")
         ));
     }
+    if c.without_user > 0 {
+        out.push(format!(
+            "{} event(s) with no user name (the API server names every requester): an anomaly of the log, not a subject",
+            c.without_user
+        ));
+    }
     if c.before_window > 0 {
         out.push(format!(
             "{} event(s) dated before the usage window (the earliest {}), older than what the window is about",
@@ -472,8 +478,12 @@ pub fn events_not_used(c: &Coverage) -> Vec<String> {
 /// events dated after the run.
 fn coverage_finding(c: &Coverage) -> Option<Finding> {
     let mut problems = Vec::new();
+    let not_used = events_not_used(c);
     if c.after_run > 0 {
-        problems.push(format!("{}, not used", events_not_used(c)[0]));
+        problems.push(format!("{}, not used", not_used[0]));
+    }
+    if let Some(nameless) = not_used.iter().find(|l| l.contains("with no user name")) {
+        problems.push(format!("{nameless}, not used"));
     }
     if c.events == 0 {
         problems.push(format!(

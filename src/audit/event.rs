@@ -134,6 +134,12 @@ impl Event {
         self.stage_timestamp.unwrap_or_default()
     }
 
+    /// Whether the requester (or the impersonated user) has no name.
+    pub fn nameless(&self) -> bool {
+        let user = self.impersonated_user.as_ref().unwrap_or(&self.user);
+        user.username.trim().is_empty()
+    }
+
     /// The subject RBAC authorised: the impersonated user when there is one.
     pub fn subject(&self) -> SubjectRef {
         let user = self.impersonated_user.as_ref().unwrap_or(&self.user);

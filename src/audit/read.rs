@@ -123,6 +123,11 @@ pub struct Coverage {
     /// The files or objects those came from (the first [`CLOCK_DISAGREEMENTS_SHOWN`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clock_disagreements: Vec<ClockDisagreement>,
+    /// Events whose user (or impersonated user) has no name: an anomaly of the log (the API
+    /// server names every requester, `system:anonymous` included), counted and not used, never
+    /// a subject called "".
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub without_user: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -499,6 +504,8 @@ fn read_stream<R: Read>(
                 Ok(()) => {
                     if !state.first_sighting(&e) {
                         state.coverage.duplicates += 1;
+                    } else if e.nameless() {
+                        state.coverage.without_user += 1;
                     } else if state.in_bounds(shown, &e) {
                         state.count(&e);
                         on_event(&e);

@@ -61,7 +61,10 @@ async fn read_pack_side(
         .map_err(|e| verify_hint(e, target))?;
     let mut checked = Vec::new();
     for name in [pack::SNAPSHOT_FILE, "findings.json"] {
-        let bytes = opened.file(name).await.map_err(|e| verify_hint(e, target))?;
+        let bytes = opened
+            .file(name)
+            .await
+            .map_err(|e| verify_hint(e, target))?;
         checked.push(bytes);
     }
     let snapshot = kube_evidence::snapshot::snapshot_from_bytes(&checked[0], target)?;

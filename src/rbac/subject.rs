@@ -88,6 +88,11 @@ impl SubjectRef {
         s: &Subject,
         binding_namespace: Option<&str>,
     ) -> Option<SubjectRef> {
+        // A subject without a name applies to nobody (the loaders refuse one; this is the
+        // backstop for snapshots from elsewhere).
+        if s.name.trim().is_empty() {
+            return None;
+        }
         match s.kind.as_str() {
             "User" => Some(match parse_sa_username(&s.name) {
                 Some((ns, name)) => SubjectRef::service_account(ns, name),

@@ -25,6 +25,10 @@ pub fn document(
         .map(|i| {
             vec![
                 i.subject.clone(),
+                match &i.concern {
+                    Some((severity, why)) => format!("{severity}: {why}"),
+                    None => "-".into(),
+                },
                 i.access.clone(),
                 i.cluster_admin.clone().unwrap_or_else(|| "no".into()),
                 if i.reads_secrets.is_empty() {
@@ -47,6 +51,28 @@ pub fn document(
             .iter()
             .map(|a| vec!["APIService".to_string(), a.clone()]),
     );
+    let replaced: Vec<Vec<String>> = r
+        .replaced
+        .iter()
+        .map(|x| {
+            vec![
+                x.severity.to_string(),
+                x.object.clone(),
+                match (x.built_in, x.exists) {
+                    (true, true) => "a Kubernetes built-in, in the cluster".to_string(),
+                    (true, false) => {
+                        "a Kubernetes built-in (not in what was reviewed against)".to_string()
+                    }
+                    _ => "an object already in the cluster".to_string(),
+                },
+                if x.bound.is_empty() {
+                    "-".to_string()
+                } else {
+                    x.bound.join("\n")
+                },
+            ]
+        })
+        .collect();
     let gains: Vec<Vec<String>> = r
         .aggregation
         .iter()
@@ -81,11 +107,12 @@ pub fn document(
                 "Identities and what they could do",
                 Vec::new(),
                 &[
-                    ("Identity", 1.4),
-                    ("Access", 1.2),
-                    ("Cluster-admin", 1.2),
-                    ("Secrets", 0.9),
-                    ("Grants", 3.3),
+                    ("Identity", 1.3),
+                    ("Concern", 1.2),
+                    ("Access", 1.0),
+                    ("Cluster-admin", 1.0),
+                    ("Secrets", 0.8),
+                    ("Grants", 2.7),
                 ],
                 identity_rows,
             ),
@@ -98,6 +125,21 @@ pub fn document(
                 },
                 &[("Kind", 1.0), ("Name", 3.0)],
                 added,
+            ),
+            section(
+                "Objects of the cluster it would overwrite",
+                if replaced.is_empty() {
+                    vec!["None: the manifests create only objects the cluster does not have, and none of Kubernetes' own.".into()]
+                } else {
+                    vec!["Applying the manifests replaces these objects; whoever is bound to a replaced role gets what the vendor's version grants.".into()]
+                },
+                &[
+                    ("Severity", 0.7),
+                    ("Object", 1.8),
+                    ("What it is", 1.6),
+                    ("Bound to it now", 2.4),
+                ],
+                replaced,
             ),
             section(
                 "Existing subjects that would gain through aggregation",
@@ -161,13 +203,22 @@ fn verdict(r: &VendorReview, product: &str, manifests: &str, against: &str) -> V
             }
         ),
         format!(
-            "{} finding(s); the highest severity is {}.",
+            "{} finding(s), {} of concern, and {} object(s) of the cluster overwritten ({} of them Kubernetes built-ins); the highest severity is {}.",
             r.findings.len(),
+            match r.identities.iter().filter(|i| i.concern.is_some()).count() {
+                1 => "1 identity".to_string(),
+                n => format!("{n} identities"),
+            },
+            r.replaced.len(),
+            r.replaced.iter().filter(|x| x.built_in).count(),
             r.worst.map_or("none".to_string(), |s| s.to_string())
         ),
     ];
     if r.identities.is_empty() {
-        verdict.push("The manifests define, bind or run as no ServiceAccount.".into());
+        verdict.push(
+            "The manifests define, bind or run as no identity (ServiceAccount, user or group)."
+                .into(),
+        );
     }
     verdict
 }

@@ -613,7 +613,7 @@ impl SnapshotBuilder {
                     .push(ClusterRoleBinding {
                         metadata: cluster_scoped(b.metadata.into_meta()),
                         role_ref: role_ref(b.role_ref),
-                        subjects: subjects(b.subjects),
+                        subjects: subjects(b.subjects)?,
                     });
             }
             ResourceKind::RoleBinding => {
@@ -624,7 +624,7 @@ impl SnapshotBuilder {
                         self.default_namespace.as_deref(),
                     )?,
                     role_ref: role_ref(b.role_ref),
-                    subjects: subjects(b.subjects),
+                    subjects: subjects(b.subjects)?,
                 });
             }
             ResourceKind::ServiceAccount => {
@@ -970,14 +970,33 @@ fn role_ref(r: RawRoleRef) -> RoleRef {
     }
 }
 
-fn subjects(raw: Option<Vec<RawSubject>>) -> Vec<Subject> {
+/// A binding's subjects. One without a name is refused: the API server never stores one
+/// (`subjects[i].name: Required value`), so it is an edited dump, not a subject; taken as
+/// written it would name a user called "".
+fn subjects(raw: Option<Vec<RawSubject>>) -> Result<Vec<Subject>, ObjectError> {
     raw.unwrap_or_default()
         .into_iter()
-        .map(|s| Subject {
-            kind: s.kind,
-            name: s.name,
-            namespace: s.namespace.filter(|n| !n.is_empty()),
-            api_group: s.api_group.filter(|g| !g.is_empty()),
+        .enumerate()
+        .map(|(i, s)| {
+            if s.name.trim().is_empty() {
+                return Err(ObjectError {
+                    path: vec![
+                        PathSegment::Key("subjects".into()),
+                        PathSegment::Index(i),
+                        PathSegment::Key("name".into()),
+                    ],
+                    message: format!(
+                        "a {} subject without a name: the API server refuses it (Required value), so this binding is not one a cluster holds",
+                        if s.kind.is_empty() { "binding" } else { s.kind.as_str() }
+                    ),
+                });
+            }
+            Ok(Subject {
+                kind: s.kind,
+                name: s.name,
+                namespace: s.namespace.filter(|n| !n.is_empty()),
+                api_group: s.api_group.filter(|g| !g.is_empty()),
+            })
         })
         .collect()
 }

@@ -814,7 +814,12 @@ fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
     .unwrap();
     std::fs::write(
         log.join("audit-old.log"),
-        secret_read("o-1", carol, "web", "2026-01-01T00:00:00Z") + "\n",
+        format!(
+            "{}\n{}\n",
+            secret_read("o-1", carol, "web", "2026-01-01T00:00:00Z"),
+            // No user name: an anomaly of the log, never a subject `User:`.
+            secret_read("n-1", "", "web", "2026-11-24T12:00:00Z")
+        ),
     )
     .unwrap();
     run_with_log(out.path(), &log, FIRST_NIGHT, &[]).assert_ok();
@@ -832,6 +837,12 @@ fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
     let log_summary = &doc["usage"]["log"];
     assert_eq!(log_summary["afterRun"], 1);
     assert_eq!(log_summary["beforeWindow"], 1);
+    assert!(
+        log_summary["notUsed"]
+            .to_string()
+            .contains("1 event(s) with no user name"),
+        "{log_summary:#}"
+    );
     let usage = json(&pack.join("usage.json"));
     let ahead = &usage["log"]["clockDisagreements"];
     assert_eq!(ahead.as_array().unwrap().len(), 1, "{ahead:#}");
@@ -846,6 +857,11 @@ fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
     assert!(
         !usage.to_string().contains("\"lastSeen\":\"2099"),
         "never in the record"
+    );
+    assert_eq!(usage["log"]["withoutUser"], 1);
+    assert!(
+        usage["subjects"].get("User:").is_none(),
+        "a nameless requester is not a subject"
     );
     // The allowance: alice's event four minutes after the run is used.
     assert!(

@@ -175,3 +175,57 @@ fn manifests_with_problems_are_refused_with_their_position() {
     let bad_ns = review(&m, "Not_A_Namespace", &dir.path().join("out"), &[]);
     assert_eq!(bad_ns.code, 2, "{}", bad_ns.stderr);
 }
+
+/// Issue 30: a review covers every subject the manifests bind, not only ServiceAccounts, and
+/// every object of the cluster they would overwrite, Kubernetes' own above all.
+#[test]
+fn users_groups_and_replaced_built_ins_are_reviewed() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("chart");
+    std::fs::create_dir_all(&manifests).unwrap();
+    std::fs::write(
+        manifests.join("user.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: vendor-support\n  namespace: acme\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: admin\nsubjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: support@acme.example\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: acme:engineers\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r-user");
+    let r = review(&manifests, "acme", &out, &["--fail-on", "high"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    let html = std::fs::read_to_string(out.join("vendor-review-acme.html")).unwrap();
+    assert!(
+        html.contains("User:support@acme.example"),
+        "the user is reviewed"
+    );
+    assert!(
+        html.contains("Group:acme:engineers"),
+        "the group is reviewed"
+    );
+    assert!(
+        !r.stdout.contains("Overall access: read-only"),
+        "admin in a namespace is not read-only: {}",
+        r.stdout
+    );
+
+    // A chart that rewrites the built-in cluster-admin.
+    let replacing = dir.path().join("replacing");
+    std::fs::create_dir_all(&replacing).unwrap();
+    std::fs::write(
+        replacing.join("role.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: cluster-admin\nrules:\n- apiGroups: ['']\n  resources: [pods]\n  verbs: [get]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r-replacing");
+    let r = review(&replacing, "acme", &out, &["--fail-on", "high"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("1 object(s) of the cluster overwritten (1 of them Kubernetes built-ins); the highest severity is critical"),
+        "{}",
+        r.stdout
+    );
+    let html = std::fs::read_to_string(out.join("vendor-review-acme.html")).unwrap();
+    assert!(
+        html.contains("ClusterRole cluster-admin"),
+        "the replaced object is named"
+    );
+    assert!(html.contains("Objects of the cluster it would overwrite"));
+}
