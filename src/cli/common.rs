@@ -134,24 +134,22 @@ pub async fn open_store(
 /// How to reach a live cluster, for the commands that can collect (`--source cluster`).
 pub type ClusterArgs = super::settings::SettingFlags<super::settings::ClusterSettings>;
 
-/// The vendor catalog in force: the shipped one, extended by the file the flag names, else by the
-/// configuration's `vendorCatalog`.
+/// The vendor catalog in force: the shipped one, extended by `vendorCatalog` from the flag, the
+/// environment (`KUBE_EVIDENCE_VENDOR_CATALOG`) or the configuration file, in that order. A file
+/// named and missing is an error, never the shipped catalog alone.
 pub fn vendor_catalog(
-    flag: Option<PathBuf>,
+    flags: &VendorCatalogArgs,
     config_file: Option<&Path>,
     log: &LogArgs,
 ) -> Result<kube_evidence::inventory::catalog::VendorCatalog, Failure> {
-    let path = match flag {
-        Some(p) => Some(p),
-        None if config_file.is_some() => {
-            load_config(config_file, Overrides::default(), log)?.vendor_catalog
-        }
-        None => None,
-    };
+    let path = load_config(config_file, flags.overrides(), log)?.vendor_catalog;
     Ok(kube_evidence::inventory::catalog::VendorCatalog::with_file(
         path.as_deref(),
     )?)
 }
+
+/// `--vendor-catalog`, from the settings table (flag and environment variable).
+pub type VendorCatalogArgs = super::settings::SettingFlags<super::settings::VendorCatalogSettings>;
 
 /// The signing key the configuration names: its file (`signingKey`), else the key text in
 /// `KUBE_EVIDENCE_SIGNING_KEY`; `None` when neither is set.

@@ -30,9 +30,8 @@ pub enum InventoryCommand {
     Discover {
         #[command(flatten)]
         input: InputArgs,
-        /// Vendors to add to the shipped catalog (default: the configuration's `vendorCatalog`)
-        #[arg(long, value_name = "FILE")]
-        vendor_catalog: Option<PathBuf>,
+        #[command(flatten)]
+        vendor_catalog: common::VendorCatalogArgs,
     },
 }
 
@@ -64,7 +63,7 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> CmdResult {
             input,
             vendor_catalog,
         } => {
-            let catalog = common::vendor_catalog(vendor_catalog, input.config.as_deref(), log)?;
+            let catalog = common::vendor_catalog(&vendor_catalog, input.config.as_deref(), log)?;
             let snapshot = load(&input, log)?;
             let index = RbacIndex::build(&snapshot);
             let reach = ReachGraph::build(&index, &snapshot);

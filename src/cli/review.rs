@@ -72,9 +72,14 @@ impl Resolved {
     }
 }
 
-fn resolve(place: &Place, log: &LogArgs) -> Result<Resolved, Failure> {
+fn resolve(
+    place: &Place,
+    more: &super::settings::SettingFlags<super::settings::ReviewerSettings>,
+    log: &LogArgs,
+) -> Result<Resolved, Failure> {
     let mut flags = kube_evidence::config::Overrides::default();
     place.s3.apply(&mut flags);
+    more.apply(&mut flags);
     place.trust.apply(&mut flags);
     flags.set_opt(kube_evidence::config::Setting::Out, place.store.clone());
     flags.set_opt(
@@ -117,9 +122,8 @@ pub enum ReviewCommand {
 pub struct StartArgs {
     #[command(flatten)]
     pub place: Place,
-    /// Who reviews what (a ReviewerMap file, docs/access-reviews.md; default: the configuration's `reviewers`)
-    #[arg(long, value_name = "FILE")]
-    pub reviewers: Option<PathBuf>,
+    #[command(flatten)]
+    pub reviewers: super::settings::SettingFlags<super::settings::ReviewerSettings>,
     /// The reviewers' public keys, as an OpenSSH allowed-signers file (principal = reviewer)
     #[arg(long, value_name = "FILE")]
     pub reviewer_keys: PathBuf,
@@ -200,14 +204,12 @@ fn open(place: &Resolved) -> Result<(tokio::runtime::Runtime, Box<dyn Store>), F
 }
 
 fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
-    let place = resolve(&args.place, log)?;
-    let map_path = args
-        .reviewers
-        .clone()
-        .or(place.reviewers.clone())
-        .ok_or_else(|| {
-            Failure::usage("say who reviews what: --reviewers FILE (or `reviewers` in --config)")
-        })?;
+    let place = resolve(&args.place, &args.reviewers, log)?;
+    let map_path = place.reviewers.clone().ok_or_else(|| {
+        Failure::usage(
+            "say who reviews what: --reviewers FILE (or KUBE_EVIDENCE_REVIEWERS, or `reviewers` in --config)",
+        )
+    })?;
     let map_text = read_text(&map_path)?;
     let map = reviewers::parse(&map_text, &map_path.display().to_string())
         .map_err(|d| Failure::error(format!("invalid reviewer map:\n{d}")))?;
@@ -283,7 +285,7 @@ fn sign(args: SignArgs) -> CmdResult {
 }
 
 fn submit(args: SubmitArgs, log: &LogArgs) -> CmdResult {
-    let place = resolve(&args.place, log)?;
+    let place = resolve(&args.place, &Default::default(), log)?;
     let csv = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let sig_path = args
@@ -324,7 +326,7 @@ fn submit(args: SubmitArgs, log: &LogArgs) -> CmdResult {
 }
 
 fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
-    let place = resolve(&args.place, log)?;
+    let place = resolve(&args.place, &Default::default(), log)?;
     let now = common::clock()?.now();
     let (rt, store) = open(&place)?;
     let all = rt

@@ -69,6 +69,20 @@ impl SettingGroup for ReviewTrustSettings {
     const SETTINGS: &'static [Setting] = &[Setting::SigningKey, Setting::AllowedSigners];
 }
 
+/// Who reviews what, for `review start`.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewerSettings;
+impl SettingGroup for ReviewerSettings {
+    const SETTINGS: &'static [Setting] = &[Setting::Reviewers];
+}
+
+/// The vendor catalog's extension, for the commands that tell third parties from the platform.
+#[derive(Debug, Clone, Default)]
+pub struct VendorCatalogSettings;
+impl SettingGroup for VendorCatalogSettings {
+    const SETTINGS: &'static [Setting] = &[Setting::VendorCatalog];
+}
+
 /// How to reach an `s3://` store, for the commands that read one.
 #[derive(Debug, Clone, Default)]
 pub struct S3Settings;

@@ -50,9 +50,8 @@ pub struct ReviewArgs {
     /// Exit 3 when a finding about the vendor is at least this severe (low, medium, high, critical)
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
-    /// Vendors to add to the shipped catalog (default: the configuration's `vendorCatalog`)
-    #[arg(long, value_name = "FILE")]
-    pub vendor_catalog: Option<PathBuf>,
+    #[command(flatten)]
+    pub vendor_catalog: common::VendorCatalogArgs,
 }
 
 pub fn execute(args: VendorArgs, log: &LogArgs) -> CmdResult {
@@ -72,7 +71,7 @@ fn review_command(a: ReviewArgs, log: &LogArgs) -> CmdResult {
     ]
     .map(|name| Output::new(a.out.join(name), Vec::new()));
     common::check_outputs(&planned, &[])?;
-    let catalog = common::vendor_catalog(a.vendor_catalog.clone(), a.config.as_deref(), log)?;
+    let catalog = common::vendor_catalog(&a.vendor_catalog, a.config.as_deref(), log)?;
     let input = InputArgs {
         source: a.source.clone(),
         default_namespace: None,

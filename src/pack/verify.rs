@@ -237,11 +237,27 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     check_sums(store, prefix, &pack, &mut checks).await;
     check_store_time(store, prefix, m, opts, &mut checks).await;
     let retention = check_retention(store, prefix, m, opts).await;
-    if let Some(r) = retention
-        .as_ref()
-        .filter(|r| r.flagged && opts.require_retention)
-    {
-        check(&mut checks, "retention", false, r.summary.clone());
+    match &retention {
+        Some(r) if r.flagged && opts.require_retention => {
+            check(&mut checks, "retention", false, r.summary.clone())
+        }
+        Some(_) => {}
+        // Said either way: a store that cannot show retention proves none, and
+        // --require-retention asks for proof.
+        None => check(
+            &mut checks,
+            "retention",
+            !opts.require_retention,
+            format!(
+                "{} cannot show how long the pack's objects are kept (no Object Lock to read){}",
+                store.location(),
+                if opts.require_retention {
+                    ": --require-retention cannot be met"
+                } else {
+                    "; not checked"
+                }
+            ),
+        ),
     }
     let ok = checks.iter().all(|c| c.ok);
     PackVerdict {

@@ -33,6 +33,7 @@ mod rule_coverage;
 mod rules_samples;
 mod s3_publish;
 mod scale;
+mod settings_env;
 mod signing;
 mod statements;
 mod timestamps;

@@ -719,3 +719,48 @@ fn every_reader_refuses_a_pack_that_does_not_verify() {
         assert!(text.contains("manifest.json.sig"), "{args:?}: {text}");
     }
 }
+
+/// Issue 30: `--require-retention` on a store that cannot show retention fails, and says why;
+/// without it, verify still says retention was not checked.
+#[test]
+fn require_retention_fails_where_retention_cannot_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    common::sample_run(&store, "samples/cluster", "2026-11-20T02:00:00Z", &[], &[]).assert_ok();
+    let pack = common::pack_dirs(&store).pop().unwrap();
+    let pack_arg = pack.to_str().unwrap();
+    let plain = common::run(
+        &["verify", pack_arg, "--allow-unsigned"],
+        &[],
+        &common::repo(),
+    );
+    plain.assert_ok();
+    assert!(
+        plain.stdout.contains("retention:") && plain.stdout.contains("not checked"),
+        "{}",
+        plain.stdout
+    );
+    let required = common::run(
+        &[
+            "verify",
+            pack_arg,
+            "--allow-unsigned",
+            "--require-retention",
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_eq!(required.code, 1, "{}", required.stdout);
+    assert!(
+        required
+            .stdout
+            .contains("--require-retention cannot be met"),
+        "{}",
+        required.stdout
+    );
+    assert!(
+        required.stdout.contains("NOT VERIFIED"),
+        "{}",
+        required.stdout
+    );
+}
