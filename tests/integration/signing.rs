@@ -1051,3 +1051,279 @@ fn the_attestation_passes_a_stock_dsse_verifier_and_names_every_file() {
         .is_err()
     );
 }
+
+/// Copies a pack's folder, subfolders included (suggested-roles/).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Issue 30: the documented stock steps, verbatim, on a pack with every optional part the tool
+/// can write — an inventory (vendor updates), an audit log (usage, suggested roles in a
+/// subfolder), access reviews, an RFC 3161 time-stamp and the attestation — pass on the genuine
+/// pack and fail on every tampering, in the folder and in its subfolders; `verify` agrees.
+#[test]
+fn the_auditor_steps_hold_on_a_pack_with_every_optional_part() {
+    use common::reviews as rv;
+    use common::tsa::LocalTsa;
+    let identity = "kube-evidence@full";
+    let k = keygen(identity);
+    let tsa = LocalTsa::start();
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let night = |source: &str, log: &str, now: &str| {
+        run(
+            &[
+                "run",
+                "--source",
+                source,
+                "--out",
+                store.to_str().unwrap(),
+                "--cluster-name",
+                "full",
+                "--signing-key",
+                k.key.to_str().unwrap(),
+                "--inventory",
+                "samples/inventory.yaml",
+                "--exceptions",
+                "samples/exceptions.yaml",
+                "--audit-log",
+                log,
+                "--timestamp-authority",
+                &tsa.url,
+                "--timestamp-authority-certificate",
+                tsa.cert.to_str().unwrap(),
+            ],
+            &[
+                ("KUBE_EVIDENCE_NOW", now),
+                ("KUBE_EVIDENCE_LOG_LEVEL", "warn"),
+            ],
+            &common::repo(),
+        )
+    };
+    night(
+        "samples/cluster",
+        "tests/fixtures/audit/sample",
+        "2026-11-25T02:00:00Z",
+    )
+    .assert_ok();
+    // A campaign over the first pack, decided by security@.
+    let keys = rv::reviewer_keys(work.path());
+    let map = rv::reviewer_map(work.path(), "security@example.com");
+    let population = work.path().join("population.csv");
+    let ke = |args: &[&str], now: &str| {
+        run(
+            args,
+            &[
+                ("KUBE_EVIDENCE_NOW", now),
+                ("KUBE_EVIDENCE_SIGNING_KEY_FILE", k.key.to_str().unwrap()),
+            ],
+            &common::repo(),
+        )
+    };
+    let started = ke(
+        &[
+            "review",
+            "start",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            "full",
+            "--reviewers",
+            map.to_str().unwrap(),
+            "--reviewer-keys",
+            keys.to_str().unwrap(),
+            "--due",
+            "2026-12-31",
+            "--output",
+            population.to_str().unwrap(),
+        ],
+        "2026-11-25T09:00:00Z",
+    );
+    started.assert_ok();
+    let campaign = started
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let decisions = work.path().join("decisions.csv");
+    std::fs::write(
+        &decisions,
+        rv::decide(&population, "security@example.com", |_, _| {
+            ("keep", "", "needed")
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(work.path(), "security@example.com", &decisions);
+    ke(
+        &[
+            "review",
+            "submit",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            "full",
+            "--campaign",
+            &campaign,
+            decisions.to_str().unwrap(),
+        ],
+        "2026-11-25T10:00:00Z",
+    )
+    .assert_ok();
+    night(
+        "samples/cluster",
+        "tests/fixtures/audit/sample-next",
+        "2026-11-26T02:00:00Z",
+    )
+    .assert_ok();
+    let pack = common::pack_dirs(&store).pop().unwrap();
+    for part in [
+        "vendor-updates.json",
+        "usage.json",
+        "usage-night.json.gz",
+        "reviews.csv",
+        "manifest.json.tsr",
+        "attestation.intoto.json",
+        "SHA256SUMS.sig",
+    ] {
+        assert!(pack.join(part).exists(), "the pack has {part}");
+    }
+    let roles: Vec<String> = files_under(&pack.join("suggested-roles"));
+    assert!(
+        !roles.is_empty(),
+        "the pack has suggested roles in their folder"
+    );
+
+    let verify_with_tsa = |p: &Path| {
+        run(
+            &[
+                "verify",
+                p.to_str().unwrap(),
+                "--allowed-signers",
+                k.signers.to_str().unwrap(),
+                "--tsa-certificate",
+                tsa.cert.to_str().unwrap(),
+            ],
+            &[],
+            &common::repo(),
+        )
+    };
+    let (ok, output) = stock_steps_pass(&pack, &k.signers, identity);
+    assert!(ok, "the documented steps fail on a genuine pack:\n{output}");
+    let r = verify_with_tsa(&pack);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    let role = format!("suggested-roles/{}", roles[0]);
+    type Tamper = Box<dyn Fn(&Path)>;
+    let tamperings: Vec<(&str, bool, Tamper)> = vec![
+        ("a suggested role changed", true, {
+            let role = role.clone();
+            Box::new(move |p: &Path| common::flip_middle_byte(&p.join(&role)))
+        }),
+        ("a suggested role removed", true, {
+            let role = role.clone();
+            Box::new(move |p: &Path| std::fs::remove_file(p.join(&role)).unwrap())
+        }),
+        (
+            "a file added in suggested-roles/",
+            true,
+            Box::new(|p: &Path| {
+                std::fs::write(
+                    p.join("suggested-roles/User.mallory.yaml"),
+                    "kind: ClusterRole\n",
+                )
+                .unwrap()
+            }),
+        ),
+        (
+            "a file added in a new folder",
+            true,
+            Box::new(|p: &Path| {
+                std::fs::create_dir_all(p.join("extra/deep")).unwrap();
+                std::fs::write(p.join("extra/deep/note.txt"), "planted").unwrap();
+            }),
+        ),
+        (
+            "a link added",
+            true,
+            Box::new(|p: &Path| {
+                std::os::unix::fs::symlink("findings.json", p.join("more.json")).unwrap()
+            }),
+        ),
+        (
+            "the access reviews changed",
+            true,
+            Box::new(|p: &Path| common::flip_middle_byte(&p.join("reviews.csv"))),
+        ),
+        (
+            "the usage record changed",
+            true,
+            Box::new(|p: &Path| common::flip_middle_byte(&p.join("usage.json"))),
+        ),
+        (
+            "the vendor updates changed",
+            true,
+            Box::new(|p: &Path| common::flip_middle_byte(&p.join("vendor-updates.json"))),
+        ),
+        (
+            "the attestation changed",
+            true,
+            Box::new(|p: &Path| common::flip_middle_byte(&p.join("attestation.intoto.json"))),
+        ),
+        // The stock steps leave the token to `openssl ts -verify`; verify checks it. The byte
+        // changed is in what the token attests (the manifest's SHA-256): bytes outside the
+        // signed part (the certificates it carries) can change without a forgery.
+        (
+            "the time-stamp token's imprint changed",
+            false,
+            Box::new(|p: &Path| {
+                let manifest = std::fs::read(p.join("manifest.json")).unwrap();
+                let digest = hex_bytes(&common::sha256_hex(&manifest));
+                let tsr = p.join("manifest.json.tsr");
+                let mut bytes = std::fs::read(&tsr).unwrap();
+                let at = bytes
+                    .windows(digest.len())
+                    .position(|w| w == digest.as_slice())
+                    .expect("the token carries the manifest's SHA-256");
+                bytes[at + 5] ^= 0x01;
+                std::fs::write(&tsr, bytes).unwrap();
+            }),
+        ),
+    ];
+    for (what, stock_sees_it, tamper) in &tamperings {
+        let scratch = tempfile::tempdir().unwrap();
+        let copy = scratch.path().join(pack.file_name().unwrap());
+        copy_tree(&pack, &copy);
+        assert!(
+            stock_steps_pass(&copy, &k.signers, identity).0,
+            "the copy is genuine"
+        );
+        tamper(&copy);
+        let (ok, output) = stock_steps_pass(&copy, &k.signers, identity);
+        if *stock_sees_it {
+            assert!(!ok, "{what}: the documented steps still pass:\n{output}");
+        }
+        let r = verify_with_tsa(&copy);
+        assert_ne!(
+            r.code, 0,
+            "{what}: kube-evidence verify passes:\n{}",
+            r.stdout
+        );
+    }
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
