@@ -85,7 +85,8 @@ fn snapshot_of(args: &[&str], dir: &Path, name: &str) -> (Snapshot, common::Run)
 }
 
 /// `live` holds everything `dump` does: every field the dump has is there with the same value
-/// (the server may add defaults), apart from server-assigned metadata.
+/// (the server may add defaults), apart from server-assigned metadata (a token Secret's account
+/// UID among it: the applied Secret names the UID the server gave the account).
 fn contains(live: &Value, dump: &Value, path: &str, problems: &mut Vec<String>) {
     match (live, dump) {
         (_, Value::Null) => {}
@@ -93,7 +94,11 @@ fn contains(live: &Value, dump: &Value, path: &str, problems: &mut Vec<String>) 
             for (k, dv) in d {
                 if matches!(
                     k.as_str(),
-                    "uid" | "resourceVersion" | "creationTimestamp" | "generation"
+                    "uid"
+                        | "resourceVersion"
+                        | "creationTimestamp"
+                        | "generation"
+                        | "kubernetes.io/service-account.uid"
                 ) {
                     continue;
                 }

@@ -67,8 +67,17 @@ fn check(doc: &Value, planted: &[Planted]) {
     // 500 namespaces of teams bound to admin, edit and view are population, not 5,000 findings.
     // (The update rules make at most one finding per sub-processor and rule, so they are counted
     // against the register, not in this bound.)
+    // Kubernetes' own objects (bootstrap roles, controllers' bindings) are reported apart, as
+    // `system`; a live API server has them and a dump of the generated cluster does not, and
+    // their number does not grow with the namespaces, so they are not counted against the bound.
     let mut by_rule = std::collections::BTreeMap::new();
-    for f in doc["findings"].as_array().unwrap() {
+    let generated: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["system"] != true)
+        .collect();
+    for f in &generated {
         *by_rule
             .entry(f["ruleId"].as_str().unwrap().to_string())
             .or_insert(0) += 1;
@@ -78,7 +87,7 @@ fn check(doc: &Value, planted: &[Planted]) {
         .filter(|(r, _)| r.starts_with("KE-UPD-"))
         .map(|(_, n)| *n)
         .sum();
-    let findings = doc["findings"].as_array().unwrap().len() - updates;
+    let findings = generated.len() - updates;
     assert!(findings < 400, "{findings} findings: {by_rule:?}");
     let sub_processors = doc["register"].as_array().map_or(0, Vec::len);
     assert!(

@@ -212,6 +212,30 @@ pub fn object_path(obj: &Value) -> (String, String) {
 }
 
 /// Server-side apply of one object (`dry_run`: validated and admitted, not stored).
+/// A legacy token Secret names its ServiceAccount's UID; a dump carries the UID of the cluster it
+/// was taken from, and the token controller deletes a token whose UID is not the account's. As a
+/// real cluster's Secret would, the annotation is given the UID the server gave the account.
+async fn with_live_account_uid(client: &kube::Client, obj: &Value) -> Value {
+    const NAME: &str = "kubernetes.io/service-account.name";
+    const UID: &str = "kubernetes.io/service-account.uid";
+    let mut obj = obj.clone();
+    let annotations = &obj["metadata"]["annotations"];
+    if obj["kind"] != "Secret" || annotations[UID].is_null() {
+        return obj;
+    }
+    let (Some(ns), Some(account)) = (
+        obj["metadata"]["namespace"].as_str(),
+        annotations[NAME].as_str(),
+    ) else {
+        return obj;
+    };
+    let path = format!("/api/v1/namespaces/{ns}/serviceaccounts/{account}");
+    if let Ok(live) = request(client, "GET", &path, None, "application/json").await {
+        obj["metadata"]["annotations"][UID] = live["metadata"]["uid"].clone();
+    }
+    obj
+}
+
 pub async fn apply(client: &kube::Client, obj: &Value, dry_run: bool) -> Result<Value, String> {
     let (collection, name) = object_path(obj);
     // A dump carries what the server assigned; a new object must not.
@@ -322,7 +346,8 @@ pub async fn apply_all(
     let rank = |o: &Value| match o["kind"].as_str().unwrap_or("") {
         "Namespace" => 0,
         "ClusterRole" | "Role" => 1,
-        "ServiceAccount" | "ConfigMap" | "Secret" => 2,
+        "ServiceAccount" | "ConfigMap" => 2,
+        "Secret" => 3,
         "ClusterRoleBinding" | "RoleBinding" => 3,
         "APIService" => 5,
         "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => 6,
@@ -332,6 +357,7 @@ pub async fn apply_all(
     sorted.sort_by_key(|o| rank(o));
     let mut errors = Vec::new();
     for o in sorted {
+        let o = &with_live_account_uid(client, o).await;
         if let Err(e) = apply(client, o, dry_run).await {
             errors.push(e);
         }
