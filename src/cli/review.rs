@@ -98,7 +98,7 @@ fn resolve(
     Ok(Resolved {
         s3: config.s3_options(),
         reviewers: config.reviewers.clone(),
-        campaign_signers: kube_evidence::run::campaign_signers(trusted.as_deref(), key.as_ref()),
+        campaign_signers: kube_evidence::run::store_signers(trusted.as_deref(), key.as_ref()),
         trusted,
         key,
         store,

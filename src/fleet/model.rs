@@ -1,7 +1,8 @@
 //! The fleet document (`fleet.json`): every number the fleet report shows, computed once from
 //! what [`super::read`] verified. Pure and deterministic: the same reads and time give the same
 //! bytes. Chain health comes from each cluster's `index.json`, which its runs rebuild from the
-//! packs' manifests; the document says so, and `verify --chain` proves a chain pack by pack.
+//! packs' manifests and sign (an index nothing vouches for describes no chain); the document
+//! says so, and `verify --chain` proves a chain pack by pack.
 
 use super::read::{ClusterRead, LatestRead};
 use crate::controls::evaluate::counts;

@@ -1,10 +1,12 @@
 //! Reading a fleet from a store: the clusters under the prefix (one delimited listing, never the
 //! packs), then per cluster, a bounded number at a time, its `latest.json`, the latest pack's
 //! manifest (checked against the pointer and its signature) and `findings.json` (checked against
-//! the manifest), and its `index.json`. Nothing unverified is used: a cluster whose latest pack
-//! does not verify is reported with the reason and contributes no findings.
+//! the manifest), and its `index.json` (believed only when signed by a trusted signer, or by the
+//! latest pack's key). Nothing unverified is used: a cluster whose latest pack does not verify is
+//! reported with the reason and contributes no findings, and an index nothing vouches for
+//! describes no chain.
 
-use crate::pack::index::{INDEX_JSON, IndexDocument, MAX_INDEX_BYTES};
+use crate::pack::index::{INDEX_JSON, IndexAnchor, IndexDocument, StoredIndex, read_signed};
 use crate::pack::previous::Trust;
 use crate::pack::previous::{OpenLatestError, open_latest};
 use crate::pack::sign::AllowedSigner;
@@ -121,17 +123,16 @@ async fn read_cluster(
     cluster: &str,
     options: &FleetReadOptions,
 ) -> Option<ClusterRead> {
-    let (latest, index) = futures::join!(
-        read_latest(
-            store,
-            cluster,
-            Trust {
-                signers: options.allowed_signers.as_deref(),
-                tsa: options.tsa_certificate.as_ref(),
-            }
-        ),
-        read_index(store, cluster)
-    );
+    let latest = read_latest(
+        store,
+        cluster,
+        Trust {
+            signers: options.allowed_signers.as_deref(),
+            tsa: options.tsa_certificate.as_ref(),
+        },
+    )
+    .await;
+    let index = read_index(store, cluster, options, &latest).await;
     if matches!((&latest, &index), (Ok(None), Ok(None))) {
         return None;
     }
@@ -196,19 +197,49 @@ async fn read_latest(
     }))
 }
 
-async fn read_index(store: &dyn Store, cluster: &str) -> Result<Option<IndexDocument>, String> {
+/// The cluster's `index.json`, believed only when it is signed by a trusted signer (with
+/// `--allowed-signers`) or else by the key of the latest pack, verified just before: anyone who
+/// can write to the store can write an index, and the chain health it describes is evidence.
+async fn read_index(
+    store: &dyn Store,
+    cluster: &str,
+    options: &FleetReadOptions,
+    latest: &Result<Option<LatestRead>, String>,
+) -> Result<Option<IndexDocument>, String> {
     let key = format!("{cluster}/{INDEX_JSON}");
-    let Some(bytes) = store
-        .get_limited(&key, MAX_INDEX_BYTES)
+    // Signer validity is judged at the latest pack's publication, when its run wrote the index.
+    let (anchor, at) = match (latest, options.allowed_signers.as_deref()) {
+        (Ok(Some(l)), Some(signers)) => {
+            (Ok(IndexAnchor::Signers(signers)), l.manifest.published_at)
+        }
+        (Ok(Some(l)), None) if l.manifest.signed => (
+            Ok(IndexAnchor::Fingerprint(
+                &l.manifest.signing_key_fingerprint,
+            )),
+            l.manifest.published_at,
+        ),
+        (Ok(Some(l)), None) => (
+            Err("the latest pack is unsigned and no --allowed-signers were given"),
+            l.manifest.published_at,
+        ),
+        (Ok(None), _) => (
+            Err("there is no verified latest pack whose key could vouch for it"),
+            chrono::DateTime::UNIX_EPOCH,
+        ),
+        (Err(_), _) => (
+            Err("the latest pack does not verify, so its key cannot vouch for it"),
+            chrono::DateTime::UNIX_EPOCH,
+        ),
+    };
+    match read_signed(store, cluster, anchor.ok(), at)
         .await
         .map_err(|e| e.to_string())?
-    else {
-        return Ok(None);
-    };
-    let doc: IndexDocument =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{key} is not valid: {e}"))?;
-    if doc.cluster != cluster {
-        return Err(format!("{key} describes cluster {}", doc.cluster));
+    {
+        StoredIndex::Missing => Ok(None),
+        StoredIndex::Trusted(doc) => Ok(Some(doc)),
+        StoredIndex::Untrusted(why) => match anchor {
+            Err(no_anchor) => Err(format!("{key} is not used: {no_anchor}")),
+            Ok(_) => Err(format!("{why}: the chain it describes is not used")),
+        },
     }
-    Ok(Some(doc))
 }

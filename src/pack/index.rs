@@ -65,6 +65,8 @@ pub enum IndexError {
     Read(#[from] PackReadError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot sign the index: {0}")]
+    Sign(String),
 }
 
 /// The files linked first, in this order, when the pack has them; every other file of the pack
@@ -131,25 +133,135 @@ async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
     entry
 }
 
-/// Rebuilds the index of `cluster` from the store and replaces `index.json` and `index.html`.
+/// The signature of `index.json` by the key that signs packs (SSHSIG, the packs' namespace).
+pub const INDEX_SIGNATURE: &str = "index.json.sig";
+
+/// Who signs the index and whom its earlier version is trusted from.
+#[derive(Clone, Copy, Default)]
+pub struct IndexSigning<'a> {
+    /// The run's key: the new index is signed with it.
+    pub key: Option<&'a super::sign::SigningKey>,
+    /// The keys an earlier index must be signed by for its entries to be reused.
+    pub trusted: Option<&'a [super::sign::AllowedSigner]>,
+}
+
+/// What an index's signature is checked against.
+#[derive(Clone, Copy, Debug)]
+pub enum IndexAnchor<'a> {
+    /// Trusted signers (a run's allowed signers and its own key; a reader's allowed signers).
+    Signers(&'a [super::sign::AllowedSigner]),
+    /// The key that signed a pack already verified (`SHA256:...`): the index is trusted as far
+    /// as that pack is.
+    Fingerprint(&'a str),
+}
+
+/// A cluster's index as a reader finds it.
+#[derive(Debug, Clone)]
+pub enum StoredIndex {
+    /// There is no `index.json`.
+    Missing,
+    /// There is one, and this is why it is not believed.
+    Untrusted(String),
+    /// Signed by the anchor's key, and about this cluster.
+    Trusted(IndexDocument),
+}
+
+/// The index of `cluster`, believed only if its signature verifies against `anchor` (at `at`).
+pub async fn read_signed(
+    store: &dyn Store,
+    cluster: &str,
+    anchor: Option<IndexAnchor<'_>>,
+    at: DateTime<Utc>,
+) -> Result<StoredIndex, StoreError> {
+    Ok(match check_signed(store, cluster, anchor, at).await? {
+        None => StoredIndex::Missing,
+        Some(Ok(doc)) => StoredIndex::Trusted(doc),
+        Some(Err(why)) => StoredIndex::Untrusted(why),
+    })
+}
+
+async fn check_signed(
+    store: &dyn Store,
+    cluster: &str,
+    anchor: Option<IndexAnchor<'_>>,
+    at: DateTime<Utc>,
+) -> Result<Option<Result<IndexDocument, String>>, StoreError> {
+    let json_key = format!("{cluster}/{INDEX_JSON}");
+    let bytes = match store.get_limited(&json_key, MAX_INDEX_BYTES).await {
+        Err(StoreError::TooLarge { .. }) => {
+            return Ok(Some(Err(format!(
+                "{json_key} is larger than {MAX_INDEX_BYTES} bytes"
+            ))));
+        }
+        other => other?,
+    };
+    let Some(bytes) = bytes else {
+        return Ok(None);
+    };
+    let Some(anchor) = anchor else {
+        return Ok(Some(Err(format!(
+            "{json_key} cannot be trusted: no key to check its signature against"
+        ))));
+    };
+    let sig = store
+        .get_limited(
+            &format!("{cluster}/{INDEX_SIGNATURE}"),
+            super::MAX_SIGNATURE_BYTES,
+        )
+        .await?;
+    let Some(sig) = sig else {
+        return Ok(Some(Err(format!(
+            "{json_key} is not signed (written by an unsigned run, or by hand)"
+        ))));
+    };
+    let checked = match anchor {
+        IndexAnchor::Signers(signers) => super::sign::verify(&bytes, &sig, Some(signers), at),
+        IndexAnchor::Fingerprint(_) => super::sign::verify(&bytes, &sig, None, at),
+    };
+    match (checked, anchor) {
+        (Err(super::sign::SignatureProblem::Mismatch), _) => {
+            return Ok(Some(Err(format!(
+                "{json_key} does not match {INDEX_SIGNATURE} (rewritten after it was signed, by an unsigned run or by hand)"
+            ))));
+        }
+        (Err(e), _) => return Ok(Some(Err(format!("{json_key}'s signature: {e}")))),
+        (Ok(check), IndexAnchor::Fingerprint(expected)) if check.fingerprint != expected => {
+            return Ok(Some(Err(format!(
+                "{json_key} is signed by {}, not by {expected}, the key of the latest pack",
+                check.fingerprint
+            ))));
+        }
+        (Ok(_), _) => {}
+    }
+    let doc = serde_json::from_slice::<IndexDocument>(&bytes)
+        .map_err(|e| format!("{json_key} is not valid: {e}"));
+    Ok(Some(doc.and_then(|d| {
+        if d.cluster == cluster {
+            Ok(d)
+        } else {
+            Err(format!("{json_key} describes cluster {}", d.cluster))
+        }
+    })))
+}
+
+/// Rebuilds the index of `cluster` from the store and replaces `index.json` (and its signature,
+/// when the run signs) and `index.html`. Entries of the earlier index are reused only when it is
+/// signed by a trusted key: anyone who can write to the store can write an index, and an entry
+/// taken from one unsigned would let them say what a pack holds.
 pub async fn update(
     store: &dyn Store,
     cluster: &str,
     generated_at: DateTime<Utc>,
+    signing: IndexSigning<'_>,
 ) -> Result<IndexDocument, IndexError> {
     let json_key = format!("{cluster}/{INDEX_JSON}");
-    let stored = match store.get_limited(&json_key, MAX_INDEX_BYTES).await {
-        // An index that size is not one this tool wrote: rebuilt like a damaged one.
-        Err(StoreError::TooLarge { .. }) => None,
-        other => other?,
-    };
-    let previous: BTreeMap<String, IndexEntry> = match stored {
-        Some(bytes) => serde_json::from_slice::<IndexDocument>(&bytes)
-            .map(|d| d.packs.into_iter().map(|e| (e.path.clone(), e)).collect())
-            // A damaged index is rebuilt from the packs themselves.
-            .unwrap_or_default(),
-        None => BTreeMap::new(),
-    };
+    let anchor = signing.trusted.map(IndexAnchor::Signers);
+    // An index not signed by a trusted key is rebuilt from the packs themselves.
+    let previous: BTreeMap<String, IndexEntry> =
+        match read_signed(store, cluster, anchor, generated_at).await? {
+            StoredIndex::Trusted(d) => d.packs.into_iter().map(|e| (e.path.clone(), e)).collect(),
+            StoredIndex::Missing | StoredIndex::Untrusted(_) => BTreeMap::new(),
+        };
     let (packs, interrupted) = list_packs(store, cluster).await?;
     let mut entries = Vec::with_capacity(packs.len());
     for p in &packs {
@@ -168,6 +280,20 @@ pub async fn update(
         interrupted,
     };
     let json = serde_json::to_vec_pretty(&doc).expect("the index serialises");
+    // The signature first: a reader that finds the new index with the old signature refuses it,
+    // and rebuilds or says so; never the reverse.
+    if let Some(key) = signing.key {
+        let sig = key
+            .sign(&json)
+            .map_err(|e| IndexError::Sign(e.to_string()))?;
+        store
+            .replace_pointer(
+                &format!("{cluster}/{INDEX_SIGNATURE}"),
+                &sig,
+                "text/plain; charset=utf-8",
+            )
+            .await?;
+    }
     store
         .replace_pointer(&json_key, &json, "application/json")
         .await?;

@@ -37,7 +37,7 @@ pub enum PreviousPackError {
     #[error("{key} is not a valid pointer: {message}")]
     Pointer { key: String, message: String },
     #[error(
-        "the previous pack {pack_id} ({path}) does not verify: {problem}. Nothing was published: a run never chains to, or diffs against, evidence that does not match its manifest. Restore the pack from a copy; to start a new chain on purpose, remove {latest} (verify --chain will then report the break)"
+        "the previous pack {pack_id} ({path}) does not verify: {problem}. Nothing was published: a run never chains to, or diffs against, evidence that does not match its manifest. Restore the pack from a copy. A new chain is never started over evidence in the store: to start one on purpose, publish under another cluster folder (--cluster-name), or move this cluster's packs and {latest} out of the store"
     )]
     Invalid {
         pack_id: String,

@@ -224,6 +224,17 @@ pub enum RunError {
         previous: String,
         previous_at: chrono::DateTime<chrono::Utc>,
     },
+    #[error(
+        "{store} holds pack {newer}, {}: latest.json was moved back, removed, or a publication stopped before moving it. Nothing was published: chaining past {newer} would leave it out of the chain. Check it with `kube-evidence verify {store}/{path}`, then point {latest} at it if it verifies",
+        .named.as_deref().map_or_else(|| format!("and {latest} names no pack"), |n| format!("newer than the pack {n} that {latest} names"))
+    )]
+    PointerBehind {
+        store: String,
+        latest: String,
+        named: Option<String>,
+        newer: String,
+        path: String,
+    },
     #[error(transparent)]
     Inventory(#[from] InventoryError),
     #[error(transparent)]
@@ -295,9 +306,9 @@ pub async fn run(
     result
 }
 
-/// The keys a campaign must be signed by to count: those trusted for packs, and the run's own
-/// (campaigns are signed by the key that signs packs). `None` when the run has neither.
-pub fn campaign_signers(
+/// The keys that objects of the store the run's key signs (campaigns, the index) must be signed
+/// by to be trusted: those trusted for packs, and the run's own. `None` when the run has neither.
+pub fn store_signers(
     trusted: Option<&[AllowedSigner]>,
     own: Option<&SigningKey>,
 ) -> Option<Vec<AllowedSigner>> {
@@ -322,7 +333,7 @@ async fn collect_and_publish(
     // The cluster's packs are listed before anything is read or written: a store that cannot be
     // listed whole (a link planted in a local store, a listing the credentials are denied) fails
     // the run here, not after the pack is published, when the index is rebuilt from this listing.
-    store
+    let listed = store
         .list(&pack::packs_prefix(cluster))
         .await
         .map_err(RunError::StoreUnreadable)?;
@@ -336,6 +347,7 @@ async fn collect_and_publish(
         taken_at,
     )
     .await?;
+    refuse_rolled_back_pointer(store, cluster, &listed, previous.as_ref())?;
     // The audit log is read before collection: a log that cannot be used fails the run before
     // anything is published, and the usage record continues the verified previous pack's.
     let usage = match &plan.audit_log {
@@ -346,12 +358,12 @@ async fn collect_and_publish(
         }
         None => None,
     };
-    let campaign_signers = campaign_signers(inputs.trusted_signers.as_deref(), key.as_ref());
+    let store_signers = store_signers(inputs.trusted_signers.as_deref(), key.as_ref());
     let read = reviews::read_all(
         store,
         cluster,
         reviews::CampaignTrust {
-            signers: campaign_signers.as_deref(),
+            signers: store_signers.as_deref(),
         },
     )
     .await?;
@@ -414,7 +426,11 @@ async fn collect_and_publish(
     tracing::info!(pack = %built.id, location = %store.location(), "pack published");
     // The pack is evidence from here on; the index is a convenience for auditors, so a failure
     // to refresh it is reported, not fatal (the next run rebuilds it from the packs).
-    let index_problem = match pack::index::update(store, cluster, clock.now()).await {
+    let signing = pack::index::IndexSigning {
+        key: key.as_ref(),
+        trusted: store_signers.as_deref(),
+    };
+    let index_problem = match pack::index::update(store, cluster, clock.now(), signing).await {
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(error = %e, "the auditor index was not updated");
@@ -542,6 +558,37 @@ async fn previous_pack(
         });
     }
     Ok((previous, retention))
+}
+
+/// `latest.json` is trusted to name the newest pack only as far as the packs say so: a complete
+/// pack (one with a manifest) newer than the one it names means it was moved back, or a
+/// publication stopped before moving it. Chaining past that pack would orphan it, so the run
+/// stops and says which. (Pack ids begin with their collection time and sort by it.)
+fn refuse_rolled_back_pointer(
+    store: &dyn Store,
+    cluster: &str,
+    listed: &[String],
+    previous: Option<&VerifiedPrevious>,
+) -> Result<(), RunError> {
+    let newest = listed
+        .iter()
+        .filter_map(|k| k.strip_suffix(&format!("/{}", pack::MANIFEST_FILE)))
+        .filter_map(|prefix| Some((prefix.rsplit('/').next()?, prefix)))
+        .max();
+    let Some((newest_id, newest_path)) = newest else {
+        return Ok(());
+    };
+    let named = previous.map(|p| p.pointer.pack_id.as_str());
+    if named.is_none_or(|id| newest_id > id) {
+        return Err(RunError::PointerBehind {
+            store: store.location().trim_end_matches('/').to_string(),
+            latest: pack::latest_key(cluster),
+            named: named.map(str::to_string),
+            newer: newest_id.to_string(),
+            path: newest_path.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a collection that is not a cluster's RBAC state, or an incomplete one under

@@ -131,19 +131,43 @@ fn the_same_pack_is_never_overwritten() {
     let out = tempfile::tempdir().unwrap();
     sample_run(out.path(), NOW).assert_ok();
     let first = latest(out.path());
-    // Same clock, same input: same pack id. Without latest.json (so the run does not stop
-    // at the previous pack's time first), the second run must refuse, not replace.
+    // Same clock, same input: same pack id. With latest.json in place the run stops at the
+    // previous pack's time; without it, at the pack latest.json no longer names (the store's
+    // create-only writes, the last guard, are pinned in store::local's tests). Either way the
+    // pack is never replaced and nothing is written.
     let pointer = out.path().join("sample-prod-eu-1/latest.json");
+    let pack = out.path().join(&first.path);
+    let before: Vec<(String, Vec<u8>)> = common::files_under(&pack)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(pack.join(&f)).unwrap()))
+        .collect();
     let saved = std::fs::read(&pointer).unwrap();
-    std::fs::remove_file(&pointer).unwrap();
-    let r = sample_run(out.path(), NOW);
-    assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("already exists") && r.stderr.contains("never overwritten"),
-        "{}",
-        r.stderr
-    );
-    assert!(!pointer.exists(), "no latest.json was written");
+    for (what, pointer_there) in [
+        ("latest.json in place", true),
+        ("latest.json removed", false),
+    ] {
+        if !pointer_there {
+            std::fs::remove_file(&pointer).unwrap();
+        }
+        let listing = common::files_under(out.path());
+        let r = sample_run(out.path(), NOW);
+        assert_eq!(r.code, 1, "{what}: {}", r.stderr);
+        assert!(
+            r.stderr.to_lowercase().contains("nothing was published"),
+            "{what}: {}",
+            r.stderr
+        );
+        assert_eq!(
+            common::files_under(out.path()),
+            listing,
+            "{what}: nothing written"
+        );
+        let after: Vec<(String, Vec<u8>)> = common::files_under(&pack)
+            .into_iter()
+            .map(|f| (f.clone(), std::fs::read(pack.join(&f)).unwrap()))
+            .collect();
+        assert!(after == before, "{what}: the pack changed");
+    }
     std::fs::write(&pointer, saved).unwrap();
     check_pack(out.path(), &first.path);
 }

@@ -764,3 +764,177 @@ fn require_retention_fails_where_retention_cannot_be_read() {
         required.stdout
     );
 }
+
+/// Issue 30: `latest.json` is trusted to name the newest pack only as far as the packs agree. A
+/// pointer moved back to an older genuine pack, or removed, stops the next run before anything
+/// is published, naming the newer pack (so no pack is ever left out of the chain).
+#[test]
+fn a_pointer_moved_back_or_removed_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let packs = common::sample_chain(&store);
+    let latest = store.join("sample-prod-eu-1/latest.json");
+    let older = &packs[0];
+    let manifest = std::fs::read(older.join("manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
+    let back = serde_json::json!({
+        "cluster": "sample-prod-eu-1",
+        "packId": m["packId"],
+        "path": older.strip_prefix(&store).unwrap().to_string_lossy(),
+        "manifestSha256": common::sha256_hex(&manifest),
+        "collectedAt": m["collectedAt"],
+        "publishedAt": m["publishedAt"],
+    });
+    let newer_id = packs[1].file_name().unwrap().to_string_lossy().to_string();
+    for (what, change) in [("moved back", Some(back.to_string())), ("removed", None)] {
+        match &change {
+            Some(text) => std::fs::write(&latest, text).unwrap(),
+            None => {
+                let _ = std::fs::remove_file(&latest);
+            }
+        }
+        let before = common::files_under(&store);
+        let r = common::sample_run(&store, "samples/cluster", "2026-11-21T02:00:00Z", &[], &[]);
+        assert_ne!(r.code, 0, "{what}: the run went on:\n{}", r.stdout);
+        assert!(
+            r.stderr.contains(&format!("holds pack {newer_id}"))
+                && r.stderr.contains("Nothing was published"),
+            "{what}: {}",
+            r.stderr
+        );
+        assert_eq!(
+            common::files_under(&store),
+            before,
+            "{what}: nothing written"
+        );
+    }
+}
+
+/// The chain a fleet report describes for `store`'s one cluster: `(packs, why not described)`.
+fn fleet_chain(store: &Path, out: &Path, more: &[&str]) -> (u64, Option<String>) {
+    let mut args = vec![
+        "fleet",
+        "report",
+        "--store",
+        store.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(more);
+    let r = common::run(
+        &args,
+        &[("KUBE_EVIDENCE_NOW", "2026-11-22T12:00:00Z")],
+        &common::repo(),
+    );
+    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("fleet.json")).unwrap()).unwrap();
+    let chain = &doc["clusters"][0]["chain"];
+    (
+        chain["packs"].as_u64().unwrap(),
+        chain["unknown"].as_str().map(str::to_string),
+    )
+}
+
+/// `index.json` is written by every run and by anyone who can write to the store; what the fleet
+/// report says of a chain is read from it only when the key that signs the packs signed it.
+#[test]
+fn an_index_describes_a_chain_only_when_the_packs_key_signed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (key, signers) = common::pack_key();
+    for (source, now) in common::SAMPLE_NIGHTS {
+        common::sample_run_signed(&store, source, now, Some(&key), &[], &[]).assert_ok();
+    }
+    let index = store.join("sample-prod-eu-1/index.json");
+    let signature = store.join("sample-prod-eu-1/index.json.sig");
+    assert!(signature.is_file(), "a signed run signs the index");
+    let outs = dir.path().join("fleet");
+    let mut n = 0;
+    let mut chain = |more: &[&str]| {
+        n += 1;
+        fleet_chain(&store, &outs.join(n.to_string()), more)
+    };
+    let trusted = ["--allowed-signers", signers.to_str().unwrap()];
+    assert_eq!(chain(&[]), (2, None), "anchored by the latest pack's key");
+    assert_eq!(
+        chain(&trusted),
+        (2, None),
+        "anchored by the allowed signers"
+    );
+
+    // One pack left out of the index: the signature no longer matches it.
+    let genuine = std::fs::read(&index).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+    doc["packs"].as_array_mut().unwrap().truncate(1);
+    std::fs::write(&index, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    for more in [&[][..], &trusted[..]] {
+        let (packs, why) = chain(more);
+        assert_eq!(packs, 0);
+        assert!(
+            why.as_deref()
+                .is_some_and(|w| w.contains("does not match index.json.sig")),
+            "{why:?}"
+        );
+    }
+    // The signature removed.
+    let genuine_signature = std::fs::read(&signature).unwrap();
+    std::fs::remove_file(&signature).unwrap();
+    let (_, why) = chain(&[]);
+    assert!(why.is_some_and(|w| w.contains("is not signed")));
+
+    // An index and its signature made by another key (another store of the same cluster name).
+    let other_store = dir.path().join("other");
+    let other = common::keygen(dir.path(), "someone-else");
+    common::sample_run_signed(
+        &other_store,
+        "samples/cluster",
+        "2026-11-20T02:00:00Z",
+        Some(&other.0),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    for name in ["index.json", "index.json.sig"] {
+        std::fs::copy(
+            other_store.join("sample-prod-eu-1").join(name),
+            store.join("sample-prod-eu-1").join(name),
+        )
+        .unwrap();
+    }
+    let (packs, why) = chain(&[]);
+    assert_eq!(packs, 0);
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("not by") && w.contains("the key of the latest pack")),
+        "{why:?}"
+    );
+    let (packs, why) = chain(&trusted);
+    assert_eq!(packs, 0);
+    assert!(why.is_some_and(|w| w.contains("signature")));
+
+    // The next signed run does not take entries from an index it cannot trust: it rebuilds the
+    // index from the packs and signs it, and the fleet report reads the chain again.
+    std::fs::write(&index, &genuine).unwrap();
+    std::fs::write(&signature, &genuine_signature).unwrap();
+    // Unsigned over a signed index (by a run without a key, or by hand), with the oldest pack's
+    // count rewritten.
+    let mut doc: serde_json::Value = serde_json::from_slice(&genuine).unwrap();
+    let forged = serde_json::json!({"critical": 999});
+    doc["packs"][1]["openFindings"] = forged.clone();
+    std::fs::write(&index, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-22T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    assert_eq!(chain(&trusted), (3, None));
+    let rebuilt: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    assert_eq!(rebuilt["packs"].as_array().unwrap().len(), 3);
+    assert_ne!(rebuilt["packs"][2]["openFindings"], forged);
+}
