@@ -75,6 +75,7 @@ impl ClusterSource {
     pub async fn connect(options: ClusterOptions) -> Result<ClusterSource, SourceError> {
         crate::tls::ensure_crypto_provider();
         let mut config = load_config(&options).await?;
+        check_server_identity(&config)?;
         config.read_timeout = Some(options.request_timeout);
         config.write_timeout = Some(options.request_timeout);
         config.connect_timeout = Some(Duration::from_secs(10));
@@ -89,6 +90,35 @@ impl ClusterSource {
             outage: std::sync::Mutex::new(None),
         })
     }
+}
+
+/// Everything a pack says of the cluster is anchored in the API server's TLS identity: a
+/// configuration that does not check it (`insecure-skip-tls-verify`, or plain HTTP beyond this
+/// machine, where `kubectl proxy` may listen) would let whoever sits on the path write the
+/// evidence, so it is refused rather than recorded.
+fn check_server_identity(config: &kube::Config) -> Result<(), SourceError> {
+    let server = &config.cluster_url;
+    if config.accept_invalid_certs {
+        return Err(SourceError::Cluster(format!(
+            "the cluster configuration for {server} sets insecure-skip-tls-verify: the API server's certificate would not be checked, so whoever can intercept the connection could write the evidence; give the cluster's CA (certificate-authority or certificate-authority-data) instead"
+        )));
+    }
+    let loopback = match server.host() {
+        Some(host) => {
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    };
+    if server.scheme_str() != Some("https") && !loopback {
+        return Err(SourceError::Cluster(format!(
+            "the cluster configuration names {server}, which is not HTTPS: the API server's identity could not be checked; use its https:// address (plain HTTP is accepted only on this machine, as kubectl proxy serves it)"
+        )));
+    }
+    Ok(())
 }
 
 async fn load_config(options: &ClusterOptions) -> Result<kube::Config, SourceError> {
@@ -132,7 +162,32 @@ enum Failure {
     Permanent(String),
 }
 
+/// A TLS failure somewhere in the error's causes (the server's certificate not signed by the
+/// configured CA, a name it does not hold): no retry changes that, and the operator must hear
+/// it is about the certificate, not a "connection" that failed.
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(tls) = c.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // An io::Error's `source` skips the error it wraps; the wrapped one is the next cause.
+        cause = match c.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    None
+}
+
 fn classify(e: kube::Error) -> Failure {
+    if let Some(tls) = tls_failure(&e) {
+        return Failure::Permanent(format!(
+            "the API server's TLS identity was not accepted ({tls}): check the cluster's CA (certificate-authority) and the server name in the configuration"
+        ));
+    }
     match e {
         kube::Error::Api(status) => {
             let text = format!("HTTP {} {}: {}", status.code, status.reason, status.message);

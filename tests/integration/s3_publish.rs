@@ -346,6 +346,12 @@ fn bad_credentials_and_a_missing_bucket_fail_at_once_with_clear_messages() {
         r.stderr
     );
     assert!(r.stderr.contains("opening bucket"), "{}", r.stderr);
+    // The credentials themselves never reach a message, even the refused ones.
+    assert!(
+        !r.stderr.contains("not-the-secret") && !r.stdout.contains("not-the-secret"),
+        "{}",
+        r.stderr
+    );
     assert!(
         r.stderr.contains("SignatureDoesNotMatch")
             || r.stderr.contains("AccessDenied")
