@@ -85,6 +85,32 @@ pub struct ClockDisagreement {
     pub latest: DateTime<Utc>,
 }
 
+/// One file or object of the log, as read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogPart {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Counts and hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -94,6 +120,10 @@ fn is_zero(n: &u64) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct Coverage {
     pub files: Vec<String>,
+    /// Each file or object as read (its bytes before decompression): what an auditor compares
+    /// with the log's archive, since nothing in an audit log is signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<LogPart>,
     pub lines: u64,
     pub events: u64,
     pub duplicates: u64,
@@ -462,21 +492,50 @@ fn read_stream<R: Read>(
     on_event: &mut impl FnMut(&Event),
 ) -> Result<(), AuditError> {
     let limit = crate::snapshot::decompressed_limit(size as usize);
+    let mut hashed = Hashing {
+        inner: raw,
+        hasher: sha2::Sha256::default(),
+        bytes: 0,
+    };
     let reader: Box<dyn Read + '_> = if gzip {
         Box::new(Bounded {
-            inner: flate2::read::MultiGzDecoder::new(raw),
+            inner: flate2::read::MultiGzDecoder::new(&mut hashed),
             left: limit,
         })
     } else {
-        Box::new(raw)
+        Box::new(&mut hashed)
     };
     state.coverage.files.push(shown.to_string());
     let mut lines = BufReader::with_capacity(256 * 1024, reader);
+    read_lines(shown, &mut lines, limit, state, on_event)?;
+    drop(lines);
+    // Whatever follows the last gzip member is read too, so the digest is the whole part's.
+    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|source| AuditError::Read {
+        path: shown.to_string(),
+        source,
+    })?;
+    use sha2::Digest;
+    state.coverage.parts.push(LogPart {
+        name: shown.to_string(),
+        bytes: hashed.bytes,
+        sha256: hex::encode(hashed.hasher.finalize()),
+    });
+    Ok(())
+}
+
+/// The lines of one part, each bounded, parsed, checked, deduplicated and counted.
+fn read_lines(
+    shown: &str,
+    lines: &mut impl BufRead,
+    limit: u64,
+    state: &mut PassState,
+    on_event: &mut impl FnMut(&Event),
+) -> Result<(), AuditError> {
     let mut buf = Vec::new();
     let mut number = 0u64;
     loop {
         buf.clear();
-        let n = read_line(&mut lines, &mut buf).map_err(|source| {
+        let n = read_line(lines, &mut buf).map_err(|source| {
             if source.kind() == std::io::ErrorKind::FileTooLarge {
                 AuditError::TooLarge {
                     path: shown.to_string(),
@@ -588,12 +647,28 @@ mod tests {
             event_line("3", "ResponseStarted", "2026-12-01T13:00:00Z"),
         ]
         .join("\n");
-        std::fs::write(dir.path().join("audit-1.log"), a).unwrap();
+        std::fs::write(dir.path().join("audit-1.log"), &a).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b.as_bytes()).unwrap();
-        std::fs::write(dir.path().join("audit-2.log.gz"), gz.finish().unwrap()).unwrap();
+        let gz = gz.finish().unwrap();
+        std::fs::write(dir.path().join("audit-2.log.gz"), &gz).unwrap();
         let (c, ids) = read(dir.path(), &ReadOptions::default()).unwrap();
         assert_eq!(ids, ["1", "2", "3"]);
+        // Each part is recorded as stored (compressed bytes for the gzip one), as `sha256sum`
+        // of the archived file gives it.
+        let parts: Vec<(u64, String)> = c
+            .parts
+            .iter()
+            .map(|p| (p.bytes, p.sha256.clone()))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                (a.len() as u64, crate::digest::sha256_hex(a.as_bytes())),
+                (gz.len() as u64, crate::digest::sha256_hex(&gz)),
+            ]
+        );
+        assert!(c.parts[1].name.ends_with("audit-2.log.gz"));
         assert_eq!((c.events, c.duplicates, c.not_response_complete), (3, 1, 1));
         assert_eq!(c.files.len(), 2);
         assert_eq!(c.stages.get("ResponseComplete"), Some(&2));
