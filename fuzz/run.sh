@@ -13,7 +13,7 @@ seconds="${1:?usage: fuzz/run.sh SECONDS_PER_TARGET [TARGET...]}"
 shift
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(dump_yaml dump_json config inventory controls exceptions snapshot allowed_signers verify_pack audit_log reviews vendor_catalog timestamp_reply)
+    targets=(dump_yaml dump_json config inventory controls exceptions snapshot allowed_signers verify_pack audit_log reviews campaigns outputs vendor_catalog timestamp_reply)
 fi
 
 cache="${KUBE_EVIDENCE_CACHE:-$HOME/.cache/kube-evidence}"
@@ -72,7 +72,13 @@ seed inventory samples/inventory.yaml $(catalog inventory)
 seed controls controls/*.yaml $(catalog controls)
 seed exceptions samples/exceptions.yaml $(catalog exceptions)
 seed audit_log tests/fixtures/audit/rotated/*
-seed reviews tests/fixtures/reviews/* $(catalog reviews)
+seed reviews tests/fixtures/reviews/* $(catalog reviews) $(catalog decisions)
+seed campaigns $(catalog campaigns)
+mkdir -p "$seeds/outputs"
+for p in reports/a.html store/x store/c/y store/c/packs/2026/12/01/P/z into-pack/z into-store/c/q \
+    'reports/../store/c/q' './into-pack/../x' 'reports/./b/c.pdf'; do
+    printf '%s' "$p" >"$seeds/outputs/$(printf '%s' "$p" | sha256sum | cut -c1-16)"
+done
 seed vendor_catalog catalog/vendors.yaml $(catalog vendor-catalog)
 "$bin" snapshot --config samples/config.yaml --output "$work/s.json.gz" >/dev/null 2>&1
 gunzip -c "$work/s.json.gz" >"$work/s.json"

@@ -195,13 +195,14 @@ pub fn check_outputs(
     match problems.len() {
         0 => Ok(()),
         1 => Err(Failure::usage(&problems[0])),
-        _ => Err(Failure::usage(
+        n => Err(Failure::usage(format!(
+            "{n} outputs cannot be written:\n{}",
             problems
                 .iter()
                 .map(|p| format!("  {p}"))
                 .collect::<Vec<_>>()
-                .join("\n"),
-        )),
+                .join("\n")
+        ))),
     }
 }
 

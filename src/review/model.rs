@@ -203,6 +203,8 @@ pub fn parse_decisions(
     let mut out = Vec::new();
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut foreign: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut other_campaigns: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut rows_read = 0usize;
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -225,17 +227,11 @@ pub fn parse_decisions(
         });
         let cell = |i: usize| record.get(i).unwrap_or("").trim().to_string();
         let id = cell(1);
+        rows_read += 1;
         if cell(0) != campaign.id {
-            // A signed file decides for the campaign it names, never for a later one.
-            diags.push(
-                origin,
-                at,
-                format!(
-                    "row {id} was decided for campaign `{}`, not for campaign {}: decisions are made for one campaign and never carried to another",
-                    cell(0),
-                    campaign.id
-                ),
-            );
+            // A signed file decides for the campaign it names, never for a later one: said once
+            // per campaign named, below.
+            other_campaigns.entry(cell(0)).or_default().push(line);
             continue;
         }
         let Some(row) = rows.get(id.as_str()) else {
@@ -294,6 +290,27 @@ pub fn parse_decisions(
             out.push(d);
         }
     }
+    for (named, lines) in &other_campaigns {
+        let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+        diags.push(
+            origin,
+            Some(crate::diag::Pos {
+                line: lines[0] as u32,
+                col: 1,
+            }),
+            format!(
+                "{} row(s) (lines {}{}) were decided for campaign `{named}`, not for campaign {}: decisions are made for one campaign and never carried to another",
+                lines.len(),
+                shown.join(", "),
+                if lines.len() > shown.len() { ", ..." } else { "" },
+                campaign.id
+            ),
+        );
+    }
+    // A file made for another campaign altogether is that, not a file missing every row.
+    if rows_read > 0 && other_campaigns.values().map(Vec::len).sum::<usize>() == rows_read {
+        return Err(diags);
+    }
     for (assigned, lines) in &foreign {
         let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
         diags.push(
@@ -322,13 +339,22 @@ pub fn parse_decisions(
         .copied()
         .collect();
     if !missing.is_empty() {
+        let shown: Vec<&str> = missing.iter().take(10).copied().collect();
         diags.push(
             origin,
             None,
             format!(
-                "{} row(s) assigned to {reviewer} are not decided: {}",
+                "{} row(s) assigned to {reviewer} are not decided: {}{}",
                 missing.len(),
-                missing.join(", ")
+                shown.join(", "),
+                if missing.len() > shown.len() {
+                    format!(
+                        " and {} more (population.csv lists them)",
+                        missing.len() - shown.len()
+                    )
+                } else {
+                    String::new()
+                }
             ),
         );
     }
@@ -514,9 +540,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("decided for campaign `c1`, not for campaign c2")
-                && err.contains("d.csv:2:1:")
-                && err.contains("d.csv:3:1:"),
+            err.contains(
+                "2 row(s) (lines 2, 3) were decided for campaign `c1`, not for campaign c2"
+            ) && err.contains("d.csv:2:1:")
+                && !err.contains("not decided"),
             "{err}"
         );
     }

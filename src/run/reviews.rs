@@ -134,8 +134,9 @@ async fn read_campaign_object(
     )))
 }
 
-/// Checks a campaign object against its signature and place, then reads it.
-fn campaign_of(
+/// Checks a campaign object against its signature and place, then reads it: what every reader
+/// of the store does with `campaign.json` (public for the fuzz target).
+pub fn campaign_of(
     cluster: &str,
     key: &str,
     bytes: &[u8],

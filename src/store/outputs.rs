@@ -163,9 +163,12 @@ fn write_new(o: &Output) -> Result<(), OutputError> {
         .map_err(io)
 }
 
-/// `path` made absolute with its existing part resolved (links included, so a link into a pack
-/// is seen as the pack), and the part that does not exist yet appended as written.
+/// `path` made absolute and resolved as the operating system will resolve it when the output is
+/// written: component by component, each existing one through its links (so a link into a pack
+/// is seen as the pack), `..` taking the parent of what came before (a folder that does not exist
+/// yet is created, then left, exactly so), `.` nothing.
 fn resolve(path: &Path) -> Result<PathBuf, OutputError> {
+    use std::path::Component;
     let absolute = if path.is_absolute() {
         path.to_path_buf()
     } else {
@@ -176,24 +179,23 @@ fn resolve(path: &Path) -> Result<PathBuf, OutputError> {
             })?
             .join(path)
     };
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = fs::canonicalize(existing) {
-            let mut out = real;
-            for part in rest.iter().rev() {
-                out.push(part);
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir => out.push(component.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
             }
-            return Ok(out);
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
+            Component::Normal(name) => {
+                out.push(name);
+                if let Ok(real) = fs::canonicalize(&out) {
+                    out = real;
+                }
             }
-            _ => return Ok(absolute),
         }
     }
+    Ok(out)
 }
 
 /// The evidence `path` (absolute, resolved) would be written into, if any: the nearest pack,
@@ -336,6 +338,22 @@ mod tests {
         assert!(matches!(problems[1], OutputError::Link { .. }));
         assert_eq!(fs::read(&existing).unwrap(), b"old");
         assert!(!dir.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn dot_dot_through_a_folder_not_made_yet_is_followed_as_it_will_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        pack_in(&store);
+        // `new` does not exist: creating it and stepping out of it lands in the cluster folder.
+        let sneaky = dir.path().join("new/../store/c1/x.html");
+        let problems = check(&[Output::new(&sneaky, "x")], &[]);
+        assert_eq!(problems.len(), 1, "{sneaky:?} was accepted");
+        // Through a link, `..` is the parent of the link's target, as the system resolves it.
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(store.join("c1/packs"), &link).unwrap();
+        let through = dir.path().join("l/../y.html");
+        assert_eq!(check(&[Output::new(&through, "x")], &[]).len(), 1);
     }
 
     #[test]

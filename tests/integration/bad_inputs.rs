@@ -20,7 +20,13 @@ struct Case {
     what: String,
     command: String,
     setup_pack: bool,
+    /// The store also holds a campaign over its latest pack (`setup: campaign`).
+    setup_campaign: bool,
     replace: Option<String>,
+    /// Sign the copy of the input (`{input_dir}/<name>`) with the campaign's reviewer key.
+    sign_as_reviewer: bool,
+    /// Symbolic links to make in the store: (link, target).
+    links: Vec<(String, String)>,
     /// The answer is on standard output (`verify` reports there), not standard error.
     stdout: bool,
     exit: Option<i32>,
@@ -36,7 +42,10 @@ fn parse_sidecar(input: &Path, sidecar: &Path) -> Case {
         what: String::new(),
         command: String::new(),
         setup_pack: false,
+        setup_campaign: false,
         replace: None,
+        sign_as_reviewer: false,
+        links: Vec::new(),
         stdout: false,
         exit: None,
         position: None,
@@ -55,8 +64,22 @@ fn parse_sidecar(input: &Path, sidecar: &Path) -> Case {
             "what" => case.what = value,
             "command" => case.command = value,
             "setup" => {
-                assert_eq!(value, "pack", "{}: unknown setup", sidecar.display());
+                match value.as_str() {
+                    "pack" => {}
+                    "campaign" => case.setup_campaign = true,
+                    other => panic!("{}: unknown setup `{other}`", sidecar.display()),
+                }
                 case.setup_pack = true;
+            }
+            "sign" => {
+                assert_eq!(value, "reviewer", "{}: unknown signer", sidecar.display());
+                case.sign_as_reviewer = true;
+            }
+            "link" => {
+                let (link, target) = value
+                    .split_once(" -> ")
+                    .unwrap_or_else(|| panic!("{}: `link: PATH -> TARGET`", sidecar.display()));
+                case.links.push((link.to_string(), target.to_string()));
             }
             "replace" => case.replace = Some(value),
             "stream" => {
@@ -143,6 +166,75 @@ fn seed_store() -> &'static Path {
     .path()
 }
 
+/// The reviewer of the seeded campaign: a key made by ssh-keygen, and its allowed-signers line
+/// for the review namespace.
+const REVIEWER: &str = "security@example.com";
+
+/// The seeded store with a campaign over its latest pack, signed with the store's key, whose
+/// every row goes to [`REVIEWER`]: made once.
+fn seed_campaign() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(seed_store().join("."))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let reviewer = dir.path().join("reviewer");
+        let made = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", REVIEWER, "-f"])
+            .arg(&reviewer)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let public = std::fs::read_to_string(dir.path().join("reviewer.pub")).unwrap();
+        let keys = dir.path().join("reviewers.allowed_signers");
+        std::fs::write(
+            &keys,
+            // One key for the default reviewer and the sub-processors' owners the sample's
+            // inventory names, who review their vendors' rows.
+            format!(
+                "{REVIEWER},sre@example.com,platform@example.com,data-platform@example.com,finops@example.com namespaces=\"kube-evidence-review\" {}",
+                public.trim()
+            ),
+        )
+        .unwrap();
+        let map = dir.path().join("reviewers.yaml");
+        std::fs::write(
+            &map,
+            format!("apiVersion: kube-evidence.io/v1\nkind: ReviewerMap\ndefault: {REVIEWER}\n"),
+        )
+        .unwrap();
+        let store = dir.path().join("store");
+        common::run(
+            &[
+                "review",
+                "start",
+                "--store",
+                store.to_str().unwrap(),
+                "--cluster",
+                "sample-prod-eu-1",
+                "--reviewers",
+                map.to_str().unwrap(),
+                "--reviewer-keys",
+                keys.to_str().unwrap(),
+                "--due",
+                "2026-12-31",
+                "--signing-key",
+                dir.path().join("key").to_str().unwrap(),
+            ],
+            &[("KUBE_EVIDENCE_NOW", "2026-11-20T09:00:00Z")],
+            &common::repo(),
+        )
+        .assert_ok();
+        dir
+    })
+    .path()
+}
+
 struct Outcome {
     code: i32,
     stderr_lines: Vec<String>,
@@ -171,7 +263,11 @@ fn run_case(case: &Case) -> Outcome {
     ];
     let work = tempfile::tempdir().unwrap();
     if case.setup_pack {
-        let seed = seed_store();
+        let seed = if case.setup_campaign {
+            seed_campaign()
+        } else {
+            seed_store()
+        };
         let status = std::process::Command::new("cp")
             .arg("-a")
             .arg(seed.join("."))
@@ -208,10 +304,43 @@ fn run_case(case: &Case) -> Outcome {
             "{key}".into(),
             work.path().join("key").display().to_string(),
         ));
+        if case.setup_campaign {
+            let reviews = store.join("sample-prod-eu-1/reviews");
+            let campaign = std::fs::read_dir(&reviews)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .to_string();
+            subs.push((
+                "{campaign_dir}".into(),
+                reviews.join(&campaign).display().to_string(),
+            ));
+            subs.push(("{campaign}".into(), campaign));
+            subs.push((
+                "{reviewer_key}".into(),
+                work.path().join("reviewer").display().to_string(),
+            ));
+        }
         if let Some(target) = &case.replace {
             let target = substitute(target, &subs);
             std::fs::copy(&case.input, &target).unwrap();
         }
+        for (link, target) in &case.links {
+            std::os::unix::fs::symlink(target, substitute(link, &subs)).unwrap();
+        }
+    }
+    if case.sign_as_reviewer {
+        let copy = input_dir.path().join(case.input.file_name().unwrap());
+        let signed = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-Y", "sign", "-n", "kube-evidence-review", "-f"])
+            .arg(substitute("{reviewer_key}", &subs))
+            .arg(&copy)
+            .output()
+            .unwrap();
+        assert!(signed.status.success(), "{signed:?}");
     }
     let command = substitute(&case.command, &subs);
     let args: Vec<&str> = command.split_whitespace().collect();
