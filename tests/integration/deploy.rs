@@ -206,3 +206,91 @@ fn the_fleet_overlay_reads_the_bucket_with_no_cluster_access_and_valid_flags() {
         );
     }
 }
+
+/// The image's build stage sees only what `deploy/Dockerfile` copies: its context is assembled
+/// here from the `COPY` lines exactly (every source, to its destination under `WORKDIR`) and the
+/// crate is compiled from it with the Dockerfile's command, for this machine's target and checked
+/// rather than built (what `include_str!` and the module tree need is read either way). A file
+/// the build reads and the image lacks fails here, not in the nightly CronJob's image build.
+#[test]
+fn the_image_build_context_holds_every_file_the_build_reads() {
+    let repo = common::repo();
+    let dockerfile = std::fs::read_to_string(repo.join("deploy/Dockerfile")).unwrap();
+    let build_stage: Vec<&str> = dockerfile
+        .lines()
+        .take_while(|l| !l.starts_with("FROM ") || l.contains(" AS build"))
+        .collect();
+    let workdir = build_stage
+        .iter()
+        .find_map(|l| l.strip_prefix("WORKDIR "))
+        .expect("the build stage sets a WORKDIR")
+        .trim();
+    let command = build_stage
+        .iter()
+        .find_map(|l| l.strip_prefix("RUN cargo build "))
+        .expect("the build stage runs cargo build");
+    let context = tempfile::tempdir().unwrap();
+    let root = context.path().join(workdir.trim_start_matches('/'));
+    std::fs::create_dir_all(&root).unwrap();
+    let mut copies = 0;
+    for line in build_stage.iter().filter_map(|l| l.strip_prefix("COPY ")) {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (dest, sources) = parts.split_last().unwrap();
+        let dest = root.join(dest.trim_start_matches("./"));
+        for source in sources {
+            let from = repo.join(source);
+            let to = if sources.len() > 1 || dest.to_string_lossy().ends_with('/') {
+                dest.join(source)
+            } else {
+                dest.clone()
+            };
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            let status = std::process::Command::new("cp")
+                .arg("-R")
+                .arg(&from)
+                .arg(&to)
+                .status()
+                .unwrap();
+            assert!(status.success(), "COPY {source}: {}", from.display());
+            copies += 1;
+        }
+    }
+    assert!(copies >= 5, "{copies} COPY sources");
+    // The Dockerfile's flags, for the target this machine builds, checked.
+    let flags: Vec<&str> = command
+        .split("&&")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .filter(|f| *f != "\\")
+        .collect();
+    assert!(
+        flags.contains(&"--locked") && flags.contains(&"--bin"),
+        "{command}"
+    );
+    let mut args = vec!["check", "--locked", "--offline"];
+    let bin = flags[flags.iter().position(|f| *f == "--bin").unwrap() + 1];
+    args.extend(["--bin", bin]);
+    // Dependencies are checked once per version and reused (the folder is not a clone's
+    // `target-*`, which tests/prune-cache.sh removes); the crate itself is checked anew from the
+    // context every time.
+    let cache = std::env::var_os("KUBE_EVIDENCE_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/kube-evidence")
+        });
+    let target = cache.join(format!("image-context-check-{}", env!("CARGO_PKG_VERSION")));
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(&args)
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("KUBE_EVIDENCE_REVISION", "image-context-test")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "`cargo {}` from the image's build context failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
