@@ -1,15 +1,8 @@
-//! An API server audit log (`--audit-log`, coming with issue 19): JSON lines of audit events,
-//! plain or gzip; read into the usage record.
+//! The `audit_log` target for libFuzzer: its body is `fuzz/targets/audit_log.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let mut builder = kube_evidence::audit::UsageBuilder::default();
-    let _ = kube_evidence::audit::read_events_from(
-        "fuzz-audit.log",
-        data,
-        &kube_evidence::audit::ReadOptions::default(),
-        |e| builder.add(e),
-    );
-    let _ = builder.finish();
-});
+#[path = "../targets/audit_log.rs"]
+mod target;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

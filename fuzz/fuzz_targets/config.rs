@@ -1,15 +1,8 @@
-//! The run configuration file, through the same loader `run --config` uses (bytes, so the
-//! UTF-8 check and size limit are exercised too).
+//! The `config` target for libFuzzer: its body is `fuzz/targets/config.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 
-static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+#[path = "../targets/config.rs"]
+mod target;
 
-fuzz_target!(|data: &[u8]| {
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    let path = dir.path().join("config.yaml");
-    std::fs::write(&path, data).unwrap();
-    let flags = kube_evidence::config::Overrides::default();
-    let _ = kube_evidence::config::load(Some(&path), &flags, &|_| None);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

@@ -1,9 +1,8 @@
-//! Control definitions, alone and beside the built-in ones (references across files).
+//! The `controls` target for libFuzzer: its body is `fuzz/targets/controls.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = kube_evidence::controls::load::parse_files(&[("fuzz.yaml".into(), text.into())]);
-    }
-});
+#[path = "../targets/controls.rs"]
+mod target;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

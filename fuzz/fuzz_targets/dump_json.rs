@@ -1,10 +1,8 @@
-//! A dumped file as JSON: the streaming fast path, and the YAML reader it falls back to.
+//! The `dump_json` target for libFuzzer: its body is `fuzz/targets/dump_json.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
-        let _ = kube_evidence::source::dump::read_dump_text("fuzz.json", text, "fuzz", at);
-    }
-});
+#[path = "../targets/dump_json.rs"]
+mod target;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

@@ -1,10 +1,8 @@
-//! The sub-processor inventory.
+//! The `inventory` target for libFuzzer: its body is `fuzz/targets/inventory.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let _ = kube_evidence::inventory::load::parse(text, "fuzz.yaml", today);
-    }
-});
+#[path = "../targets/inventory.rs"]
+mod target;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

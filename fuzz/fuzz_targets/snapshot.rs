@@ -1,7 +1,8 @@
-//! A snapshot file (`--snapshot`, `diff`, a previous pack's snapshot.json.gz): gzip or JSON.
+//! The `snapshot` target for libFuzzer: its body is `fuzz/targets/snapshot.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = kube_evidence::snapshot::snapshot_from_bytes(data, "fuzz.json.gz");
-});
+#[path = "../targets/snapshot.rs"]
+mod target;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

@@ -1,25 +1,8 @@
-//! An RFC 3161 reply (`manifest.json.tsr` of a pack given to `verify`, or a time-stamping
-//! authority's answer), checked against the authority certificate fuzz/run.sh makes
-//! (KUBE_EVIDENCE_FUZZ_TSA_CERT) and the manifest its seed replies were made for.
+//! The `timestamp_reply` target for libFuzzer: its body is `fuzz/targets/timestamp_reply.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use kube_evidence::pack::timestamp::{PinnedCertificate, verify};
-use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 
-/// The manifest fuzz/run.sh's seed replies stamp.
-const MANIFEST: &[u8] = b"kube-evidence fuzz manifest\n";
+#[path = "../targets/timestamp_reply.rs"]
+mod target;
 
-fn certificate() -> &'static PinnedCertificate {
-    static CERT: OnceLock<PinnedCertificate> = OnceLock::new();
-    CERT.get_or_init(|| {
-        let path = std::env::var("KUBE_EVIDENCE_FUZZ_TSA_CERT")
-            .expect("KUBE_EVIDENCE_FUZZ_TSA_CERT names the certificate fuzz/run.sh makes");
-        PinnedCertificate::parse(&std::fs::read(path).unwrap()).unwrap()
-    })
-}
-
-fuzz_target!(|data: &[u8]| {
-    let _ = verify(data, MANIFEST, certificate());
-    // The certificate reader takes outside input too (`--tsa-certificate`).
-    let _ = PinnedCertificate::parse(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

@@ -1,9 +1,8 @@
-//! A user's vendor catalog (`--vendor-catalog`).
+//! The `vendor_catalog` target for libFuzzer: its body is `fuzz/targets/vendor_catalog.rs`, which `cargo test`
+//! replays too (tests/integration/fuzz_replay.rs).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = kube_evidence::inventory::catalog::parse(text, "fuzz.yaml");
-    }
-});
+#[path = "../targets/vendor_catalog.rs"]
+mod target;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| target::run(data));

@@ -19,6 +19,7 @@ mod docs;
 mod dump_source;
 mod finding_identity;
 mod fleet;
+mod fuzz_replay;
 mod inventory;
 mod layering;
 mod live_cluster;
