@@ -320,6 +320,33 @@ pub struct AssessmentInput<'a> {
     pub retention: Retention,
 }
 
+/// The schedule a series of packs is judged against when none is configured: nightly.
+pub const DEFAULT_SCHEDULE_INTERVAL_HOURS: u32 = 24;
+
+impl<'a> AssessmentInput<'a> {
+    /// A snapshot assessed on its own, outside a run (`controls status`, `diff` of dumps): no
+    /// pack, no previous pack, no audit log, no reviews, not published; the default schedule
+    /// and image age.
+    pub fn snapshot_alone(
+        snapshot: &'a Snapshot,
+        controls: &'a Controls,
+        exceptions: &'a [Exception],
+    ) -> Self {
+        AssessmentInput {
+            snapshot,
+            pack_id: None,
+            controls,
+            exceptions,
+            previous: None,
+            schedule_interval_hours: DEFAULT_SCHEDULE_INTERVAL_HOURS,
+            image_max_age_days: crate::inventory::updates::DEFAULT_MAX_AGE_DAYS,
+            usage: None,
+            reviews: None,
+            retention: crate::controls::Retention::not_published(),
+        }
+    }
+}
+
 /// Analysis, collection checks, exceptions and controls, in that order; pure.
 pub fn assess(input: &AssessmentInput<'_>) -> Assessment {
     let snapshot = input.snapshot;
@@ -591,6 +618,7 @@ fn follow_up_reviews(
         now: snapshot.taken_at,
         period_days: r.period_days,
         previous: r.previous.as_ref(),
+        previous_at: r.previous_at,
     })
 }
 

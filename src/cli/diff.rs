@@ -55,7 +55,7 @@ async fn read_pack_side(
     trust: &common::PackTrust,
 ) -> anyhow::Result<SideData> {
     use kube_evidence::pack::{self, read};
-    let (store, prefix) = super::keys::resolve(target, None, s3).await?;
+    let (store, prefix) = super::verify::resolve(target, None, s3).await?;
     let opened = read::open_whole(store.as_ref(), read::Target::At(&prefix), trust.policy())
         .await
         .map_err(|e| verify_hint(e, target))?;
@@ -125,18 +125,11 @@ fn load_side(
     let (findings, controls, register) = match doc {
         Some(d) => (d.findings, d.controls, d.register),
         None => {
-            let a = assess(&AssessmentInput {
-                snapshot: &snapshot,
-                pack_id: None,
-                controls: &Controls::builtin(),
-                exceptions: &[],
-                previous: None,
-                schedule_interval_hours: 24,
-                image_max_age_days: kube_evidence::inventory::updates::DEFAULT_MAX_AGE_DAYS,
-                usage: None,
-                reviews: None,
-                retention: kube_evidence::controls::Retention::not_published(),
-            });
+            let a = assess(&AssessmentInput::snapshot_alone(
+                &snapshot,
+                &Controls::builtin(),
+                &[],
+            ));
             (a.analysis.findings, a.controls, a.analysis.register)
         }
     };
@@ -150,7 +143,7 @@ fn load_side(
 }
 
 pub fn diff(args: DiffArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     let clock = common::clock()?;
     let now = clock.now();
     let s3 = common::s3_options(&args.s3)?;
@@ -223,7 +216,7 @@ pub struct ChangesArgs {
 }
 
 pub fn changes(args: ChangesArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     if args.to < args.from {
         return Err(Failure::usage(format!(
             "--to {} is before --from {}",

@@ -37,6 +37,7 @@ mod snapshot;
 mod table;
 mod usage;
 mod vendor;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -187,7 +188,7 @@ pub enum Command {
     /// Every change across an audit period, from the packs in a store.
     Changes(diff::ChangesArgs),
     /// Verify a pack (or a chain of packs): signature, hashes, links, gaps.
-    Verify(keys::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Verify a pack, compute its conclusions again from its own data, and report every
     /// difference from what it states.
     Reperform(reperform::ReperformArgs),
@@ -227,7 +228,7 @@ pub fn main() -> ExitCode {
         Command::Exceptions(args) => controls::execute_exceptions(args, &cli.log),
         Command::Diff(args) => diff::diff(args, &cli.log),
         Command::Changes(args) => diff::changes(args, &cli.log),
-        Command::Verify(args) => keys::verify_cmd(args, &cli.log),
+        Command::Verify(args) => verify::execute(args, &cli.log),
         Command::Reperform(args) => reperform::execute(args, &cli.log),
         Command::Fleet(args) => fleet::execute(args, &cli.log),
         Command::Keygen(args) => keys::keygen(args, &cli.log),

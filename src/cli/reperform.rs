@@ -3,7 +3,7 @@
 
 use super::common;
 use super::logging::LogArgs;
-use super::query::Format;
+use super::table::Format;
 use super::{CmdResult, Done, Failure};
 use clap::Args;
 use kube_evidence::pack::previous::Trust;
@@ -35,7 +35,7 @@ pub struct ReperformArgs {
 }
 
 pub fn execute(args: ReperformArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     let signers = common::allowed_signers(args.allowed_signers.as_deref())?;
     let tsa = match &args.tsa_certificate {
         Some(p) => Some(
@@ -54,7 +54,7 @@ pub fn execute(args: ReperformArgs, log: &LogArgs) -> CmdResult {
     let rt = common::runtime();
     let outcome = rt.block_on(async {
         let (store, prefix) =
-            super::keys::resolve(&args.target, args.cluster.as_deref(), &s3).await?;
+            super::verify::resolve(&args.target, args.cluster.as_deref(), &s3).await?;
         let trust = Trust {
             signers: signers.as_deref(),
             tsa: tsa.as_ref(),

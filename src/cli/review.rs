@@ -4,7 +4,7 @@
 
 use super::common;
 use super::logging::LogArgs;
-use super::query::Format;
+use super::table::Format;
 use super::table::Table;
 use super::{CmdResult, Done, Failure};
 use anyhow::Context;
@@ -52,16 +52,15 @@ struct Resolved {
     reviewers: Option<PathBuf>,
     /// The key that signs packs, when the configuration names one.
     key: Option<SigningKey>,
-    /// The keys a campaign must verify against: the allowed signers and the signing key.
-    campaign_signers: Option<Vec<AllowedSigner>>,
-    /// The allowed signers alone (the latest pack's signature is checked against them).
-    trusted: Option<Vec<AllowedSigner>>,
+    /// What the store's objects must be signed by: the allowed signers and the signing key
+    /// (campaigns, and the latest pack a campaign starts from).
+    store_signers: Option<Vec<AllowedSigner>>,
 }
 
 impl Resolved {
     /// The trust every campaign read must meet; refused when there is none to meet.
     fn campaign_trust(&self) -> Result<reviews::CampaignTrust<'_>, Failure> {
-        match &self.campaign_signers {
+        match &self.store_signers {
             Some(signers) => Ok(reviews::CampaignTrust {
                 signers: Some(signers),
             }),
@@ -98,8 +97,7 @@ fn resolve(
     Ok(Resolved {
         s3: config.s3_options(),
         reviewers: config.reviewers.clone(),
-        campaign_signers: kube_evidence::run::store_signers(trusted.as_deref(), key.as_ref()),
-        trusted,
+        store_signers: kube_evidence::run::store_signers(trusted.as_deref(), key.as_ref()),
         key,
         store,
         cluster,
@@ -229,10 +227,11 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
             store.as_ref(),
             &reviews::StartPlan {
                 cluster: &place.cluster,
-                trusted: place.trusted.as_deref(),
+                trusted: place.store_signers.as_deref(),
                 key,
                 reviewers: &map,
                 reviewer_keys: keys,
+                reviewer_keys_origin: &args.reviewer_keys.display().to_string(),
                 due: args.due,
                 remediation_days: args.remediation_days,
                 every_binding: args.every_binding,
@@ -309,7 +308,10 @@ fn submit(args: SubmitArgs, log: &LogArgs) -> CmdResult {
             reviews::submit(
                 store.as_ref(),
                 &campaign,
-                &args.file.display().to_string(),
+                (
+                    &args.file.display().to_string(),
+                    &sig_path.display().to_string(),
+                ),
                 &csv,
                 &sig,
                 now,

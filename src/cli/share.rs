@@ -54,7 +54,7 @@ pub fn parse_expiry(text: &str) -> Result<Duration, String> {
 }
 
 pub fn execute(args: ShareArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     if !args.pack.starts_with("s3://") {
         return Err(Failure::usage(format!(
             "share makes presigned links to objects in a bucket; `{}` is not an s3:// URL",
@@ -73,7 +73,7 @@ pub fn execute(args: ShareArgs, log: &LogArgs) -> CmdResult {
     let rt = common::runtime();
     let result = rt.block_on(async {
         let (store, prefix) =
-            super::keys::resolve(&args.pack, args.cluster.as_deref(), &s3).await?;
+            super::verify::resolve(&args.pack, args.cluster.as_deref(), &s3).await?;
         // Links are handed out only to a pack that holds: manifest, signature, every file.
         let stored = pack::read::open_whole(
             store.as_ref(),

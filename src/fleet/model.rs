@@ -245,15 +245,24 @@ fn cluster_status(r: &ClusterRead, now: DateTime<Utc>, interval: Duration) -> Cl
     };
     let chain = match &r.index {
         Ok(Some(index)) => {
-            if let (Ok(Some(l)), Some(newest)) = (&r.latest, index.packs.first())
-                && newest.pack_id != l.pointer.pack_id
-            {
-                problems.push(format!(
-                    "index.json is behind latest.json: its newest pack is {}, latest.json names {}",
-                    newest.pack_id, l.pointer.pack_id
-                ));
+            let newest = index.packs.first().map(|p| p.pack_id.as_str());
+            match &r.latest {
+                // A signed index of an earlier day (replayed, or left by a run that failed after
+                // publishing) describes an earlier chain: its gaps are not today's.
+                Ok(Some(l)) if newest != Some(l.pointer.pack_id.as_str()) => {
+                    let behind = format!(
+                        "index.json is behind latest.json: its newest pack is {}, latest.json names {}",
+                        newest.unwrap_or("none"),
+                        l.pointer.pack_id
+                    );
+                    problems.push(behind.clone());
+                    ChainHealth {
+                        unknown: Some(format!("{behind}; the chain it describes is not used")),
+                        ..ChainHealth::default()
+                    }
+                }
+                _ => chain_health(&index.packs, index.interrupted.len(), interval),
             }
-            chain_health(&index.packs, index.interrupted.len(), interval)
         }
         Ok(None) => ChainHealth {
             unknown: Some("no index.json".into()),

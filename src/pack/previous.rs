@@ -105,6 +105,26 @@ pub struct Trust<'a> {
 }
 
 /// Opens the pack `latest.json` names, if the cluster has one (see [`LatestPack`]).
+/// The pointer in `cluster`'s folder must name one of `cluster`'s packs, where such a pack is
+/// stored: a path elsewhere (`../../etc`, another cluster's pack) is never followed. Every
+/// reader of a `latest.json` checks it here.
+pub fn check_pointer(cluster: &str, pointer: &LatestPointer) -> Result<(), String> {
+    if pointer.cluster != cluster {
+        return Err(format!(
+            "{cluster}/latest.json names pack {} of cluster `{}` (`{}`), not one of {cluster}'s",
+            pointer.pack_id, pointer.cluster, pointer.path
+        ));
+    }
+    let expected = pack_prefix(cluster, pointer.collected_at, &pointer.pack_id);
+    if pointer.path != expected {
+        return Err(format!(
+            "{cluster}/latest.json names path `{}` for pack {}, which is stored at `{expected}`",
+            pointer.path, pointer.pack_id
+        ));
+    }
+    Ok(())
+}
+
 pub async fn open_latest<'a>(
     store: &'a dyn Store,
     cluster: &str,
@@ -121,18 +141,12 @@ pub async fn open_latest<'a>(
             });
         }
     };
-    // The pointer must name this cluster's pack where such a pack is stored: a path elsewhere
-    // (`../../etc`, another cluster) is never followed.
-    let expected = pack_prefix(cluster, pointer.collected_at, &pointer.pack_id);
-    if pointer.cluster != cluster || pointer.path != expected {
+    if let Err(problem) = check_pointer(cluster, &pointer) {
         return Err(OpenLatestError::Invalid {
             cluster: cluster.to_string(),
             pack_id: pointer.pack_id.clone(),
             path: pointer.path.clone(),
-            problem: format!(
-                "latest.json names path `{}` for cluster `{}`, but pack {} of cluster {cluster} is stored at `{expected}`",
-                pointer.path, pointer.cluster, pointer.pack_id
-            ),
+            problem,
         });
     }
     let opened = open_pack(

@@ -488,6 +488,22 @@ pub fn locate_folder(
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_else(|| canonical.clone());
+    // Inside a store but not at its own place: read where it is in that store, so its place is
+    // judged (and refused), never taken for a copy outside.
+    use crate::store::outputs::{Evidence, evidence_around};
+    let store_root = match evidence_around(&parent, &[]) {
+        Some(Evidence::ClusterFolder(c)) => c.parent().map(std::path::Path::to_path_buf),
+        Some(Evidence::StoreRoot(r)) => Some(r),
+        _ => None,
+    };
+    if let Some(root) = store_root
+        && let Ok(inside) = canonical.strip_prefix(&root)
+    {
+        return Ok((
+            crate::store::local::LocalStore::new(&root),
+            inside.to_string_lossy().to_string(),
+        ));
+    }
     let name = canonical
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

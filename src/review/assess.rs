@@ -27,6 +27,8 @@ pub struct Reviews {
     pub period_days: u32,
     /// The previous pack's `reviews.json`.
     pub previous: Option<ReviewState>,
+    /// When the previous pack was collected: a decision file it did not record appeared after.
+    pub previous_at: Option<DateTime<Utc>>,
 }
 
 /// What the follow-up reads.
@@ -40,8 +42,11 @@ pub struct ReviewInput<'a> {
     pub existing: &'a BTreeSet<String>,
     pub now: DateTime<Utc>,
     pub period_days: u32,
-    /// The previous pack's state: when each revoked grant was first seen gone.
+    /// The previous pack's state: when each revoked grant was first seen gone, and when each
+    /// decision file was submitted.
     pub previous: Option<&'a ReviewState>,
+    /// When the previous pack was collected.
+    pub previous_at: Option<DateTime<Utc>>,
 }
 
 /// The follow-up state a pack carries (`reviews.json`) and the next run continues.
@@ -86,7 +91,14 @@ pub struct CampaignStatus {
 #[serde(rename_all = "camelCase")]
 pub struct SubmissionStatus {
     pub key: String,
+    /// The time the pack chain vouches for (see [`anchor_times`]).
     pub submitted_at: DateTime<Utc>,
+    /// The store's claim, when it was not used as the time (not recorded, out of bounds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the file's bytes: how the next pack knows it again under any name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewer: Option<String>,
     /// Why it does not count, if it does not.
@@ -156,9 +168,84 @@ pub fn progress(
         now,
         period_days: DEFAULT_REVIEW_PERIOD_DAYS,
         previous: None,
+        previous_at: None,
     };
     let present: BTreeSet<&str> = campaign.rows.iter().map(|r| r.id.as_str()).collect();
-    campaign_status(campaign, submissions, &present, &input)
+    let anchored = anchor_times(campaign, submissions, &input);
+    campaign_status(campaign, &anchored, &present, &input)
+}
+
+/// The time each decision file counts from. A file's name and its store's Last-Modified are
+/// claims anyone who can write to the store can make (rename, copy), so:
+/// - a file the previous pack recorded (the same bytes, by SHA-256) keeps the time that pack
+///   recorded, whatever it is called now;
+/// - a file it did not record appeared after it: its claim is bounded by the previous pack's
+///   collection (or the campaign's start, for the first) and this run's time.
+///
+/// The claim is kept beside the time when it was not used.
+pub fn anchor_times(
+    campaign: &Campaign,
+    submissions: &[Submission],
+    input: &ReviewInput<'_>,
+) -> Vec<Submission> {
+    let recorded = recorded_times(input.previous);
+    let earliest = input
+        .previous_at
+        .map_or(campaign.created_at, |p| p.max(campaign.created_at));
+    let latest = input.now.max(earliest);
+    submissions
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            let by_content = (!s.sha256.is_empty())
+                .then(|| recorded.by_content.get(s.sha256.as_str()))
+                .flatten();
+            let by_key = recorded
+                .keys_only
+                .then(|| recorded.by_key.get(s.key.as_str()))
+                .flatten();
+            let claimed = s.submitted_at;
+            s.submitted_at = match by_content.or(by_key) {
+                Some(at) => *at,
+                None => claimed.clamp(earliest, latest),
+            };
+            s.claimed_at = (s.submitted_at != claimed).then_some(claimed);
+            s
+        })
+        .collect()
+}
+
+/// What the previous pack recorded of every decision file: by content, and by name for a pack
+/// from before contents were recorded.
+struct Recorded<'a> {
+    by_content: BTreeMap<&'a str, DateTime<Utc>>,
+    by_key: BTreeMap<&'a str, DateTime<Utc>>,
+    /// The previous pack recorded no content at all (an older pack): names are all there is.
+    keys_only: bool,
+}
+
+fn recorded_times(previous: Option<&ReviewState>) -> Recorded<'_> {
+    let mut out = Recorded {
+        by_content: BTreeMap::new(),
+        by_key: BTreeMap::new(),
+        keys_only: true,
+    };
+    let files = previous
+        .into_iter()
+        .flat_map(|p| &p.campaigns)
+        .flat_map(|c| &c.submissions);
+    for f in files {
+        if !f.sha256.is_empty() {
+            out.keys_only = false;
+            let at = out
+                .by_content
+                .entry(f.sha256.as_str())
+                .or_insert(f.submitted_at);
+            *at = (*at).min(f.submitted_at);
+        }
+        out.by_key.insert(f.key.as_str(), f.submitted_at);
+    }
+    out
 }
 
 /// The follow-up: the state for the pack and the findings.
@@ -167,7 +254,8 @@ pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut campaigns = Vec::new();
     for (campaign, submissions) in input.campaigns {
-        let status = campaign_status(campaign, submissions, &present, input);
+        let anchored = anchor_times(campaign, submissions, input);
+        let status = campaign_status(campaign, &anchored, &present, input);
         findings.extend(campaign_findings(campaign, &status, input.now));
         campaigns.push(status);
     }
@@ -235,6 +323,8 @@ fn decisions_of(
                 files.push(SubmissionStatus {
                     key: s.key.clone(),
                     submitted_at: s.submitted_at,
+                    claimed_at: s.claimed_at,
+                    sha256: s.sha256.clone(),
                     reviewer: s.reviewer.clone(),
                     problem: None,
                     late,
@@ -243,6 +333,8 @@ fn decisions_of(
             Err(p) => files.push(SubmissionStatus {
                 key: s.key.clone(),
                 submitted_at: s.submitted_at,
+                claimed_at: s.claimed_at,
+                sha256: s.sha256.clone(),
                 reviewer: s.reviewer.clone(),
                 problem: Some(p.clone()),
                 late,
@@ -540,6 +632,8 @@ mod tests {
         Submission {
             key: format!("d-{when}"),
             submitted_at: at(when),
+            sha256: format!("content of {when}"),
+            claimed_at: None,
             reviewer: Some("lead@example.com".into()),
             decisions: Ok(rows
                 .iter()
@@ -567,6 +661,7 @@ mod tests {
             now: at(now),
             period_days: 90,
             previous: None,
+            previous_at: None,
         });
         let f = findings
             .into_iter()
@@ -643,6 +738,8 @@ mod tests {
         let unsigned = Submission {
             key: "d-unsigned".into(),
             submitted_at: at("2026-11-07T00:00:00Z"),
+            sha256: String::new(),
+            claimed_at: None,
             reviewer: None,
             decisions: Err("it is not signed".into()),
         };

@@ -124,7 +124,14 @@ pub struct Decision {
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub key: String,
+    /// As read, the store's claim (its Last-Modified, or the time in the file's name); once
+    /// anchored ([`crate::review::assess`]), the time the pack chain vouches for.
     pub submitted_at: DateTime<Utc>,
+    /// SHA-256 of the decision file's bytes: what a pack records, so that the same decisions
+    /// under another name or time are known for what they are.
+    pub sha256: String,
+    /// The store's claim, once anchoring replaced it with another time.
+    pub claimed_at: Option<DateTime<Utc>>,
     /// The principal whose key signed it, when the signature verifies.
     pub reviewer: Option<String>,
     /// The decisions, or why the file does not count.

@@ -306,14 +306,22 @@ pub async fn run(
     result
 }
 
-/// The keys that objects of the store the run's key signs (campaigns, the index) must be signed
+/// The keys that what the store holds (the previous pack, campaigns, the index) must be signed
 /// by to be trusted: those trusted for packs, and the run's own. `None` when the run has neither.
 pub fn store_signers(
     trusted: Option<&[AllowedSigner]>,
     own: Option<&SigningKey>,
 ) -> Option<Vec<AllowedSigner>> {
     let mut signers: Vec<AllowedSigner> = trusted.map(<[_]>::to_vec).unwrap_or_default();
-    signers.extend(own.map(|k| AllowedSigner::of_key("this run's signing key", k)));
+    // The run's own key counts as trusted unless the allowed signers list it themselves: then
+    // their lines (a validity window ending at a rotation, say) decide, not a blanket trust.
+    if let Some(key) = own
+        && !signers
+            .iter()
+            .any(|s| s.key.key_data() == key.public_key().key_data())
+    {
+        signers.push(AllowedSigner::of_key("this run's signing key", key));
+    }
     (!signers.is_empty()).then_some(signers)
 }
 
@@ -337,17 +345,16 @@ async fn collect_and_publish(
         .list(&pack::packs_prefix(cluster))
         .await
         .map_err(RunError::StoreUnreadable)?;
-    let (previous, retention) = previous_pack(
-        store,
-        cluster,
-        pack::previous::Trust {
-            signers: inputs.trusted_signers.as_deref(),
-            tsa: inputs.timestamp_certificate.as_ref(),
-        },
-        taken_at,
-    )
-    .await?;
-    refuse_rolled_back_pointer(store, cluster, &listed, previous.as_ref())?;
+    // What the store holds is trusted from the allowed signers and this run's own key: a run
+    // that signs never carries forward a pack someone else signed, unless the allowed signers
+    // name that key (a key rotated away from, say).
+    let store_signers = store_signers(inputs.trusted_signers.as_deref(), key.as_ref());
+    let trust = pack::previous::Trust {
+        signers: store_signers.as_deref(),
+        tsa: inputs.timestamp_certificate.as_ref(),
+    };
+    let (previous, retention) = previous_pack(store, cluster, trust, taken_at).await?;
+    refuse_rolled_back_pointer(store, cluster, &listed, previous.as_ref(), trust).await?;
     // The audit log is read before collection: a log that cannot be used fails the run before
     // anything is published, and the usage record continues the verified previous pack's.
     let usage = match &plan.audit_log {
@@ -358,7 +365,6 @@ async fn collect_and_publish(
         }
         None => None,
     };
-    let store_signers = store_signers(inputs.trusted_signers.as_deref(), key.as_ref());
     let read = reviews::read_all(
         store,
         cluster,
@@ -372,6 +378,7 @@ async fn collect_and_publish(
         refused: read.refused,
         period_days: plan.review_period_days,
         previous: previous.as_ref().and_then(|p| p.info.reviews.clone()),
+        previous_at: previous.as_ref().map(|p| p.manifest.collected_at),
     });
     progress.stage("collecting");
     let mut snapshot = source
@@ -544,7 +551,16 @@ async fn previous_pack(
     let previous = pack::previous::read_verified(store, cluster, trust).await?;
     let retention = store.retention().await?;
     match &previous {
-        Some(p) => tracing::info!(pack = %p.pointer.pack_id, "previous pack verified"),
+        Some(p) if trust.signers.is_some() => tracing::info!(
+            pack = %p.pointer.pack_id,
+            signer = %p.manifest.signing_key_fingerprint,
+            "previous pack verified, signed by a trusted key"
+        ),
+        Some(p) => tracing::warn!(
+            pack = %p.pointer.pack_id,
+            signer = %p.manifest.signing_key_fingerprint,
+            "previous pack verified against its own signature only: this run has no signing key and no allowed signers to say whose it should be"
+        ),
         None => tracing::info!("no previous pack: this pack is the cluster's baseline"),
     }
     // A pack collected before its predecessor would break the chain `verify --chain` checks.
@@ -564,29 +580,47 @@ async fn previous_pack(
 /// pack (one with a manifest) newer than the one it names means it was moved back, or a
 /// publication stopped before moving it. Chaining past that pack would orphan it, so the run
 /// stops and says which. (Pack ids begin with their collection time and sort by it.)
-fn refuse_rolled_back_pointer(
+async fn refuse_rolled_back_pointer(
     store: &dyn Store,
     cluster: &str,
     listed: &[String],
     previous: Option<&VerifiedPrevious>,
+    trust: pack::previous::Trust<'_>,
 ) -> Result<(), RunError> {
-    let newest = listed
+    let named = previous.map(|p| p.pointer.pack_id.as_str());
+    let mut newer: Vec<(&str, &str)> = listed
         .iter()
         .filter_map(|k| k.strip_suffix(&format!("/{}", pack::MANIFEST_FILE)))
         .filter_map(|prefix| Some((prefix.rsplit('/').next()?, prefix)))
-        .max();
-    let Some((newest_id, newest_path)) = newest else {
-        return Ok(());
+        .filter(|(id, _)| named.is_none_or(|named| *id > named))
+        .collect();
+    newer.sort_unstable_by(|a, b| b.cmp(a));
+    // Only a pack that verifies is evidence the pointer left out: a folder anyone planted with
+    // a manifest of its own (a store writer, or a publication that stopped half way) is named
+    // and passed over, so it cannot stop every run that follows.
+    let policy = pack::read::Policy {
+        signers: trust.signers,
+        tsa: trust.tsa,
+        strict: false,
+        allow_unsigned: true,
     };
-    let named = previous.map(|p| p.pointer.pack_id.as_str());
-    if named.is_none_or(|id| newest_id > id) {
-        return Err(RunError::PointerBehind {
-            store: store.location().trim_end_matches('/').to_string(),
-            latest: pack::latest_key(cluster),
-            named: named.map(str::to_string),
-            newer: newest_id.to_string(),
-            path: newest_path.to_string(),
-        });
+    for (id, path) in newer {
+        match pack::read::open(store, pack::read::Target::At(path), policy).await {
+            Ok(_) => {
+                return Err(RunError::PointerBehind {
+                    store: store.location().trim_end_matches('/').to_string(),
+                    latest: pack::latest_key(cluster),
+                    named: named.map(str::to_string),
+                    newer: id.to_string(),
+                    path: path.to_string(),
+                });
+            }
+            Err(e) => tracing::warn!(
+                folder = %path,
+                problem = %e,
+                "a folder newer than the pack latest.json names holds no pack that verifies: it is not evidence, and this run chains past it"
+            ),
+        }
     }
     Ok(())
 }

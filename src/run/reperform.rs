@@ -162,6 +162,7 @@ pub async fn reperform(
                 refused,
                 period_days: state.coverage.period_days,
                 previous: previous.as_ref().and_then(|p| p.info.reviews.clone()),
+                previous_at: previous.as_ref().map(|p| p.manifest.collected_at),
             })
         }
     };

@@ -215,7 +215,7 @@ pub fn signer_of(
 pub async fn submit(
     store: &dyn Store,
     campaign: &Campaign,
-    origin: &str,
+    (origin, signature_origin): (&str, &str),
     csv: &[u8],
     signature: &[u8],
     now: DateTime<Utc>,
@@ -226,7 +226,7 @@ pub async fn submit(
         )));
     }
     let reviewer = signer_of(campaign, csv, signature, now)
-        .map_err(|p| ReviewError::Refused(format!("{origin}: {p}")))?;
+        .map_err(|p| ReviewError::Refused(format!("{origin} with {signature_origin}: {p}")))?;
     let text = std::str::from_utf8(csv)
         .map_err(|_| ReviewError::Refused(format!("{origin} is not UTF-8 text")))?;
     let decisions = model::parse_decisions(text, origin, campaign, &reviewer).map_err(|d| {
@@ -326,7 +326,9 @@ async fn read_submission(
     campaign: &Campaign,
     key: &str,
 ) -> Result<Submission, ReviewError> {
-    // The store's own time when it keeps one (S3), else the time the submit wrote in the name.
+    // The store's own time when it keeps one (S3), else the time the submit wrote in the name:
+    // a claim anyone who can write to the store can make, bounded and replaced by what the
+    // pack chain recorded before anything is judged by it (review::assess::anchor_times).
     let named = key
         .rsplit('/')
         .next()
@@ -351,6 +353,10 @@ async fn read_submission(
         )),
         other => Ok(other?),
     };
+    let content_sha256 = match &csv {
+        Ok(bytes) if !bytes.is_empty() => crate::digest::sha256_hex(bytes),
+        _ => String::new(),
+    };
     let (reviewer, decisions) = match (csv, sig) {
         (_, Ok(None)) => (None, Err("it is not signed".to_string())),
         (Err(p), _) | (_, Err(p)) => (None, Err(p)),
@@ -367,6 +373,8 @@ async fn read_submission(
     Ok(Submission {
         key: key.to_string(),
         submitted_at,
+        sha256: content_sha256,
+        claimed_at: None,
         reviewer,
         decisions,
     })
@@ -380,6 +388,8 @@ pub struct StartPlan<'a> {
     pub reviewers: &'a crate::review::reviewers::ReviewerMap,
     /// The reviewers' keys (an allowed-signers file's text), copied into the campaign.
     pub reviewer_keys: String,
+    /// Where they were read from, as messages name it.
+    pub reviewer_keys_origin: &'a str,
     pub due: chrono::NaiveDate,
     pub remediation_days: u32,
     /// Also one row per binding of every non-system subject, privileged or not.
@@ -393,8 +403,13 @@ pub struct StartPlan<'a> {
 /// Freezes the population of the cluster's latest pack (verified first) into a new campaign
 /// and publishes it create-only.
 pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, ReviewError> {
-    let signers = parse_allowed_signers(&plan.reviewer_keys, "the reviewers' keys")
-        .map_err(|d| ReviewError::Refused(format!("the reviewers' keys are invalid:\n{d}")))?;
+    let signers =
+        parse_allowed_signers(&plan.reviewer_keys, plan.reviewer_keys_origin).map_err(|d| {
+            ReviewError::Refused(format!(
+                "the reviewers' keys in {} are invalid:\n{d}",
+                plan.reviewer_keys_origin
+            ))
+        })?;
     // Campaigns judge the signer at the pack's claimed time: `review start` takes no
     // time-stamping authority.
     let trust = crate::pack::previous::Trust {

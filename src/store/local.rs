@@ -60,20 +60,32 @@ impl LocalStore {
         }
     }
 
-    /// A store rooted inside a published pack would add files to that pack and break its
-    /// verification: publishing there is refused (the root and each directory above it).
-    fn refuse_inside_a_pack(&self) -> Result<(), StoreError> {
+    /// A store rooted inside other evidence would add files to it: inside a pack, it breaks the
+    /// pack's verification; inside a cluster's folder or another store, its packs look like that
+    /// cluster's (interrupted publications, a newer pack latest.json does not name) and stop its
+    /// runs. Publishing is refused where the root is a pack or a cluster's folder, or where a
+    /// directory above it is a pack, a cluster's folder or a store.
+    fn refuse_inside_evidence(&self) -> Result<(), StoreError> {
+        use super::outputs::{Evidence, evidence_around, is_pack};
         let root = fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
-        for dir in root.ancestors() {
-            if super::outputs::is_pack(dir) {
-                return Err(StoreError::Other(format!(
-                    "{} is inside the evidence pack {}; a pack is never written into. Give the store's root instead (the directory that holds <cluster>/latest.json)",
-                    self.root.display(),
-                    dir.display()
-                )));
+        let around = if is_pack(&root) {
+            Some(Evidence::Pack(root.clone()))
+        } else {
+            match evidence_around(&root, &[]) {
+                // The root being a store is what is asked for; only what holds it matters.
+                Some(Evidence::StoreRoot(r)) if r == root => {
+                    root.parent().and_then(|p| evidence_around(p, &[]))
+                }
+                other => other,
             }
+        };
+        match around {
+            None => Ok(()),
+            Some(evidence) => Err(StoreError::Other(format!(
+                "{} is inside {evidence}; evidence is never written into. Give the store's root instead (the directory that holds <cluster>/latest.json), outside any other store",
+                self.root.display(),
+            ))),
         }
-        Ok(())
     }
 
     /// Writes `bytes` to a fresh temporary file beside `dest`, flushed to disk.
@@ -294,7 +306,7 @@ impl Store for LocalStore {
     }
 
     async fn lock(&self, scope: &str) -> Result<Box<dyn PublishLock>, StoreError> {
-        self.refuse_inside_a_pack()?;
+        self.refuse_inside_evidence()?;
         let key = format!("{}/.lock", scope.trim_matches('/'));
         let dir = self.path(scope.trim_matches('/'))?;
         fs::create_dir_all(&dir).map_err(|e| self.io("create directory for", &key, e))?;

@@ -437,13 +437,6 @@ fn rotating_the_key_mid_chain_keeps_every_pack_verifiable() {
     // new key's `valid-after`, at the moment of the switch; the chain is not broken.
     let old = keygen("kube-evidence@c");
     let new = keygen("kube-evidence@c");
-    let out = tempfile::tempdir().unwrap();
-    for d in 16..=18 {
-        signed_run(out.path(), &old.key, &format!("2026-11-{d}T02:00:00Z")).assert_ok();
-    }
-    for d in 19..=20 {
-        signed_run(out.path(), &new.key, &format!("2026-11-{d}T02:00:00Z")).assert_ok();
-    }
     let public = |k: &Keys| std::fs::read_to_string(format!("{}.pub", k.key.display())).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let signers = dir.path().join("allowed_signers");
@@ -457,6 +450,42 @@ fn rotating_the_key_mid_chain_keeps_every_pack_verifiable() {
         ),
     )
     .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    for d in 16..=18 {
+        signed_run(out.path(), &old.key, &format!("2026-11-{d}T02:00:00Z")).assert_ok();
+    }
+    // The run with the new key trusts what the old one signed only because the allowed
+    // signers say so (a run that signs carries forward only packs of keys it trusts).
+    let mut without = signed_run(out.path(), &new.key, "2026-11-19T02:00:00Z");
+    assert_eq!(without.code, 1, "{}", without.stderr);
+    for d in 19..=20 {
+        without = run(
+            &[
+                "run",
+                "--source",
+                "samples/cluster",
+                "--out",
+                out.path().to_str().unwrap(),
+                "--cluster-name",
+                "c",
+                "--signing-key",
+                new.key.to_str().unwrap(),
+                "--inventory",
+                "samples/inventory.yaml",
+                "--allowed-signers",
+                signers.to_str().unwrap(),
+            ],
+            &[
+                (
+                    "KUBE_EVIDENCE_NOW",
+                    format!("2026-11-{d}T02:00:00Z").as_str(),
+                ),
+                ("KUBE_EVIDENCE_LOG_LEVEL", "warn"),
+            ],
+            &common::repo(),
+        );
+        without.assert_ok();
+    }
     let r = verify_chain(out.path(), &signers);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(r.stdout.matches("PASS ").count(), 5, "{}", r.stdout);
@@ -491,8 +520,31 @@ fn rotating_the_key_mid_chain_keeps_every_pack_verifiable() {
         r.stdout
     );
 
-    // A pack signed with the old key after the switch (a leaked or forgotten key) fails.
-    signed_run(out.path(), &old.key, "2026-11-21T02:00:00Z").assert_ok();
+    // A pack signed with the old key after the switch (a leaked or forgotten key, used with the
+    // public allowed-signers file) fails.
+    run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            out.path().to_str().unwrap(),
+            "--cluster-name",
+            "c",
+            "--signing-key",
+            old.key.to_str().unwrap(),
+            "--inventory",
+            "samples/inventory.yaml",
+            "--allowed-signers",
+            signers.to_str().unwrap(),
+        ],
+        &[
+            ("KUBE_EVIDENCE_NOW", "2026-11-21T02:00:00Z"),
+            ("KUBE_EVIDENCE_LOG_LEVEL", "warn"),
+        ],
+        &common::repo(),
+    )
+    .assert_ok();
     let r = verify_chain(out.path(), &signers);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(

@@ -938,3 +938,476 @@ fn an_index_describes_a_chain_only_when_the_packs_key_signed_it() {
     assert_eq!(rebuilt["packs"].as_array().unwrap().len(), 3);
     assert_ne!(rebuilt["packs"][2]["openFindings"], forged);
 }
+
+/// A decision file's name (and a store's Last-Modified) is a claim anyone who can write to the
+/// store can make: renamed, a file keeps the time the pack chain recorded for its bytes, and a
+/// file no pack recorded yet counts from no earlier than the previous pack and no later than the
+/// run.
+#[test]
+fn a_decisions_time_is_what_the_chain_recorded_not_what_its_name_says() {
+    use crate::common::reviews as rv;
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let (key, signers) = common::pack_key();
+    let cluster = "sample-prod-eu-1";
+    let env = |now: &'static str| {
+        [
+            ("KUBE_EVIDENCE_NOW", now),
+            ("KUBE_EVIDENCE_ALLOWED_SIGNERS", signers.to_str().unwrap()),
+            ("KUBE_EVIDENCE_SIGNING_KEY_FILE", key.to_str().unwrap()),
+        ]
+    };
+    let night = |now: &'static str| {
+        common::sample_run_signed(&store, "samples/cluster", now, Some(&key), &[], &[]).assert_ok();
+    };
+    night("2026-11-25T02:00:00Z");
+    let keys = rv::reviewer_keys(work.path());
+    let map = rv::reviewer_map(work.path(), "security@example.com");
+    let population = work.path().join("population.csv");
+    let started = common::run(
+        &[
+            "review",
+            "start",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            cluster,
+            "--reviewers",
+            map.to_str().unwrap(),
+            "--reviewer-keys",
+            keys.to_str().unwrap(),
+            "--due",
+            "2026-12-01",
+            "--output",
+            population.to_str().unwrap(),
+        ],
+        &env("2026-11-25T09:00:00Z"),
+        &common::repo(),
+    );
+    started.assert_ok();
+    let campaign = started
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let decisions = work.path().join("decisions.csv");
+    std::fs::write(
+        &decisions,
+        rv::decide(&population, "security@example.com", |_, _| {
+            ("keep", "", "needed")
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(work.path(), "security@example.com", &decisions);
+    common::run(
+        &[
+            "review",
+            "submit",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            cluster,
+            "--campaign",
+            &campaign,
+            decisions.to_str().unwrap(),
+        ],
+        &env("2026-11-25T10:00:00Z"),
+        &common::repo(),
+    )
+    .assert_ok();
+    night("2026-11-26T02:00:00Z");
+
+    let folder = store.join(format!("{cluster}/reviews/{campaign}/decisions"));
+    let submitted = |name: &str| folder.join(name);
+    let genuine = "20261125T100000Z-security_example.com.csv";
+    assert!(submitted(genuine).is_file());
+    let submissions = |now: &str| -> Vec<serde_json::Value> {
+        let doc = common::latest_findings_json(&store, cluster);
+        assert_eq!(doc["collectedAt"], now, "the run of {now} published");
+        doc["reviews"]["campaigns"][0]["submissions"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let first = submissions("2026-11-26T02:00:00Z");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["submittedAt"], "2026-11-25T10:00:00Z");
+    assert!(first[0]["sha256"].as_str().is_some_and(|s| s.len() == 64));
+    assert_eq!(first[0]["late"], false);
+
+    // Renamed to a later day (into a later review period, or past the due date): the bytes are
+    // the ones the chain recorded, so the recorded time stands and the claim is shown beside it.
+    for (from, to) in [
+        (genuine, "20261230T235900Z-security_example.com.csv"),
+        (
+            "20261230T235900Z-security_example.com.csv",
+            "20200101T000000Z-security_example.com.csv",
+        ),
+    ] {
+        std::fs::rename(submitted(from), submitted(to)).unwrap();
+        std::fs::rename(
+            submitted(&format!("{from}.sig")),
+            submitted(&format!("{to}.sig")),
+        )
+        .unwrap();
+    }
+    night("2026-11-27T02:00:00Z");
+    let renamed = submissions("2026-11-27T02:00:00Z");
+    assert_eq!(renamed.len(), 1);
+    assert_eq!(renamed[0]["submittedAt"], "2026-11-25T10:00:00Z");
+    assert_eq!(renamed[0]["claimedAt"], "2020-01-01T00:00:00Z");
+    assert_eq!(renamed[0]["late"], false);
+
+    // A file no pack has seen, named for 2099: it counts from no later than this run.
+    let copy = "20991231T000000Z-security_example.com.csv";
+    let fresh = work.path().join("fresh.csv");
+    let mut text = std::fs::read_to_string(&decisions).unwrap();
+    text = text.replacen("needed", "still needed", 1);
+    std::fs::write(&fresh, text).unwrap();
+    rv::ssh_sign(work.path(), "security@example.com", &fresh);
+    std::fs::copy(&fresh, submitted(copy)).unwrap();
+    std::fs::copy(
+        format!("{}.sig", fresh.display()),
+        submitted(&format!("{copy}.sig")),
+    )
+    .unwrap();
+    night("2026-11-28T02:00:00Z");
+    let later = submissions("2026-11-28T02:00:00Z");
+    let planted = later
+        .iter()
+        .find(|s| s["key"].as_str().is_some_and(|k| k.ends_with(copy)))
+        .expect("the new file is read");
+    assert_eq!(planted["submittedAt"], "2026-11-28T02:00:00Z");
+    assert_eq!(planted["claimedAt"], "2099-12-31T00:00:00Z");
+}
+
+/// A run that signs trusts what it carries forward as it trusts campaigns: from its own key and
+/// the allowed signers. A previous pack another key signed (consistent, re-signed by whoever
+/// could write to the store) stops it, unless the allowed signers name that key.
+#[test]
+fn a_run_that_signs_never_chains_to_a_pack_another_key_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let stranger = common::keygen(dir.path(), "stranger@example.com");
+    common::sample_run_signed(
+        &store,
+        "samples/previous",
+        "2026-11-19T02:00:00Z",
+        Some(&stranger.0),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let (key, signers) = common::pack_key();
+    let before = common::files_under(&store);
+    let r = common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-20T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("does not verify") && r.stderr.contains("Nothing was published"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(common::files_under(&store), before, "nothing written");
+    // The allowed signers name the other key (a key rotated away from): the run chains.
+    let both = dir.path().join("both.allowed_signers");
+    std::fs::write(
+        &both,
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&signers).unwrap(),
+            std::fs::read_to_string(&stranger.1).unwrap()
+        ),
+    )
+    .unwrap();
+    common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-20T02:00:00Z",
+        Some(&key),
+        &["--allowed-signers", both.to_str().unwrap()],
+        &[],
+    )
+    .assert_ok();
+}
+
+/// `verify` and `reperform` read a cluster's `latest.json` as every reader does: it must name
+/// one of that cluster's packs, at its place; another cluster's pointer is refused by name, and
+/// a pack moved inside a store to another's place fails where it is.
+#[test]
+fn verify_reads_a_clusters_pointer_as_the_run_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (key, signers) = common::pack_key();
+    for cluster in ["dev", "prod"] {
+        common::run(
+            &[
+                "run",
+                "--source",
+                "samples/cluster",
+                "--out",
+                store.to_str().unwrap(),
+                "--cluster-name",
+                cluster,
+                "--signing-key",
+                key.to_str().unwrap(),
+            ],
+            &[("KUBE_EVIDENCE_NOW", "2026-11-20T02:00:00Z")],
+            &common::repo(),
+        )
+        .assert_ok();
+    }
+    std::fs::copy(
+        store.join("dev/latest.json"),
+        store.join("prod/latest.json"),
+    )
+    .unwrap();
+    let signers = signers.to_str().unwrap();
+    let prod_latest = store.join("prod/latest.json");
+    for args in [
+        vec![
+            "verify",
+            store.to_str().unwrap(),
+            "--cluster",
+            "prod",
+            "--allowed-signers",
+            signers,
+        ],
+        vec![
+            "verify",
+            prod_latest.to_str().unwrap(),
+            "--allowed-signers",
+            signers,
+        ],
+        vec![
+            "reperform",
+            prod_latest.to_str().unwrap(),
+            "--allowed-signers",
+            signers,
+        ],
+    ] {
+        let r = common::run(&args, &[], &common::repo());
+        assert_ne!(r.code, 0, "{args:?} passed:\n{}", r.stdout);
+        assert!(
+            r.stderr.contains("prod/latest.json names pack")
+                && r.stderr.contains("of cluster `dev`"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    // dev's pack moved under prod's packs, at a place that is not its own.
+    let dev_pack = common::pack_dirs(&store.join("dev")).pop().unwrap();
+    let moved = store.join("prod/packs/2026/11/26/20261126T020000000Z-00000000");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&dev_pack)
+        .arg(&moved)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let r = common::run(
+        &[
+            "verify",
+            moved.to_str().unwrap(),
+            "--allowed-signers",
+            signers,
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_ne!(r.code, 0, "a misplaced pack passed:\n{}", r.stdout);
+    assert!(
+        r.stdout.contains("FAIL manifest: pack") && r.stdout.contains("belongs at `dev/packs/"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+}
+
+/// A signed index of an earlier day (replayed by a store writer) does not describe today's
+/// chain: the fleet report says it is behind and describes none.
+#[test]
+fn a_replayed_older_index_describes_no_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (key, signers) = common::pack_key();
+    let index = store.join("sample-prod-eu-1/index.json");
+    let signature = store.join("sample-prod-eu-1/index.json.sig");
+    let [(first_source, first_now), (second_source, second_now)] = common::SAMPLE_NIGHTS;
+    common::sample_run_signed(&store, first_source, first_now, Some(&key), &[], &[]).assert_ok();
+    let (old_index, old_signature) = (
+        std::fs::read(&index).unwrap(),
+        std::fs::read(&signature).unwrap(),
+    );
+    common::sample_run_signed(&store, second_source, second_now, Some(&key), &[], &[]).assert_ok();
+    std::fs::write(&index, old_index).unwrap();
+    std::fs::write(&signature, old_signature).unwrap();
+    let (packs, why) = fleet_chain(
+        &store,
+        &dir.path().join("fleet"),
+        &["--allowed-signers", signers.to_str().unwrap()],
+    );
+    assert_eq!(packs, 0);
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("behind latest.json")),
+        "{why:?}"
+    );
+}
+
+/// A run's store is never inside other evidence: a cluster's folder, its packs, or a pack. And a
+/// folder planted among the packs with a manifest of its own does not stop the cluster's runs.
+#[test]
+fn a_store_inside_evidence_is_refused_and_a_planted_folder_is_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (key, _) = common::pack_key();
+    common::sample_run_signed(
+        &store,
+        "samples/previous",
+        "2026-11-19T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let before = common::files_under(&store);
+    for inside in [
+        "sample-prod-eu-1",
+        "sample-prod-eu-1/packs",
+        "sample-prod-eu-1/packs/2026",
+    ] {
+        let out = store.join(inside);
+        let r = common::run(
+            &[
+                "run",
+                "--source",
+                "samples/cluster",
+                "--out",
+                out.to_str().unwrap(),
+                "--cluster-name",
+                "x",
+                "--unsigned",
+            ],
+            &[("KUBE_EVIDENCE_NOW", "2026-11-20T02:00:00Z")],
+            &common::repo(),
+        );
+        assert_ne!(r.code, 0, "{inside}: published:\n{}", r.stdout);
+        assert!(r.stderr.contains("is inside"), "{inside}: {}", r.stderr);
+        assert_eq!(common::files_under(&store), before, "{inside}: written");
+    }
+    // A folder newer than the latest pack, holding a manifest that is not a pack's.
+    let planted = store.join("sample-prod-eu-1/packs/2099/01/01/20990101T000000000Z-deadbeef");
+    std::fs::create_dir_all(&planted).unwrap();
+    std::fs::write(planted.join("manifest.json"), b"{\"not\": \"a manifest\"}").unwrap();
+    let r = common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-20T02:00:00Z",
+        Some(&key),
+        &[],
+        &[("KUBE_EVIDENCE_LOG_LEVEL", "warn")],
+    );
+    r.assert_ok();
+    assert!(
+        r.stderr.contains("20990101T000000000Z-deadbeef") && r.stderr.contains("not evidence"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Refusals name the file at fault: the reviewers' keys file, and a decision file's signature.
+#[test]
+fn review_refusals_name_the_file_at_fault() {
+    use crate::common::reviews as rv;
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    let (key, signers) = common::pack_key();
+    let env = [
+        ("KUBE_EVIDENCE_NOW", "2026-11-25T09:00:00Z"),
+        ("KUBE_EVIDENCE_ALLOWED_SIGNERS", signers.to_str().unwrap()),
+        ("KUBE_EVIDENCE_SIGNING_KEY_FILE", key.to_str().unwrap()),
+    ];
+    common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-25T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let map = rv::reviewer_map(work.path(), "security@example.com");
+    let bad_keys = work.path().join("bad-reviewer-keys");
+    std::fs::write(&bad_keys, "security@example.com PRIVATE KEY\n").unwrap();
+    let start = |keys: &Path| {
+        common::run(
+            &[
+                "review",
+                "start",
+                "--store",
+                store.to_str().unwrap(),
+                "--cluster",
+                "sample-prod-eu-1",
+                "--reviewers",
+                map.to_str().unwrap(),
+                "--reviewer-keys",
+                keys.to_str().unwrap(),
+                "--due",
+                "2026-12-31",
+            ],
+            &env,
+            &common::repo(),
+        )
+    };
+    let r = start(&bad_keys);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains(&format!("{}:1:", bad_keys.display())),
+        "{}",
+        r.stderr
+    );
+    let started = start(&rv::reviewer_keys(work.path()));
+    started.assert_ok();
+    let campaign = started
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let decisions = work.path().join("decisions.csv");
+    std::fs::write(&decisions, "campaign,row,decision\n").unwrap();
+    let bad_signature = work.path().join("not-a-signature.sig");
+    std::fs::write(&bad_signature, "not a signature").unwrap();
+    let r = common::run(
+        &[
+            "review",
+            "submit",
+            "--store",
+            store.to_str().unwrap(),
+            "--cluster",
+            "sample-prod-eu-1",
+            "--campaign",
+            &campaign,
+            decisions.to_str().unwrap(),
+            "--signature",
+            bad_signature.to_str().unwrap(),
+        ],
+        &env,
+        &common::repo(),
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains(&bad_signature.display().to_string()),
+        "{}",
+        r.stderr
+    );
+}

@@ -199,6 +199,17 @@ pub fn sample_chain(out: &Path) -> Vec<PathBuf> {
     pack_dirs(out)
 }
 
+/// `findings.json` of the pack `cluster`'s `latest.json` names in the local store `store`.
+pub fn latest_findings_json(store: &Path, cluster: &str) -> serde_json::Value {
+    let latest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join(cluster).join("latest.json")).unwrap())
+            .unwrap();
+    let path = store
+        .join(latest["path"].as_str().unwrap())
+        .join("findings.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 /// Every pack directory under `dir` (those holding a manifest.json), sorted (oldest first).
 pub fn pack_dirs(dir: &Path) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = files_under(dir)
