@@ -11,11 +11,11 @@ use crate::inventory::InventoryRef;
 use crate::source::SourceSpec;
 use crate::store::StoreUrl;
 use crate::store::s3::{Encryption, LockMode, ObjectLock, S3Options};
-use crate::yaml::{self, Node, Value, decode::Decoder};
+use crate::yaml::{Node, Value, decode::Decoder};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub const CONFIG_API_VERSION: &str = "kube-evidence.io/v1";
+pub const CONFIG_API_VERSION: &str = crate::API_VERSION;
 pub const CONFIG_KIND: &str = "RunConfig";
 
 /// How a setting's text is read.
@@ -592,6 +592,26 @@ pub fn load(
     diags.into_result(config).map_err(ConfigError::Invalid)
 }
 
+/// Only `settings`, from the flags and the environment (no file): what a command that reads no
+/// configuration file takes, such as the log settings every command honours. The other
+/// settings' variables are not read, so a value meant for another command cannot fail this one.
+pub fn load_settings(
+    settings: &[Setting],
+    flags: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut diags = Diagnostics::new();
+    let raw = gather(None, flags, env, &mut diags)?;
+    let mut config = Config::unset(None, false);
+    let mut pending = Pending::default();
+    for (setting, (value, origin)) in raw.into_iter().filter(|(s, _)| settings.contains(s)) {
+        if let Some(text) = setting_text(setting, value, &origin, &mut diags) {
+            apply(&mut config, setting, text, origin, &mut pending, &mut diags);
+        }
+    }
+    diags.into_result(config).map_err(ConfigError::Invalid)
+}
+
 /// Every setting's raw value and where it came from: the file, then the environment, then the
 /// flags (a later one wins).
 fn gather(
@@ -652,7 +672,7 @@ impl Config {
             collect_token_secrets: false,
             kubeconfig: None,
             context: None,
-            schedule_interval_hours: 24,
+            schedule_interval_hours: crate::analysis::DEFAULT_SCHEDULE_INTERVAL_HOURS,
             audit_log: None,
             audit_log_max_malformed_percent: 1.0,
             usage_window_days: 90,
@@ -984,26 +1004,15 @@ fn read_file(
     raw: &mut BTreeMap<Setting, (RawValue, Origin)>,
     diags: &mut Diagnostics,
 ) {
-    let docs = match yaml::parse_stream(text) {
-        Ok(d) => d,
-        Err(e) => {
-            diags.push(file, Some(e.pos), e.message);
-            return;
-        }
-    };
-    let mut roots = docs.into_iter().filter_map(|d| d.root);
-    let Some(root) = roots.next() else {
-        diags.push(file, None, "the configuration file is empty");
+    let mut d = Decoder::new(file);
+    let Some(root) = d.single_document(
+        text,
+        "the configuration file is empty",
+        "a configuration file holds one YAML document",
+    ) else {
+        diags.extend(d.diags);
         return;
     };
-    if let Some(extra) = roots.next() {
-        diags.push(
-            file,
-            Some(extra.pos),
-            "a configuration file holds one YAML document",
-        );
-    }
-    let mut d = Decoder::new(file);
     let Some(mut fields) = d.map(&root, "") else {
         diags.extend(d.diags);
         return;

@@ -44,6 +44,9 @@ pub mod vendor;
 pub mod yaml;
 
 pub const TOOL_NAME: &str = "kube-evidence";
+/// The `apiVersion` of every file a person writes for the tool (configuration, inventory,
+/// controls, exceptions, reviewer maps, vendor catalogs).
+pub const API_VERSION: &str = "kube-evidence.io/v1";
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git revision the binary was built from, recorded in every pack.
 pub const TOOL_REVISION: &str = match option_env!("KUBE_EVIDENCE_REVISION") {

@@ -32,6 +32,25 @@ pub fn load_config(
     }
 }
 
+/// The log settings alone (flags, then `KUBE_EVIDENCE_LOG_FORMAT` and `KUBE_EVIDENCE_LOG_LEVEL`),
+/// validated, for the commands that read no configuration file: every command honours them.
+pub fn init_logging_from(log: &LogArgs) -> Result<(), Failure> {
+    let mut flags = Overrides::default();
+    flags.set_opt(Setting::LogFormat, log.log_format.clone());
+    flags.set_opt(Setting::LogLevel, log.log_level.clone());
+    let env = |k: &str| std::env::var(k).ok();
+    match config::load_settings(&[Setting::LogFormat, Setting::LogLevel], &flags, &env) {
+        Ok(c) => {
+            init_logging(&c);
+            Ok(())
+        }
+        Err(e) => {
+            logging::init(false, None);
+            Err(e.into())
+        }
+    }
+}
+
 pub fn init_logging(c: &Config) {
     let json = matches!(c.log_format, Some(LogFormat::Json));
     logging::init(json, c.log_level.as_deref());

@@ -2,7 +2,8 @@
 
 use super::common;
 use super::logging::LogArgs;
-use super::query::{Format, InputArgs, load};
+use super::query::{InputArgs, load};
+use super::table::Format;
 use super::table::Table;
 use super::{CmdResult, Done, Failure};
 use clap::{Args, Subcommand};
@@ -78,7 +79,7 @@ fn controls_from(dir: Option<&PathBuf>) -> Result<Controls, Failure> {
 }
 
 pub fn execute(args: ControlsArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     match args.command {
         ControlsCommand::Validate { dir } => validate(dir.as_deref()),
         ControlsCommand::List {
@@ -244,18 +245,11 @@ fn assess_for_show(
     if inputs.inventory.is_some() {
         snapshot.inventory = inputs.inventory;
     }
-    let a = assess(&AssessmentInput {
-        snapshot: &snapshot,
-        pack_id: None,
-        controls: &inputs.controls,
-        exceptions: &inputs.exceptions,
-        previous: None,
-        schedule_interval_hours: 24,
-        image_max_age_days: kube_evidence::inventory::updates::DEFAULT_MAX_AGE_DAYS,
-        usage: None,
-        reviews: None,
-        retention: kube_evidence::controls::Retention::not_published(),
-    });
+    let a = assess(&AssessmentInput::snapshot_alone(
+        &snapshot,
+        &inputs.controls,
+        &inputs.exceptions,
+    ));
     Ok(a)
 }
 
@@ -329,7 +323,7 @@ fn show(
 }
 
 pub fn execute_exceptions(args: ExceptionsArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     let clock = common::clock()?;
     match args.command {
         ExceptionsCommand::Validate { file } => {

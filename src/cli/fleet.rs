@@ -74,7 +74,7 @@ impl Progress for LoggedProgress {
 }
 
 fn report(a: ReportArgs, log: &LogArgs) -> CmdResult {
-    super::logging::init(false, log.log_level.as_deref());
+    super::common::init_logging_from(log)?;
     let url = StoreUrl::parse(&a.store).map_err(Failure::usage)?;
     let options = FleetReadOptions {
         allowed_signers: common::allowed_signers(a.allowed_signers.as_deref())?,

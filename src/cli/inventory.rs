@@ -45,7 +45,7 @@ pub fn execute(args: InventoryArgs, log: &LogArgs) -> CmdResult {
             Ok(Done::Ok)
         }
         InventoryCommand::Validate { file } => {
-            super::logging::init(false, log.log_level.as_deref());
+            super::common::init_logging_from(log)?;
             let clock = common::clock()?;
             match inventory::load_file(&file, clock.now().date_naive()) {
                 Ok(inv) => {

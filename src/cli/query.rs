@@ -6,7 +6,7 @@ use super::logging::LogArgs;
 use super::table::Table;
 use super::{CmdResult, Done, Failure};
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use kube_evidence::config::{Overrides, Setting};
 use kube_evidence::rbac::index::RbacIndex;
 use kube_evidence::rbac::privilege::{AdminReach, admin_reach};
@@ -17,12 +17,7 @@ use kube_evidence::snapshot::Snapshot;
 use kube_evidence::source::{Needs, SnapshotInput, load_snapshot};
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
-pub enum Format {
-    #[default]
-    Table,
-    Json,
-}
+use super::table::Format;
 
 /// Where the snapshot comes from.
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,6 @@
 //! `kube-evidence rules list`: the rule catalog, from the same definitions reports use.
 
-use super::query::Format;
+use super::table::Format;
 use super::table::Table;
 use super::{CmdResult, Done};
 use clap::{Args, Subcommand};

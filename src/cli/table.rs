@@ -1,7 +1,16 @@
 //! Plain-text tables for people at a terminal: columns aligned, and at most as wide as the
 //! terminal (long cells wrap inside their column rather than running off the screen).
 
+use clap::ValueEnum;
 use std::io::IsTerminal;
+
+/// `--format` of the commands that answer a person or a program: an aligned table, or JSON.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
 
 pub struct Table {
     headers: Vec<String>,

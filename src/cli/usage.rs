@@ -4,7 +4,8 @@
 
 use super::common;
 use super::logging::LogArgs;
-use super::query::{Format, InputArgs};
+use super::query::InputArgs;
+use super::table::Format;
 use super::table::Table;
 use super::{CmdResult, Done, Failure};
 use anyhow::Context;

@@ -115,16 +115,16 @@ pub fn parse_files(files: &[(String, String)]) -> Result<Controls, ControlsError
     let mut sets: Vec<(String, ControlSet, Node)> = Vec::new();
     for (name, text) in files {
         let mut d = Decoder::new(name.clone());
-        match yaml::parse_stream(text) {
-            Err(e) => d.error(e.pos, e.message),
-            Ok(docs) => match docs.into_iter().find_map(|doc| doc.root) {
-                None => d.diags.push(name, None, "the file is empty"),
-                Some(root) => {
-                    if let Some(set) = decode_set(&root, &mut d) {
-                        sets.push((name.clone(), set, root));
-                    }
-                }
-            },
+        // A second document is refused, never ignored: its controls would silently not apply.
+        let root = d.single_document(
+            text,
+            "the file is empty",
+            "a control file holds one framework, in one YAML document",
+        );
+        if let Some(root) = root
+            && let Some(set) = decode_set(&root, &mut d)
+        {
+            sets.push((name.clone(), set, root));
         }
         diags.extend(d.diags);
     }
@@ -164,9 +164,12 @@ fn strings(f: &mut Fields<'_>, d: &mut Decoder, key: &'static str) -> Vec<String
 fn decode_set(root: &Node, d: &mut Decoder) -> Option<ControlSet> {
     let mut f = d.map(root, "")?;
     if let Some(v) = f.required(d, "apiVersion")
-        && v.as_str() != Some("kube-evidence.io/v1")
+        && v.as_str() != Some(crate::API_VERSION)
     {
-        d.error(v.pos, "`apiVersion` must be `kube-evidence.io/v1`");
+        d.error(
+            v.pos,
+            format!("`apiVersion` must be `{}`", crate::API_VERSION),
+        );
     }
     if let Some(v) = f.required(d, "kind")
         && v.as_str() != Some("ControlSet")

@@ -14,7 +14,7 @@ use std::path::Path;
 /// The catalog shipped with the tool.
 pub const SHIPPED: &str = include_str!("../../catalog/vendors.yaml");
 
-const API_VERSION: &str = "kube-evidence.io/v1";
+use crate::API_VERSION;
 const KIND: &str = "VendorCatalog";
 /// A catalog holds at most this many entries, each list at most this many patterns.
 const MAX_ENTRIES: usize = 5_000;

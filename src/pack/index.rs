@@ -65,8 +65,8 @@ pub enum IndexError {
     Read(#[from] PackReadError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot sign the index: {0}")]
-    Sign(String),
+    #[error("cannot sign the index")]
+    Sign(#[source] super::sign::SignError),
 }
 
 /// The files linked first, in this order, when the pack has them; every other file of the pack
@@ -283,9 +283,7 @@ pub async fn update(
     // The signature first: a reader that finds the new index with the old signature refuses it,
     // and rebuilds or says so; never the reverse.
     if let Some(key) = signing.key {
-        let sig = key
-            .sign(&json)
-            .map_err(|e| IndexError::Sign(e.to_string()))?;
+        let sig = key.sign(&json).map_err(IndexError::Sign)?;
         store
             .replace_pointer(
                 &format!("{cluster}/{INDEX_SIGNATURE}"),

@@ -48,7 +48,7 @@ impl Default for VerifyOptions {
             allow_unsigned: false,
             chain: false,
             since: None,
-            schedule_interval_hours: 24,
+            schedule_interval_hours: crate::analysis::DEFAULT_SCHEDULE_INTERVAL_HOURS,
             max_clock_skew: chrono::Duration::minutes(DEFAULT_MAX_CLOCK_SKEW_MINUTES),
             retention_horizon: None,
             audit_period_end: None,

@@ -310,10 +310,7 @@ pub fn trend_chart(model: &ReportModel) -> Option<Chart> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    super::escape::html(s)
 }
 
 /// The chart as an inline `<svg>` element (no external references).

@@ -4,20 +4,9 @@
 
 use super::pdf::PlainDocument;
 
+/// Escaped, with line breaks kept as `<br>`.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' => out.push_str("<br>"),
-            c => out.push(c),
-        }
-    }
-    out
+    super::escape::html(s).replace('\n', "<br>")
 }
 
 /// The same document as one HTML page, no scripts, no external resources.

@@ -89,9 +89,12 @@ pub fn parse(text: &str, origin: &str) -> Result<ReviewerMap, Diagnostics> {
     let mut map = ReviewerMap::single("");
     if let Some(mut f) = d.map(&root, "") {
         if let Some(v) = f.required(&mut d, "apiVersion")
-            && v.as_str() != Some("kube-evidence.io/v1")
+            && v.as_str() != Some(crate::API_VERSION)
         {
-            d.error(v.pos, "`apiVersion` must be `kube-evidence.io/v1`");
+            d.error(
+                v.pos,
+                format!("`apiVersion` must be `{}`", crate::API_VERSION),
+            );
         }
         if let Some(v) = f.required(&mut d, "kind")
             && v.as_str() != Some("ReviewerMap")
