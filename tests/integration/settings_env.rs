@@ -411,3 +411,47 @@ fn every_setting_variable_works_on_every_command_that_takes_it() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The log settings apply to every command, those that read no configuration file included:
+/// an unusable value stops each of them, naming the variable.
+#[test]
+fn the_log_settings_apply_to_commands_that_read_no_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["verify", "samples"],
+        vec!["controls", "validate", "controls"],
+        vec!["inventory", "validate", "samples/inventory.yaml"],
+        vec!["keygen", "--out", key.to_str().unwrap(), "--identity", "x"],
+        vec!["diff", "samples/previous", "samples/cluster"],
+        vec![
+            "changes",
+            "--store",
+            "samples",
+            "--cluster",
+            "c",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-02-01",
+        ],
+        vec!["share", "samples"],
+        vec!["reperform", "samples"],
+        vec!["fleet", "report", "--store", "samples", "--out", "x"],
+    ];
+    for (variable, value) in [
+        ("KUBE_EVIDENCE_LOG_FORMAT", "xml"),
+        ("KUBE_EVIDENCE_LOG_LEVEL", "loud"),
+    ] {
+        for args in &commands {
+            let r = common::run(args, &[(variable, value)], &common::repo());
+            assert_ne!(r.code, 0, "{variable}={value} {args:?}: accepted");
+            assert!(
+                r.stderr.contains(variable) && r.stderr.contains(value),
+                "{variable}={value} {args:?}: {}",
+                r.stderr
+            );
+        }
+    }
+    assert!(!key.exists(), "nothing was written");
+}
