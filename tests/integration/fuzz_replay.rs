@@ -376,12 +376,16 @@ replayed!(
 /// paths to `$KUBE_EVIDENCE_FUZZ_SEEDS/fixtures.env`, for `fuzz/run.sh`: the seeds are made in
 /// one place. (The fixtures live as long as the file `fixtures.env` names them in: the test
 /// keeps its folder.)
+///
+/// Without the variable (the suite's run of ignored tests), it writes to a folder of its own and
+/// checks what fuzz/run.sh would get: every target's seeds, and fixtures that exist.
 #[test]
 #[ignore = "run by fuzz/run.sh to make its seeds"]
 fn write_fuzz_seeds() {
-    let Some(out) = std::env::var_os("KUBE_EVIDENCE_FUZZ_SEEDS").map(PathBuf::from) else {
-        panic!("KUBE_EVIDENCE_FUZZ_SEEDS names the folder to write the seeds to");
-    };
+    let scratch = tempfile::tempdir().unwrap();
+    let out = std::env::var_os("KUBE_EVIDENCE_FUZZ_SEEDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scratch.path().join("seeds"));
     let seeds = seeds();
     for (target, inputs) in &seeds.by_target {
         let dir = out.join(target);
@@ -409,6 +413,15 @@ fn write_fuzz_seeds() {
         ),
     )
     .unwrap();
+    for target in seeds.by_target.keys() {
+        let written = std::fs::read_dir(out.join(target)).unwrap().count();
+        assert!(written > 0, "no seed written for {target}");
+    }
+    let env = std::fs::read_to_string(out.join("fixtures.env")).unwrap();
+    for line in env.lines() {
+        let (_, path) = line.split_once('=').unwrap();
+        assert!(Path::new(path).exists(), "{line}: nothing there");
+    }
 }
 
 /// The replay fails, naming the input, when a target panics on one.
