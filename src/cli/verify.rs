@@ -69,7 +69,7 @@ pub async fn resolve(
     }
     let path = PathBuf::from(target);
     if path.file_name().is_some_and(|n| n == pack::LATEST_FILE) {
-        return resolve_latest_file(&path, s3).await;
+        return resolve_latest_file(&path, cluster, s3).await;
     }
     if path.join(pack::MANIFEST_FILE).exists() {
         return resolve_pack_dir(&path, s3).await;
@@ -120,12 +120,41 @@ async fn pointed_pack(store: &dyn Store, cluster: &str, shown: &str) -> anyhow::
         .await?
         .with_context(|| format!("{cluster} has no latest.json in {shown}"))?;
     pack::previous::check_pointer(cluster, &latest).map_err(anyhow::Error::msg)?;
+    // A pointer moved back (with an index of its day to match) hides the packs after it; an
+    // auditor is told, as the run is.
+    let listed = store.list(&pack::packs_prefix(cluster)).await?;
+    let beyond = pack::previous::pack_newer_than(
+        store,
+        &listed,
+        Some(&latest.pack_id),
+        pack::previous::Trust::default(),
+    )
+    .await;
+    // The pack's own predecessor, newer by its id than the pack itself, is a chain whose time
+    // runs backwards: `--chain` names that, pack by pack.
+    let predecessor = store
+        .get_limited(
+            &format!("{}/{}", latest.path, pack::MANIFEST_FILE),
+            pack::MAX_MANIFEST_BYTES,
+        )
+        .await?
+        .and_then(|b| pack::Manifest::from_bytes(&b).ok())
+        .map(|m| m.previous.pack_id);
+    if let Some((newer, path)) = beyond.newer
+        && predecessor.as_deref() != Some(newer.as_str())
+    {
+        anyhow::bail!(
+            "{shown} holds pack {newer} ({path}), newer than the pack {} that {cluster}/latest.json names: latest.json was moved back, or a publication stopped before moving it; verify {path} itself, and ask the cluster's owner why the pointer does not name it",
+            latest.pack_id
+        );
+    }
     Ok(latest.path)
 }
 
 /// `<root>/<cluster>/latest.json` on disk: the pack it points to.
 async fn resolve_latest_file(
     path: &Path,
+    asked: Option<&str>,
     s3: &store::s3::S3Options,
 ) -> anyhow::Result<(Box<dyn Store>, String)> {
     // <root>/<cluster>/latest.json, read through the store like any other pointer.
@@ -140,6 +169,14 @@ async fn resolve_latest_file(
         );
     };
     let cluster = cluster.to_string_lossy().to_string();
+    if let Some(asked) = asked
+        && asked != cluster
+    {
+        anyhow::bail!(
+            "{} is cluster {cluster}'s latest.json, not cluster {asked}'s",
+            path.display()
+        );
+    }
     let root = if root.as_os_str().is_empty() {
         Path::new(".")
     } else {

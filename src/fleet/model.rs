@@ -322,6 +322,11 @@ fn latest_summary(l: &LatestRead, now: DateTime<Utc>) -> LatestSummary {
 /// Gaps (more than one and a half intervals between consecutive packs), breaks (a pack whose
 /// recorded predecessor is not the pack before it), unsigned and incomplete packs.
 fn chain_health(entries: &[IndexEntry], interrupted: usize, interval: Duration) -> ChainHealth {
+    // A folder the index lists with a problem (it does not verify against the keys the run
+    // trusted) is not a pack of the chain.
+    let (entries, not_packs): (Vec<IndexEntry>, Vec<IndexEntry>) =
+        entries.iter().cloned().partition(|e| e.problem.is_none());
+    let entries = entries.as_slice();
     let mut oldest_first: Vec<&IndexEntry> = entries.iter().collect();
     oldest_first.sort_by(|a, b| (a.collected_at, &a.pack_id).cmp(&(b.collected_at, &b.pack_id)));
     let mut h = ChainHealth {
@@ -333,6 +338,13 @@ fn chain_health(entries: &[IndexEntry], interrupted: usize, interval: Duration) 
         ..ChainHealth::default()
     };
     let mut details = (Vec::new(), Vec::new());
+    for e in &not_packs {
+        details.1.push(format!(
+            "{} is not counted as a pack of the chain: {}",
+            e.path,
+            e.problem.as_deref().unwrap_or_default()
+        ));
+    }
     if let Some(first) = oldest_first.first()
         && !first.previous_pack_id.is_empty()
     {

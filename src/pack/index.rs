@@ -269,7 +269,28 @@ pub async fn update(
             Some(e) if e.pack_id == p.manifest.pack_id && e.problem.is_none() => {
                 entries.push(e.clone())
             }
-            _ => entries.push(describe(store, p).await),
+            _ => {
+                let mut entry = describe(store, p).await;
+                // The index is signed with the run's key: it vouches only for packs that verify
+                // against the keys the run trusts. A folder signed by anyone else is listed
+                // with the reason, never as part of the chain.
+                if let Some(trusted) = signing.trusted
+                    && entry.problem.is_none()
+                {
+                    let policy = super::read::Policy {
+                        signers: Some(trusted),
+                        tsa: None,
+                        strict: false,
+                        allow_unsigned: true,
+                    };
+                    if let Err(e) =
+                        super::read::open(store, super::read::Target::At(&p.prefix), policy).await
+                    {
+                        entry.problem = Some(e.to_string());
+                    }
+                }
+                entries.push(entry);
+            }
         }
     }
     entries.sort_by(|a, b| (b.collected_at, &b.pack_id).cmp(&(a.collected_at, &a.pack_id)));

@@ -105,6 +105,65 @@ pub struct Trust<'a> {
 }
 
 /// Opens the pack `latest.json` names, if the cluster has one (see [`LatestPack`]).
+/// What lies among a cluster's packs beyond the one `latest.json` names.
+#[derive(Debug, Default)]
+pub struct BeyondPointer {
+    /// The newest folder holding a pack of this cluster at its own place, verified or not:
+    /// evidence the pointer leaves out (id, prefix).
+    pub newer: Option<(String, String)>,
+    /// Newer folders that hold no pack of this cluster (no manifest, not a manifest, another
+    /// pack's), with why: not evidence.
+    pub passed_over: Vec<(String, String)>,
+}
+
+/// Looks at the folders of `listed` (keys under the cluster's packs) newer than the pack
+/// `named` (all of them when none is named), newest first. A folder whose manifest is a pack of
+/// this cluster at its own place is evidence whether or not its signature verifies today (a
+/// signature hidden for a night must not let a reader pass a genuine pack by); a folder with no
+/// manifest, one that is not a manifest, or another pack's, is not evidence and is passed over,
+/// so planting junk cannot stop every run. The run and `verify` both ask this.
+pub async fn pack_newer_than(
+    store: &dyn Store,
+    listed: &[String],
+    named: Option<&str>,
+    trust: Trust<'_>,
+) -> BeyondPointer {
+    use super::read::{PackError, PackProblem, Policy, Target, open};
+    let mut newer: Vec<(&str, &str)> = listed
+        .iter()
+        .filter_map(|k| k.strip_suffix(&format!("/{}", super::MANIFEST_FILE)))
+        .filter_map(|prefix| Some((prefix.rsplit('/').next()?, prefix)))
+        .filter(|(id, _)| named.is_none_or(|named| *id > named))
+        .collect();
+    newer.sort_unstable_by(|a, b| b.cmp(a));
+    let policy = Policy {
+        signers: trust.signers,
+        tsa: trust.tsa,
+        strict: false,
+        allow_unsigned: true,
+    };
+    let mut out = BeyondPointer::default();
+    for (id, path) in newer {
+        match open(store, Target::At(path), policy).await {
+            Err(
+                e @ PackError::Invalid {
+                    problem:
+                        PackProblem::ManifestMissing
+                        | PackProblem::ManifestInvalid(_)
+                        | PackProblem::OtherPack { .. }
+                        | PackProblem::Misplaced { .. },
+                    ..
+                },
+            ) => out.passed_over.push((path.to_string(), e.to_string())),
+            _ => {
+                out.newer = Some((id.to_string(), path.to_string()));
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// The pointer in `cluster`'s folder must name one of `cluster`'s packs, where such a pack is
 /// stored: a path elsewhere (`../../etc`, another cluster's pack) is never followed. Every
 /// reader of a `latest.json` checks it here.

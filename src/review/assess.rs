@@ -59,6 +59,20 @@ pub struct ReviewState {
     pub refused_campaigns: Vec<RefusedCampaign>,
     /// Rows of today's population and how each stands.
     pub coverage: Coverage,
+    /// Every decision file any pack of the chain recorded, by content, with the time it counts
+    /// from: carried from pack to pack, so a file taken out of the store for a night and put
+    /// back (under any name) keeps its time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recorded_decisions: Vec<RecordedDecision>,
+}
+
+/// A decision file as the chain first recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedDecision {
+    pub sha256: String,
+    pub campaign: String,
+    pub submitted_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -193,7 +207,7 @@ pub fn anchor_times(
         .previous_at
         .map_or(campaign.created_at, |p| p.max(campaign.created_at));
     let latest = input.now.max(earliest);
-    submissions
+    let mut anchored = submissions
         .iter()
         .map(|s| {
             let mut s = s.clone();
@@ -212,7 +226,50 @@ pub fn anchor_times(
             s.claimed_at = (s.submitted_at != claimed).then_some(claimed);
             s
         })
-        .collect()
+        .collect::<Vec<_>>();
+    // In the order of the anchored times (a later file supersedes an earlier one for the rows
+    // it decides): never the order of names or claims.
+    anchored.sort_by(|a, b| (a.submitted_at, &a.key).cmp(&(b.submitted_at, &b.key)));
+    anchored
+}
+
+/// The ledger this pack carries: the previous one's, and every file read now, each content at
+/// the earliest time the chain gave it.
+fn ledger(
+    previous: Option<&ReviewState>,
+    campaigns: &[(Campaign, Vec<Submission>)],
+) -> Vec<RecordedDecision> {
+    let mut by_content: BTreeMap<String, RecordedDecision> = BTreeMap::new();
+    let mut add = |r: RecordedDecision| {
+        let entry = by_content
+            .entry(r.sha256.clone())
+            .or_insert_with(|| r.clone());
+        if r.submitted_at < entry.submitted_at {
+            *entry = r;
+        }
+    };
+    if let Some(p) = previous {
+        p.recorded_decisions.iter().cloned().for_each(&mut add);
+        for c in &p.campaigns {
+            for f in c.submissions.iter().filter(|f| !f.sha256.is_empty()) {
+                add(RecordedDecision {
+                    sha256: f.sha256.clone(),
+                    campaign: c.id.clone(),
+                    submitted_at: f.submitted_at,
+                });
+            }
+        }
+    }
+    for (campaign, files) in campaigns {
+        for f in files.iter().filter(|f| !f.sha256.is_empty()) {
+            add(RecordedDecision {
+                sha256: f.sha256.clone(),
+                campaign: campaign.id.clone(),
+                submitted_at: f.submitted_at,
+            });
+        }
+    }
+    by_content.into_values().collect()
 }
 
 /// What the previous pack recorded of every decision file: by content, and by name for a pack
@@ -230,6 +287,14 @@ fn recorded_times(previous: Option<&ReviewState>) -> Recorded<'_> {
         by_key: BTreeMap::new(),
         keys_only: true,
     };
+    for r in previous.into_iter().flat_map(|p| &p.recorded_decisions) {
+        out.keys_only = false;
+        let at = out
+            .by_content
+            .entry(r.sha256.as_str())
+            .or_insert(r.submitted_at);
+        *at = (*at).min(r.submitted_at);
+    }
     let files = previous
         .into_iter()
         .flat_map(|p| &p.campaigns)
@@ -253,9 +318,11 @@ pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
     let present: BTreeSet<&str> = input.existing.iter().map(String::as_str).collect();
     let mut findings = Vec::new();
     let mut campaigns = Vec::new();
+    let mut anchored_all = Vec::new();
     for (campaign, submissions) in input.campaigns {
         let anchored = anchor_times(campaign, submissions, input);
         let status = campaign_status(campaign, &anchored, &present, input);
+        anchored_all.push((campaign.clone(), anchored));
         findings.extend(campaign_findings(campaign, &status, input.now));
         campaigns.push(status);
     }
@@ -267,6 +334,7 @@ pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
             campaigns,
             refused_campaigns: input.refused.to_vec(),
             coverage,
+            recorded_decisions: ledger(input.previous, &anchored_all),
         },
         findings,
     )
@@ -723,6 +791,56 @@ mod tests {
         assert_eq!(a_out.status, RowStatus::RevokedCarriedOut);
         assert_eq!(a_out.gone_since, Some(at("2026-11-21T00:00:00Z")));
         assert!(!after.iter().any(|(r, _)| *r == RuleId::Rev002));
+    }
+
+    /// A copy of an old "keep" file named for 2099 does not undo a later revocation: the chain
+    /// recorded the copy's bytes earlier, and files supersede each other in the order of the
+    /// times the chain gives them, never of their names or claims.
+    #[test]
+    fn a_file_supersedes_another_by_the_time_the_chain_gave_it_not_by_its_name() {
+        let a = row("a");
+        let camp = campaign(vec![a.clone()], "2026-11-01T00:00:00Z", "2026-11-30");
+        let keep = decided(&[&a], Verdict::Keep, "2026-11-05T00:00:00Z");
+        let revoke = decided(&[&a], Verdict::Revoke, "2026-11-06T00:00:00Z");
+        let previous = ReviewState {
+            recorded_decisions: vec![
+                RecordedDecision {
+                    sha256: keep.sha256.clone(),
+                    campaign: camp.id.clone(),
+                    submitted_at: keep.submitted_at,
+                },
+                RecordedDecision {
+                    sha256: revoke.sha256.clone(),
+                    campaign: camp.id.clone(),
+                    submitted_at: revoke.submitted_at,
+                },
+            ],
+            ..ReviewState::default()
+        };
+        let mut replayed = keep.clone();
+        replayed.key = "d-2099".into();
+        replayed.submitted_at = at("2099-01-01T00:00:00Z");
+        let all = [(camp, vec![revoke, replayed])];
+        let existing: BTreeSet<String> = [a.id.clone()].into();
+        let (state, _) = evaluate(&ReviewInput {
+            campaigns: &all,
+            refused: &[],
+            population: std::slice::from_ref(&a),
+            existing: &existing,
+            now: at("2026-11-08T00:00:00Z"),
+            period_days: 90,
+            previous: Some(&previous),
+            previous_at: Some(at("2026-11-07T00:00:00Z")),
+        });
+        assert_eq!(
+            state.campaigns[0].outcomes[0].verdict,
+            Some(Verdict::Revoke)
+        );
+        let copy = &state.campaigns[0].submissions[0];
+        assert_eq!(copy.key, "d-2099");
+        assert_eq!(copy.submitted_at, at("2026-11-05T00:00:00Z"));
+        assert_eq!(copy.claimed_at, Some(at("2099-01-01T00:00:00Z")));
+        assert_eq!(state.recorded_decisions.len(), 2, "the ledger carries both");
     }
 
     #[test]

@@ -225,7 +225,7 @@ pub enum RunError {
         previous_at: chrono::DateTime<chrono::Utc>,
     },
     #[error(
-        "{store} holds pack {newer}, {}: latest.json was moved back, removed, or a publication stopped before moving it. Nothing was published: chaining past {newer} would leave it out of the chain. Check it with `kube-evidence verify {store}/{path}`, then point {latest} at it if it verifies",
+        "{store} holds pack {newer}, {}: latest.json was moved back, removed, or a publication stopped before moving it. Nothing was published: chaining past {newer} would leave it out of the chain. Check it with `kube-evidence verify {store}/{path}`: point {latest} at it if it verifies; if it is not this cluster's evidence, move it out of the store",
         .named.as_deref().map_or_else(|| format!("and {latest} names no pack"), |n| format!("newer than the pack {n} that {latest} names"))
     )]
     PointerBehind {
@@ -588,41 +588,24 @@ async fn refuse_rolled_back_pointer(
     trust: pack::previous::Trust<'_>,
 ) -> Result<(), RunError> {
     let named = previous.map(|p| p.pointer.pack_id.as_str());
-    let mut newer: Vec<(&str, &str)> = listed
-        .iter()
-        .filter_map(|k| k.strip_suffix(&format!("/{}", pack::MANIFEST_FILE)))
-        .filter_map(|prefix| Some((prefix.rsplit('/').next()?, prefix)))
-        .filter(|(id, _)| named.is_none_or(|named| *id > named))
-        .collect();
-    newer.sort_unstable_by(|a, b| b.cmp(a));
-    // Only a pack that verifies is evidence the pointer left out: a folder anyone planted with
-    // a manifest of its own (a store writer, or a publication that stopped half way) is named
-    // and passed over, so it cannot stop every run that follows.
-    let policy = pack::read::Policy {
-        signers: trust.signers,
-        tsa: trust.tsa,
-        strict: false,
-        allow_unsigned: true,
-    };
-    for (id, path) in newer {
-        match pack::read::open(store, pack::read::Target::At(path), policy).await {
-            Ok(_) => {
-                return Err(RunError::PointerBehind {
-                    store: store.location().trim_end_matches('/').to_string(),
-                    latest: pack::latest_key(cluster),
-                    named: named.map(str::to_string),
-                    newer: id.to_string(),
-                    path: path.to_string(),
-                });
-            }
-            Err(e) => tracing::warn!(
-                folder = %path,
-                problem = %e,
-                "a folder newer than the pack latest.json names holds no pack that verifies: it is not evidence, and this run chains past it"
-            ),
-        }
+    let found = pack::previous::pack_newer_than(store, listed, named, trust).await;
+    for (folder, problem) in &found.passed_over {
+        tracing::warn!(
+            folder = %folder,
+            problem = %problem,
+            "a folder newer than the pack latest.json names holds no pack of this cluster: it is not evidence, and this run chains past it"
+        );
     }
-    Ok(())
+    match found.newer {
+        None => Ok(()),
+        Some((id, path)) => Err(RunError::PointerBehind {
+            store: store.location().trim_end_matches('/').to_string(),
+            latest: pack::latest_key(cluster),
+            named: named.map(str::to_string),
+            newer: id,
+            path,
+        }),
+    }
 }
 
 /// Refuses a collection that is not a cluster's RBAC state, or an incomplete one under

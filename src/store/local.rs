@@ -309,6 +309,15 @@ impl Store for LocalStore {
         self.refuse_inside_evidence()?;
         let key = format!("{}/.lock", scope.trim_matches('/'));
         let dir = self.path(scope.trim_matches('/'))?;
+        // A cluster's folder that is itself a store (or a pack) would mix its packs with
+        // another's.
+        if super::outputs::is_store_root(&dir) || super::outputs::is_pack(&dir) {
+            return Err(StoreError::Other(format!(
+                "{} is already an evidence store or pack, so it cannot be the folder of cluster `{}`: choose another cluster name or store",
+                dir.display(),
+                scope.trim_matches('/')
+            )));
+        }
         fs::create_dir_all(&dir).map_err(|e| self.io("create directory for", &key, e))?;
         let path = dir.join(".lock");
         let file = OpenOptions::new()

@@ -238,7 +238,7 @@ fn is_cluster_folder(dir: &Path) -> bool {
             && (dir.join("packs").is_dir() || dir.join("reviews").is_dir()))
 }
 
-fn is_store_root(dir: &Path) -> bool {
+pub fn is_store_root(dir: &Path) -> bool {
     if dir.join("fleet.json").is_file() {
         return true;
     }

@@ -1080,6 +1080,25 @@ fn a_decisions_time_is_what_the_chain_recorded_not_what_its_name_says() {
         .expect("the new file is read");
     assert_eq!(planted["submittedAt"], "2026-11-28T02:00:00Z");
     assert_eq!(planted["claimedAt"], "2099-12-31T00:00:00Z");
+
+    // Taken out of the store for a night and put back: the chain's ledger still knows its bytes.
+    let original = "20200101T000000Z-security_example.com.csv";
+    let aside = work.path().join("aside");
+    std::fs::create_dir_all(&aside).unwrap();
+    for name in [original.to_string(), format!("{original}.sig")] {
+        std::fs::rename(submitted(&name), aside.join(&name)).unwrap();
+    }
+    night("2026-11-29T02:00:00Z");
+    for name in [original.to_string(), format!("{original}.sig")] {
+        std::fs::rename(aside.join(&name), submitted(&name)).unwrap();
+    }
+    night("2026-11-30T02:00:00Z");
+    let back = submissions("2026-11-30T02:00:00Z");
+    let returned = back
+        .iter()
+        .find(|s| s["key"].as_str().is_some_and(|k| k.ends_with(original)))
+        .expect("the file is read again");
+    assert_eq!(returned["submittedAt"], "2026-11-25T10:00:00Z");
 }
 
 /// A run that signs trusts what it carries forward as it trusts campaigns: from its own key and
@@ -1410,4 +1429,166 @@ fn review_refusals_name_the_file_at_fault() {
         "{}",
         r.stderr
     );
+}
+
+/// The second round of an independent tester's forgeries: a genuine newer pack whose signature
+/// is hidden while latest.json is moved back stops the run and fails verify; verify refuses a
+/// cluster's pointer asked for as another's; a cluster's folder is never an existing store; a
+/// folder another key signed among the packs is listed by the index with its reason and is no
+/// pack of the chain the fleet report describes.
+#[test]
+fn a_hidden_signature_a_foreign_folder_and_a_store_as_a_cluster_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (key, signers) = common::pack_key();
+    for (source, now) in common::SAMPLE_NIGHTS {
+        common::sample_run_signed(&store, source, now, Some(&key), &[], &[]).assert_ok();
+    }
+    let cluster = store.join("sample-prod-eu-1");
+    let packs = common::pack_dirs(&cluster);
+    let (older, newer) = (&packs[0], &packs[1]);
+    // latest.json moved back to the older pack, the newer pack's signature hidden.
+    let older_manifest = std::fs::read(older.join("manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&older_manifest).unwrap();
+    let genuine_latest = std::fs::read(cluster.join("latest.json")).unwrap();
+    let back = serde_json::json!({
+        "cluster": "sample-prod-eu-1",
+        "packId": m["packId"],
+        "path": older.strip_prefix(&store).unwrap().to_string_lossy(),
+        "manifestSha256": common::sha256_hex(&older_manifest),
+        "collectedAt": m["collectedAt"],
+        "publishedAt": m["publishedAt"],
+    });
+    std::fs::write(cluster.join("latest.json"), back.to_string()).unwrap();
+    let hidden = dir.path().join("hidden.sig");
+    std::fs::rename(newer.join("manifest.json.sig"), &hidden).unwrap();
+    let newer_id = newer.file_name().unwrap().to_string_lossy().to_string();
+    let r = common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-22T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!("holds pack {newer_id}")),
+        "{}",
+        r.stderr
+    );
+    let v = common::run(
+        &[
+            "verify",
+            store.to_str().unwrap(),
+            "--cluster",
+            "sample-prod-eu-1",
+            "--allowed-signers",
+            signers.to_str().unwrap(),
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_ne!(v.code, 0, "{}", v.stdout);
+    assert!(
+        v.stderr.contains(&format!("holds pack {newer_id}")),
+        "{}",
+        v.stderr
+    );
+    std::fs::rename(&hidden, newer.join("manifest.json.sig")).unwrap();
+    std::fs::write(cluster.join("latest.json"), genuine_latest).unwrap();
+
+    // A pointer asked for as another cluster's.
+    let v = common::run(
+        &[
+            "verify",
+            cluster.join("latest.json").to_str().unwrap(),
+            "--cluster",
+            "prod",
+        ],
+        &[],
+        &common::repo(),
+    );
+    assert_ne!(v.code, 0);
+    assert!(v.stderr.contains("not cluster prod's"), "{}", v.stderr);
+
+    // A cluster's folder that is an existing store.
+    let parent = dir.path().join("parent");
+    std::fs::create_dir_all(&parent).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&store)
+        .arg(parent.join("st"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let before = common::files_under(&parent);
+    let r = common::run(
+        &[
+            "run",
+            "--source",
+            "samples/cluster",
+            "--out",
+            parent.to_str().unwrap(),
+            "--cluster-name",
+            "st",
+            "--unsigned",
+        ],
+        &[("KUBE_EVIDENCE_NOW", "2026-11-22T02:00:00Z")],
+        &common::repo(),
+    );
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("already an evidence store"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(common::files_under(&parent), before);
+
+    // A pack signed by another key, copied among the packs at its own place.
+    let other_store = dir.path().join("other");
+    let stranger = common::keygen(dir.path(), "stranger@example.com");
+    common::sample_run_signed(
+        &other_store,
+        "samples/previous",
+        "2026-11-10T02:00:00Z",
+        Some(&stranger.0),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let foreign = common::pack_dirs(&other_store).pop().unwrap();
+    let place = store.join(foreign.strip_prefix(&other_store).unwrap());
+    std::fs::create_dir_all(place.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&foreign)
+        .arg(&place)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    common::sample_run_signed(
+        &store,
+        "samples/cluster",
+        "2026-11-22T02:00:00Z",
+        Some(&key),
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cluster.join("index.json")).unwrap()).unwrap();
+    let listed = index["packs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"].as_str().is_some_and(|p| p.contains("2026/11/10")))
+        .expect("the folder is listed");
+    assert!(listed["problem"].as_str().is_some(), "{listed}");
+    let (packs, why) = fleet_chain(
+        &store,
+        &dir.path().join("fleet"),
+        &["--allowed-signers", signers.to_str().unwrap()],
+    );
+    assert_eq!((packs, why), (3, None));
 }
