@@ -2,6 +2,7 @@
 //! report model they share), machine-readable populations (JSON, CSV), OSCAL assessment results and
 //! the trend carried from pack to pack. Pure: the same inputs give byte-identical files.
 
+pub mod bounds;
 pub mod chart;
 pub mod csv;
 pub mod escape;

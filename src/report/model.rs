@@ -2,6 +2,7 @@
 //! and the PDF say exactly the same thing. Built once from the run's data; pure.
 
 use super::ReportInput;
+use super::bounds;
 use super::trend::TrendPoint;
 use crate::analysis::{Assessment, MATRIX_COLUMNS};
 use crate::controls::ControlStatus;
@@ -24,9 +25,18 @@ pub struct ReportModel {
     /// the findings accepted by exceptions (severity `accepted`).
     pub finding_groups: Vec<FindingGroup>,
     pub open_findings: usize,
-    pub system_findings: Vec<FindingView>,
+    /// Open and accepted findings (not about system components) per rule, most severe first.
+    pub rules: Vec<RuleSummary>,
+    /// The bindings behind the most subjects of open findings ([`bounds::CAUSES`] of them).
+    pub causes: Vec<CauseView>,
+    pub causes_note: String,
+    pub system_findings: Vec<FindingRow>,
+    /// How many findings are about system components (the list above may be capped).
+    pub system_findings_total: usize,
+    pub system_findings_note: String,
     pub has_inventory: bool,
-    pub register: Vec<RegisterRow>,
+    pub register: Vec<RegisterView>,
+    pub register_note: String,
     /// Use against grants, from the audit log (absent without one).
     pub usage: Option<UsageView>,
     /// The access review campaigns and their follow-up (absent without any).
@@ -41,6 +51,7 @@ pub struct ReportModel {
     pub population_note: String,
     pub changes: ChangesView,
     pub exceptions: Vec<ExceptionView>,
+    pub exceptions_note: String,
     pub methodology: Methodology,
     pub verification: Vec<String>,
     pub trend: Vec<TrendPoint>,
@@ -123,7 +134,48 @@ pub fn control_anchor(framework: &str, id: &str) -> String {
 pub struct FindingGroup {
     pub severity: String,
     pub heading: String,
+    /// The group's findings shown in full (within [`bounds::FINDINGS_IN_FULL`] over all groups).
     pub findings: Vec<FindingView>,
+    /// The next ones, one line each (within [`bounds::FINDING_ROWS`] over all groups).
+    pub rows: Vec<FindingRow>,
+    /// The sentence that introduces them (empty without rows).
+    pub rows_heading: String,
+    /// How many of the group neither shows, and where they are; empty when it shows them all.
+    pub note: String,
+}
+
+/// A finding in one line: what the reader needs to find it in findings.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    pub id: String,
+    pub rule_id: String,
+    pub severity: String,
+    pub summary: String,
+    pub subjects: usize,
+}
+
+/// One rule's findings in counts: the summary a reader starts from on any cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleSummary {
+    pub rule_id: String,
+    pub severity: String,
+    pub title: String,
+    pub open: usize,
+    pub accepted: usize,
+    /// Distinct subjects of its open findings.
+    pub subjects: usize,
+}
+
+/// A binding whose grants stand behind open findings: what a remediation changes, with how many
+/// subjects and findings it stands behind.
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseView {
+    /// `RoleBinding ns/name -> ClusterRole name` or `ClusterRoleBinding name -> ...`.
+    pub binding: String,
+    pub subjects: usize,
+    pub findings: usize,
+    /// The rules of those findings, with counts (`KE-RBAC-003 ×4, KE-RBAC-010`).
+    pub rules: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -286,7 +338,7 @@ pub fn describe_grant(g: &Grant) -> String {
 
 /// How many grant and object changes a report shows (privileged grants first); changes.csv has
 /// them all.
-pub const CHANGES_SHOWN: usize = 200;
+pub const CHANGES_SHOWN: usize = bounds::TABLE_ROWS;
 
 fn capped_note(total: usize, what: &str, file: &str) -> String {
     if total > CHANGES_SHOWN {
@@ -297,20 +349,33 @@ fn capped_note(total: usize, what: &str, file: &str) -> String {
 }
 
 /// How many items of one list a report shows in full; the machine-readable files hold them all.
-pub const SHOWN: usize = 20;
+pub const SHOWN: usize = bounds::LIST;
 
-/// The first [`SHOWN`] items, and a last line saying how many more there are and where.
+/// The first [`SHOWN`] items (each cut to [`bounds::LINE`]), and a last line saying how many
+/// more there are and where.
 fn bounded(
     items: impl Iterator<Item = String>,
     total: usize,
     what: &str,
     file: &str,
 ) -> Vec<String> {
-    let mut out: Vec<String> = items.take(SHOWN).collect();
-    if total > SHOWN {
+    bounded_to(SHOWN, bounds::line, items, total, what, file)
+}
+
+/// The first `cap` items, each cut by `cut`, and a last line saying how many more there are.
+fn bounded_to(
+    cap: usize,
+    cut: fn(&str) -> String,
+    items: impl Iterator<Item = String>,
+    total: usize,
+    what: &str,
+    file: &str,
+) -> Vec<String> {
+    let mut out: Vec<String> = items.take(cap).map(|i| cut(&i)).collect();
+    if total > cap {
         out.push(format!(
             "... and {} more {what} ({file} lists all {total})",
-            total - SHOWN
+            total - cap
         ));
     }
     out
@@ -321,41 +386,52 @@ fn finding_view(f: &Finding) -> FindingView {
         id: f.id.clone(),
         rule_id: f.rule_id.clone(),
         severity: f.severity.to_string(),
-        title: f.title.clone(),
-        summary: f.summary.clone(),
-        subjects: bounded(
+        title: bounds::clip(&f.title),
+        summary: bounds::clip(&f.summary),
+        subjects: bounded_to(
+            bounds::FINDING_LIST,
+            bounds::name,
             f.subjects.iter().map(|s| s.to_string()),
             f.subjects.len(),
             "subjects",
             "findings.json",
         ),
-        objects: bounded(
+        objects: bounded_to(
+            bounds::FINDING_LIST,
+            bounds::name,
             f.objects.iter().map(|o| o.to_string()),
             f.objects.len(),
             "objects",
             "findings.json",
         ),
-        grants: bounded(
+        grants: bounded_to(
+            bounds::FINDING_LIST,
+            bounds::line,
             f.grants.iter().map(|g| describe_grant(&g)),
             f.grants.len(),
             "grants",
             "findings.json",
         ),
-        path: f
-            .path
-            .iter()
-            .map(|p| format!("{} {} -> {}", p.from, p.action, p.to))
-            .collect(),
-        sub_processor: f.sub_processor_text(),
-        namespaces: match f.namespaces.len() {
+        path: bounded_to(
+            bounds::FINDING_LIST,
+            bounds::line,
+            f.path
+                .iter()
+                .map(|p| format!("{} {} -> {}", p.from, p.action, p.to)),
+            f.path.len(),
+            "steps",
+            "findings.json",
+        ),
+        sub_processor: bounds::line(&f.sub_processor_text()),
+        namespaces: bounds::line(&match f.namespaces.len() {
             n if n > 10 => format!(
                 "{} and {} more ({n} in all)",
                 f.namespaces[..10].join(", "),
                 n - 10
             ),
             _ => f.namespaces.join(", "),
-        },
-        remediation: f.remediation.clone(),
+        }),
+        remediation: bounds::clip(&f.remediation),
         status: match f.status {
             crate::finding::FindingStatus::Open => "open".into(),
             crate::finding::FindingStatus::Accepted => "accepted".into(),
@@ -364,10 +440,10 @@ fn finding_view(f: &Finding) -> FindingView {
             .exception
             .as_ref()
             .map(|e| {
-                format!(
+                bounds::clip(&format!(
                     "accepted by {} (approved by {}, ticket {}, expires {}): {}",
                     e.id, e.approver, e.ticket, e.expires, e.reason
-                )
+                ))
             })
             .unwrap_or_default(),
         controls: Vec::new(),
@@ -684,8 +760,143 @@ fn link_findings_to_controls(
         }
     }
     for f in groups.iter_mut().flat_map(|g| g.findings.iter_mut()) {
-        f.controls = by_finding.remove(f.id.as_str()).unwrap_or_default();
+        let mut links = by_finding.remove(f.id.as_str()).unwrap_or_default();
+        cap_links(&mut links, bounds::FINDING_LIST);
+        f.controls = links;
     }
+}
+
+/// At most `cap` links, the last saying how many more there are.
+fn cap_links(links: &mut Vec<Link>, cap: usize) {
+    if links.len() > cap {
+        let more = links.len() - cap;
+        links.truncate(cap);
+        links.push(Link {
+            label: format!("and {more} more"),
+            anchor: String::new(),
+        });
+    }
+}
+
+/// Links only to findings the report shows (in full or in one line): a finding left to
+/// findings.json keeps its id as text, with nothing to jump to.
+fn keep_links_to_shown(m: &mut ReportModel) {
+    use std::collections::BTreeSet;
+    let shown: BTreeSet<String> = m
+        .finding_groups
+        .iter()
+        .flat_map(|g| {
+            g.findings
+                .iter()
+                .map(|f| f.id.clone())
+                .chain(g.rows.iter().map(|r| r.id.clone()))
+        })
+        .collect();
+    let keep = |anchor: &mut String| {
+        if !shown.contains(anchor.as_str()) {
+            anchor.clear();
+        }
+    };
+    for c in m.frameworks.iter_mut().flat_map(|f| f.controls.iter_mut()) {
+        for l in c.findings.iter_mut() {
+            keep(&mut l.anchor);
+        }
+        cap_links(&mut c.findings, bounds::LIST);
+    }
+    for r in m.matrix.iter_mut() {
+        keep(&mut r.finding);
+    }
+    for r in m.register.iter_mut() {
+        for l in r.links.iter_mut() {
+            keep(&mut l.anchor);
+        }
+    }
+}
+
+/// A row of the sub-processor register as the reports show it: the register's row with its
+/// lists capped, links to its findings, and the findings in counts per rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterView {
+    #[serde(flatten)]
+    pub row: RegisterRow,
+    /// Its findings, the first [`bounds::LIST`] as links.
+    pub links: Vec<Link>,
+    /// All its findings by rule (`KE-SUB-009 ×2`).
+    pub rule_counts: String,
+}
+
+fn register_views(rows: &[RegisterRow]) -> (Vec<RegisterView>, String) {
+    let list = |v: &[String]| {
+        bounded_to(
+            bounds::REGISTER_LIST,
+            bounds::register_text,
+            v.iter().cloned(),
+            v.len(),
+            "items",
+            "subprocessors.csv",
+        )
+    };
+    let (shown, left) = bounds::take(
+        rows.iter().map(|r| {
+            let mut links: Vec<Link> = r
+                .findings
+                .iter()
+                .map(|id| Link {
+                    label: id.clone(),
+                    anchor: id.clone(),
+                })
+                .collect();
+            cap_links(&mut links, bounds::REGISTER_LIST);
+            let mut row = r.clone();
+            row.identities_found = list(&r.identities_found);
+            row.identities_missing = list(&r.identities_missing);
+            row.certifications = list(&r.certifications);
+            row.data_categories = list(&r.data_categories);
+            row.data_residency = list(&r.data_residency);
+            for text in [
+                &mut row.name,
+                &mut row.vendor,
+                &mut row.owner,
+                &mut row.purpose,
+                &mut row.contract,
+                &mut row.review,
+                &mut row.updates,
+            ] {
+                // The register's columns are narrow.
+                *text = bounds::register_text(text);
+            }
+            row.findings = Vec::new();
+            RegisterView {
+                rule_counts: bounds::register_text(&rule_counts(&r.findings)),
+                links,
+                row,
+            }
+        }),
+        bounds::TABLE_ROWS,
+    );
+    let note = bounds::more_note(shown.len(), left, "sub-processors", "subprocessors.csv");
+    (shown, note)
+}
+
+/// Findings by rule (`KE-SUB-009 ×2`), not by their hash-like ids (findings.json has those).
+pub fn rule_counts(finding_ids: &[String]) -> String {
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for id in finding_ids {
+        // `KE-SUB-009-df006e41a8`: the rule id is all but the last part.
+        let rule = id.rsplit_once('-').map_or(id.as_str(), |(rule, _)| rule);
+        *by_rule.entry(rule).or_default() += 1;
+    }
+    by_rule
+        .into_iter()
+        .map(|(rule, n)| {
+            if n == 1 {
+                rule.to_string()
+            } else {
+                format!("{rule} ×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The access reviews section: coverage of today's population, and per campaign its progress
@@ -721,7 +932,7 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
         t.map(|t| t.format("%Y-%m-%d").to_string())
             .unwrap_or_default()
     };
-    let campaigns = r
+    let campaigns: Vec<CampaignView> = r
         .campaigns
         .iter()
         .map(|k| CampaignView {
@@ -734,38 +945,45 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
                 k.decided,
                 k.rows
             ),
-            reviewers: k
-                .by_reviewer
-                .iter()
-                .map(|(who, (n, d))| format!("{who}: {d} of {n} decided"))
-                .collect(),
-            revocations: k
-                .outcomes
-                .iter()
-                .filter(|o| o.verdict.is_some_and(|v| v.removes()))
-                .map(|o| {
-                    let what = match o.status {
-                        RowStatus::RevokedCarriedOut => {
-                            format!("carried out: gone since {}", day(&o.gone_since))
-                        }
-                        RowStatus::RevocationOverdue => "OUTSTANDING past its deadline".into(),
-                        _ => "pending, within its deadline".into(),
-                    };
-                    format!(
-                        "{} {} ({} -> {}), decided {} by {}: {what}",
-                        o.subject,
-                        o.access,
-                        o.binding,
-                        o.role,
-                        day(&o.decided_at),
-                        o.reviewer
-                    )
-                })
-                .collect(),
-            files: k
-                .submissions
-                .iter()
-                .map(|s| {
+            reviewers: bounded(
+                k.by_reviewer
+                    .iter()
+                    .map(|(who, (n, d))| format!("{who}: {d} of {n} decided")),
+                k.by_reviewer.len(),
+                "reviewers",
+                "reviews.csv",
+            ),
+            revocations: bounded(
+                k.outcomes
+                    .iter()
+                    .filter(|o| o.verdict.is_some_and(|v| v.removes()))
+                    .map(|o| {
+                        let what = match o.status {
+                            RowStatus::RevokedCarriedOut => {
+                                format!("carried out: gone since {}", day(&o.gone_since))
+                            }
+                            RowStatus::RevocationOverdue => "OUTSTANDING past its deadline".into(),
+                            _ => "pending, within its deadline".into(),
+                        };
+                        format!(
+                            "{} {} ({} -> {}), decided {} by {}: {what}",
+                            o.subject,
+                            o.access,
+                            o.binding,
+                            o.role,
+                            day(&o.decided_at),
+                            o.reviewer
+                        )
+                    }),
+                k.outcomes
+                    .iter()
+                    .filter(|o| o.verdict.is_some_and(|v| v.removes()))
+                    .count(),
+                "revocations and reductions",
+                "reviews.csv",
+            ),
+            files: bounded(
+                k.submissions.iter().map(|s| {
                     let standing = match (&s.problem, s.late) {
                         (Some(p), _) => format!("not counted: {p}"),
                         (None, true) => "late".into(),
@@ -777,10 +995,23 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
                         s.reviewer.as_deref().unwrap_or("unknown signer"),
                         s.submitted_at.format("%Y-%m-%d %H:%M UTC")
                     )
-                })
-                .collect(),
+                }),
+                k.submissions.len(),
+                "decision files",
+                "reviews.csv",
+            ),
         })
         .collect();
+    let (campaigns, left) = bounds::take(campaigns, bounds::CAMPAIGNS);
+    let coverage = if left > 0 {
+        format!(
+            "{coverage} The first {} of {} campaigns are shown; reviews.csv lists every row of each.",
+            campaigns.len(),
+            campaigns.len() + left
+        )
+    } else {
+        coverage
+    };
     ReviewsView {
         coverage,
         campaigns,
@@ -796,6 +1027,7 @@ pub struct UsageView {
     pub window_covered: bool,
     pub problems: Vec<String>,
     pub rows: Vec<UsageRowView>,
+    pub rows_note: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -872,12 +1104,13 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
         ));
     }
     problems.extend(log.not_used.iter().map(|l| format!("{l}: not used")));
+    let problems_len = problems.len();
     let mut rows: Vec<UsageRowView> = u
         .subjects
         .iter()
         .map(|s| UsageRowView {
-            subject: s.subject.to_string(),
-            sub_processor: s.sub_processor.clone().unwrap_or_default(),
+            subject: bounds::name(&s.subject.to_string()),
+            sub_processor: bounds::name(&s.sub_processor.clone().unwrap_or_default()),
             held: s.grants_held,
             used: s.grants_used,
             requests: s.requests,
@@ -893,12 +1126,16 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
             &b.subject,
         ))
     });
+    let (rows, left) = bounds::take(rows, bounds::TABLE_ROWS);
+    let rows_note = bounds::more_note(rows.len(), left, "subjects", "usage.csv");
+    let problems = bounded(problems.into_iter(), problems_len, "problems", "usage.json");
     UsageView {
         coverage,
         claim,
         window_covered,
         problems,
         rows,
+        rows_note,
     }
 }
 
@@ -916,7 +1153,11 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         .collect();
     let control_counts = crate::controls::evaluate::counts(&a.controls);
     let frameworks = framework_views(input, &control_counts);
-    let (finding_groups, open_findings, system_findings) = finding_sections(a);
+    let (finding_groups, open_findings, system_findings, system_findings_note) =
+        finding_sections(a);
+    let (causes, causes_note) = causes(a);
+    let (register, register_note) = register_views(&a.analysis.register);
+    let (exceptions, exceptions_note) = exception_views(a);
     let (matrix, population, population_note) = matrix_section(a);
     let summary = summary_text(
         input,
@@ -926,7 +1167,7 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         &frameworks,
         &control_counts,
     );
-    ReportModel {
+    let mut model = ReportModel {
         title: format!("RBAC and sub-processor evidence: {}", cover.cluster),
         cover,
         summary,
@@ -934,9 +1175,20 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         frameworks,
         finding_groups,
         open_findings,
+        rules: rule_summaries(a),
+        causes,
+        causes_note,
         system_findings,
+        system_findings_total: a
+            .analysis
+            .findings
+            .iter()
+            .filter(|f| f.class() == FindingClass::System)
+            .count(),
+        system_findings_note,
         has_inventory: input.snapshot.inventory.is_some(),
-        register: a.analysis.register.clone(),
+        register,
+        register_note,
         usage: a.usage.as_ref().map(usage_view),
         reviews: a.reviews.as_ref().map(reviews_view),
         matrix_columns: MATRIX_COLUMNS
@@ -947,11 +1199,14 @@ pub fn build(input: &ReportInput<'_>) -> ReportModel {
         population,
         population_note,
         changes: changes_view(&a.diff),
-        exceptions: exception_views(a),
+        exceptions,
+        exceptions_note,
         methodology: methodology(input),
         verification: verification(input),
         trend: input.history.to_vec(),
-    }
+    };
+    keep_links_to_shown(&mut model);
+    model
 }
 
 /// The cover: which cluster, when, which pack, which tool, signed or not, and the scope.
@@ -1009,8 +1264,8 @@ fn framework_views(
                 title: c.title.clone(),
                 status: c.status.as_str().into(),
                 status_label: c.status.label().into(),
-                reason: c.reason.clone(),
-                criterion: c.criterion.clone(),
+                reason: bounds::clip(&c.reason),
+                criterion: bounds::clip(&c.criterion),
                 deciding: c.deciding_findings.len(),
                 accepted: c.accepted_findings.len(),
                 anchor: control_anchor(&c.framework, &c.id),
@@ -1051,44 +1306,233 @@ fn framework_views(
 
 /// The open findings grouped by severity (then those accepted by exceptions), how many are
 /// open, and those about system components.
-fn finding_sections(a: &Assessment) -> (Vec<FindingGroup>, usize, Vec<FindingView>) {
+fn finding_sections(a: &Assessment) -> (Vec<FindingGroup>, usize, Vec<FindingRow>, String) {
     let findings = &a.analysis.findings;
-    let mut finding_groups: Vec<FindingGroup> = Severity::ALL
+    let mut groups: Vec<(String, Vec<&Finding>)> = Severity::ALL
         .iter()
         .map(|sev| {
-            let group: Vec<FindingView> = findings
+            let group: Vec<&Finding> = findings
                 .iter()
                 .filter(|f| f.class() == FindingClass::Open && f.severity == *sev)
-                .map(finding_view)
                 .collect();
-            FindingGroup {
-                severity: sev.to_string(),
-                heading: format!("{} open finding(s)", group.len()),
-                findings: group,
-            }
+            (sev.to_string(), group)
         })
-        .filter(|g| !g.findings.is_empty())
+        .filter(|(_, g)| !g.is_empty())
         .collect();
-    let open_findings = finding_groups.iter().map(|g| g.findings.len()).sum();
-    let accepted: Vec<FindingView> = findings
+    let open_findings = groups.iter().map(|(_, g)| g.len()).sum();
+    let accepted: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.class() == FindingClass::Accepted)
-        .map(finding_view)
         .collect();
     if !accepted.is_empty() {
-        finding_groups.push(FindingGroup {
-            severity: "accepted".into(),
-            heading: format!("Accepted by exceptions in force ({})", accepted.len()),
-            findings: accepted,
-        });
+        groups.push(("accepted".into(), accepted));
     }
-    let system_findings = findings
+    // One budget for the whole section, spent most severe first: every critical finding up to
+    // the cap in full, then one line each, then counts.
+    let mut in_full = bounds::FINDINGS_IN_FULL;
+    let mut as_rows = bounds::FINDING_ROWS;
+    let mut finding_groups: Vec<FindingGroup> = groups
+        .into_iter()
+        .map(|(severity, group)| {
+            let heading = if severity == "accepted" {
+                format!("Accepted by exceptions in force ({})", group.len())
+            } else {
+                format!("{} open finding(s)", group.len())
+            };
+            let full = group.len().min(in_full);
+            in_full -= full;
+            let rows = (group.len() - full).min(as_rows);
+            as_rows -= rows;
+            let left = group.len() - full - rows;
+            let note = if left == 0 {
+                String::new()
+            } else {
+                format!(
+                    "{left} more {severity} finding(s) are not listed here ({} in full, {} in one line each): findings.json and findings.csv list all {}.",
+                    full,
+                    rows,
+                    group.len()
+                )
+            };
+            let rows_heading = if rows == 0 {
+                String::new()
+            } else if full == 0 {
+                format!("{rows} {severity} finding(s), one line each; findings.json holds each in full.")
+            } else {
+                format!("The next {rows}, one line each; findings.json holds each in full.")
+            };
+            FindingGroup {
+                heading,
+                rows_heading,
+                findings: group[..full].iter().map(|f| finding_view(f)).collect(),
+                rows: group[full..full + rows]
+                    .iter()
+                    .map(|f| finding_row(f))
+                    .collect(),
+                note,
+                severity,
+            }
+        })
+        .collect();
+    let system: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.class() == FindingClass::System)
-        .map(finding_view)
         .collect();
+    let (shown, left) = bounds::take(system.iter().map(|f| finding_row(f)), bounds::TABLE_ROWS);
+    let system_note = bounds::more_note(
+        shown.len(),
+        left,
+        "findings about system components",
+        "findings.json",
+    );
     link_findings_to_controls(&mut finding_groups, &a.controls);
-    (finding_groups, open_findings, system_findings)
+    (finding_groups, open_findings, shown, system_note)
+}
+
+fn finding_row(f: &Finding) -> FindingRow {
+    FindingRow {
+        id: f.id.clone(),
+        rule_id: f.rule_id.clone(),
+        severity: f.severity.to_string(),
+        summary: bounds::clip_to(&f.summary, bounds::ROW_TEXT),
+        subjects: f.subjects.len(),
+    }
+}
+
+/// Per rule, its open and accepted findings (not about system components) and the distinct
+/// subjects of the open ones; most severe rule first, then the most findings.
+fn rule_summaries(a: &Assessment) -> Vec<RuleSummary> {
+    use std::collections::BTreeSet;
+    let mut by_rule: BTreeMap<
+        &str,
+        (
+            Severity,
+            &str,
+            usize,
+            usize,
+            BTreeSet<&crate::rbac::SubjectRef>,
+        ),
+    > = BTreeMap::new();
+    for f in &a.analysis.findings {
+        let class = f.class();
+        if class == FindingClass::System {
+            continue;
+        }
+        let e = by_rule.entry(f.rule_id.as_str()).or_insert((
+            f.severity,
+            f.title.as_str(),
+            0,
+            0,
+            BTreeSet::new(),
+        ));
+        e.0 = e.0.max(f.severity);
+        if class == FindingClass::Open {
+            e.2 += 1;
+            e.4.extend(f.subjects.iter());
+        } else {
+            e.3 += 1;
+        }
+    }
+    let mut rows: Vec<RuleSummary> = by_rule
+        .into_iter()
+        .map(
+            |(rule, (sev, title, open, accepted, subjects))| RuleSummary {
+                rule_id: rule.to_string(),
+                severity: sev.to_string(),
+                title: bounds::line(title),
+                open,
+                accepted,
+                subjects: subjects.len(),
+            },
+        )
+        .collect();
+    let rank = |s: &str| Severity::ALL.iter().position(|x| x.to_string() == s);
+    rows.sort_by(|a, b| {
+        (rank(&a.severity), std::cmp::Reverse(a.open), &a.rule_id).cmp(&(
+            rank(&b.severity),
+            std::cmp::Reverse(b.open),
+            &b.rule_id,
+        ))
+    });
+    // The rules are the catalog's: a fixed, short list; the cap only guards the bound.
+    rows.truncate(bounds::RULES);
+    rows
+}
+
+/// The bindings behind open findings (not about system components), by how many of their
+/// subjects hold those findings' capabilities through them (a group counts once): where
+/// remediation pays most.
+fn causes(a: &Assessment) -> (Vec<CauseView>, String) {
+    use std::collections::BTreeSet;
+    // Per binding: the subjects it grants through (a group counts as one), the findings and
+    // their rules.
+    type Tally<'a> = (
+        BTreeSet<crate::rbac::SubjectRef>,
+        BTreeSet<&'a str>,
+        BTreeMap<&'a str, usize>,
+    );
+    let mut by_binding: BTreeMap<String, Tally<'_>> = BTreeMap::new();
+    for f in a
+        .analysis
+        .findings
+        .iter()
+        .filter(|f| f.class() == FindingClass::Open)
+    {
+        let mut seen_here: BTreeSet<String> = BTreeSet::new();
+        for g in f.grants.iter() {
+            let key = format!("{} -> {}", g.binding, g.role);
+            let e = by_binding.entry(key.clone()).or_default();
+            e.0.insert(g.subject.clone());
+            if seen_here.insert(key) {
+                e.1.insert(f.id.as_str());
+                *e.2.entry(f.rule_id.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let total = by_binding.len();
+    let mut rows: Vec<CauseView> = by_binding
+        .into_iter()
+        .map(|(binding, (subjects, findings, rules))| CauseView {
+            binding: bounds::line(&binding),
+            subjects: subjects.len(),
+            findings: findings.len(),
+            rules: bounds::line(
+                &rules
+                    .into_iter()
+                    .map(|(r, n)| {
+                        if n == 1 {
+                            r.to_string()
+                        } else {
+                            format!("{r} ×{n}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        (
+            std::cmp::Reverse(a.subjects),
+            std::cmp::Reverse(a.findings),
+            &a.binding,
+        )
+            .cmp(&(
+                std::cmp::Reverse(b.subjects),
+                std::cmp::Reverse(b.findings),
+                &b.binding,
+            ))
+    });
+    rows.truncate(bounds::CAUSES);
+    let note = if total > rows.len() {
+        format!(
+            "The {} of {total} bindings behind open findings that stand behind the most subjects; findings.json names every finding's bindings (its grants).",
+            rows.len()
+        )
+    } else {
+        String::new()
+    };
+    (rows, note)
 }
 
 /// The rows of the access matrix the report shows, each linked to its subject's most severe
@@ -1105,7 +1549,7 @@ fn matrix_section(a: &Assessment) -> (Vec<MatrixView>, Vec<PopulationLine>, Stri
             }
         }
     }
-    let shown_rows: Vec<&crate::analysis::MatrixRow> = a
+    let mut beyond: Vec<&crate::analysis::MatrixRow> = a
         .analysis
         .matrix
         .iter()
@@ -1114,12 +1558,28 @@ fn matrix_section(a: &Assessment) -> (Vec<MatrixView>, Vec<PopulationLine>, Stri
                 || r.cells.contains_key("clusterAdmin")
         })
         .collect();
+    // Those reaching cluster-admin first, then the widest scopes; the matrix's order within.
+    beyond.sort_by_key(|r| {
+        (
+            !r.cells.contains_key("clusterAdmin"),
+            std::cmp::Reverse(r.widest_scope),
+        )
+    });
+    let beyond_local = beyond.len();
+    let (shown_rows, _) = bounds::take(beyond, bounds::MATRIX_ROWS);
     let population = population_lines(&a.analysis.population);
     let holdings: usize = a.analysis.population.iter().map(|p| p.bindings.len()).sum();
+    let shown = if shown_rows.len() < beyond_local {
+        format!(
+            "the first {} of the {beyond_local} (those reaching cluster-admin first, then the widest scopes)",
+            shown_rows.len()
+        )
+    } else {
+        format!("the {beyond_local}")
+    };
     let population_note = format!(
-        "The access matrix holds {} subject(s); this report shows the {} whose privileged access reaches beyond their own namespace (cluster-wide, broad or foreign) or who reach cluster-admin. access-matrix.csv lists all {} subjects, and {} lists the {} holding(s) behind them, binding by binding ({} rows).",
+        "The access matrix holds {} subject(s); this report shows {shown} whose privileged access reaches beyond their own namespace (cluster-wide, broad or foreign) or who reach cluster-admin. access-matrix.csv lists all {} subjects, and {} lists the {} holding(s) behind them, binding by binding ({} rows).",
         a.analysis.matrix.len(),
-        shown_rows.len(),
         a.analysis.matrix.len(),
         super::csv::POPULATION_FILE,
         a.analysis.population.len(),
@@ -1128,9 +1588,9 @@ fn matrix_section(a: &Assessment) -> (Vec<MatrixView>, Vec<PopulationLine>, Stri
     let matrix: Vec<MatrixView> = shown_rows
         .into_iter()
         .map(|r| MatrixView {
-            subject: r.subject.to_string(),
+            subject: bounds::name(&r.subject.to_string()),
             system: r.system,
-            sub_processor: r.sub_processor.clone().unwrap_or_default(),
+            sub_processor: bounds::name(&r.sub_processor.clone().unwrap_or_default()),
             cells: MATRIX_COLUMNS
                 .iter()
                 .map(|(key, _, _)| r.cells.get(*key).cloned().unwrap_or_default())
@@ -1170,10 +1630,8 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             "diff.json",
         ),
         persisting_findings: d.findings.persisting.len(),
-        controls: d
-            .controls
-            .iter()
-            .map(|c| {
+        controls: bounded(
+            d.controls.iter().map(|c| {
                 format!(
                     "{} {}: {} -> {}",
                     c.framework,
@@ -1181,22 +1639,31 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
                     c.from.as_str(),
                     c.to.as_str()
                 )
-            })
-            .collect(),
+            }),
+            d.controls.len(),
+            "control status changes",
+            "diff.json",
+        ),
         grants_note: capped_note(d.grants.len(), "grant change(s)", "changes.csv"),
         objects_note: capped_note(d.objects.len(), "object change(s)", "changes.csv"),
         grants: grant_change_views(d),
         objects: object_change_views(d),
-        sub_processors: d
-            .sub_processors
-            .iter()
-            .map(|s| format!("{} {}: {}", s.id, s.change.as_str(), s.details.join("; ")))
-            .collect(),
-        collection: d
-            .collection
-            .iter()
-            .map(|c| format!("{}: {} -> {}", c.kind, c.from, c.to))
-            .collect(),
+        sub_processors: bounded(
+            d.sub_processors
+                .iter()
+                .map(|s| format!("{} {}: {}", s.id, s.change.as_str(), s.details.join("; "))),
+            d.sub_processors.len(),
+            "sub-processor changes",
+            "diff.json",
+        ),
+        collection: bounded(
+            d.collection
+                .iter()
+                .map(|c| format!("{}: {} -> {}", c.kind, c.from, c.to)),
+            d.collection.len(),
+            "collection changes",
+            "diff.json",
+        ),
         newly_used: bounded(
             d.usage.newly_used.iter().cloned(),
             d.usage.newly_used.len(),
@@ -1274,8 +1741,8 @@ fn grant_change_views(d: &crate::diff::Diff) -> Vec<GrantChangeView> {
                 crate::diff::GrantChangeKind::Gained => "gained".into(),
                 crate::diff::GrantChangeKind::Lost => "lost".into(),
             },
-            subject: g.subject.to_string(),
-            grant: describe_grant(&g.grant),
+            subject: bounds::name(&g.subject.to_string()),
+            grant: bounds::line(&describe_grant(&g.grant)),
             privileged: g.privileged,
         })
         .collect()
@@ -1288,23 +1755,28 @@ fn object_change_views(d: &crate::diff::Diff) -> Vec<ObjectChangeView> {
         .take(CHANGES_SHOWN)
         .map(|o| ObjectChangeView {
             change: o.change.as_str().into(),
-            object: match &o.namespace {
+            object: bounds::name(&match &o.namespace {
                 Some(ns) => format!("{} {ns}/{}", o.kind, o.name),
                 None => format!("{} {}", o.kind, o.name),
-            },
-            details: o.details.join("; "),
+            }),
+            details: bounds::line(&o.details.join("; ")),
         })
         .collect()
 }
 
 /// The exceptions register with each exception's state.
-fn exception_views(a: &Assessment) -> Vec<ExceptionView> {
-    a.exceptions
-        .iter()
-        .map(|o| ExceptionView {
-            id: o.exception.id.clone(),
+fn exception_views(a: &Assessment) -> (Vec<ExceptionView>, String) {
+    let (shown, left) = bounds::take(a.exceptions.iter().map(exception_view), bounds::TABLE_ROWS);
+    let note = bounds::more_note(shown.len(), left, "exceptions", "findings.json");
+    (shown, note)
+}
+
+fn exception_view(o: &crate::exceptions::ExceptionOutcome) -> ExceptionView {
+    {
+        ExceptionView {
+            id: bounds::name(&o.exception.id),
             rule: o.exception.rule.clone(),
-            covers: o.exception.covers.describe(),
+            covers: bounds::line(&o.exception.covers.describe()),
             state: match o.state {
                 ExceptionState::InForce => "in force".into(),
                 ExceptionState::Partial => {
@@ -1313,13 +1785,13 @@ fn exception_views(a: &Assessment) -> Vec<ExceptionView> {
                 ExceptionState::Stale => "in force, matches nothing".into(),
                 ExceptionState::Expired => "expired".into(),
             },
-            approver: o.exception.approver.clone(),
-            ticket: o.exception.ticket.clone(),
+            approver: bounds::name(&o.exception.approver),
+            ticket: bounds::name(&o.exception.ticket),
             expires: o.exception.expires.to_string(),
-            reason: o.exception.reason.clone(),
+            reason: bounds::line(&o.exception.reason),
             findings: o.findings.len(),
-        })
-        .collect()
+        }
+    }
 }
 
 /// How the evidence was collected: source, identity, completeness per kind, digests.

@@ -663,7 +663,12 @@ fn controls(l: &mut Layout, m: &ReportModel) {
             targets: fw
                 .controls
                 .iter()
-                .map(|c| c.findings.first().map(|f| f.anchor.clone()))
+                .map(|c| {
+                    c.findings
+                        .first()
+                        .filter(|f| !f.anchor.is_empty())
+                        .map(|f| f.anchor.clone())
+                })
                 .collect(),
         };
         l.linked_table(
@@ -686,6 +691,8 @@ fn findings(l: &mut Layout, m: &ReportModel) {
     if m.open_findings == 0 {
         l.paragraph("No open findings.", 10.0);
     }
+    findings_by_rule(l, m);
+    causes(l, m);
     for g in &m.finding_groups {
         let heading = if g.severity == "accepted" {
             g.heading.clone()
@@ -749,11 +756,12 @@ fn findings(l: &mut Layout, m: &ReportModel) {
             }
             l.y -= 6.0;
         }
+        finding_rows(l, g);
     }
     if !m.system_findings.is_empty() {
         l.subheading(&format!(
             "About Kubernetes system components ({})",
-            m.system_findings.len()
+            m.system_findings_total
         ));
         l.paragraph_with(
             "Default bindings of the API server and its controllers. Reported for completeness; they do not decide control status.",
@@ -776,28 +784,115 @@ fn findings(l: &mut Layout, m: &ReportModel) {
             &rows,
             7.5,
         );
+        note(l, &m.system_findings_note);
     }
 }
 
-/// Findings by rule (`KE-SUB-009 ×2`), not by their hash-like ids (findings.json has those).
-fn rule_counts(finding_ids: &[String]) -> String {
-    let mut by_rule: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for id in finding_ids {
-        // `KE-SUB-009-df006e41a8`: the rule id is all but the last part.
-        let rule = id.rsplit_once('-').map_or(id.as_str(), |(rule, _)| rule);
-        *by_rule.entry(rule).or_default() += 1;
+/// A muted sentence saying what a capped list left to the machine-readable files.
+fn note(l: &mut Layout, text: &str) {
+    if !text.is_empty() {
+        l.paragraph_with(text, Weight::Regular, 8.0, MUTED, 0.0);
     }
-    by_rule
-        .into_iter()
-        .map(|(rule, n)| {
-            if n == 1 {
-                rule.to_string()
-            } else {
-                format!("{rule} ×{n}")
-            }
+}
+
+/// Open and accepted findings per rule: where a reader of any cluster starts.
+fn findings_by_rule(l: &mut Layout, m: &ReportModel) {
+    if m.rules.is_empty() {
+        return;
+    }
+    l.subheading("Findings by rule");
+    let rows: Vec<Vec<String>> = m
+        .rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.rule_id.clone(),
+                r.severity.clone(),
+                r.title.clone(),
+                r.open.to_string(),
+                r.accepted.to_string(),
+                r.subjects.to_string(),
+            ]
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    l.table(
+        &[
+            Column("Rule", 0.9),
+            Column("Severity", 0.7),
+            Column("Title", 3.6),
+            Column("Open", 0.6),
+            Column("Accepted", 0.7),
+            Column("Subjects", 0.7),
+        ],
+        &rows,
+        7.5,
+    );
+}
+
+/// The bindings behind the most subjects of open findings: where remediation pays most.
+fn causes(l: &mut Layout, m: &ReportModel) {
+    if m.causes.is_empty() {
+        return;
+    }
+    l.subheading("Bindings behind the most subjects");
+    let rows: Vec<Vec<String>> = m
+        .causes
+        .iter()
+        .map(|c| {
+            vec![
+                c.binding.clone(),
+                c.subjects.to_string(),
+                c.findings.to_string(),
+                c.rules.clone(),
+            ]
+        })
+        .collect();
+    l.table(
+        &[
+            Column("Binding -> role", 3.2),
+            Column("Subjects through it", 0.9),
+            Column("Findings", 0.7),
+            Column("Rules", 2.6),
+        ],
+        &rows,
+        7.5,
+    );
+    note(l, &m.causes_note);
+}
+
+/// A group's findings after those in full, one line each, and what is left to findings.json.
+fn finding_rows(l: &mut Layout, g: &super::model::FindingGroup) {
+    if !g.rows.is_empty() {
+        note(l, &g.rows_heading);
+        let rows: Vec<Vec<String>> = g
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.rule_id.clone(),
+                    r.subjects.to_string(),
+                    r.summary.clone(),
+                ]
+            })
+            .collect();
+        let links = RowLinks {
+            anchors: g.rows.iter().map(|r| Some(r.id.clone())).collect(),
+            targets: Vec::new(),
+        };
+        l.linked_table(
+            &[
+                Column("Finding", 1.6),
+                Column("Rule", 0.9),
+                Column("Subjects", 0.6),
+                Column("Summary", 4.1),
+            ],
+            &rows,
+            7.0,
+            &links,
+        );
+    }
+    note(l, &g.note);
 }
 
 fn register(l: &mut Layout, m: &ReportModel) {
@@ -808,7 +903,8 @@ fn register(l: &mut Layout, m: &ReportModel) {
     let rows: Vec<Vec<String>> = m
         .register
         .iter()
-        .map(|r| {
+        .map(|v| {
+            let r = &v.row;
             vec![
                 format!("{}\n{} ({})", r.id, r.name, r.vendor),
                 format!("{}\n{}", r.owner, r.purpose),
@@ -837,7 +933,7 @@ fn register(l: &mut Layout, m: &ReportModel) {
                         format!("\nmissing: {}", r.identities_missing.join(", "))
                     }
                 ),
-                rule_counts(&r.findings),
+                v.rule_counts.clone(),
             ]
         })
         .collect();
@@ -846,7 +942,12 @@ fn register(l: &mut Layout, m: &ReportModel) {
         targets: m
             .register
             .iter()
-            .map(|r| r.findings.first().cloned())
+            .map(|r| {
+                r.links
+                    .first()
+                    .filter(|l| !l.anchor.is_empty())
+                    .map(|l| l.anchor.clone())
+            })
             .collect(),
     };
     l.linked_table(
@@ -865,6 +966,7 @@ fn register(l: &mut Layout, m: &ReportModel) {
         6.5,
         &links,
     );
+    note(l, &m.register_note);
 }
 
 fn reviews(l: &mut Layout, m: &ReportModel) {
@@ -922,6 +1024,7 @@ fn usage(l: &mut Layout, m: &ReportModel) {
         &rows,
         6.5,
     );
+    note(l, &u.rows_note);
 }
 
 fn matrix(l: &mut Layout, m: &ReportModel) {
@@ -1094,6 +1197,7 @@ fn exceptions(l: &mut Layout, m: &ReportModel) {
         &rows,
         7.0,
     );
+    note(l, &m.exceptions_note);
 }
 
 fn methodology(l: &mut Layout, m: &ReportModel) {

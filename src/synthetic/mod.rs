@@ -15,6 +15,60 @@ pub struct Shape {
     pub service_accounts: usize,
     pub cluster_role_bindings: usize,
     pub seed: u64,
+    /// How the RBAC is written, beyond its size.
+    pub knobs: Knobs,
+}
+
+/// How a synthetic cluster's RBAC is written: what made the difference between the generator's
+/// tidy clusters and clusters people wrote (issue 31). [`Knobs::TIDY`] is the generator as it
+/// was, draw for draw: the same seed gives the same cluster it gave before the knobs existed.
+#[derive(Debug, Clone, Copy)]
+pub struct Knobs {
+    /// Rules drawn from the dangerous pool (wildcards, Secrets, escalate, bind, impersonate,
+    /// nodes/proxy, tokens) instead of the tidy one, per mille.
+    pub dangerous_rules_per_mille: u32,
+    /// A RoleBinding names 1 to this many subjects.
+    pub subjects_per_binding: usize,
+    /// A ClusterRoleBinding names 1 to this many subjects.
+    pub subjects_per_cluster_binding: usize,
+    /// Distinct users and groups subjects are drawn from.
+    pub users: usize,
+    pub groups: usize,
+    /// ServiceAccount subjects from another namespace than the binding's, per mille.
+    pub foreign_subjects_per_mille: u32,
+    /// ClusterRoles aggregated from one of two label buckets, per mille.
+    pub aggregated_per_mille: u32,
+    /// Whether ClusterRoleBindings may name any ClusterRole (else the first 200, read-heavy).
+    pub cluster_bindings_any_role: bool,
+}
+
+impl Knobs {
+    /// The generator as it was: rules from the tidy pool, subjects of the binding's namespace,
+    /// one subject per cluster-wide binding, read-heavy cluster-wide roles.
+    pub const TIDY: Knobs = Knobs {
+        dangerous_rules_per_mille: 0,
+        subjects_per_binding: 3,
+        subjects_per_cluster_binding: 1,
+        users: 2_000,
+        groups: 200,
+        foreign_subjects_per_mille: 0,
+        aggregated_per_mille: 0,
+        cluster_bindings_any_role: false,
+    };
+
+    /// The cluster issue 31 was measured on: a third of the rules dangerous, subjects from
+    /// anywhere, one ClusterRole in eight aggregated, cluster-wide bindings to any role with up
+    /// to three subjects from 2,000 users and 300 groups.
+    pub const MESSY: Knobs = Knobs {
+        dangerous_rules_per_mille: 350,
+        subjects_per_binding: 3,
+        subjects_per_cluster_binding: 3,
+        users: 2_000,
+        groups: 300,
+        foreign_subjects_per_mille: 400,
+        aggregated_per_mille: 125,
+        cluster_bindings_any_role: true,
+    };
 }
 
 impl Shape {
@@ -27,6 +81,7 @@ impl Shape {
         service_accounts: 20_000,
         cluster_role_bindings: 1_000,
         seed: 7,
+        knobs: Knobs::TIDY,
     };
 }
 
@@ -72,7 +127,48 @@ const RESOURCES: &[(&str, &[&str])] = &[
     ("", &["serviceaccounts/token"]),
 ];
 
-fn rule(rng: &mut Rng) -> PolicyRule {
+/// Rules people write when they are in a hurry: each is one of the risk patterns.
+const DANGEROUS: &[(&[&str], &str, &[&str])] = &[
+    (&["*"], "*", &["*"]),
+    (&["get", "list", "watch"], "", &["secrets"]),
+    (
+        &["escalate", "bind"],
+        "rbac.authorization.k8s.io",
+        &["roles", "clusterroles"],
+    ),
+    (
+        &["impersonate"],
+        "",
+        &["users", "groups", "serviceaccounts"],
+    ),
+    (&["create"], "", &["pods", "pods/exec"]),
+    (&["get", "create"], "", &["nodes/proxy"]),
+    (&["create"], "", &["serviceaccounts/token"]),
+    (&["*"], "", &["secrets", "configmaps"]),
+    (
+        &["create", "update", "patch"],
+        "apps",
+        &["deployments", "daemonsets"],
+    ),
+    (
+        &["create", "update"],
+        "rbac.authorization.k8s.io",
+        &["rolebindings", "clusterrolebindings"],
+    ),
+];
+
+fn rule(rng: &mut Rng, knobs: &Knobs) -> PolicyRule {
+    if knobs.dangerous_rules_per_mille > 0
+        && rng.below(1000) < knobs.dangerous_rules_per_mille as usize
+    {
+        let (verbs, group, resources) = rng.pick(DANGEROUS);
+        return PolicyRule {
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            api_groups: vec![group.to_string()],
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+    }
     let (group, resources) = rng.pick(RESOURCES);
     let names = if rng.below(10) == 0 {
         vec![format!("obj-{}", rng.below(5))]
@@ -88,26 +184,64 @@ fn rule(rng: &mut Rng) -> PolicyRule {
     }
 }
 
-fn subject(rng: &mut Rng, ns: &str, sas_per_ns: usize) -> Subject {
+/// Where subjects are drawn from.
+struct Population<'a> {
+    namespaces: &'a [String],
+    sas_per_ns: usize,
+    knobs: &'a Knobs,
+}
+
+fn subject(rng: &mut Rng, ns: &str, from: &Population<'_>) -> Subject {
+    let knobs = from.knobs;
     match rng.below(10) {
-        0..=5 => Subject {
-            kind: "ServiceAccount".into(),
-            name: format!("sa-{}", rng.below(sas_per_ns.max(1))),
-            namespace: Some(ns.to_string()),
-            api_group: None,
-        },
+        0..=5 => {
+            let name = format!("sa-{}", rng.below(from.sas_per_ns.max(1)));
+            let foreign = knobs.foreign_subjects_per_mille > 0
+                && rng.below(1000) < knobs.foreign_subjects_per_mille as usize;
+            let namespace = if foreign {
+                rng.pick(from.namespaces).clone()
+            } else {
+                ns.to_string()
+            };
+            Subject {
+                kind: "ServiceAccount".into(),
+                name,
+                namespace: Some(namespace),
+                api_group: None,
+            }
+        }
         6 | 7 => Subject {
             kind: "Group".into(),
-            name: format!("team-{}", rng.below(200)),
+            name: format!("team-{}", rng.below(knobs.groups)),
             namespace: None,
             api_group: Some("rbac.authorization.k8s.io".into()),
         },
         _ => Subject {
             kind: "User".into(),
-            name: format!("user-{}@example.com", rng.below(2_000)),
+            name: format!("user-{}@example.com", rng.below(knobs.users)),
             namespace: None,
             api_group: Some("rbac.authorization.k8s.io".into()),
         },
+    }
+}
+
+/// The label aggregated ClusterRoles select their sources by.
+const BUCKET_LABEL: &str = "synthetic.kube-evidence.io/bucket";
+
+/// A ClusterRole aggregated from one label bucket, its rules left to the aggregation (as the
+/// controller fills them in; the engine resolves them from the selectors).
+fn aggregated_role(i: usize) -> ClusterRole {
+    ClusterRole {
+        metadata: ObjectMeta::named(format!("role-{i:04}")),
+        rules: Vec::new(),
+        aggregation_rule: Some(AggregationRule {
+            cluster_role_selectors: vec![LabelSelector {
+                match_labels: [(BUCKET_LABEL.to_string(), format!("bucket-{}", i % 2))]
+                    .into_iter()
+                    .collect(),
+                match_expressions: Vec::new(),
+            }],
+        }),
     }
 }
 
@@ -133,10 +267,16 @@ pub fn cluster(shape: Shape) -> Snapshot {
             phase: Some("Active".into()),
         })
         .collect();
+    let knobs = shape.knobs;
     s.cluster_roles = (0..shape.cluster_roles)
         .map(|i| {
+            if knobs.aggregated_per_mille > 0
+                && rng.below(1000) < knobs.aggregated_per_mille as usize
+            {
+                return aggregated_role(i);
+            }
             let n = 3 + rng.below(4);
-            let mut rules: Vec<PolicyRule> = (0..n).map(|_| rule(&mut rng)).collect();
+            let mut rules: Vec<PolicyRule> = (0..n).map(|_| rule(&mut rng, &knobs)).collect();
             if i % 97 == 0 {
                 rules.push(PolicyRule {
                     verbs: vec!["*".into()],
@@ -145,14 +285,25 @@ pub fn cluster(shape: Shape) -> Snapshot {
                     ..Default::default()
                 });
             }
+            let mut metadata = ObjectMeta::named(format!("role-{i:04}"));
+            if knobs.aggregated_per_mille > 0 {
+                metadata
+                    .labels
+                    .insert(BUCKET_LABEL.into(), format!("bucket-{}", i % 2));
+            }
             ClusterRole {
-                metadata: ObjectMeta::named(format!("role-{i:04}")),
+                metadata,
                 rules,
                 aggregation_rule: None,
             }
         })
         .collect();
     let sas_per_ns = shape.service_accounts.div_ceil(shape.namespaces.max(1));
+    let from = Population {
+        namespaces: &namespaces,
+        sas_per_ns,
+        knobs: &knobs,
+    };
     let mut sa_count = 0;
     for ns in &namespaces {
         for j in 0..sas_per_ns {
@@ -180,7 +331,7 @@ pub fn cluster(shape: Shape) -> Snapshot {
         }
         s.roles.push(Role {
             metadata: ObjectMeta::namespaced(ns, "local"),
-            rules: (0..3).map(|_| rule(&mut rng)).collect(),
+            rules: (0..3).map(|_| rule(&mut rng, &knobs)).collect(),
         });
     }
     for i in 0..shape.role_bindings {
@@ -198,11 +349,11 @@ pub fn cluster(shape: Shape) -> Snapshot {
                 name: format!("role-{:04}", rng.below(shape.cluster_roles)),
             }
         };
-        let n = 1 + rng.below(3);
+        let n = 1 + rng.below(knobs.subjects_per_binding);
         s.role_bindings.push(RoleBinding {
             metadata: ObjectMeta::namespaced(ns, format!("rb-{i}")),
             role_ref,
-            subjects: (0..n).map(|_| subject(&mut rng, ns, sas_per_ns)).collect(),
+            subjects: (0..n).map(|_| subject(&mut rng, ns, &from)).collect(),
         });
     }
     for i in 0..shape.cluster_role_bindings {
@@ -212,10 +363,24 @@ pub fn cluster(shape: Shape) -> Snapshot {
             role_ref: RoleRef {
                 api_group: "rbac.authorization.k8s.io".into(),
                 kind: "ClusterRole".into(),
-                // Cluster-wide bindings mostly use the first, read-heavy roles.
-                name: format!("role-{:04}", rng.below(shape.cluster_roles.min(200))),
+                // Tidy cluster-wide bindings use the first, read-heavy roles.
+                name: format!(
+                    "role-{:04}",
+                    rng.below(if knobs.cluster_bindings_any_role {
+                        shape.cluster_roles
+                    } else {
+                        shape.cluster_roles.min(200)
+                    })
+                ),
             },
-            subjects: vec![subject(&mut rng, &ns, sas_per_ns)],
+            subjects: {
+                let n = if knobs.subjects_per_cluster_binding > 1 {
+                    1 + rng.below(knobs.subjects_per_cluster_binding)
+                } else {
+                    1
+                };
+                (0..n).map(|_| subject(&mut rng, &ns, &from)).collect()
+            },
         });
     }
     for kind in ResourceKind::ALL {

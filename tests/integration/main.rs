@@ -28,6 +28,7 @@ mod rbac_property;
 mod rbac_semantics;
 mod reperform_pack;
 mod reperformance;
+mod report_bounds;
 mod reports;
 mod reviews;
 mod rule_coverage;

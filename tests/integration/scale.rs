@@ -216,6 +216,7 @@ fn a_real_snapshot_is_far_below_the_decompression_limit() {
         service_accounts: 200,
         cluster_role_bindings: 50,
         seed: 1,
+        knobs: kube_evidence::synthetic::Knobs::TIDY,
     });
     let gz = snapshot_to_gzip(&s);
     assert!((snapshot_to_json(&s).len() as u64) < decompressed_limit(gz.len()) / 2);
