@@ -136,9 +136,18 @@ pub struct Coverage {
     pub gaps: Vec<Gap>,
     pub levels: BTreeMap<String, u64>,
     pub stages: BTreeMap<String, u64>,
-    /// Events of a stage other than `ResponseComplete` (a request may have used access and
-    /// still be in flight, or have panicked).
+    /// Events of a stage other than `ResponseComplete` and `Panic`: `RequestReceived`, and the
+    /// `ResponseStarted` of long-running requests (watches, exec, proxy). Counted here, not as
+    /// requests: a request counts once, at its outcome.
     pub not_response_complete: u64,
+    /// Requests counted: events at `ResponseComplete` or `Panic`, one per request whatever
+    /// stages the policy records.
+    #[serde(default)]
+    pub requests: u64,
+    /// Long-running requests started in this log (`ResponseStarted`) with no outcome in it yet
+    /// (a watch open when the log was cut): counted the night they complete.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub open_at_end: u64,
     /// The times events were used from (absent when every event was used).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<TimeBounds>,
@@ -315,6 +324,10 @@ struct PassState {
     recent: HashSet<(String, String)>,
     recent_order: VecDeque<(String, String)>,
     window: usize,
+    /// Requests seen at `ResponseStarted` and not yet at their outcome (at most `window`; the
+    /// rest counted in `open_untracked`).
+    open: HashSet<String>,
+    open_untracked: u64,
 }
 
 impl PassState {
@@ -325,6 +338,8 @@ impl PassState {
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             window: window.max(1),
+            open: HashSet::new(),
+            open_untracked: 0,
         }
     }
 
@@ -399,8 +414,18 @@ impl PassState {
             .entry(e.level.clone().unwrap_or_else(|| "unknown".into()))
             .or_default() += 1;
         *c.stages.entry(e.stage.clone()).or_default() += 1;
-        if e.stage != "ResponseComplete" {
+        if is_outcome(e) {
+            c.requests += 1;
+            self.open.remove(&e.audit_id);
+        } else {
             c.not_response_complete += 1;
+            if e.stage == "ResponseStarted" {
+                if self.open.len() < self.window {
+                    self.open.insert(e.audit_id.clone());
+                } else {
+                    self.open_untracked += 1;
+                }
+            }
         }
         self.minutes.insert(t.timestamp().div_euclid(60));
     }
@@ -416,8 +441,15 @@ impl PassState {
             });
         }
         c.gaps = gaps(&self.minutes);
+        c.open_at_end = self.open.len() as u64 + self.open_untracked;
         Ok(self.coverage)
     }
+}
+
+/// Whether the event is a request's outcome (`ResponseComplete`, or `Panic` when the handler
+/// failed): the one stage every request reaches once.
+fn is_outcome(e: &Event) -> bool {
+    e.stage == "ResponseComplete" || e.stage == "Panic"
 }
 
 /// Stretches of more than [`GAP_MINUTES`] between minutes that saw an event.
@@ -567,7 +599,12 @@ fn read_lines(
                         state.coverage.without_user += 1;
                     } else if state.in_bounds(shown, &e) {
                         state.count(&e);
-                        on_event(&e);
+                        // A request is used once, at its outcome: the API server writes a
+                        // watch, exec or proxy request at ResponseStarted and again at
+                        // ResponseComplete, and RequestReceived before it is authorised.
+                        if is_outcome(&e) {
+                            on_event(&e);
+                        }
                     }
                 }
                 Err(problem) => state.malformed(shown, number, 1, problem),
@@ -634,6 +671,34 @@ mod tests {
     }
 
     #[test]
+    fn a_request_counts_once_whatever_stages_the_policy_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = [
+            // A watch: received, started, and completed an hour later.
+            event_line("w", "RequestReceived", "2026-12-01T10:00:00Z"),
+            event_line("w", "ResponseStarted", "2026-12-01T10:00:01Z"),
+            event_line("w", "ResponseComplete", "2026-12-01T11:00:01Z"),
+            // An exec that panicked.
+            event_line("x", "ResponseStarted", "2026-12-01T10:05:00Z"),
+            event_line("x", "Panic", "2026-12-01T10:06:00Z"),
+            // A plain get, received and completed.
+            event_line("g", "RequestReceived", "2026-12-01T10:07:00Z"),
+            event_line("g", "ResponseComplete", "2026-12-01T10:07:00Z"),
+            // A watch started that the log ends before.
+            event_line("o", "ResponseStarted", "2026-12-01T11:30:00Z"),
+        ]
+        .join("\n");
+        std::fs::write(dir.path().join("audit.log"), &log).unwrap();
+        let (c, ids) = read(dir.path(), &ReadOptions::default()).unwrap();
+        // In the order the outcomes are written.
+        assert_eq!(ids, ["w", "x", "g"]);
+        assert_eq!(
+            (c.events, c.requests, c.not_response_complete, c.open_at_end),
+            (8, 3, 5, 1)
+        );
+    }
+
+    #[test]
     fn rotated_files_plain_and_gzip_are_read_once_each_event() {
         let dir = tempfile::tempdir().unwrap();
         let a = [
@@ -653,7 +718,9 @@ mod tests {
         let gz = gz.finish().unwrap();
         std::fs::write(dir.path().join("audit-2.log.gz"), &gz).unwrap();
         let (c, ids) = read(dir.path(), &ReadOptions::default()).unwrap();
-        assert_eq!(ids, ["1", "2", "3"]);
+        // "3" is a long-running request still open at the end: in the log, not yet a request.
+        assert_eq!(ids, ["1", "2"]);
+        assert_eq!((c.events, c.requests, c.open_at_end), (3, 2, 1));
         // Each part is recorded as stored (compressed bytes for the gzip one), as `sha256sum`
         // of the archived file gives it.
         let parts: Vec<(u64, String)> = c

@@ -1067,6 +1067,23 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
         u.window_days,
         u.window_start
     );
+    let mut coverage = format!(
+        "{coverage} {} request(s) counted, each once at its outcome (ResponseComplete or Panic).",
+        log.requests
+    );
+    if log.not_response_complete > 0 {
+        coverage.push_str(&format!(
+            " {} event(s) at other stages (RequestReceived, ResponseStarted) are not counted again",
+            log.not_response_complete
+        ));
+        if log.open_at_end > 0 {
+            coverage.push_str(&format!(
+                "; {} long-running request(s) (watches, exec, proxy) were still open when the log ends and count the night they complete",
+                log.open_at_end
+            ));
+        }
+        coverage.push('.');
+    }
     let window_covered = u.days_seen >= u.days_required;
     let claim = if u.days_seen == 0 {
         "The log has no event in the window: nothing about use can be concluded from it, and no unused-access finding is made.".to_string()
@@ -1097,12 +1114,7 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
             log.duplicates
         ));
     }
-    if log.not_response_complete > 0 {
-        problems.push(format!(
-            "{} event(s) not ResponseComplete",
-            log.not_response_complete
-        ));
-    }
+
     problems.extend(log.not_used.iter().map(|l| format!("{l}: not used")));
     let problems_len = problems.len();
     let mut rows: Vec<UsageRowView> = u
