@@ -149,6 +149,40 @@ impl Event {
         }
     }
 
+    /// What impersonating used of the requester's own access, as the API server authorises it
+    /// (`filters/impersonation.go`): `impersonate` on the ServiceAccount (in its namespace) or
+    /// on the user, and on each group asked for. The groups the server adds to an impersonated
+    /// identity itself (`system:authenticated`, a ServiceAccount's groups) are not asked for.
+    /// An event only carries `impersonatedUser` once the impersonation was allowed.
+    pub fn impersonation(&self) -> Option<(SubjectRef, Vec<AccessKey>)> {
+        let target = self.impersonated_user.as_ref()?;
+        let requester = match crate::rbac::subject::parse_sa_username(&self.user.username) {
+            Some((ns, name)) => SubjectRef::service_account(ns, name),
+            None => SubjectRef::user(self.user.username.clone()),
+        };
+        let impersonate = |resource: &str, namespace: &str| AccessKey {
+            verb: "impersonate".into(),
+            resource: resource.into(),
+            namespace: namespace.into(),
+            ..AccessKey::default()
+        };
+        let mut uses = Vec::new();
+        let mut added: Vec<String> = vec!["system:authenticated".into()];
+        match crate::rbac::subject::parse_sa_username(&target.username) {
+            Some((ns, _)) => {
+                uses.push(impersonate("serviceaccounts", ns));
+                added.push("system:serviceaccounts".into());
+                added.push(format!("system:serviceaccounts:{ns}"));
+            }
+            None if !target.username.is_empty() => uses.push(impersonate("users", "")),
+            None => {}
+        }
+        if target.groups.iter().any(|g| !added.contains(g)) {
+            uses.push(impersonate("groups", ""));
+        }
+        Some((requester, uses))
+    }
+
     /// Denied when the authorizer says `forbid` (or, without the annotation, on a 403).
     pub fn denied(&self) -> bool {
         match self

@@ -117,10 +117,21 @@ impl UsageBuilder {
     pub fn add(&mut self, e: &Event) {
         let at = e.at();
         self.days_seen.insert(at.date_naive());
-        let denied = e.denied();
-        let access = e.access();
         let subject = e.subject().key();
         self.note_activity(&subject, at.date_naive(), e);
+        self.record(subject, e.access(), e.denied(), e);
+        // The requester of an impersonated request used its own `impersonate` grant (allowed:
+        // the event names the impersonated user only once the server allowed it).
+        if let Some((requester, uses)) = e.impersonation() {
+            for access in uses {
+                self.record(requester.key(), access, false, e);
+            }
+        }
+    }
+
+    /// One use of `access` by `subject` at the event's time, from its sources.
+    fn record(&mut self, subject: String, access: AccessKey, denied: bool, e: &Event) {
+        let at = e.at();
         let slot = self.uses.entry(subject).or_default();
         let u = slot.entry(access.clone()).or_insert_with(|| Use {
             access,
@@ -321,6 +332,55 @@ mod tests {
         assert_eq!(u.last_seen.to_rfc3339(), "2026-12-02T09:00:00+00:00");
         assert_eq!(u.source_ips.len(), 2);
         assert_eq!(r.days_seen.len(), 2);
+    }
+
+    fn impersonated(id: &str, target: &str, groups: &str) -> Event {
+        serde_json::from_str(&format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"{id}","stage":"ResponseComplete","verb":"list","user":{{"username":"system:serviceaccount:ci:deployer"}},"impersonatedUser":{{"username":"{target}","groups":[{groups}]}},"sourceIPs":["10.0.0.9"],"objectRef":{{"resource":"pods","namespace":"web"}},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","stageTimestamp":"2026-12-01T10:00:00Z","annotations":{{"authorization.k8s.io/decision":"forbid"}}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_impersonated_request_uses_the_requesters_impersonate_grant_and_the_targets_access() {
+        let mut b = UsageBuilder::default();
+        // A user with a group asked for, and the group the server adds itself.
+        b.add(&impersonated(
+            "1",
+            "alice",
+            r#""oidc:sre","system:authenticated""#,
+        ));
+        // A ServiceAccount, with only the groups the server adds to it.
+        b.add(&impersonated(
+            "2",
+            "system:serviceaccount:kube-system:admin",
+            r#""system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated""#,
+        ));
+        let r = b.finish();
+        let requester: Vec<(String, String, String, u64)> =
+            r.subjects["ServiceAccount:ci/deployer"]
+                .iter()
+                .map(|u| {
+                    (
+                        u.access.verb.clone(),
+                        u.access.resource.clone(),
+                        u.access.namespace.clone(),
+                        u.allowed,
+                    )
+                })
+                .collect();
+        assert_eq!(
+            requester,
+            [
+                ("impersonate", "groups", "", 1),
+                ("impersonate", "serviceaccounts", "kube-system", 1),
+                ("impersonate", "users", "", 1),
+            ]
+            .map(|(v, r, n, a)| (v.to_string(), r.to_string(), n.to_string(), a))
+        );
+        // The request itself is the target's, as RBAC decided it (here: denied).
+        let alice = &r.subjects["User:alice"][0];
+        assert_eq!((alice.access.verb.as_str(), alice.denied), ("list", 1));
     }
 
     #[test]

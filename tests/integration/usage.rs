@@ -911,3 +911,74 @@ fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
         .unwrap();
     assert_eq!(carol_usage["grantsUsed"], 0, "{carol_usage:#}");
 }
+
+/// Issue 32: an impersonated request is the impersonated identity's request, as RBAC decided
+/// it, and a use of the requester's own `impersonate` grant, as the API server authorised it
+/// first: the requester's grant is used (never suggested for removal) and KE-USE-008 names the
+/// impersonation, which real logs never write as a verb of its own.
+#[test]
+fn an_impersonated_request_credits_the_impersonator_and_the_impersonated() {
+    let out = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("log");
+    std::fs::create_dir_all(&log).unwrap();
+    std::fs::copy(fixture("sample/audit.log"), log.join("audit.log")).unwrap();
+    let mut lines = String::new();
+    for (i, at) in ["2026-11-24T10:00:00Z", "2026-11-24T11:00:00Z"]
+        .iter()
+        .enumerate()
+    {
+        let event = serde_json::json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+            "auditID": format!("imp-{i}"), "stage": "ResponseComplete", "verb": "list",
+            "requestURI": "/api/v1/namespaces/web/pods",
+            "user": {"username": "system:serviceaccount:velero:velero",
+                     "groups": ["system:serviceaccounts", "system:serviceaccounts:velero", "system:authenticated"]},
+            "impersonatedUser": {"username": "oidc:carol@example.com", "groups": ["system:authenticated"]},
+            "sourceIPs": ["10.0.9.9"], "userAgent": "velero/1.15",
+            "objectRef": {"resource": "pods", "namespace": "web", "apiVersion": "v1"},
+            "responseStatus": {"code": 200, "metadata": {}},
+            "requestReceivedTimestamp": at, "stageTimestamp": at,
+            "annotations": {"authorization.k8s.io/decision": "allow"}
+        });
+        lines.push_str(&format!("{event}\n"));
+    }
+    std::fs::write(log.join("audit-impersonation.log"), lines).unwrap();
+    run_with_log(out.path(), &log, FIRST_NIGHT, &[]).assert_ok();
+    let pack = &common::pack_dirs(out.path())[0];
+    let doc = json(&pack.join("findings.json"));
+    one_with(&doc, "KE-USE-008", "velero used impersonation 2 time(s)");
+    let usage = json(&pack.join("usage.json"));
+    let velero = usage["subjects"]["ServiceAccount:velero/velero"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{:#}", usage["subjects"]));
+    assert!(
+        velero
+            .iter()
+            .any(|u| u["verb"] == "impersonate" && u["resource"] == "users"),
+        "{velero:#?}"
+    );
+    // carol's own request: a list of pods in web, allowed through her admin grant there.
+    let carol = usage["subjects"]["User:oidc:carol@example.com"]
+        .as_array()
+        .unwrap();
+    assert!(
+        carol
+            .iter()
+            .any(|u| u["verb"] == "list" && u["resource"] == "pods")
+    );
+    // velero's cluster-admin resource rule (`*` on `*`, which grants impersonation) is used;
+    // only its non-resource rule is left unused.
+    let row = doc["usage"]["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["subject"]["name"] == "velero" && s["subject"]["namespace"] == "velero")
+        .unwrap();
+    assert_eq!(row["grantsUsed"], 1, "{row:#}");
+    one_with(
+        &doc,
+        "KE-USE-001",
+        "velero/velero did not use 1 of the 2 rule(s)",
+    );
+}
