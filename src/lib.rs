@@ -23,6 +23,7 @@ pub mod diag;
 pub mod diff;
 pub mod digest;
 pub mod exceptions;
+pub mod files;
 pub mod finding;
 pub mod fleet;
 pub mod input;

@@ -9,10 +9,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const USAGE_FILE: &str = "usage.json";
+pub const USAGE_FILE: &str = crate::files::USAGE_JSON;
 /// This run's log alone (gzip of a [`UsageRecord`]): what anomalies are judged on, so a pack
 /// can be re-performed.
-pub const USAGE_NIGHT_FILE: &str = "usage-night.json.gz";
+pub const USAGE_NIGHT_FILE: &str = crate::files::USAGE_NIGHT;
 pub const USAGE_VERSION: u32 = 1;
 /// Source addresses and user agents kept per access: enough to tell a new one from the usual,
 /// bounded so one noisy subject cannot grow the record without end.

@@ -60,7 +60,7 @@ async fn read_pack_side(
         .await
         .map_err(|e| verify_hint(e, target))?;
     let mut checked = Vec::new();
-    for name in [pack::SNAPSHOT_FILE, "findings.json"] {
+    for name in [pack::SNAPSHOT_FILE, kube_evidence::files::FINDINGS_JSON] {
         let bytes = opened
             .file(name)
             .await
@@ -93,7 +93,7 @@ fn load_side(
     now: chrono::DateTime<chrono::Utc>,
     read_pack: &dyn Fn(&str) -> anyhow::Result<SideData>,
 ) -> anyhow::Result<Loaded> {
-    let is_pack = path.is_dir() && path.join("manifest.json").exists();
+    let is_pack = path.is_dir() && path.join(kube_evidence::files::MANIFEST).exists();
     let text = path.to_string_lossy();
     let (mut snapshot, doc, pack_id) = if text.starts_with("s3://") || is_pack {
         read_pack(&text)?

@@ -14,5 +14,5 @@ pub use read::{ClusterRead, FleetReadOptions, LatestRead, read_fleet};
 /// The fleet's own objects at the store prefix: the index page and its data. Each cluster
 /// writes only under `<cluster>/`; these two are replaced whole by whoever runs `fleet report
 /// --publish-index`, so clusters never race for them.
-pub const FLEET_INDEX_HTML: &str = "index.html";
+pub const FLEET_INDEX_HTML: &str = crate::files::INDEX_HTML;
 pub const FLEET_JSON: &str = "fleet.json";

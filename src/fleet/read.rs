@@ -156,7 +156,7 @@ async fn read_latest(
         .manifest
         .files
         .iter()
-        .find(|f| f.path == "findings.json")
+        .find(|f| f.path == crate::files::FINDINGS_JSON)
         .map(|f| f.size);
     match claimed {
         None => {
@@ -174,7 +174,7 @@ async fn read_latest(
         Some(_) => {}
     }
     let bytes = latest
-        .verified_file("findings.json")
+        .verified_file(crate::files::FINDINGS_JSON)
         .await
         .map_err(describe)?;
     let findings: FindingsDocument = serde_json::from_slice(&bytes).map_err(|e| {

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The record and this run's view of it, in every pack that had an inventory.
-pub const UPDATES_FILE: &str = "vendor-updates.json";
+pub const UPDATES_FILE: &str = crate::files::VENDOR_UPDATES_JSON;
 /// One row per sub-processor image, for spreadsheets.
-pub const UPDATES_CSV: &str = "vendor-updates.csv";
+pub const UPDATES_CSV: &str = crate::files::VENDOR_UPDATES_CSV;
 pub const HISTORY_VERSION: u32 = 1;
 /// Images not changed in longer than this are findings (KE-UPD-003) unless configured otherwise.
 pub const DEFAULT_MAX_AGE_DAYS: u32 = 180;

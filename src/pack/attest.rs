@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const ATTESTATION_FILE: &str = "attestation.intoto.json";
+pub const ATTESTATION_FILE: &str = crate::files::ATTESTATION;
 /// DSSE's payload type for in-toto statements.
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
@@ -111,7 +111,7 @@ pub struct PackFacts<'a> {
 pub fn statement(facts: &PackFacts<'_>, files: &[PackFile]) -> Result<Statement, String> {
     let findings = files
         .iter()
-        .find(|f| f.path == "findings.json")
+        .find(|f| f.path == crate::files::FINDINGS_JSON)
         .ok_or("the pack has no findings.json")?;
     let doc: FindingsDocument = serde_json::from_slice(&findings.bytes)
         .map_err(|e| format!("findings.json does not read back: {e}"))?;

@@ -11,7 +11,7 @@ const CSV: &str = "text/csv; charset=utf-8";
 
 /// The control definitions the pack was assessed with (their SHA-256 is the manifest's
 /// `controlsDigest`): what `reperform` evaluates again.
-pub const CONTROLS_FILE: &str = "controls.json";
+pub const CONTROLS_FILE: &str = crate::files::CONTROLS_JSON;
 
 /// `controls.json`: the definitions as the digest covers them.
 pub fn controls_json(controls: &crate::controls::Controls) -> Vec<u8> {
@@ -27,24 +27,40 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
     let mut files = vec![
         PackFile::new(SNAPSHOT_FILE, input.snapshot_gz.clone(), "application/gzip"),
         PackFile::new(
-            "report.html",
+            crate::files::REPORT_HTML,
             html::render(&model),
             "text/html; charset=utf-8",
         ),
         PackFile::new(
-            "report.pdf",
+            crate::files::REPORT_PDF,
             pdf::render(&model, input.generated_at),
             "application/pdf",
         ),
-        PackFile::new("findings.json", json::findings(input), "application/json"),
+        PackFile::new(
+            crate::files::FINDINGS_JSON,
+            json::findings(input),
+            "application/json",
+        ),
         PackFile::new(
             CONTROLS_FILE,
             controls_json(input.controls),
             "application/json",
         ),
-        PackFile::new("findings.csv", csv::findings(input.assessment), CSV),
-        PackFile::new("controls.csv", csv::controls(input.assessment), CSV),
-        PackFile::new("access-matrix.csv", csv::access_matrix(analysis), CSV),
+        PackFile::new(
+            crate::files::FINDINGS_CSV,
+            csv::findings(input.assessment),
+            CSV,
+        ),
+        PackFile::new(
+            crate::files::CONTROLS_CSV,
+            csv::controls(input.assessment),
+            CSV,
+        ),
+        PackFile::new(
+            crate::files::ACCESS_MATRIX_CSV,
+            csv::access_matrix(analysis),
+            CSV,
+        ),
         PackFile::new(
             csv::POPULATION_FILE,
             csv::population(analysis),
@@ -59,7 +75,7 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
     ];
     if input.snapshot.inventory.is_some() {
         files.push(PackFile::new(
-            "subprocessors.csv",
+            crate::files::SUBPROCESSORS_CSV,
             csv::subprocessors(&analysis.register),
             CSV,
         ));
@@ -72,7 +88,11 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
         files.push(PackFile::new(UPDATES_CSV, csv(updates), CSV));
     }
     if let Some(reviews) = &input.assessment.reviews {
-        files.push(PackFile::new("reviews.csv", csv::reviews(reviews), CSV));
+        files.push(PackFile::new(
+            crate::files::REVIEWS_CSV,
+            csv::reviews(reviews),
+            CSV,
+        ));
     }
     if let Some(usage) = input.usage {
         files.extend(usage_files(input, usage));
@@ -80,9 +100,13 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
     let diff = &input.assessment.diff;
     let mut diff_json = serde_json::to_vec_pretty(diff).expect("diff serialises");
     diff_json.push(b'\n');
-    files.push(PackFile::new("diff.json", diff_json, "application/json"));
     files.push(PackFile::new(
-        "changes.csv",
+        crate::files::DIFF_JSON,
+        diff_json,
+        "application/json",
+    ));
+    files.push(PackFile::new(
+        crate::files::CHANGES_CSV,
         crate::diff::render::changes_csv(diff),
         CSV,
     ));
@@ -117,7 +141,11 @@ fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec
     let mut files = vec![
         PackFile::new(USAGE_FILE, json, "application/json"),
         PackFile::new(USAGE_NIGHT_FILE, night, "application/gzip"),
-        PackFile::new("usage.csv", csv::usage(&usage.record, &owners), CSV),
+        PackFile::new(
+            crate::files::USAGE_CSV,
+            csv::usage(&usage.record, &owners),
+            CSV,
+        ),
     ];
     for roles in &input.assessment.suggested_roles {
         files.push(PackFile::new(

@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub const INDEX_JSON: &str = "index.json";
-pub const INDEX_HTML: &str = "index.html";
+pub const INDEX_JSON: &str = crate::files::INDEX_JSON;
+pub const INDEX_HTML: &str = crate::files::INDEX_HTML;
 pub const INDEX_SCHEMA_VERSION: u32 = 1;
 /// A year of nightly packs is about 400 KB of index.
 pub const MAX_INDEX_BYTES: u64 = 64 * 1024 * 1024;
@@ -72,14 +72,14 @@ pub enum IndexError {
 /// The files linked first, in this order, when the pack has them; every other file of the pack
 /// follows by name, then `SHA256SUMS`, the manifest and the signatures.
 const LINKED_FIRST: [&str; 8] = [
-    "report.html",
-    "report.pdf",
-    "controls.csv",
-    "findings.csv",
-    "findings.json",
-    "access-matrix.csv",
-    "subprocessors.csv",
-    "oscal-assessment-results.json",
+    crate::files::REPORT_HTML,
+    crate::files::REPORT_PDF,
+    crate::files::CONTROLS_CSV,
+    crate::files::FINDINGS_CSV,
+    crate::files::FINDINGS_JSON,
+    crate::files::ACCESS_MATRIX_CSV,
+    crate::files::SUBPROCESSORS_CSV,
+    crate::files::OSCAL,
 ];
 
 async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
@@ -111,7 +111,7 @@ async fn describe(store: &dyn Store, pack: &StoredPack) -> IndexEntry {
         files,
         problem: None,
     };
-    match pack.read_file(store, "findings.json").await {
+    match pack.read_file(store, crate::files::FINDINGS_JSON).await {
         Ok(bytes) => match serde_json::from_slice::<FindingsDocument>(&bytes) {
             Ok(doc) => {
                 entry.open_findings = doc.summary.open;

@@ -18,12 +18,12 @@ pub use manifest::{FileEntry, LatestPointer, Manifest, PreviousPack, ToolInfo};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 
-pub const MANIFEST_FILE: &str = "manifest.json";
-pub const SIGNATURE_FILE: &str = "manifest.json.sig";
-pub const SUMS_FILE: &str = "SHA256SUMS";
+pub const MANIFEST_FILE: &str = crate::files::MANIFEST;
+pub const SIGNATURE_FILE: &str = crate::files::MANIFEST_SIGNATURE;
+pub const SUMS_FILE: &str = crate::files::SUMS;
 /// The SSHSIG signature of `SHA256SUMS` (same key and namespace as the manifest's).
-pub const SUMS_SIGNATURE_FILE: &str = "SHA256SUMS.sig";
-pub const LATEST_FILE: &str = "latest.json";
+pub const SUMS_SIGNATURE_FILE: &str = crate::files::SUMS_SIGNATURE;
+pub const LATEST_FILE: &str = crate::files::LATEST;
 pub use crate::snapshot::SNAPSHOT_FILE;
 pub use contents::content_files;
 

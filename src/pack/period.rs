@@ -65,8 +65,8 @@ async fn diff_of(
 ) -> Result<Diff, PeriodError> {
     // A pack without a recorded diff has its diff recomputed; one whose recorded diff does not
     // match its manifest is an error, never silently replaced.
-    if pack.lists("diff.json") {
-        let bytes = pack.read_file(store, "diff.json").await?;
+    if pack.lists(crate::files::DIFF_JSON) {
+        let bytes = pack.read_file(store, crate::files::DIFF_JSON).await?;
         return serde_json::from_slice(&bytes).map_err(|e| PeriodError::Unreadable {
             pack: pack.manifest.pack_id.clone(),
             message: format!("diff.json: {e}"),
@@ -81,8 +81,8 @@ async fn diff_of(
                     pack: p.manifest.pack_id.clone(),
                     message: e.to_string(),
                 })?;
-            let doc: Option<FindingsDocument> = if p.lists("findings.json") {
-                let bytes = p.read_file(store, "findings.json").await?;
+            let doc: Option<FindingsDocument> = if p.lists(crate::files::FINDINGS_JSON) {
+                let bytes = p.read_file(store, crate::files::FINDINGS_JSON).await?;
                 Some(
                     serde_json::from_slice(&bytes).map_err(|e| PeriodError::Unreadable {
                         pack: p.manifest.pack_id.clone(),

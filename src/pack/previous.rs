@@ -213,7 +213,7 @@ pub async fn open_latest<'a>(
         cluster,
         &pointer.pack_id,
         &pointer.path,
-        (&pointer.manifest_sha256, "latest.json"),
+        (&pointer.manifest_sha256, crate::files::LATEST),
         trust,
     )
     .await?;
@@ -339,7 +339,7 @@ async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, Previ
     let snapshot = crate::snapshot::snapshot_from_bytes(&snapshot_bytes, &pointer.path)
         .map_err(|e| invalid(format!("{SNAPSHOT_FILE}: {e}")))?;
     let findings_bytes = latest
-        .verified_file("findings.json")
+        .verified_file(crate::files::FINDINGS_JSON)
         .await
         .map_err(PreviousPackError::from)?;
     let doc: FindingsDocument = serde_json::from_slice(&findings_bytes)

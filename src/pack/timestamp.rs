@@ -10,7 +10,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use sha2::{Digest, Sha256};
 
-pub const TIMESTAMP_FILE: &str = "manifest.json.tsr";
+pub const TIMESTAMP_FILE: &str = crate::files::MANIFEST_TIMESTAMP;
 /// A reply is a few kilobytes (the token and the authority's certificate chain).
 pub const MAX_REPLY_BYTES: usize = 256 * 1024;
 

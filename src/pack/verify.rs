@@ -612,7 +612,7 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
         .await
     {
         Ok(Some(got)) if got == want => {
-            check(checks, "SHA256SUMS", true, "agrees with the manifest")
+            check(checks, crate::files::SUMS, true, "agrees with the manifest")
         }
         Ok(Some(got)) => {
             let got = String::from_utf8_lossy(&got).to_string();
@@ -624,7 +624,7 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
                 .collect();
             check(
                 checks,
-                "SHA256SUMS",
+                crate::files::SUMS,
                 false,
                 format!(
                     "SHA256SUMS differs from the manifest ({})",
@@ -637,7 +637,7 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
             );
         }
         Ok(None) => {}
-        Err(e) => check(checks, "SHA256SUMS", false, e.to_string()),
+        Err(e) => check(checks, crate::files::SUMS, false, e.to_string()),
     }
 }
 

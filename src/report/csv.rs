@@ -249,7 +249,7 @@ pub fn controls(assessment: &Assessment) -> Vec<u8> {
     )
 }
 
-pub const POPULATION_FILE: &str = "access-population.csv.gz";
+pub const POPULATION_FILE: &str = crate::files::ACCESS_POPULATION;
 
 /// `access-population.csv.gz`: the complete population behind the access matrix, one row per
 /// subject, capability and binding: every privileged holding, wherever held, including those

@@ -6,7 +6,7 @@ use super::chart;
 use super::model::ReportModel;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
-const NAME: &str = "report.html";
+const NAME: &str = crate::files::REPORT_HTML;
 
 #[derive(serde::Serialize)]
 struct Charts {

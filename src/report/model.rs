@@ -394,7 +394,7 @@ fn finding_view(f: &Finding) -> FindingView {
             f.subjects.iter().map(|s| s.to_string()),
             f.subjects.len(),
             "subjects",
-            "findings.json",
+            crate::files::FINDINGS_JSON,
         ),
         objects: bounded_to(
             bounds::FINDING_LIST,
@@ -402,7 +402,7 @@ fn finding_view(f: &Finding) -> FindingView {
             f.objects.iter().map(|o| o.to_string()),
             f.objects.len(),
             "objects",
-            "findings.json",
+            crate::files::FINDINGS_JSON,
         ),
         grants: bounded_to(
             bounds::FINDING_LIST,
@@ -410,7 +410,7 @@ fn finding_view(f: &Finding) -> FindingView {
             f.grants.iter().map(|g| describe_grant(&g)),
             f.grants.len(),
             "grants",
-            "findings.json",
+            crate::files::FINDINGS_JSON,
         ),
         path: bounded_to(
             bounds::FINDING_LIST,
@@ -420,7 +420,7 @@ fn finding_view(f: &Finding) -> FindingView {
                 .map(|p| format!("{} {} -> {}", p.from, p.action, p.to)),
             f.path.len(),
             "steps",
-            "findings.json",
+            crate::files::FINDINGS_JSON,
         ),
         sub_processor: bounds::line(&f.sub_processor_text()),
         namespaces: bounds::line(&match f.namespaces.len() {
@@ -833,7 +833,7 @@ fn register_views(rows: &[RegisterRow]) -> (Vec<RegisterView>, String) {
             v.iter().cloned(),
             v.len(),
             "items",
-            "subprocessors.csv",
+            crate::files::SUBPROCESSORS_CSV,
         )
     };
     let (shown, left) = bounds::take(
@@ -874,7 +874,12 @@ fn register_views(rows: &[RegisterRow]) -> (Vec<RegisterView>, String) {
         }),
         bounds::TABLE_ROWS,
     );
-    let note = bounds::more_note(shown.len(), left, "sub-processors", "subprocessors.csv");
+    let note = bounds::more_note(
+        shown.len(),
+        left,
+        "sub-processors",
+        crate::files::SUBPROCESSORS_CSV,
+    );
     (shown, note)
 }
 
@@ -951,7 +956,7 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
                     .map(|(who, (n, d))| format!("{who}: {d} of {n} decided")),
                 k.by_reviewer.len(),
                 "reviewers",
-                "reviews.csv",
+                crate::files::REVIEWS_CSV,
             ),
             revocations: bounded(
                 k.outcomes
@@ -980,7 +985,7 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
                     .filter(|o| o.verdict.is_some_and(|v| v.removes()))
                     .count(),
                 "revocations and reductions",
-                "reviews.csv",
+                crate::files::REVIEWS_CSV,
             ),
             files: bounded(
                 k.submissions.iter().map(|s| {
@@ -998,7 +1003,7 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
                 }),
                 k.submissions.len(),
                 "decision files",
-                "reviews.csv",
+                crate::files::REVIEWS_CSV,
             ),
         })
         .collect();
@@ -1139,8 +1144,13 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
         ))
     });
     let (rows, left) = bounds::take(rows, bounds::TABLE_ROWS);
-    let rows_note = bounds::more_note(rows.len(), left, "subjects", "usage.csv");
-    let problems = bounded(problems.into_iter(), problems_len, "problems", "usage.json");
+    let rows_note = bounds::more_note(rows.len(), left, "subjects", crate::files::USAGE_CSV);
+    let problems = bounded(
+        problems.into_iter(),
+        problems_len,
+        "problems",
+        crate::files::USAGE_JSON,
+    );
     UsageView {
         coverage,
         claim,
@@ -1395,7 +1405,7 @@ fn finding_sections(a: &Assessment) -> (Vec<FindingGroup>, usize, Vec<FindingRow
         shown.len(),
         left,
         "findings about system components",
-        "findings.json",
+        crate::files::FINDINGS_JSON,
     );
     link_findings_to_controls(&mut finding_groups, &a.controls);
     (finding_groups, open_findings, shown, system_note)
@@ -1633,13 +1643,13 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             d.findings.resolved.iter().map(finding_line),
             d.findings.resolved.len(),
             "resolved findings",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
         superseded_findings: bounded(
             d.findings.superseded.iter().map(finding_line),
             d.findings.superseded.len(),
             "superseded findings",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
         persisting_findings: d.findings.persisting.len(),
         controls: bounded(
@@ -1654,10 +1664,14 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
             }),
             d.controls.len(),
             "control status changes",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
-        grants_note: capped_note(d.grants.len(), "grant change(s)", "changes.csv"),
-        objects_note: capped_note(d.objects.len(), "object change(s)", "changes.csv"),
+        grants_note: capped_note(d.grants.len(), "grant change(s)", crate::files::CHANGES_CSV),
+        objects_note: capped_note(
+            d.objects.len(),
+            "object change(s)",
+            crate::files::CHANGES_CSV,
+        ),
         grants: grant_change_views(d),
         objects: object_change_views(d),
         sub_processors: bounded(
@@ -1666,7 +1680,7 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
                 .map(|s| format!("{} {}: {}", s.id, s.change.as_str(), s.details.join("; "))),
             d.sub_processors.len(),
             "sub-processor changes",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
         collection: bounded(
             d.collection
@@ -1674,19 +1688,19 @@ fn changes_view(d: &crate::diff::Diff) -> ChangesView {
                 .map(|c| format!("{}: {} -> {}", c.kind, c.from, c.to)),
             d.collection.len(),
             "collection changes",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
         newly_used: bounded(
             d.usage.newly_used.iter().cloned(),
             d.usage.newly_used.len(),
             "grants used for the first time",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
         newly_unused: bounded(
             d.usage.newly_unused.iter().cloned(),
             d.usage.newly_unused.len(),
             "grants no longer used",
-            "diff.json",
+            crate::files::DIFF_JSON,
         ),
     }
 }
@@ -1711,7 +1725,7 @@ fn privileged_gains(d: &crate::diff::Diff) -> Vec<String> {
             .map(|g| format!("{}: {}", g.subject, describe_grant(&g.grant))),
         gains.len(),
         "privileged grants gained",
-        "changes.csv",
+        crate::files::CHANGES_CSV,
     )
 }
 
@@ -1739,7 +1753,7 @@ fn new_findings_from(
         found.iter().map(|f| finding_line(f)),
         found.len(),
         what,
-        "diff.json",
+        crate::files::DIFF_JSON,
     )
 }
 
@@ -1779,7 +1793,7 @@ fn object_change_views(d: &crate::diff::Diff) -> Vec<ObjectChangeView> {
 /// The exceptions register with each exception's state.
 fn exception_views(a: &Assessment) -> (Vec<ExceptionView>, String) {
     let (shown, left) = bounds::take(a.exceptions.iter().map(exception_view), bounds::TABLE_ROWS);
-    let note = bounds::more_note(shown.len(), left, "exceptions", "findings.json");
+    let note = bounds::more_note(shown.len(), left, "exceptions", crate::files::FINDINGS_JSON);
     (shown, note)
 }
 

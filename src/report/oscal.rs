@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 pub const OSCAL_VERSION: &str = "1.1.2";
-pub const FILE: &str = "oscal-assessment-results.json";
+pub const FILE: &str = crate::files::OSCAL;
 /// The namespace of the document's own property names.
 const NS: &str = "urn:kube-evidence:oscal";
 
@@ -155,7 +155,7 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
                         crate::rules::catalog::digest(),
                         input.controls_digest
                     ),
-                    "rlinks": [{ "href": "findings.json", "media-type": "application/json" }],
+                    "rlinks": [{ "href": crate::files::FINDINGS_JSON, "media-type": "application/json" }],
                 }]
             }
         }

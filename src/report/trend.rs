@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub const TREND_FILE: &str = "trend.json";
+pub const TREND_FILE: &str = crate::files::TREND;
 /// How many packs the trend covers, this one included.
 pub const TREND_LENGTH: usize = 30;
 

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const REVIEWS_FILE: &str = "reviews.json";
+pub const REVIEWS_FILE: &str = crate::files::REVIEWS_JSON;
 
 /// The review period (how recent a decision must be to count) unless configured.
 pub const DEFAULT_REVIEW_PERIOD_DAYS: u32 = 90;

@@ -91,13 +91,14 @@ pub async fn reperform(
     let snapshot =
         crate::snapshot::snapshot_from_bytes(&read(store, &pack, SNAPSHOT_FILE).await?, prefix)
             .map_err(|e| invalid(SNAPSHOT_FILE, e.to_string()))?;
-    let stated_bytes = read(store, &pack, "findings.json").await?;
+    let stated_bytes = read(store, &pack, crate::files::FINDINGS_JSON).await?;
     let stated: Value = serde_json::from_slice(&stated_bytes)
-        .map_err(|e| invalid("findings.json", e.to_string()))?;
+        .map_err(|e| invalid(crate::files::FINDINGS_JSON, e.to_string()))?;
     let doc: FindingsDocument = serde_json::from_slice(&stated_bytes)
-        .map_err(|e| invalid("findings.json", e.to_string()))?;
-    let stated_diff: Value = serde_json::from_slice(&read(store, &pack, "diff.json").await?)
-        .map_err(|e| invalid("diff.json", e.to_string()))?;
+        .map_err(|e| invalid(crate::files::FINDINGS_JSON, e.to_string()))?;
+    let stated_diff: Value =
+        serde_json::from_slice(&read(store, &pack, crate::files::DIFF_JSON).await?)
+            .map_err(|e| invalid(crate::files::DIFF_JSON, e.to_string()))?;
     let mut sections = Vec::new();
     let mut provenance = Section {
         name: "inputs".into(),

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The snapshot's file name in a pack, and in a directory `--source` may point at.
-pub const SNAPSHOT_FILE: &str = "snapshot.json.gz";
+pub const SNAPSHOT_FILE: &str = crate::files::SNAPSHOT;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

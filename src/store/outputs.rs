@@ -224,7 +224,11 @@ pub fn evidence_around(path: &Path, stores: &[&Path]) -> Option<Evidence> {
 
 /// The files that mark a pack directory: its manifest, with its sums or its signature. The
 /// store sits below `pack` and cannot name its constants; `pack`'s tests check these agree.
-pub const PACK_MARKERS: [&str; 3] = ["manifest.json", "SHA256SUMS", "manifest.json.sig"];
+pub const PACK_MARKERS: [&str; 3] = [
+    crate::files::MANIFEST,
+    crate::files::SUMS,
+    crate::files::MANIFEST_SIGNATURE,
+];
 
 /// A published pack directory.
 pub fn is_pack(dir: &Path) -> bool {
@@ -233,7 +237,7 @@ pub fn is_pack(dir: &Path) -> bool {
 }
 
 fn is_cluster_folder(dir: &Path) -> bool {
-    dir.join("latest.json").is_file()
+    dir.join(crate::files::LATEST).is_file()
         || (dir.join(".lock").is_file()
             && (dir.join("packs").is_dir() || dir.join("reviews").is_dir()))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Lowest first. Modules in one tier are independent of each other.
 const TIERS: &[&[&str]] = &[
-    &["diag"],
+    &["diag", "files"],
     &[
         "input", "yaml", "clock", "progress", "tls", "csv_out", "digest", "pattern",
     ],
