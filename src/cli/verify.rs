@@ -48,6 +48,10 @@ pub struct VerifyArgs {
     /// Fail packs whose retention ends before the horizon (they are flagged either way)
     #[arg(long)]
     pub require_retention: bool,
+    /// Count Object Lock in GOVERNANCE mode as retention (by default it is flagged: holders of
+    /// s3:BypassGovernanceRetention can delete such objects; attach who holds it)
+    #[arg(long)]
+    pub accept_governance: bool,
     /// The time-stamping authority's certificate (PEM or DER): checks RFC 3161 tokens, whose time
     /// then decides the signing key's validity
     #[arg(long, value_name = "FILE")]
@@ -240,6 +244,7 @@ pub fn execute(args: VerifyArgs, log: &LogArgs) -> CmdResult {
         retention_horizon: args.retention_horizon,
         audit_period_end: args.audit_period_end,
         require_retention: args.require_retention,
+        accept_governance: args.accept_governance,
         tsa_certificate: match &args.tsa_certificate {
             Some(p) => Some(
                 kube_evidence::run::inputs::load_timestamp_certificate(p)

@@ -36,6 +36,10 @@ pub struct VerifyOptions {
     pub audit_period_end: Option<NaiveDate>,
     /// A pack whose retention ends before the horizon fails verification (it is flagged either way).
     pub require_retention: bool,
+    /// Count Object Lock in governance mode as retention. Off by default: holders of
+    /// `s3:BypassGovernanceRetention` can delete or replace such objects at any time, so a pack
+    /// under it is flagged like one without a lock.
+    pub accept_governance: bool,
     /// The time-stamping authority's certificate: a pack's RFC 3161 token must be signed by it,
     /// and then the token's time, not the pack's claim, is when its signatures are checked.
     pub tsa_certificate: Option<super::timestamp::PinnedCertificate>,
@@ -53,6 +57,7 @@ impl Default for VerifyOptions {
             retention_horizon: None,
             audit_period_end: None,
             require_retention: false,
+            accept_governance: false,
             tsa_certificate: None,
         }
     }
@@ -317,9 +322,14 @@ async fn check_retention(
     if objects.is_empty() {
         return None;
     }
+    // Governance mode is a lock its bypass permission lifts: not retention an auditor can rely
+    // on, unless they were told who holds that permission and accepted it.
+    let bypassable = |o: &ObjectRetentionRecord| {
+        !opts.accept_governance && o.mode.eq_ignore_ascii_case("GOVERNANCE")
+    };
     let short: Vec<&ObjectRetentionRecord> = objects
         .iter()
-        .filter(|o| o.retain_until.is_none_or(|u| u < horizon_start))
+        .filter(|o| bypassable(o) || o.retain_until.is_none_or(|u| u < horizon_start))
         .collect();
     let modes: BTreeSet<&str> = objects.iter().map(|o| o.mode.as_str()).collect();
     let earliest = objects.iter().filter_map(|o| o.retain_until).min();
@@ -335,6 +345,12 @@ async fn check_retention(
             .iter()
             .take(5)
             .map(|o| match o.retain_until {
+                Some(u) if bypassable(o) => format!(
+                    "{} ({} until {}, which holders of s3:BypassGovernanceRetention can lift; --accept-governance counts it)",
+                    o.file,
+                    o.mode,
+                    u.format("%Y-%m-%d")
+                ),
                 Some(u) => format!("{} ({} until {})", o.file, o.mode, u.format("%Y-%m-%d")),
                 None => format!("{} ({}, no retention date)", o.file, o.mode),
             })

@@ -133,9 +133,20 @@ impl S3Store {
     ) -> Result<S3Store, StoreError> {
         crate::tls::ensure_crypto_provider();
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &options.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
+        loader = match &options.region {
+            Some(region) => loader.region(aws_config::Region::new(region.clone())),
+            // The environment, then the profile, then us-east-1; never the instance metadata
+            // service, which off EC2 answers nothing and fills the log with two multi-KB
+            // warnings per command (S3-compatible stores rarely care about the region; AWS
+            // itself needs one and says so).
+            None => loader.region(
+                aws_config::meta::region::RegionProviderChain::first_try(
+                    aws_config::environment::EnvironmentVariableRegionProvider::new(),
+                )
+                .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+                .or_else(aws_config::Region::new("us-east-1")),
+            ),
+        };
         let shared = loader.load().await;
         let mut builder = aws_sdk_s3::config::Builder::from(&shared)
             .retry_config(
@@ -150,10 +161,6 @@ impl S3Store {
                     .connect_timeout(Duration::from_secs(5))
                     .build(),
             );
-        if shared.region().is_none() && options.region.is_none() {
-            // S3-compatible stores rarely care; AWS itself needs one and says so.
-            builder = builder.region(aws_config::Region::new("us-east-1"));
-        }
         if let Some(endpoint) = &options.endpoint {
             builder = builder.endpoint_url(endpoint);
         }

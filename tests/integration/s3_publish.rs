@@ -626,9 +626,23 @@ fn verify_reports_retention_against_the_horizon(locked: &S3Env, keys: &Keys, mod
         "{}",
         required.stdout
     );
-    // The lock (one day from the server's now) reaches a horizon of today.
+    // The lock (one day from the server's now) reaches a horizon of today; a governance lock
+    // only when the auditor accepts governance mode (its bypass permission lifts it).
     let today = chrono::Utc::now().date_naive().to_string();
-    let held = verify(&["--retention-horizon", &today]);
+    if mode == "GOVERNANCE" {
+        let bypassable = verify(&["--retention-horizon", &today, "--require-retention"]);
+        assert_eq!(bypassable.code, 1, "{}", bypassable.stdout);
+        assert!(
+            bypassable.stdout.contains("s3:BypassGovernanceRetention"),
+            "{}",
+            bypassable.stdout
+        );
+    }
+    let held = if mode == "GOVERNANCE" {
+        verify(&["--retention-horizon", &today, "--accept-governance"])
+    } else {
+        verify(&["--retention-horizon", &today])
+    };
     held.assert_ok();
     assert!(
         held.stdout.contains("ok   retention: ") && held.stdout.contains(&format!("({mode})")),
@@ -1031,4 +1045,39 @@ fn fleet_report_reads_a_bucket_of_clusters_and_publishes_the_fleet_index() {
         "{}",
         v.stdout
     );
+}
+
+/// Issue 32: a command against a bucket with no region configured anywhere (no flag, variable
+/// or profile) uses us-east-1 without asking the EC2 instance metadata service, which off EC2
+/// answered with two multi-KB warnings per command.
+#[test]
+#[ignore = "needs the S3 server tests/run.sh starts"]
+fn no_region_configured_means_us_east_1_and_no_instance_metadata_lookup() {
+    let env = s3::shared();
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(common::bin());
+    cmd.args([
+        "fleet",
+        "report",
+        "--store",
+        &format!("{}/", out_url(&env, &s3::unique_prefix("noregion"))),
+        "--out",
+        out.path().join("fleet").to_str().unwrap(),
+    ]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KUBE_EVIDENCE_") || k.starts_with("AWS_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", &env.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &env.secret_key)
+        .env("KUBE_EVIDENCE_S3_ENDPOINT", &env.endpoint);
+    let output = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The empty prefix holds no cluster: the bucket was reached and answered.
+    assert!(stderr.contains("holds no cluster"), "{stderr}");
+    assert!(!stderr.contains("IMDS"), "{stderr}");
+    assert!(stderr.len() < 1_000, "{stderr}");
 }
