@@ -86,7 +86,7 @@ impl Split {
 /// New source addresses, and request or denial rates over the multiple of the daily mean.
 fn baseline_anomalies(
     subject: &SubjectRef,
-    days: &BTreeMap<NaiveDate, DayActivity>,
+    days: &super::compact::DayMap<DayActivity>,
     split: &Split,
     options: &super::assess::UsageOptions,
 ) -> Vec<Finding> {

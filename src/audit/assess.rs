@@ -287,7 +287,11 @@ pub fn uses_of<'r>(record: &'r UsageRecord, subject: &SubjectRef) -> Vec<&'r Use
 /// The groups a recorded subject was authenticated with, and the ones a ServiceAccount is
 /// always in.
 fn member_groups(record: &UsageRecord, key: &str) -> BTreeSet<String> {
-    let mut groups = record.groups.get(key).cloned().unwrap_or_default();
+    let mut groups: BTreeSet<String> = record
+        .groups
+        .get(key)
+        .map(|g| g.iter().cloned().collect())
+        .unwrap_or_default();
     if let Ok(subject) = SubjectRef::parse(key) {
         groups.extend(Identity::of(&subject, &[]).groups);
     }

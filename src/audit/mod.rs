@@ -10,6 +10,7 @@
 
 pub mod anomaly;
 pub mod assess;
+pub mod compact;
 pub mod event;
 pub mod load;
 pub mod read;

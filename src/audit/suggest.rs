@@ -177,8 +177,8 @@ mod tests {
             count: allowed.max(1),
             allowed,
             denied: u64::from(allowed == 0),
-            source_ips: BTreeSet::new(),
-            user_agents: BTreeSet::new(),
+            source_ips: Default::default(),
+            user_agents: Default::default(),
             sources_capped: false,
         }
     }

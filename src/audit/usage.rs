@@ -4,6 +4,7 @@
 //! run after run, and says which days of log it was built from, so "unused for 90 days" is only
 //! ever claimed over days actually seen.
 
+use super::compact::{DayMap, StringSet};
 use super::event::{AccessKey, Event};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,11 +29,11 @@ pub struct UsageRecord {
     pub subjects: BTreeMap<String, Vec<Use>>,
     /// Subject -> its requests per UTC day: the baseline that anomalies are judged against.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub activity: BTreeMap<String, BTreeMap<NaiveDate, DayActivity>>,
+    pub activity: BTreeMap<String, DayMap<DayActivity>>,
     /// Subject -> the groups the API server authenticated it with (RBAC grants through groups
     /// count as its grants).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub groups: BTreeMap<String, BTreeSet<String>>,
+    pub groups: BTreeMap<String, StringSet>,
 }
 
 /// One subject's requests on one day.
@@ -41,7 +42,7 @@ pub struct UsageRecord {
 pub struct DayActivity {
     pub requests: u64,
     pub denied: u64,
-    pub source_ips: BTreeSet<String>,
+    pub source_ips: StringSet,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sources_capped: bool,
 }
@@ -75,8 +76,8 @@ pub struct Use {
     pub count: u64,
     pub allowed: u64,
     pub denied: u64,
-    pub source_ips: BTreeSet<String>,
-    pub user_agents: BTreeSet<String>,
+    pub source_ips: StringSet,
+    pub user_agents: StringSet,
     /// More addresses or user agents were seen than [`MAX_SOURCES`] keeps.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sources_capped: bool,
@@ -101,9 +102,12 @@ pub const MAX_GROUPS: usize = 64;
 #[derive(Debug, Default)]
 pub struct UsageBuilder {
     days_seen: BTreeSet<NaiveDate>,
-    uses: BTreeMap<String, BTreeMap<AccessKey, Use>>,
-    activity: BTreeMap<String, BTreeMap<NaiveDate, DayActivity>>,
-    groups: BTreeMap<String, BTreeSet<String>>,
+    /// Per subject, its uses sorted by access: a sorted vector, not a map, because most subjects
+    /// have a handful of accesses and a map's node costs kilobytes (a log of a million users
+    /// with one request each is a million one-entry slots).
+    uses: BTreeMap<String, Vec<Use>>,
+    activity: BTreeMap<String, DayMap<DayActivity>>,
+    groups: BTreeMap<String, StringSet>,
 }
 
 impl UsageBuilder {
@@ -133,17 +137,28 @@ impl UsageBuilder {
     fn record(&mut self, subject: String, access: AccessKey, denied: bool, e: &Event) {
         let at = e.at();
         let slot = self.uses.entry(subject).or_default();
-        let u = slot.entry(access.clone()).or_insert_with(|| Use {
-            access,
-            first_seen: at,
-            last_seen: at,
-            count: 0,
-            allowed: 0,
-            denied: 0,
-            source_ips: BTreeSet::new(),
-            user_agents: BTreeSet::new(),
-            sources_capped: false,
-        });
+        let i = match slot.binary_search_by(|u| u.access.cmp(&access)) {
+            Ok(i) => i,
+            Err(i) => {
+                super::compact::reserve_small(slot);
+                slot.insert(
+                    i,
+                    Use {
+                        access,
+                        first_seen: at,
+                        last_seen: at,
+                        count: 0,
+                        allowed: 0,
+                        denied: 0,
+                        source_ips: StringSet::new(),
+                        user_agents: StringSet::new(),
+                        sources_capped: false,
+                    },
+                );
+                i
+            }
+        };
+        let u = &mut slot[i];
         u.first_seen = u.first_seen.min(at);
         u.last_seen = u.last_seen.max(at);
         u.count += 1;
@@ -173,8 +188,7 @@ impl UsageBuilder {
             .activity
             .entry(subject.to_string())
             .or_default()
-            .entry(day)
-            .or_default();
+            .entry(day);
         a.requests += 1;
         if e.denied() {
             a.denied += 1;
@@ -196,7 +210,7 @@ impl UsageBuilder {
         for (subject, days) in other.activity {
             let slot = self.activity.entry(subject).or_default();
             for (day, a) in days {
-                let have = slot.entry(day).or_default();
+                let have = slot.entry(day);
                 have.requests += a.requests;
                 have.denied += a.denied;
                 have.sources_capped |= a.sources_capped;
@@ -220,7 +234,10 @@ impl UsageBuilder {
             subjects: self
                 .uses
                 .into_iter()
-                .map(|(s, uses)| (s, uses.into_values().collect()))
+                .map(|(s, mut uses)| {
+                    uses.shrink_to_fit();
+                    (s, uses)
+                })
                 .collect(),
             activity: self.activity,
             groups: self.groups,
@@ -229,27 +246,29 @@ impl UsageBuilder {
 }
 
 /// Inserts unless the set is full; false when the value was new and did not fit.
-fn insert_capped(set: &mut BTreeSet<String>, value: &str) -> bool {
+fn insert_capped(set: &mut StringSet, value: &str) -> bool {
     insert_capped_to(set, value, MAX_SOURCES)
 }
 
-fn insert_capped_to(set: &mut BTreeSet<String>, value: &str, cap: usize) -> bool {
+fn insert_capped_to(set: &mut StringSet, value: &str, cap: usize) -> bool {
     if set.contains(value) {
         return true;
     }
     if set.len() >= cap {
         return false;
     }
-    set.insert(value.to_string());
+    set.insert(value);
     true
 }
 
-fn merge_use(slot: &mut BTreeMap<AccessKey, Use>, u: Use) {
-    match slot.get_mut(&u.access) {
-        None => {
-            slot.insert(u.access.clone(), u);
+fn merge_use(slot: &mut Vec<Use>, u: Use) {
+    match slot.binary_search_by(|have| have.access.cmp(&u.access)) {
+        Err(i) => {
+            super::compact::reserve_small(slot);
+            slot.insert(i, u)
         }
-        Some(have) => {
+        Ok(i) => {
+            let have = &mut slot[i];
             have.first_seen = have.first_seen.min(u.first_seen);
             have.last_seen = have.last_seen.max(u.last_seen);
             have.count += u.count;
