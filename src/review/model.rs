@@ -212,6 +212,7 @@ pub fn parse_decisions(
     let mut foreign: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut other_campaigns: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut rows_read = 0usize;
+    let mut lines_of: BTreeMap<String, u64> = BTreeMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -294,9 +295,11 @@ pub fn parse_decisions(
             );
         }
         if let Some(d) = decision_of(&id, &cell(9), cell(10), cell(11), at, origin, &mut diags) {
+            lines_of.insert(id.clone(), line);
             out.push(d);
         }
     }
+    contradictions(&out, &rows, &lines_of, origin, &mut diags);
     for (named, lines) in &other_campaigns {
         let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
         diags.push(
@@ -366,6 +369,51 @@ pub fn parse_decisions(
         );
     }
     diags.into_result(out)
+}
+
+/// A binding is kept or removed as a whole: a file that keeps one of its rows for a subject and
+/// revokes another of the same binding contradicts itself (the revocation removes what the keep
+/// keeps). The reviewer means `reduce` (keep part of it) or one verdict for all of them.
+fn contradictions(
+    decisions: &[Decision],
+    rows: &BTreeMap<&str, &Row>,
+    lines_of: &BTreeMap<String, u64>,
+    origin: &str,
+    diags: &mut Diagnostics,
+) {
+    let mut by_binding: BTreeMap<(String, &str, &str), Vec<&Decision>> = BTreeMap::new();
+    for d in decisions {
+        if let Some(row) = rows.get(d.row.as_str()) {
+            by_binding
+                .entry((
+                    row.subject.to_string(),
+                    row.binding.as_str(),
+                    row.role.as_str(),
+                ))
+                .or_default()
+                .push(d);
+        }
+    }
+    for ((subject, binding, _), group) in &by_binding {
+        let kept = group.iter().find(|d| d.verdict == Verdict::Keep);
+        let revoked = group.iter().find(|d| d.verdict == Verdict::Revoke);
+        if let (Some(k), Some(r)) = (kept, revoked) {
+            let line = |d: &Decision| lines_of.get(&d.row).copied().unwrap_or(0);
+            diags.push(
+                origin,
+                Some(crate::diag::Pos {
+                    line: line(r) as u32,
+                    col: 1,
+                }),
+                format!(
+                    "row {} revokes {binding} for {subject}, and row {} (line {}) keeps the same binding: revoking it removes what the other keeps; decide `reduce` with what to keep, or the same decision for every row of the binding",
+                    r.row,
+                    k.row,
+                    line(k)
+                ),
+            );
+        }
+    }
 }
 
 fn decision_of(
@@ -498,6 +546,40 @@ mod tests {
             text = text.replace(&line, &done);
         }
         text
+    }
+
+    #[test]
+    fn keeping_and_revoking_rows_of_one_binding_for_one_subject_is_refused() {
+        let mut c = campaign();
+        // Two capabilities bob holds through the same binding.
+        let mut second = c.rows[0].clone();
+        second.access = "exec into pods".into();
+        second.id = Row::make_id(
+            &second.subject,
+            &second.access,
+            &second.binding,
+            &second.role,
+        );
+        c.rows[1] = second;
+        let text = filled(&c, &[("keep", "", "on call"), ("revoke", "", "not needed")]);
+        let err = parse_decisions(&text, "d.csv", &c, "alice@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("keeps the same binding") && err.contains("`reduce`"),
+            "{err}"
+        );
+        // The same verdict for both, or a reduction, is a decision.
+        let text = filled(&c, &[("revoke", "", "left"), ("revoke", "", "left")]);
+        assert!(parse_decisions(&text, "d.csv", &c, "alice@example.com").is_ok());
+        let text = filled(
+            &c,
+            &[
+                ("keep", "", "on call"),
+                ("reduce", "read Secrets", "no exec"),
+            ],
+        );
+        assert!(parse_decisions(&text, "d.csv", &c, "alice@example.com").is_ok());
     }
 
     #[test]
