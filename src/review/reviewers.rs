@@ -50,11 +50,21 @@ impl ReviewerMap {
     }
 
     /// The first entry that matches the row and is not the subject itself, else the default.
+    /// The row's reviewer: the first matching entry's, else the default; never the subject
+    /// itself while the map names anyone else (its own rows go to the next reviewer the map
+    /// names, matching entries first, then the default, then the others in order). Only a map
+    /// whose every reviewer is the subject leaves the row with them, which the campaign's
+    /// follow-up reports (KE-REV-005).
     pub fn reviewer_for(&self, row: &Row) -> String {
-        self.entries
+        let matching = self
+            .entries
             .iter()
             .filter(|e| e.matcher.matches(row))
-            .map(|e| e.reviewer.as_str())
+            .map(|e| e.reviewer.as_str());
+        let others = self.entries.iter().map(|e| e.reviewer.as_str());
+        matching
+            .chain(std::iter::once(self.default.as_str()))
+            .chain(others)
             .find(|r| !is_own_access(&row.subject, r))
             .unwrap_or(&self.default)
             .to_string()
@@ -146,4 +156,49 @@ fn entry(n: &yaml::Node, d: &mut Decoder) -> Option<Entry> {
         matcher: matchers.pop()?,
         reviewer: reviewer?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rbac::SubjectRef;
+
+    fn row(subject: SubjectRef, scope: &str) -> Row {
+        Row {
+            id: "R-1".into(),
+            subject,
+            access: "read Secrets".into(),
+            scope: scope.into(),
+            binding: "RoleBinding web/b".into(),
+            role: "ClusterRole admin".into(),
+            sub_processor: None,
+            reviewer: String::new(),
+        }
+    }
+
+    #[test]
+    fn nobody_is_assigned_their_own_access_while_the_map_names_someone_else() {
+        let map = ReviewerMap {
+            default: "alice@example.com".into(),
+            entries: vec![Entry {
+                matcher: Matcher::Namespace("web".into()),
+                reviewer: "bob@example.com".into(),
+            }],
+        };
+        // The default's own row outside web goes to the next reviewer the map names.
+        let alice = row(
+            SubjectRef::user("oidc:alice@example.com"),
+            "namespace payments",
+        );
+        assert_eq!(map.reviewer_for(&alice), "bob@example.com");
+        // The matching entry's own row goes to the default.
+        let bob = row(SubjectRef::user("oidc:bob@example.com"), "namespace web");
+        assert_eq!(map.reviewer_for(&bob), "alice@example.com");
+        // Anyone else's: the matching entry, else the default.
+        let carol = row(SubjectRef::user("carol"), "namespace web");
+        assert_eq!(map.reviewer_for(&carol), "bob@example.com");
+        // A map of one reviewer leaves them their own row (KE-REV-005 reports it).
+        let single = ReviewerMap::single("alice@example.com");
+        assert_eq!(single.reviewer_for(&alice), "alice@example.com");
+    }
 }

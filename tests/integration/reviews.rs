@@ -67,7 +67,20 @@ fn start(
     more: &[&str],
 ) -> Campaign {
     let map = rv::reviewer_map(work, default);
-    let population = work.join(format!("population-{default}.csv"));
+    start_with(store, work, keys, &map, default, now, more)
+}
+
+/// A campaign with the reviewer map `map`; `label` names its population file.
+fn start_with(
+    store: &Path,
+    work: &Path,
+    keys: &Path,
+    map: &Path,
+    label: &str,
+    now: &str,
+    more: &[&str],
+) -> Campaign {
+    let population = work.join(format!("population-{label}.csv"));
     let mut args = vec![
         "review",
         "start",
@@ -363,13 +376,42 @@ fn decision_files_that_cannot_count_are_refused_with_the_reason() {
         "{}",
         r.stderr
     );
-    // By the reviewed subject: a campaign whose default reviewer is carol reviews carol's rows.
+    // Own access at review start (issue 32): with carol as the default reviewer, her own rows
+    // go to the next reviewer the map names, never to her.
     let own = start(
         &store,
         work.path(),
         &keys,
         "carol@example.com",
         "2026-11-26T10:00:00Z",
+        &["--due", "2026-12-10"],
+    );
+    let mut reader = csv::Reader::from_path(&own.population).unwrap();
+    let mut hers = 0;
+    for record in reader.records() {
+        let r = record.unwrap();
+        // campaign, row, subject, access, scope, binding, role, sub_processor, reviewer, ...
+        if r[2].contains("carol@example.com") {
+            hers += 1;
+            assert_eq!(&r[8], "payments-lead@example.com", "{r:?}");
+        }
+    }
+    assert!(hers > 0, "the sample gives carol privileged access");
+    // By the reviewed subject: a map of carol alone leaves her own rows with her, and her
+    // decisions on them are refused.
+    let alone = work.path().join("reviewers-carol-alone.yaml");
+    std::fs::write(
+        &alone,
+        "apiVersion: kube-evidence.io/v1\nkind: ReviewerMap\ndefault: carol@example.com\n",
+    )
+    .unwrap();
+    let own = start_with(
+        &store,
+        work.path(),
+        &keys,
+        &alone,
+        "carol-alone",
+        "2026-11-26T10:00:01Z",
         &["--due", "2026-12-10"],
     );
     let mine = work.path().join("carol.csv");
