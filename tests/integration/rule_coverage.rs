@@ -26,15 +26,21 @@ fn rule_ids_under(dir: &Path) -> BTreeSet<String> {
     ids
 }
 
-/// A campaign over the first night (KE-REV-*): carol@ is the default reviewer, so her own rows
-/// are hers (KE-REV-005) and stay undecided past the due date (KE-REV-004); sre@ revokes with no
+/// A campaign over the first night (KE-REV-*): carol@ is the map's only reviewer, so her own
+/// rows are hers (KE-REV-005: nobody else could take them) and stay undecided past the due date
+/// (KE-REV-004); sre@ revokes with no
 /// time to carry it out (KE-REV-002); an unsigned file lands in the store (KE-REV-006); the next
 /// night's new privileged access is in no campaign (KE-REV-003).
 fn access_review_between_the_nights(store: &Path) {
     use common::reviews as rv;
     let work = tempfile::tempdir().unwrap();
     let keys = rv::reviewer_keys(work.path());
-    let map = rv::reviewer_map(work.path(), "carol@example.com");
+    let map = work.path().join("reviewers-carol-alone.yaml");
+    std::fs::write(
+        &map,
+        "apiVersion: kube-evidence.io/v1\nkind: ReviewerMap\ndefault: carol@example.com\n",
+    )
+    .unwrap();
     let population = work.path().join("population.csv");
     let key = common::pack_key().0;
     let key = key.to_str().unwrap();
@@ -75,11 +81,14 @@ fn access_review_between_the_nights(store: &Path) {
         .unwrap()
         .to_string();
     let sre = work.path().join("sre.csv");
-    let mut first = true;
+    // The first binding's rows are revoked (all of them: a binding goes as a whole), the rest
+    // kept.
+    let mut revoked: Option<(String, String)> = None;
     std::fs::write(
         &sre,
-        rv::decide(&population, "sre@example.com", |_, _| {
-            if std::mem::take(&mut first) {
+        rv::decide(&population, "sre@example.com", |subject, binding| {
+            let this = (subject.to_string(), binding.to_string());
+            if revoked.get_or_insert_with(|| this.clone()) == &this {
                 ("revoke", "", "not needed")
             } else {
                 ("keep", "", "needed")
