@@ -921,7 +921,7 @@ pub const CATALOG: &[RuleDef] = &[
         None,
         NONE,
         &["audit-log"],
-        "Hours without any audit event, malformed lines or events that never completed mean the log does not show every request of the period: use may be missing from it, so unused access may be overstated. Events dated after the run mean a clock (an API server's, the log's) disagrees with the run's, or the log was written by hand: they are not used.",
+        "Hours without any audit event, malformed lines or a log with no request outcome at all (a policy that omits ResponseComplete) mean the log does not show every request of the period: use may be missing from it, so unused access may be overstated. Events dated after the run mean a clock (an API server's, the log's) disagrees with the run's, or the log was written by hand: they are not used.",
         "Check the API server's audit backend (log rotation, the export to the bucket, the audit policy) for the times named, and the clocks (NTP) of the API servers and of the run for a log named as ahead."
     ),
     rule!(
