@@ -3,6 +3,7 @@
 //! answer carries the grants (binding -> role -> rule) behind it.
 
 use super::aggregation::{self, AggregationDrift, SourcedRule};
+use super::bootstrap;
 use super::matching::{Request, rule_allows};
 use super::subject::{Identity, MASTERS, SubjectRef};
 use crate::snapshot::{ObjectMeta, PolicyRule, RoleRef, Snapshot, Subject};
@@ -142,7 +143,7 @@ pub struct BindingEntry {
     pub subjects: Vec<Subject>,
     /// Subjects as the tool reports them (None: applies to nobody, e.g. an unknown kind).
     pub resolved: Vec<Option<SubjectRef>>,
-    /// Created by the API server's bootstrap policy (label and `system:`/`cluster-admin` name).
+    /// One of the API server's bootstrap policy bindings (see `rbac::bootstrap`).
     pub bootstrap: bool,
     pub labels: BTreeMap<String, String>,
 }
@@ -208,13 +209,6 @@ pub struct RbacIndex {
     pub namespaces: BTreeSet<String>,
     pub service_accounts: BTreeSet<(String, String)>,
     pub aggregation_drift: Vec<AggregationDrift>,
-}
-
-const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
-
-fn is_bootstrap(meta: &ObjectMeta) -> bool {
-    meta.labels.get(BOOTSTRAP_LABEL).map(String::as_str) == Some("rbac-defaults")
-        && (meta.name.starts_with("system:") || meta.name == "cluster-admin")
 }
 
 /// The roles of a snapshot as the index holds them, with the lookups bindings resolve through.
@@ -340,6 +334,7 @@ impl BindingTables {
         } else {
             "ClusterRoleBinding"
         };
+        let bootstrap = bootstrap::is_policy_binding(meta, namespace, role_ref, &resolved);
         self.bindings.push(BindingEntry {
             object: Arc::new(ObjectRef::new(kind, namespace, &meta.name)),
             cluster: namespace.is_none(),
@@ -350,7 +345,7 @@ impl BindingTables {
             role,
             subjects: subjects.to_vec(),
             resolved,
-            bootstrap: is_bootstrap(meta),
+            bootstrap,
             labels: meta.labels.clone(),
         });
     }

@@ -3,6 +3,7 @@
 //! grant, the queries compliance staff ask (`can-i`, `who-can`, `access`), and escalation paths.
 
 pub mod aggregation;
+pub mod bootstrap;
 pub mod grant_set;
 pub mod index;
 pub mod matching;

@@ -140,13 +140,7 @@ fn legacy_tokens(ctx: &RuleContext<'_>) -> Vec<Finding> {
 fn aggregation_labels(ctx: &RuleContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     for cr in &ctx.snapshot.cluster_roles {
-        let bootstrap = cr
-            .metadata
-            .labels
-            .get("kubernetes.io/bootstrapping")
-            .map(String::as_str)
-            == Some("rbac-defaults");
-        if bootstrap {
+        if crate::rbac::bootstrap::is_policy_aggregating_role(&cr.metadata) {
             continue;
         }
         for (label, target) in AGGREGATE_LABELS {

@@ -7,56 +7,16 @@
 //!   (never `system:authenticated`, `system:unauthenticated` or `system:serviceaccounts`, which
 //!   are everyone of a kind);
 //! - the ServiceAccounts of the controllers kube-controller-manager runs, in `kube-system`;
-//! - any subject, for grants that come only from the API server's own bootstrap bindings (label
-//!   `kubernetes.io/bootstrapping: rbac-defaults` and a `system:` or `cluster-admin` name).
+//! - any subject, for grants that come only from the API server's own bootstrap bindings: the
+//!   bindings the bootstrap policy creates, with its names, roles and subjects (the label
+//!   `kubernetes.io/bootstrapping: rbac-defaults` alone proves nothing; see `rbac::bootstrap`).
 
 use crate::rbac::SubjectRef;
+use crate::rbac::bootstrap::CONTROLLERS;
 
-/// ServiceAccounts in kube-system that kube-controller-manager (and the bootstrap token
-/// controllers) run as.
-pub const CONTROLLER_SERVICE_ACCOUNTS: &[&str] = &[
-    "attachdetach-controller",
-    "bootstrap-signer",
-    "certificate-controller",
-    "clusterrole-aggregation-controller",
-    "cronjob-controller",
-    "daemon-set-controller",
-    "deployment-controller",
-    "device-taint-eviction-controller",
-    "disruption-controller",
-    "endpoint-controller",
-    "endpointslice-controller",
-    "endpointslicemirroring-controller",
-    "ephemeral-volume-controller",
-    "expand-controller",
-    "generic-garbage-collector",
-    "horizontal-pod-autoscaler",
-    "job-controller",
-    "kube-dns",
-    "legacy-service-account-token-cleaner",
-    "namespace-controller",
-    "node-controller",
-    "persistent-volume-binder",
-    "pod-garbage-collector",
-    "pv-protection-controller",
-    "pvc-protection-controller",
-    "replicaset-controller",
-    "replication-controller",
-    "resource-claim-controller",
-    "resourcequota-controller",
-    "root-ca-cert-publisher",
-    "route-controller",
-    "selinux-warning-controller",
-    "service-account-controller",
-    "service-cidrs-controller",
-    "service-controller",
-    "statefulset-controller",
-    "token-cleaner",
-    "ttl-after-finished-controller",
-    "ttl-controller",
-    "validatingadmissionpolicy-status-controller",
-    "volumeattributesclass-protection-controller",
-];
+/// ServiceAccounts in kube-system that the bootstrap policy binds besides the controllers
+/// kube-controller-manager runs ([`CONTROLLERS`]).
+const OTHER_SYSTEM_SERVICE_ACCOUNTS: &[&str] = &["bootstrap-signer", "kube-dns", "token-cleaner"];
 
 const SYSTEM_GROUPS: &[&str] = &["system:masters", "system:nodes", "system:monitoring"];
 
@@ -67,7 +27,9 @@ pub fn is_system_subject(subject: &SubjectRef) -> bool {
             SYSTEM_GROUPS.contains(&name.as_str()) || name.starts_with("system:bootstrappers:")
         }
         SubjectRef::ServiceAccount { namespace, name } => {
-            namespace == "kube-system" && CONTROLLER_SERVICE_ACCOUNTS.contains(&name.as_str())
+            namespace == "kube-system"
+                && (CONTROLLERS.contains(&name.as_str())
+                    || OTHER_SYSTEM_SERVICE_ACCOUNTS.contains(&name.as_str()))
         }
     }
 }

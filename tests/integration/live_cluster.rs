@@ -1044,3 +1044,89 @@ fn a_server_the_configured_ca_does_not_vouch_for_is_never_collected_from() {
         assert!(written.is_empty(), "{what}: {written:?} was written");
     }
 }
+
+/// The bootstrap policy `rbac::bootstrap` writes out is the one the API server creates: every
+/// binding the server labels as its own is recognised as bootstrap, and the policy's roles that
+/// aggregate are the server's (a binding or role the list missed would be reported as a person's).
+#[test]
+#[ignore = "needs the control plane tests/run.sh starts"]
+fn every_binding_the_api_server_bootstraps_is_recognised() {
+    let plane = shared_with_samples();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = plane.kubeconfig.to_str().unwrap().to_string();
+    let (live, run) = snapshot_of(
+        &[
+            "--source",
+            "cluster",
+            "--kubeconfig",
+            &kubeconfig,
+            "--cluster-name",
+            CLUSTER,
+        ],
+        dir.path(),
+        "live.json.gz",
+    );
+    run.assert_ok();
+    let labelled = |m: &kube_evidence::snapshot::ObjectMeta| {
+        m.labels
+            .get("kubernetes.io/bootstrapping")
+            .map(String::as_str)
+            == Some("rbac-defaults")
+    };
+    // The samples' labelled bindings are copies of the policy's (a kubeadm cluster's dump):
+    // applying them leaves the server's own in place, so every labelled binding is checked.
+    let index = RbacIndex::build(&live);
+    let mut server_own = 0;
+    let mut missed = Vec::new();
+    for b in &index.bindings {
+        let meta = live
+            .cluster_role_bindings
+            .iter()
+            .map(|c| &c.metadata)
+            .chain(live.role_bindings.iter().map(|r| &r.metadata))
+            .find(|m| m.name == b.name && m.namespace == b.namespace)
+            .unwrap();
+        if labelled(meta) {
+            server_own += 1;
+            if !b.bootstrap {
+                missed.push(b.object.to_string());
+            }
+        }
+    }
+    assert!(
+        server_own > 40,
+        "only {server_own} bootstrap bindings on the server"
+    );
+    assert!(
+        missed.is_empty(),
+        "bootstrap bindings not recognised: {missed:?}"
+    );
+    let aggregating: Vec<&str> = live
+        .cluster_roles
+        .iter()
+        .filter(|r| {
+            labelled(&r.metadata)
+                && r.metadata
+                    .labels
+                    .keys()
+                    .any(|k| k.starts_with("rbac.authorization.k8s.io/aggregate-to-"))
+        })
+        .map(|r| r.metadata.name.as_str())
+        .collect();
+    let unknown: Vec<&&str> = aggregating
+        .iter()
+        .filter(|n| {
+            let r = live
+                .cluster_roles
+                .iter()
+                .find(|r| r.metadata.name == **n)
+                .unwrap();
+            !kube_evidence::rbac::bootstrap::is_policy_aggregating_role(&r.metadata)
+        })
+        .collect();
+    assert!(aggregating.len() >= 5, "{aggregating:?}");
+    assert!(
+        unknown.is_empty(),
+        "aggregating policy roles not recognised: {unknown:?}"
+    );
+}

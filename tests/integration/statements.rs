@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use kube_evidence::analysis::{Assessment, AssessmentInput, PreviousPackInfo, assess};
 use kube_evidence::controls::Controls;
 use kube_evidence::exceptions::{self, Exception};
+use kube_evidence::finding::Severity;
 use kube_evidence::rbac::SubjectRef;
 use kube_evidence::snapshot::{
     ClusterRole, ClusterRoleBinding, ObjectMeta, PolicyRule, RoleBinding, RoleRef, Snapshot,
@@ -730,4 +731,80 @@ fn diff_of_two_dumps_dates_them_by_the_injected_clock() {
         &common::repo(),
     );
     assert_eq!(r.stdout, again.stdout);
+}
+
+/// A binding is the API server's own only when the bootstrap policy creates it: its label and a
+/// `system:` name are written by whoever creates a binding, so a person's cluster-admin behind
+/// them is a real finding, never a system one (and shows in the matrix and the controls).
+#[test]
+fn a_bootstrap_label_and_a_system_name_do_not_hide_a_persons_access() {
+    let mut s = sample();
+    let labelled = |mut m: ObjectMeta| {
+        m.labels
+            .insert("kubernetes.io/bootstrapping".into(), "rbac-defaults".into());
+        m
+    };
+    let people = [
+        ("system:controller:x", false, "alice-name-only@corp.example"),
+        ("plain-binding", true, "bob-label-only@corp.example"),
+        ("system:controller:y", true, "carol-both@corp.example"),
+        (
+            "system:kube-scheduler",
+            true,
+            "dave-policy-name@corp.example",
+        ),
+    ];
+    for (name, label, user) in people {
+        let mut b = crb(name, "cluster-admin", vec![subject("User", user, None)]);
+        if label {
+            b.metadata = labelled(b.metadata);
+        }
+        // The policy's own name is taken: replace it, as a person with `bind` could.
+        s.cluster_role_bindings.retain(|c| c.metadata.name != name);
+        s.cluster_role_bindings.push(b);
+    }
+    // A labelled role aggregating secret reads into `view` under a policy-like name.
+    let mut agg = cluster_role(
+        "system:aggregate-to-view-extra",
+        vec![PolicyRule {
+            api_groups: vec!["".into()],
+            resources: vec!["secrets".into()],
+            verbs: vec!["get".into(), "list".into()],
+            ..Default::default()
+        }],
+    );
+    agg.metadata = labelled(agg.metadata);
+    agg.metadata.labels.insert(
+        "rbac.authorization.k8s.io/aggregate-to-view".into(),
+        "true".into(),
+    );
+    s.cluster_roles.push(agg);
+
+    let a = assess_with(&s, &[], None);
+    for (_, _, user) in people {
+        let who = SubjectRef::user(user);
+        let admin: Vec<_> = a
+            .analysis
+            .findings
+            .iter()
+            .filter(|f| f.subjects.contains(&who) && f.severity == Severity::Critical)
+            .collect();
+        assert!(
+            !admin.is_empty(),
+            "{user} holds cluster-admin and no critical finding says so"
+        );
+        assert!(admin.iter().all(|f| !f.system), "{user}: {admin:#?}");
+        let row = a.analysis.matrix.iter().find(|r| r.subject == who);
+        assert!(row.is_some_and(|r| !r.system), "{user}: {row:?}");
+    }
+    assert!(
+        a.analysis
+            .findings
+            .iter()
+            .any(|f| f.rule_id == "KE-RBAC-025"
+                && f.objects
+                    .iter()
+                    .any(|o| o.name == "system:aggregate-to-view-extra")),
+        "the labelled aggregating role is not reported"
+    );
 }
