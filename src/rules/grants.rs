@@ -2,7 +2,7 @@
 //! predicates, then every binding hands its hits to its subjects.
 
 use super::RuleId;
-use super::system::is_system_subject;
+use super::system::{bootstrap_excuses, is_system_subject};
 use super::{RuleContext, new_finding};
 use crate::finding::{Finding, Scope, Severity};
 use crate::rbac::SubjectRef;
@@ -427,7 +427,7 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> (Vec<Holding>, Vec<Finding>) {
         let (cluster, namespaces) = scope_of(ctx, &a.grants);
         let scope = describe_scope(cluster, &namespaces);
         let mut f = new_finding(rule_id, &subject.key(), summary(rule_id, subject, &scope));
-        f.system = is_system_subject(subject) || a.only_bootstrap;
+        f.system = is_system_subject(subject) || (a.only_bootstrap && bootstrap_excuses(subject));
         f.grants = GrantSet::from_bindings(ctx.index, &a.grants, subject);
         f.namespaces = namespaces.into_iter().collect();
         f.subjects = vec![subject.clone()];
@@ -454,7 +454,7 @@ fn holding(ctx: &RuleContext<'_>, rule_id: RuleId, subject: &SubjectRef, a: Acc)
     namespaces.dedup();
     Holding {
         rule_id,
-        system: is_system_subject(subject) || a.only_bootstrap,
+        system: is_system_subject(subject) || (a.only_bootstrap && bootstrap_excuses(subject)),
         subject: subject.clone(),
         grants: a.grants,
         cluster,

@@ -9,7 +9,7 @@
 //! finding and only it.
 
 use super::RuleId;
-use super::system::is_system_subject;
+use super::system::{bootstrap_excuses, is_system_subject};
 use super::{RuleContext, new_finding};
 use crate::finding::Finding;
 use crate::rbac::SubjectRef;
@@ -93,7 +93,8 @@ pub fn evaluate(ctx: &RuleContext<'_>) -> Vec<Finding> {
                     new_finding(RuleId::Rbac001, &subject.key(), format!("{subject} {what}"));
                 f.system = is_system_subject(subject)
                     || (!grants.is_empty()
-                        && grants.iter().all(|g| bootstrap.contains(&g.binding)));
+                        && grants.iter().all(|g| bootstrap.contains(&g.binding))
+                        && bootstrap_excuses(subject));
                 f.subjects = vec![subject.clone()];
                 f.grants = grants.clone().into();
                 out.push(f);

@@ -10,6 +10,7 @@
 //! - any subject, for grants that come only from the API server's own bootstrap bindings: the
 //!   bindings the bootstrap policy creates, with its names, roles and subjects (the label
 //!   `kubernetes.io/bootstrapping: rbac-defaults` alone proves nothing; see `rbac::bootstrap`).
+//!   Never for the groups of everyone of a kind or anonymous ([`bootstrap_excuses`]).
 
 use crate::rbac::SubjectRef;
 use crate::rbac::bootstrap::CONTROLLERS;
@@ -31,6 +32,23 @@ pub fn is_system_subject(subject: &SubjectRef) -> bool {
                 && (CONTROLLERS.contains(&name.as_str())
                     || OTHER_SYSTEM_SERVICE_ACCOUNTS.contains(&name.as_str()))
         }
+    }
+}
+
+/// Whether grants that come only from the bootstrap policy's bindings make a finding about this
+/// subject a system one. Never for the groups of everyone of a kind or for anonymous: the policy
+/// gives them discovery alone, so whatever a rule flags for them is somebody's change (a role of
+/// the policy edited, say), and must show.
+pub fn bootstrap_excuses(subject: &SubjectRef) -> bool {
+    match subject {
+        SubjectRef::Group { name } => {
+            !matches!(
+                name.as_str(),
+                "system:authenticated" | "system:unauthenticated" | "system:serviceaccounts"
+            ) && !name.starts_with("system:serviceaccounts:")
+        }
+        SubjectRef::User { name } => name != "system:anonymous",
+        SubjectRef::ServiceAccount { .. } => true,
     }
 }
 

@@ -780,7 +780,32 @@ fn a_bootstrap_label_and_a_system_name_do_not_hide_a_persons_access() {
     );
     s.cluster_roles.push(agg);
 
+    // A role of the policy edited to give everyone Secrets (the API server's reconciliation
+    // keeps extra rules): its binding is the policy's, the grant is not.
+    let basic = s
+        .cluster_roles
+        .iter_mut()
+        .find(|r| r.metadata.name == "system:basic-user")
+        .expect("the sample has the policy's system:basic-user");
+    basic.rules.push(PolicyRule {
+        api_groups: vec!["".into()],
+        resources: vec!["secrets".into()],
+        verbs: vec!["get".into(), "list".into()],
+        ..Default::default()
+    });
+
     let a = assess_with(&s, &[], None);
+    let everyone = SubjectRef::group("system:authenticated");
+    let secrets: Vec<_> = a
+        .analysis
+        .findings
+        .iter()
+        .filter(|f| f.subjects.contains(&everyone) && f.rule_id == "KE-RBAC-003")
+        .collect();
+    assert!(
+        !secrets.is_empty() && secrets.iter().all(|f| !f.system),
+        "system:authenticated reads Secrets through an edited policy role: {secrets:#?}"
+    );
     for (_, _, user) in people {
         let who = SubjectRef::user(user);
         let admin: Vec<_> = a
