@@ -3,8 +3,10 @@
 //! denials far above the usual, Secret reads by a sub-processor, requests by an identity that
 //! holds no grant, and use of exec, attach, node proxy, token minting or impersonation.
 //!
-//! The baseline is the record before this run's log (the previous packs' days); on a cluster's
-//! first run, the log's earlier days are the baseline of its last day.
+//! Every day of this run's log is judged against the record's days before it (the previous
+//! packs' days, and the log's own earlier days): a day the log shares with the record, as a log
+//! crossing midnight does, is judged again with what is now known of it, never against an empty
+//! baseline.
 
 use super::assess::{MIN_SPIKE_DENIED, MIN_SPIKE_REQUESTS, UsageContext, UsageInput};
 use super::usage::{DayActivity, UsageRecord, Use};
@@ -49,91 +51,106 @@ fn is_non_human(subject: &SubjectRef) -> bool {
     matches!(subject, SubjectRef::ServiceAccount { .. }) && !is_system_subject(subject)
 }
 
-/// Which days are judged (this run's) and which are the baseline.
+/// Which days are judged: every day of this run's log, each against the days of the record
+/// before it. A day the log shares with the record (a log crossing midnight, or one read again)
+/// is judged with everything known of it, against the days before it, never against an empty
+/// baseline because it repeats.
 struct Split {
-    current: BTreeSet<NaiveDate>,
-    /// Days of log in the baseline (with or without the subject's requests): the denominator
-    /// of a daily mean.
-    baseline_days: usize,
+    judged: BTreeSet<NaiveDate>,
+    /// Every day of log in the record, with or without a given subject's requests: a day's
+    /// baseline is those before it, the denominator of its daily means.
+    recorded: Vec<NaiveDate>,
 }
 
 impl Split {
     fn of(input: &UsageInput) -> Split {
-        let current: BTreeSet<NaiveDate> = if input.continued {
-            input.current.days_seen.clone()
-        } else {
-            input
-                .current
-                .days_seen
-                .last()
-                .copied()
-                .into_iter()
-                .collect()
-        };
-        let baseline_days = input
-            .record
-            .days_seen
-            .iter()
-            .filter(|d| !current.contains(d))
-            .count();
         Split {
-            current,
-            baseline_days,
+            judged: input.current.days_seen.clone(),
+            recorded: input.record.days_seen.iter().copied().collect(),
         }
+    }
+
+    /// Days of log in the record before `day`.
+    fn days_before(&self, day: NaiveDate) -> usize {
+        self.recorded.partition_point(|d| *d < day)
     }
 }
 
-/// New source addresses, and request or denial rates over the multiple of the daily mean.
+/// What one subject did on the days before the one judged.
+#[derive(Default)]
+struct Baseline<'a> {
+    requests: u64,
+    denied: u64,
+    known: BTreeSet<&'a String>,
+    capped: bool,
+}
+
+impl<'a> Baseline<'a> {
+    fn add(&mut self, a: &'a DayActivity) {
+        self.requests += a.requests;
+        self.denied += a.denied;
+        self.known.extend(a.source_ips.iter());
+        self.capped |= a.sources_capped;
+    }
+}
+
+/// New source addresses, and request or denial rates over the multiple of the daily mean, for
+/// each judged day against the subject's days before it (walked once, in date order).
 fn baseline_anomalies(
     subject: &SubjectRef,
     days: &super::compact::DayMap<DayActivity>,
     split: &Split,
     options: &super::assess::UsageOptions,
 ) -> Vec<Finding> {
-    let baseline: Vec<&DayActivity> = days
-        .iter()
-        .filter(|(d, _)| !split.current.contains(d))
-        .map(|(_, a)| a)
-        .collect();
-    let base_requests: u64 = baseline.iter().map(|a| a.requests).sum();
-    if base_requests == 0 || split.baseline_days == 0 {
-        // No baseline for this identity: nothing to compare with.
-        return Vec::new();
-    }
     let mut out = Vec::new();
-    let known: BTreeSet<&String> = baseline.iter().flat_map(|a| a.source_ips.iter()).collect();
-    let capped = baseline.iter().any(|a| a.sources_capped);
-    let n = split.baseline_days as f64;
-    let mean_requests = base_requests as f64 / n;
-    let mean_denied = baseline.iter().map(|a| a.denied).sum::<u64>() as f64 / n;
-    for (day, a) in days.iter().filter(|(d, _)| split.current.contains(d)) {
-        if !capped {
-            for ip in a.source_ips.iter().filter(|ip| !known.contains(ip)) {
-                out.push(new_address(subject, ip, *day, &known, split.baseline_days));
-            }
+    let mut before = Baseline::default();
+    for (day, a) in days.iter() {
+        let baseline_days = split.days_before(*day);
+        if split.judged.contains(day) && before.requests > 0 && baseline_days > 0 {
+            out.extend(judge_day(subject, *day, a, &before, baseline_days, options));
         }
-        if a.requests >= MIN_SPIKE_REQUESTS
-            && a.requests as f64 > options.rate_multiple * mean_requests
-        {
-            out.push(new_finding(
-                RuleId::Use004,
-                &format!("{subject}|{day}"),
-                format!(
-                    "{subject} made {} requests on {day}, more than {} times its baseline of {:.1} a day over {} day(s) of log",
-                    a.requests, options.rate_multiple, mean_requests, split.baseline_days
-                ),
-            ));
+        before.add(a);
+    }
+    out
+}
+
+fn judge_day(
+    subject: &SubjectRef,
+    day: NaiveDate,
+    a: &DayActivity,
+    before: &Baseline<'_>,
+    baseline_days: usize,
+    options: &super::assess::UsageOptions,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let n = baseline_days as f64;
+    let mean_requests = before.requests as f64 / n;
+    let mean_denied = before.denied as f64 / n;
+    if !before.capped {
+        for ip in a.source_ips.iter().filter(|ip| !before.known.contains(ip)) {
+            out.push(new_address(subject, ip, day, &before.known, baseline_days));
         }
-        if a.denied >= MIN_SPIKE_DENIED && a.denied as f64 > options.rate_multiple * mean_denied {
-            out.push(new_finding(
-                RuleId::Use005,
-                &format!("{subject}|{day}"),
-                format!(
-                    "{subject} was denied {} requests on {day}, against a baseline of {:.1} denials a day over {} day(s) of log",
-                    a.denied, mean_denied, split.baseline_days
-                ),
-            ));
-        }
+    }
+    if a.requests >= MIN_SPIKE_REQUESTS && a.requests as f64 > options.rate_multiple * mean_requests
+    {
+        out.push(new_finding(
+            RuleId::Use004,
+            &format!("{subject}|{day}"),
+            format!(
+                "{subject} made {} requests on {day}, more than {} times its baseline of {:.1} a day over {} day(s) of log",
+                a.requests, options.rate_multiple, mean_requests, baseline_days
+            ),
+        ));
+    }
+    if a.denied >= MIN_SPIKE_DENIED && a.denied as f64 > options.rate_multiple * mean_denied {
+        out.push(new_finding(
+            RuleId::Use005,
+            &format!("{subject}|{day}"),
+            format!(
+                "{subject} was denied {} requests on {day}, against a baseline of {:.1} denials a day over {} day(s) of log",
+                a.denied, mean_denied, baseline_days
+            ),
+        ));
     }
     out
 }
@@ -350,7 +367,7 @@ mod tests {
     }
 
     #[test]
-    fn on_a_first_run_the_last_day_is_judged_against_the_earlier_ones() {
+    fn on_a_first_run_each_day_is_judged_against_the_earlier_ones() {
         let quiet = first_run(&[
             ("2026-11-23", 20, 0, "10.0.0.1"),
             ("2026-11-24", 20, 0, "10.0.0.1"),
@@ -394,6 +411,68 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].1.contains("from 10.0.0.2 on 2026-11-24"),
+            "{found:?}"
+        );
+    }
+
+    fn continued(
+        previous: &[(&str, u32, u32, &str)],
+        tonight: &[(&str, u32, u32, &str)],
+    ) -> UsageInput {
+        let tonight = record(tonight);
+        let mut merged = UsageBuilder::from_record(record(previous));
+        merged.merge(tonight.clone());
+        UsageInput {
+            record: merged.finish(),
+            current: tonight,
+            continued: true,
+            coverage: Default::default(),
+            options: UsageOptions::default(),
+        }
+    }
+
+    #[test]
+    fn a_log_crossing_midnight_is_judged_against_the_days_before_each_of_its_days() {
+        // The previous run saw only the 24th; tonight's log has the rest of the 24th and the
+        // 25th. The 25th is judged against the 24th (all of it), not against nothing.
+        let input = continued(
+            &[("2026-11-24", 20, 0, "10.0.0.1")],
+            &[
+                ("2026-11-24", 5, 0, "10.0.0.1"),
+                ("2026-11-25", 300, 12, "10.0.0.9"),
+            ],
+        );
+        let found = findings(&input);
+        let rules: Vec<RuleId> = found.iter().map(|(r, _)| *r).collect();
+        assert_eq!(
+            rules,
+            [RuleId::Use003, RuleId::Use004, RuleId::Use005],
+            "{found:?}"
+        );
+        assert!(
+            found[1].1.contains("baseline of 25.0 a day over 1 day(s)"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_day_the_log_shares_with_the_record_is_judged_with_all_of_it() {
+        // The burst came late on the 24th, after the previous run read its log.
+        let input = continued(
+            &[
+                ("2026-11-23", 20, 0, "10.0.0.1"),
+                ("2026-11-24", 20, 0, "10.0.0.1"),
+            ],
+            &[
+                ("2026-11-24", 400, 0, "10.0.0.1"),
+                ("2026-11-25", 20, 0, "10.0.0.1"),
+            ],
+        );
+        let found = findings(&input);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, RuleId::Use004);
+        assert!(
+            found[0].1.contains("420 requests on 2026-11-24"),
             "{found:?}"
         );
     }
