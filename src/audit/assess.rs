@@ -159,8 +159,14 @@ pub fn evaluate(input: &UsageInput, ctx: &UsageContext<'_>) -> UsageAnalysis {
         if days_seen > 0 {
             findings.extend(unused_findings(&scoped, &unused, &qualifier));
         }
-        if days_seen > 0 && !unused.is_empty() {
-            suggested.push(super::suggest::roles_for(&scoped.subject, &uses));
+        let narrower = !unused.is_empty()
+            || scoped
+                .grants
+                .iter()
+                .any(|g| super::suggest::wider_than_used(g, &uses));
+        if days_seen > 0 && narrower {
+            let held = held_grants(ctx.index, &input.record, &scoped.subject);
+            suggested.push(super::suggest::roles_for(&scoped.subject, &uses, &held));
         }
         subjects.push(row);
     }
@@ -335,23 +341,31 @@ pub struct GrantUse {
 /// Every grant the subject holds (through the groups the log saw it in, too), each with the
 /// uses that exercised it.
 pub fn grant_uses(index: &RbacIndex, record: &UsageRecord, subject: &SubjectRef) -> Vec<GrantUse> {
+    let uses = uses_of(record, subject);
+    held_grants(index, record, subject)
+        .into_iter()
+        .map(|g| {
+            let exercising: Vec<&&Use> = uses.iter().filter(|u| exercises(u, &g)).collect();
+            GrantUse {
+                grant: g,
+                last_used: exercising.iter().map(|u| u.last_seen).max(),
+                requests: exercising.iter().map(|u| u.allowed).sum(),
+            }
+        })
+        .collect()
+}
+
+/// Every grant the subject holds now, through its bindings and the groups the log saw it in.
+pub fn held_grants(index: &RbacIndex, record: &UsageRecord, subject: &SubjectRef) -> Vec<Grant> {
     let groups: Vec<String> = record
         .groups
         .get(&subject.key())
         .map(|g| g.iter().cloned().collect())
         .unwrap_or_default();
-    let uses = uses_of(record, subject);
     index
         .access(&Identity::of(subject, &groups))
         .all()
-        .map(|g| {
-            let exercising: Vec<&&Use> = uses.iter().filter(|u| exercises(u, g)).collect();
-            GrantUse {
-                grant: g.clone(),
-                last_used: exercising.iter().map(|u| u.last_seen).max(),
-                requests: exercising.iter().map(|u| u.allowed).sum(),
-            }
-        })
+        .cloned()
         .collect()
 }
 

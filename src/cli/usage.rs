@@ -67,7 +67,8 @@ pub fn execute(args: UsageArgs, log: &LogArgs) -> CmdResult {
     let index = RbacIndex::build(&snapshot);
     let grants = audit::assess::grant_uses(&index, &input.record, &subject);
     let uses = audit::assess::uses_of(&input.record, &subject);
-    let suggested = audit::suggest::roles_for(&subject, &uses);
+    let held = audit::assess::held_grants(&index, &input.record, &subject);
+    let suggested = audit::suggest::roles_for(&subject, &uses, &held);
     let days = input.record.days_seen_within(today, plan.usage.window_days);
     let requests: u64 = uses.iter().map(|u| u.count).sum();
     let denied: u64 = uses.iter().map(|u| u.denied).sum();
