@@ -5,6 +5,7 @@
 use super::assess::{UsageInput, UsageOptions};
 use super::read::TimeBounds;
 use super::read::{AuditError, LogPass, ReadOptions, files_of};
+use super::resume::{History, merge_parts};
 use super::usage::{UsageBuilder, UsageRecord, window_start};
 use crate::store::{StoreUrl, s3::S3Options};
 use chrono::{DateTime, Utc};
@@ -43,7 +44,13 @@ pub async fn read_audit_log(
         accept: Some(bounds),
         ..plan.read.clone()
     };
-    let mut pass = LogPass::new(&read);
+    // What earlier runs of the chain read of each part is skipped (`audit::resume`).
+    let mut previous = previous;
+    let history = previous
+        .as_mut()
+        .map(|p| std::mem::take(&mut p.parts_read))
+        .unwrap_or_default();
+    let mut pass = LogPass::resuming(&read, History::new(history.clone()));
     let mut builder = UsageBuilder::default();
     let mut on_event = |e: &super::Event| builder.add(e);
     match &plan.location {
@@ -54,13 +61,20 @@ pub async fn read_audit_log(
         }
         url @ StoreUrl::S3 { .. } => read_bucket(url, &plan.s3, &mut pass, &mut on_event).await?,
     }
+    let parts_read = pass.parts_read().to_vec();
     let coverage = pass.finish()?;
-    let current = builder.finish();
+    let mut current = builder.finish();
+    current.parts_read = parts_read.clone();
     let continued = previous.is_some();
     let mut rolling = previous.map(UsageBuilder::from_record).unwrap_or_default();
     rolling.merge(current.clone());
     let mut record = rolling.finish();
     record.prune_to_window(today, plan.usage.window_days, bounds.until());
+    record.parts_read = merge_parts(
+        history,
+        parts_read,
+        window_start(today, plan.usage.window_days),
+    );
     Ok(UsageInput {
         record,
         current,

@@ -14,6 +14,7 @@ pub mod compact;
 pub mod event;
 pub mod load;
 pub mod read;
+pub mod resume;
 pub mod suggest;
 pub mod usage;
 

@@ -6,6 +6,7 @@
 //! stages, events that are not `ResponseComplete`.
 
 use super::event::Event;
+use super::resume::{History, PartRead, Start, Tracking, read_head, resume_point};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -167,6 +168,16 @@ pub struct Coverage {
     /// a subject called "".
     #[serde(default, skip_serializing_if = "is_zero")]
     pub without_user: u64,
+    /// Parts an earlier run of the chain had read (a rotated file, the active file grown since),
+    /// and the decompressed bytes of them skipped as already counted (see `audit::resume`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed_parts: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed_bytes: u64,
+    /// Parts whose first bytes were read before but whose content since differs: read whole
+    /// (their events may be counted twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rewritten_parts: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,12 +287,23 @@ pub struct LogPass {
 
 impl LogPass {
     pub fn new(options: &ReadOptions) -> Self {
+        LogPass::resuming(options, History::default())
+    }
+
+    /// A pass that skips what earlier runs read of each part (`audit::resume`).
+    pub fn resuming(options: &ReadOptions, history: History) -> Self {
         let mut state = PassState::new(options.dedup_window);
         state.coverage.accepted = options.accept;
+        state.history = history;
         LogPass {
             state,
             options: options.clone(),
         }
+    }
+
+    /// What this pass read of each part, for the next run to resume after.
+    pub fn parts_read(&self) -> &[PartRead] {
+        &self.state.parts_read
     }
 
     /// Reads one file of the log.
@@ -301,14 +323,11 @@ impl LogPass {
         on_event: &mut impl FnMut(&Event),
     ) -> Result<(), AuditError> {
         let gzip = bytes.starts_with(&[0x1f, 0x8b]);
-        read_stream(
-            name,
-            bytes,
-            gzip,
-            bytes.len() as u64,
-            &mut self.state,
-            on_event,
-        )
+        let size = bytes.len() as u64;
+        if !read_stream(name, bytes, gzip, size, &mut self.state, on_event, true)? {
+            read_stream(name, bytes, gzip, size, &mut self.state, on_event, false)?;
+        }
+        Ok(())
     }
 
     /// The coverage of everything read, or the refusal of a log with too many bad lines.
@@ -328,6 +347,10 @@ struct PassState {
     /// rest counted in `open_untracked`).
     open: HashSet<String>,
     open_untracked: u64,
+    history: History,
+    parts_read: Vec<PartRead>,
+    /// The latest event counted from the part being read.
+    part_last_event: Option<DateTime<Utc>>,
 }
 
 impl PassState {
@@ -340,6 +363,9 @@ impl PassState {
             window: window.max(1),
             open: HashSet::new(),
             open_untracked: 0,
+            history: History::default(),
+            parts_read: Vec::new(),
+            part_last_event: None,
         }
     }
 
@@ -410,6 +436,7 @@ impl PassState {
         let t = e.at();
         c.first_event = Some(c.first_event.map_or(t, |f| f.min(t)));
         c.last_event = Some(c.last_event.map_or(t, |l| l.max(t)));
+        self.part_last_event = Some(self.part_last_event.map_or(t, |l| l.max(t)));
         *c.levels
             .entry(e.level.clone().unwrap_or_else(|| "unknown".into()))
             .or_default() += 1;
@@ -497,7 +524,11 @@ fn read_file(
     let mut magic = [0u8; 2];
     let gzip = file.read(&mut magic).map_err(io_error)? == 2 && magic == [0x1f, 0x8b];
     let file = std::fs::File::open(path).map_err(io_error)?;
-    read_stream(&shown, file, gzip, size, state, on_event)
+    if !read_stream(&shown, file, gzip, size, state, on_event, true)? {
+        let file = std::fs::File::open(path).map_err(io_error)?;
+        read_stream(&shown, file, gzip, size, state, on_event, false)?;
+    }
+    Ok(())
 }
 
 /// Reads the events of `bytes` as if they were the file `name` (for tests and fuzzing: the same
@@ -514,7 +545,8 @@ pub fn read_events_from(
 }
 
 /// One file's lines: decompressed (bounded) when `gzip`, each line bounded, parsed, checked,
-/// deduplicated and counted.
+/// deduplicated and counted, after what an earlier run read of it when `resume` (false when that
+/// prefix differs: the caller reads the part again from its start, with `resume` false).
 fn read_stream<R: Read>(
     shown: &str,
     raw: R,
@@ -522,8 +554,22 @@ fn read_stream<R: Read>(
     size: u64,
     state: &mut PassState,
     on_event: &mut impl FnMut(&Event),
-) -> Result<(), AuditError> {
+    resume: bool,
+) -> Result<bool, AuditError> {
     let limit = crate::snapshot::decompressed_limit(size as usize);
+    let read_error = |source: std::io::Error| {
+        if source.kind() == std::io::ErrorKind::FileTooLarge {
+            AuditError::TooLarge {
+                path: shown.to_string(),
+                limit,
+            }
+        } else {
+            AuditError::Read {
+                path: shown.to_string(),
+                source,
+            }
+        }
+    };
     let mut hashed = Hashing {
         inner: raw,
         hasher: sha2::Sha256::default(),
@@ -537,34 +583,86 @@ fn read_stream<R: Read>(
     } else {
         Box::new(&mut hashed)
     };
+    let mut tracked = Tracking::new(reader);
+    let head = read_head(&mut tracked).map_err(read_error)?;
+    let (start, leftover) = if resume {
+        resume_point(&state.history, &head, &mut tracked).map_err(read_error)?
+    } else {
+        (Start::Beginning, head.clone())
+    };
+    let first_line = match start {
+        Start::Rewritten => return Ok(false),
+        Start::Beginning if !resume && state.history.matching(&head).is_some() => {
+            state.coverage.rewritten_parts.push(shown.to_string());
+            0
+        }
+        Start::Beginning => 0,
+        Start::After { bytes, lines } => {
+            state.coverage.resumed_parts += 1;
+            state.coverage.resumed_bytes += bytes;
+            lines
+        }
+    };
+    let earlier_last_event = match start {
+        Start::After { .. } => state.history.matching(&head).and_then(|p| p.last_event),
+        _ => None,
+    };
     state.coverage.files.push(shown.to_string());
-    let mut lines = BufReader::with_capacity(256 * 1024, reader);
-    read_lines(shown, &mut lines, limit, state, on_event)?;
+    state.part_last_event = None;
+    let mut lines = BufReader::with_capacity(
+        256 * 1024,
+        std::io::Cursor::new(leftover).chain(&mut tracked),
+    );
+    read_lines(shown, &mut lines, first_line, limit, state, on_event)?;
     drop(lines);
+    remember_part(shown, &head, &tracked, earlier_last_event, state);
+    drop(tracked);
     // Whatever follows the last gzip member is read too, so the digest is the whole part's.
-    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|source| AuditError::Read {
-        path: shown.to_string(),
-        source,
-    })?;
+    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(read_error)?;
     use sha2::Digest;
     state.coverage.parts.push(LogPart {
         name: shown.to_string(),
         bytes: hashed.bytes,
         sha256: hex::encode(hashed.hasher.finalize()),
     });
-    Ok(())
+    Ok(true)
+}
+
+/// What was read of a part, up to its last whole line, for the next run to resume after.
+fn remember_part<R: Read>(
+    shown: &str,
+    head: &[u8],
+    tracked: &Tracking<R>,
+    earlier_last_event: Option<DateTime<Utc>>,
+    state: &mut PassState,
+) {
+    use sha2::Digest;
+    let (read, sha256) = tracked.committed();
+    if read == 0 {
+        return;
+    }
+    let head_len = (head.len() as u64).min(read);
+    state.parts_read.push(PartRead {
+        head: hex::encode(sha2::Sha256::digest(&head[..head_len as usize])),
+        head_len,
+        read,
+        sha256,
+        name: shown.to_string(),
+        last_event: state.part_last_event.max(earlier_last_event),
+    });
 }
 
 /// The lines of one part, each bounded, parsed, checked, deduplicated and counted.
 fn read_lines(
     shown: &str,
     lines: &mut impl BufRead,
+    first_line: u64,
     limit: u64,
     state: &mut PassState,
     on_event: &mut impl FnMut(&Event),
 ) -> Result<(), AuditError> {
     let mut buf = Vec::new();
-    let mut number = 0u64;
+    let mut number = first_line;
     loop {
         buf.clear();
         let n = read_line(lines, &mut buf).map_err(|source| {

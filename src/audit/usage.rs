@@ -34,6 +34,10 @@ pub struct UsageRecord {
     /// count as its grants).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, StringSet>,
+    /// The parts of the log read so far over the chain, so that each is read once
+    /// (`audit::resume`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts_read: Vec<super::resume::PartRead>,
 }
 
 /// One subject's requests on one day.
@@ -91,6 +95,7 @@ impl Default for UsageRecord {
             subjects: BTreeMap::new(),
             activity: BTreeMap::new(),
             groups: BTreeMap::new(),
+            parts_read: Vec::new(),
         }
     }
 }
@@ -241,6 +246,7 @@ impl UsageBuilder {
                 .collect(),
             activity: self.activity,
             groups: self.groups,
+            parts_read: Vec::new(),
         }
     }
 }

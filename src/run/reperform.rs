@@ -280,13 +280,22 @@ async fn usage_of(
     let record = match (&doc.log.accepted, pack.lists(USAGE_NIGHT_FILE)) {
         (Some(bounds), true) => {
             let continued = doc.continued.unwrap_or(false);
-            let mut rolling = match (continued, previous) {
-                (true, Some(p)) => crate::audit::UsageBuilder::from_record(p),
-                _ => crate::audit::UsageBuilder::default(),
+            let (mut rolling, parts_before) = match (continued, previous) {
+                (true, Some(mut p)) => {
+                    let parts = std::mem::take(&mut p.parts_read);
+                    (crate::audit::UsageBuilder::from_record(p), parts)
+                }
+                _ => (crate::audit::UsageBuilder::default(), Vec::new()),
             };
             rolling.merge(current.clone());
             let mut again = rolling.finish();
-            again.prune_to_window(bounds.run_at.date_naive(), doc.window_days, bounds.until());
+            let today = bounds.run_at.date_naive();
+            again.prune_to_window(today, doc.window_days, bounds.until());
+            again.parts_read = crate::audit::resume::merge_parts(
+                parts_before,
+                current.parts_read.clone(),
+                crate::audit::usage::window_start(today, doc.window_days),
+            );
             if again != doc.record {
                 section.differences.push(format!(
                     "{USAGE_FILE}: the rolling usage record is not the previous pack's merged with this night's and pruned to the window ({} subject(s) computed, {} in the pack)",
