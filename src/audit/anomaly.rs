@@ -173,41 +173,61 @@ fn new_address(
     )
 }
 
-/// KE-USE-006: any allowed read of Secrets by a sub-processor's identity.
-fn secret_reads(subject: &SubjectRef, uses: &[Use]) -> Option<Finding> {
+/// KE-USE-006: any allowed read of Secrets by a sub-processor's identity; KE-USE-009: any it
+/// was denied.
+fn secret_reads(subject: &SubjectRef, uses: &[Use]) -> Vec<Finding> {
     let reads: Vec<&Use> = uses
         .iter()
         .filter(|u| {
-            u.allowed > 0
-                && u.access.resource == "secrets"
+            u.access.resource == "secrets"
                 && u.access.subresource.is_empty()
                 && u.access.api_group.is_empty()
                 && matches!(u.access.verb.as_str(), "get" | "list" | "watch")
         })
         .collect();
+    let mut out = Vec::new();
+    let allowed: Vec<(&Use, u64)> = reads.iter().map(|u| (*u, u.allowed)).collect();
+    if let Some(f) = secret_finding(subject, RuleId::Use006, "read Secrets", &allowed) {
+        out.push(f);
+    }
+    let denied: Vec<(&Use, u64)> = reads.iter().map(|u| (*u, u.denied)).collect();
+    if let Some(f) = secret_finding(
+        subject,
+        RuleId::Use009,
+        "was denied reading Secrets",
+        &denied,
+    ) {
+        out.push(f);
+    }
+    out
+}
+
+/// One finding over the reads with a non-zero count: how many, which verbs, where.
+fn secret_finding(
+    subject: &SubjectRef,
+    rule: RuleId,
+    what: &str,
+    reads: &[(&Use, u64)],
+) -> Option<Finding> {
+    let reads: Vec<&(&Use, u64)> = reads.iter().filter(|(_, n)| *n > 0).collect();
     if reads.is_empty() {
         return None;
     }
-    let count: u64 = reads.iter().map(|u| u.allowed).sum();
+    let count: u64 = reads.iter().map(|(_, n)| n).sum();
     let namespaces: BTreeSet<String> = reads
         .iter()
-        .map(|u| match u.access.namespace.as_str() {
+        .map(|(u, _)| match u.access.namespace.as_str() {
             "" => "all namespaces".to_string(),
             ns => ns.to_string(),
         })
         .collect();
+    let verbs: BTreeSet<&str> = reads.iter().map(|(u, _)| u.access.verb.as_str()).collect();
     let mut f = new_finding(
-        RuleId::Use006,
+        rule,
         &subject.to_string(),
         format!(
-            "{subject} read Secrets {count} time(s) ({}) in {}",
-            reads
-                .iter()
-                .map(|u| u.access.verb.as_str())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect::<Vec<_>>()
-                .join(", "),
+            "{subject} {what} {count} time(s) ({}) in {}",
+            verbs.into_iter().collect::<Vec<_>>().join(", "),
             namespaces.iter().cloned().collect::<Vec<_>>().join(", ")
         ),
     );

@@ -113,6 +113,7 @@ rule_ids! {
     Use006 => "KE-USE-006",
     Use007 => "KE-USE-007",
     Use008 => "KE-USE-008",
+    Use009 => "KE-USE-009",
     Rev001 => "KE-REV-001",
     Rev002 => "KE-REV-002",
     Rev003 => "KE-REV-003",
@@ -813,6 +814,17 @@ pub const CATALOG: &[RuleDef] = &[
         &["audit-log"],
         "A non-human identity used pods/exec, pods/attach, nodes/proxy, serviceaccounts/token or impersonation: each runs as or reaches other identities and workloads, and is rarely part of a component's normal work.",
         "Confirm the use with the component's owner; remove the permission if it is not needed."
+    ),
+    rule!(
+        Use009,
+        Usage,
+        Medium,
+        "Secret reads by a sub-processor denied",
+        None,
+        NONE,
+        &["audit-log", "inventory"],
+        "A third party's identity tried to read Secrets and the API server refused: the vendor's software wants data its grants do not give it (probing, a changed agent, or a grant removed while it still needs it), and a denial is where a compromise shows before it succeeds.",
+        "Ask the vendor what the read is for; if it is part of the declared function, grant it narrowly and cover it in the agreement, otherwise watch the identity and rotate its credentials."
     ),
     rule!(
         Rev001,

@@ -86,6 +86,12 @@ fn the_first_night_finds_every_kind_of_use_and_says_what_the_log_covers() {
         "ServiceAccount:external-secrets/external-secrets",
     );
     assert_eq!(secrets["subProcessor"], "external-secrets");
+    let refused = one_with(
+        &doc,
+        "KE-USE-009",
+        "ServiceAccount:datadog/datadog-agent was denied reading Secrets 1 time(s) (get) in payments",
+    );
+    assert_eq!(refused["subProcessor"], "datadog");
     one_with(
         &doc,
         "KE-USE-007",
@@ -498,7 +504,7 @@ fn usage_answers_for_one_subject_on_demand() {
     r.assert_ok();
     assert!(
         r.stdout
-            .contains("316 request(s), 0 denied, on 2 of the 90 days"),
+            .contains("317 request(s), 1 denied, on 2 of the 90 days"),
         "{}",
         r.stdout
     );
@@ -590,6 +596,16 @@ fn a_real_audit_log_shows_what_a_sub_processor_used_and_what_it_did_not() {
         agent_request(&plane, &token, "/apis/apps/v1/deployments", "127.0.0.1"),
         403
     );
+    // Denied: a list of Secrets (its role gets Secrets, it never lists them).
+    assert_eq!(
+        agent_request(
+            &plane,
+            &token,
+            "/api/v1/namespaces/kube-system/secrets",
+            "127.0.0.1"
+        ),
+        403
+    );
     // The same list from a second address.
     assert_eq!(
         agent_request(&plane, &token, "/api/v1/pods", "127.0.0.2"),
@@ -633,6 +649,12 @@ fn a_real_audit_log_shows_what_a_sub_processor_used_and_what_it_did_not() {
         "ServiceAccount:acme/acme-agent read Secrets 1 time(s) (get) in acme",
     );
     assert_eq!(secrets["subProcessor"], "acme");
+    let denied = one_with(
+        &doc,
+        "KE-USE-009",
+        "ServiceAccount:acme/acme-agent was denied reading Secrets 1 time(s) (list) in kube-system",
+    );
+    assert_eq!(denied["subProcessor"], "acme");
     // It holds Secret reads, so its binding is privileged: the unused rules are KE-USE-001.
     let unused = one_with(
         &doc,
@@ -674,7 +696,7 @@ fn a_real_audit_log_shows_what_a_sub_processor_used_and_what_it_did_not() {
     );
     assert_eq!(
         (row["requests"].as_u64(), row["denied"].as_u64()),
-        (Some(4), Some(1))
+        (Some(5), Some(2))
     );
     let usage = json(&pack.join("usage.json"));
     let pods = usage["subjects"]["ServiceAccount:acme/acme-agent"]
@@ -1154,4 +1176,79 @@ fn suggested_roles_allow_what_the_log_allowed_and_nothing_wider_than_the_grants(
             "allowed under the suggestion: {request:?}\n{text}"
         );
     }
+}
+
+/// The rolling record of a chain, without what only says how it was read.
+fn record_of(pack: &Path) -> Value {
+    let doc = json(&pack.join("usage.json"));
+    serde_json::json!({
+        "daysSeen": doc["daysSeen"],
+        "subjects": doc["subjects"],
+        "activity": doc["activity"],
+    })
+}
+
+/// A rotation directory read night after night, as docs/deploy.md has the CronJob do: last
+/// night's active file is there again tonight, renamed and compressed, with the lines written
+/// after last night's run; each request still counts once. The record equals the chain that was
+/// given each night's new lines alone, and the run says what it skipped.
+#[test]
+fn a_rotation_directory_read_every_night_counts_each_request_once() {
+    use std::io::Write;
+    let night1 = std::fs::read(fixture("sample").join("audit.log")).unwrap();
+    let night2 = std::fs::read(fixture("sample-next").join("audit.log")).unwrap();
+    // Last night's run saw the file up to a line being written.
+    let cut = 40;
+    // Rotation happens between lines.
+    let half = night2[..night2.len() / 2]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .unwrap()
+        + 1;
+    let (late, tonight) = night2.split_at(half);
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(
+        logs.join("audit.log"),
+        [night1.as_slice(), &night2[..cut]].concat(),
+    )
+    .unwrap();
+    let rotated = dir.path().join("rotated");
+    run_with_log(&rotated, &logs, FIRST_NIGHT, &[]).assert_ok();
+    // Rotated at some point of the day: the old file, with what was written after the run,
+    // compressed under a new name; a new active file.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&[night1.as_slice(), late].concat()).unwrap();
+    std::fs::write(
+        logs.join("audit-2026-11-25T12-00-00.000.log.gz"),
+        gz.finish().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(logs.join("audit.log"), tonight).unwrap();
+    run_with_log(&rotated, &logs, NEXT_NIGHT, &[]).assert_ok();
+
+    let apart = dir.path().join("apart");
+    run_with_log(&apart, &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
+    run_with_log(&apart, &fixture("sample-next"), NEXT_NIGHT, &[]).assert_ok();
+    let (rotated_packs, apart_packs) = (common::pack_dirs(&rotated), common::pack_dirs(&apart));
+    assert_eq!(record_of(&rotated_packs[1]), record_of(&apart_packs[1]));
+    let log = &json(&rotated_packs[1].join("usage.json"))["log"];
+    assert_eq!(log["resumedParts"], 1, "{log:#}");
+    assert_eq!(
+        log["resumedBytes"].as_u64(),
+        Some(night1.len() as u64),
+        "{log:#}"
+    );
+    // The findings agree too (the anomalies judged on the same record).
+    let ids = |pack: &Path| -> BTreeSet<String> {
+        json(&pack.join("findings.json"))["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["ruleId"].as_str().unwrap().starts_with("KE-USE"))
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&rotated_packs[1]), ids(&apart_packs[1]));
 }
