@@ -8,11 +8,14 @@
 use crate::analysis::analyze;
 use crate::finding::{Finding, Severity};
 use crate::inventory::catalog::VendorCatalog;
-use crate::inventory::model::AccessLevel;
-use crate::inventory::reconcile::{observed_access, observed_level};
+use crate::inventory::model::{AccessLevel, DeclaredAccess, Identities, SubProcessor};
+use crate::inventory::reconcile::{
+    entry_access, grants_of, least_level, match_entry, never_a_sub_processor, observed_access,
+};
 use crate::rbac::matching::{Request, ResourceRequest, rule_allows, selector_matches};
-use crate::rbac::{Identity, SubjectRef};
-use crate::snapshot::{ObjectMeta, Snapshot};
+use crate::rbac::resources::{is_built_in_group, is_kubernetes_group};
+use crate::rbac::{RbacIndex, SubjectRef};
+use crate::snapshot::{ApiService, Namespace, ObjectMeta, Snapshot, WebhookConfiguration};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -43,8 +46,15 @@ pub struct VendorReview {
     pub findings: Vec<Finding>,
     /// The highest severity among them, the replacements and the identities' concerns.
     pub worst: Option<Severity>,
-    /// The least access level covering every identity's grants.
+    /// The least access level the draft entry can declare without KE-SUB-003 once the manifests
+    /// are installed: its identities' grants and their reach of cluster-admin (escalation
+    /// included), judged by the function KE-SUB-003 judges declarations with.
     pub level: AccessLevel,
+    /// The inventory entry to approve, with `level` declared.
+    pub draft: SubProcessor,
+    /// The vendor's identities the draft leaves out, and why (`Group:system:authenticated:
+    /// ...`): no entry can claim them, or they would not exist.
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,28 +130,51 @@ pub struct AggregationGain {
 }
 
 pub fn review(input: &ReviewInput<'_>) -> VendorReview {
-    let merged = merge(input.base, input.manifests);
+    let merged = installed(input.base, input.manifests, input.namespace);
     let rbac = analyze(&merged, None, input.today);
     let identities = vendor_identities(input.manifests, input.namespace);
-    let own: BTreeSet<String> = [input.namespace.to_string()].into();
-    let mut all_grants = Vec::new();
+    let product = input
+        .catalog
+        .product_of(input.manifests, &identities)
+        .map(|e| (e.id.clone(), e.name.clone(), e.vendor.clone()));
+    let (draft_ids, left_out) =
+        draft_identities(&identities, input.manifests, &rbac.index, input.namespace);
+    let (id, name, vendor) = product.clone().unwrap_or_else(|| {
+        (
+            input.namespace.to_string(),
+            input.namespace.to_string(),
+            "unknown".to_string(),
+        )
+    });
+    let mut draft = SubProcessor {
+        id,
+        name,
+        vendor,
+        purpose: None,
+        owner: None,
+        data_categories: Vec::new(),
+        data_residency: Vec::new(),
+        contract: None,
+        certifications: Vec::new(),
+        last_reviewed: None,
+        review_interval_days: 365,
+        identities: draft_ids,
+        declared_access: DeclaredAccess {
+            level: None,
+            rules: Vec::new(),
+        },
+    };
+    // The draft's identities matched in the installed cluster as a run matches them, and the
+    // least level KE-SUB-003 accepts for what they hold.
+    let matched = match_entry(&draft, &merged, &rbac.index);
+    let held = entry_access(&matched, &rbac.index, &rbac.privilege);
+    let level = held.least_level();
+    draft.declared_access.level = Some(level);
     let mut reviews = Vec::new();
     for s in &identities {
-        let grants: Vec<_> = rbac
-            .index
-            .access(&Identity::of(s, &[]))
-            .all()
-            .filter(|g| {
-                !rbac
-                    .index
-                    .bindings
-                    .iter()
-                    .any(|b| b.bootstrap && *b.object == *g.binding)
-            })
-            .cloned()
-            .collect();
-        let level = observed_level(&grants, &own);
+        let grants = grants_of(&rbac.index, s);
         let reach = rbac.privilege.get(s);
+        let level = least_level(&grants, reach.map(|r| (s, r)), &held.own_namespaces);
         let reads_secrets = secret_scopes(&grants);
         reviews.push(IdentityReview {
             subject: s.to_string(),
@@ -166,7 +199,6 @@ pub fn review(input: &ReviewInput<'_>) -> VendorReview {
                 .into_iter()
                 .collect(),
         });
-        all_grants.extend(grants);
     }
     let replaced = replacements(input.base, input.manifests);
     let manifest_objects = object_names(input.manifests);
@@ -186,7 +218,7 @@ pub fn review(input: &ReviewInput<'_>) -> VendorReview {
     findings.sort_by(|a, b| (b.severity, &a.id).cmp(&(a.severity, &b.id)));
     VendorReview {
         namespace: input.namespace.to_string(),
-        product: product(input.manifests, input.catalog),
+        product,
         webhooks: input
             .manifests
             .mutating_webhook_configurations
@@ -213,9 +245,90 @@ pub fn review(input: &ReviewInput<'_>) -> VendorReview {
             .max(),
         replaced,
         findings,
-        level: observed_level(&all_grants, &own),
+        level,
+        draft,
+        left_out,
         identities: reviews,
     }
+}
+
+/// The cluster as it would be once the manifests are installed in `namespace`: the manifests
+/// applied over it ([`merge`]), and the namespace itself (an install creates it or needs it).
+pub fn installed(base: &Snapshot, manifests: &Snapshot, namespace: &str) -> Snapshot {
+    let mut s = merge(base, manifests);
+    if !s.namespaces.iter().any(|n| n.metadata.name == namespace) {
+        s.namespaces.push(Namespace {
+            metadata: ObjectMeta::named(namespace),
+            phase: None,
+        });
+        s.canonicalize();
+    }
+    s
+}
+
+/// The identities of the draft entry: every ServiceAccount of the vendor's that exists once the
+/// manifests are installed, every user and group they bind (a run claims those by their
+/// bindings), and the webhook configurations and APIServices they add; the install namespace
+/// only when there is nothing else to name. Left out, with the reason: Kubernetes' own subjects
+/// and the groups of everyone (no entry claims those; KE-SUB-001 never asks for them), and
+/// ServiceAccounts neither the manifests nor the cluster define (declaring them would make the
+/// entry stale, KE-SUB-002).
+fn draft_identities(
+    identities: &BTreeSet<SubjectRef>,
+    manifests: &Snapshot,
+    index: &RbacIndex,
+    namespace: &str,
+) -> (Identities, Vec<String>) {
+    let mut ids = Identities::default();
+    let mut left_out = Vec::new();
+    for s in identities {
+        if never_a_sub_processor(s) {
+            left_out.push(format!(
+                "{s}: Kubernetes' own, or a group of everyone of a kind; no entry claims it"
+            ));
+            continue;
+        }
+        match s {
+            SubjectRef::ServiceAccount { namespace, name } => {
+                if index
+                    .service_accounts
+                    .contains(&(namespace.clone(), name.clone()))
+                {
+                    ids.service_accounts.push(format!("{namespace}/{name}"));
+                } else {
+                    left_out.push(format!(
+                        "{s}: neither the manifests nor the cluster define it, so nobody holds what it is bound to until it exists"
+                    ));
+                }
+            }
+            SubjectRef::User { name } | SubjectRef::Group { name }
+                if index.bindings_of(s).is_empty() =>
+            {
+                left_out.push(format!("{s}: in no binding ({name})"));
+            }
+            SubjectRef::User { name } => ids.users.push(name.clone()),
+            SubjectRef::Group { name } => ids.groups.push(name.clone()),
+        }
+    }
+    ids.webhooks = manifests
+        .mutating_webhook_configurations
+        .iter()
+        .chain(&manifests.validating_webhook_configurations)
+        .map(|w| w.metadata.name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    ids.api_services = manifests
+        .api_services
+        .iter()
+        .map(|a| a.metadata.name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.is_empty() {
+        ids.namespaces.push(namespace.to_string());
+    }
+    (ids, left_out)
 }
 
 /// The cluster with the manifests applied: an object of the same kind, namespace and name is
@@ -320,12 +433,22 @@ fn vendor_identities(manifests: &Snapshot, namespace: &str) -> BTreeSet<SubjectR
 pub struct Replacement {
     /// `Kind namespace/name`.
     pub object: String,
-    /// One of Kubernetes' own (bootstrap policy, `system:` names, the built-in roles).
+    /// One of Kubernetes' own: a role or binding of the bootstrap policy or with a `system:`
+    /// name, a webhook configuration with a `system:` name, an APIService of a Kubernetes API
+    /// group (served by kube-apiserver, or under `k8s.io`/`kubernetes.io` such as
+    /// `metrics.k8s.io`).
     pub built_in: bool,
     /// Whether the cluster has it now (a built-in absent from a dump is replaced all the same).
     pub exists: bool,
+    /// What it is, in words, for the report.
+    pub what: String,
     /// The subjects bound to it now, who would get whatever the vendor's version grants.
     pub bound: Vec<String>,
+    /// For an APIService or webhook configuration: what serves it now (`Service ns/name`,
+    /// `kube-apiserver itself`, a URL) ...
+    pub served_now: Vec<String>,
+    /// ... and what would serve the vendor's version.
+    pub served_by_vendor: Vec<String>,
     pub severity: Severity,
 }
 
@@ -334,12 +457,65 @@ fn built_in_name(name: &str) -> bool {
     name.starts_with("system:") || matches!(name, "cluster-admin" | "admin" | "edit" | "view")
 }
 
+/// What serves an APIService: its Service, or kube-apiserver itself.
+fn api_server_of(a: &ApiService) -> Vec<String> {
+    let by = match &a.service {
+        Some(svc) => format!("Service {svc}"),
+        None => "kube-apiserver itself".to_string(),
+    };
+    if a.insecure_skip_tls_verify {
+        vec![format!("{by} (TLS not verified)")]
+    } else {
+        vec![by]
+    }
+}
+
+/// What each webhook of a configuration calls: `webhook -> Service ns/name` or `-> URL`.
+fn webhook_targets(w: &WebhookConfiguration) -> Vec<String> {
+    let out: BTreeSet<String> = w
+        .webhooks
+        .iter()
+        .map(|h| {
+            let to = match (&h.service, &h.url) {
+                (Some(svc), _) => format!("Service {svc}"),
+                (None, Some(url)) => url.clone(),
+                (None, None) => "nothing".to_string(),
+            };
+            format!("{} -> {to}", h.name)
+        })
+        .collect();
+    if out.is_empty() {
+        vec!["no webhooks".to_string()]
+    } else {
+        out.into_iter().collect()
+    }
+}
+
+/// The API group an APIService registers: its `group`, else what its name (`version.group`) says.
+fn api_group(a: &ApiService) -> &str {
+    if a.group.is_empty() {
+        a.metadata
+            .name
+            .split_once('.')
+            .map_or("", |(_, group)| group)
+    } else {
+        &a.group
+    }
+}
+
 /// Every object of the manifests that exists in the cluster or is one of Kubernetes' own: an
-/// install would overwrite it. A built-in replaced is critical (a chart that rewrites
-/// `cluster-admin` or `system:*` changes what every holder of it can do); another existing
-/// object is high (the vendor takes over an object someone else manages).
+/// install would overwrite it. RBAC objects: a built-in replaced is critical (a chart that
+/// rewrites `cluster-admin` or `system:*` changes what every holder of it can do); another
+/// existing object is high (the vendor takes over an object someone else manages). APIServices
+/// and webhook configurations are replaced when their name exists (an APIService of a group
+/// kube-apiserver serves itself always does): the API server would send the API's requests, or
+/// the admission reviews, to the vendor's server instead. Critical when the object is
+/// Kubernetes' own (a Kubernetes API group such as `metrics.k8s.io`, a `system:` webhook
+/// configuration) and what serves it changes: every client of that API (the autoscaler reading
+/// `metrics.k8s.io`, `kubectl top`) trusts the vendor's answers. High otherwise, an upgrade in
+/// place by the same Services included.
 fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
-    let index = crate::rbac::RbacIndex::build(base);
+    let index = RbacIndex::build(base);
     let bound_to = |kind: &str, ns: Option<&str>, name: &str| -> Vec<String> {
         index
             .bindings
@@ -365,57 +541,67 @@ fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
             .map(String::as_str)
             == Some("rbac-defaults")
     };
-    let mut out = Vec::new();
-    let mut consider = |kind: &str,
-                        meta: &ObjectMeta,
-                        existing: Option<&ObjectMeta>,
-                        bound: Vec<String>| {
-        let built_in = built_in_name(&meta.name) || existing.is_some_and(labelled);
-        if existing.is_none() && !built_in {
-            return;
-        }
-        out.push(Replacement {
-            object: crate::rbac::index::ObjectRef::new(kind, meta.namespace.as_deref(), &meta.name)
-                .to_string(),
-            built_in,
-            exists: existing.is_some(),
-            bound,
-            severity: if built_in {
-                Severity::Critical
-            } else {
-                Severity::High
-            },
-        });
+    let object_ref = |kind: &str, meta: &ObjectMeta| {
+        crate::rbac::index::ObjectRef::new(kind, meta.namespace.as_deref(), &meta.name).to_string()
     };
+    let mut out = Vec::new();
+    let mut consider =
+        |kind: &str, meta: &ObjectMeta, existing: Option<&ObjectMeta>, bound: Vec<String>| {
+            let built_in = built_in_name(&meta.name) || existing.is_some_and(labelled);
+            if existing.is_none() && !built_in {
+                return;
+            }
+            out.push(Replacement {
+                object: object_ref(kind, meta),
+                built_in,
+                exists: existing.is_some(),
+                what: match (built_in, existing.is_some()) {
+                    (true, true) => "a Kubernetes built-in, in the cluster".to_string(),
+                    (true, false) => {
+                        "a Kubernetes built-in (not in what was reviewed against)".to_string()
+                    }
+                    _ => "an object already in the cluster".to_string(),
+                },
+                bound,
+                served_now: Vec::new(),
+                served_by_vendor: Vec::new(),
+                severity: if built_in {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
+            });
+        };
     fn find<'a, T>(
         list: &'a [T],
         meta: impl Fn(&T) -> &ObjectMeta,
         m: &ObjectMeta,
-    ) -> Option<&'a ObjectMeta> {
+    ) -> Option<&'a T> {
         list.iter()
-            .map(&meta)
-            .find(|o| o.name == m.name && o.namespace == m.namespace)
+            .find(|o| meta(o).name == m.name && meta(o).namespace == m.namespace)
     }
     for r in &manifests.cluster_roles {
         let existing = find(&base.cluster_roles, |o| &o.metadata, &r.metadata);
         consider(
             "ClusterRole",
             &r.metadata,
-            existing,
+            existing.map(|o| &o.metadata),
             bound_to("ClusterRole", None, &r.metadata.name),
         );
     }
     for r in &manifests.roles {
         let existing = find(&base.roles, |o| &o.metadata, &r.metadata);
         let bound = bound_to("Role", r.metadata.namespace.as_deref(), &r.metadata.name);
-        consider("Role", &r.metadata, existing, bound);
+        consider("Role", &r.metadata, existing.map(|o| &o.metadata), bound);
     }
     for b in &manifests.cluster_role_bindings {
         let existing = find(&base.cluster_role_bindings, |o| &o.metadata, &b.metadata);
+        let existing = existing.map(|o| &o.metadata);
         consider("ClusterRoleBinding", &b.metadata, existing, Vec::new());
     }
     for b in &manifests.role_bindings {
         let existing = find(&base.role_bindings, |o| &o.metadata, &b.metadata);
+        let existing = existing.map(|o| &o.metadata);
         consider("RoleBinding", &b.metadata, existing, Vec::new());
     }
     for (kind, mine, theirs) in [
@@ -431,13 +617,88 @@ fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
         ),
     ] {
         for w in mine {
-            let existing = find(theirs, |o| &o.metadata, &w.metadata);
-            consider(kind, &w.metadata, existing, Vec::new());
+            // Kubernetes creates no webhook configuration: only one the cluster has is replaced.
+            let Some(existing) = find(theirs, |o| &o.metadata, &w.metadata) else {
+                continue;
+            };
+            let built_in = w.metadata.name.starts_with("system:");
+            let (now, vendor) = (webhook_targets(existing), webhook_targets(w));
+            let changes = now != vendor;
+            out.push(Replacement {
+                object: object_ref(kind, &w.metadata),
+                built_in,
+                exists: true,
+                what: format!(
+                    "{}, in the cluster; admission reviews {}",
+                    if built_in {
+                        "a webhook configuration with a name of Kubernetes' own (system:)"
+                    } else {
+                        "a webhook configuration"
+                    },
+                    if changes {
+                        "would go to the vendor's servers"
+                    } else {
+                        "would go to the same servers"
+                    }
+                ),
+                bound: Vec::new(),
+                severity: if built_in && changes {
+                    Severity::Critical
+                } else {
+                    Severity::High
+                },
+                served_now: now,
+                served_by_vendor: vendor,
+            });
         }
     }
     for a in &manifests.api_services {
         let existing = find(&base.api_services, |o| &o.metadata, &a.metadata);
-        consider("APIService", &a.metadata, existing, Vec::new());
+        let group = api_group(a);
+        // kube-apiserver serves its own groups in every cluster, whatever the dump holds.
+        if existing.is_none() && !is_built_in_group(group) {
+            continue;
+        }
+        let kubernetes = is_kubernetes_group(group);
+        let now = existing.map_or_else(
+            || vec!["kube-apiserver itself (not in what was reviewed against)".to_string()],
+            api_server_of,
+        );
+        let vendor = api_server_of(a);
+        let changes = existing.is_none_or(|e| e.service != a.service)
+            || existing.is_some_and(|e| e.insecure_skip_tls_verify != a.insecure_skip_tls_verify);
+        let shown = if group.is_empty() { "core" } else { group };
+        out.push(Replacement {
+            object: object_ref("APIService", &a.metadata),
+            built_in: kubernetes,
+            exists: existing.is_some(),
+            what: format!(
+                "{} {shown}, {}; its requests {}",
+                if kubernetes {
+                    "an API of Kubernetes' own group"
+                } else {
+                    "an API of group"
+                },
+                if existing.is_some() {
+                    "in the cluster"
+                } else {
+                    "served by kube-apiserver in every cluster"
+                },
+                if changes {
+                    "would be answered by the vendor's server"
+                } else {
+                    "would be answered by the same server"
+                }
+            ),
+            bound: Vec::new(),
+            severity: if kubernetes && changes {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            served_now: now,
+            served_by_vendor: vendor,
+        });
     }
     out
 }
@@ -551,81 +812,40 @@ fn aggregation_gains(base: &Snapshot, manifests: &Snapshot) -> Vec<AggregationGa
     out
 }
 
-fn product(manifests: &Snapshot, catalog: &VendorCatalog) -> Option<(String, String, String)> {
-    let from_workloads = manifests
-        .workloads
-        .iter()
-        .find_map(|w| catalog.for_workload(w));
-    let from_objects = || {
-        manifests
-            .mutating_webhook_configurations
-            .iter()
-            .chain(&manifests.validating_webhook_configurations)
-            .find_map(|w| catalog.for_webhook(&w.metadata.name))
-            .or_else(|| {
-                manifests
-                    .api_services
-                    .iter()
-                    .find_map(|a| catalog.for_api_service(&a.metadata.name))
-            })
-            .or_else(|| {
-                manifests.service_accounts.iter().find_map(|s| {
-                    catalog
-                        .entries()
-                        .iter()
-                        .find(|e| e.matches_service_account(&s.metadata.name))
-                })
-            })
-    };
-    from_workloads
-        .or_else(from_objects)
-        .map(|e| (e.id.clone(), e.name.clone(), e.vendor.clone()))
-}
-
 impl VendorReview {
-    /// A draft inventory entry with the observed access filled in as the declared access, for
-    /// the vendor-risk assessment to approve or narrow. Valid for `inventory validate`.
+    /// The draft inventory entry: the identities the manifests would add, declaring the least
+    /// level that meets no KE-SUB-003 once they are installed, for the vendor-risk assessment to
+    /// approve or narrow. Valid for `inventory validate`.
     pub fn draft_entry(&self, today: NaiveDate) -> String {
         let q = |s: &str| serde_json::to_string(s).expect("strings serialise");
-        let (id, name, vendor) = self.product.clone().unwrap_or_else(|| {
-            (
-                self.namespace.clone(),
-                self.namespace.clone(),
-                "unknown".to_string(),
-            )
-        });
+        let d = &self.draft;
         let mut out = format!(
             "# Draft sub-processor entry from `kube-evidence vendor review` on {today}: the access\n\
-             # below is what the reviewed manifests would grant in namespace {}. Approve it (or\n\
-             # narrow it) in the vendor-risk assessment, fill in what the tool cannot know, and\n\
-             # add the entry to the inventory's subProcessors.\n\
+             # below is what the reviewed manifests would grant in namespace {} once installed\n\
+             # (escalation to cluster-admin included), the least level a run accepts without\n\
+             # KE-SUB-003. Approve it (or narrow the grants) in the vendor-risk assessment, fill\n\
+             # in what the tool cannot know, and add the entry to the inventory's subProcessors.\n\
              apiVersion: kube-evidence.io/v1\nkind: SubProcessorInventory\nsubProcessors:\n",
             self.namespace
         );
         out.push_str(&format!(
             "- id: {}\n  name: {}\n  vendor: {}\n",
-            q(&id),
-            q(&name),
-            q(&vendor)
+            q(&d.id),
+            q(&d.name),
+            q(&d.vendor)
         ));
         out.push_str(
             "  purpose: \"\"\n  owner: \"\"\n  dataCategories: []\n  certifications: []\n",
         );
         out.push_str("  identities:\n");
-        let sas: Vec<&str> = self
-            .identities
-            .iter()
-            .filter_map(|i| i.subject.strip_prefix("ServiceAccount:"))
-            .collect();
-        if !sas.is_empty() {
-            out.push_str("    serviceAccounts:\n");
-            for s in &sas {
-                out.push_str(&format!("    - {}\n", q(s)));
-            }
-        }
+        let ids = &d.identities;
         for (key, list) in [
-            ("webhooks", &self.webhooks),
-            ("apiServices", &self.api_services),
+            ("namespaces", &ids.namespaces),
+            ("serviceAccounts", &ids.service_accounts),
+            ("users", &ids.users),
+            ("groups", &ids.groups),
+            ("webhooks", &ids.webhooks),
+            ("apiServices", &ids.api_services),
         ] {
             if !list.is_empty() {
                 out.push_str(&format!("    {key}:\n"));
@@ -634,13 +854,194 @@ impl VendorReview {
                 }
             }
         }
-        if sas.is_empty() && self.webhooks.is_empty() && self.api_services.is_empty() {
-            out.push_str(&format!("    namespaces:\n    - {}\n", q(&self.namespace)));
+        for l in &self.left_out {
+            // Quoted, so that no name can end the comment's line.
+            out.push_str(&format!("  # not declared: {}\n", q(l)));
         }
         out.push_str(&format!(
             "  declaredAccess:\n    level: {}\n",
             self.level.as_str()
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::dump::read_dump_text;
+
+    fn objects(text: &str) -> Snapshot {
+        read_dump_text(
+            "t.yaml",
+            text,
+            "c",
+            chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn api(name: &str, group: &str, service: &str) -> String {
+        let (ns, svc) = service.split_once('/').unwrap();
+        format!(
+            "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {{name: {name}}}\nspec:\n  group: {group}\n  version: v1\n  service: {{namespace: {ns}, name: {svc}}}\n---\n"
+        )
+    }
+
+    fn hook(kind: &str, name: &str, service: &str) -> String {
+        let (ns, svc) = service.split_once('/').unwrap();
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: {kind}\nmetadata: {{name: {name}}}\nwebhooks:\n- name: w.example.com\n  clientConfig:\n    service: {{namespace: {ns}, name: {svc}}}\n---\n"
+        )
+    }
+
+    /// What each replaced APIService or webhook configuration weighs: critical when Kubernetes'
+    /// own changes hands, high for another existing one or an upgrade in place, nothing for a
+    /// new name (a group kube-apiserver serves is never new).
+    #[test]
+    fn replaced_vendor_apis_and_webhooks_are_weighed_by_whose_they_are() {
+        let base = objects(&format!(
+            "{}{}{}{}{}",
+            api(
+                "v1beta1.metrics.k8s.io",
+                "metrics.k8s.io",
+                "kube-system/metrics-server"
+            ),
+            api(
+                "v1.widgets.example.com",
+                "widgets.example.com",
+                "team/widgets"
+            ),
+            api(
+                "v1.custom.metrics.k8s.io",
+                "custom.metrics.k8s.io",
+                "monitoring/adapter"
+            ),
+            hook(
+                "ValidatingWebhookConfiguration",
+                "system:policy",
+                "kube-system/policy"
+            ),
+            hook(
+                "MutatingWebhookConfiguration",
+                "acme-injector",
+                "acme/injector"
+            ),
+        ));
+        let manifests = objects(&format!(
+            "{}{}{}{}{}{}{}",
+            api(
+                "v1beta1.metrics.k8s.io",
+                "metrics.k8s.io",
+                "monitoring/prometheus-adapter"
+            ),
+            api(
+                "v1.widgets.example.com",
+                "widgets.example.com",
+                "vendor/widgets"
+            ),
+            api(
+                "v1.custom.metrics.k8s.io",
+                "custom.metrics.k8s.io",
+                "monitoring/adapter"
+            ),
+            api("v1.apps", "apps", "vendor/apps"),
+            api("v1.new.example.com", "new.example.com", "vendor/new"),
+            hook(
+                "ValidatingWebhookConfiguration",
+                "system:policy",
+                "vendor/policy"
+            ),
+            hook(
+                "MutatingWebhookConfiguration",
+                "acme-injector",
+                "acme/injector"
+            ),
+        ));
+        let got: Vec<(String, Severity, String, String)> = replacements(&base, &manifests)
+            .into_iter()
+            .map(|r| {
+                (
+                    r.object,
+                    r.severity,
+                    r.served_now.join(";"),
+                    r.served_by_vendor.join(";"),
+                )
+            })
+            .collect();
+        let want = |o: &str, s: Severity, now: &str, vendor: &str| {
+            (o.to_string(), s, now.to_string(), vendor.to_string())
+        };
+        assert_eq!(
+            got,
+            vec![
+                want(
+                    "MutatingWebhookConfiguration acme-injector",
+                    Severity::High,
+                    "w.example.com -> Service acme/injector",
+                    "w.example.com -> Service acme/injector"
+                ),
+                want(
+                    "ValidatingWebhookConfiguration system:policy",
+                    Severity::Critical,
+                    "w.example.com -> Service kube-system/policy",
+                    "w.example.com -> Service vendor/policy"
+                ),
+                want(
+                    "APIService v1.apps",
+                    Severity::Critical,
+                    "kube-apiserver itself (not in what was reviewed against)",
+                    "Service vendor/apps"
+                ),
+                want(
+                    "APIService v1.custom.metrics.k8s.io",
+                    Severity::High,
+                    "Service monitoring/adapter",
+                    "Service monitoring/adapter"
+                ),
+                want(
+                    "APIService v1.widgets.example.com",
+                    Severity::High,
+                    "Service team/widgets",
+                    "Service vendor/widgets"
+                ),
+                want(
+                    "APIService v1beta1.metrics.k8s.io",
+                    Severity::Critical,
+                    "Service kube-system/metrics-server",
+                    "Service monitoring/prometheus-adapter"
+                ),
+            ]
+        );
+    }
+
+    /// The draft declares cluster-admin for an identity that reaches it only by escalation (it
+    /// may create pods in its namespace, where a ServiceAccount holds cluster-admin), as
+    /// KE-SUB-003 would judge it; the identity's own access says so too.
+    #[test]
+    fn a_vendor_draft_declares_cluster_admin_reached_by_escalation() {
+        let base = objects(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: acme}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: admin-sa, namespace: acme}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: admin-sa}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {kind: ServiceAccount, name: admin-sa, namespace: acme}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: cluster-admin}\nrules:\n- {apiGroups: ['*'], resources: ['*'], verbs: ['*']}\n- {nonResourceURLs: ['*'], verbs: ['*']}\n",
+        );
+        let manifests = objects(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: agent, namespace: acme}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: agent, namespace: acme}\nrules:\n- {apiGroups: [''], resources: [pods], verbs: [create]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: agent, namespace: acme}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: agent}\nsubjects:\n- {kind: ServiceAccount, name: agent, namespace: acme}\n",
+        );
+        let r = review(&ReviewInput {
+            base: &base,
+            manifests: &manifests,
+            namespace: "acme",
+            catalog: &VendorCatalog::shipped(),
+            today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        });
+        let agent = &r.identities[0];
+        assert!(agent.cluster_admin.is_some(), "{agent:?}");
+        assert_eq!(agent.level, AccessLevel::ClusterAdmin);
+        assert_eq!(r.level, AccessLevel::ClusterAdmin);
+        let draft = r.draft_entry(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert!(draft.contains("    - \"acme/agent\"\n"), "{draft}");
+        assert!(
+            draft.ends_with("  declaredAccess:\n    level: cluster-admin\n"),
+            "{draft}"
+        );
     }
 }

@@ -5,10 +5,11 @@
 
 use crate::diag::{Diagnostics, Pos};
 use crate::pattern::pattern_matches;
-use crate::snapshot::Workload;
+use crate::rbac::SubjectRef;
+use crate::snapshot::{Snapshot, Workload};
 use crate::yaml::Node;
 use crate::yaml::decode::Decoder;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The catalog shipped with the tool.
@@ -77,6 +78,19 @@ impl CatalogEntry {
     }
 }
 
+/// An object the catalog can tell the product of, in a cluster or in a vendor's manifests.
+#[derive(Debug, Clone, Copy)]
+pub enum CatalogObject<'a> {
+    /// A controller or pod: by its Helm chart, its ServiceAccount, then its images.
+    Workload(&'a Workload),
+    /// A ServiceAccount, by its name in any namespace.
+    ServiceAccount(&'a str),
+    /// A Mutating- or ValidatingWebhookConfiguration, by its name.
+    Webhook(&'a str),
+    /// An APIService, by its name.
+    ApiService(&'a str),
+}
+
 /// The catalog in force: the shipped entries, extended or overridden by the user's.
 #[derive(Debug, Clone)]
 pub struct VendorCatalog {
@@ -134,12 +148,7 @@ impl VendorCatalog {
         {
             return Some(e);
         }
-        if w.service_account != "default"
-            && let Some(e) = self
-                .entries
-                .iter()
-                .find(|e| e.matches_service_account(&w.service_account))
-        {
+        if let Some(e) = self.for_service_account(&w.service_account) {
             return Some(e);
         }
         self.by_images(&w.images)
@@ -171,6 +180,91 @@ impl VendorCatalog {
             }
         }
         best.map(|(e, _)| e)
+    }
+
+    /// The entry an object belongs to: the one matching function for a cluster's objects
+    /// (`inventory discover`) and a vendor's manifests (`vendor review`), so a chart is named
+    /// before install as its objects are named once installed.
+    pub fn recognise(&self, object: CatalogObject<'_>) -> Option<&CatalogEntry> {
+        match object {
+            CatalogObject::Workload(w) => self.for_workload(w),
+            CatalogObject::ServiceAccount(name) => self.for_service_account(name),
+            CatalogObject::Webhook(name) => self.for_webhook(name),
+            CatalogObject::ApiService(name) => self.for_api_service(name),
+        }
+    }
+
+    /// The product a set of objects (a chart's manifests) is, with the identities they bind or
+    /// run as: the entry recognised by the most objects of the strongest kind of evidence —
+    /// workloads, then ServiceAccounts (defined, run as, or named in a binding), then webhook
+    /// configurations, then APIServices (whose names several products serve) — the catalog's
+    /// order breaking ties.
+    pub fn product_of(
+        &self,
+        objects: &Snapshot,
+        subjects: &BTreeSet<SubjectRef>,
+    ) -> Option<&CatalogEntry> {
+        let service_accounts: BTreeSet<&str> = objects
+            .service_accounts
+            .iter()
+            .map(|s| s.metadata.name.as_str())
+            .chain(subjects.iter().filter_map(|s| match s {
+                SubjectRef::ServiceAccount { name, .. } => Some(name.as_str()),
+                _ => None,
+            }))
+            .collect();
+        let tiers: [Vec<CatalogObject<'_>>; 4] = [
+            objects
+                .workloads
+                .iter()
+                .map(CatalogObject::Workload)
+                .collect(),
+            service_accounts
+                .into_iter()
+                .map(CatalogObject::ServiceAccount)
+                .collect(),
+            objects
+                .mutating_webhook_configurations
+                .iter()
+                .chain(&objects.validating_webhook_configurations)
+                .map(|w| CatalogObject::Webhook(&w.metadata.name))
+                .collect(),
+            objects
+                .api_services
+                .iter()
+                .map(|a| CatalogObject::ApiService(&a.metadata.name))
+                .collect(),
+        ];
+        for tier in tiers {
+            let mut votes: BTreeMap<usize, usize> = BTreeMap::new();
+            for o in tier {
+                if let Some(i) = self
+                    .recognise(o)
+                    .and_then(|e| self.entries.iter().position(|x| x.id == e.id))
+                {
+                    *votes.entry(i).or_default() += 1;
+                }
+            }
+            // The most votes; among equals, the entry first in the catalog.
+            if let Some((i, _)) = votes
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+            {
+                return Some(&self.entries[i]);
+            }
+        }
+        None
+    }
+
+    /// The entry whose ServiceAccount patterns match `name` (a namespace's `default` is
+    /// nobody's in particular).
+    pub fn for_service_account(&self, name: &str) -> Option<&CatalogEntry> {
+        if name == "default" {
+            return None;
+        }
+        self.entries
+            .iter()
+            .find(|e| e.matches_service_account(name))
     }
 
     pub fn for_webhook(&self, name: &str) -> Option<&CatalogEntry> {
@@ -448,5 +542,57 @@ mod tests {
         assert_eq!(c.entries().len(), n + 1);
         assert_eq!(c.get("datadog").unwrap().vendor, "Datadog SAS");
         assert!(c.for_image("gcr.io/datadoghq/agent:7").is_none());
+    }
+
+    /// A chart's manifests are named by the function that names a cluster's objects: a
+    /// ServiceAccount named only in a binding counts as one defined, a workload's chart first,
+    /// and an APIService's name only when nothing stronger speaks.
+    #[test]
+    fn a_vendor_is_recognised_in_manifests_as_in_a_cluster() {
+        let c = VendorCatalog::shipped();
+        let empty = Snapshot::empty(
+            crate::snapshot::ClusterInfo {
+                name: "c".into(),
+                id: None,
+                server_version: None,
+            },
+            chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            "t".into(),
+        );
+        let bound: BTreeSet<SubjectRef> = [SubjectRef::service_account(
+            "argocd",
+            "argocd-application-controller",
+        )]
+        .into();
+        assert_eq!(c.product_of(&empty, &bound).unwrap().id, "argo-cd");
+        assert_eq!(
+            c.recognise(CatalogObject::ServiceAccount("argocd-server"))
+                .unwrap()
+                .id,
+            "argo-cd"
+        );
+        assert!(c.for_service_account("default").is_none());
+        // The APIService name several products register gives way to the ServiceAccount.
+        let mut with_api = empty.clone();
+        with_api.api_services.push(crate::snapshot::ApiService {
+            metadata: crate::snapshot::ObjectMeta::named("v1beta1.metrics.k8s.io"),
+            group: "metrics.k8s.io".into(),
+            version: "v1beta1".into(),
+            service: Some("monitoring/prometheus-adapter".into()),
+            insecure_skip_tls_verify: false,
+        });
+        assert_eq!(
+            c.product_of(&with_api, &BTreeSet::new()).unwrap().id,
+            "metrics-server"
+        );
+        let adapter: BTreeSet<SubjectRef> = [SubjectRef::service_account(
+            "monitoring",
+            "prometheus-adapter",
+        )]
+        .into();
+        assert_eq!(
+            c.product_of(&with_api, &adapter).unwrap().id,
+            "prometheus-adapter"
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! it stands; what the tool cannot know (owner, certifications, review dates, the access the
 //! contract allows) is left for a person to fill in.
 
-use super::catalog::{CatalogEntry, Role, VendorCatalog, chart_name, image_repository};
+use super::catalog::{
+    CatalogEntry, CatalogObject, Role, VendorCatalog, chart_name, image_repository,
+};
 use super::model::AccessLevel;
 use super::reconcile::{describe_declared, observed_access, observed_level};
 use crate::rbac::index::{Grant, RbacIndex};
@@ -117,7 +119,7 @@ fn group_workloads<'a>(
         .iter()
         .filter(|w| is_controller_or_pod(w))
     {
-        let (key, name, vendor, entry) = match catalog.for_workload(w) {
+        let (key, name, vendor, entry) = match catalog.recognise(CatalogObject::Workload(w)) {
             Some(e) if e.role == Role::Platform => {
                 others.insert(w.namespace.clone());
                 continue;
@@ -162,11 +164,11 @@ fn attach_webhooks_and_apis<'a>(
         .iter()
         .filter_map(|a| Some((a.metadata.name.clone(), Some(a.service.clone()?), false)));
     for (name, service, is_webhook) in webhooks.chain(apis) {
-        let entry = if is_webhook {
-            catalog.for_webhook(&name)
+        let entry = catalog.recognise(if is_webhook {
+            CatalogObject::Webhook(&name)
         } else {
-            catalog.for_api_service(&name)
-        };
+            CatalogObject::ApiService(&name)
+        });
         let (ns, svc) = service
             .as_deref()
             .and_then(|s| s.split_once('/'))

@@ -224,7 +224,7 @@ pub struct Reconciliation {
 
 /// The grants an identity holds beyond the cluster's baseline (the API server's own bootstrap
 /// bindings).
-fn grants_of(index: &RbacIndex, subject: &SubjectRef) -> Vec<Grant> {
+pub fn grants_of(index: &RbacIndex, subject: &SubjectRef) -> Vec<Grant> {
     let report = index.access(&Identity::of(subject, &[]));
     let bootstrap: BTreeSet<&ObjectRef> = index
         .bindings
@@ -367,22 +367,131 @@ pub fn excess(
     (!uncovered.is_empty()).then(|| format!("not declared: {}", uncovered.join(", ")))
 }
 
-/// The least level that covers every grant (`cluster-admin` only for a grant of all verbs on all
-/// resources cluster-wide).
-pub fn observed_level(grants: &[Grant], own_namespaces: &BTreeSet<String>) -> AccessLevel {
+/// What of an entry's access its declaration does not cover: the grants beyond it with the reason
+/// for each, and a reach of cluster-admin by escalation unless `cluster-admin` is declared
+/// (direct cluster-admin is a grant beyond any other level, so it is among the grants). KE-SUB-003
+/// reports exactly this, and [`least_level`] is the least level for which it is empty: a draft
+/// entry that declares that level meets no KE-SUB-003.
+#[derive(Debug, Clone, Default)]
+pub struct Beyond {
+    pub grants: Vec<Grant>,
+    pub reasons: BTreeSet<String>,
+    pub escalation: Option<(SubjectRef, Vec<crate::rbac::reach::PathStep>)>,
+}
+
+impl Beyond {
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty() && self.escalation.is_none()
+    }
+}
+
+/// Judges `grants` and the strongest cluster-admin reach of the identities that hold them
+/// against a declaration (see [`Beyond`]).
+pub fn beyond_declared(
+    declared: &DeclaredAccess,
+    grants: &[Grant],
+    admin: Option<(&SubjectRef, &AdminReach)>,
+    own_namespaces: &BTreeSet<String>,
+) -> Beyond {
+    let mut out = Beyond::default();
+    for g in grants {
+        if let Some(why) = excess(g, declared, own_namespaces) {
+            out.reasons.insert(why);
+            out.grants.push(g.clone());
+        }
+    }
+    out.grants.sort();
+    out.grants.dedup();
+    if declared.level != Some(AccessLevel::ClusterAdmin)
+        && let Some((s, AdminReach::Escalation { path, .. })) = admin
+    {
+        out.escalation = Some((s.clone(), path.clone()));
+    }
+    out
+}
+
+/// The least level whose declaration leaves nothing beyond it ([`beyond_declared`]): with `admin`,
+/// a reach of cluster-admin by escalation makes it `cluster-admin`.
+pub fn least_level(
+    grants: &[Grant],
+    admin: Option<(&SubjectRef, &AdminReach)>,
+    own_namespaces: &BTreeSet<String>,
+) -> AccessLevel {
     for (_, level) in AccessLevel::ALL {
         let declared = DeclaredAccess {
             level: Some(level),
             rules: vec![],
         };
-        if grants
-            .iter()
-            .all(|g| excess(g, &declared, own_namespaces).is_none())
-        {
+        if beyond_declared(&declared, grants, admin, own_namespaces).is_empty() {
             return level;
         }
     }
     AccessLevel::ClusterAdmin
+}
+
+/// The least level that covers every grant (`cluster-admin` only for a grant of all verbs on all
+/// resources cluster-wide): [`least_level`] without the reach of cluster-admin by escalation.
+pub fn observed_level(grants: &[Grant], own_namespaces: &BTreeSet<String>) -> AccessLevel {
+    least_level(grants, None, own_namespaces)
+}
+
+/// What an entry's matched identities hold, as KE-SUB-003 judges it.
+pub struct EntryAccess<'p> {
+    /// Each matched subject with its grants (bootstrap bindings aside).
+    pub grants: Vec<(SubjectRef, Vec<Grant>)>,
+    /// The entry's own namespaces: its declared namespaces found in the cluster and those of its
+    /// ServiceAccounts (what `namespaced-write` allows writing in).
+    pub own_namespaces: BTreeSet<String>,
+    /// The strongest reach of cluster-admin among the subjects.
+    pub admin: Option<(&'p SubjectRef, &'p AdminReach)>,
+}
+
+impl EntryAccess<'_> {
+    pub fn all_grants(&self) -> Vec<Grant> {
+        self.grants
+            .iter()
+            .flat_map(|(_, g)| g.iter().cloned())
+            .collect()
+    }
+
+    /// The least level the entry can declare without KE-SUB-003.
+    pub fn least_level(&self) -> AccessLevel {
+        least_level(&self.all_grants(), self.admin, &self.own_namespaces)
+    }
+}
+
+pub fn entry_access<'p>(
+    m: &'p Matched,
+    index: &RbacIndex,
+    privilege: &'p PrivilegeTable,
+) -> EntryAccess<'p> {
+    let mut own_namespaces: BTreeSet<String> = m.namespaces.clone();
+    own_namespaces.extend(
+        m.subjects
+            .iter()
+            .filter_map(|s| s.namespace().map(str::to_string)),
+    );
+    EntryAccess {
+        grants: m
+            .subjects
+            .iter()
+            .map(|s| (s.clone(), grants_of(index, s)))
+            .collect(),
+        own_namespaces,
+        admin: privilege.strongest(&m.subjects),
+    }
+}
+
+/// The least level `entry` (its `declaredAccess` aside) can declare in this cluster without
+/// KE-SUB-003: what its identities would be matched to, judged as a run judges them.
+pub fn least_declarable_level(
+    entry: &SubProcessor,
+    snapshot: &Snapshot,
+    index: &RbacIndex,
+    privilege: &PrivilegeTable,
+) -> AccessLevel {
+    let m = match_entry(entry, snapshot, index);
+    entry_access(&m, index, privilege).least_level()
 }
 
 /// The observed access as the register states it: the privilege table's cluster-admin reach of
@@ -515,25 +624,22 @@ fn reconcile_entry(
     privilege: &PrivilegeTable,
     today: NaiveDate,
 ) -> (RegisterRow, Vec<Finding>) {
-    let mut own_namespaces: BTreeSet<String> = m.namespaces.clone();
-    own_namespaces.extend(
-        m.subjects
-            .iter()
-            .filter_map(|s| s.namespace().map(str::to_string)),
-    );
     let mut findings = Vec::new();
     if let Some(f) = stale_entry(entry, m) {
         findings.push(f);
     }
-    let (access, all_grants, admin) = access_findings(entry, m, index, privilege, &own_namespaces);
-    findings.extend(access);
+    let held = entry_access(m, index, privilege);
+    findings.extend(access_findings(entry, m, &held));
     let (assurance, cert_status, review) = assurance_findings(entry, inventory, today);
     findings.extend(assurance);
     for f in &mut findings {
         f.sub_processor = Some(entry.id.clone());
     }
     let contract = entry.contract.as_ref();
-    let observed = observed_access(observed_level(&all_grants, &own_namespaces), admin);
+    let observed = observed_access(
+        observed_level(&held.all_grants(), &held.own_namespaces),
+        held.admin,
+    );
     let row = RegisterRow {
         id: entry.id.clone(),
         name: entry.name.clone(),
@@ -577,51 +683,30 @@ fn stale_entry(entry: &SubProcessor, m: &Matched) -> Option<Finding> {
     Some(new_finding(RuleId::Sub002, &entry.id, summary))
 }
 
-/// KE-SUB-003 and KE-SUB-004: effective access beyond the declaration (escalation included),
-/// and Secrets read. Also every grant the entry holds and its strongest cluster-admin reach.
-fn access_findings<'p>(
-    entry: &SubProcessor,
-    m: &'p Matched,
-    index: &RbacIndex,
-    privilege: &'p PrivilegeTable,
-    own_namespaces: &BTreeSet<String>,
-) -> (
-    Vec<Finding>,
-    Vec<Grant>,
-    Option<(&'p SubjectRef, &'p AdminReach)>,
-) {
+/// KE-SUB-003 and KE-SUB-004: effective access beyond the declaration (escalation included,
+/// as [`beyond_declared`] judges it), and Secrets read.
+fn access_findings(entry: &SubProcessor, m: &Matched, held: &EntryAccess<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut all_grants: Vec<Grant> = Vec::new();
-    let mut excess_grants: Vec<Grant> = Vec::new();
-    let mut reasons: BTreeSet<String> = BTreeSet::new();
     let mut secret_grants: Vec<Grant> = Vec::new();
     let mut secret_subjects: BTreeSet<SubjectRef> = BTreeSet::new();
-    for s in &m.subjects {
-        for g in grants_of(index, s) {
-            if touches_secrets(&g.rule) {
-                secret_grants.push(g.clone());
-                secret_subjects.insert(s.clone());
-            }
-            if let Some(why) = excess(&g, &entry.declared_access, own_namespaces) {
-                reasons.insert(why);
-                excess_grants.push(g.clone());
-            }
-            all_grants.push(g);
+    for (s, grants) in &held.grants {
+        for g in grants.iter().filter(|g| touches_secrets(&g.rule)) {
+            secret_grants.push(g.clone());
+            secret_subjects.insert(s.clone());
         }
     }
-    let admin = privilege.strongest(&m.subjects);
-    let declared_admin = entry.declared_access.level == Some(AccessLevel::ClusterAdmin);
-    // Direct cluster-admin is a grant beyond any other level (counted below); escalation is
-    // beyond it too, and is shown with its path.
-    let escalation = match admin {
-        Some((s, AdminReach::Escalation { path, .. })) if !declared_admin => {
-            Some((s.clone(), path.clone()))
-        }
-        _ => None,
-    };
-    if !excess_grants.is_empty() || escalation.is_some() {
-        excess_grants.sort();
-        excess_grants.dedup();
+    let beyond = beyond_declared(
+        &entry.declared_access,
+        &held.all_grants(),
+        held.admin,
+        &held.own_namespaces,
+    );
+    if !beyond.is_empty() {
+        let Beyond {
+            grants: excess_grants,
+            reasons,
+            escalation,
+        } = beyond;
         let declared = describe_declared(&entry.declared_access);
         let mut summary = if excess_grants.is_empty() {
             format!(
@@ -672,7 +757,7 @@ fn access_findings<'p>(
         f.grants = secret_grants.into();
         findings.push(f);
     }
-    (findings, all_grants, admin)
+    findings
 }
 
 /// KE-SUB-005..KE-SUB-012 that are about the paperwork: certifications, reviews, contract, DPA,
@@ -740,6 +825,14 @@ fn assurance_findings(
     (findings, cert_status, review)
 }
 
+/// Subjects KE-SUB-001 never asks an entry for: the groups of everyone of a kind, anonymous, and
+/// Kubernetes' own components. A draft entry leaves them out too.
+pub fn never_a_sub_processor(s: &SubjectRef) -> bool {
+    let everyone = matches!(s, SubjectRef::Group { name } if name == AUTHENTICATED || name == UNAUTHENTICATED || name.starts_with("system:serviceaccounts"))
+        || matches!(s, SubjectRef::User { name } if name == ANONYMOUS);
+    everyone || is_system_subject(s)
+}
+
 /// KE-SUB-001 for identities: cluster-wide or sensitive access that no entry claims, outside
 /// Kubernetes' own components and the organisation's own identities.
 fn undeclared_subjects(
@@ -753,10 +846,7 @@ fn undeclared_subjects(
         let Ok(role_id) = b.role else { continue };
         let role = &index.roles[role_id];
         for s in b.resolved.iter().flatten() {
-            let special = matches!(s, SubjectRef::Group { name } if name == AUTHENTICATED || name == UNAUTHENTICATED || name.starts_with("system:serviceaccounts"))
-                || matches!(s, SubjectRef::User { name } if name == ANONYMOUS);
-            if special
-                || is_system_subject(s)
+            if never_a_sub_processor(s)
                 || claimed_subjects.contains(s)
                 || is_internal(s, &inventory.internal)
             {

@@ -96,6 +96,50 @@ const KNOWN: &[(&str, &str)] = &[
     ("resourceslices", "resource.k8s.io"),
 ];
 
+/// The API groups kube-apiserver serves itself in every cluster (Kubernetes 1.35; `""` is the core
+/// group). Their APIServices are local: no Service stands behind them.
+const BUILT_IN_GROUPS: &[&str] = &[
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Whether kube-apiserver serves `group` itself in every cluster.
+pub fn is_built_in_group(group: &str) -> bool {
+    BUILT_IN_GROUPS.contains(&group)
+}
+
+/// Whether `group` is Kubernetes' own: one kube-apiserver serves, or one under `k8s.io` or
+/// `kubernetes.io`, names reserved to the project's reviewed APIs (`metrics.k8s.io`,
+/// `custom.metrics.k8s.io`, `external.metrics.k8s.io`, `snapshot.storage.k8s.io`); the SIGs'
+/// unreviewed `x-k8s.io` groups are not.
+pub fn is_kubernetes_group(group: &str) -> bool {
+    is_built_in_group(group)
+        || ["k8s.io", "kubernetes.io"]
+            .iter()
+            .any(|d| group == *d || group.ends_with(&format!(".{d}")))
+}
+
 /// Cluster-scoped built-in resources (top-level names).
 const CLUSTER_SCOPED: &[&str] = &[
     "apiservices",
@@ -266,5 +310,17 @@ mod tests {
             split_resource_arg("pods"),
             ("pods".into(), None, String::new())
         );
+    }
+
+    #[test]
+    fn kubernetes_groups() {
+        for g in ["", "apps", "rbac.authorization.k8s.io", "metrics.k8s.io"] {
+            assert!(is_kubernetes_group(g), "{g}");
+        }
+        assert!(is_kubernetes_group("external.metrics.k8s.io"));
+        assert!(!is_built_in_group("metrics.k8s.io"));
+        for g in ["cluster.x-k8s.io", "monitoring.coreos.com", "notk8s.io"] {
+            assert!(!is_kubernetes_group(g), "{g}");
+        }
     }
 }

@@ -58,17 +58,20 @@ pub fn document(
             vec![
                 x.severity.to_string(),
                 x.object.clone(),
-                match (x.built_in, x.exists) {
-                    (true, true) => "a Kubernetes built-in, in the cluster".to_string(),
-                    (true, false) => {
-                        "a Kubernetes built-in (not in what was reviewed against)".to_string()
-                    }
-                    _ => "an object already in the cluster".to_string(),
-                },
+                x.what.clone(),
                 if x.bound.is_empty() {
                     "-".to_string()
                 } else {
                     x.bound.join("\n")
+                },
+                if x.served_now.is_empty() && x.served_by_vendor.is_empty() {
+                    "-".to_string()
+                } else {
+                    format!(
+                        "now: {}\nthe vendor's: {}",
+                        x.served_now.join("; "),
+                        x.served_by_vendor.join("; ")
+                    )
                 },
             ]
         })
@@ -131,13 +134,14 @@ pub fn document(
                 if replaced.is_empty() {
                     vec!["None: the manifests create only objects the cluster does not have, and none of Kubernetes' own.".into()]
                 } else {
-                    vec!["Applying the manifests replaces these objects; whoever is bound to a replaced role gets what the vendor's version grants.".into()]
+                    vec!["Applying the manifests replaces these objects: whoever is bound to a replaced role gets what the vendor's version grants, and the API server sends a replaced APIService's requests, or a replaced webhook configuration's admission reviews, to what serves the vendor's version.".into()]
                 },
                 &[
                     ("Severity", 0.7),
-                    ("Object", 1.8),
+                    ("Object", 1.5),
                     ("What it is", 1.6),
-                    ("Bound to it now", 2.4),
+                    ("Bound to it now", 1.5),
+                    ("Served by", 1.9),
                 ],
                 replaced,
             ),
@@ -203,7 +207,7 @@ fn verdict(r: &VendorReview, product: &str, manifests: &str, against: &str) -> V
             }
         ),
         format!(
-            "{} finding(s), {} of concern, and {} object(s) of the cluster overwritten ({} of them Kubernetes built-ins); the highest severity is {}.",
+            "{} finding(s), {} of concern, and {} object(s) of the cluster overwritten ({} of them Kubernetes' own); the highest severity is {}.",
             r.findings.len(),
             match r.identities.iter().filter(|i| i.concern.is_some()).count() {
                 1 => "1 identity".to_string(),
@@ -214,6 +218,31 @@ fn verdict(r: &VendorReview, product: &str, manifests: &str, against: &str) -> V
             r.worst.map_or("none".to_string(), |s| s.to_string())
         ),
     ];
+    let taken_over: Vec<String> = r
+        .replaced
+        .iter()
+        .filter(|x| !x.served_now.is_empty() && x.served_now != x.served_by_vendor)
+        .map(|x| {
+            format!(
+                "{} (now {}; the vendor's {})",
+                x.object,
+                x.served_now.join("; "),
+                x.served_by_vendor.join("; ")
+            )
+        })
+        .collect();
+    if !taken_over.is_empty() {
+        verdict.push(format!(
+            "It would take over what others serve now: {}.",
+            taken_over.join(", ")
+        ));
+    }
+    if !r.left_out.is_empty() {
+        verdict.push(format!(
+            "Not in the draft entry: {}.",
+            r.left_out.join("; ")
+        ));
+    }
     if r.identities.is_empty() {
         verdict.push(
             "The manifests define, bind or run as no identity (ServiceAccount, user or group)."

@@ -388,6 +388,18 @@ struct RawServiceRef {
     name: String,
 }
 
+impl RawServiceRef {
+    /// `namespace/name`; rendered manifests that leave the namespace out (kustomize fills it
+    /// in) mean the namespace they are installed in.
+    fn reference(&self, default_namespace: Option<&str>) -> String {
+        let ns = match (self.namespace.as_str(), default_namespace) {
+            ("", Some(d)) => d,
+            (ns, _) => ns,
+        };
+        format!("{ns}/{}", self.name)
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct RawWebhookRule {
@@ -673,7 +685,7 @@ impl SnapshotBuilder {
             }
             ResourceKind::MutatingWebhookConfiguration
             | ResourceKind::ValidatingWebhookConfiguration => {
-                let conf = webhook_configuration(parse(object)?);
+                let conf = webhook_configuration(parse(object)?, self.default_namespace.as_deref());
                 if kind == ResourceKind::MutatingWebhookConfiguration {
                     self.snapshot.mutating_webhook_configurations.push(conf);
                 } else {
@@ -689,7 +701,7 @@ impl SnapshotBuilder {
                     service: a
                         .spec
                         .service
-                        .map(|s| format!("{}/{}", s.namespace, s.name)),
+                        .map(|s| s.reference(self.default_namespace.as_deref())),
                     insecure_skip_tls_verify: a.spec.insecure_skip_tls_verify.unwrap_or(false),
                 });
             }
@@ -1009,7 +1021,10 @@ fn names(raw: Option<Vec<RawNameRef>>) -> Vec<String> {
 }
 
 /// An admission webhook configuration as the snapshot keeps it.
-fn webhook_configuration(w: RawWebhookConfiguration) -> WebhookConfiguration {
+fn webhook_configuration(
+    w: RawWebhookConfiguration,
+    default_namespace: Option<&str>,
+) -> WebhookConfiguration {
     WebhookConfiguration {
         metadata: cluster_scoped(w.metadata.into_meta()),
         webhooks: w
@@ -1021,7 +1036,7 @@ fn webhook_configuration(w: RawWebhookConfiguration) -> WebhookConfiguration {
                 service: h
                     .client_config
                     .service
-                    .map(|s| format!("{}/{}", s.namespace, s.name)),
+                    .map(|s| s.reference(default_namespace)),
                 url: h.client_config.url,
                 failure_policy: h.failure_policy,
                 side_effects: h.side_effects,

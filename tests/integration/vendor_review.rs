@@ -3,7 +3,15 @@
 //! blocks on, the draft entry that must validate, and reports that are never overwritten.
 
 use crate::common;
+use kube_evidence::analysis::analyze;
+use kube_evidence::inventory::catalog::VendorCatalog;
+use kube_evidence::inventory::model::{AccessLevel, DeclaredAccess};
+use kube_evidence::snapshot::Snapshot;
+use kube_evidence::source::dump::{read_dump, read_dump_in};
+use kube_evidence::vendor::{ReviewInput, VendorReview, installed};
 use std::path::Path;
+
+const NOW: &str = "2026-11-20T02:00:00Z";
 
 fn ke(args: &[&str]) -> common::Run {
     common::run(
@@ -218,7 +226,7 @@ fn users_groups_and_replaced_built_ins_are_reviewed() {
     let r = review(&replacing, "acme", &out, &["--fail-on", "high"]);
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains("1 object(s) of the cluster overwritten (1 of them Kubernetes built-ins); the highest severity is critical"),
+        r.stdout.contains("1 object(s) of the cluster overwritten (1 of them Kubernetes' own); the highest severity is critical"),
         "{}",
         r.stdout
     );
@@ -228,4 +236,318 @@ fn users_groups_and_replaced_built_ins_are_reviewed() {
         "the replaced object is named"
     );
     assert!(html.contains("Objects of the cluster it would overwrite"));
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    NOW.parse().unwrap()
+}
+
+fn sample_cluster() -> Snapshot {
+    read_dump(
+        &common::samples().join("cluster"),
+        "unnamed",
+        now(),
+        "dump:samples/cluster".into(),
+    )
+    .unwrap()
+}
+
+/// The corpus's vendors: every directory but Kubernetes' own bootstrap policy, sorted.
+fn corpus_charts(corpus: &Path) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<_> = std::fs::read_dir(corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.ends_with("kubernetes-bootstrap"))
+        .collect();
+    out.sort();
+    out
+}
+
+fn review_in(base: &Snapshot, manifests: &Snapshot, ns: &str) -> VendorReview {
+    kube_evidence::vendor::review(&ReviewInput {
+        base,
+        manifests,
+        namespace: ns,
+        catalog: &VendorCatalog::shipped(),
+        today: now().date_naive(),
+    })
+}
+
+/// The inventory-mismatch findings a run raises about a vendor once its manifests are installed
+/// and `inventory` is in force: KE-SUB-002 and KE-SUB-003 of the entry `id`, and KE-SUB-001 about
+/// the vendor's identities, webhook configurations or APIServices.
+fn mismatches(
+    r: &VendorReview,
+    after: &Snapshot,
+    inventory: &kube_evidence::inventory::Inventory,
+    id: &str,
+) -> Vec<String> {
+    let vendor_objects: Vec<String> = r
+        .webhooks
+        .iter()
+        .flat_map(|w| {
+            [
+                format!("MutatingWebhookConfiguration {w}"),
+                format!("ValidatingWebhookConfiguration {w}"),
+            ]
+        })
+        .chain(r.api_services.iter().map(|a| format!("APIService {a}")))
+        .collect();
+    let vendor_subjects: Vec<&str> = r.identities.iter().map(|i| i.subject.as_str()).collect();
+    analyze(after, Some(inventory), now().date_naive())
+        .analysis
+        .findings
+        .into_iter()
+        .filter(|f| match f.rule_id.as_str() {
+            "KE-SUB-002" | "KE-SUB-003" => f.sub_processor.as_deref() == Some(id),
+            "KE-SUB-001" => {
+                f.subjects
+                    .iter()
+                    .any(|s| vendor_subjects.contains(&s.to_string().as_str()))
+                    || f.objects
+                        .iter()
+                        .any(|o| vendor_objects.contains(&o.to_string()))
+            }
+            _ => false,
+        })
+        .map(|f| format!("{} {}", f.rule_id, f.summary))
+        .collect()
+}
+
+/// Issue 32: the draft entry declares what the run it will meet accepts. For every vendor of the
+/// corpus that has RBAC, installed in a namespace of its own and in the shared `kube-system`: the
+/// draft, as the only inventory entry, raises no KE-SUB-001/002/003 in a run over the cluster
+/// with the manifests applied; and one level less than it declares does raise KE-SUB-003, so the
+/// level is the least that passes, escalation to cluster-admin included.
+#[test]
+fn every_corpus_draft_entry_validates_against_the_run_it_will_meet() {
+    let Some(corpus) = common::corpus_or_skip(
+        "vendor_review::every_corpus_draft_entry_validates_against_the_run_it_will_meet",
+    ) else {
+        return;
+    };
+    let base = sample_cluster();
+    let today = now().date_naive();
+    let mut checked = Vec::new();
+    for chart in corpus_charts(&corpus) {
+        let name = chart.file_name().unwrap().to_str().unwrap().to_string();
+        for ns in [name.as_str(), "kube-system"] {
+            let manifests = read_dump_in(
+                &chart,
+                "unnamed",
+                now(),
+                format!("manifests:{name}"),
+                Some(ns.to_string()),
+            )
+            .unwrap();
+            let has_rbac = !(manifests.cluster_roles.is_empty()
+                && manifests.roles.is_empty()
+                && manifests.cluster_role_bindings.is_empty()
+                && manifests.role_bindings.is_empty()
+                && manifests.service_accounts.is_empty());
+            if !has_rbac {
+                continue;
+            }
+            let r = review_in(&base, &manifests, ns);
+            let text = r.draft_entry(today);
+            let inventory = kube_evidence::inventory::parse(&text, "draft", today)
+                .unwrap_or_else(|e| panic!("{name} in {ns}: the draft is refused: {e}\n{text}"));
+            let id = inventory.sub_processors[0].id.clone();
+            let after = installed(&base, &manifests, ns);
+            let found = mismatches(&r, &after, &inventory, &id);
+            assert!(
+                found.is_empty(),
+                "{name} in {ns}: the draft meets {found:#?}\n{text}"
+            );
+            // The level is the least that passes: one less raises KE-SUB-003.
+            if let Some((_, below)) = AccessLevel::ALL.iter().rev().find(|(_, l)| *l < r.level) {
+                let mut narrower = inventory.clone();
+                narrower.sub_processors[0].declared_access = DeclaredAccess {
+                    level: Some(*below),
+                    rules: Vec::new(),
+                };
+                let found = mismatches(&r, &after, &narrower, &id);
+                assert!(
+                    found.iter().any(|f| f.starts_with("KE-SUB-003")),
+                    "{name} in {ns}: {} passes where the draft says {}",
+                    below.as_str(),
+                    r.level.as_str()
+                );
+            }
+            // The report agrees with the draft: a declared identity that the report says
+            // reaches cluster-admin makes the draft declare it.
+            let ids = &inventory.sub_processors[0].identities;
+            let declared = |subject: &str| match subject.split_once(':') {
+                Some(("ServiceAccount", sa)) => ids.service_accounts.iter().any(|x| x == sa),
+                Some(("User", u)) => ids.users.iter().any(|x| x == u),
+                Some(("Group", g)) => ids.groups.iter().any(|x| x == g),
+                _ => false,
+            };
+            if r.identities
+                .iter()
+                .any(|i| i.cluster_admin.is_some() && declared(&i.subject))
+            {
+                assert_eq!(r.level, AccessLevel::ClusterAdmin, "{name} in {ns}");
+            }
+            checked.push(format!("{name} in {ns}: {}", r.level.as_str()));
+        }
+    }
+    // Escalation is among what is checked (prometheus-operator and local-path-provisioner reach
+    // cluster-admin by escalation, argo-cd directly).
+    assert!(checked.len() >= 36, "{checked:#?}");
+    for expected in [
+        "argo-cd in argo-cd: cluster-admin",
+        "local-path-provisioner in local-path-provisioner: cluster-admin",
+        "prometheus-operator in prometheus-operator: cluster-admin",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected}: {checked:#?}"
+        );
+    }
+}
+
+/// Issue 32: the catalog names a chart from its manifests as it names the same objects in a
+/// cluster. argo-cd's cluster RBAC names its ServiceAccount only in a binding; the sample
+/// cluster runs Argo CD, and `inventory discover` puts that ServiceAccount in the entry `argo-cd`
+/// of vendor Argo Project (CNCF): the review and its draft say the same.
+#[test]
+fn a_chart_gets_the_vendor_the_catalog_gives_its_objects_in_a_cluster() {
+    let Some(corpus) = common::corpus_or_skip(
+        "vendor_review::a_chart_gets_the_vendor_the_catalog_gives_its_objects_in_a_cluster",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let r = review(&corpus.join("argo-cd"), "argocd", &out, &[]);
+    r.assert_ok();
+    assert!(
+        r.stdout
+            .starts_with("What Argo CD (Argo Project (CNCF)) would get"),
+        "{}",
+        r.stdout
+    );
+    let draft = std::fs::read_to_string(out.join("draft-entry-argocd.yaml")).unwrap();
+    assert!(
+        draft.contains("- id: \"argo-cd\"\n  name: \"Argo CD\"\n  vendor: \"Argo Project (CNCF)\""),
+        "{draft}"
+    );
+    ke(&[
+        "inventory",
+        "validate",
+        out.join("draft-entry-argocd.yaml").to_str().unwrap(),
+    ])
+    .assert_ok();
+    // In the cluster, discovery gives the same ServiceAccount the same entry.
+    let discovered = ke(&["inventory", "discover", "--source", "samples/cluster"]);
+    discovered.assert_ok();
+    let entry = discovered
+        .stdout
+        .split("\n- id: ")
+        .find(|e| e.contains("\"argocd/argocd-application-controller\""))
+        .expect("discovery names the ServiceAccount");
+    assert!(
+        entry.starts_with("\"argo-cd\"\n  name: \"Argo CD\"\n  vendor: \"Argo Project (CNCF)\""),
+        "{entry}"
+    );
+    // Every corpus chart the catalog knows by one of its ServiceAccounts is named by it.
+    let catalog = VendorCatalog::shipped();
+    for chart in corpus_charts(&corpus) {
+        let name = chart.file_name().unwrap().to_str().unwrap();
+        let manifests =
+            read_dump_in(&chart, "unnamed", now(), name.into(), Some("x".into())).unwrap();
+        let r = review_in(&sample_cluster(), &manifests, "x");
+        let known = r.identities.iter().find_map(|i| {
+            let sa = i.subject.strip_prefix("ServiceAccount:")?;
+            catalog.for_service_account(sa.split_once('/')?.1)
+        });
+        if manifests.workloads.is_empty()
+            && let Some(e) = known
+        {
+            assert_eq!(
+                r.product.as_ref().map(|p| p.0.as_str()),
+                Some(e.id.as_str()),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// Issue 32: an install that would take over an API or admission webhook served by someone else
+/// says so, with what serves it now and what would. kube-prometheus's prometheus-adapter
+/// registers `v1beta1.metrics.k8s.io`, which the sample cluster's metrics-server serves: a
+/// Kubernetes API group changing hands is critical. metrics-server's own manifests, installed
+/// where it runs now, replace it with the same Service: high, and nothing is taken over.
+#[test]
+fn replaced_apiservices_and_webhooks_say_what_serves_them_now_and_after() {
+    let Some(corpus) = common::corpus_or_skip(
+        "vendor_review::replaced_apiservices_and_webhooks_say_what_serves_them_now_and_after",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("adapter");
+    let r = review(
+        &corpus.join("kube-prometheus"),
+        "monitoring",
+        &out,
+        &["--fail-on", "critical"],
+    );
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("It would take over what others serve now: APIService v1beta1.metrics.k8s.io (now Service kube-system/metrics-server; the vendor's Service monitoring/prometheus-adapter)."),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("(1 of them Kubernetes' own); the highest severity is critical"),
+        "{}",
+        r.stdout
+    );
+    let html = std::fs::read_to_string(out.join("vendor-review-monitoring.html")).unwrap();
+    assert!(
+        html.contains("<tr><td>critical</td><td>APIService v1beta1.metrics.k8s.io</td><td>an API of Kubernetes&#39; own group metrics.k8s.io, in the cluster; its requests would be answered by the vendor&#39;s server</td><td>-</td><td>now: Service kube-system/metrics-server<br>the vendor&#39;s: Service monitoring/prometheus-adapter</td></tr>"),
+        "{html}"
+    );
+
+    let out = dir.path().join("upgrade");
+    let r = review(&corpus.join("metrics-server"), "kube-system", &out, &[]);
+    r.assert_ok();
+    assert!(!r.stdout.contains("It would take over"), "{}", r.stdout);
+    let html = std::fs::read_to_string(out.join("vendor-review-kube-system.html")).unwrap();
+    assert!(
+        html.contains("its requests would be answered by the same server"),
+        "{html}"
+    );
+
+    // Webhook configurations: the sample's Kyverno validates resources through its own Service;
+    // a vendor's configuration of the same name sends the reviews to the vendor.
+    let m = dir.path().join("webhook");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("hook.yaml"),
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: kyverno-resource-validating-webhook-cfg\nwebhooks:\n- name: validate.acme.example\n  clientConfig:\n    service:\n      name: acme-webhook\n  admissionReviewVersions: [v1]\n  sideEffects: None\n",
+    )
+    .unwrap();
+    let out = dir.path().join("hook");
+    let r = review(&m, "acme", &out, &["--fail-on", "high"]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("It would take over what others serve now: ValidatingWebhookConfiguration kyverno-resource-validating-webhook-cfg (now "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("the vendor's validate.acme.example -> Service acme/acme-webhook)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("the highest severity is high"),
+        "{}",
+        r.stdout
+    );
 }
