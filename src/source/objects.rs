@@ -425,6 +425,8 @@ struct RawApiServiceSpec {
     group: String,
     version: String,
     service: Option<RawServiceRef>,
+    // Kubernetes spells it `insecureSkipTLSVerify`, which camelCase does not give.
+    #[serde(rename = "insecureSkipTLSVerify")]
     insecure_skip_tls_verify: Option<bool>,
 }
 
