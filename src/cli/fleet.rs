@@ -37,7 +37,7 @@ pub struct ReportArgs {
     /// OpenSSH allowed-signers file: a cluster's latest pack is used only if one of these signed it
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
-    /// The time-stamping authority's certificate: timestamped packs are judged at its time
+    /// The time-stamping authority's certificate: timestamped packs are judged at its time; without it a timestamped latest pack does not verify, as with `verify`
     #[arg(long, value_name = "FILE")]
     pub tsa_certificate: Option<PathBuf>,
     /// Hours between the clusters' scheduled runs; a latest pack older than 1.5 times this is overdue
