@@ -132,13 +132,15 @@ fn report(a: ReportArgs, log: &LogArgs) -> CmdResult {
     common::write_outputs(&outputs, &local_store)?;
     let t = &doc.totals;
     outln!(
-        "{} cluster(s): {} current, {} overdue, {} not verified, {} without a pack; {} with chain problems",
+        "{} cluster(s): {} current, {} overdue, {} not verified, {} without a pack; {} incomplete, {} with chain problems, {} time-stamped",
         t.clusters,
         t.current,
         t.overdue,
         t.not_verified,
         t.no_pack,
-        t.chain_problems
+        t.incomplete,
+        t.chain_problems,
+        t.timestamped
     );
     for (name, _) in &files.files {
         outln!("written: {}", a.out.join(name).display());
