@@ -186,23 +186,90 @@ pub struct ChainHealth {
     pub unknown: Option<String>,
 }
 
+/// A sub-processor of the clusters' inventories, once, however many clusters list it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FleetSubProcessor {
     pub id: String,
+    /// Its name and vendor as the first cluster (by name) lists them.
     pub name: String,
     pub vendor: String,
-    pub clusters: Vec<SubProcessorInCluster>,
+    /// The clusters whose verified latest pack lists it.
+    pub clusters: Vec<String>,
+    /// How it stands: one entry per distinct standing, with the clusters that share it (a
+    /// single entry when it stands the same everywhere); largest group first.
+    pub standings: Vec<SubProcessorStanding>,
+    /// What differs between the standings; empty when it stands the same in every cluster.
+    pub differences: Vec<StandingField>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a sub-processor's standing in a cluster is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StandingField {
+    ObservedAccess,
+    DeclaredAccess,
+    Review,
+    Identities,
+    Findings,
+}
+
+impl StandingField {
+    pub const ALL: [StandingField; 5] = [
+        StandingField::ObservedAccess,
+        StandingField::DeclaredAccess,
+        StandingField::Review,
+        StandingField::Identities,
+        StandingField::Findings,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StandingField::ObservedAccess => "observed access",
+            StandingField::DeclaredAccess => "declared access",
+            StandingField::Review => "review",
+            StandingField::Identities => "identities",
+            StandingField::Findings => "findings",
+        }
+    }
+
+    /// The field of `s`, as the report states it.
+    pub fn describe(self, s: &SubProcessorStanding) -> String {
+        match self {
+            StandingField::ObservedAccess => format!("observed {}", s.observed_access),
+            StandingField::DeclaredAccess => format!("declared {}", s.declared_access),
+            StandingField::Review => format!("review {}", s.review),
+            StandingField::Identities => format!(
+                "{} identit{}",
+                s.identities,
+                if s.identities == 1 { "y" } else { "ies" }
+            ),
+            StandingField::Findings => format!("{} finding(s)", s.findings),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SubProcessorInCluster {
-    pub cluster: String,
+pub struct SubProcessorStanding {
+    pub clusters: Vec<String>,
     pub declared_access: String,
     pub observed_access: String,
+    /// Its review as the cluster's inventory records it (`current`, `overdue since DATE`,
+    /// `never reviewed`).
+    pub review: String,
+    /// Identities of it found in the cluster.
     pub identities: usize,
     pub findings: usize,
+}
+
+impl SubProcessorStanding {
+    /// The same standing, whatever the clusters.
+    fn stands_as(&self, other: &SubProcessorStanding) -> bool {
+        StandingField::ALL
+            .iter()
+            .all(|f| f.describe(self) == f.describe(other))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -550,6 +617,7 @@ fn chain_health(entries: &[IndexEntry], interrupted: usize, interval: Duration) 
     h
 }
 
+/// Each sub-processor once, its clusters grouped by how it stands in them.
 fn sub_processors(verified: &[(&str, &LatestRead)]) -> Vec<FleetSubProcessor> {
     let mut by_id: BTreeMap<&str, FleetSubProcessor> = BTreeMap::new();
     for (cluster, l) in verified {
@@ -561,17 +629,52 @@ fn sub_processors(verified: &[(&str, &LatestRead)]) -> Vec<FleetSubProcessor> {
                     name: row.name.clone(),
                     vendor: row.vendor.clone(),
                     clusters: Vec::new(),
+                    standings: Vec::new(),
+                    differences: Vec::new(),
                 });
-            entry.clusters.push(SubProcessorInCluster {
-                cluster: cluster.to_string(),
+            if entry.clusters.iter().any(|c| c == cluster) {
+                continue; // one row per sub-processor in a register
+            }
+            entry.clusters.push(cluster.to_string());
+            let standing = SubProcessorStanding {
+                clusters: vec![cluster.to_string()],
                 declared_access: row.declared_access.clone(),
                 observed_access: row.observed_access.clone(),
+                review: row.review.clone(),
                 identities: row.identities_found.len(),
                 findings: row.findings.len(),
-            });
+            };
+            match entry.standings.iter_mut().find(|s| s.stands_as(&standing)) {
+                Some(same) => same.clusters.push(cluster.to_string()),
+                None => entry.standings.push(standing),
+            }
         }
     }
-    by_id.into_values().collect()
+    let mut out: Vec<FleetSubProcessor> = by_id.into_values().collect();
+    for sp in &mut out {
+        sp.clusters.sort();
+        for s in &mut sp.standings {
+            s.clusters.sort();
+        }
+        sp.standings.sort_by(|a, b| {
+            b.clusters
+                .len()
+                .cmp(&a.clusters.len())
+                .then_with(|| a.clusters.cmp(&b.clusters))
+        });
+        sp.differences = StandingField::ALL
+            .into_iter()
+            .filter(|f| {
+                sp.standings
+                    .iter()
+                    .map(|s| f.describe(s))
+                    .collect::<BTreeSet<String>>()
+                    .len()
+                    > 1
+            })
+            .collect();
+    }
+    out
 }
 
 fn shared_subjects(verified: &[(&str, &LatestRead)]) -> Vec<SharedSubject> {

@@ -2,7 +2,10 @@
 //! page and as a PDF, plus CSV files and `fleet.json`. Every figure is read from the
 //! [`FleetDocument`]; nothing is counted here.
 
-use super::model::{ClusterStatus, FleetDocument, LatestSummary, overdue_after};
+use super::model::{
+    ClusterStatus, FleetDocument, FleetSubProcessor, LatestSummary, StandingField,
+    SubProcessorStanding, overdue_after,
+};
 use crate::csv_out;
 use crate::finding::Severity;
 use crate::report::pdf::{PlainDocument, PlainSection, render_plain};
@@ -259,6 +262,46 @@ fn timestamp_text(l: &LatestSummary) -> String {
     }
 }
 
+/// How a sub-processor stands: what is the same everywhere once, then, where clusters differ,
+/// each group of clusters with what differs.
+fn standings_text(s: &FleetSubProcessor) -> String {
+    let describe = |g: &SubProcessorStanding, same: bool| {
+        StandingField::ALL
+            .into_iter()
+            .filter(|f| s.differences.contains(f) != same)
+            .map(|f| f.describe(g))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let Some(first) = s.standings.first() else {
+        return String::new();
+    };
+    let mut lines = Vec::new();
+    let common = describe(first, true);
+    match (s.clusters.len(), common.is_empty()) {
+        (1, _) => lines.push(common),
+        (_, false) if s.differences.is_empty() => {
+            lines.push(format!("the same in all {}: {common}", s.clusters.len()))
+        }
+        (_, false) => lines.push(format!("in all {}: {common}", s.clusters.len())),
+        (_, true) => {}
+    }
+    if !s.differences.is_empty() {
+        lines.push(format!(
+            "differs in {}:",
+            s.differences
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for g in &s.standings {
+            lines.push(format!("{}: {}", g.clusters.join(", "), describe(g, false)));
+        }
+    }
+    lines.join("\n")
+}
+
 fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
     let rows = doc
         .sub_processors
@@ -267,17 +310,8 @@ fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
             vec![
                 format!("{} ({})", s.name, s.id),
                 s.vendor.clone(),
-                s.clusters.len().to_string(),
-                s.clusters
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}: {} (declared {}), {} finding(s)",
-                            c.cluster, c.observed_access, c.declared_access, c.findings
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                s.clusters.join(", "),
+                standings_text(s),
             ]
         })
         .collect::<Vec<Vec<String>>>();
@@ -286,13 +320,13 @@ fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
         if rows.is_empty() {
             vec!["No verified latest pack has a sub-processor inventory.".into()]
         } else {
-            vec!["Each sub-processor of the clusters' inventories, with the access its identities hold in each cluster.".into()]
+            vec!["Each sub-processor of the clusters' inventories once, with the clusters that list it: the access its identities hold (observed, and declared in the inventory), its review, and how many identities and findings it has; where clusters differ, each group of clusters is stated.".into()]
         },
         &[
             ("Sub-processor", 1.6),
-            ("Vendor", 1.2),
-            ("Clusters", 0.6),
-            ("Access in each cluster", 4.0),
+            ("Vendor", 1.1),
+            ("Clusters", 1.3),
+            ("Access, review, identities, findings", 3.4),
         ],
         rows,
     )
@@ -445,18 +479,27 @@ fn clusters_csv(doc: &FleetDocument) -> Vec<u8> {
     )
 }
 
+/// One row per sub-processor and standing: the clusters where it stands the same way share a
+/// row.
 fn subprocessors_csv(doc: &FleetDocument) -> Vec<u8> {
     let rows = doc.sub_processors.iter().flat_map(|s| {
-        s.clusters.iter().map(|c| {
+        s.standings.iter().map(|g| {
             vec![
                 s.id.clone(),
                 s.name.clone(),
                 s.vendor.clone(),
-                c.cluster.clone(),
-                c.declared_access.clone(),
-                c.observed_access.clone(),
-                c.identities.to_string(),
-                c.findings.to_string(),
+                g.clusters.len().to_string(),
+                g.clusters.join(" "),
+                g.declared_access.clone(),
+                g.observed_access.clone(),
+                g.review.clone(),
+                g.identities.to_string(),
+                g.findings.to_string(),
+                s.differences
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
     });
@@ -465,11 +508,14 @@ fn subprocessors_csv(doc: &FleetDocument) -> Vec<u8> {
             "sub_processor",
             "name",
             "vendor",
-            "cluster",
+            "clusters",
+            "cluster_names",
             "declared_access",
             "observed_access",
+            "review",
             "identities",
             "findings",
+            "differs_in",
         ],
         rows,
     )

@@ -323,9 +323,10 @@ fn the_fleet_report_is_recomputable_from_each_clusters_verified_findings() {
         .iter()
         .find(|r| r["id"] == eu_row["id"])
         .unwrap();
-    assert_eq!(sp["clusters"][0]["cluster"], "eu");
+    assert_eq!(sp["clusters"][0], "eu");
+    assert_eq!(sp["standings"][0]["clusters"][0], "eu");
     assert_eq!(
-        sp["clusters"][0]["observedAccess"],
+        sp["standings"][0]["observedAccess"],
         eu_row["observedAccess"]
     );
     let shared: BTreeSet<String> = doc["sharedSubjects"]
@@ -677,6 +678,109 @@ fn overdue_and_incomplete_clusters_are_listed_among_the_problems_and_counted_fro
     if let Some(text) = pdf_text(&o.join("fleet-report.pdf")) {
         assert!(
             text.contains("overdue") && text.contains("incomplete"),
+            "{text}"
+        );
+    }
+}
+
+/// Issue 32: a sub-processor in several clusters is one line with the clusters it is in, not
+/// one identical line per cluster; where a cluster differs (here, its inventory says the review
+/// is long overdue), the difference is stated.
+#[test]
+fn a_sub_processor_in_three_clusters_is_reported_once_with_its_differences() {
+    let keys = tempfile::tempdir().unwrap();
+    let (key, signers) = keygen(keys.path(), "fleet-ci");
+    let store = tempfile::tempdir().unwrap();
+    let s = store.path();
+    publish(s, "a", &key, "samples/cluster", "2026-11-20T02:00:00Z");
+    publish(s, "b", &key, "samples/cluster", "2026-11-20T02:00:00Z");
+    let inventory = tempfile::tempdir().unwrap();
+    let stale = inventory.path().join("inventory.yaml");
+    let text = std::fs::read_to_string(common::samples().join("inventory.yaml")).unwrap();
+    let argo = text.find("- id: argo-cd").unwrap();
+    let edited = format!(
+        "{}{}",
+        &text[..argo],
+        text[argo..].replacen("lastReviewed: 2026-08-01", "lastReviewed: 2024-08-01", 1)
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&stale, edited).unwrap();
+    publish_with(
+        s,
+        "c",
+        &key,
+        "samples/cluster",
+        "2026-11-20T02:00:00Z",
+        stale.to_str().unwrap(),
+        &[],
+    )
+    .assert_ok();
+
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().join("r");
+    fleet(s, &o, &["--allowed-signers", signers.to_str().unwrap()]).assert_ok();
+    let doc = fleet_json(&o);
+    let sps = doc["subProcessors"].as_array().unwrap();
+    let ids: Vec<&str> = sps.iter().map(|sp| sp["id"].as_str().unwrap()).collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(ids.len(), unique.len(), "each sub-processor once: {ids:?}");
+    let sp = |id: &str| sps.iter().find(|sp| sp["id"] == id).unwrap();
+    let datadog = sp("datadog");
+    assert_eq!(datadog["clusters"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(datadog["standings"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        datadog["standings"][0]["clusters"],
+        serde_json::json!(["a", "b", "c"])
+    );
+    assert_eq!(datadog["differences"], serde_json::json!([]));
+    let argo = sp("argo-cd");
+    assert_eq!(argo["clusters"], serde_json::json!(["a", "b", "c"]));
+    // An overdue review is a finding as well.
+    assert_eq!(
+        argo["differences"],
+        serde_json::json!(["review", "findings"])
+    );
+    let standings = argo["standings"].as_array().unwrap();
+    assert_eq!(standings.len(), 2);
+    assert_eq!(standings[0]["clusters"], serde_json::json!(["a", "b"]));
+    assert_eq!(standings[1]["clusters"], serde_json::json!(["c"]));
+    assert!(
+        standings[1]["review"]
+            .as_str()
+            .unwrap()
+            .starts_with("overdue since"),
+        "{argo}"
+    );
+
+    // The page: one row per sub-processor, naming its clusters once.
+    let html = std::fs::read_to_string(o.join("fleet-report.html")).unwrap();
+    let section = &html[html.find(">Sub-processors across the fleet<").unwrap()..];
+    let section = &section[..section.find("</table>").unwrap()];
+    let name = datadog["name"].as_str().unwrap();
+    assert_eq!(section.matches(name).count(), 1, "{section}");
+    assert!(section.contains("the same in all 3: "), "{section}");
+    assert!(
+        section.contains("differs in review, findings:"),
+        "{section}"
+    );
+    assert!(
+        section.contains("a, b: ") && section.contains("c: "),
+        "{section}"
+    );
+    // The CSV: one row per sub-processor and standing.
+    let csv = std::fs::read_to_string(o.join("fleet-subprocessors.csv")).unwrap();
+    let datadog_rows: Vec<&str> = csv.lines().filter(|l| l.starts_with("datadog,")).collect();
+    assert_eq!(datadog_rows.len(), 1, "{csv}");
+    assert!(datadog_rows[0].contains(",3,a b c,"), "{}", datadog_rows[0]);
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with("argo-cd,")).count(),
+        2,
+        "{csv}"
+    );
+    if let Some(text) = pdf_text(&o.join("fleet-report.pdf")) {
+        assert_eq!(
+            text.matches("the same in all 3").count(),
+            unique.len() - 1,
             "{text}"
         );
     }
