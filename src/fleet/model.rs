@@ -13,7 +13,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const FLEET_SCHEMA_VERSION: u32 = 1;
+/// 2: a cluster's `problems` are `{kind, detail}` and hold every problem (overdue, incomplete and
+/// chain ones included); `latest.timestamp`; `totals.incomplete` and `totals.timestamped`; a
+/// sub-processor's `clusters` are names, its `standings` group them.
+pub const FLEET_SCHEMA_VERSION: u32 = 2;
 /// Gap and break descriptions kept per cluster; the counts are always complete.
 const MAX_DETAILS: usize = 20;
 

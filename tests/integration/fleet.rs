@@ -550,6 +550,7 @@ fn a_time_stamped_pack_is_judged_as_verify_judges_it_and_shown() {
     assert_eq!(ts["authorityCertificateSha256"].as_str().unwrap().len(), 64);
     assert_eq!(cluster(&doc, "plain")["latest"]["timestamp"], Value::Null);
     assert_eq!(doc["totals"]["timestamped"], 1);
+    assert_eq!(doc["schemaVersion"], 2);
     let csv = std::fs::read_to_string(o.join("fleet-clusters.csv")).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
