@@ -92,6 +92,7 @@ pub fn run(data: &[u8]) {
         let trust = previous::Trust {
             signers: Some(&f.signers),
             tsa: None,
+            strict_time: false,
         };
         let _ = previous::read_verified(&store, CLUSTER, trust).await;
     });

@@ -37,7 +37,7 @@ pub struct ReportArgs {
     /// OpenSSH allowed-signers file: a cluster's latest pack is used only if one of these signed it
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
-    /// The time-stamping authority's certificate: timestamped packs are judged at its time
+    /// The time-stamping authority's certificate: timestamped packs are judged at its time; without it a timestamped latest pack does not verify, as with `verify`
     #[arg(long, value_name = "FILE")]
     pub tsa_certificate: Option<PathBuf>,
     /// Hours between the clusters' scheduled runs; a latest pack older than 1.5 times this is overdue
@@ -132,13 +132,15 @@ fn report(a: ReportArgs, log: &LogArgs) -> CmdResult {
     common::write_outputs(&outputs, &local_store)?;
     let t = &doc.totals;
     outln!(
-        "{} cluster(s): {} current, {} overdue, {} not verified, {} without a pack; {} with chain problems",
+        "{} cluster(s): {} current, {} overdue, {} not verified, {} without a pack; {} incomplete, {} with chain problems, {} time-stamped",
         t.clusters,
         t.current,
         t.overdue,
         t.not_verified,
         t.no_pack,
-        t.chain_problems
+        t.incomplete,
+        t.chain_problems,
+        t.timestamped
     );
     for (name, _) in &files.files {
         outln!("written: {}", a.out.join(name).display());

@@ -58,6 +58,7 @@ pub fn execute(args: ReperformArgs, log: &LogArgs) -> CmdResult {
         let trust = Trust {
             signers: signers.as_deref(),
             tsa: tsa.as_ref(),
+            strict_time: false,
         };
         anyhow::Ok(reperform(store.as_ref(), &prefix, &opts, trust).await)
     })?;

@@ -10,7 +10,7 @@ use crate::pack::index::{INDEX_JSON, IndexAnchor, IndexDocument, StoredIndex, re
 use crate::pack::previous::Trust;
 use crate::pack::previous::{OpenLatestError, open_latest};
 use crate::pack::sign::AllowedSigner;
-use crate::pack::timestamp::PinnedCertificate;
+use crate::pack::timestamp::{PinnedCertificate, TimestampToken};
 use crate::pack::{LatestPointer, Manifest};
 use crate::progress::Progress;
 use crate::report::json::FindingsDocument;
@@ -30,7 +30,8 @@ pub struct FleetReadOptions {
     /// Clusters read at the same time.
     pub concurrency: usize,
     /// The time-stamping authority's certificate: a timestamped latest pack's token must verify
-    /// with it, and its time decides the signing key's validity.
+    /// with it, and its time decides the signing key's validity. Time-stamps are judged as
+    /// `verify` judges them: without it, a time-stamped latest pack does not verify.
     pub tsa_certificate: Option<PinnedCertificate>,
 }
 
@@ -51,6 +52,9 @@ pub struct LatestRead {
     pub manifest: Manifest,
     /// Whether the signer was checked against trusted signers.
     pub signer_trusted: bool,
+    /// The time-stamp token, verified against the authority's certificate; `None` when the
+    /// pack is not time-stamped (a time-stamped pack is read only when its token verifies).
+    pub timestamp: Option<TimestampToken>,
     pub findings: FindingsDocument,
 }
 
@@ -129,6 +133,8 @@ async fn read_cluster(
         Trust {
             signers: options.allowed_signers.as_deref(),
             tsa: options.tsa_certificate.as_ref(),
+            // As `verify`: a time-stamp nobody can check does not pass.
+            strict_time: true,
         },
     )
     .await;
@@ -191,6 +197,7 @@ async fn read_latest(
     }
     Ok(Some(LatestRead {
         signer_trusted: trust.signers.is_some(),
+        timestamp: latest.timestamp().cloned(),
         pointer: latest.pointer,
         manifest: latest.manifest,
         findings,

@@ -2,7 +2,10 @@
 //! page and as a PDF, plus CSV files and `fleet.json`. Every figure is read from the
 //! [`FleetDocument`]; nothing is counted here.
 
-use super::model::{ClusterStatus, FleetDocument};
+use super::model::{
+    ClusterStatus, FleetDocument, FleetSubProcessor, LatestSummary, StandingField,
+    SubProcessorStanding, overdue_after,
+};
 use crate::csv_out;
 use crate::finding::Severity;
 use crate::report::pdf::{PlainDocument, PlainSection, render_plain};
@@ -82,7 +85,7 @@ pub fn document(doc: &FleetDocument, link_clusters: bool) -> PlainDocument {
             ("Cluster", 1.3),
             ("State", 0.8),
             ("Latest pack", 1.5),
-            ("Signature", 1.1),
+            ("Signature, time-stamp", 1.4),
             ("Open findings", 1.3),
             ("Controls", 2.0),
             ("Chain (index.json)", 1.5),
@@ -96,16 +99,18 @@ pub fn document(doc: &FleetDocument, link_clusters: bool) -> PlainDocument {
             .map(|c| Some(format!("{}/index.html", c.cluster)))
             .collect();
     }
+    // The clusters' problems as the model lists them (and the summary counts them).
     let problems: Vec<Vec<String>> = doc
         .clusters
         .iter()
         .flat_map(|c| {
-            c.problems
-                .iter()
-                .chain(c.chain.unknown.iter().map(|u| u as &String))
-                .chain(&c.chain.details)
-                .map(|p| vec![c.cluster.clone(), p.clone()])
-                .collect::<Vec<_>>()
+            c.problems.iter().map(|p| {
+                vec![
+                    c.cluster.clone(),
+                    p.kind.as_str().to_string(),
+                    p.detail.clone(),
+                ]
+            })
         })
         .collect();
     PlainDocument {
@@ -123,11 +128,11 @@ pub fn document(doc: &FleetDocument, link_clusters: bool) -> PlainDocument {
             section(
                 "Problems",
                 if problems.is_empty() {
-                    vec!["None: every latest pack verified, every index agrees with its latest.json, no gap, break or unsigned pack.".into()]
+                    vec!["None: every latest pack verified and is current and complete, every index agrees with its latest.json, no gap, break or unsigned pack.".into()]
                 } else {
-                    Vec::new()
+                    vec!["Every cluster whose latest pack does not verify (manifest, time-stamp, signature or findings), is missing, is overdue or is of an incomplete collection, and every problem of a chain as its index records it.".into()]
                 },
-                &[("Cluster", 1.2), ("Problem", 6.0)],
+                &[("Cluster", 1.2), ("Problem", 0.9), ("Detail", 5.1)],
                 problems,
             ),
             sub_processor_section(doc),
@@ -141,15 +146,16 @@ fn summary(doc: &FleetDocument) -> Vec<String> {
     let t = &doc.totals;
     vec![
         format!(
-            "{} cluster(s) publish to {}: {} current, {} overdue (latest pack older than {} h on a {} h schedule), {} whose latest pack does not verify, {} without a published pack.",
+            "{} cluster(s) publish to {}: {} current, {} overdue (latest pack older than {} h on a {} h schedule), {} whose latest pack does not verify, {} without a published pack; {} whose latest pack is of an incomplete collection.",
             t.clusters,
             doc.store,
             t.current,
             t.overdue,
-            doc.schedule_interval_hours * 3 / 2,
+            overdue_after(doc.schedule_interval_hours),
             doc.schedule_interval_hours,
             t.not_verified,
-            t.no_pack
+            t.no_pack,
+            t.incomplete
         ),
         format!(
             "Open findings in the verified latest packs: {}.",
@@ -161,7 +167,12 @@ fn summary(doc: &FleetDocument) -> Vec<String> {
             "Signatures were checked, but not who made them: no --allowed-signers were given. Findings match their manifests.".into()
         },
         format!(
-            "{} cluster(s) have a gap, a break or an unsigned pack in their chain, or no readable index. Chain health is as each cluster's index.json records it (rebuilt from the pack manifests at every run); `kube-evidence verify --chain` proves a chain pack by pack.",
+            "{} of the {} verified latest pack(s) are time-stamped, each token verified against the authority's certificate (--tsa-certificate). Time-stamps are judged as `kube-evidence verify` judges them: a time-stamped pack whose token does not verify, or cannot be checked because no --tsa-certificate was given, is not verified.",
+            t.timestamped,
+            t.current + t.overdue
+        ),
+        format!(
+            "{} cluster(s) have a gap, a break, an unsigned pack or a folder that is not a pack in their chain, or no readable index. Chain health is as each cluster's index.json records it (rebuilt from the pack manifests at every run); `kube-evidence verify --chain` proves a chain pack by pack.",
             t.chain_problems
         ),
         "Nothing here was read from the clusters themselves: only what each published to the store.".into(),
@@ -195,7 +206,7 @@ fn cluster_row(c: &ClusterStatus) -> Vec<String> {
                     "\ncollection incomplete"
                 }
             ),
-            l.signature.clone(),
+            format!("{}\n{}", l.signature, timestamp_text(l)),
             severities(&l.open_findings),
             l.controls
                 .iter()
@@ -239,6 +250,58 @@ fn cluster_row(c: &ClusterStatus) -> Vec<String> {
     ]
 }
 
+/// Whether and by whom the latest pack is time-stamped.
+fn timestamp_text(l: &LatestSummary) -> String {
+    match &l.timestamp {
+        Some(t) => format!(
+            "time-stamped {} by {}",
+            t.time.format("%Y-%m-%d %H:%M:%S UTC"),
+            t.authority
+        ),
+        None => "not time-stamped".into(),
+    }
+}
+
+/// How a sub-processor stands: what is the same everywhere once, then, where clusters differ,
+/// each group of clusters with what differs.
+fn standings_text(s: &FleetSubProcessor) -> String {
+    let describe = |g: &SubProcessorStanding, same: bool| {
+        StandingField::ALL
+            .into_iter()
+            .filter(|f| s.differences.contains(f) != same)
+            .map(|f| f.describe(g))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let Some(first) = s.standings.first() else {
+        return String::new();
+    };
+    let mut lines = Vec::new();
+    let common = describe(first, true);
+    match (s.clusters.len(), common.is_empty()) {
+        (1, _) => lines.push(common),
+        (_, false) if s.differences.is_empty() => {
+            lines.push(format!("the same in all {}: {common}", s.clusters.len()))
+        }
+        (_, false) => lines.push(format!("in all {}: {common}", s.clusters.len())),
+        (_, true) => {}
+    }
+    if !s.differences.is_empty() {
+        lines.push(format!(
+            "differs in {}:",
+            s.differences
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        for g in &s.standings {
+            lines.push(format!("{}: {}", g.clusters.join(", "), describe(g, false)));
+        }
+    }
+    lines.join("\n")
+}
+
 fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
     let rows = doc
         .sub_processors
@@ -247,17 +310,8 @@ fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
             vec![
                 format!("{} ({})", s.name, s.id),
                 s.vendor.clone(),
-                s.clusters.len().to_string(),
-                s.clusters
-                    .iter()
-                    .map(|c| {
-                        format!(
-                            "{}: {} (declared {}), {} finding(s)",
-                            c.cluster, c.observed_access, c.declared_access, c.findings
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                s.clusters.join(", "),
+                standings_text(s),
             ]
         })
         .collect::<Vec<Vec<String>>>();
@@ -266,13 +320,13 @@ fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
         if rows.is_empty() {
             vec!["No verified latest pack has a sub-processor inventory.".into()]
         } else {
-            vec!["Each sub-processor of the clusters' inventories, with the access its identities hold in each cluster.".into()]
+            vec!["Each sub-processor of the clusters' inventories once, with the clusters that list it: the access its identities hold (observed, and declared in the inventory), its review, and how many identities and findings it has; where clusters differ, each group of clusters is stated.".into()]
         },
         &[
             ("Sub-processor", 1.6),
-            ("Vendor", 1.2),
-            ("Clusters", 0.6),
-            ("Access in each cluster", 4.0),
+            ("Vendor", 1.1),
+            ("Clusters", 1.3),
+            ("Access, review, identities, findings", 3.4),
         ],
         rows,
     )
@@ -371,6 +425,11 @@ fn clusters_csv(doc: &FleetDocument) -> Vec<u8> {
             l.map_or(String::new(), |l| l.age_hours.to_string()),
             l.map_or(String::new(), |l| l.signature.clone()),
             l.map_or(String::new(), |l| l.signing_key_fingerprint.clone()),
+            l.map_or(String::new(), |l| l.timestamp.is_some().to_string()),
+            l.and_then(|l| l.timestamp.as_ref())
+                .map_or(String::new(), |t| t.time.to_rfc3339()),
+            l.and_then(|l| l.timestamp.as_ref())
+                .map_or(String::new(), |t| t.authority.clone()),
             l.map_or(String::new(), |l| l.collection_complete.to_string()),
             open(Severity::Critical),
             open(Severity::High),
@@ -385,8 +444,7 @@ fn clusters_csv(doc: &FleetDocument) -> Vec<u8> {
             h.interrupted.to_string(),
             c.problems
                 .iter()
-                .chain(&h.unknown)
-                .cloned()
+                .map(|p| format!("{}: {}", p.kind.as_str(), p.detail))
                 .collect::<Vec<_>>()
                 .join("; "),
         ]
@@ -400,6 +458,9 @@ fn clusters_csv(doc: &FleetDocument) -> Vec<u8> {
             "age_hours",
             "signature",
             "signing_key_fingerprint",
+            "timestamped",
+            "timestamped_at",
+            "timestamp_authority",
             "collection_complete",
             "open_critical",
             "open_high",
@@ -418,18 +479,27 @@ fn clusters_csv(doc: &FleetDocument) -> Vec<u8> {
     )
 }
 
+/// One row per sub-processor and standing: the clusters where it stands the same way share a
+/// row.
 fn subprocessors_csv(doc: &FleetDocument) -> Vec<u8> {
     let rows = doc.sub_processors.iter().flat_map(|s| {
-        s.clusters.iter().map(|c| {
+        s.standings.iter().map(|g| {
             vec![
                 s.id.clone(),
                 s.name.clone(),
                 s.vendor.clone(),
-                c.cluster.clone(),
-                c.declared_access.clone(),
-                c.observed_access.clone(),
-                c.identities.to_string(),
-                c.findings.to_string(),
+                g.clusters.len().to_string(),
+                g.clusters.join(" "),
+                g.declared_access.clone(),
+                g.observed_access.clone(),
+                g.review.clone(),
+                g.identities.to_string(),
+                g.findings.to_string(),
+                s.differences
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
     });
@@ -438,11 +508,14 @@ fn subprocessors_csv(doc: &FleetDocument) -> Vec<u8> {
             "sub_processor",
             "name",
             "vendor",
-            "cluster",
+            "clusters",
+            "cluster_names",
             "declared_access",
             "observed_access",
+            "review",
             "identities",
             "findings",
+            "differs_in",
         ],
         rows,
     )

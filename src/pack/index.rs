@@ -282,6 +282,7 @@ pub async fn update(
                         tsa: None,
                         strict: false,
                         allow_unsigned: true,
+                        strict_time: false,
                     };
                     if let Err(e) =
                         super::read::open(store, super::read::Target::At(&p.prefix), policy).await

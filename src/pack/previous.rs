@@ -102,6 +102,10 @@ impl From<OpenLatestError> for PreviousPackError {
 pub struct Trust<'a> {
     pub signers: Option<&'a [AllowedSigner]>,
     pub tsa: Option<&'a PinnedCertificate>,
+    /// Time-stamps judged as `verify` judges them ([`super::read::Policy::strict_time`]): a
+    /// time-stamped pack whose token cannot be checked is refused. The fleet report reads so;
+    /// a run building on its previous pack does not.
+    pub strict_time: bool,
 }
 
 /// Opens the pack `latest.json` names, if the cluster has one (see [`LatestPack`]).
@@ -141,6 +145,7 @@ pub async fn pack_newer_than(
         tsa: trust.tsa,
         strict: false,
         allow_unsigned: true,
+        strict_time: false,
     };
     let mut out = BeyondPointer::default();
     for (id, path) in newer {
@@ -243,7 +248,11 @@ async fn open_pack<'a>(
         manifest_sha256,
         recorded_by,
     };
-    super::read::open_whole(store, target, Policy::reader(trust.signers, trust.tsa))
+    let policy = Policy {
+        strict_time: trust.strict_time,
+        ..Policy::reader(trust.signers, trust.tsa)
+    };
+    super::read::open_whole(store, target, policy)
         .await
         .map_err(|e| match e {
             PackError::Store(e) => OpenLatestError::Store(e),
@@ -305,6 +314,12 @@ impl LatestPack<'_> {
     /// Whether the manifest lists `name`.
     pub fn has_file(&self, name: &str) -> bool {
         self.manifest.files.iter().any(|f| f.path == name)
+    }
+
+    /// The pack's time-stamp token as it was judged when the pack was opened: checked against
+    /// the pinned authority (`None`: not time-stamped, or not judged without an authority).
+    pub fn timestamp(&self) -> Option<&super::timestamp::TimestampToken> {
+        self.opened.timestamp.as_ref()
     }
 }
 

@@ -27,12 +27,16 @@ pub struct Policy<'a> {
     pub signers: Option<&'a [AllowedSigner]>,
     /// The time-stamping authority: a time-stamped pack is judged at its attested time.
     pub tsa: Option<&'a PinnedCertificate>,
-    /// An auditor's reading (`verify`): a signature must be by an allowed signer, a time-stamp
-    /// that cannot be checked is a problem, and an unsigned pack is refused unless
-    /// `allow_unsigned`. Otherwise (a reader without trusted keys), any valid signature and an
-    /// unsigned pack are accepted, and with trusted keys only theirs.
+    /// An auditor's reading (`verify`): a signature must be by an allowed signer, and an
+    /// unsigned pack is refused unless `allow_unsigned`. Otherwise (a reader without trusted
+    /// keys), any valid signature and an unsigned pack are accepted, and with trusted keys only
+    /// theirs.
     pub strict: bool,
     pub allow_unsigned: bool,
+    /// A time-stamp is judged as `verify` judges it: one that cannot be checked (no authority
+    /// pinned) is a problem. Otherwise a reader without an authority takes a time-stamped pack
+    /// at its claimed time. `verify` and `fleet report` set it.
+    pub strict_time: bool,
 }
 
 impl<'a> Policy<'a> {
@@ -47,6 +51,7 @@ impl<'a> Policy<'a> {
             tsa,
             strict: false,
             allow_unsigned: signers.is_none(),
+            strict_time: false,
         }
     }
 }
@@ -140,6 +145,9 @@ pub struct OpenedPack<'a> {
     pub signed_at: DateTime<Utc>,
     /// What the signature check said (who signed, or that the pack is unsigned).
     pub signature: String,
+    /// The time-stamp token, checked against the pinned authority; `None` when the pack is not
+    /// time-stamped, or the reader pinned no authority and does not judge time strictly.
+    pub timestamp: Option<timestamp::TimestampToken>,
 }
 
 impl std::fmt::Debug for OpenedPack<'_> {
@@ -254,6 +262,7 @@ pub async fn open<'a>(
         manifest_bytes,
         signed_at: time.signed_at,
         signature,
+        timestamp: time.token,
     })
 }
 
@@ -316,6 +325,8 @@ pub fn judge_place(manifest: &Manifest, prefix: &str) -> Result<(), PackProblem>
 pub struct TimeJudgement {
     pub signed_at: DateTime<Utc>,
     pub outcome: Option<Result<String, PackProblem>>,
+    /// The token, when it verified against the pinned authority.
+    pub token: Option<timestamp::TimestampToken>,
 }
 
 /// `manifest.json.tsr`: the RFC 3161 token over the manifest, signed by the authority the
@@ -331,12 +342,15 @@ pub fn judge_timestamp(
     let judged = |outcome| TimeJudgement {
         signed_at: claimed,
         outcome: Some(outcome),
+        token: None,
+    };
+    let unjudged = TimeJudgement {
+        signed_at: claimed,
+        outcome: None,
+        token: None,
     };
     if !manifest.timestamped {
-        return TimeJudgement {
-            signed_at: claimed,
-            outcome: None,
-        };
+        return unjudged;
     }
     let Some(reply) = reply else {
         return judged(Err(PackProblem::Timestamp(format!(
@@ -344,14 +358,11 @@ pub fn judge_timestamp(
         ))));
     };
     let Some(cert) = policy.tsa else {
-        return match policy.strict {
+        return match policy.strict_time {
             true => judged(Err(PackProblem::Timestamp(format!(
                 "{TIMESTAMP_FILE} cannot be checked: no --tsa-certificate was given; signatures are checked at the pack's own publication time"
             )))),
-            false => TimeJudgement {
-                signed_at: claimed,
-                outcome: None,
-            },
+            false => unjudged,
         };
     };
     match timestamp::verify(reply, manifest_bytes, cert) {
@@ -363,6 +374,7 @@ pub fn judge_timestamp(
                 token.gen_time.format("%Y-%m-%dT%H:%M:%SZ"),
                 (token.gen_time - claimed).num_minutes()
             ))),
+            token: Some(token),
         },
         Err(e) => judged(Err(PackProblem::Timestamp(format!(
             "{TIMESTAMP_FILE}: {e}"

@@ -34,6 +34,8 @@ pub struct TimestampToken {
     pub policy: String,
     /// SHA-256 of the pinned certificate that signed it, hex.
     pub tsa_certificate_sha256: String,
+    /// The subject of that certificate (`CN=..., O=...`): who the authority is.
+    pub tsa_subject: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -220,6 +222,7 @@ pub fn request(manifest: &[u8]) -> Vec<u8> {
 pub struct PinnedCertificate {
     der: Vec<u8>,
     key: PublicKeyInfo,
+    subject: String,
 }
 
 #[derive(Debug, Clone)]
@@ -241,7 +244,9 @@ impl PinnedCertificate {
         t.expect(0x30, "signature")?;
         t.expect(0x30, "issuer")?;
         t.expect(0x30, "validity")?;
-        t.expect(0x30, "subject")?;
+        // Shown, never checked: a subject this reader cannot spell does not refuse the key.
+        let subject = distinguished_name(t.expect(0x30, "subject")?)
+            .unwrap_or_else(|e| format!("(subject not readable: {e})"));
         let spki = t.expect(0x30, "subjectPublicKeyInfo")?;
         let mut s = seq(spki);
         let mut alg = seq(s.expect(0x30, "algorithm")?);
@@ -270,12 +275,52 @@ impl PinnedCertificate {
             )));
         };
         let der = cert.raw.to_vec();
-        Ok(PinnedCertificate { der, key })
+        Ok(PinnedCertificate { der, key, subject })
     }
 
     pub fn sha256_hex(&self) -> String {
         hex::encode(Sha256::digest(&self.der))
     }
+
+    /// The certificate's subject as text (`CN=..., O=...`), as the authority names itself.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
+/// A `Name` as text, most specific last as written in the certificate (`C=.., O=.., CN=..`):
+/// the common attribute types by their short names, others by OID; values that are not text
+/// are shown as `#hex`. Control characters are dropped (the text is shown in reports).
+fn distinguished_name(name: Tlv<'_>) -> Result<String> {
+    let mut parts = Vec::new();
+    let mut rdns = seq(name);
+    while !rdns.is_empty() {
+        let mut set = seq(rdns.expect(0x31, "RelativeDistinguishedName")?);
+        while !set.is_empty() {
+            let mut atv = seq(set.expect(0x30, "AttributeTypeAndValue")?);
+            let oid = atv.expect(0x06, "attribute type")?.content;
+            let value = atv.any()?;
+            let key = match oid {
+                [0x55, 0x04, 0x03] => "CN".to_string(),
+                [0x55, 0x04, 0x06] => "C".to_string(),
+                [0x55, 0x04, 0x07] => "L".to_string(),
+                [0x55, 0x04, 0x08] => "ST".to_string(),
+                [0x55, 0x04, 0x0a] => "O".to_string(),
+                [0x55, 0x04, 0x0b] => "OU".to_string(),
+                other => oid_text(other),
+            };
+            // UTF8String, PrintableString, T61String, IA5String.
+            let text = match value.tag {
+                0x0c | 0x13 | 0x14 | 0x16 => String::from_utf8_lossy(value.content)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect(),
+                _ => format!("#{}", hex::encode(value.content)),
+            };
+            parts.push(format!("{key}={text}"));
+        }
+    }
+    Ok(parts.join(", "))
 }
 
 fn pem_or_der(bytes: &[u8]) -> Result<Vec<u8>> {
@@ -461,6 +506,7 @@ pub fn verify(reply: &[u8], manifest: &[u8], cert: &PinnedCertificate) -> Result
         gen_time,
         policy,
         tsa_certificate_sha256: cert.sha256_hex(),
+        tsa_subject: cert.subject.clone(),
     })
 }
 
@@ -482,6 +528,33 @@ mod tests {
         assert_eq!(s.expect(0x02, "nonce").unwrap().content, nonce_for(&digest));
         assert_eq!(s.expect(0x01, "certReq").unwrap().content, [0xff]);
         assert_eq!(oid_text(OID_SHA256), "2.16.840.1.101.3.4.2.1");
+    }
+
+    #[test]
+    fn a_certificate_subject_reads_as_text() {
+        let atv = |oid: &[u8], tag: u8, value: &[u8]| {
+            encode(
+                0x31,
+                &encode(0x30, &[encode(0x06, oid), encode(tag, value)].concat()),
+            )
+        };
+        let name = encode(
+            0x30,
+            &[
+                atv(&[0x55, 0x04, 0x06], 0x13, b"DE"),
+                atv(&[0x55, 0x04, 0x0a], 0x0c, "Zeitstempel GmbH".as_bytes()),
+                atv(&[0x55, 0x04, 0x03], 0x13, b"TSA\n1"),
+                atv(&[0x55, 0x04, 0x2e], 0x04, &[0xab]),
+            ]
+            .concat(),
+        );
+        let tlv = Reader::new(&name).any().unwrap();
+        assert_eq!(
+            distinguished_name(tlv).unwrap(),
+            "C=DE, O=Zeitstempel GmbH, CN=TSA1, 2.5.4.46=#ab"
+        );
+        let truncated = encode(0x30, &[0x31, 0x05, 0x30]);
+        assert!(distinguished_name(Reader::new(&truncated).any().unwrap()).is_err());
     }
 
     #[test]

@@ -188,6 +188,7 @@ fn policy(opts: &VerifyOptions) -> super::read::Policy<'_> {
         tsa: opts.tsa_certificate.as_ref(),
         strict: true,
         allow_unsigned: opts.allow_unsigned,
+        strict_time: true,
     }
 }
 

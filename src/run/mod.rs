@@ -352,6 +352,7 @@ async fn collect_and_publish(
     let trust = pack::previous::Trust {
         signers: store_signers.as_deref(),
         tsa: inputs.timestamp_certificate.as_ref(),
+        strict_time: false,
     };
     let (previous, retention) = previous_pack(store, cluster, trust, taken_at).await?;
     refuse_rolled_back_pointer(store, cluster, &listed, previous.as_ref(), trust).await?;

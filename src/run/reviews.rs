@@ -415,6 +415,7 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
     let trust = crate::pack::previous::Trust {
         signers: plan.trusted,
         tsa: None,
+        strict_time: false,
     };
     let latest = crate::pack::previous::read_verified(store, plan.cluster, trust)
         .await
