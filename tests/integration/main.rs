@@ -43,3 +43,4 @@ mod trust;
 mod updates;
 mod usage;
 mod vendor_review;
+mod workload;
