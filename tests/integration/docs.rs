@@ -93,3 +93,113 @@ fn query_examples_run_and_name_real_subjects() {
         assert!(!r.stderr.contains("warning"), "{command}: {}", r.stderr);
     }
 }
+
+/// The words of a documented command line that name the command: `kube-evidence review start
+/// --x` is `review start` (a word is a subcommand while it has no `-` and the command before it
+/// has subcommands).
+fn command_words<'l>(
+    words: &[&'l str],
+    has_subcommands: &mut dyn FnMut(&[&str]) -> bool,
+) -> Vec<&'l str> {
+    let mut command = Vec::new();
+    for w in words {
+        if w.starts_with('-') || !has_subcommands(&command) {
+            break;
+        }
+        command.push(*w);
+    }
+    command
+}
+
+/// Every flag a documented command line uses (README.md and docs/*.md, in code blocks) is one
+/// that command takes: its `--help` lists it (or the global options do). A page that shows
+/// `--reviewers` on `run` fails here.
+#[test]
+fn every_flag_in_a_documented_command_line_is_one_that_command_takes() {
+    use std::collections::BTreeMap;
+    let repo = common::repo();
+    let mut helps: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    let mut help = |command: &[&str]| -> String {
+        let key: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+        helps
+            .entry(key)
+            .or_insert_with(|| {
+                let mut args: Vec<&str> = command.to_vec();
+                args.push("--help");
+                common::run(&args, &[], &common::repo()).stdout
+            })
+            .clone()
+    };
+    let global = help(&[]);
+    let mut pages = vec![repo.join("README.md")];
+    for e in std::fs::read_dir(repo.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            pages.push(p);
+        }
+    }
+    pages.sort();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        let mut in_code = false;
+        // A command may go on over `\` continuations.
+        let mut pending = String::new();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+                continue;
+            }
+            if !in_code {
+                continue;
+            }
+            let line = line.trim().trim_start_matches("$ ");
+            if pending.is_empty() && !line.starts_with("kube-evidence ") {
+                continue;
+            }
+            pending.push_str(line.trim_end_matches('\\'));
+            pending.push(' ');
+            if line.ends_with('\\') {
+                continue;
+            }
+            let whole = std::mem::take(&mut pending);
+            // The command line alone: not what a pipe or a comment adds.
+            let cut = whole.split(['|', '#', '>']).next().unwrap_or_default();
+            let words: Vec<&str> = cut.split_whitespace().skip(1).collect();
+            let command =
+                command_words(&words, &mut |c: &[&str]| help(c).contains("\nCommands:\n"));
+            let own = help(&command);
+            if !own.contains("Usage:") {
+                wrong.push(format!(
+                    "{}:{}: `kube-evidence {}` is not a command",
+                    page.display(),
+                    n + 1,
+                    command.join(" ")
+                ));
+                continue;
+            }
+            for flag in words.iter().filter(|w| w.starts_with("--")) {
+                let flag = flag.split('=').next().unwrap();
+                checked += 1;
+                let listed = |h: &str| {
+                    h.contains(&format!("{flag} "))
+                        || h.contains(&format!("{flag}\n"))
+                        || h.contains(&format!("{flag}[="))
+                        || h.contains(&format!("{flag}="))
+                        || h.contains(&format!("{flag},"))
+                };
+                if !listed(&own) && !listed(&global) {
+                    wrong.push(format!(
+                        "{}:{}: `kube-evidence {}` takes no {flag}",
+                        page.display(),
+                        n + 1,
+                        command.join(" ")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} documented flags found");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
