@@ -29,12 +29,16 @@ where
 /// A cell a spreadsheet would evaluate (it starts with `=`, `+`, `-`, `@`, a tab or a carriage
 /// return, as OWASP's CSV injection guidance lists) gets a leading `'`, which spreadsheets show
 /// as text. Plain numbers such as `-1` stay as they are.
+///
+/// Bidirectional overrides and invisible characters are written as visible `\u{..}` escapes
+/// (`crate::diag::visible`), so a cell cannot read as another name.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
     let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let shown = crate::diag::visible(cell);
     if risky && cell.parse::<f64>().is_err() {
-        Cow::Owned(format!("'{cell}"))
+        Cow::Owned(format!("'{shown}"))
     } else {
-        Cow::Borrowed(cell)
+        shown
     }
 }
 
@@ -50,7 +54,8 @@ mod tests {
             ("-2+3", "'-2+3"),
             ("@SUM(A1)", "'@SUM(A1)"),
             ("\t=1", "'\t=1"),
-            ("\r=1", "'\r=1"),
+            ("\r=1", "'\\u{d}=1"),
+            ("admin\u{202e}txt", "admin\\u{202e}txt"),
             ("-1", "-1"),
             ("+3.5", "+3.5"),
             ("alice@example.com", "alice@example.com"),

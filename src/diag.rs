@@ -134,6 +134,29 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Text from input, made safe for a page a person reads (HTML, PDF, a spreadsheet): like
+/// [`escape`], but line breaks and tabs stay (a page lays them out; they forge nothing there).
+/// Bidirectional overrides and invisible characters would make a name read as another.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(hidden_on_a_page) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden_on_a_page(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether a character is shown as an escape on a page (see [`visible`]).
+pub fn hidden_on_a_page(c: char) -> bool {
+    needs_escape(c) && c != '\n' && c != '\t'
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(

@@ -381,6 +381,7 @@ pub fn render_html(doc: &IndexDocument, generated_at: DateTime<Utc>) -> Vec<u8> 
         })
         .collect();
     let mut tera = tera::Tera::new();
+    crate::report::escape::configure(&mut tera);
     // The template is part of the binary and covered by tests: failing here is a bug, not input.
     tera.add_raw_template(INDEX_HTML, TEMPLATE)
         .expect("the index template parses");

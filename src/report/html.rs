@@ -31,6 +31,7 @@ pub fn render(model: &ReportModel) -> Vec<u8> {
         trend: trend.as_ref().map(chart::to_svg).unwrap_or_default(),
     };
     let mut tera = tera::Tera::new();
+    super::escape::configure(&mut tera);
     // The template is part of the binary and covered by tests: failing here is a bug, not input.
     tera.add_raw_template(NAME, TEMPLATE)
         .expect("the report template parses");

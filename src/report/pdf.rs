@@ -53,19 +53,51 @@ impl Face {
         }
     }
 
-    /// Width of `text` at `size` points.
+    /// Width of `text` at `size` points, as [`Face::printable`] shows it.
     fn width(&self, text: &str, size: f32) -> f32 {
         let mut cache = self.advances.borrow_mut();
         let units: f32 = text
             .chars()
             .map(|c| {
-                *cache.entry(c).or_insert_with(|| {
-                    let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
-                    f32::from(self.parsed.get_horizontal_advance(gid))
+                *cache.entry(c).or_insert_with(|| match self.escaped(c) {
+                    Some(shown) => shown.chars().map(|e| self.advance(e)).sum(),
+                    None => self.advance(c),
                 })
             })
             .sum();
         units / self.units_per_em * size
+    }
+
+    fn advance(&self, c: char) -> f32 {
+        let gid = self.parsed.lookup_glyph_index(c as u32).unwrap_or(0);
+        f32::from(self.parsed.get_horizontal_advance(gid))
+    }
+
+    /// How a character the page must not show as itself is written: a bidirectional override
+    /// or an invisible character (it would make a name read as another), or one the font has no
+    /// glyph for (an empty box says nothing), as its `\u{..}` escape.
+    fn escaped(&self, c: char) -> Option<String> {
+        let no_glyph = !c.is_whitespace()
+            && self
+                .parsed
+                .lookup_glyph_index(c as u32)
+                .is_none_or(|g| g == 0);
+        (crate::diag::hidden_on_a_page(c) || no_glyph).then(|| format!("\\u{{{:x}}}", c as u32))
+    }
+
+    /// `text` as the page shows it (see [`Face::escaped`]).
+    fn printable<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if text.chars().all(|c| self.escaped(c).is_none()) {
+            return std::borrow::Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            match self.escaped(c) {
+                Some(e) => out.push_str(&e),
+                None => out.push(c),
+            }
+        }
+        std::borrow::Cow::Owned(out)
     }
 
     /// Splits `text` into lines no wider than `width`: at spaces where possible, inside a word
@@ -208,7 +240,9 @@ impl Layout {
         if s.is_empty() {
             return;
         }
-        let id = self.face(w).id.clone();
+        let face = self.face(w);
+        let id = face.id.clone();
+        let shown = face.printable(s).into_owned();
         self.ops.extend([
             Op::StartTextSection,
             Op::SetFillColor { col: color(c) },
@@ -218,7 +252,7 @@ impl Layout {
             },
             Op::SetTextCursor { pos: point(x, y) },
             Op::ShowText {
-                items: vec![TextItem::Text(s.to_string())],
+                items: vec![TextItem::Text(shown)],
             },
             Op::EndTextSection,
         ]);

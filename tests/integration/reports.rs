@@ -714,3 +714,60 @@ fn pdf_links_lead_from_controls_to_findings_and_back() {
         first_findings_link.1
     );
 }
+
+/// Names chosen by whoever creates objects reach every page as what they are: a user whose name
+/// carries a right-to-left override, a zero-width space, CJK and an emoji is written with visible
+/// `\u{..}` escapes in the HTML and the CSV (an override or an invisible character never reaches
+/// the reader raw), and in the PDF wherever the font has no glyph (never an empty box).
+#[test]
+#[ignore = "needs poppler-utils (pdftotext); tests/run.sh installs them and runs this"]
+fn names_that_would_read_as_others_are_shown_as_escapes_on_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump");
+    std::fs::create_dir(&dump).unwrap();
+    for e in std::fs::read_dir(common::samples().join("cluster")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dump.join(p.file_name().unwrap())).unwrap();
+    }
+    let name = "ops-\u{202e}exe.txt\u{200b}-山田-🦀";
+    let binding = serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "spoof"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": name}]
+    });
+    std::fs::write(dump.join("99-spoof.json"), binding.to_string()).unwrap();
+    let out = dir.path().join("out");
+    common::sample_run(
+        &out,
+        dump.to_str().unwrap(),
+        "2026-11-20T02:00:00Z",
+        &[],
+        &[],
+    )
+    .assert_ok();
+    let pack = &common::pack_dirs(&out)[0];
+    let shown = "ops-\\u{202e}exe.txt\\u{200b}-山田-🦀";
+    for file in ["report.html", "findings.csv", "access-matrix.csv"] {
+        let page = text(pack, file);
+        assert!(
+            page.contains(shown),
+            "{file} does not show the name escaped"
+        );
+        assert!(
+            !page.contains('\u{202e}') && !page.contains('\u{200b}'),
+            "{file} carries the override or the zero-width space raw"
+        );
+    }
+    let pdf = pack.join("report.pdf");
+    let pdf_text =
+        String::from_utf8(tool("pdftotext", &[pdf.to_str().unwrap(), "-"]).stdout).unwrap();
+    let flat: String = pdf_text.split_whitespace().collect();
+    assert!(flat.contains("ops-\\u{202e}exe.txt\\u{200b}"), "{pdf_text}");
+    assert!(!pdf_text.contains('\u{202e}') && !pdf_text.contains('\u{200b}'));
+    // The bundled font has no glyph for these: escapes, not boxes.
+    assert!(
+        flat.contains("\\u{5c71}\\u{7530}") && flat.contains("\\u{1f980}"),
+        "{pdf_text}"
+    );
+}
