@@ -1425,29 +1425,29 @@ fn finding_row(f: &Finding) -> FindingRow {
 /// subjects of the open ones; most severe rule first, then the most findings.
 fn rule_summaries(a: &Assessment) -> Vec<RuleSummary> {
     use std::collections::BTreeSet;
-    let mut by_rule: BTreeMap<
-        &str,
-        (
-            Severity,
-            &str,
-            usize,
-            usize,
-            BTreeSet<&crate::rbac::SubjectRef>,
-        ),
-    > = BTreeMap::new();
+    // One row per rule and severity: a rule's findings may be of several (an exception or the
+    // rule itself grades them), and a row's severity is that of every finding it counts.
+    // (severity, title, open, accepted, subjects of the open ones)
+    type Row<'f> = (
+        Severity,
+        &'f str,
+        usize,
+        usize,
+        BTreeSet<&'f crate::rbac::SubjectRef>,
+    );
+    let mut by_rule: BTreeMap<(&str, Severity), Row<'_>> = BTreeMap::new();
     for f in &a.analysis.findings {
         let class = f.class();
         if class == FindingClass::System {
             continue;
         }
-        let e = by_rule.entry(f.rule_id.as_str()).or_insert((
+        let e = by_rule.entry((f.rule_id.as_str(), f.severity)).or_insert((
             f.severity,
             f.title.as_str(),
             0,
             0,
             BTreeSet::new(),
         ));
-        e.0 = e.0.max(f.severity);
         if class == FindingClass::Open {
             e.2 += 1;
             e.4.extend(f.subjects.iter());
@@ -1458,7 +1458,7 @@ fn rule_summaries(a: &Assessment) -> Vec<RuleSummary> {
     let mut rows: Vec<RuleSummary> = by_rule
         .into_iter()
         .map(
-            |(rule, (sev, title, open, accepted, subjects))| RuleSummary {
+            |((rule, _), (sev, title, open, accepted, subjects))| RuleSummary {
                 rule_id: rule.to_string(),
                 severity: sev.to_string(),
                 title: bounds::line(title),

@@ -224,6 +224,22 @@ fn check_completeness(r: &Rendered) {
         by_rule, open,
         "the rules table adds up to the open findings"
     );
+    // Each row of the rules table, recomputed from findings.json: its open findings are all of
+    // its rule and of its severity.
+    for row in &r.model.rules {
+        let recomputed = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["ruleId"] == row.rule_id.as_str()
+                    && f["severity"] == row.severity.as_str()
+                    && f["status"] == "open"
+                    && f["system"] != true
+            })
+            .count();
+        assert_eq!(recomputed, row.open, "{} {}", row.rule_id, row.severity);
+    }
     // The population file has a row per holding, whatever the matrix shows.
     let mut text = String::new();
     std::io::Read::read_to_string(
