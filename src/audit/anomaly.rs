@@ -8,7 +8,7 @@
 //! crossing midnight does, is judged again with what is now known of it, never against an empty
 //! baseline.
 
-use super::assess::{MIN_SPIKE_DENIED, MIN_SPIKE_REQUESTS, UsageContext, UsageInput};
+use super::input::{MIN_SPIKE_DENIED, MIN_SPIKE_REQUESTS, UsageContext, UsageInput};
 use super::usage::{DayActivity, UsageRecord, Use};
 use crate::finding::Finding;
 use crate::rbac::{Identity, SubjectRef};
@@ -100,7 +100,7 @@ fn baseline_anomalies(
     subject: &SubjectRef,
     days: &super::compact::DayMap<DayActivity>,
     split: &Split,
-    options: &super::assess::UsageOptions,
+    options: &super::input::UsageOptions,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut before = Baseline::default();
@@ -120,7 +120,7 @@ fn judge_day(
     a: &DayActivity,
     before: &Baseline<'_>,
     baseline_days: usize,
-    options: &super::assess::UsageOptions,
+    options: &super::input::UsageOptions,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let n = baseline_days as f64;
@@ -320,8 +320,8 @@ fn no_grant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::assess::UsageOptions;
     use crate::audit::event::Event;
+    use crate::audit::input::UsageOptions;
     use crate::audit::usage::UsageBuilder;
     use crate::rbac::RbacIndex;
     use crate::snapshot::{ClusterInfo, Snapshot};

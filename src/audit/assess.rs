@@ -4,16 +4,12 @@
 //! what the log itself failed to cover (KE-COL-003). Every conclusion states the days of log it
 //! rests on.
 
-use super::event::AccessKey;
 use super::read::Coverage;
 use super::usage::{UsageRecord, Use, window_start};
 use crate::finding::Finding;
 use crate::rbac::grant_set::GrantSet;
 use crate::rbac::index::{Grant, RbacIndex};
-use crate::rbac::{
-    Identity, NonResourceRequest, Request, ResourceRequest, SubjectRef, rule_allows,
-};
-use crate::rules::grants::Holding;
+use crate::rbac::{Identity, SubjectRef};
 use crate::rules::system::is_system_subject;
 use crate::rules::{RuleId, new_finding};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -21,50 +17,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How use is judged (the run configuration's `usageWindowDays` and `anomalyRateMultiple`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct UsageOptions {
-    pub window_days: u32,
-    /// A day's requests (or denials) above this multiple of the baseline's daily mean is an
-    /// anomaly.
-    pub rate_multiple: f64,
-}
-
-impl Default for UsageOptions {
-    fn default() -> Self {
-        UsageOptions {
-            window_days: 90,
-            rate_multiple: 10.0,
-        }
-    }
-}
-
-/// Below these daily counts a rate or denial "spike" is noise, whatever its multiple.
-pub const MIN_SPIKE_REQUESTS: u64 = 100;
-pub const MIN_SPIKE_DENIED: u64 = 10;
-
-/// The usage evidence of one run.
-#[derive(Debug, Clone)]
-pub struct UsageInput {
-    /// The rolling record: the previous pack's merged with this run's log, pruned to the window.
-    pub record: UsageRecord,
-    /// This run's log alone.
-    pub current: UsageRecord,
-    /// The record continues a previous pack's (else this log is the whole record, and its
-    /// earlier days are the baseline of anomalies).
-    pub continued: bool,
-    pub coverage: Coverage,
-    pub options: UsageOptions,
-}
-
-/// What the rest of the analysis gives this one.
-pub struct UsageContext<'a> {
-    pub index: &'a RbacIndex,
-    pub holdings: &'a [Holding],
-    /// Subject -> the sub-processor (inventory id) it belongs to.
-    pub owners: &'a BTreeMap<SubjectRef, String>,
-    pub today: NaiveDate,
-}
+pub use super::exercise::{exercises, request_of};
+pub use super::input::{
+    MIN_SPIKE_DENIED, MIN_SPIKE_REQUESTS, UsageContext, UsageInput, UsageOptions,
+};
 
 /// The usage part of `findings.json`: the window, what the log covered, and per subject of
 /// interest what it holds against what it used.
@@ -369,45 +325,6 @@ pub fn held_grants(index: &RbacIndex, record: &UsageRecord, subject: &SubjectRef
         .collect()
 }
 
-/// Whether an allowed use falls under the grant: in its scope, and allowed by its rule exactly
-/// as the authorizer would. The record keeps no object names, so a rule limited to names counts
-/// as used when everything else matches (never claiming non-use the log cannot show).
-pub fn exercises(u: &Use, g: &Grant) -> bool {
-    if u.allowed == 0 {
-        return false;
-    }
-    let a = &u.access;
-    if let Some(ns) = &g.namespace
-        && a.namespace != **ns
-    {
-        return false;
-    }
-    rule_allows(&request_of(a, ""), &g.rule)
-        || g.rule
-            .resource_names
-            .iter()
-            .any(|n| rule_allows(&request_of(a, n), &g.rule))
-}
-
-/// The authorization request an access stands for.
-pub fn request_of(a: &AccessKey, name: &str) -> Request {
-    if a.resource.is_empty() {
-        Request::NonResource(NonResourceRequest {
-            verb: a.verb.clone(),
-            path: a.non_resource_url.clone(),
-        })
-    } else {
-        Request::Resource(ResourceRequest {
-            verb: a.verb.clone(),
-            api_group: a.api_group.clone(),
-            resource: a.resource.clone(),
-            subresource: a.subresource.clone(),
-            namespace: a.namespace.clone(),
-            name: name.to_string(),
-        })
-    }
-}
-
 /// One finding per (subject, binding): the rules of the binding's role it did not use.
 fn unused_findings(scoped: &Scoped, unused: &[Grant], q: &Qualifier) -> Vec<Finding> {
     let mut by_binding: BTreeMap<(String, String), Vec<Grant>> = BTreeMap::new();
@@ -577,6 +494,7 @@ fn log_summary(c: &Coverage) -> LogSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::event::AccessKey;
     use crate::snapshot::PolicyRule;
     use std::sync::Arc;
 

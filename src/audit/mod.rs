@@ -12,6 +12,8 @@ pub mod anomaly;
 pub mod assess;
 pub mod compact;
 pub mod event;
+pub mod exercise;
+pub mod input;
 pub mod load;
 pub mod read;
 pub mod resume;

@@ -4,8 +4,8 @@
 //! bindings to them, as YAML to review and apply (the pack's `suggested-roles/`, and
 //! `kube-evidence usage SUBJECT`).
 
-use super::assess::{exercises, request_of};
 use super::event::AccessKey;
+use super::exercise::{exercises, request_of};
 use super::usage::Use;
 use crate::rbac::matching::rule_allows;
 use crate::rbac::{Grant, SubjectRef};
