@@ -228,3 +228,75 @@ fn the_checker_sees_grouped_and_qualified_uses() {
     );
     assert!(modules_named(code_of("/// see `crate::run`")).is_empty());
 }
+
+/// Within a top-level module, no file (or sub-module folder) uses one that uses it, however
+/// long the loop: two files that need each other are one thing, or share a third. Test modules
+/// are left out (a test may read anything of its module).
+#[test]
+fn no_file_imports_one_that_imports_it() {
+    use std::collections::{BTreeMap, BTreeSet};
+    // (top module, part) -> parts of the same top module it names.
+    let mut uses: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut parts: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, path) in library_files() {
+        let rel = path.strip_prefix(src_dir().join(&module)).ok();
+        let Some(part) = rel.and_then(|r| r.components().next()).map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string()
+        }) else {
+            continue;
+        };
+        if part == "mod" {
+            continue;
+        }
+        parts
+            .entry(module.clone())
+            .or_default()
+            .insert(part.clone());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let slot = uses.entry((module.clone(), part.clone())).or_default();
+        for line in code.lines().map(code_of) {
+            for prefix in ["super::".to_string(), format!("crate::{module}::")] {
+                let mut rest = line;
+                while let Some(i) = rest.find(&prefix) {
+                    rest = &rest[i + prefix.len()..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() && name != part {
+                        slot.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    let mut loops = Vec::new();
+    for (module, names) in &parts {
+        let edges = |from: &str| -> Vec<String> {
+            uses.get(&(module.clone(), from.to_string()))
+                .map(|s| s.iter().filter(|n| names.contains(*n)).cloned().collect())
+                .unwrap_or_default()
+        };
+        for start in names {
+            // Every part reachable from `start`; a loop when `start` is among them.
+            let mut seen = BTreeSet::new();
+            let mut todo = edges(start);
+            while let Some(next) = todo.pop() {
+                if seen.insert(next.clone()) {
+                    todo.extend(edges(&next));
+                }
+            }
+            if seen.contains(start) {
+                loops.push(format!("{module}::{start}"));
+            }
+        }
+    }
+    assert!(
+        loops.is_empty(),
+        "parts in an import loop (each reaches itself through the files it uses): {loops:?}"
+    );
+}
