@@ -80,8 +80,9 @@ impl ClusterSource {
         config.write_timeout = Some(options.request_timeout);
         config.connect_timeout = Some(Duration::from_secs(10));
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| {
-            SourceError::Cluster(format!("cannot build a client for {server}: {e}"))
+        let client = kube::Client::try_from(config).map_err(|source| SourceError::Client {
+            server: server.clone(),
+            source,
         })?;
         Ok(ClusterSource {
             client,
@@ -127,24 +128,21 @@ async fn load_config(options: &ClusterOptions) -> Result<kube::Config, SourceErr
         ..Default::default()
     };
     if let Some(path) = &options.kubeconfig {
-        let file = kube::config::Kubeconfig::read_from(path).map_err(|e| {
-            SourceError::Cluster(format!("cannot read kubeconfig {}: {e}", path.display()))
-        })?;
+        let kubeconfig = |source| SourceError::Kubeconfig {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = kube::config::Kubeconfig::read_from(path).map_err(kubeconfig)?;
         return kube::Config::from_custom_kubeconfig(file, &kube_options)
             .await
-            .map_err(|e| SourceError::Cluster(format!("kubeconfig {}: {e}", path.display())));
+            .map_err(kubeconfig);
     }
     if options.context.is_none() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
-        return kube::Config::incluster()
-            .map_err(|e| SourceError::Cluster(format!("in-cluster configuration failed: {e}")));
+        return kube::Config::incluster().map_err(|source| SourceError::InCluster { source });
     }
     kube::Config::from_kubeconfig(&kube_options)
         .await
-        .map_err(|e| {
-            SourceError::Cluster(format!(
-                "no cluster configuration: not running in a cluster, and the kubeconfig (KUBECONFIG or ~/.kube/config) cannot be used: {e}"
-            ))
-        })
+        .map_err(|source| SourceError::NoConfiguration { source })
 }
 
 /// One request's failure, classified.

@@ -57,6 +57,30 @@ pub enum SourceError {
     Invalid(Diagnostics),
     #[error("collection from the cluster failed: {0}")]
     Cluster(String),
+    #[error("collection from the cluster failed: cannot build a client for {server}")]
+    Client {
+        server: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("collection from the cluster failed: cannot use kubeconfig {path}")]
+    Kubeconfig {
+        path: String,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("collection from the cluster failed: in-cluster configuration failed")]
+    InCluster {
+        #[source]
+        source: kube::config::InClusterError,
+    },
+    #[error(
+        "collection from the cluster failed: no cluster configuration: not running in a cluster, and the kubeconfig (KUBECONFIG or ~/.kube/config) cannot be used"
+    )]
+    NoConfiguration {
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
     #[error("internal error while collecting: {0}")]
     Internal(String),
 }
