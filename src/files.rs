@@ -19,9 +19,13 @@ pub const DIFF_JSON: &str = "diff.json";
 pub const CHANGES_CSV: &str = "changes.csv";
 pub const REVIEWS_CSV: &str = "reviews.csv";
 pub const REVIEWS_JSON: &str = "reviews.json";
-pub const USAGE_JSON: &str = "usage.json";
+/// The rolling usage record, gzip-compressed (it reaches tens of megabytes on a large cluster).
+pub const USAGE_RECORD: &str = "usage.json.gz";
+/// The rolling usage record as packs written before it was compressed carry it: read (so a
+/// chain continues across the upgrade), never written.
+pub const USAGE_RECORD_PLAIN: &str = "usage.json";
 pub const USAGE_NIGHT: &str = "usage-night.json.gz";
-pub const USAGE_CSV: &str = "usage.csv";
+pub const USAGE_ROWS: &str = "usage.csv.gz";
 pub const VENDOR_UPDATES_JSON: &str = "vendor-updates.json";
 pub const VENDOR_UPDATES_CSV: &str = "vendor-updates.csv";
 

@@ -1,4 +1,4 @@
-//! The usage record (`usage.json`): per subject, per access (verb, API group, resource,
+//! The usage record (`usage.json.gz`): per subject, per access (verb, API group, resource,
 //! subresource, namespace, or non-resource URL), when it was first and last seen, how often,
 //! allowed and denied, and from where. A nightly run sees one night of log; the record is merged
 //! run after run, and says which days of log it was built from, so "unused for 90 days" is only
@@ -10,7 +10,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const USAGE_FILE: &str = crate::files::USAGE_JSON;
+pub const USAGE_FILE: &str = crate::files::USAGE_RECORD;
+/// The record as packs from before it was compressed carry it (`usage.json`): still read, so the
+/// chain continues from such a pack, never written.
+pub const USAGE_FILE_PLAIN: &str = crate::files::USAGE_RECORD_PLAIN;
 /// This run's log alone (gzip of a [`UsageRecord`]): what anomalies are judged on, so a pack
 /// can be re-performed.
 pub const USAGE_NIGHT_FILE: &str = crate::files::USAGE_NIGHT;
@@ -51,8 +54,8 @@ pub struct DayActivity {
     pub sources_capped: bool,
 }
 
-/// `usage.json` in a pack: the rolling record, the window it is pruned to, and what this run's
-/// log covered.
+/// `usage.json.gz` in a pack: the rolling record, the window it is pruned to, and what this
+/// run's log covered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageDocument {
@@ -67,6 +70,47 @@ pub struct UsageDocument {
     pub log: super::read::Coverage,
     #[serde(flatten)]
     pub record: UsageRecord,
+}
+
+/// A pack's record file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageFileError {
+    #[error("{0}")]
+    Gzip(String),
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The name under which a pack carries its record, given whether its manifest lists a name:
+/// `usage.json.gz`, or `usage.json` in a pack from before it was compressed; `None` when the
+/// pack has none (its run read no audit log).
+pub fn usage_file_in(lists: impl Fn(&str) -> bool) -> Option<&'static str> {
+    [USAGE_FILE, USAGE_FILE_PLAIN]
+        .into_iter()
+        .find(|name| lists(name))
+}
+
+impl UsageDocument {
+    /// The bytes of `usage.json.gz`: the document as compact JSON (unindented: half the bytes
+    /// to decompress, and further from the hundredfold expansion [`Self::from_pack_file`]
+    /// refuses), gzip-compressed with no time or name in the header, so equal documents give
+    /// equal bytes.
+    pub fn to_pack_file(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec(self).expect("the usage record serialises");
+        json.push(b'\n');
+        crate::snapshot::gzip(&json)
+    }
+
+    /// The document in a pack's record file named `file` (see [`usage_file_in`]):
+    /// `usage.json.gz` decompressed no further than [`crate::snapshot::decompressed_limit`]
+    /// (a gzip bomb is an error), or an older pack's `usage.json` as it is.
+    pub fn from_pack_file(file: &str, bytes: &[u8]) -> Result<Self, UsageFileError> {
+        if file == USAGE_FILE_PLAIN {
+            return Ok(serde_json::from_slice(bytes)?);
+        }
+        let json = crate::snapshot::gunzip_bounded(bytes).map_err(UsageFileError::Gzip)?;
+        Ok(serde_json::from_slice(&json)?)
+    }
 }
 
 /// One access of one subject.
@@ -406,6 +450,59 @@ mod tests {
         // The request itself is the target's, as RBAC decided it (here: denied).
         let alice = &r.subjects["User:alice"][0];
         assert_eq!((alice.access.verb.as_str(), alice.denied), ("list", 1));
+    }
+
+    fn document() -> UsageDocument {
+        let mut b = UsageBuilder::default();
+        b.add(&event("1", "2026-12-01T10:00:00Z", "10.0.0.7", "allow"));
+        UsageDocument {
+            window_days: 90,
+            window_start: window_start("2026-12-01".parse().unwrap(), 90),
+            rate_multiple: Some(10.0),
+            continued: Some(false),
+            log: super::super::read::Coverage::default(),
+            record: b.finish(),
+        }
+    }
+
+    #[test]
+    fn the_record_file_is_compressed_deterministically_and_older_packs_plain_file_still_reads() {
+        let doc = document();
+        let gz = doc.to_pack_file();
+        // A gzip header with no name and no time: equal documents, equal bytes.
+        assert_eq!(&gz[..4], &[0x1f, 0x8b, 8, 0]);
+        assert_eq!(&gz[4..8], &[0, 0, 0, 0]);
+        assert_eq!(gz, document().to_pack_file());
+        assert_eq!(
+            usage_file_in(|n| n == USAGE_FILE || n == USAGE_FILE_PLAIN),
+            Some("usage.json.gz")
+        );
+        assert_eq!(UsageDocument::from_pack_file(USAGE_FILE, &gz).unwrap(), doc);
+        // A pack from before the record was compressed: usage.json, as it is.
+        assert_eq!(usage_file_in(|n| n == "usage.json"), Some("usage.json"));
+        assert_eq!(usage_file_in(|_| false), None);
+        let plain = crate::snapshot::gunzip_bounded(&gz).unwrap();
+        assert_eq!(
+            UsageDocument::from_pack_file(USAGE_FILE_PLAIN, &plain).unwrap(),
+            doc
+        );
+        // Each name is read as what it is.
+        assert!(matches!(
+            UsageDocument::from_pack_file(USAGE_FILE, &plain),
+            Err(UsageFileError::Gzip(_))
+        ));
+        assert!(matches!(
+            UsageDocument::from_pack_file(USAGE_FILE_PLAIN, &gz),
+            Err(UsageFileError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn a_record_file_that_expands_past_the_limit_is_refused() {
+        let limit = crate::snapshot::decompressed_limit(0) as usize;
+        let bomb = crate::snapshot::gzip(&vec![b' '; limit + 1]);
+        let err = UsageDocument::from_pack_file(USAGE_FILE, &bomb).unwrap_err();
+        assert!(err.to_string().contains("a gzip bomb?"), "{err}");
     }
 
     #[test]

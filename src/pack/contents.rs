@@ -113,8 +113,10 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
     files
 }
 
-/// `usage.json` (the rolling record, its window and this run's log coverage), `usage.csv`, and
-/// the suggested roles of every subject with unused grants.
+/// `usage.json.gz` (the rolling record, its window and this run's log coverage),
+/// `usage-night.json.gz`, `usage.csv.gz`, and the suggested roles of every subject with unused
+/// grants. The record and its rows are compressed: on a large cluster they reach tens of
+/// megabytes.
 fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec<PackFile> {
     let today = input.snapshot.taken_at.date_naive();
     let doc = UsageDocument {
@@ -125,8 +127,6 @@ fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec
         log: usage.coverage.clone(),
         record: usage.record.clone(),
     };
-    let mut json = serde_json::to_vec_pretty(&doc).expect("the usage record serialises");
-    json.push(b'\n');
     let owners: BTreeMap<String, String> = input
         .assessment
         .usage
@@ -139,12 +139,12 @@ fn usage_files(input: &ReportInput<'_>, usage: &crate::audit::UsageInput) -> Vec
         &serde_json::to_vec(&usage.current).expect("the usage record serialises"),
     );
     let mut files = vec![
-        PackFile::new(USAGE_FILE, json, "application/json"),
+        PackFile::new(USAGE_FILE, doc.to_pack_file(), "application/gzip"),
         PackFile::new(USAGE_NIGHT_FILE, night, "application/gzip"),
         PackFile::new(
-            crate::files::USAGE_CSV,
-            csv::usage(&usage.record, &owners),
-            CSV,
+            crate::files::USAGE_ROWS,
+            crate::snapshot::gzip(&csv::usage(&usage.record, &owners)),
+            "application/gzip",
         ),
     ];
     for roles in &input.assessment.suggested_roles {

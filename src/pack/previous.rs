@@ -11,7 +11,7 @@ use super::sign::AllowedSigner;
 use super::timestamp::PinnedCertificate;
 use super::{SNAPSHOT_FILE, latest_key, pack_prefix, read_latest};
 use crate::analysis::PreviousPackInfo;
-use crate::audit::usage::{USAGE_FILE, USAGE_VERSION, UsageDocument, UsageRecord};
+use crate::audit::usage::{USAGE_VERSION, UsageDocument, UsageRecord, usage_file_in};
 use crate::inventory::updates::{HISTORY_VERSION, ImageHistory, UPDATES_FILE, UpdatesDocument};
 use crate::report::json::FindingsDocument;
 use crate::report::trend::{TREND_FILE, TrendDocument, TrendPoint};
@@ -376,22 +376,25 @@ async fn read_contents(latest: LatestPack<'_>) -> Result<VerifiedPrevious, Previ
             .map_err(|e| invalid(format!("{TREND_FILE} is not valid: {e}")))?;
         trend = t.points;
     }
-    let usage = if manifest.files.iter().any(|f| f.path == USAGE_FILE) {
-        let bytes = latest
-            .verified_file(USAGE_FILE)
-            .await
-            .map_err(PreviousPackError::from)?;
-        let doc: UsageDocument = serde_json::from_slice(&bytes)
-            .map_err(|e| invalid(format!("{USAGE_FILE} is not valid: {e}")))?;
-        if doc.record.version != USAGE_VERSION {
-            return Err(invalid(format!(
-                "{USAGE_FILE} is of version {}, which this kube-evidence does not read (it reads {USAGE_VERSION})",
-                doc.record.version
-            )));
+    // `usage.json.gz`, or `usage.json` of a pack from before it was compressed: the record
+    // continues across the upgrade.
+    let usage = match usage_file_in(|name| latest.has_file(name)) {
+        Some(file) => {
+            let bytes = latest
+                .verified_file(file)
+                .await
+                .map_err(PreviousPackError::from)?;
+            let doc = UsageDocument::from_pack_file(file, &bytes)
+                .map_err(|e| invalid(format!("{file} is not valid: {e}")))?;
+            if doc.record.version != USAGE_VERSION {
+                return Err(invalid(format!(
+                    "{file} is of version {}, which this kube-evidence does not read (it reads {USAGE_VERSION})",
+                    doc.record.version
+                )));
+            }
+            Some(doc.record)
         }
-        Some(doc.record)
-    } else {
-        None
+        None => None,
     };
     let image_history = read_image_history(&latest, &invalid).await?;
     Ok(VerifiedPrevious {

@@ -308,8 +308,8 @@ pub fn population(analysis: &Analysis) -> Vec<u8> {
     gz.finish().expect("writing to memory")
 }
 
-/// `usage.csv`: one row per subject and access of the usage record (the window), with the
-/// sub-processor the subject belongs to.
+/// The rows of `usage.csv.gz` (the pack compresses them): one per subject and access of the
+/// usage record (the window), with the sub-processor the subject belongs to.
 pub fn usage(
     record: &crate::audit::UsageRecord,
     owners: &std::collections::BTreeMap<String, String>,

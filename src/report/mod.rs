@@ -75,6 +75,6 @@ pub struct ReportInput<'a> {
     pub frameworks: Vec<FrameworkInfo>,
     /// The trend, this pack's point last (see [`trend::extend`]).
     pub history: Vec<TrendPoint>,
-    /// The audit log's usage record and coverage, when the run read one (`usage.json`).
+    /// The audit log's usage record and coverage, when the run read one (`usage.json.gz`).
     pub usage: Option<&'a crate::audit::UsageInput>,
 }

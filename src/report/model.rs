@@ -1144,12 +1144,12 @@ fn usage_view(u: &crate::audit::UsageSummary) -> UsageView {
         ))
     });
     let (rows, left) = bounds::take(rows, bounds::TABLE_ROWS);
-    let rows_note = bounds::more_note(rows.len(), left, "subjects", crate::files::USAGE_CSV);
+    let rows_note = bounds::more_note(rows.len(), left, "subjects", crate::files::USAGE_ROWS);
     let problems = bounded(
         problems.into_iter(),
         problems_len,
         "problems",
-        crate::files::USAGE_JSON,
+        crate::files::USAGE_RECORD,
     );
     UsageView {
         coverage,

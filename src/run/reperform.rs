@@ -7,7 +7,7 @@
 //! conclusions do not follow from its data (or were made by another ruleset, which is said).
 
 use crate::analysis::{Assessment, AssessmentInput, assess};
-use crate::audit::usage::{USAGE_FILE, USAGE_NIGHT_FILE, UsageDocument, UsageRecord};
+use crate::audit::usage::{USAGE_NIGHT_FILE, UsageDocument, UsageRecord, usage_file_in};
 use crate::controls::Controls;
 use crate::pack::contents::CONTROLS_FILE;
 use crate::pack::previous::{PreviousPackError, Trust, read_verified_link};
@@ -248,23 +248,24 @@ async fn controls_of(
 /// The usage input of the run, from the pack's record and this run's log alone.
 /// The pack's usage input: this night's record as the pack keeps it, and the rolling record
 /// made again from the verified previous pack's and this night's, merged and pruned as the run
-/// does (a difference from the pack's `usage.json` is named).
+/// does (a difference from the pack's `usage.json.gz`, or an older pack's `usage.json`, is
+/// named).
 async fn usage_of(
     store: &dyn Store,
     pack: &StoredPack,
     previous: Option<UsageRecord>,
     section: &mut Section,
 ) -> Result<Option<crate::audit::UsageInput>, ReperformError> {
-    if !pack.lists(USAGE_FILE) {
+    let Some(usage_file) = usage_file_in(|name| pack.lists(name)) else {
         return Ok(None);
-    }
+    };
     let invalid = |file: &str, message: String| ReperformError::Invalid {
         pack_id: pack.manifest.pack_id.clone(),
         file: file.to_string(),
         message,
     };
-    let doc: UsageDocument = serde_json::from_slice(&read(store, pack, USAGE_FILE).await?)
-        .map_err(|e| invalid(USAGE_FILE, e.to_string()))?;
+    let doc = UsageDocument::from_pack_file(usage_file, &read(store, pack, usage_file).await?)
+        .map_err(|e| invalid(usage_file, e.to_string()))?;
     section.compared += 1;
     let current: UsageRecord = if pack.lists(USAGE_NIGHT_FILE) {
         let gz = read(store, pack, USAGE_NIGHT_FILE).await?;
@@ -298,7 +299,7 @@ async fn usage_of(
             );
             if again != doc.record {
                 section.differences.push(format!(
-                    "{USAGE_FILE}: the rolling usage record is not the previous pack's merged with this night's and pruned to the window ({} subject(s) computed, {} in the pack)",
+                    "{usage_file}: the rolling usage record is not the previous pack's merged with this night's and pruned to the window ({} subject(s) computed, {} in the pack)",
                     again.subjects.len(),
                     doc.record.subjects.len()
                 ));

@@ -72,7 +72,7 @@ pub fn gunzip_bounded(bytes: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("not valid gzip: {e}"))?;
     if out.len() as u64 > limit {
         return Err(format!(
-            "expands to more than {limit} bytes, a hundred times its compressed size: not a snapshot kube-evidence wrote (a gzip bomb?)"
+            "expands to more than {limit} bytes, a hundred times its compressed size: not a file kube-evidence wrote (a gzip bomb?)"
         ));
     }
     Ok(out)

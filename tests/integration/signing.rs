@@ -1240,7 +1240,8 @@ fn the_auditor_steps_hold_on_a_pack_with_every_optional_part() {
     let pack = common::pack_dirs(&store).pop().unwrap();
     for part in [
         "vendor-updates.json",
-        "usage.json",
+        "usage.json.gz",
+        "usage.csv.gz",
         "usage-night.json.gz",
         "reviews.csv",
         "manifest.json.tsr",
@@ -1319,7 +1320,7 @@ fn the_auditor_steps_hold_on_a_pack_with_every_optional_part() {
         (
             "the usage record changed",
             true,
-            Box::new(|p: &Path| common::flip_middle_byte(&p.join("usage.json"))),
+            Box::new(|p: &Path| common::flip_middle_byte(&p.join("usage.json.gz"))),
         ),
         (
             "the vendor updates changed",

@@ -1,7 +1,7 @@
 //! The audit log in the pack, end to end through the binary: the hand-made logs of the sample
 //! cluster (tests/fixtures/audit/make.py says what each holds) produce every usage finding and
 //! every coverage rule; the record rolls over from the verified previous pack; the numbers of the
-//! report are recomputed from the log and usage.json; a log that cannot be used stops the run.
+//! report are recomputed from the log and usage.json.gz; a log that cannot be used stops the run.
 
 use crate::common;
 
@@ -25,6 +25,21 @@ fn run_with_log(out: &Path, log: &Path, now: &str, more: &[&str]) -> common::Run
 fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A gzip-compressed file, decompressed.
+fn gunzip(path: &Path) -> Vec<u8> {
+    let gz = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    out
+}
+
+/// The pack's rolling usage record (`usage.json.gz`).
+fn usage_json(pack: &Path) -> Value {
+    let path = pack.join("usage.json.gz");
+    serde_json::from_slice(&gunzip(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn findings_of<'a>(doc: &'a Value, rule: &str) -> Vec<&'a Value> {
@@ -190,7 +205,7 @@ fn the_first_night_finds_every_kind_of_use_and_says_what_the_log_covers() {
     .assert_ok();
 }
 
-/// Every number the usage section states comes from usage.json, and usage.json from the log.
+/// Every number the usage section states comes from usage.json.gz, and that from the log.
 fn check_numbers_against_the_log_and_usage_json(pack: &Path, doc: &Value) {
     // The log, counted here independently: distinct (auditID, stage) of the lines that parse.
     let text = std::fs::read_to_string(fixture("sample/audit.log")).unwrap();
@@ -211,7 +226,7 @@ fn check_numbers_against_the_log_and_usage_json(pack: &Path, doc: &Value) {
     assert_eq!(log["malformed"].as_u64().unwrap(), malformed);
     assert_eq!(log["duplicates"].as_u64().unwrap(), duplicates);
 
-    let usage = json(&pack.join("usage.json"));
+    let usage = usage_json(pack);
     let mut per_subject: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut uses = 0;
     for (subject, list) in usage["subjects"].as_object().unwrap() {
@@ -268,8 +283,12 @@ fn check_numbers_against_the_log_and_usage_json(pack: &Path, doc: &Value) {
         })
         .sum();
     assert_eq!(in_rows, in_findings);
-    let csv = std::fs::read_to_string(pack.join("usage.csv")).unwrap();
-    assert_eq!(csv.lines().count() - 1, uses, "usage.csv has a row per use");
+    let csv = String::from_utf8(gunzip(&pack.join("usage.csv.gz"))).unwrap();
+    assert_eq!(
+        csv.lines().count() - 1,
+        uses,
+        "usage.csv.gz has a row per use"
+    );
 }
 
 #[test]
@@ -278,10 +297,7 @@ fn the_next_night_continues_the_verified_record_and_a_tampered_one_stops_the_run
     run_with_log(out.path(), &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
     run_with_log(out.path(), &fixture("sample-next"), NEXT_NIGHT, &[]).assert_ok();
     let packs = common::pack_dirs(out.path());
-    let (first, next) = (
-        json(&packs[0].join("usage.json")),
-        json(&packs[1].join("usage.json")),
-    );
+    let (first, next) = (usage_json(&packs[0]), usage_json(&packs[1]));
     assert_eq!(next["daysSeen"].as_array().unwrap().len(), 3);
     let count = |doc: &Value| -> u64 {
         doc["subjects"]["ServiceAccount:datadog/datadog-agent"]
@@ -324,12 +340,9 @@ fn the_next_night_continues_the_verified_record_and_a_tampered_one_stops_the_run
         "{changes:#}"
     );
 
-    // The previous pack's usage.json changed after publishing: the next run refuses to build on it.
-    let usage = packs[1].join("usage.json");
-    let mut bytes = std::fs::read(&usage).unwrap();
-    let at = bytes.iter().position(|b| *b == b'7').unwrap();
-    bytes[at] = b'8';
-    std::fs::write(&usage, bytes).unwrap();
+    // The previous pack's usage.json.gz changed after publishing: the next run refuses to build
+    // on it.
+    common::flip_middle_byte(&packs[1].join("usage.json.gz"));
     let r = run_with_log(
         out.path(),
         &fixture("sample-next"),
@@ -338,7 +351,8 @@ fn the_next_night_continues_the_verified_record_and_a_tampered_one_stops_the_run
     );
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(
-        r.stderr.contains("usage.json does not match the SHA-256"),
+        r.stderr
+            .contains("usage.json.gz does not match the SHA-256"),
         "{}",
         r.stderr
     );
@@ -347,6 +361,157 @@ fn the_next_night_continues_the_verified_record_and_a_tampered_one_stops_the_run
         2,
         "nothing was published"
     );
+}
+
+#[test]
+fn the_pack_carries_the_record_and_its_rows_compressed() {
+    let out = tempfile::tempdir().unwrap();
+    run_with_log(out.path(), &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
+    let pack = &common::pack_dirs(out.path())[0];
+    let manifest = json(&pack.join("manifest.json"));
+    let listed: BTreeMap<&str, &str> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap(),
+                f["mediaType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for name in ["usage.json.gz", "usage.csv.gz", "usage-night.json.gz"] {
+        assert_eq!(listed.get(name), Some(&"application/gzip"), "{listed:#?}");
+    }
+    for name in ["usage.json", "usage.csv"] {
+        assert!(!listed.contains_key(name), "{name} is no longer written");
+        assert!(!pack.join(name).exists(), "{name}");
+    }
+    // The header names no file and no time: the same record gives the same bytes.
+    let gz = std::fs::read(pack.join("usage.json.gz")).unwrap();
+    assert_eq!(&gz[..2], &[0x1f, 0x8b]);
+    assert_eq!(gz[3] & 0x08, 0, "no file name in the gzip header");
+    assert_eq!(&gz[4..8], &[0, 0, 0, 0], "no time in the gzip header");
+    // They decompress to the record (JSON) and its rows (CSV, a row per use).
+    let record = usage_json(pack);
+    let uses: usize = record["subjects"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|l| l.as_array().unwrap().len())
+        .sum();
+    assert!(uses > 0);
+    let rows = gunzip(&pack.join("usage.csv.gz"));
+    let mut reader = csv::Reader::from_reader(&rows[..]);
+    assert_eq!(&reader.headers().unwrap()[0], "subject");
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), uses);
+    assert!(
+        records
+            .iter()
+            .any(|r| &r[0] == "ServiceAccount:datadog/datadog-agent"),
+        "the rows name the record's subjects"
+    );
+    // Another run of the same night writes the same bytes.
+    let again = tempfile::tempdir().unwrap();
+    run_with_log(again.path(), &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
+    let pack_again = &common::pack_dirs(again.path())[0];
+    for name in ["usage.json.gz", "usage.csv.gz"] {
+        assert_eq!(
+            std::fs::read(pack.join(name)).unwrap(),
+            std::fs::read(pack_again.join(name)).unwrap(),
+            "{name} is deterministic"
+        );
+    }
+}
+
+/// Re-publishes the pack `dir` into the store `to` as a kube-evidence from before the usage
+/// record was compressed wrote it: `usage.json` and `usage.csv`, uncompressed, in its manifest.
+fn publish_as_before_compression(dir: &Path, to: &Path) {
+    use kube_evidence::pack::{self, Manifest, PackFile};
+    let manifest =
+        Manifest::from_bytes(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let files: Vec<PackFile> = manifest
+        .files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f.path)).unwrap();
+            match f.path.as_str() {
+                "usage.json.gz" => {
+                    PackFile::new("usage.json", gunzip(&dir.join(&f.path)), "application/json")
+                }
+                "usage.csv.gz" => PackFile::new(
+                    "usage.csv",
+                    gunzip(&dir.join(&f.path)),
+                    "text/csv; charset=utf-8",
+                ),
+                _ => {
+                    let media: &'static str = Box::leak(f.media_type.clone().into_boxed_str());
+                    PackFile::new(f.path.clone(), bytes, media)
+                }
+            }
+        })
+        .collect();
+    let old = pack::assemble(manifest, files);
+    let store = kube_evidence::store::local::LocalStore::new(to);
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(pack::publish(&store, &old))
+        .unwrap();
+}
+
+#[test]
+fn a_run_continues_the_record_of_a_pack_from_before_it_was_compressed() {
+    let (now, older) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_with_log(now.path(), &fixture("sample"), FIRST_NIGHT, &[]).assert_ok();
+    let first = common::pack_dirs(now.path()).remove(0);
+    publish_as_before_compression(&first, older.path());
+    let old = common::pack_dirs(older.path()).remove(0);
+    assert!(old.join("usage.json").exists() && !old.join("usage.json.gz").exists());
+    assert_eq!(
+        json(&old.join("usage.json")),
+        usage_json(&first),
+        "the same record, uncompressed"
+    );
+    // Each store's next night: the one over the older pack continues its record exactly as the
+    // one over the current pack does.
+    for store in [now.path(), older.path()] {
+        run_with_log(store, &fixture("sample-next"), NEXT_NIGHT, &[]).assert_ok();
+    }
+    let (next, next_over_old) = (
+        common::pack_dirs(now.path()).remove(1),
+        common::pack_dirs(older.path()).remove(1),
+    );
+    let continued = usage_json(&next_over_old);
+    assert_eq!(continued["continued"], true, "{}", continued["log"]);
+    assert_eq!(continued["daysSeen"].as_array().unwrap().len(), 3);
+    assert_eq!(continued, usage_json(&next));
+    assert!(next_over_old.join("usage.json.gz").exists());
+    // The chain verifies across the upgrade, and both packs re-perform: the older one from its
+    // usage.json, the newer one from its usage.json.gz and the older one's usage.json.
+    let cli = |args: &[&str]| {
+        common::run(
+            args,
+            &[("KUBE_EVIDENCE_NOW", "2026-11-27T00:00:00Z")],
+            &common::repo(),
+        )
+    };
+    let store = older.path().to_str().unwrap();
+    cli(&[
+        "verify",
+        store,
+        "--cluster",
+        "sample-prod-eu-1",
+        "--chain",
+        "--allow-unsigned",
+    ])
+    .assert_ok();
+    for pack in [&old, &next_over_old] {
+        let r = cli(&["reperform", pack.to_str().unwrap(), "--allow-unsigned"]);
+        r.assert_ok();
+        assert!(r.stdout.contains("RE-PERFORMED"), "{}", r.stdout);
+    }
 }
 
 #[test]
@@ -414,7 +579,7 @@ fn without_an_audit_log_the_controls_that_need_one_say_why() {
         !doc["findings"].to_string().contains("KE-USE-"),
         "no usage finding without a log"
     );
-    assert!(!pack.join("usage.json").exists());
+    assert!(!pack.join("usage.json.gz").exists());
     for id in ["CC7.2", "A.8.16"] {
         let c = doc["controls"]
             .as_array()
@@ -698,7 +863,7 @@ fn a_real_audit_log_shows_what_a_sub_processor_used_and_what_it_did_not() {
         (row["requests"].as_u64(), row["denied"].as_u64()),
         (Some(5), Some(2))
     );
-    let usage = json(&pack.join("usage.json"));
+    let usage = usage_json(pack);
     let pods = usage["subjects"]["ServiceAccount:acme/acme-agent"]
         .as_array()
         .unwrap()
@@ -869,7 +1034,7 @@ fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
             .contains("1 event(s) with no user name"),
         "{log_summary:#}"
     );
-    let usage = json(&pack.join("usage.json"));
+    let usage = usage_json(pack);
     let ahead = &usage["log"]["clockDisagreements"];
     assert_eq!(ahead.as_array().unwrap().len(), 1, "{ahead:#}");
     assert!(
@@ -922,7 +1087,7 @@ fn events_dated_after_the_run_or_before_the_window_are_counted_never_used() {
     .unwrap();
     run_with_log(out.path(), &later, "2027-03-25T02:00:00Z", &[]).assert_ok();
     let pack = common::pack_dirs(out.path()).pop().unwrap();
-    let usage = json(&pack.join("usage.json"));
+    let usage = usage_json(&pack);
     assert!(!usage.to_string().contains("2099"), "{usage:#}");
     let doc = json(&pack.join("findings.json"));
     let carol_usage = doc["usage"]["subjects"]
@@ -970,7 +1135,7 @@ fn an_impersonated_request_credits_the_impersonator_and_the_impersonated() {
     let pack = &common::pack_dirs(out.path())[0];
     let doc = json(&pack.join("findings.json"));
     one_with(&doc, "KE-USE-008", "velero used impersonation 2 time(s)");
-    let usage = json(&pack.join("usage.json"));
+    let usage = usage_json(pack);
     let velero = usage["subjects"]["ServiceAccount:velero/velero"]
         .as_array()
         .unwrap_or_else(|| panic!("{:#}", usage["subjects"]));
@@ -1180,7 +1345,7 @@ fn suggested_roles_allow_what_the_log_allowed_and_nothing_wider_than_the_grants(
 
 /// The rolling record of a chain, without what only says how it was read.
 fn record_of(pack: &Path) -> Value {
-    let doc = json(&pack.join("usage.json"));
+    let doc = usage_json(pack);
     serde_json::json!({
         "daysSeen": doc["daysSeen"],
         "subjects": doc["subjects"],
@@ -1233,7 +1398,7 @@ fn a_rotation_directory_read_every_night_counts_each_request_once() {
     run_with_log(&apart, &fixture("sample-next"), NEXT_NIGHT, &[]).assert_ok();
     let (rotated_packs, apart_packs) = (common::pack_dirs(&rotated), common::pack_dirs(&apart));
     assert_eq!(record_of(&rotated_packs[1]), record_of(&apart_packs[1]));
-    let log = &json(&rotated_packs[1].join("usage.json"))["log"];
+    let log = &usage_json(&rotated_packs[1])["log"];
     assert_eq!(log["resumedParts"], 1, "{log:#}");
     assert_eq!(
         log["resumedBytes"].as_u64(),
