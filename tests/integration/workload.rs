@@ -55,6 +55,17 @@ fn json_file(path: &std::path::Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The pack's rolling usage record (`usage.json.gz`).
+fn usage_record(pack: &std::path::Path) -> Value {
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(pack.join("usage.json.gz")).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// (verb, resource[/subresource], namespace) -> (count, allowed, denied) of one subject.
 fn uses_of(usage: &Value, subject: &str) -> BTreeMap<(String, String, String), (u64, u64, u64)> {
     let mut out = BTreeMap::new();
@@ -252,7 +263,7 @@ fn a_scripted_workload_is_counted_as_the_api_server_saw_it() {
     let packs = common::pack_dirs(&out);
     assert_eq!(packs.len(), 2);
     let pack = &packs[1];
-    let usage = json_file(&pack.join("usage.json"));
+    let usage = usage_record(pack);
     let findings = json_file(&pack.join("findings.json"));
 
     // Counts, use by use, as the script made them: each request once whatever its stages.
@@ -303,7 +314,7 @@ fn a_scripted_workload_is_counted_as_the_api_server_saw_it() {
     assert_eq!(usage["log"]["resumedParts"], 1, "{:#}", usage["log"]);
     // The watch was written twice (ResponseStarted, then ResponseComplete) and counted once
     // (above); the first night's log holds its ResponseStarted.
-    let first_log = json_file(&packs[0].join("usage.json"));
+    let first_log = usage_record(&packs[0]);
     let stages = &first_log["log"]["stages"];
     assert!(
         stages["ResponseStarted"].as_u64().unwrap_or(0) >= 1,
