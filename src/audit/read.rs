@@ -172,6 +172,10 @@ pub struct Coverage {
     /// and the decompressed bytes of them skipped as already counted (see `audit::resume`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumed_parts: u64,
+    /// Last lines of parts being written when the log was read (no line end, not yet a whole
+    /// event): not malformed, read whole by the next run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unfinished_last_lines: u64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resumed_bytes: u64,
     /// Parts whose first bytes were read before but whose content since differs: read whole
@@ -436,7 +440,6 @@ impl PassState {
         let t = e.at();
         c.first_event = Some(c.first_event.map_or(t, |f| f.min(t)));
         c.last_event = Some(c.last_event.map_or(t, |l| l.max(t)));
-        self.part_last_event = Some(self.part_last_event.map_or(t, |l| l.max(t)));
         *c.levels
             .entry(e.level.clone().unwrap_or_else(|| "unknown".into()))
             .or_default() += 1;
@@ -678,7 +681,7 @@ fn read_lines(
                 }
             }
         })?;
-        let Some(len) = n else { break };
+        let Some((len, ended)) = n else { break };
         number += 1;
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -691,6 +694,13 @@ fn read_lines(
         match serde_json::from_slice::<Event>(&buf) {
             Ok(e) => match e.check() {
                 Ok(()) => {
+                    // The part is remembered by its latest event, counted or not (a part of
+                    // duplicates only is still read, and must not be read again); never by one
+                    // dated after the run, which would keep it forever.
+                    let t = e.at();
+                    if state.coverage.accepted.is_none_or(|b| t <= b.until()) {
+                        state.part_last_event = Some(state.part_last_event.map_or(t, |l| l.max(t)));
+                    }
                     if !state.first_sighting(&e) {
                         state.coverage.duplicates += 1;
                     } else if e.nameless() {
@@ -707,6 +717,13 @@ fn read_lines(
                 }
                 Err(problem) => state.malformed(shown, number, 1, problem),
             },
+            Err(_) if !ended => {
+                // The part's last line, without its line end and not a whole event: a line
+                // being written when the log was read. Not malformed; the part is remembered up
+                // to the line before it, so the next run reads it whole.
+                state.coverage.lines -= 1;
+                state.coverage.unfinished_last_lines += 1;
+            }
             Err(e) => {
                 // serde_json says "… at line 1 column N": the line is the file's, said above.
                 let text = e.to_string();
@@ -727,12 +744,12 @@ fn read_lines(
 
 /// One line into `buf` (at most [`MAX_LINE`] + 1 bytes kept; the rest of a longer line is read
 /// and dropped); its full length, or `None` at the end.
-fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<(usize, bool)>> {
     let mut total = 0usize;
     loop {
         let chunk = r.fill_buf()?;
         if chunk.is_empty() {
-            return Ok((total > 0).then_some(total));
+            return Ok((total > 0).then_some((total, false)));
         }
         let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
             Some(i) => (i + 1, true),
@@ -746,7 +763,7 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<
             if buf.last() == Some(&b'\n') {
                 buf.pop();
             }
-            return Ok(Some(total - 1));
+            return Ok(Some((total - 1, true)));
         }
     }
 }
@@ -766,6 +783,61 @@ mod tests {
         let mut ids = Vec::new();
         let c = read_events(&files_of(dir)?, options, |e| ids.push(e.audit_id.clone()))?;
         Ok((c, ids))
+    }
+
+    #[test]
+    fn a_last_line_being_written_is_not_malformed_and_is_read_next_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = [
+            event_line("a", "ResponseComplete", "2026-12-01T10:00:00Z"),
+            event_line("b", "ResponseComplete", "2026-12-01T10:01:00Z"),
+        ]
+        .join("\n");
+        let third = event_line("c", "ResponseComplete", "2026-12-01T10:02:00Z");
+        std::fs::write(
+            dir.path().join("audit.log"),
+            format!("{whole}\n{}", &third[..60]),
+        )
+        .unwrap();
+        let mut pass = LogPass::new(&ReadOptions::default());
+        let mut ids = Vec::new();
+        pass.read_file(&dir.path().join("audit.log"), &mut |e| {
+            ids.push(e.audit_id.clone())
+        })
+        .unwrap();
+        let parts = pass.parts_read().to_vec();
+        let c = pass.finish().unwrap();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!((c.malformed, c.unfinished_last_lines, c.lines), (0, 1, 2));
+        // Remembered up to the end of the last whole line; the next pass reads the third whole.
+        assert_eq!(parts[0].read, whole.len() as u64 + 1);
+        std::fs::write(dir.path().join("audit.log"), format!("{whole}\n{third}\n")).unwrap();
+        let mut next = LogPass::resuming(
+            &ReadOptions::default(),
+            crate::audit::resume::History::new(parts),
+        );
+        let mut ids = Vec::new();
+        next.read_file(&dir.path().join("audit.log"), &mut |e| {
+            ids.push(e.audit_id.clone())
+        })
+        .unwrap();
+        assert_eq!(ids, ["c"]);
+        assert_eq!(next.finish().unwrap().malformed, 0);
+    }
+
+    #[test]
+    fn a_part_of_duplicates_only_is_remembered_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = event_line("a", "ResponseComplete", "2026-12-01T10:00:00Z") + "\n";
+        std::fs::write(dir.path().join("audit-1.log"), &log).unwrap();
+        std::fs::write(dir.path().join("audit-2.log"), &log).unwrap();
+        let mut pass = LogPass::new(&ReadOptions::default());
+        for f in files_of(dir.path()).unwrap() {
+            pass.read_file(&f, &mut |_| {}).unwrap();
+        }
+        let parts = pass.parts_read();
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.last_event.is_some()), "{parts:?}");
     }
 
     #[test]

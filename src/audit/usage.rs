@@ -176,8 +176,13 @@ impl UsageBuilder {
         // The requester of an impersonated request used its own `impersonate` grant (allowed:
         // the event names the impersonated user only once the server allowed it).
         if let Some((requester, uses)) = e.impersonation() {
+            let requester = requester.key();
+            // Its own day too: the request came from it, and a token that impersonates people
+            // is judged against its own baseline (rates, addresses) like any other.
+            self.note_groups(&requester, &e.user.groups);
+            self.count_day(&requester, at.date_naive(), e);
             for access in uses {
-                self.record(requester.key(), access, false, e);
+                self.record(requester.clone(), access, false, e);
             }
         }
     }
@@ -227,12 +232,21 @@ impl UsageBuilder {
     /// The day's request count, denials, addresses and groups of the event's subject.
     fn note_activity(&mut self, subject: &str, day: NaiveDate, e: &Event) {
         let user = e.impersonated_user.as_ref().unwrap_or(&e.user);
-        if !user.groups.is_empty() {
-            let groups = self.groups.entry(subject.to_string()).or_default();
-            for g in &user.groups {
-                insert_capped_to(groups, g, MAX_GROUPS);
+        self.note_groups(subject, &user.groups);
+        self.count_day(subject, day, e);
+    }
+
+    fn note_groups(&mut self, subject: &str, groups: &[String]) {
+        if !groups.is_empty() {
+            let slot = self.groups.entry(subject.to_string()).or_default();
+            for g in groups {
+                insert_capped_to(slot, g, MAX_GROUPS);
             }
         }
+    }
+
+    /// One request of `subject` on `day`, from the event's addresses.
+    fn count_day(&mut self, subject: &str, day: NaiveDate, e: &Event) {
         let a = self
             .activity
             .entry(subject.to_string())

@@ -729,7 +729,7 @@ fn names_that_would_read_as_others_are_shown_as_escapes_on_every_page() {
         let p = e.unwrap().path();
         std::fs::copy(&p, dump.join(p.file_name().unwrap())).unwrap();
     }
-    let name = "ops-\u{202e}exe.txt\u{200b}-山田-🦀";
+    let name = "ops-\u{202e}exe.txt\u{200b}-山田-🦀-so\u{ad}ft\u{e0041}";
     let binding = serde_json::json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": "spoof"},
@@ -747,7 +747,7 @@ fn names_that_would_read_as_others_are_shown_as_escapes_on_every_page() {
     )
     .assert_ok();
     let pack = &common::pack_dirs(&out)[0];
-    let shown = "ops-\\u{202e}exe.txt\\u{200b}-山田-🦀";
+    let shown = "ops-\\u{202e}exe.txt\\u{200b}-山田-🦀-so\\u{ad}ft\\u{e0041}";
     for file in ["report.html", "findings.csv", "access-matrix.csv"] {
         let page = text(pack, file);
         assert!(
@@ -755,7 +755,7 @@ fn names_that_would_read_as_others_are_shown_as_escapes_on_every_page() {
             "{file} does not show the name escaped"
         );
         assert!(
-            !page.contains('\u{202e}') && !page.contains('\u{200b}'),
+            !page.contains('\u{202e}') && !page.contains('\u{200b}') && !page.contains('\u{ad}'),
             "{file} carries the override or the zero-width space raw"
         );
     }
@@ -764,6 +764,7 @@ fn names_that_would_read_as_others_are_shown_as_escapes_on_every_page() {
         String::from_utf8(tool("pdftotext", &[pdf.to_str().unwrap(), "-"]).stdout).unwrap();
     let flat: String = pdf_text.split_whitespace().collect();
     assert!(flat.contains("ops-\\u{202e}exe.txt\\u{200b}"), "{pdf_text}");
+    assert!(flat.contains("so\\u{ad}ft\\u{e0041}"), "{pdf_text}");
     assert!(!pdf_text.contains('\u{202e}') && !pdf_text.contains('\u{200b}'));
     // The bundled font has no glyph for these: escapes, not boxes.
     assert!(

@@ -310,6 +310,13 @@ fn a_scripted_workload_is_counted_as_the_api_server_saw_it() {
     );
     let refused: u64 = imp.values().map(|(_, _, denied)| denied).sum();
     assert_eq!(refused, 1, "{imp:?}");
+    // Its own days count its requests (three: two impersonations and the refusal), so its
+    // baseline sees what a token that impersonates people does.
+    let own_days: u64 = usage["activity"]["ServiceAccount:work/impersonator"]
+        .as_object()
+        .map(|days| days.values().map(|d| d["requests"].as_u64().unwrap()).sum())
+        .unwrap_or(0);
+    assert_eq!(own_days, 3, "{:#}", usage["activity"]);
     // The rotated file was last night's active file: read from where that run stopped.
     assert_eq!(usage["log"]["resumedParts"], 1, "{:#}", usage["log"]);
     // The watch was written twice (ResponseStarted, then ResponseComplete) and counted once
