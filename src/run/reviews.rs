@@ -10,8 +10,9 @@
 
 use crate::pack::MAX_SIGNATURE_BYTES;
 use crate::pack::sign::{self, parse_allowed_signers};
+use crate::report::queue::{PackUsage, Queue};
 use crate::review::model::{
-    self, CAMPAIGN_FILE, CAMPAIGN_SIGNATURE_FILE, CAMPAIGN_VERSION, Campaign, Decision,
+    self, CAMPAIGN_FILE, CAMPAIGN_SIGNATURE_FILE, CAMPAIGN_VERSION, Campaign, Decided, Layouts,
     POPULATION_FILE, REVIEW_NAMESPACE, RefusedCampaign, Submission, same_identity,
 };
 use crate::store::{Store, StoreError};
@@ -38,11 +39,13 @@ pub fn campaign_prefix(cluster: &str, id: &str) -> String {
     format!("{cluster}/reviews/{id}")
 }
 
-/// Publishes a new campaign, signed by `key` (create-only: an existing one is never replaced).
-/// The signature goes first: a campaign object without one never counts.
+/// Publishes a new campaign, signed by `key`, with its queue as `population.csv` (create-only:
+/// an existing one is never replaced). The signature goes first: a campaign object without one
+/// never counts.
 pub async fn publish_campaign(
     store: &dyn Store,
     campaign: &Campaign,
+    population: &[u8],
     key: &sign::SigningKey,
 ) -> Result<String, ReviewError> {
     let prefix = campaign_prefix(&campaign.cluster, &campaign.id);
@@ -68,7 +71,7 @@ pub async fn publish_campaign(
     store
         .put_new(
             &format!("{prefix}/{POPULATION_FILE}"),
-            &model::population_csv(campaign),
+            population,
             "text/csv; charset=utf-8",
         )
         .await?;
@@ -211,7 +214,8 @@ pub fn signer_of(
         .ok_or_else(|| "the signing key's allowed-signers entry names no principal".to_string())
 }
 
-/// Publishes a decision file and its signature after checking both against the campaign.
+/// Publishes a decision file and its signature after checking both against the campaign: the
+/// file must be in the queue's layout.
 pub async fn submit(
     store: &dyn Store,
     campaign: &Campaign,
@@ -219,7 +223,7 @@ pub async fn submit(
     csv: &[u8],
     signature: &[u8],
     now: DateTime<Utc>,
-) -> Result<(String, String, Vec<Decision>), ReviewError> {
+) -> Result<(String, String, Decided), ReviewError> {
     if csv.len() > MAX_DECISIONS {
         return Err(ReviewError::Refused(format!(
             "{origin} is larger than {MAX_DECISIONS} bytes"
@@ -229,12 +233,13 @@ pub async fn submit(
         .map_err(|p| ReviewError::Refused(format!("{origin} with {signature_origin}: {p}")))?;
     let text = std::str::from_utf8(csv)
         .map_err(|_| ReviewError::Refused(format!("{origin} is not UTF-8 text")))?;
-    let decisions = model::parse_decisions(text, origin, campaign, &reviewer).map_err(|d| {
-        ReviewError::Refused(format!(
-            "{origin} does not match campaign {}:\n{d}",
-            campaign.id
-        ))
-    })?;
+    let decisions = model::parse_decisions(text, origin, campaign, &reviewer, Layouts::Queue)
+        .map_err(|d| {
+            ReviewError::Refused(format!(
+                "{origin} does not match campaign {}:\n{d}",
+                campaign.id
+            ))
+        })?;
     let key = format!(
         "{}/decisions/{}-{}.csv",
         campaign_prefix(&campaign.cluster, &campaign.id),
@@ -364,8 +369,16 @@ async fn read_submission(
             Err(p) => (None, Err(p)),
             Ok(reviewer) => {
                 let text = String::from_utf8_lossy(&csv);
-                let parsed = model::parse_decisions(&text, key, campaign, &reviewer)
-                    .map_err(|d| d.to_string());
+                // Files submitted before the queue, in the per-capability layout, still count.
+                let parsed = model::parse_decisions(
+                    &text,
+                    key,
+                    campaign,
+                    &reviewer,
+                    Layouts::QueueOrPerCapability,
+                )
+                .map(|d| d.decisions)
+                .map_err(|d| d.to_string());
                 (Some(reviewer), parsed)
             }
         },
@@ -401,8 +414,9 @@ pub struct StartPlan<'a> {
 }
 
 /// Freezes the population of the cluster's latest pack (verified first) into a new campaign
-/// and publishes it create-only.
-pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, ReviewError> {
+/// and publishes it create-only, with its queue as `population.csv`; returns the queue, with
+/// what the pack says of use.
+pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Queue, ReviewError> {
     let signers =
         parse_allowed_signers(&plan.reviewer_keys, plan.reviewer_keys_origin).map_err(|d| {
             ReviewError::Refused(format!(
@@ -465,6 +479,53 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
         allowed_signers: plan.reviewer_keys.clone(),
         rows,
     };
-    publish_campaign(store, &campaign, plan.key).await?;
-    Ok(campaign)
+    let queue = pack_queue(campaign, &latest, &rbac.index);
+    publish_campaign(store, &queue.campaign, &queue.csv(None), plan.key).await?;
+    Ok(queue)
+}
+
+/// A campaign's queue with the use its pack recorded (none when its run read no audit log).
+fn pack_queue(
+    campaign: Campaign,
+    pack: &crate::pack::previous::VerifiedPrevious,
+    index: &crate::rbac::index::RbacIndex,
+) -> Queue {
+    let usage = match (&pack.usage, &pack.info.usage) {
+        (Some(record), Some(summary)) => Some(PackUsage {
+            index,
+            record,
+            summary,
+            collected_at: pack.info.collected_at,
+        }),
+        _ => None,
+    };
+    Queue::build(campaign, usage.as_ref())
+}
+
+/// The queue of a campaign that counts, with what the pack it froze (verified against the
+/// manifest digest the campaign recorded) says of use.
+pub async fn queue(
+    store: &dyn Store,
+    cluster: &str,
+    id: &str,
+    trust: CampaignTrust<'_>,
+) -> Result<Queue, ReviewError> {
+    let campaign = read_campaign(store, cluster, id, trust).await?;
+    let link = crate::pack::manifest::PreviousPack {
+        pack_id: campaign.pack_id.clone(),
+        path: campaign.pack_path.clone(),
+        manifest_sha256: campaign.manifest_sha256.clone(),
+    };
+    let pack_trust = crate::pack::previous::Trust {
+        signers: trust.signers,
+        tsa: None,
+        strict_time: false,
+    };
+    let pack = crate::pack::previous::read_verified_link(store, cluster, &link, pack_trust)
+        .await
+        .map_err(|e| {
+            ReviewError::Refused(format!("the pack campaign {id} froze cannot be read: {e}"))
+        })?;
+    let index = crate::rbac::index::RbacIndex::build(&pack.info.snapshot);
+    Ok(pack_queue(campaign, &pack, &index))
 }
