@@ -119,6 +119,7 @@ pub enum ReviewCommand {
 }
 
 #[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("due_date").required(true).args(["due", "due_in_days"]))]
 pub struct StartArgs {
     #[command(flatten)]
     pub place: Place,
@@ -129,13 +130,21 @@ pub struct StartArgs {
     pub reviewer_keys: PathBuf,
     /// The date by which every row must be decided
     #[arg(long, value_name = "DATE")]
-    pub due: NaiveDate,
+    pub due: Option<NaiveDate>,
+    /// Every row must be decided within this many days of the start (for a scheduled start)
+    #[arg(long, value_name = "DAYS")]
+    pub due_in_days: Option<u32>,
     /// Days after a decision by which a revocation must be carried out
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub remediation_days: u32,
     /// Also one row per binding of every non-system subject, privileged or not
     #[arg(long)]
     pub every_binding: bool,
+    /// Campaigns recur every DAYS days: start one only when the latest campaign that counts
+    /// started DAYS or more days ago, else say which one this period's is and exit 0 (run it daily
+    /// from a CronJob)
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub every_days: Option<u32>,
     /// Also write the queue CSV of every reviewer here (what reviewers fill in, sign and submit)
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -245,8 +254,13 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
     let planned: Vec<Output> = outputs.iter().map(|p| Output::new(p, Vec::new())).collect();
     common::check_outputs(&planned, &local_store(&place))?;
     let now = common::clock()?.now();
+    let due = match (args.due, args.due_in_days) {
+        (Some(due), _) => due,
+        (None, Some(days)) => now.date_naive() + chrono::Days::new(u64::from(days)),
+        (None, None) => unreachable!("clap requires --due or --due-in-days"),
+    };
     let (rt, store) = open(&place)?;
-    let queue = rt
+    let outcome = rt
         .block_on(reviews::start(
             store.as_ref(),
             &reviews::StartPlan {
@@ -256,13 +270,24 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
                 reviewers: &map,
                 reviewer_keys: keys,
                 reviewer_keys_origin: &args.reviewer_keys.display().to_string(),
-                due: args.due,
+                due,
                 remediation_days: args.remediation_days,
                 every_binding: args.every_binding,
+                every_days: args.every_days,
                 now,
             },
         ))
         .context("the campaign was not started")?;
+    let queue = match outcome {
+        reviews::StartOutcome::Started(queue) => queue,
+        reviews::StartOutcome::Recurring { id, started, next } => {
+            outln!(
+                "campaign {id} (started {started}) is this period's: campaigns recur every {} days, the next starts on or after {next}; nothing started",
+                args.every_days.unwrap_or_default()
+            );
+            return Ok(Done::Ok);
+        }
+    };
     let campaign = &queue.campaign;
     let mut written = Vec::new();
     if let Some(out) = &args.output {

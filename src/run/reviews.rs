@@ -396,7 +396,8 @@ async fn read_submission(
 /// What `review start` needs.
 pub struct StartPlan<'a> {
     pub cluster: &'a str,
-    /// Keys trusted to have signed the pack the population is taken from.
+    /// Keys trusted to have signed the pack the population is taken from, and the campaigns
+    /// already in the store.
     pub trusted: Option<&'a [sign::AllowedSigner]>,
     pub reviewers: &'a crate::review::reviewers::ReviewerMap,
     /// The reviewers' keys (an allowed-signers file's text), copied into the campaign.
@@ -407,16 +408,63 @@ pub struct StartPlan<'a> {
     pub remediation_days: u32,
     /// Also one row per binding of every non-system subject, privileged or not.
     pub every_binding: bool,
+    /// Campaigns recur every this many days: nothing is started while the latest campaign that
+    /// counts started fewer days ago (a scheduled `review start` runs daily and starts one when
+    /// it is time).
+    pub every_days: Option<u32>,
     pub now: DateTime<Utc>,
     /// The key that signs packs: it signs the campaign, so that readers trust it as they trust
     /// packs.
     pub key: &'a sign::SigningKey,
 }
 
+/// What `review start` did.
+#[derive(Debug)]
+pub enum StartOutcome {
+    /// A campaign was started and published; its queue, with what its pack says of use.
+    Started(Box<Queue>),
+    /// Campaigns recur and the latest one that counts is this period's: nothing was started.
+    Recurring {
+        /// The latest campaign and the day it started.
+        id: String,
+        started: chrono::NaiveDate,
+        /// The first day a new one starts.
+        next: chrono::NaiveDate,
+    },
+}
+
+/// The campaign that makes a new one unnecessary: the latest that counts (verified; a campaign
+/// object that does not count is no campaign) when it started fewer than `every_days` days before
+/// `today`.
+pub async fn this_periods_campaign(
+    store: &dyn Store,
+    cluster: &str,
+    trust: CampaignTrust<'_>,
+    every_days: u32,
+    today: chrono::NaiveDate,
+) -> Result<Option<StartOutcome>, ReviewError> {
+    let all = read_all(store, cluster, trust).await?;
+    let Some(latest) = all
+        .campaigns
+        .iter()
+        .map(|(c, _)| c)
+        .max_by_key(|c| (c.created_at, c.id.clone()))
+    else {
+        return Ok(None);
+    };
+    let started = latest.created_at.date_naive();
+    let next = started + chrono::Days::new(u64::from(every_days.max(1)));
+    Ok((today < next).then(|| StartOutcome::Recurring {
+        id: latest.id.clone(),
+        started,
+        next,
+    }))
+}
+
 /// Freezes the population of the cluster's latest pack (verified first) into a new campaign
-/// and publishes it create-only, with its queue as `population.csv`; returns the queue, with
-/// what the pack says of use.
-pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Queue, ReviewError> {
+/// and publishes it create-only, with its queue as `population.csv`; with `every_days`, only
+/// when the period's campaign does not exist yet.
+pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<StartOutcome, ReviewError> {
     let signers =
         parse_allowed_signers(&plan.reviewer_keys, plan.reviewer_keys_origin).map_err(|d| {
             ReviewError::Refused(format!(
@@ -424,6 +472,16 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Queue, Rev
                 plan.reviewer_keys_origin
             ))
         })?;
+    if let Some(days) = plan.every_days {
+        let trust = CampaignTrust {
+            signers: plan.trusted,
+        };
+        if let Some(existing) =
+            this_periods_campaign(store, plan.cluster, trust, days, plan.now.date_naive()).await?
+        {
+            return Ok(existing);
+        }
+    }
     // Campaigns judge the signer at the pack's claimed time: `review start` takes no
     // time-stamping authority.
     let trust = crate::pack::previous::Trust {
@@ -481,7 +539,7 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Queue, Rev
     };
     let queue = pack_queue(campaign, &latest, &rbac.index);
     publish_campaign(store, &queue.campaign, &queue.csv(None), plan.key).await?;
-    Ok(queue)
+    Ok(StartOutcome::Started(Box::new(queue)))
 }
 
 /// A campaign's queue with the use its pack recorded (none when its run read no audit log).

@@ -987,3 +987,102 @@ fn the_html_queue_escapes_a_hostile_subject_name() {
     rv::ssh_sign(work.path(), "security@example.com", &decisions);
     submit(&store, &c.id, &decisions, None, "2026-11-27T09:00:00Z").assert_ok();
 }
+
+/// `review start` as the review-campaigns CronJob runs it, daily with `--every-days 90` and
+/// `--due-in-days 21` (its arguments read from deploy/overlays/review-campaigns, its files where
+/// the pod mounts them put here): the first run starts a campaign, every later run of the period
+/// says which campaign is the period's and exits 0 without starting one, and the run 90 days on
+/// starts the next.
+#[test]
+fn a_recurring_start_is_idempotent_within_its_period() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    night(&store, "samples/cluster", "2026-11-25T02:00:00Z").assert_ok();
+    let keys = rv::reviewer_keys(work.path());
+    let map = rv::reviewer_map(work.path(), "security@example.com");
+    let deploy =
+        common::controlplane::objects_in(&common::repo().join("deploy/overlays/review-campaigns"));
+    let cron = deploy.iter().find(|o| o["kind"] == "CronJob").unwrap();
+    let base = common::controlplane::objects_in(&common::repo().join("deploy/base"));
+    let shipped = base.iter().find(|o| o["kind"] == "ConfigMap").unwrap()["data"]["config.yaml"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let config = work.path().join("config.yaml");
+    let mut text = String::new();
+    for line in shipped.lines() {
+        let line = match line.split_once(':').map(|(k, _)| k) {
+            Some("clusterName") => format!("clusterName: {CLUSTER}"),
+            Some("out") => format!("out: {}", store.display()),
+            Some("signingKey") => format!("signingKey: {}", common::pack_key().0.display()),
+            _ => line.to_string(),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    std::fs::write(&config, text).unwrap();
+    let mounted = |arg: &str| -> String {
+        match arg {
+            "/etc/kube-evidence/config/config.yaml" => config.display().to_string(),
+            "/etc/kube-evidence/reviewers/reviewers.yaml" => map.display().to_string(),
+            "/etc/kube-evidence/reviewers/reviewers.allowed_signers" => keys.display().to_string(),
+            other => {
+                assert!(
+                    !other.starts_with('/'),
+                    "a mounted file the test does not map: {other}"
+                );
+                other.to_string()
+            }
+        }
+    };
+    let args: Vec<String> = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        [0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| mounted(a.as_str().unwrap()))
+        .collect();
+    assert_eq!(&args[..2], ["review", "start"]);
+    let every = args.iter().position(|a| a == "--every-days").unwrap();
+    assert_eq!(args[every + 1], "90");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let campaigns = || -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(store.join(format!("{CLUSTER}/reviews")))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    };
+
+    let first = cli(&args, "2026-11-26T03:47:00Z");
+    first.assert_ok();
+    assert!(first.stdout.starts_with("campaign "), "{}", first.stdout);
+    let ids = campaigns();
+    assert_eq!(ids.len(), 1);
+    let started = json(&store.join(format!("{CLUSTER}/reviews/{}/campaign.json", ids[0])));
+    assert_eq!(started["due"], "2026-12-17", "21 days after the start");
+    for now in [
+        "2026-11-26T03:47:30Z",
+        "2026-11-27T03:47:00Z",
+        "2027-02-23T03:47:00Z",
+    ] {
+        let again = cli(&args, now);
+        again.assert_ok();
+        assert_eq!(
+            again.stdout.trim(),
+            format!(
+                "campaign {} (started 2026-11-26) is this period's: campaigns recur every 90 days, the next starts on or after 2027-02-24; nothing started",
+                ids[0]
+            ),
+            "{now}"
+        );
+        assert_eq!(campaigns(), ids, "{now}: nothing new in the store");
+    }
+    let next = cli(&args, "2027-02-24T03:47:00Z");
+    next.assert_ok();
+    assert!(next.stdout.contains("started"), "{}", next.stdout);
+    assert_eq!(campaigns().len(), 2, "the next period's campaign");
+}
