@@ -479,8 +479,22 @@ fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
         ),
         Format::Table => {
             for s in &statuses {
+                let (campaign, _) = chosen
+                    .iter()
+                    .find(|(c, _)| c.id == s.id)
+                    .expect("a status per campaign");
+                let left = assess::outstanding(campaign, s, now.date_naive())
+                    .map(|o| {
+                        format!(
+                            "; {} of its {} queue rows undecided, {}",
+                            o.undecided,
+                            o.rows,
+                            o.time_left()
+                        )
+                    })
+                    .unwrap_or_default();
                 outln!(
-                    "campaign {} (pack {}, due {}): {} of {} rows decided",
+                    "campaign {} (pack {}, due {}): {} of {} grants decided{left}",
                     s.id,
                     s.pack_id,
                     s.due,

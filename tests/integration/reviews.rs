@@ -1086,3 +1086,90 @@ fn a_recurring_start_is_idempotent_within_its_period() {
     assert!(next.stdout.contains("started"), "{}", next.stdout);
     assert_eq!(campaigns().len(), 2, "the next period's campaign");
 }
+
+/// The reminders the pack report states, recomputed here from the campaign's files in the store
+/// (its queue, `population.csv`, and the decision files submitted): per open campaign, its
+/// undecided queue rows by reviewer and the days left, then overdue.
+#[test]
+fn reminders_in_the_report_count_undecided_rows_by_reviewer() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    night(&store, "samples/cluster", "2026-11-25T02:00:00Z").assert_ok();
+    let keys = rv::reviewer_keys(work.path());
+    let c = start(
+        &store,
+        work.path(),
+        &keys,
+        "security@example.com",
+        "2026-11-26T09:00:00Z",
+        &["--due", "2026-12-10"],
+    );
+    // payments-lead@ decides; the others do not.
+    let decisions = work.path().join("payments.csv");
+    std::fs::write(
+        &decisions,
+        rv::decide(&c.population, "payments-lead@example.com", |_, _| {
+            ("keep", "", "needed")
+        }),
+    )
+    .unwrap();
+    rv::ssh_sign(work.path(), "payments-lead@example.com", &decisions);
+    submit(&store, &c.id, &decisions, None, "2026-11-27T09:00:00Z").assert_ok();
+
+    let folder = store.join(format!("{CLUSTER}/reviews/{}", c.id));
+    let expected = |run_day: &str| -> String {
+        let queue = queue_rows(&folder.join("population.csv"));
+        let mut decided = std::collections::BTreeSet::new();
+        for f in std::fs::read_dir(folder.join("decisions")).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|e| e == "csv") {
+                decided.extend(queue_rows(&p).into_iter().map(|r| r["row"].clone()));
+            }
+        }
+        let mut by_reviewer: std::collections::BTreeMap<String, usize> = Default::default();
+        for q in queue.iter().filter(|q| !decided.contains(&q["row"])) {
+            *by_reviewer.entry(q["reviewer"].clone()).or_default() += 1;
+        }
+        let undecided: usize = by_reviewer.values().sum();
+        let due = chrono::NaiveDate::from_ymd_opt(2026, 12, 10).unwrap();
+        let left = (due - run_day.parse::<chrono::NaiveDate>().unwrap()).num_days();
+        let when = if left >= 0 {
+            format!("{left} days left")
+        } else {
+            format!("{} DAYS OVERDUE", -left)
+        };
+        format!(
+            "Campaign {}, due 2026-12-10 ({when}): {undecided} of its {} rows undecided, by reviewer: {}.",
+            c.id,
+            queue.len(),
+            by_reviewer
+                .iter()
+                .map(|(who, n)| format!("{who} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    for (day, now) in [
+        ("2026-11-28", "2026-11-28T02:00:00Z"),
+        ("2026-12-13", "2026-12-13T02:00:00Z"),
+    ] {
+        night(&store, "samples/cluster", now).assert_ok();
+        let want = expected(day);
+        assert!(!want.contains("payments-lead"), "{want}");
+        let pack = common::pack_dirs(&store).pop().unwrap();
+        let html = std::fs::read_to_string(pack.join("report.html")).unwrap();
+        assert!(
+            html.contains("<h3>Outstanding reviews</h3>") && html.contains(&want),
+            "{want}"
+        );
+        let doc = latest_findings(&store);
+        let o = &doc["reviews"]["outstanding"][0];
+        assert_eq!(o["campaign"], c.id.as_str());
+        assert_eq!(
+            o["daysLeft"],
+            (chrono::NaiveDate::from_ymd_opt(2026, 12, 10).unwrap()
+                - day.parse::<chrono::NaiveDate>().unwrap())
+            .num_days()
+        );
+    }
+}
