@@ -1,7 +1,7 @@
 //! The access review inputs a person writes: a reviewer map, and a decision file checked against
 //! a campaign (the input split at the first NUL byte: map, then decisions).
 use kube_evidence::rbac::SubjectRef;
-use kube_evidence::review::model::{CAMPAIGN_VERSION, Campaign, Row, parse_decisions};
+use kube_evidence::review::model::{CAMPAIGN_VERSION, Campaign, Layouts, Row, parse_decisions};
 use kube_evidence::review::reviewers;
 
 fn campaign() -> Campaign {
@@ -51,6 +51,8 @@ pub fn run(data: &[u8]) {
         let _ = reviewers::parse(text, "fuzz.yaml");
     }
     if let Ok(text) = std::str::from_utf8(decisions) {
-        let _ = parse_decisions(text, "fuzz.csv", &campaign(), "alice@example.com");
+        for layouts in [Layouts::Queue, Layouts::QueueOrPerCapability] {
+            let _ = parse_decisions(text, "fuzz.csv", &campaign(), "alice@example.com", layouts);
+        }
     }
 }

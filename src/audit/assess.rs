@@ -8,7 +8,7 @@ use super::read::Coverage;
 use super::usage::{UsageRecord, Use, window_start};
 use crate::finding::Finding;
 use crate::rbac::grant_set::GrantSet;
-use crate::rbac::index::{Grant, RbacIndex};
+use crate::rbac::index::{BindingId, Grant, RbacIndex};
 use crate::rbac::{Identity, SubjectRef};
 use crate::rules::system::is_system_subject;
 use crate::rules::{RuleId, new_finding};
@@ -300,15 +300,37 @@ pub fn grant_uses(index: &RbacIndex, record: &UsageRecord, subject: &SubjectRef)
     let uses = uses_of(record, subject);
     held_grants(index, record, subject)
         .into_iter()
-        .map(|g| {
-            let exercising: Vec<&&Use> = uses.iter().filter(|u| exercises(u, &g)).collect();
-            GrantUse {
-                grant: g,
-                last_used: exercising.iter().map(|u| u.last_seen).max(),
-                requests: exercising.iter().map(|u| u.allowed).sum(),
-            }
-        })
+        .map(|g| grant_use(g, &uses))
         .collect()
+}
+
+/// Every rule of one binding as `subject` holds it, each with the uses that exercised it: what an
+/// access review decides for the subject and binding, judged as KE-USE-001 and 002 judge it.
+pub fn binding_uses(
+    index: &RbacIndex,
+    record: &UsageRecord,
+    subject: &SubjectRef,
+    binding: BindingId,
+) -> Vec<GrantUse> {
+    let uses = uses_of(record, subject);
+    let rules = match index.bindings[binding].role {
+        Ok(role) => index.roles[role].rules.len(),
+        Err(_) => 0,
+    };
+    (0..rules)
+        .filter_map(|i| index.grant_of(binding, i, subject))
+        .map(|g| grant_use(g, &uses))
+        .collect()
+}
+
+/// A grant with when and how often `uses` exercised it.
+fn grant_use(grant: Grant, uses: &[&Use]) -> GrantUse {
+    let exercising: Vec<&&Use> = uses.iter().filter(|u| exercises(u, &grant)).collect();
+    GrantUse {
+        grant,
+        last_used: exercising.iter().map(|u| u.last_seen).max(),
+        requests: exercising.iter().map(|u| u.allowed).sum(),
+    }
 }
 
 /// Every grant the subject holds now, through its bindings and the groups the log saw it in.

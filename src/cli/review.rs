@@ -108,6 +108,8 @@ fn resolve(
 pub enum ReviewCommand {
     /// Freeze the latest pack's privileged population into a campaign and publish it.
     Start(StartArgs),
+    /// A reviewer's queue of a campaign, grouped by binding with the pack's usage: CSV and HTML.
+    Queue(QueueArgs),
     /// Sign a decision file with a reviewer's key (as `ssh-keygen -Y sign -n kube-evidence-review`).
     Sign(SignArgs),
     /// Check a signed decision file against its campaign and publish it.
@@ -117,6 +119,7 @@ pub enum ReviewCommand {
 }
 
 #[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("due_date").required(true).args(["due", "due_in_days"]))]
 pub struct StartArgs {
     #[command(flatten)]
     pub place: Place,
@@ -127,16 +130,45 @@ pub struct StartArgs {
     pub reviewer_keys: PathBuf,
     /// The date by which every row must be decided
     #[arg(long, value_name = "DATE")]
-    pub due: NaiveDate,
+    pub due: Option<NaiveDate>,
+    /// Every row must be decided within this many days of the start (for a scheduled start)
+    #[arg(long, value_name = "DAYS")]
+    pub due_in_days: Option<u32>,
     /// Days after a decision by which a revocation must be carried out
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub remediation_days: u32,
     /// Also one row per binding of every non-system subject, privileged or not
     #[arg(long)]
     pub every_binding: bool,
-    /// Also write the population CSV here, for the reviewers
+    /// Campaigns recur every DAYS days: start one only when the latest campaign that counts
+    /// started DAYS or more days ago, else say which one this period's is and exit 0 (run it daily
+    /// from a CronJob)
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub every_days: Option<u32>,
+    /// Also write the queue CSV of every reviewer here (what reviewers fill in, sign and submit)
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the queue of every reviewer as one HTML page here
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("written").required(true).multiple(true).args(["output", "html"]))]
+pub struct QueueArgs {
+    #[command(flatten)]
+    pub place: Place,
+    #[arg(long, value_name = "ID")]
+    pub campaign: String,
+    /// One reviewer's rows (default: every reviewer's)
+    #[arg(long, value_name = "EMAIL")]
+    pub reviewer: Option<String>,
+    /// The queue CSV: the reviewer fills in decision, keep and reason, signs it and submits it
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The queue as one self-contained HTML page
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -175,6 +207,7 @@ pub struct StatusArgs {
 pub fn execute(args: ReviewArgs, log: &LogArgs) -> CmdResult {
     match args.command {
         ReviewCommand::Start(a) => start(a, log),
+        ReviewCommand::Queue(a) => queue(a, log),
         ReviewCommand::Sign(a) => sign(a),
         ReviewCommand::Submit(a) => submit(a, log),
         ReviewCommand::Status(a) => status(a, log),
@@ -217,12 +250,17 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
             "a campaign is signed when it starts, by the key that signs packs: pass --signing-key FILE (or `signingKey` in --config, or the key in KUBE_EVIDENCE_SIGNING_KEY)",
         ));
     };
-    if let Some(out) = &args.output {
-        common::check_outputs(&[Output::new(out, Vec::new())], &local_store(&place))?;
-    }
+    let outputs: Vec<&PathBuf> = args.output.iter().chain(args.html.iter()).collect();
+    let planned: Vec<Output> = outputs.iter().map(|p| Output::new(p, Vec::new())).collect();
+    common::check_outputs(&planned, &local_store(&place))?;
     let now = common::clock()?.now();
+    let due = match (args.due, args.due_in_days) {
+        (Some(due), _) => due,
+        (None, Some(days)) => now.date_naive() + chrono::Days::new(u64::from(days)),
+        (None, None) => unreachable!("clap requires --due or --due-in-days"),
+    };
     let (rt, store) = open(&place)?;
-    let campaign = rt
+    let outcome = rt
         .block_on(reviews::start(
             store.as_ref(),
             &reviews::StartPlan {
@@ -232,25 +270,37 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
                 reviewers: &map,
                 reviewer_keys: keys,
                 reviewer_keys_origin: &args.reviewer_keys.display().to_string(),
-                due: args.due,
+                due,
                 remediation_days: args.remediation_days,
                 every_binding: args.every_binding,
+                every_days: args.every_days,
                 now,
             },
         ))
         .context("the campaign was not started")?;
+    let queue = match outcome {
+        reviews::StartOutcome::Started(queue) => queue,
+        reviews::StartOutcome::Recurring { id, started, next } => {
+            outln!(
+                "campaign {id} (started {started}) is this period's: campaigns recur every {} days, the next starts on or after {next}; nothing started",
+                args.every_days.unwrap_or_default()
+            );
+            return Ok(Done::Ok);
+        }
+    };
+    let campaign = &queue.campaign;
+    let mut written = Vec::new();
     if let Some(out) = &args.output {
-        common::write_outputs(
-            &[Output::new(
-                out,
-                kube_evidence::review::model::population_csv(&campaign),
-            )],
-            &local_store(&place),
-        )?;
+        written.push(Output::new(out, queue.csv(None)));
     }
+    if let Some(out) = &args.html {
+        written.push(Output::new(out, queue.html(None).into_bytes()));
+    }
+    common::write_outputs(&written, &local_store(&place))?;
     outln!(
-        "campaign {} started: {} rows from pack {}, due {}",
+        "campaign {} started: {} rows ({} grants) from pack {}, due {}",
         campaign.id,
+        queue.rows.len(),
         campaign.rows.len(),
         campaign.pack_id,
         campaign.due
@@ -261,12 +311,56 @@ fn start(args: StartArgs, log: &LogArgs) -> CmdResult {
         reviews::campaign_prefix(&campaign.cluster, &campaign.id)
     );
     let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
-    for r in &campaign.rows {
+    for r in &queue.rows {
         *per.entry(r.reviewer.as_str()).or_default() += 1;
     }
     for (reviewer, n) in per {
         outln!("  {reviewer}: {n} row(s)");
     }
+    outln!("{}", queue.usage_note);
+    Ok(Done::Ok)
+}
+
+fn queue(args: QueueArgs, log: &LogArgs) -> CmdResult {
+    let place = resolve(&args.place, &Default::default(), log)?;
+    let outputs: Vec<&PathBuf> = args.output.iter().chain(args.html.iter()).collect();
+    let planned: Vec<Output> = outputs.iter().map(|p| Output::new(p, Vec::new())).collect();
+    common::check_outputs(&planned, &local_store(&place))?;
+    let trust = place.campaign_trust()?;
+    let (rt, store) = open(&place)?;
+    let queue = rt
+        .block_on(reviews::queue(
+            store.as_ref(),
+            &place.cluster,
+            &args.campaign,
+            trust,
+        ))
+        .context("the queue was not made")?;
+    let reviewer = args.reviewer.as_deref();
+    let mine = queue.len(reviewer);
+    if let Some(who) = reviewer
+        && mine == 0
+    {
+        return Err(Failure::usage(format!(
+            "no row of campaign {} is assigned to {who}",
+            args.campaign
+        )));
+    }
+    let mut written = Vec::new();
+    if let Some(out) = &args.output {
+        written.push(Output::new(out, queue.csv(reviewer)));
+    }
+    if let Some(out) = &args.html {
+        written.push(Output::new(out, queue.html(reviewer).into_bytes()));
+    }
+    common::write_outputs(&written, &local_store(&place))?;
+    outln!(
+        "{mine} row(s) of campaign {} for {}, due {}",
+        args.campaign,
+        reviewer.unwrap_or("every reviewer"),
+        queue.campaign.due
+    );
+    outln!("{}", queue.usage_note);
     Ok(Done::Ok)
 }
 
@@ -319,10 +413,11 @@ fn submit(args: SubmitArgs, log: &LogArgs) -> CmdResult {
             .await
         })
         .context("the decisions were not submitted")?;
-    let revoke = decisions.iter().filter(|d| d.verdict.removes()).count();
     outln!(
-        "{} decision(s) by {reviewer} submitted ({revoke} revoke or reduce) as {key}",
-        decisions.len()
+        "{} decision(s) by {reviewer} submitted ({} revoke or reduce), deciding {} grant(s), as {key}",
+        decisions.lines,
+        decisions.lines_removing,
+        decisions.decisions.len()
     );
     Ok(Done::Ok)
 }
@@ -384,8 +479,22 @@ fn status(args: StatusArgs, log: &LogArgs) -> CmdResult {
         ),
         Format::Table => {
             for s in &statuses {
+                let (campaign, _) = chosen
+                    .iter()
+                    .find(|(c, _)| c.id == s.id)
+                    .expect("a status per campaign");
+                let left = assess::outstanding(campaign, s, now.date_naive())
+                    .map(|o| {
+                        format!(
+                            "; {} of its {} queue rows undecided, {}",
+                            o.undecided,
+                            o.rows,
+                            o.time_left()
+                        )
+                    })
+                    .unwrap_or_default();
                 outln!(
-                    "campaign {} (pack {}, due {}): {} of {} rows decided",
+                    "campaign {} (pack {}, due {}): {} of {} grants decided{left}",
                     s.id,
                     s.pack_id,
                     s.due,

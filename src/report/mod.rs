@@ -12,6 +12,7 @@ pub mod model;
 pub mod oscal;
 pub mod pdf;
 pub mod plain;
+pub mod queue;
 pub mod trend;
 pub mod vendor;
 

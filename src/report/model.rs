@@ -909,6 +909,9 @@ pub fn rule_counts(finding_ids: &[String]) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReviewsView {
     pub coverage: String,
+    /// Per open campaign with rows undecided: how many, by reviewer, and the days left or
+    /// overdue (`reviews.outstanding`).
+    pub reminders: Vec<String>,
     pub campaigns: Vec<CampaignView>,
 }
 
@@ -942,7 +945,7 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
         .iter()
         .map(|k| CampaignView {
             heading: format!(
-                "Campaign {} (population of pack {}, started {}, due {}): {} of {} rows decided",
+                "Campaign {} (population of pack {}, started {}, due {}): {} of {} grants decided",
                 k.id,
                 k.pack_id,
                 k.created_at.format("%Y-%m-%d"),
@@ -953,7 +956,7 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
             reviewers: bounded(
                 k.by_reviewer
                     .iter()
-                    .map(|(who, (n, d))| format!("{who}: {d} of {n} decided")),
+                    .map(|(who, (n, d))| format!("{who}: {d} of {n} grants decided")),
                 k.by_reviewer.len(),
                 "reviewers",
                 crate::files::REVIEWS_CSV,
@@ -1007,6 +1010,12 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
             ),
         })
         .collect();
+    let reminders = bounded(
+        r.outstanding.iter().map(reminder),
+        r.outstanding.len(),
+        "open campaigns",
+        crate::files::FINDINGS_JSON,
+    );
     let (campaigns, left) = bounds::take(campaigns, bounds::CAMPAIGNS);
     let coverage = if left > 0 {
         format!(
@@ -1019,8 +1028,39 @@ fn reviews_view(r: &crate::review::assess::ReviewState) -> ReviewsView {
     };
     ReviewsView {
         coverage,
+        reminders,
         campaigns,
     }
+}
+
+/// One open campaign's reminder: "Campaign X, due D (3 days overdue): 12 of 40 rows undecided:
+/// a@ 10, b@ 2."
+fn reminder(o: &crate::review::assess::Outstanding) -> String {
+    let waiting: Vec<String> = o
+        .by_reviewer
+        .iter()
+        .take(bounds::LIST)
+        .map(|(who, n)| format!("{who} {n}"))
+        .collect();
+    let more = o.by_reviewer.len().saturating_sub(waiting.len());
+    format!(
+        "Campaign {}, due {} ({}): {} of its {} rows undecided, by reviewer: {}{}.",
+        o.campaign,
+        o.due,
+        if o.overdue() {
+            o.time_left().to_uppercase()
+        } else {
+            o.time_left()
+        },
+        o.undecided,
+        o.rows,
+        waiting.join(", "),
+        if more > 0 {
+            format!(" and {more} more reviewers")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The usage section: what the audit log covered, and per subject what it holds and used.

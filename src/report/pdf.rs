@@ -1009,6 +1009,7 @@ fn reviews(l: &mut Layout, m: &ReportModel) {
     };
     l.section("Access reviews");
     l.paragraph(&r.coverage, 8.5);
+    l.list("Outstanding reviews", &r.reminders, 8.0);
     for c in &r.campaigns {
         l.paragraph_with(&c.heading, Weight::Bold, 9.0, INK, 0.0);
         l.list("Reviewers", &c.reviewers, 8.0);

@@ -30,7 +30,20 @@ th{{background:#f2f4f7}}td{{font-size:13px;overflow-wrap:anywhere}}header,footer
             out.push_str(&format!("<p>{}</p>\n", esc(p)));
         }
         if !s.columns.is_empty() && !s.rows.is_empty() {
-            out.push_str("<table><thead><tr>");
+            // The same shares of the width as the PDF's columns.
+            let total: f32 = s.columns.iter().map(|(_, w)| w.max(0.0)).sum();
+            out.push_str("<table><colgroup>");
+            for (_, w) in &s.columns {
+                if total > 0.0 {
+                    out.push_str(&format!(
+                        "<col style=\"width:{:.1}%\">",
+                        w.max(0.0) * 100.0 / total
+                    ));
+                } else {
+                    out.push_str("<col>");
+                }
+            }
+            out.push_str("</colgroup><thead><tr>");
             for (c, _) in &s.columns {
                 out.push_str(&format!("<th>{}</th>", esc(c)));
             }

@@ -5,10 +5,11 @@
 //! files that do not count (unsigned, invalid, late).
 
 use super::model::{Campaign, RefusedCampaign, Row, Submission, Verdict, is_own_access};
+use super::queue::queue_rows;
 use crate::finding::Finding;
 use crate::rbac::SubjectRef;
 use crate::rules::{RuleId, new_finding};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +65,82 @@ pub struct ReviewState {
     /// back (under any name) keeps its time.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recorded_decisions: Vec<RecordedDecision>,
+    /// Every open campaign (started within the review period) with rows undecided: what the
+    /// reports remind reviewers of.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outstanding: Vec<Outstanding>,
+}
+
+/// An open campaign's undecided rows, by reviewer, and its time left: the reminder every report
+/// states. Rows are those of the reviewers' queues (one per subject and binding,
+/// [`crate::review::queue`]): a queue row is undecided while any grant of it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Outstanding {
+    pub campaign: String,
+    pub due: NaiveDate,
+    /// Days from the run's day to the due date, which is the last day to decide: 0 on the due
+    /// date, negative once it has passed (overdue by that many days).
+    pub days_left: i64,
+    /// The campaign's queue rows, and how many are undecided.
+    pub rows: usize,
+    pub undecided: usize,
+    /// Reviewer -> their undecided queue rows (reviewers with none left out).
+    pub by_reviewer: BTreeMap<String, usize>,
+}
+
+impl Outstanding {
+    pub fn overdue(&self) -> bool {
+        self.days_left < 0
+    }
+
+    /// "14 days left", "due today", "3 days overdue".
+    pub fn time_left(&self) -> String {
+        match self.days_left {
+            0 => "due today".into(),
+            1 => "1 day left".into(),
+            -1 => "1 day overdue".into(),
+            d if d > 0 => format!("{d} days left"),
+            d => format!("{} days overdue", -d),
+        }
+    }
+}
+
+/// What of `campaign` is undecided as `status` stands on `today`, or `None` when nothing is.
+pub fn outstanding(
+    campaign: &Campaign,
+    status: &CampaignStatus,
+    today: NaiveDate,
+) -> Option<Outstanding> {
+    let undecided: BTreeSet<&str> = status
+        .outcomes
+        .iter()
+        .filter(|o| o.status == RowStatus::Undecided)
+        .map(|o| o.row.as_str())
+        .collect();
+    let rows = queue_rows(campaign);
+    let mut by_reviewer: BTreeMap<String, usize> = BTreeMap::new();
+    for q in rows
+        .iter()
+        .filter(|q| q.rows.iter().any(|r| undecided.contains(r.as_str())))
+    {
+        *by_reviewer.entry(q.reviewer.clone()).or_default() += 1;
+    }
+    let count = by_reviewer.values().sum();
+    (count > 0).then(|| Outstanding {
+        campaign: campaign.id.clone(),
+        due: campaign.due,
+        days_left: (campaign.due - today).num_days(),
+        rows: rows.len(),
+        undecided: count,
+        by_reviewer,
+    })
+}
+
+/// A campaign is open while it started within the review period: its undecided rows wait in it
+/// (coverage's "pending") and the reports remind its reviewers of them.
+fn is_open(created_at: DateTime<Utc>, input: &ReviewInput<'_>) -> bool {
+    created_at >= input.now - Duration::days(i64::from(input.period_days))
 }
 
 /// A decision file as the chain first recorded it.
@@ -319,11 +396,15 @@ pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
     let mut findings = Vec::new();
     let mut campaigns = Vec::new();
     let mut anchored_all = Vec::new();
+    let mut reminders = Vec::new();
     for (campaign, submissions) in input.campaigns {
         let anchored = anchor_times(campaign, submissions, input);
         let status = campaign_status(campaign, &anchored, &present, input);
         anchored_all.push((campaign.clone(), anchored));
         findings.extend(campaign_findings(campaign, &status, input.now));
+        if is_open(status.created_at, input) {
+            reminders.extend(outstanding(campaign, &status, input.now.date_naive()));
+        }
         campaigns.push(status);
     }
     let (coverage, coverage_findings) = coverage(input, &campaigns);
@@ -335,6 +416,7 @@ pub fn evaluate(input: &ReviewInput<'_>) -> (ReviewState, Vec<Finding>) {
             refused_campaigns: input.refused.to_vec(),
             coverage,
             recorded_decisions: ledger(input.previous, &anchored_all),
+            outstanding: reminders,
         },
         findings,
     )
@@ -591,7 +673,7 @@ fn coverage(input: &ReviewInput<'_>, campaigns: &[CampaignStatus]) -> (Coverage,
         .collect();
     let open: BTreeSet<&str> = campaigns
         .iter()
-        .filter(|c| c.created_at >= since)
+        .filter(|c| is_open(c.created_at, input))
         .flat_map(|c| c.outcomes.iter())
         .filter(|o| o.status == RowStatus::Undecided)
         .map(|o| o.row.as_str())
@@ -791,6 +873,51 @@ mod tests {
         assert_eq!(a_out.status, RowStatus::RevokedCarriedOut);
         assert_eq!(a_out.gone_since, Some(at("2026-11-21T00:00:00Z")));
         assert!(!after.iter().any(|(r, _)| *r == RuleId::Rev002));
+    }
+
+    #[test]
+    fn open_campaigns_remind_of_their_undecided_queue_rows_by_reviewer_and_time_left() {
+        let (a, b) = (row("a"), row("b"));
+        // A second grant of a's binding: the same queue row.
+        let mut a2 = a.clone();
+        a2.access = "exec into pods".into();
+        a2.id = Row::make_id(&a2.subject, &a2.access, &a2.binding, &a2.role);
+        let mut b = b;
+        b.reviewer = "other@example.com".into();
+        let camp = campaign(
+            vec![a.clone(), a2.clone(), b.clone()],
+            "2026-11-01T00:00:00Z",
+            "2026-11-15",
+        );
+        // One grant of a's binding decided (a file of the per-capability layout could): the
+        // queue row stays undecided.
+        let subs = vec![decided(&[&a], Verdict::Keep, "2026-11-05T00:00:00Z")];
+        let all = [(camp, subs)];
+        let (state, _) = run(
+            &all,
+            &[a.clone(), a2.clone(), b.clone()],
+            "2026-11-10T12:00:00Z",
+        );
+        let o = &state.outstanding[0];
+        assert_eq!((o.rows, o.undecided, o.days_left), (2, 2, 5));
+        assert_eq!(o.time_left(), "5 days left");
+        assert_eq!(
+            o.by_reviewer,
+            BTreeMap::from([
+                ("lead@example.com".to_string(), 1),
+                ("other@example.com".to_string(), 1)
+            ])
+        );
+        let (state, _) = run(
+            &all,
+            &[a.clone(), a2.clone(), b.clone()],
+            "2026-11-18T00:00:00Z",
+        );
+        assert!(state.outstanding[0].overdue());
+        assert_eq!(state.outstanding[0].time_left(), "3 days overdue");
+        // Past the review period the campaign is no longer open: no reminder.
+        let (state, _) = run(&all, &[a, a2, b], "2027-02-10T00:00:00Z");
+        assert!(state.outstanding.is_empty());
     }
 
     /// A copy of an old "keep" file named for 2099 does not undo a later revocation: the chain

@@ -6,6 +6,7 @@
 pub mod assess;
 pub mod model;
 pub mod population;
+pub mod queue;
 pub mod reviewers;
 
 pub use model::{Campaign, Decision, REVIEW_NAMESPACE, Row, Verdict};

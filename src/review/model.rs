@@ -3,6 +3,9 @@
 //! reviews which row, and the decision file a reviewer edits, signs and submits. Parsing a
 //! decision file checks it against its campaign and reports every problem at once, by line.
 
+use super::queue::{
+    COLUMNS as QUEUE_COLUMNS, DECISION_COLUMN, PER_CAPABILITY_COLUMNS, QueueRow, queue_rows,
+};
 use crate::diag::Diagnostics;
 use crate::rbac::SubjectRef;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -20,23 +23,6 @@ pub const CAMPAIGN_SIGNATURE_FILE: &str = "campaign.json.sig";
 pub const POPULATION_FILE: &str = "population.csv";
 /// 2: signed campaigns, and decision files that name their campaign on every row.
 pub const CAMPAIGN_VERSION: u32 = 2;
-/// The columns of the population a reviewer edits; the last three are theirs to fill in. The
-/// first names the campaign, so a signed decision file counts for that campaign only.
-pub const COLUMNS: &[&str] = &[
-    "campaign",
-    "row",
-    "subject",
-    "access",
-    "scope",
-    "binding",
-    "role",
-    "sub_processor",
-    "reviewer",
-    "decision",
-    "keep",
-    "reason",
-];
-
 /// A campaign as published (`campaign.json`): the population it froze and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -148,43 +134,106 @@ pub struct RefusedCampaign {
     pub problem: String,
 }
 
-/// The population as the CSV a reviewer edits in a spreadsheet.
-pub fn population_csv(campaign: &Campaign) -> Vec<u8> {
-    let mut w = crate::csv_out::writer(Vec::new());
-    crate::csv_out::record(&mut w, COLUMNS);
-    for r in &campaign.rows {
-        crate::csv_out::record(
-            &mut w,
-            [
-                campaign.id.as_str(),
-                r.id.as_str(),
-                &r.subject.to_string(),
-                &r.access,
-                &r.scope,
-                &r.binding,
-                &r.role,
-                r.sub_processor.as_deref().unwrap_or(""),
-                &r.reviewer,
-                "",
-                "",
-                "",
-            ],
-        );
+/// The layouts a decision file may come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layouts {
+    /// The queue ([`super::queue::COLUMNS`]): one decision per subject and binding. What
+    /// `review submit` takes.
+    Queue,
+    /// The queue, or the per-capability layout before it: what a run reads back from the store,
+    /// where decision files submitted before the queue stay and still count.
+    QueueOrPerCapability,
+}
+
+/// A decision file read against its campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    /// One decision per campaign row decided (a queue row decides every row of its binding).
+    pub decisions: Vec<Decision>,
+    /// The file's rows decided, and how many of them revoke or reduce.
+    pub lines: usize,
+    pub lines_removing: usize,
+}
+
+/// One row of a decision file's layout: what it decides and what must stay as it is.
+struct Unit<'a> {
+    reviewer: &'a str,
+    subject: &'a SubjectRef,
+    /// The campaign rows it decides, with their `access`.
+    rows: Vec<(&'a str, &'a str)>,
+    /// The campaign's cells, with their columns.
+    frozen: Vec<(usize, String)>,
+    /// A queue row (`reduce` may name capabilities to keep), or one per capability.
+    queue: bool,
+}
+
+/// The rows of the campaign as a layout has them: by the id of its `row` column.
+/// `queue`: the campaign's queue, for a file in its layout; `None` for the per-capability one.
+fn units<'a>(campaign: &'a Campaign, queue: Option<&'a [QueueRow]>) -> BTreeMap<String, Unit<'a>> {
+    if let Some(queue) = queue {
+        let by_id: BTreeMap<&str, &Row> =
+            campaign.rows.iter().map(|r| (r.id.as_str(), r)).collect();
+        return queue
+            .iter()
+            .map(|q| {
+                let unit = Unit {
+                    reviewer: &q.reviewer,
+                    subject: &q.subject,
+                    rows: q
+                        .rows
+                        .iter()
+                        .filter_map(|id| by_id.get(id.as_str()))
+                        .map(|r| (r.id.as_str(), r.access.as_str()))
+                        .collect(),
+                    frozen: q
+                        .frozen()
+                        .into_iter()
+                        .zip(2..)
+                        .map(|(v, i)| (i, v))
+                        .collect(),
+                    queue: true,
+                };
+                (q.id.clone(), unit)
+            })
+            .collect();
     }
-    w.into_inner().expect("writing to memory")
+    campaign
+        .rows
+        .iter()
+        .map(|r| {
+            let frozen = [
+                r.subject.to_string(),
+                r.access.clone(),
+                r.scope.clone(),
+                r.binding.clone(),
+                r.role.clone(),
+                r.sub_processor.clone().unwrap_or_default(),
+                r.reviewer.clone(),
+            ];
+            let unit = Unit {
+                reviewer: &r.reviewer,
+                subject: &r.subject,
+                rows: vec![(r.id.as_str(), r.access.as_str())],
+                frozen: frozen.into_iter().zip(2..).map(|(v, i)| (i, v)).collect(),
+                queue: false,
+            };
+            (r.id.clone(), unit)
+        })
+        .collect()
 }
 
 /// Reads a decision file against its campaign for `reviewer` (the principal whose key signed
 /// it): every row of theirs decided once, nothing added or changed, nobody deciding on their own
-/// access. Every problem at once, as `origin:line`.
+/// access. A queue row's decision is every campaign row of its binding's (see
+/// [`expand`]). Every problem at once, as `origin:line`.
 pub fn parse_decisions(
     text: &str,
     origin: &str,
     campaign: &Campaign,
     reviewer: &str,
-) -> Result<Vec<Decision>, Diagnostics> {
+    layouts: Layouts,
+) -> Result<Decided, Diagnostics> {
     let mut diags = Diagnostics::new();
-    let rows: BTreeMap<&str, &Row> = campaign.rows.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(text.as_bytes());
@@ -195,19 +244,39 @@ pub fn parse_decisions(
             return Err(diags);
         }
     };
-    if header != COLUMNS {
+    let first_line = Some(crate::diag::Pos { line: 1, col: 1 });
+    let queue_rows = queue_rows(campaign);
+    let (units, decision_column) = if header == QUEUE_COLUMNS {
+        (units(campaign, Some(&queue_rows)), DECISION_COLUMN)
+    } else if header == PER_CAPABILITY_COLUMNS && layouts == Layouts::QueueOrPerCapability {
+        (units(campaign, None), 9)
+    } else if header == PER_CAPABILITY_COLUMNS {
         diags.push(
             origin,
-            Some(crate::diag::Pos { line: 1, col: 1 }),
+            first_line,
             format!(
-                "the header must be the campaign's: {} (found: {})",
-                COLUMNS.join(","),
+                "this file is in population.csv's layout before the reviewer's queue (one row per capability, column `access`): decisions are now made once per subject and binding, for every capability the binding gives. Get your queue of campaign {} (`kube-evidence review queue --campaign {} --reviewer {reviewer} --output queue.csv`), decide each of its rows, sign it and submit it",
+                campaign.id, campaign.id
+            ),
+        );
+        return Err(diags);
+    } else {
+        diags.push(
+            origin,
+            first_line,
+            format!(
+                "the header must be the campaign's queue: {} (found: {})",
+                QUEUE_COLUMNS.join(","),
                 header.join(",")
             ),
         );
         return Err(diags);
-    }
-    let mut out = Vec::new();
+    };
+    let mut out = Decided {
+        decisions: Vec::new(),
+        lines: 0,
+        lines_removing: 0,
+    };
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut foreign: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut other_campaigns: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -217,7 +286,7 @@ pub fn parse_decisions(
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line() as u32 + 1);
+                let line = e.position().map(|p| line_of(text, p) as u32);
                 diags.push(
                     origin,
                     line.map(|line| crate::diag::Pos { line, col: 1 }),
@@ -226,9 +295,7 @@ pub fn parse_decisions(
                 continue;
             }
         };
-        // The csv crate counts the line terminators before a record: the record's own line in a
-        // text editor is one more.
-        let line = record.position().map_or(0, |p| p.line()) + 1;
+        let line = record.position().map_or(0, |p| line_of(text, p));
         let at = Some(crate::diag::Pos {
             line: line as u32,
             col: 1,
@@ -242,7 +309,7 @@ pub fn parse_decisions(
             other_campaigns.entry(cell(0)).or_default().push(line);
             continue;
         }
-        let Some(row) = rows.get(id.as_str()) else {
+        let Some(unit) = units.get(id.as_str()) else {
             diags.push(
                 origin,
                 at,
@@ -261,45 +328,55 @@ pub fn parse_decisions(
             );
             continue;
         }
-        let as_frozen = [
-            row.subject.to_string(),
-            row.access.clone(),
-            row.scope.clone(),
-            row.binding.clone(),
-            row.role.clone(),
-            row.sub_processor.clone().unwrap_or_default(),
-            row.reviewer.clone(),
-        ];
-        for (i, want) in as_frozen.iter().enumerate() {
-            if cell(i + 2) != *want {
+        for (i, want) in &unit.frozen {
+            // As written (formula-safe: a leading `'` before `=`, `+`, `-`, `@`), or as a
+            // spreadsheet saves the text it showed.
+            let found = cell(*i);
+            if found != *want && found != crate::csv_out::neutralise(want) {
                 diags.push(
                     origin,
                     at,
                     format!(
-                        "row {id}: `{}` is `{}` in the file but `{want}` in the campaign; only decision, keep and reason are the reviewer's to fill in",
-                        COLUMNS[i + 2],
-                        cell(i + 2)
+                        "row {id}: `{}` is `{found}` in the file but `{want}` in the campaign; only decision, keep and reason are the reviewer's to fill in",
+                        header[*i],
                     ),
                 );
             }
         }
-        if !same_identity(&row.reviewer, reviewer) {
+        if !same_identity(unit.reviewer, reviewer) {
             // One message per assigned reviewer below, not one per row.
-            foreign.entry(row.reviewer.clone()).or_default().push(line);
+            foreign
+                .entry(unit.reviewer.to_string())
+                .or_default()
+                .push(line);
         }
-        if is_own_access(&row.subject, reviewer) {
+        if is_own_access(unit.subject, reviewer) {
             diags.push(
                 origin,
                 at,
                 format!("row {id} is {reviewer}'s own access: nobody reviews their own access"),
             );
         }
-        if let Some(d) = decision_of(&id, &cell(9), cell(10), cell(11), at, origin, &mut diags) {
-            lines_of.insert(id.clone(), line);
-            out.push(d);
+        let decided = decision_of(
+            &id,
+            &cell(decision_column),
+            cell(decision_column + 1),
+            cell(decision_column + 2),
+            at,
+            origin,
+            &mut diags,
+        );
+        if let Some(d) = decided {
+            out.lines += 1;
+            out.lines_removing += usize::from(d.verdict.removes());
+            for d in expand(&id, unit, d, at, origin, &mut diags) {
+                lines_of.insert(d.row.clone(), line);
+                out.decisions.push(d);
+            }
         }
     }
-    contradictions(&out, &rows, &lines_of, origin, &mut diags);
+    let by_row: BTreeMap<&str, &Row> = campaign.rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    contradictions(&out.decisions, &by_row, &lines_of, origin, &mut diags);
     for (named, lines) in &other_campaigns {
         let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
         diags.push(
@@ -337,16 +414,10 @@ pub fn parse_decisions(
             ),
         );
     }
-    let mine: BTreeSet<&str> = campaign
-        .rows
+    let missing: Vec<&str> = units
         .iter()
-        .filter(|r| same_identity(&r.reviewer, reviewer))
-        .map(|r| r.id.as_str())
-        .collect();
-    let missing: Vec<&str> = mine
-        .iter()
-        .filter(|id| !seen.contains_key(**id))
-        .copied()
+        .filter(|(id, u)| same_identity(u.reviewer, reviewer) && !seen.contains_key(*id))
+        .map(|(id, _)| id.as_str())
         .collect();
     if !missing.is_empty() {
         let shown: Vec<&str> = missing.iter().take(10).copied().collect();
@@ -359,7 +430,7 @@ pub fn parse_decisions(
                 shown.join(", "),
                 if missing.len() > shown.len() {
                     format!(
-                        " and {} more (population.csv lists them)",
+                        " and {} more (the reviewer's queue lists them)",
                         missing.len() - shown.len()
                     )
                 } else {
@@ -369,6 +440,74 @@ pub fn parse_decisions(
         );
     }
     diags.into_result(out)
+}
+
+/// The line a record starts on, as a text editor numbers it. The csv crate's own count is one
+/// short after a CRLF line end (it counts the `\n` when it reads the next record), and files come
+/// with either.
+fn line_of(text: &str, p: &csv::Position) -> u64 {
+    let at = usize::try_from(p.byte()).map_or(text.len(), |b| b.min(text.len()));
+    let start = at
+        + text.as_bytes()[at..]
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+    1 + text.as_bytes()[..start]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+}
+
+/// A file row's decision as the decisions of the campaign rows it covers. A queue row decides
+/// every capability of its binding alike, except that `reduce` keeps the capabilities its `keep`
+/// names as the `capabilities` cell spells them (separated by `;`; anything else in `keep` says
+/// what else stays): those rows are kept, every other must go. A reduction that names every
+/// capability keeps the binding whole, which is `keep`.
+fn expand(
+    id: &str,
+    unit: &Unit<'_>,
+    d: Decision,
+    at: Option<crate::diag::Pos>,
+    origin: &str,
+    diags: &mut Diagnostics,
+) -> Vec<Decision> {
+    let named: BTreeSet<&str> = if unit.queue && d.verdict == Verdict::Reduce {
+        d.keep
+            .split(';')
+            .map(str::trim)
+            .filter(|k| unit.rows.iter().any(|(_, access)| access == k))
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    if !named.is_empty() && unit.rows.iter().all(|(_, a)| named.contains(a)) {
+        diags.push(
+            origin,
+            at,
+            format!(
+                "row {id}: `reduce` keeps every capability of the binding ({}): that is `keep`; a reduction names what stays and removes the rest",
+                d.keep
+            ),
+        );
+    }
+    unit.rows
+        .iter()
+        .map(|(row, access)| {
+            if named.contains(access) {
+                Decision {
+                    row: row.to_string(),
+                    verdict: Verdict::Keep,
+                    keep: String::new(),
+                    reason: d.reason.clone(),
+                }
+            } else {
+                Decision {
+                    row: row.to_string(),
+                    ..d.clone()
+                }
+            }
+        })
+        .collect()
 }
 
 /// A binding is kept or removed as a whole: a file that keeps one of its rows for a subject and
@@ -491,21 +630,22 @@ pub fn same_identity(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn campaign() -> Campaign {
-        let row = |subject: SubjectRef, reviewer: &str| {
-            let mut r = Row {
-                id: String::new(),
-                subject,
-                access: "read Secrets".into(),
-                scope: "cluster-wide".into(),
-                binding: "ClusterRoleBinding b".into(),
-                role: "ClusterRole r".into(),
-                sub_processor: None,
-                reviewer: reviewer.into(),
-            };
-            r.id = Row::make_id(&r.subject, &r.access, &r.binding, &r.role);
-            r
+    fn row(subject: SubjectRef, access: &str, reviewer: &str) -> Row {
+        let mut r = Row {
+            id: String::new(),
+            subject,
+            access: access.into(),
+            scope: "cluster-wide".into(),
+            binding: "ClusterRoleBinding b".into(),
+            role: "ClusterRole r".into(),
+            sub_processor: None,
+            reviewer: reviewer.into(),
         };
+        r.id = Row::make_id(&r.subject, &r.access, &r.binding, &r.role);
+        r
+    }
+
+    fn campaign() -> Campaign {
         Campaign {
             version: CAMPAIGN_VERSION,
             id: "c1".into(),
@@ -520,66 +660,118 @@ mod tests {
             rows: vec![
                 row(
                     SubjectRef::user("oidc:bob@example.com"),
+                    "read Secrets",
                     "alice@example.com",
                 ),
                 row(
                     SubjectRef::service_account("ci", "deployer"),
+                    "read Secrets",
                     "alice@example.com",
                 ),
             ],
         }
     }
 
+    /// The campaign's queue with its rows decided in the queue's order (reviewer, subject,
+    /// binding): here the ServiceAccount's row, then bob's.
     fn filled(c: &Campaign, decisions: &[(&str, &str, &str)]) -> String {
-        let mut text = String::from_utf8(population_csv(c)).unwrap();
+        let rows = super::super::queue::queue_rows(c);
+        let text = String::from_utf8(super::super::queue::queue_csv(c, &rows, &[])).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
         for (i, (verdict, keep, reason)) in decisions.iter().enumerate() {
-            let id = &c.rows[i].id;
-            let line = text
-                .lines()
-                .find(|l| l.contains(id.as_str()))
-                .unwrap()
-                .to_string();
-            let done = format!(
-                "{}{verdict},{keep},{reason}",
-                line.trim_end_matches(",,,").to_string() + ","
-            );
-            text = text.replace(&line, &done);
+            let line = &mut lines[i + 1];
+            *line = format!("{}{verdict},{keep},{reason}", line.trim_end_matches(",,"));
         }
-        text
+        lines.join("\n") + "\n"
+    }
+
+    fn parse(text: &str, c: &Campaign, reviewer: &str) -> Result<Decided, Diagnostics> {
+        parse_decisions(text, "d.csv", c, reviewer, Layouts::Queue)
+    }
+
+    /// bob's binding giving two capabilities.
+    fn two_capabilities() -> Campaign {
+        let mut c = campaign();
+        c.rows[1] = row(
+            SubjectRef::user("oidc:bob@example.com"),
+            "exec into pods",
+            "alice@example.com",
+        );
+        c
     }
 
     #[test]
-    fn keeping_and_revoking_rows_of_one_binding_for_one_subject_is_refused() {
-        let mut c = campaign();
-        // Two capabilities bob holds through the same binding.
-        let mut second = c.rows[0].clone();
-        second.access = "exec into pods".into();
-        second.id = Row::make_id(
-            &second.subject,
-            &second.access,
-            &second.binding,
-            &second.role,
+    fn one_decision_decides_every_capability_of_the_binding() {
+        let c = two_capabilities();
+        let text = filled(&c, &[("revoke", "", "left")]);
+        assert_eq!(text.lines().count(), 2, "one row for the binding");
+        assert!(text.contains(",exec into pods; read Secrets,"), "{text}");
+        let d = parse(&text, &c, "alice@example.com").unwrap();
+        assert_eq!((d.lines, d.lines_removing), (1, 1));
+        assert_eq!(d.decisions.len(), 2);
+        assert!(d.decisions.iter().all(|d| d.verdict == Verdict::Revoke));
+    }
+
+    #[test]
+    fn a_reduction_keeps_the_capabilities_it_names_and_removes_the_rest() {
+        let c = two_capabilities();
+        let text = filled(&c, &[("reduce", "read Secrets; get pods", "no exec")]);
+        let d = parse(&text, &c, "alice@example.com").unwrap();
+        let verdict = |access: &str| {
+            let id = &c.rows.iter().find(|r| r.access == access).unwrap().id;
+            d.decisions.iter().find(|d| &d.row == id).unwrap().verdict
+        };
+        assert_eq!(verdict("read Secrets"), Verdict::Keep);
+        assert_eq!(verdict("exec into pods"), Verdict::Reduce);
+        // Keeping every capability is not a reduction.
+        let text = filled(
+            &c,
+            &[("reduce", "read Secrets;exec into pods", "nothing goes")],
         );
-        c.rows[1] = second;
-        let text = filled(&c, &[("keep", "", "on call"), ("revoke", "", "not needed")]);
-        let err = parse_decisions(&text, "d.csv", &c, "alice@example.com")
+        let err = parse(&text, &c, "alice@example.com")
             .unwrap_err()
             .to_string();
+        assert!(err.contains("that is `keep`"), "{err}");
+    }
+
+    #[test]
+    fn keeping_and_revoking_rows_of_one_binding_in_the_per_capability_layout_is_refused() {
+        let c = two_capabilities();
+        let line = |r: &Row, verdict: &str| {
+            format!(
+                "c1,{},{},{},{},{},{},,{},{verdict},,because\n",
+                r.id, r.subject, r.access, r.scope, r.binding, r.role, r.reviewer
+            )
+        };
+        let header = PER_CAPABILITY_COLUMNS.join(",") + "\n";
+        let text = header.clone() + &line(&c.rows[0], "keep") + &line(&c.rows[1], "revoke");
+        let read = |text: &str| {
+            parse_decisions(
+                text,
+                "d.csv",
+                &c,
+                "alice@example.com",
+                Layouts::QueueOrPerCapability,
+            )
+        };
+        let err = read(&text).unwrap_err().to_string();
         assert!(
             err.contains("keeps the same binding") && err.contains("`reduce`"),
             "{err}"
         );
-        // The same verdict for both, or a reduction, is a decision.
-        let text = filled(&c, &[("revoke", "", "left"), ("revoke", "", "left")]);
-        assert!(parse_decisions(&text, "d.csv", &c, "alice@example.com").is_ok());
-        let text = filled(
-            &c,
-            &[
-                ("keep", "", "on call"),
-                ("reduce", "read Secrets", "no exec"),
-            ],
+        // The same verdict for both is a decision, read back from the store as before.
+        let text = header + &line(&c.rows[0], "revoke") + &line(&c.rows[1], "revoke");
+        assert_eq!(read(&text).unwrap().decisions.len(), 2);
+        // `review submit` takes the queue only, and says what to do instead.
+        let err = parse(&text, &c, "alice@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("d.csv:1:1:")
+                && err.contains("population.csv's layout before the reviewer's queue")
+                && err.contains("kube-evidence review queue --campaign c1"),
+            "{err}"
         );
-        assert!(parse_decisions(&text, "d.csv", &c, "alice@example.com").is_ok());
     }
 
     #[test]
@@ -592,17 +784,21 @@ mod tests {
                 ("reduce", "get pods", "deploys only"),
             ],
         );
-        let d = parse_decisions(&text, "d.csv", &c, "alice@example.com").unwrap();
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[1].verdict, Verdict::Reduce);
+        let d = parse(&text, &c, "alice@example.com").unwrap();
+        assert_eq!(d.decisions.len(), 2);
+        let bob = &c.rows[0].id;
+        let bobs = d.decisions.iter().find(|d| &d.row == bob).unwrap();
+        assert_eq!(bobs.verdict, Verdict::Reduce);
     }
 
     #[test]
     fn problems_are_reported_at_once_by_line() {
         let c = campaign();
         let mut text = filled(&c, &[("maybe", "", ""), ("reduce", "", "x")]);
-        text.push_str("c1,R-000000000000,User:x,a,b,c,d,,alice@example.com,keep,,r\n");
-        let err = parse_decisions(&text, "d.csv", &c, "alice@example.com")
+        text.push_str(
+            "c1,B-000000000000,alice@example.com,User:x,b,c,d,,e,no audit log,no audit log,keep,,r\n",
+        );
+        let err = parse(&text, &c, "alice@example.com")
             .unwrap_err()
             .to_string();
         assert!(
@@ -617,6 +813,16 @@ mod tests {
             err.contains("d.csv:4:1:") && err.contains("rows cannot be added"),
             "{err}"
         );
+        // A frozen cell changed, and the old header of the first layout.
+        let changed = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")])
+            .replace("cluster-wide", "namespace web");
+        let err = parse(&changed, &c, "alice@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`scope` is `namespace web` in the file but `cluster-wide`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -625,7 +831,7 @@ mod tests {
         let text = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")]);
         let mut later = c.clone();
         later.id = "c2".into();
-        let err = parse_decisions(&text, "d.csv", &later, "alice@example.com")
+        let err = parse(&text, &later, "alice@example.com")
             .unwrap_err()
             .to_string();
         assert!(
@@ -651,16 +857,14 @@ mod tests {
         let c = campaign();
         let text = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")]);
         // The reviewer's key names them with other capitals: still their rows.
-        assert!(parse_decisions(&text, "d.csv", &c, "Alice@Example.COM").is_ok());
+        assert!(parse(&text, &c, "Alice@Example.COM").is_ok());
     }
 
     #[test]
     fn the_wrong_reviewer_and_ones_own_access_are_refused() {
         let c = campaign();
         let text = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")]);
-        let err = parse_decisions(&text, "d.csv", &c, "bob@example.com")
-            .unwrap_err()
-            .to_string();
+        let err = parse(&text, &c, "bob@example.com").unwrap_err().to_string();
         assert!(
             err.contains(
                 "2 row(s) (lines 2, 3) are assigned to alice@example.com, not to bob@example.com"
@@ -668,5 +872,15 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("bob@example.com's own access"), "{err}");
+    }
+
+    #[test]
+    fn a_cell_written_formula_safe_reads_back_as_the_campaigns() {
+        let mut c = campaign();
+        // An inventory's sub-processor id is written by whoever edits the inventory.
+        c.rows[0].sub_processor = Some("=HYPERLINK(\"x\")".into());
+        let text = filled(&c, &[("keep", "", "ok"), ("keep", "", "ok")]);
+        assert!(text.contains("'=HYPERLINK"), "{text}");
+        assert!(parse(&text, &c, "alice@example.com").is_ok());
     }
 }

@@ -10,8 +10,9 @@
 
 use crate::pack::MAX_SIGNATURE_BYTES;
 use crate::pack::sign::{self, parse_allowed_signers};
+use crate::report::queue::{PackUsage, Queue};
 use crate::review::model::{
-    self, CAMPAIGN_FILE, CAMPAIGN_SIGNATURE_FILE, CAMPAIGN_VERSION, Campaign, Decision,
+    self, CAMPAIGN_FILE, CAMPAIGN_SIGNATURE_FILE, CAMPAIGN_VERSION, Campaign, Decided, Layouts,
     POPULATION_FILE, REVIEW_NAMESPACE, RefusedCampaign, Submission, same_identity,
 };
 use crate::store::{Store, StoreError};
@@ -38,11 +39,13 @@ pub fn campaign_prefix(cluster: &str, id: &str) -> String {
     format!("{cluster}/reviews/{id}")
 }
 
-/// Publishes a new campaign, signed by `key` (create-only: an existing one is never replaced).
-/// The signature goes first: a campaign object without one never counts.
+/// Publishes a new campaign, signed by `key`, with its queue as `population.csv` (create-only:
+/// an existing one is never replaced). The signature goes first: a campaign object without one
+/// never counts.
 pub async fn publish_campaign(
     store: &dyn Store,
     campaign: &Campaign,
+    population: &[u8],
     key: &sign::SigningKey,
 ) -> Result<String, ReviewError> {
     let prefix = campaign_prefix(&campaign.cluster, &campaign.id);
@@ -68,7 +71,7 @@ pub async fn publish_campaign(
     store
         .put_new(
             &format!("{prefix}/{POPULATION_FILE}"),
-            &model::population_csv(campaign),
+            population,
             "text/csv; charset=utf-8",
         )
         .await?;
@@ -211,7 +214,8 @@ pub fn signer_of(
         .ok_or_else(|| "the signing key's allowed-signers entry names no principal".to_string())
 }
 
-/// Publishes a decision file and its signature after checking both against the campaign.
+/// Publishes a decision file and its signature after checking both against the campaign: the
+/// file must be in the queue's layout.
 pub async fn submit(
     store: &dyn Store,
     campaign: &Campaign,
@@ -219,7 +223,7 @@ pub async fn submit(
     csv: &[u8],
     signature: &[u8],
     now: DateTime<Utc>,
-) -> Result<(String, String, Vec<Decision>), ReviewError> {
+) -> Result<(String, String, Decided), ReviewError> {
     if csv.len() > MAX_DECISIONS {
         return Err(ReviewError::Refused(format!(
             "{origin} is larger than {MAX_DECISIONS} bytes"
@@ -229,12 +233,13 @@ pub async fn submit(
         .map_err(|p| ReviewError::Refused(format!("{origin} with {signature_origin}: {p}")))?;
     let text = std::str::from_utf8(csv)
         .map_err(|_| ReviewError::Refused(format!("{origin} is not UTF-8 text")))?;
-    let decisions = model::parse_decisions(text, origin, campaign, &reviewer).map_err(|d| {
-        ReviewError::Refused(format!(
-            "{origin} does not match campaign {}:\n{d}",
-            campaign.id
-        ))
-    })?;
+    let decisions = model::parse_decisions(text, origin, campaign, &reviewer, Layouts::Queue)
+        .map_err(|d| {
+            ReviewError::Refused(format!(
+                "{origin} does not match campaign {}:\n{d}",
+                campaign.id
+            ))
+        })?;
     let key = format!(
         "{}/decisions/{}-{}.csv",
         campaign_prefix(&campaign.cluster, &campaign.id),
@@ -364,8 +369,16 @@ async fn read_submission(
             Err(p) => (None, Err(p)),
             Ok(reviewer) => {
                 let text = String::from_utf8_lossy(&csv);
-                let parsed = model::parse_decisions(&text, key, campaign, &reviewer)
-                    .map_err(|d| d.to_string());
+                // Files submitted before the queue, in the per-capability layout, still count.
+                let parsed = model::parse_decisions(
+                    &text,
+                    key,
+                    campaign,
+                    &reviewer,
+                    Layouts::QueueOrPerCapability,
+                )
+                .map(|d| d.decisions)
+                .map_err(|d| d.to_string());
                 (Some(reviewer), parsed)
             }
         },
@@ -383,7 +396,8 @@ async fn read_submission(
 /// What `review start` needs.
 pub struct StartPlan<'a> {
     pub cluster: &'a str,
-    /// Keys trusted to have signed the pack the population is taken from.
+    /// Keys trusted to have signed the pack the population is taken from, and the campaigns
+    /// already in the store.
     pub trusted: Option<&'a [sign::AllowedSigner]>,
     pub reviewers: &'a crate::review::reviewers::ReviewerMap,
     /// The reviewers' keys (an allowed-signers file's text), copied into the campaign.
@@ -394,15 +408,63 @@ pub struct StartPlan<'a> {
     pub remediation_days: u32,
     /// Also one row per binding of every non-system subject, privileged or not.
     pub every_binding: bool,
+    /// Campaigns recur every this many days: nothing is started while the latest campaign that
+    /// counts started fewer days ago (a scheduled `review start` runs daily and starts one when
+    /// it is time).
+    pub every_days: Option<u32>,
     pub now: DateTime<Utc>,
     /// The key that signs packs: it signs the campaign, so that readers trust it as they trust
     /// packs.
     pub key: &'a sign::SigningKey,
 }
 
+/// What `review start` did.
+#[derive(Debug)]
+pub enum StartOutcome {
+    /// A campaign was started and published; its queue, with what its pack says of use.
+    Started(Box<Queue>),
+    /// Campaigns recur and the latest one that counts is this period's: nothing was started.
+    Recurring {
+        /// The latest campaign and the day it started.
+        id: String,
+        started: chrono::NaiveDate,
+        /// The first day a new one starts.
+        next: chrono::NaiveDate,
+    },
+}
+
+/// The campaign that makes a new one unnecessary: the latest that counts (verified; a campaign
+/// object that does not count is no campaign) when it started fewer than `every_days` days before
+/// `today`.
+pub async fn this_periods_campaign(
+    store: &dyn Store,
+    cluster: &str,
+    trust: CampaignTrust<'_>,
+    every_days: u32,
+    today: chrono::NaiveDate,
+) -> Result<Option<StartOutcome>, ReviewError> {
+    let all = read_all(store, cluster, trust).await?;
+    let Some(latest) = all
+        .campaigns
+        .iter()
+        .map(|(c, _)| c)
+        .max_by_key(|c| (c.created_at, c.id.clone()))
+    else {
+        return Ok(None);
+    };
+    let started = latest.created_at.date_naive();
+    let next = started + chrono::Days::new(u64::from(every_days.max(1)));
+    Ok((today < next).then(|| StartOutcome::Recurring {
+        id: latest.id.clone(),
+        started,
+        next,
+    }))
+}
+
 /// Freezes the population of the cluster's latest pack (verified first) into a new campaign
-/// and publishes it create-only.
-pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, ReviewError> {
+/// and publishes it create-only, with its queue as `population.csv`; with `every_days`, only
+/// when the period's campaign does not exist yet.
+pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<StartOutcome, ReviewError> {
     let signers =
         parse_allowed_signers(&plan.reviewer_keys, plan.reviewer_keys_origin).map_err(|d| {
             ReviewError::Refused(format!(
@@ -410,6 +472,16 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
                 plan.reviewer_keys_origin
             ))
         })?;
+    if let Some(days) = plan.every_days {
+        let trust = CampaignTrust {
+            signers: plan.trusted,
+        };
+        if let Some(existing) =
+            this_periods_campaign(store, plan.cluster, trust, days, plan.now.date_naive()).await?
+        {
+            return Ok(existing);
+        }
+    }
     // Campaigns judge the signer at the pack's claimed time: `review start` takes no
     // time-stamping authority.
     let trust = crate::pack::previous::Trust {
@@ -465,6 +537,53 @@ pub async fn start(store: &dyn Store, plan: &StartPlan<'_>) -> Result<Campaign, 
         allowed_signers: plan.reviewer_keys.clone(),
         rows,
     };
-    publish_campaign(store, &campaign, plan.key).await?;
-    Ok(campaign)
+    let queue = pack_queue(campaign, &latest, &rbac.index);
+    publish_campaign(store, &queue.campaign, &queue.csv(None), plan.key).await?;
+    Ok(StartOutcome::Started(Box::new(queue)))
+}
+
+/// A campaign's queue with the use its pack recorded (none when its run read no audit log).
+fn pack_queue(
+    campaign: Campaign,
+    pack: &crate::pack::previous::VerifiedPrevious,
+    index: &crate::rbac::index::RbacIndex,
+) -> Queue {
+    let usage = match (&pack.usage, &pack.info.usage) {
+        (Some(record), Some(summary)) => Some(PackUsage {
+            index,
+            record,
+            summary,
+            collected_at: pack.info.collected_at,
+        }),
+        _ => None,
+    };
+    Queue::build(campaign, usage.as_ref())
+}
+
+/// The queue of a campaign that counts, with what the pack it froze (verified against the
+/// manifest digest the campaign recorded) says of use.
+pub async fn queue(
+    store: &dyn Store,
+    cluster: &str,
+    id: &str,
+    trust: CampaignTrust<'_>,
+) -> Result<Queue, ReviewError> {
+    let campaign = read_campaign(store, cluster, id, trust).await?;
+    let link = crate::pack::manifest::PreviousPack {
+        pack_id: campaign.pack_id.clone(),
+        path: campaign.pack_path.clone(),
+        manifest_sha256: campaign.manifest_sha256.clone(),
+    };
+    let pack_trust = crate::pack::previous::Trust {
+        signers: trust.signers,
+        tsa: None,
+        strict_time: false,
+    };
+    let pack = crate::pack::previous::read_verified_link(store, cluster, &link, pack_trust)
+        .await
+        .map_err(|e| {
+            ReviewError::Refused(format!("the pack campaign {id} froze cannot be read: {e}"))
+        })?;
+    let index = crate::rbac::index::RbacIndex::build(&pack.info.snapshot);
+    Ok(pack_queue(campaign, &pack, &index))
 }

@@ -207,6 +207,71 @@ fn the_fleet_overlay_reads_the_bucket_with_no_cluster_access_and_valid_flags() {
     }
 }
 
+/// The review-campaign CronJob (overlay and chart) reads and writes the store only: no token,
+/// the hardened pod, the files it names mounted, and the chart runs the overlay's command.
+/// (That the command is idempotent over a period is reviews::a_recurring_start_is_idempotent.)
+#[test]
+fn the_review_campaign_cronjob_needs_no_cluster_access_and_the_chart_runs_the_same_command() {
+    let objects = objects_in(&common::repo().join("deploy/overlays/review-campaigns"));
+    assert_eq!(objects.len(), 1, "a CronJob and nothing else");
+    let cron = &objects[0];
+    assert_eq!(cron["kind"], "CronJob");
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    let pod = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    let args: Vec<String> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(&args[..2], ["review", "start"]);
+    // Every file it names is mounted.
+    let mounts: Vec<&str> = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["mountPath"].as_str().unwrap())
+        .collect();
+    for file in args.iter().filter(|a| a.starts_with('/')) {
+        assert!(
+            mounts.iter().any(|m| file.starts_with(&format!("{m}/"))),
+            "{file} is not mounted"
+        );
+    }
+    let help = common::run(&["review", "start", "--help"], &[], &common::repo());
+    help.assert_ok();
+    for flag in args.iter().filter(|a| a.starts_with("--")) {
+        assert!(help.stdout.contains(flag.as_str()), "{flag}");
+    }
+    // The chart's CronJob: off unless asked for, and the same flags in the same order.
+    let chart = std::fs::read_to_string(
+        common::repo().join("deploy/helm/kube-evidence/templates/review-cronjob.yaml"),
+    )
+    .unwrap();
+    assert!(chart.starts_with("{{- if .Values.reviewCampaigns.enabled }}"));
+    assert!(chart.contains("automountServiceAccountToken: false"));
+    let chart_flags: Vec<&str> = chart
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- --"))
+        .filter(|f| *f != "every-binding")
+        .collect();
+    let overlay_flags: Vec<&str> = args.iter().filter_map(|a| a.strip_prefix("--")).collect();
+    assert_eq!(chart_flags, overlay_flags);
+    let values =
+        std::fs::read_to_string(common::repo().join("deploy/helm/kube-evidence/values.yaml"))
+            .unwrap();
+    assert!(values.contains("reviewCampaigns:\n  enabled: false\n"));
+}
+
 /// The image's build stage sees only what `deploy/Dockerfile` copies: its context is assembled
 /// here from the `COPY` lines exactly (every source, to its destination under `WORKDIR`) and the
 /// crate is compiled from it with the Dockerfile's command, for this machine's target and checked

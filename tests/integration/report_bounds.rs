@@ -480,6 +480,7 @@ fn fullest(mut m: model::ReportModel) -> model::ReportModel {
     });
     m.reviews = Some(ReviewsView {
         coverage: text(),
+        reminders: list(&line),
         campaigns: (0..bounds::CAMPAIGNS)
             .map(|_| CampaignView {
                 heading: text(),

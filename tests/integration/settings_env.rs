@@ -236,6 +236,21 @@ fn base(command: &str, work: &Path) -> (Vec<String>, Vec<(String, String)>) {
             args(&["review", "status", "--store", &w("store"), "--cluster", "c"]),
             Vec::new(),
         ),
+        "review queue" => (
+            args(&[
+                "review",
+                "queue",
+                "--store",
+                &w("store"),
+                "--cluster",
+                "c",
+                "--campaign",
+                "x",
+                "--output",
+                &w("queue.csv"),
+            ]),
+            Vec::new(),
+        ),
         "diff" | "changes" | "verify" | "reperform" | "fleet report" | "share" => {
             // Reached only through an s3:// store: the variables here are the bucket's.
             let target = "s3://ke-sentinel-bucket/p";

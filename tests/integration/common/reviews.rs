@@ -58,24 +58,31 @@ pub fn reviewer_map(dir: &Path, default: &str) -> PathBuf {
     file
 }
 
-/// `reviewer`'s rows of the population, decided by `decide(subject, binding)` as
-/// (decision, keep, reason); the other reviewers' rows left out.
+/// `reviewer`'s rows of a queue CSV (`review start --output`, `review queue --output`), decided
+/// by `decide(subject, binding)` as (decision, keep, reason); the other reviewers' rows left out.
 pub fn decide(
     population: &Path,
     reviewer: &str,
     mut decide: impl FnMut(&str, &str) -> (&'static str, &'static str, &'static str),
 ) -> String {
     let mut reader = csv::Reader::from_path(population).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (who, subject, binding, decision) = (
+        column("reviewer"),
+        column("subject"),
+        column("binding"),
+        column("decision"),
+    );
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(reader.headers().unwrap()).unwrap();
+    writer.write_record(&header).unwrap();
     for record in reader.records() {
         let r = record.unwrap();
-        // campaign, row, subject, access, scope, binding, role, sub_processor, reviewer, ...
-        if &r[8] != reviewer {
+        if &r[who] != reviewer {
             continue;
         }
-        let (verdict, keep, reason) = decide(&r[2], &r[5]);
-        let mut cells: Vec<&str> = r.iter().take(9).collect();
+        let (verdict, keep, reason) = decide(&r[subject], &r[binding]);
+        let mut cells: Vec<&str> = r.iter().take(decision).collect();
         cells.extend([verdict, keep, reason]);
         writer.write_record(&cells).unwrap();
     }
