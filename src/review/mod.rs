@@ -4,6 +4,7 @@
 //! unsigned or late decisions). See docs/access-reviews.md.
 
 pub mod assess;
+pub mod campaign;
 pub mod model;
 pub mod population;
 pub mod queue;

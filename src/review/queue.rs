@@ -5,7 +5,7 @@
 //! use beside it. The grouping here is the one computation the CSV, the HTML queue,
 //! `review submit` and the follow-up's reminders all read.
 
-use super::model::{Campaign, Row};
+use super::campaign::{Campaign, Row};
 use crate::rbac::SubjectRef;
 use std::collections::BTreeMap;
 
