@@ -560,19 +560,7 @@ fn read_stream<R: Read>(
     resume: bool,
 ) -> Result<bool, AuditError> {
     let limit = crate::snapshot::decompressed_limit(size as usize);
-    let read_error = |source: std::io::Error| {
-        if source.kind() == std::io::ErrorKind::FileTooLarge {
-            AuditError::TooLarge {
-                path: shown.to_string(),
-                limit,
-            }
-        } else {
-            AuditError::Read {
-                path: shown.to_string(),
-                source,
-            }
-        }
-    };
+    let read_error = |source| read_failure(shown, limit, source);
     let mut hashed = Hashing {
         inner: raw,
         hasher: sha2::Sha256::default(),
@@ -631,6 +619,21 @@ fn read_stream<R: Read>(
     Ok(true)
 }
 
+/// A failed read of a part: past the decompression limit (a gzip bomb), or the I/O error.
+fn read_failure(shown: &str, limit: u64, source: std::io::Error) -> AuditError {
+    if source.kind() == std::io::ErrorKind::FileTooLarge {
+        AuditError::TooLarge {
+            path: shown.to_string(),
+            limit,
+        }
+    } else {
+        AuditError::Read {
+            path: shown.to_string(),
+            source,
+        }
+    }
+}
+
 /// What was read of a part, up to its last whole line, for the next run to resume after.
 fn remember_part<R: Read>(
     shown: &str,
@@ -668,19 +671,7 @@ fn read_lines(
     let mut number = first_line;
     loop {
         buf.clear();
-        let n = read_line(lines, &mut buf).map_err(|source| {
-            if source.kind() == std::io::ErrorKind::FileTooLarge {
-                AuditError::TooLarge {
-                    path: shown.to_string(),
-                    limit,
-                }
-            } else {
-                AuditError::Read {
-                    path: shown.to_string(),
-                    source,
-                }
-            }
-        })?;
+        let n = read_line(lines, &mut buf).map_err(|source| read_failure(shown, limit, source))?;
         let Some((len, ended)) = n else { break };
         number += 1;
         if buf.iter().all(u8::is_ascii_whitespace) {
