@@ -30,8 +30,18 @@ fn main() {
             .map_or(5_000, |n| n.parse().expect("a number of namespaces"));
         return pack_pass(&knobs, namespaces);
     }
+    let shape = match std::env::args().nth(1).as_deref() {
+        Some("stages") => {
+            let knobs = std::env::args().nth(2).unwrap_or_else(|| "messy".into());
+            let namespaces = std::env::args()
+                .nth(3)
+                .map_or(5_000, |n| n.parse().expect("a number of namespaces"));
+            proportional_shape(&knobs, namespaces)
+        }
+        _ => Shape::TARGET,
+    };
     let t = Instant::now();
-    let snapshot = cluster(Shape::TARGET);
+    let snapshot = cluster(shape);
     println!(
         "generate: {:?} ({} RoleBindings, {} ClusterRoles, {} ServiceAccounts, {} namespaces)",
         t.elapsed(),
@@ -58,12 +68,25 @@ fn main() {
         t.elapsed(),
         peak_rss_mib()
     );
+    let t_privilege = Instant::now();
+    let privilege = PrivilegeTable::compute(&index, &reach);
+    println!(
+        "  privilege table: {:?} (peak so far {:.0} MiB)",
+        t_privilege.elapsed(),
+        peak_rss_mib()
+    );
+    let t_rules = Instant::now();
     let findings = evaluate(&RuleContext {
         snapshot: &snapshot,
         index: &index,
-        privilege: &PrivilegeTable::compute(&index, &reach),
+        privilege: &privilege,
         reach: &reach,
     });
+    println!(
+        "  rules: {:?} (peak so far {:.0} MiB)",
+        t_rules.elapsed(),
+        peak_rss_mib()
+    );
     let findings = findings.findings;
     println!(
         "all risk rules: {:?} ({} findings)",
@@ -114,21 +137,7 @@ fn diff_pass() {
 fn pack_pass(knobs: &str, namespaces: usize) {
     use kube_evidence::analysis::{AssessmentInput, assess};
     use kube_evidence::controls::Controls;
-    use kube_evidence::report::{FrameworkInfo, ReportInput};
-    use kube_evidence::synthetic::Knobs;
-    let shape = Shape {
-        namespaces,
-        role_bindings: namespaces * 10,
-        service_accounts: namespaces * 4,
-        cluster_roles: (namespaces * 2 / 5).max(50),
-        cluster_role_bindings: (namespaces / 5).max(20),
-        seed: 31,
-        knobs: match knobs {
-            "tidy" => Knobs::TIDY,
-            "messy" => Knobs::MESSY,
-            other => panic!("knobs are tidy or messy, not {other}"),
-        },
-    };
+    let shape = proportional_shape(knobs, namespaces);
     let t = Instant::now();
     let snapshot = cluster(shape);
     println!(
@@ -147,26 +156,67 @@ fn pack_pass(knobs: &str, namespaces: usize) {
         severe("critical"),
         severe("high")
     );
+    let mut per_rule = std::collections::BTreeMap::new();
+    for finding in f {
+        *per_rule.entry(finding.rule_id.as_str()).or_insert(0usize) += 1;
+    }
+    println!("  per rule: {per_rule:?}");
+    render_pass(&snapshot, &assessment, &controls);
+}
+
+/// The target's proportions at `namespaces` namespaces (10 RoleBindings and 4 ServiceAccounts a
+/// namespace, 2,000 ClusterRoles and 1,000 ClusterRoleBindings at 5,000), written `tidy` or
+/// `messy`.
+fn proportional_shape(knobs: &str, namespaces: usize) -> Shape {
+    use kube_evidence::synthetic::Knobs;
+    Shape {
+        namespaces,
+        role_bindings: namespaces * 10,
+        service_accounts: namespaces * 4,
+        cluster_roles: (namespaces * 2 / 5).max(50),
+        cluster_role_bindings: (namespaces / 5).max(20),
+        seed: 31,
+        knobs: match knobs {
+            "tidy" => Knobs::TIDY,
+            "messy" => Knobs::MESSY,
+            other => panic!("knobs are tidy or messy, not {other}"),
+        },
+    }
+}
+
+/// Every pack file of one assessment, with each file's size and the PDF's pages.
+fn render_pass(
+    snapshot: &kube_evidence::snapshot::Snapshot,
+    assessment: &kube_evidence::analysis::Assessment,
+    controls: &kube_evidence::controls::Controls,
+) {
+    use kube_evidence::report::{FrameworkInfo, ReportInput};
     let t = Instant::now();
     let input = ReportInput {
-        snapshot_gz: kube_evidence::snapshot::snapshot_to_gzip(&snapshot),
+        snapshot_gz: kube_evidence::snapshot::snapshot_to_gzip(snapshot),
         pack_id: "20260101T000000000Z-00000000",
-        snapshot: &snapshot,
-        assessment: &assessment,
+        snapshot,
+        assessment,
         generated_at: snapshot.taken_at,
         signing_key_fingerprint: None,
         signer: None,
         controls_digest: controls.digest(),
-        controls: &controls,
+        controls,
         previous_manifest_sha256: None,
         inputs: Vec::new(),
-        frameworks: FrameworkInfo::of(&controls),
+        frameworks: FrameworkInfo::of(controls),
         history: Vec::new(),
         usage: None,
     };
     let files = kube_evidence::pack::content_files(&input);
     println!("render every file: {:?}", t.elapsed());
+    // A directory to write the files into, to read them as a person would.
+    let out_dir = std::env::var_os("SCALE_OUT").map(std::path::PathBuf::from);
     for file in &files {
+        if let Some(dir) = &out_dir {
+            std::fs::create_dir_all(dir).expect("SCALE_OUT is writable");
+            std::fs::write(dir.join(&file.path), &file.bytes).expect("SCALE_OUT is writable");
+        }
         let mut line = format!(
             "  {:<36} {:>10.2} MB",
             file.path,

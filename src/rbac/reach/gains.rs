@@ -14,7 +14,7 @@ use crate::rbac::index::{AccessReport, BindingId, RbacIndex, RoleId, RoleKind};
 use crate::rbac::matching::Names;
 use crate::rbac::subject::{Identity, SubjectRef};
 use crate::snapshot::PolicyRule;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// What the gains are judged against, computed once per snapshot.
@@ -26,10 +26,16 @@ pub struct GainContext<'a> {
     pub admin_roles: &'a [RoleId],
     /// The bindings of each role.
     pub bindings_of_role: &'a HashMap<RoleId, Vec<BindingId>>,
-    /// Roles with a rule that matters to escalation, cluster-wide (`true`) or in a namespace.
-    pub relevant_roles: &'a [(RoleId, bool, bool)],
+    /// Roles with a rule that matters to escalation: whether it matters cluster-wide, and in
+    /// a namespace.
+    pub relevance: &'a HashMap<RoleId, (bool, bool)>,
     /// Aggregated ClusterRoles and labels a new ClusterRole needs to be aggregated into them.
     pub aggregated: &'a [(RoleId, Vec<(String, String)>)],
+    /// Every role by where it lives: ClusterRoles under `None`, Roles under their namespace,
+    /// each list in index order.
+    pub roles_by_scope: &'a BTreeMap<Scope, Vec<RoleId>>,
+    /// Every role by where it lives and its name.
+    pub role_named: &'a HashMap<(Scope, String), RoleId>,
 }
 
 /// Every verb on every resource: what an escalated or new role holds.
@@ -82,11 +88,12 @@ pub fn self_gains(
                 if st.full.contains(&scope) {
                     continue;
                 }
-                if let Some(steps) = bind_everything(&st, subject, &perms, &scope) {
+                let bindable = Bindable::at(&perms, &scope);
+                if let Some(steps) = bind_everything(&st, subject, &perms, &scope, &bindable) {
                     new.push((scope, steps, None));
                     continue;
                 }
-                bind_relevant_roles(&st, subject, &perms, &scope, &mut new);
+                bind_relevant_roles(&st, subject, &perms, &scope, &bindable, &mut new);
             }
         }
         let before = st.gains.len();
@@ -184,7 +191,15 @@ fn writable_scopes(ctx: &GainContext<'_>, perms: &Perms<'_>) -> Vec<Scope> {
     {
         out.push(None);
     }
-    for ns in perms.namespaces(ctx.namespaces) {
+    // A cluster-wide rule lets it create them in every namespace: no namespace is asked.
+    if perms
+        .everywhere("create", RBAC_GROUP, "rolebindings", "")
+        .is_some()
+    {
+        out.extend(ctx.namespaces.iter().cloned().map(Some));
+        return out;
+    }
+    for ns in perms.namespaces_with_own_rules(ctx.namespaces) {
         if perms
             .source(
                 "create",
@@ -258,14 +273,79 @@ fn binding_of<'p>(
     None
 }
 
+/// The names `bind` allows in one scope, asked once: the roles [`binding_of`] may accept
+/// there are among them, so the others are never asked about.
+struct Bindable {
+    cluster_roles: Option<Names>,
+    roles: Option<Names>,
+}
+
+impl Bindable {
+    fn at(perms: &Perms<'_>, scope: &Scope) -> Bindable {
+        Bindable {
+            cluster_roles: perms.names("bind", RBAC_GROUP, "clusterroles", "", at(scope)),
+            roles: match scope {
+                Some(_) => perms.names("bind", RBAC_GROUP, "roles", "", at(scope)),
+                None => None,
+            },
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cluster_roles.is_none() && self.roles.is_none()
+    }
+
+    /// Whether `bind` may allow `role` here (a Role only in its own namespace, which
+    /// [`binding_of`] checks).
+    fn may(&self, ctx: &GainContext<'_>, role: RoleId) -> bool {
+        let r = &ctx.index.roles[role];
+        let names = match r.kind {
+            RoleKind::ClusterRole => &self.cluster_roles,
+            RoleKind::Role => &self.roles,
+        };
+        match names {
+            None => false,
+            Some(Names::All) => true,
+            Some(Names::Some(list)) => list.iter().any(|n| *n == r.name),
+        }
+    }
+
+    /// The roles `bind` may allow here, in index order, each once: by name when the rules
+    /// name them, else every role of the kind that lives here.
+    fn candidates(&self, ctx: &GainContext<'_>, scope: &Scope) -> Vec<RoleId> {
+        let mut out = Vec::new();
+        let mut add = |names: &Option<Names>, home: &Scope| match names {
+            None => {}
+            Some(Names::All) => {
+                out.extend(ctx.roles_by_scope.get(home).into_iter().flatten().copied())
+            }
+            Some(Names::Some(list)) => out.extend(
+                list.iter()
+                    .filter_map(|n| ctx.role_named.get(&(home.clone(), n.clone())).copied()),
+            ),
+        };
+        add(&self.cluster_roles, &None);
+        if scope.is_some() {
+            add(&self.roles, scope);
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// Every permission in `scope` in one go: bind a role holding them all, or create one.
 fn bind_everything(
     st: &State<'_>,
     subject: &SubjectRef,
     perms: &Perms<'_>,
     scope: &Scope,
+    bindable: &Bindable,
 ) -> Option<Arc<Vec<GainStep>>> {
     for role in st.ctx.admin_roles {
+        if !bindable.may(st.ctx, *role) {
+            continue;
+        }
         if let Some((mv, sources)) = binding_of(st, subject, perms, *role, scope) {
             return Some(steps(&sources, mv));
         }
@@ -362,27 +442,26 @@ fn bind_relevant_roles(
     subject: &SubjectRef,
     perms: &Perms<'_>,
     scope: &Scope,
+    bindable: &Bindable,
     new: &mut Vec<Found>,
 ) {
-    // Cheap test first: no `bind` anywhere in this scope, nothing to do.
-    let resources = ["clusterroles", "roles"];
-    if resources
-        .iter()
-        .all(|r| perms.names("bind", RBAC_GROUP, r, "", at(scope)).is_none())
-    {
+    if bindable.is_empty() {
         return;
     }
-    for (role, cluster_relevant, ns_relevant) in st.ctx.relevant_roles {
+    for role in bindable.candidates(st.ctx, scope) {
+        let Some((cluster_relevant, ns_relevant)) = st.ctx.relevance.get(&role) else {
+            continue;
+        };
         let relevant = if scope.is_none() {
             *cluster_relevant
         } else {
             *ns_relevant
         };
-        if !relevant || st.bound.contains(&(*role, scope.clone())) {
+        if !relevant || st.bound.contains(&(role, scope.clone())) {
             continue;
         }
-        if let Some((mv, sources)) = binding_of(st, subject, perms, *role, scope) {
-            new.push((scope.clone(), steps(&sources, mv), Some(*role)));
+        if let Some((mv, sources)) = binding_of(st, subject, perms, role, scope) {
+            new.push((scope.clone(), steps(&sources, mv), Some(role)));
         }
     }
 }
@@ -399,16 +478,10 @@ fn escalations(
     new: &mut Vec<Found>,
 ) {
     let index = st.ctx.index;
-    if ["roles", "clusterroles"].iter().all(|r| {
-        perms
-            .names("escalate", RBAC_GROUP, r, "", At::Cluster)
-            .is_none()
-            && perms.namespaces(st.ctx.namespaces).iter().all(|ns| {
-                perms
-                    .names("escalate", RBAC_GROUP, r, "", At::Namespace(ns))
-                    .is_none()
-            })
-    }) {
+    // The roles it may `escalate`, found from the names its rules allow rather than by asking
+    // about every role (a Role is asked about in its own namespace, a ClusterRole cluster-wide).
+    let candidates = escalatable_roles(st.ctx, perms);
+    if candidates.is_empty() {
         return;
     }
     // Where each role is bound to this identity.
@@ -446,7 +519,8 @@ fn escalations(
         .iter()
         .flat_map(|(agg, labels)| bound_at(*agg).into_iter().map(move |s| (labels, s, *agg)))
         .collect();
-    for (role, entry) in index.roles.iter().enumerate() {
+    for role in candidates {
+        let entry = &index.roles[role];
         let Some(sources) = editable(role) else {
             continue;
         };
@@ -512,4 +586,53 @@ fn escalations(
             ));
         }
     }
+}
+
+/// The roles `escalate` may apply to, in index order: ClusterRoles by the names rules allow
+/// cluster-wide, Roles by the names rules allow in their namespace. Every role whose
+/// `escalate` check ([`Perms::source`] with its name) could pass is among them.
+fn escalatable_roles(ctx: &GainContext<'_>, perms: &Perms<'_>) -> Vec<RoleId> {
+    let mut out = Vec::new();
+    let named = |names: Option<Names>, roles: &[RoleId], out: &mut Vec<RoleId>| match names {
+        None => {}
+        Some(Names::All) => out.extend_from_slice(roles),
+        Some(Names::Some(list)) => out.extend(
+            roles
+                .iter()
+                .filter(|r| list.iter().any(|n| *n == ctx.index.roles[**r].name)),
+        ),
+    };
+    let empty = Vec::new();
+    let roles_in = |scope: &Scope| ctx.roles_by_scope.get(scope).unwrap_or(&empty);
+    named(
+        perms.names("escalate", RBAC_GROUP, "clusterroles", "", At::Cluster),
+        roles_in(&None),
+        &mut out,
+    );
+    // Roles: what cluster-wide rules allow in every namespace, then what each namespace's own
+    // rules add there.
+    let every_role: Vec<RoleId> = ctx
+        .roles_by_scope
+        .iter()
+        .filter(|(scope, _)| scope.is_some())
+        .flat_map(|(_, roles)| roles.iter().copied())
+        .collect();
+    named(
+        perms.names_everywhere("escalate", RBAC_GROUP, "roles", ""),
+        &every_role,
+        &mut out,
+    );
+    for ns in perms.namespaces_with_own_rules(ctx.namespaces) {
+        let roles = roles_in(&Some(ns.to_string()));
+        if !roles.is_empty() {
+            named(
+                perms.names("escalate", RBAC_GROUP, "roles", "", At::Namespace(ns)),
+                roles,
+                &mut out,
+            );
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }

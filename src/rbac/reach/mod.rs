@@ -191,7 +191,9 @@ struct Ctx<'a> {
     halves: HashSet<SubjectRef>,
     admin_roles: Vec<RoleId>,
     bindings_of_role: HashMap<RoleId, Vec<BindingId>>,
-    relevant_roles: Vec<(RoleId, bool, bool)>,
+    relevance: HashMap<RoleId, (bool, bool)>,
+    roles_by_scope: BTreeMap<Option<String>, Vec<RoleId>>,
+    role_named: HashMap<(Option<String>, String), RoleId>,
     aggregated: Vec<(RoleId, Vec<(String, String)>)>,
 }
 
@@ -298,17 +300,26 @@ impl ReachGraph {
                 bindings_of_role.entry(r).or_default().push(bid);
             }
         }
-        let relevant_roles = index
+        let relevance = index
             .roles
             .iter()
             .enumerate()
             .map(|(id, r)| {
                 let cluster = r.rules.iter().any(|x| matters(&x.rule, true, minor));
                 let ns = r.rules.iter().any(|x| matters(&x.rule, false, minor));
-                (id, cluster, ns)
+                (id, (cluster, ns))
             })
-            .filter(|(_, c, n)| *c || *n)
+            .filter(|(_, (c, n))| *c || *n)
             .collect();
+        let mut roles_by_scope: BTreeMap<Option<String>, Vec<RoleId>> = BTreeMap::new();
+        let mut role_named = HashMap::new();
+        for (id, r) in index.roles.iter().enumerate() {
+            roles_by_scope
+                .entry(r.namespace.clone())
+                .or_default()
+                .push(id);
+            role_named.insert((r.namespace.clone(), r.name.clone()), id);
+        }
         Ctx {
             admin,
             all_sas,
@@ -339,7 +350,9 @@ impl ReachGraph {
                 .map(|(id, _)| id)
                 .collect(),
             bindings_of_role,
-            relevant_roles,
+            relevance,
+            roles_by_scope,
+            role_named,
             aggregated: aggregation_labels(index, snapshot),
         }
     }
@@ -473,8 +486,10 @@ impl ReachGraph {
             namespaces: &ctx.namespaces,
             admin_roles: &ctx.admin_roles,
             bindings_of_role: &ctx.bindings_of_role,
-            relevant_roles: &ctx.relevant_roles,
+            relevance: &ctx.relevance,
             aggregated: &ctx.aggregated,
+            roles_by_scope: &ctx.roles_by_scope,
+            role_named: &ctx.role_named,
         };
         let mut queue: VecDeque<(usize, Identity)> = VecDeque::new();
         for s in subjects {
@@ -1258,28 +1273,39 @@ impl ReachGraph {
         };
         // The subject's own node and its groups' (steps without a grant), then the first
         // edge with one.
-        let mut prefix: Vec<(usize, Vec<(usize, usize)>)> = vec![(state(p, false), Vec::new())];
+        // Each prefix carries the steps it shows (its weight): a path shows exactly the sum of
+        // its edges' weights, so the shortest way through each grant is chosen before any path
+        // is rendered, and only the chosen ones are.
+        let mut prefix: Vec<(usize, Vec<(usize, usize)>, u32)> =
+            vec![(state(p, false), Vec::new(), 0)];
         let mut seen = HashSet::from([state(p, false)]);
-        let mut out: BTreeMap<Grant, Vec<PathStep>> = BTreeMap::new();
-        while let Some((st, via)) = prefix.pop() {
+        let mut best: BTreeMap<Grant, (u32, Vec<(usize, usize)>)> = BTreeMap::new();
+        while let Some((st, via, shown)) = prefix.pop() {
             for (i, e) in self.edges[st / 2].iter().enumerate() {
                 let Some(next) = self.after(st, e) else {
                     continue;
                 };
-                let mut path = via.clone();
-                path.push((st, i));
+                let weight = shown + self.weight(st / 2, e);
                 if matches!(e.via, Provenance::None) && e.filler.is_none() {
                     if seen.insert(next) {
-                        prefix.push((next, path));
+                        let mut path = via.clone();
+                        path.push((st, i));
+                        prefix.push((next, path, weight));
                     }
                     continue;
                 }
-                if self.dist_to_admin[next].is_none() {
+                let Some(rest) = self.dist_to_admin[next] else {
                     continue;
-                }
+                };
                 let Some(grant) = self.first_grant(index, st / 2, &e.via) else {
                     continue;
                 };
+                let length = weight + rest;
+                if best.get(&grant).is_some_and(|(old, _)| *old <= length) {
+                    continue;
+                }
+                let mut path = via.clone();
+                path.push((st, i));
                 let mut cur = next;
                 while let Some(idx) = self.next_to_admin[cur] {
                     path.push((cur, idx));
@@ -1287,15 +1313,15 @@ impl ReachGraph {
                         .after(cur, &self.edges[cur / 2][idx])
                         .expect("the chosen edge applies");
                 }
-                let steps = self.render(index, state(p, false), &path);
-                let better = out.get(&grant).is_none_or(|old| steps.len() < old.len());
-                if better {
-                    out.insert(grant, steps);
-                }
+                best.insert(grant, (length, path));
             }
         }
-        out.into_iter()
-            .map(|(grant, path)| Entry { grant, path })
+        best.into_iter()
+            .map(|(grant, (length, edges))| {
+                let path = self.render(index, state(p, false), &edges);
+                debug_assert_eq!(path.len(), length as usize, "a path shows its weight");
+                Entry { grant, path }
+            })
             .collect()
     }
 

@@ -99,26 +99,34 @@ impl<'a> Perms<'a> {
         sub: &str,
         at: At<'_>,
     ) -> Option<Names> {
-        let mut out: Option<Names> = None;
-        for (rule, _) in self.rules_at(at) {
-            match (allows(rule, verb, group, resource, sub), &mut out) {
-                (None, _) => {}
-                (Some(Names::All), _) => return Some(Names::All),
-                (Some(n), None) => out = Some(n),
-                (Some(Names::Some(more)), Some(Names::Some(list))) => {
-                    for m in more {
-                        if !list.contains(&m) {
-                            list.push(m);
-                        }
-                    }
-                }
-                (Some(Names::Some(_)), Some(Names::All)) => {}
-            }
-        }
-        if let Some(Names::Some(list)) = &mut out {
-            list.sort();
-        }
-        out
+        union_names(self.rules_at(at), verb, group, resource, sub)
+    }
+
+    /// The objects `verb` reaches in every namespace through cluster-wide grants and gains
+    /// alone (what [`Perms::names`] gives in a namespace without rules of its own).
+    pub fn names_everywhere(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+    ) -> Option<Names> {
+        union_names(self.everywhere_rules(), verb, group, resource, sub)
+    }
+
+    /// The cluster-wide grants, then the cluster-wide gains.
+    fn everywhere_rules(&self) -> impl Iterator<Item = (&'a PolicyRule, Source<'a>)> + '_ {
+        let cluster = self
+            .report
+            .cluster_wide
+            .iter()
+            .map(|g| (g.rule.as_ref(), Source::Grant(g)));
+        let gains = self
+            .gains
+            .iter()
+            .filter(|g| g.namespace.is_none())
+            .map(|g| (g.rule.as_ref(), Source::Gain(g)));
+        cluster.chain(gains)
     }
 
     /// A rule that allows `verb` on the object `name` at `at` (`None` for a request that
@@ -158,6 +166,34 @@ impl<'a> Perms<'a> {
             .find_map(|v| self.source(v, group, resource, sub, at, name))
     }
 
+    /// A rule that allows `verb` on every object in every namespace (a cluster-wide grant or a
+    /// cluster-wide gain): the answer [`Perms::source`] gives with no name in every namespace,
+    /// found once instead of once per namespace.
+    pub fn everywhere(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+    ) -> Option<Source<'a>> {
+        self.everywhere_rules()
+            .find(|(rule, _)| allows(rule, verb, group, resource, sub) == Some(Names::All))
+            .map(|(_, s)| s)
+    }
+
+    /// The namespaces (of `candidates`) with rules of their own: a namespaced grant or gain
+    /// there. Elsewhere only the cluster-wide rules apply, which are the same in every one.
+    pub fn namespaces_with_own_rules<'c>(&self, candidates: &'c [String]) -> Vec<&'c str> {
+        candidates
+            .iter()
+            .map(String::as_str)
+            .filter(|n| {
+                self.report.namespaced.contains_key(*n)
+                    || self.gains.iter().any(|g| g.namespace.as_deref() == Some(n))
+            })
+            .collect()
+    }
+
     /// The namespaces (of `candidates`) where some rule applies: every candidate when a
     /// cluster-wide rule or gain could apply, else the namespaces of namespaced rules.
     pub fn namespaces<'c>(&self, candidates: &'c [String]) -> Vec<&'c str> {
@@ -174,4 +210,34 @@ impl<'a> Perms<'a> {
             })
             .collect()
     }
+}
+
+/// The union of the objects `verb` reaches through each rule, if any rule allows it.
+fn union_names<'r>(
+    rules: impl Iterator<Item = (&'r PolicyRule, Source<'r>)>,
+    verb: &str,
+    group: &str,
+    resource: &str,
+    sub: &str,
+) -> Option<Names> {
+    let mut out: Option<Names> = None;
+    for (rule, _) in rules {
+        match (allows(rule, verb, group, resource, sub), &mut out) {
+            (None, _) => {}
+            (Some(Names::All), _) => return Some(Names::All),
+            (Some(n), None) => out = Some(n),
+            (Some(Names::Some(more)), Some(Names::Some(list))) => {
+                for m in more {
+                    if !list.contains(&m) {
+                        list.push(m);
+                    }
+                }
+            }
+            (Some(Names::Some(_)), Some(Names::All)) => {}
+        }
+    }
+    if let Some(Names::Some(list)) = &mut out {
+        list.sort();
+    }
+    out
 }
