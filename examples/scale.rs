@@ -64,10 +64,12 @@ fn main() {
     let t = Instant::now();
     let reach = ReachGraph::build(&index, &snapshot);
     println!(
-        "  escalation graph: {:?} (peak so far {:.0} MiB)",
+        "  escalation graph: {:?} (peak so far {:.0} MiB; {:?} nodes and edges)",
         t.elapsed(),
-        peak_rss_mib()
+        peak_rss_mib(),
+        reach.size()
     );
+    println!("    edges by move: {:?}", reach.edges_by_move());
     let t_privilege = Instant::now();
     let privilege = PrivilegeTable::compute(&index, &reach);
     println!(

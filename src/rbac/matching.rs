@@ -120,7 +120,7 @@ pub fn non_resource_url_matches(rule: &PolicyRule, path: &str) -> bool {
 }
 
 /// Which objects of a kind a rule reaches: all of them, or only the named ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Names {
     All,
     Some(Vec<String>),

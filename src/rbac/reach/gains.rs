@@ -306,7 +306,7 @@ impl Bindable {
         match names {
             None => false,
             Some(Names::All) => true,
-            Some(Names::Some(list)) => list.iter().any(|n| *n == r.name),
+            Some(Names::Some(list)) => list.contains(&r.name),
         }
     }
 

@@ -58,7 +58,26 @@ enum Node {
     AllServiceAccounts,
     RunningWorkloads(String),
     AllRunningWorkloads,
+    Targets(Targets),
     ClusterAdmin,
+}
+
+/// Everyone one kind of move reaches when it is granted cluster-wide, shared by every holder:
+/// the move is on the edge in (a template) and each way out fills in its target, so a grant
+/// held by many subjects costs an edge each, not one per subject and target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Targets {
+    /// ServiceAccounts (of these names) whose tokens may be requested.
+    Tokens(Names),
+    /// ServiceAccounts (of these names) that may be impersonated.
+    ImpersonatedServiceAccounts(Names),
+    /// Users (of these names) that may be impersonated.
+    ImpersonatedUsers(Names),
+    /// Existing workload controllers of a resource (of these names) whose pod template may be
+    /// changed.
+    Retargeted(&'static str, Names),
+    /// Users and ServiceAccounts holding anything, as a client certificate may name them.
+    Certified,
 }
 
 /// The credential a step leaves the actor with.
@@ -120,6 +139,10 @@ struct Edge {
     needs_own: bool,
     lands: Lands,
 }
+
+/// A way from a subject through steps without a grant: the state reached, the (state, edge)
+/// steps taken, and the steps they show.
+type Prefix = (usize, Vec<(usize, usize)>, u32);
 
 /// One step of an escalation path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -734,40 +757,19 @@ impl ReachGraph {
             return Vec::new();
         };
         let via = Provenance::all(&[signer, create, approval]);
-        // As each user or ServiceAccount that holds anything (a ServiceAccount's certificate
-        // names its groups), and as a user bound nowhere in every group that holds anything.
-        let mut targets: Vec<SubjectRef> = ctx.users.clone();
-        for (ns, names) in &ctx.named_sas_by_ns {
-            targets.extend(names.iter().map(|n| SubjectRef::service_account(ns, n)));
-        }
-        for t in targets {
-            let Some(own) = self.ids.get(&Node::Own(t.clone())).copied() else {
-                continue;
-            };
-            if self.edges[own].is_empty() && !ctx.halves.contains(&t) {
-                continue;
-            }
-            let to = self.node(Node::Principal(t.clone()));
-            let groups = match &t {
-                SubjectRef::ServiceAccount { .. } => Identity::of(&t, &[])
-                    .groups
-                    .into_iter()
-                    .filter(|g| g != AUTHENTICATED)
-                    .collect(),
-                _ => Vec::new(),
-            };
-            self.edge_full(
-                from,
-                to,
-                Some(Move::ClientCertificate {
-                    user: username(&t),
-                    groups,
-                }),
-                via.clone(),
-                false,
-                Lands::Own,
-            );
-        }
+        // As each user or ServiceAccount that holds anything (through the hub all certificate
+        // holders share), and as a user bound nowhere in every group that holds anything.
+        let hub = self.targets(Targets::Certified, ctx);
+        self.edge(
+            from,
+            hub,
+            Some(Move::ClientCertificate {
+                user: String::new(),
+                groups: Vec::new(),
+            }),
+            via.clone(),
+            Lands::Same,
+        );
         let groups: Vec<String> = ctx
             .groups
             .iter()
@@ -925,6 +927,16 @@ impl ReachGraph {
                 };
                 self.edge(from, target, Some(mv), via, Lands::Same);
             }
+            Cap::RetargetWorkload(resource, names) if ns.is_none() => {
+                let hub = self.targets(Targets::Retargeted(resource, names.clone()), ctx);
+                let mv = Move::RetargetWorkload {
+                    resource: resource.to_string(),
+                    namespace: String::new(),
+                    name: String::new(),
+                    service_account: String::new(),
+                };
+                self.edge(from, hub, Some(mv), via, Lands::Same);
+            }
             Cap::RetargetWorkload(resource, names) => {
                 let namespaces: Vec<&str> = match ns {
                     Some(n) => vec![n],
@@ -949,6 +961,14 @@ impl ReachGraph {
                     };
                     self.edge(from, target, Some(mv), via.clone(), Lands::Same);
                 }
+            }
+            Cap::Token(names) if ns.is_none() => {
+                let hub = self.targets(Targets::Tokens(names.clone()), ctx);
+                let mv = Move::RequestToken {
+                    namespace: String::new(),
+                    service_account: String::new(),
+                };
+                self.edge(from, hub, Some(mv), via, Lands::Same);
             }
             Cap::Token(names) => {
                 for n in in_scope(ns, &ctx.sas_by_ns) {
@@ -1021,6 +1041,10 @@ impl ReachGraph {
                     _ => {}
                 }
             }
+            Cap::ImpersonateServiceAccounts(names) if ns.is_none() => {
+                let hub = self.targets(Targets::ImpersonatedServiceAccounts(names.clone()), ctx);
+                self.impersonation_into(from, hub, via);
+            }
             Cap::ImpersonateServiceAccounts(names) => {
                 let namespaces: Vec<String> = match ns {
                     Some(n) => vec![n.to_string()],
@@ -1048,18 +1072,136 @@ impl ReachGraph {
                 }
             }
             Cap::ImpersonateUsers(names) => {
-                for u in &ctx.users {
-                    if names.contains(u.name()) {
-                        let to = self.node(Node::Principal(u.clone()));
-                        let mv = Move::Impersonate {
-                            user: u.name().to_string(),
-                            groups: Vec::new(),
-                        };
-                        self.edge_full(from, to, Some(mv), via.clone(), true, Lands::Impersonated);
+                let hub = self.targets(Targets::ImpersonatedUsers(names.clone()), ctx);
+                self.impersonation_into(from, hub, via);
+            }
+        }
+    }
+
+    /// The edge into a hub of identities to impersonate: it needs a credential of its own and
+    /// leaves the actor acting through impersonation headers.
+    fn impersonation_into(&mut self, from: usize, hub: usize, via: Provenance) {
+        let mv = Move::Impersonate {
+            user: String::new(),
+            groups: Vec::new(),
+        };
+        self.edge_full(from, hub, Some(mv), via, true, Lands::Impersonated);
+    }
+
+    /// The hub of a kind of cluster-wide move, made with its ways out the first time it is
+    /// asked for.
+    fn targets(&mut self, targets: Targets, ctx: &Ctx<'_>) -> usize {
+        if let Some(id) = self.ids.get(&Node::Targets(targets.clone())) {
+            return *id;
+        }
+        let hub = self.node(Node::Targets(targets.clone()));
+        // (target node, what it fills in, the credential it leaves)
+        let mut out: Vec<(Node, Filler, Lands)> = Vec::new();
+        match &targets {
+            Targets::Tokens(names) => {
+                for (ns, sas) in &ctx.sas_by_ns {
+                    for sa in sas.iter().filter(|sa| names.contains(sa)) {
+                        out.push((
+                            Node::Principal(SubjectRef::service_account(*ns, *sa)),
+                            Filler::ServiceAccount {
+                                namespace: ns.to_string(),
+                                name: sa.to_string(),
+                            },
+                            Lands::Own,
+                        ));
                     }
                 }
             }
+            Targets::ImpersonatedServiceAccounts(names) => {
+                for (ns, sas) in &ctx.named_sas_by_ns {
+                    for sa in sas.iter().filter(|sa| names.contains(sa)) {
+                        let s = SubjectRef::service_account(ns, sa);
+                        let user = username(&s);
+                        out.push((
+                            Node::Principal(s),
+                            Filler::Identity {
+                                user,
+                                groups: Vec::new(),
+                            },
+                            Lands::Same,
+                        ));
+                    }
+                }
+            }
+            Targets::ImpersonatedUsers(names) => {
+                for u in ctx.users.iter().filter(|u| names.contains(u.name())) {
+                    out.push((
+                        Node::Principal(u.clone()),
+                        Filler::Identity {
+                            user: u.name().to_string(),
+                            groups: Vec::new(),
+                        },
+                        Lands::Same,
+                    ));
+                }
+            }
+            Targets::Retargeted(resource, names) => {
+                for n in &ctx.namespaces {
+                    let Some(existing) = ctx.workloads.get(&(*resource, n.as_str())) else {
+                        continue;
+                    };
+                    let Some(name) = existing.iter().find(|w| names.contains(w)) else {
+                        continue;
+                    };
+                    if !ctx.sas_by_ns.contains_key(n.as_str()) {
+                        continue;
+                    }
+                    out.push((
+                        Node::NamespaceServiceAccounts(n.clone()),
+                        Filler::Workload {
+                            namespace: n.clone(),
+                            name: name.to_string(),
+                        },
+                        Lands::Same,
+                    ));
+                }
+            }
+            Targets::Certified => {
+                for t in self.certifiable(ctx) {
+                    let groups = match &t {
+                        SubjectRef::ServiceAccount { .. } => Identity::of(&t, &[])
+                            .groups
+                            .into_iter()
+                            .filter(|g| g != AUTHENTICATED)
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let user = username(&t);
+                    out.push((
+                        Node::Principal(t),
+                        Filler::Identity { user, groups },
+                        Lands::Own,
+                    ));
+                }
+            }
         }
+        for (node, filler, lands) in out {
+            let to = self.node(node);
+            if let Some(e) = self.edge(hub, to, None, Provenance::None, lands) {
+                self.edges[hub][e].filler = Some(filler);
+            }
+        }
+        hub
+    }
+
+    /// Users and ServiceAccounts a client certificate may name that matter: they hold
+    /// something (a ServiceAccount's certificate names its groups).
+    fn certifiable(&self, ctx: &Ctx<'_>) -> Vec<SubjectRef> {
+        let mut targets: Vec<SubjectRef> = ctx.users.clone();
+        for (ns, names) in &ctx.named_sas_by_ns {
+            targets.extend(names.iter().map(|n| SubjectRef::service_account(ns, n)));
+        }
+        targets.retain(|t| {
+            self.ids
+                .get(&Node::Own(t.clone()))
+                .is_some_and(|own| !self.edges[*own].is_empty() || ctx.halves.contains(t))
+        });
+        targets
     }
 
     /// How many steps an edge shows: none for a hub's way out and for unseen steps, one for a
@@ -1156,6 +1298,7 @@ impl ReachGraph {
             Node::AllServiceAccounts => "every ServiceAccount".into(),
             Node::RunningWorkloads(ns) => format!("every running workload in namespace {ns}"),
             Node::AllRunningWorkloads => "every running workload".into(),
+            Node::Targets(t) => format!("every target of {t:?}"),
             Node::ClusterAdmin => return "cluster-admin".into(),
         };
         match (&self.nodes[st / 2], imp) {
@@ -1172,6 +1315,7 @@ impl ReachGraph {
                 | Node::AllServiceAccounts
                 | Node::RunningWorkloads(_)
                 | Node::AllRunningWorkloads
+                | Node::Targets(_)
         )
     }
 
@@ -1237,6 +1381,28 @@ impl ReachGraph {
         steps
     }
 
+    /// The graph's size: nodes and edges (for the scale benchmarks).
+    pub fn size(&self) -> (usize, usize) {
+        (self.nodes.len(), self.edges.iter().map(Vec::len).sum())
+    }
+
+    /// Edges per kind of move (`unseen` for steps nobody sees), for the scale benchmarks.
+    pub fn edges_by_move(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for e in self.edges.iter().flatten() {
+            let kind = match &e.mv {
+                None => "unseen".to_string(),
+                Some(mv) => format!("{mv:?}")
+                    .split([' ', '{'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            *out.entry(kind).or_insert(0) += 1;
+        }
+        out
+    }
+
     /// True when a binding naming `subject` itself (not one of its groups, not an escalation)
     /// grants all verbs on all resources cluster-wide.
     pub(crate) fn binds_admin(&self, subject: &SubjectRef) -> bool {
@@ -1276,8 +1442,7 @@ impl ReachGraph {
         // Each prefix carries the steps it shows (its weight): a path shows exactly the sum of
         // its edges' weights, so the shortest way through each grant is chosen before any path
         // is rendered, and only the chosen ones are.
-        let mut prefix: Vec<(usize, Vec<(usize, usize)>, u32)> =
-            vec![(state(p, false), Vec::new(), 0)];
+        let mut prefix: Vec<Prefix> = vec![(state(p, false), Vec::new(), 0)];
         let mut seen = HashSet::from([state(p, false)]);
         let mut best: BTreeMap<Grant, (u32, Vec<(usize, usize)>)> = BTreeMap::new();
         while let Some((st, via, shown)) = prefix.pop() {

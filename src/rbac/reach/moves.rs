@@ -232,8 +232,8 @@ impl Move {
         }
     }
 
-    /// Fills a move that leads into "every ServiceAccount" or "every running workload" with
-    /// the one the path continues with.
+    /// Fills a move that leads into a hub ("every ServiceAccount", "every running workload",
+    /// the targets of a cluster-wide grant) with the one the path continues with.
     pub(super) fn filled(&self, with: &Filler) -> Move {
         let mut m = self.clone();
         match (&mut m, with) {
@@ -276,6 +276,38 @@ impl Move {
                 *workload = name.clone();
                 *service_account = sa.clone();
             }
+            (
+                Move::RequestToken {
+                    namespace,
+                    service_account,
+                },
+                Filler::ServiceAccount {
+                    namespace: ns,
+                    name,
+                },
+            ) => {
+                *namespace = ns.clone();
+                *service_account = name.clone();
+            }
+            (
+                Move::RetargetWorkload {
+                    namespace, name, ..
+                },
+                Filler::Workload {
+                    namespace: ns,
+                    name: workload,
+                },
+            ) => {
+                *namespace = ns.clone();
+                *name = workload.clone();
+            }
+            (
+                Move::Impersonate { user, groups } | Move::ClientCertificate { user, groups },
+                Filler::Identity { user: u, groups: g },
+            ) => {
+                *user = u.clone();
+                *groups = g.clone();
+            }
             _ => {}
         }
         m
@@ -294,6 +326,16 @@ pub(super) enum Filler {
         kind: String,
         name: String,
         service_account: String,
+    },
+    /// An existing workload controller, whose pod template the move changes.
+    Workload {
+        namespace: String,
+        name: String,
+    },
+    /// The user (a ServiceAccount's username for one) and groups the move acts as.
+    Identity {
+        user: String,
+        groups: Vec<String>,
     },
 }
 

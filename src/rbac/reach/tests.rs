@@ -371,3 +371,70 @@ fn exec_with_resource_names_reaches_only_the_named_pods() {
         .workload("ops", "Pod", "other", "dev", 1);
     assert!(c.path("User:ed").is_none());
 }
+
+/// A cluster-wide grant of a move and a RoleBinding granting the same move to the same target
+/// are two ways in: removing either leaves the other, so both are entries (the cluster-wide one
+/// goes through the hub its holders share and used to hide the RoleBinding's edge).
+#[test]
+fn a_cluster_wide_and_a_namespaced_grant_of_one_move_are_two_ways_in() {
+    let tokens = vec![rule(&["create"], &[""], &["serviceaccounts/token"], &[])];
+    let c = base()
+        .cluster_role("tokens", tokens)
+        .crb("everywhere", "tokens", &["User:mallory"])
+        .rb("ops", "here", "ClusterRole", "tokens", &["User:mallory"])
+        .sa("web", "other");
+    let idx = RbacIndex::build(&c.0);
+    let g = ReachGraph::build(&idx, &c.0);
+    let mallory = SubjectRef::parse("User:mallory").unwrap();
+    let entries = g.entries(&idx, &mallory);
+    let bindings: Vec<&str> = entries
+        .iter()
+        .map(|e| e.grant.binding.name.as_str())
+        .collect();
+    assert_eq!(bindings, ["everywhere", "here"], "{entries:#?}");
+    for e in &entries {
+        assert_eq!(
+            e.path[0].action, "create a token for ServiceAccount ops/admin",
+            "the hub's template is filled with the target: {e:#?}"
+        );
+        assert_eq!(
+            e.path[0].mv,
+            Some(Move::RequestToken {
+                namespace: "ops".into(),
+                service_account: "admin".into()
+            })
+        );
+    }
+    // Every ServiceAccount is reachable through the one cluster-wide grant.
+    let (reached, _) = g.reachable_from(&idx, &mallory);
+    for sa in [("ops", "dev"), ("web", "other"), ("web", "app")] {
+        assert!(
+            reached
+                .iter()
+                .any(|r| r.subject == SubjectRef::service_account(sa.0, sa.1)),
+            "{sa:?}"
+        );
+    }
+}
+
+/// Impersonation granted cluster-wide reaches users and ServiceAccounts through shared hubs,
+/// still needs a credential of its own, and names the identity it takes.
+#[test]
+fn cluster_wide_impersonation_names_whom_it_takes() {
+    let c = base()
+        .cluster_role(
+            "impersonator",
+            vec![rule(&["impersonate"], &[""], &["serviceaccounts"], &[])],
+        )
+        .crb("imp", "impersonator", &["User:mallory"]);
+    let path = c.path("User:mallory").unwrap();
+    assert_eq!(path.len(), 2, "{path:#?}");
+    assert_eq!(
+        path[0].mv,
+        Some(Move::Impersonate {
+            user: "system:serviceaccount:ops:admin".into(),
+            groups: vec![]
+        })
+    );
+    assert_eq!(path[0].to, "ServiceAccount:ops/admin (impersonated)");
+}
