@@ -508,11 +508,10 @@ impl RbacIndex {
     }
 
     /// Everything an identity can do: cluster-wide grants and grants per namespace.
-    pub fn access(&self, identity: &Identity) -> AccessReport {
-        let mut report = AccessReport {
-            bypasses_rbac: identity.in_group(MASTERS),
-            ..Default::default()
-        };
+    /// The bindings that apply to an identity (naming it or one of its groups), in id order,
+    /// each with its role and the subject it names: found through the bindings of each of its
+    /// names, never by asking every binding.
+    pub fn bindings_applying(&self, identity: &Identity) -> Vec<(BindingId, RoleId, SubjectRef)> {
         let mut keys: Vec<SubjectRef> = vec![identity.subject.clone()];
         keys.extend(identity.groups.iter().map(SubjectRef::group));
         let mut ids: Vec<BindingId> = keys
@@ -523,11 +522,21 @@ impl RbacIndex {
             .collect();
         ids.sort_unstable();
         ids.dedup();
-        for id in ids {
+        ids.into_iter()
+            .filter_map(|id| {
+                let (role, via) = self.bindings[id].applies_to(identity)?;
+                Some((id, role, via))
+            })
+            .collect()
+    }
+
+    pub fn access(&self, identity: &Identity) -> AccessReport {
+        let mut report = AccessReport {
+            bypasses_rbac: identity.in_group(MASTERS),
+            ..Default::default()
+        };
+        for (id, role_id, via) in self.bindings_applying(identity) {
             let b = &self.bindings[id];
-            let Some((role_id, via)) = b.applies_to(identity) else {
-                continue;
-            };
             let role = &self.roles[role_id];
             let target = match &b.namespace {
                 None => &mut report.cluster_wide,

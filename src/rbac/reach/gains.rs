@@ -484,18 +484,16 @@ fn escalations(
     if candidates.is_empty() {
         return;
     }
-    // Where each role is bound to this identity.
-    let bound_at = |role: RoleId| -> Vec<Scope> {
-        st.ctx
-            .bindings_of_role
-            .get(&role)
-            .into_iter()
-            .flatten()
-            .map(|b| &index.bindings[*b])
-            .filter(|b| b.applies_to(identity).is_some())
-            .map(|b| b.namespace.clone())
-            .collect()
-    };
+    // Where each role is bound to this identity (in binding order), from the bindings that
+    // apply to it, found once.
+    let mut bound: HashMap<RoleId, Vec<Scope>> = HashMap::new();
+    for (binding, role, _) in index.bindings_applying(identity) {
+        bound
+            .entry(role)
+            .or_default()
+            .push(index.bindings[binding].namespace.clone());
+    }
+    let bound_at = |role: RoleId| -> Vec<Scope> { bound.get(&role).cloned().unwrap_or_default() };
     let editable = |role: RoleId| -> Option<Vec<Source<'_>>> {
         let r = &index.roles[role];
         let role_at = at(&r.namespace);
