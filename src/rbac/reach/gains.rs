@@ -609,17 +609,15 @@ fn escalatable_roles(ctx: &GainContext<'_>, perms: &Perms<'_>) -> Vec<RoleId> {
     );
     // Roles: what cluster-wide rules allow in every namespace, then what each namespace's own
     // rules add there.
-    let every_role: Vec<RoleId> = ctx
-        .roles_by_scope
-        .iter()
-        .filter(|(scope, _)| scope.is_some())
-        .flat_map(|(_, roles)| roles.iter().copied())
-        .collect();
-    named(
-        perms.names_everywhere("escalate", RBAC_GROUP, "roles", ""),
-        &every_role,
-        &mut out,
-    );
+    if let Some(names) = perms.names_everywhere("escalate", RBAC_GROUP, "roles", "") {
+        let every_role: Vec<RoleId> = ctx
+            .roles_by_scope
+            .iter()
+            .filter(|(scope, _)| scope.is_some())
+            .flat_map(|(_, roles)| roles.iter().copied())
+            .collect();
+        named(Some(names), &every_role, &mut out);
+    }
     for ns in perms.namespaces_with_own_rules(ctx.namespaces) {
         let roles = roles_in(&Some(ns.to_string()));
         if !roles.is_empty() {
