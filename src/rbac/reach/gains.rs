@@ -82,7 +82,7 @@ pub fn self_gains(
                 report,
                 gains: &st.gains,
             };
-            let scopes = writable_scopes(ctx, &perms);
+            let scopes = without_barren_namespaces(writable_scopes(ctx, &perms), &perms);
             escalations(&st, identity, subject, &perms, &scopes, &mut new);
             for scope in scopes {
                 if st.full.contains(&scope) {
@@ -215,6 +215,30 @@ fn writable_scopes(ctx: &GainContext<'_>, perms: &Perms<'_>) -> Vec<Scope> {
         }
     }
     out
+}
+
+/// The writable scopes less the namespaces where nothing can be bound. Namespaces without
+/// rules of their own are all alike (only the cluster-wide grants and gains apply there): when
+/// `bind` allows no role there, no binding, new role or escalated role can be bound in any of
+/// them, so an identity that may write RoleBindings everywhere is not asked about each one.
+fn without_barren_namespaces(scopes: Vec<Scope>, perms: &Perms<'_>) -> Vec<Scope> {
+    let bind_anywhere = ["clusterroles", "roles"]
+        .iter()
+        .any(|r| perms.names_everywhere("bind", RBAC_GROUP, r, "").is_some());
+    if bind_anywhere {
+        return scopes;
+    }
+    let own: HashSet<&str> = perms
+        .report
+        .namespaced
+        .keys()
+        .map(String::as_str)
+        .chain(perms.gains.iter().filter_map(|g| g.namespace.as_deref()))
+        .collect();
+    scopes
+        .into_iter()
+        .filter(|scope| scope.as_deref().is_none_or(|ns| own.contains(ns)))
+        .collect()
 }
 
 /// Whether `role` may be bound in `scope` (`bind` on it there), and how to write the binding:
