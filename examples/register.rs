@@ -2,6 +2,7 @@
 //! `cargo run --example register -- samples/cluster samples/inventory.yaml 2026-11-20`.
 
 use kube_evidence::analysis::analyze;
+use kube_evidence::rules::{Family, rule};
 use kube_evidence::source::dump::read_dump;
 
 fn main() {
@@ -33,7 +34,7 @@ fn main() {
     for f in a
         .findings
         .iter()
-        .filter(|f| f.rule_id.starts_with("KE-SUB"))
+        .filter(|f| rule(f.rule_id).family == Family::SubProcessor)
     {
         println!("{} {:8} {}", f.rule_id, f.severity, f.summary);
     }

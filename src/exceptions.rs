@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct Exception {
     pub id: String,
-    pub rule: String,
+    pub rule: RuleId,
     pub covers: Coverage,
     pub reason: String,
     pub approver: String,
@@ -284,14 +284,14 @@ fn decode(n: &Node, d: &mut Decoder, today: NaiveDate) -> Option<Exception> {
     let id = f.required(d, "id").and_then(|v| d.nonempty_string(v, "id"));
     let rule = f.required(d, "rule").and_then(|v| {
         let s = d.nonempty_string(v, "rule")?;
-        if crate::rules::catalog::find(&s).is_none() {
+        let id = RuleId::parse(&s);
+        if id.is_none() {
             d.error(
                 v.pos,
                 format!("unknown rule `{s}`; `kube-evidence rules list` prints the catalog"),
             );
-            return None;
         }
-        Some(s)
+        id
     });
     let mut covers = Vec::new();
     if let Some(v) = f.optional("subject")
@@ -518,7 +518,7 @@ fn split_off(f: &mut Finding, by: &SplitBy, e: &Exception) -> Finding {
         f.subjects.len() > 1 && f.grants.subjects().iter().all(|s| f.subjects.contains(s));
     let (inside, rest) = f.grants.split(|ns, via| by.inside(ns, via));
     let mut part = f.clone();
-    part.id = Finding::make_id(&f.rule_id, &format!("{}\n{scope}", f.id));
+    part.id = Finding::make_id(f.rule_id.as_str(), &format!("{}\n{scope}", f.id));
     part.grants = inside;
     part.namespaces = part.grants.namespaces().into_iter().collect();
     if members {

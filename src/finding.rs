@@ -91,6 +91,7 @@ impl Scope {
 use crate::rbac::grant_set::GrantSet;
 use crate::rbac::reach::PathStep;
 use crate::rbac::{ObjectRef, SubjectRef};
+use crate::rule_id::RuleId;
 
 /// Whether a finding still counts against its controls.
 #[derive(
@@ -188,7 +189,7 @@ pub struct ExceptionRef {
 pub struct Finding {
     /// Stable across runs: the rule ID and a digest of what the finding is about.
     pub id: String,
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub severity: Severity,
     /// The rule's title.
     pub title: String,

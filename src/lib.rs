@@ -34,6 +34,7 @@ pub mod progress;
 pub mod rbac;
 pub mod report;
 pub mod review;
+pub mod rule_id;
 pub mod rules;
 pub mod run;
 pub mod snapshot;

@@ -278,9 +278,7 @@ fn show(
             for c in found {
                 outln!("{} {} ({}): {}", c.framework, c.id, c.title, c.summary);
                 for r in &c.rules {
-                    // The loader refused unknown ids; a title is shown when known.
-                    let title = kube_evidence::rules::catalog::find(&r.id)
-                        .map_or("(not in this catalog)", |d| d.title);
+                    let title = kube_evidence::rules::rule(r.id).title;
                     let decides = match (r.decides, r.threshold) {
                         (false, _) => "context only".to_string(),
                         (true, kube_evidence::finding::Severity::Info) => "decides".to_string(),

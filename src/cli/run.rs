@@ -87,11 +87,11 @@ pub fn execute(args: RunArgs, log: &LogArgs) -> CmdResult {
         outcome.summary.system
     );
     let mut by_framework: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for (framework, status, n) in &outcome.controls {
+    for ((framework, status), n) in &outcome.controls {
         by_framework
             .entry(framework)
             .or_default()
-            .push(format!("{n} {status}"));
+            .push(format!("{n} {}", status.as_str()));
     }
     for (framework, parts) in by_framework {
         outln!("controls {framework}: {}", parts.join(", "));

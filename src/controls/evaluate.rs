@@ -21,6 +21,7 @@ use super::basis::{AssessmentBasis, RequirementState};
 use super::load::Controls;
 use super::model::Control;
 use crate::finding::{Finding, FindingClass, Severity};
+use crate::rules::RuleId;
 use crate::rules::catalog;
 use crate::snapshot::{CollectionStatus, Collector};
 use schemars::JsonSchema;
@@ -83,7 +84,7 @@ pub struct ControlResult {
     pub criterion: String,
     /// The rules whose findings decide it (at or above their thresholds), from its definition.
     #[serde(default)]
-    pub deciding_rules: Vec<String>,
+    pub deciding_rules: Vec<RuleId>,
     /// Open findings of deciding rules at or above their thresholds: they make it `not-satisfied`.
     pub deciding_findings: Vec<String>,
     /// Other open findings of its rules (context rules, or below a threshold).
@@ -129,8 +130,8 @@ pub struct Availability<'a> {
 
 impl Availability<'_> {
     /// Why a rule's verdict cannot be trusted, if it cannot.
-    pub fn rule_gap(&self, rule_id: &str) -> Option<String> {
-        let def = catalog::find(rule_id)?;
+    pub fn rule_gap(&self, rule_id: RuleId) -> Option<String> {
+        let def = catalog::rule(rule_id);
         let mut gaps = Vec::new();
         for k in def.requires {
             let status = self.collector.status_of(*k);
@@ -158,9 +159,12 @@ impl Availability<'_> {
     }
 }
 
-/// How many controls of each framework have each status: (framework, status) -> count, every
-/// status present (zero where none). The one count every report and the index state.
-pub fn counts(results: &[ControlResult]) -> BTreeMap<(String, ControlStatus), usize> {
+/// How many controls of each framework have each status: (framework, status) -> count.
+pub type ControlCounts = BTreeMap<(String, ControlStatus), usize>;
+
+/// The controls of each framework per status, every status present (zero where none). The one
+/// count every report and the index state.
+pub fn counts(results: &[ControlResult]) -> ControlCounts {
     let mut out = BTreeMap::new();
     for r in results {
         for s in ControlStatus::ALL {
@@ -193,7 +197,7 @@ pub fn criterion(c: &Control) -> String {
         .iter()
         .filter(|r| r.decides)
         .map(|r| match r.threshold {
-            Severity::Info => r.id.clone(),
+            Severity::Info => r.id.to_string(),
             t => format!("{} ({t} or above)", r.id),
         })
         .collect();
@@ -225,10 +229,11 @@ pub fn criterion(c: &Control) -> String {
 
 /// Open findings per rule and severity, as a reason cites them: `KE-RBAC-001 (2 critical)`.
 fn cite(findings: &[&Finding]) -> String {
-    let mut by_rule: BTreeMap<&str, BTreeMap<std::cmp::Reverse<Severity>, usize>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<RuleId, BTreeMap<std::cmp::Reverse<Severity>, usize>> =
+        BTreeMap::new();
     for f in findings {
         *by_rule
-            .entry(&f.rule_id)
+            .entry(f.rule_id)
             .or_default()
             .entry(std::cmp::Reverse(f.severity))
             .or_default() += 1;
@@ -247,11 +252,11 @@ fn cite(findings: &[&Finding]) -> String {
 }
 
 fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>) -> ControlResult {
-    let threshold: BTreeMap<&str, Severity> = c
+    let threshold: BTreeMap<RuleId, Severity> = c
         .rules
         .iter()
         .filter(|r| r.decides)
-        .map(|r| (r.id.as_str(), r.threshold))
+        .map(|r| (r.id, r.threshold))
         .collect();
     let cited = cited_findings(c, &threshold, findings);
     let facts = facts_of(c, &threshold, available);
@@ -270,7 +275,7 @@ fn evaluate_one(c: &Control, findings: &[Finding], available: &Availability<'_>)
         status,
         reason,
         criterion: criterion(c),
-        deciding_rules: threshold.keys().map(|r| r.to_string()).collect(),
+        deciding_rules: threshold.keys().copied().collect(),
         deciding_findings: ids(&deciding),
         related_findings: ids(&related),
         accepted_findings: ids(&accepted),
@@ -292,21 +297,17 @@ struct ControlFindings<'f> {
 
 fn cited_findings<'f>(
     c: &Control,
-    threshold: &BTreeMap<&str, Severity>,
+    threshold: &BTreeMap<RuleId, Severity>,
     findings: &'f [Finding],
 ) -> ControlFindings<'f> {
-    let mapped: BTreeSet<&str> = c.rules.iter().map(|r| r.id.as_str()).collect();
-    let decides = |f: &Finding| {
-        threshold
-            .get(f.rule_id.as_str())
-            .is_some_and(|t| f.severity >= *t)
-    };
+    let mapped: BTreeSet<RuleId> = c.rules.iter().map(|r| r.id).collect();
+    let decides = |f: &Finding| threshold.get(&f.rule_id).is_some_and(|t| f.severity >= *t);
     // Findings about system components never decide a control: they are counted apart.
     let mapped = &mapped;
     let mapped_of = |class: FindingClass| {
         findings
             .iter()
-            .filter(move |f| mapped.contains(f.rule_id.as_str()) && f.class() == class)
+            .filter(move |f| mapped.contains(&f.rule_id) && f.class() == class)
     };
     let deciding: Vec<&Finding> = mapped_of(FindingClass::Open)
         .filter(|f| decides(f))
@@ -343,13 +344,13 @@ struct ControlFacts {
 
 fn facts_of(
     c: &Control,
-    threshold: &BTreeMap<&str, Severity>,
+    threshold: &BTreeMap<RuleId, Severity>,
     available: &Availability<'_>,
 ) -> ControlFacts {
     let mut not_met = Vec::new();
     let mut not_assessed: Vec<String> = threshold
         .keys()
-        .filter_map(|r| available.rule_gap(r))
+        .filter_map(|r| available.rule_gap(*r))
         .collect();
     let mut manual = Vec::new();
     let mut met = Vec::new();
@@ -386,7 +387,7 @@ fn facts_of(
 /// else not assessed on any gap, else manual evidence where a person must attach something,
 /// else satisfied.
 fn verdict(
-    threshold: &BTreeMap<&str, Severity>,
+    threshold: &BTreeMap<RuleId, Severity>,
     cited: &ControlFindings<'_>,
     facts: &ControlFacts,
 ) -> (ControlStatus, String) {
@@ -416,7 +417,11 @@ fn verdict(
     } else {
         format!(
             "no open finding of {}",
-            threshold.keys().copied().collect::<Vec<_>>().join(", ")
+            threshold
+                .keys()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
 

@@ -7,6 +7,7 @@ use super::model::*;
 use crate::diag::{Diagnostics, Pos};
 use crate::finding::Severity;
 use crate::rules::CATALOG;
+use crate::rules::RuleId;
 use crate::yaml::decode::{Decoder, Fields};
 use crate::yaml::{self, Node};
 use std::collections::BTreeMap;
@@ -268,13 +269,13 @@ fn decode_control(n: &Node, d: &mut Decoder, framework: Option<&str>) -> Option<
             };
             let rid = rf.required(d, "id").and_then(|v| {
                 let s = d.nonempty_string(v, "id")?;
-                if crate::rules::catalog::find(&s).is_none() {
+                let id = RuleId::parse(&s);
+                if id.is_none() {
                     let known: Vec<&str> = CATALOG.iter().map(|r| r.id.as_str()).collect();
                     let hint = crate::diag::did_you_mean(&s, &known).map(|h| format!(" (did you mean `{h}`?)")).unwrap_or_default();
                     d.error(v.pos, format!("unknown rule `{s}`{hint}; `kube-evidence rules list` prints the catalog"));
-                    return None;
                 }
-                Some(s)
+                id
             });
             let role = rf
                 .required(d, "role")
@@ -357,15 +358,15 @@ fn check_coverage(name: &str, set: &ControlSet, root: &Node, diags: &mut Diagnos
         return;
     }
     let framework_pos = root.key_pos("framework");
-    let mut primary: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut any: BTreeMap<&str, ()> = BTreeMap::new();
+    let mut primary: BTreeMap<RuleId, &str> = BTreeMap::new();
+    let mut any: BTreeMap<RuleId, ()> = BTreeMap::new();
     for c in &set.controls {
         for r in &c.rules {
-            any.insert(&r.id, ());
+            any.insert(r.id, ());
             if r.role == RuleRole::Primary
-                && let Some(first) = primary.insert(&r.id, &c.id)
+                && let Some(first) = primary.insert(r.id, &c.id)
             {
-                let pos = rule_pos(root, &c.id, &r.id);
+                let pos = rule_pos(root, &c.id, r.id.as_str());
                 diags.push(
                     name,
                     pos,
@@ -378,8 +379,8 @@ fn check_coverage(name: &str, set: &ControlSet, root: &Node, diags: &mut Diagnos
         }
     }
     for rule in CATALOG {
-        if !primary.contains_key(rule.id.as_str()) {
-            let what = if any.contains_key(rule.id.as_str()) {
+        if !primary.contains_key(&rule.id) {
+            let what = if any.contains_key(&rule.id) {
                 "is only related to controls"
             } else {
                 "maps to no control"

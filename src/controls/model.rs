@@ -3,6 +3,7 @@
 //! what only a person can attach.
 
 use crate::finding::Severity;
+use crate::rules::RuleId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +57,7 @@ pub struct Control {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleRef {
-    pub id: String,
+    pub id: RuleId,
     pub role: RuleRole,
     /// Whether the rule's open findings decide the control (the default). A rule that only gives
     /// context says `decides: false`; its findings are listed but never make the control fail.

@@ -116,7 +116,7 @@ pub struct SubProcessorChange {
 #[serde(rename_all = "camelCase")]
 pub struct FindingRef {
     pub id: String,
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub severity: Severity,
     pub summary: String,
     /// What became of it, where that is not plain (`accepted by EXC-1`, `was accepted by EXC-1`,
@@ -902,7 +902,7 @@ fn opt_date(d: Option<chrono::NaiveDate>) -> String {
 fn finding_ref(f: &Finding, note: Option<String>) -> FindingRef {
     FindingRef {
         id: f.id.clone(),
-        rule_id: f.rule_id.clone(),
+        rule_id: f.rule_id,
         severity: f.severity,
         summary: f.summary.clone(),
         note,
@@ -995,13 +995,13 @@ fn still_held(old: &Finding, new: &[Finding]) -> Option<String> {
     if old.subjects.is_empty() {
         return None;
     }
-    let capability = capability_of(&old.rule_id);
+    let capability = capability_of(old.rule_id);
     // All verbs on all resources cluster-wide (KE-RBAC-001) is every capability at once.
     let same = |f: &Finding| {
         f.rule_id == old.rule_id
-            || (capability.is_some() && capability_of(&f.rule_id) == capability)
-            || (crate::rules::grants::is_capability_rule(&old.rule_id)
-                && f.rule_id == RuleId::Rbac001.as_str())
+            || (capability.is_some() && capability_of(f.rule_id) == capability)
+            || (crate::rules::grants::is_capability_rule(old.rule_id)
+                && f.rule_id == RuleId::Rbac001)
     };
     let mut holders: BTreeSet<String> = BTreeSet::new();
     let mut by: BTreeSet<&str> = BTreeSet::new();

@@ -164,7 +164,7 @@ fn finding_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
             String::new(),
             format!("{} {}: {}", f.id, f.severity, f.summary),
             false,
-            f.rule_id.clone(),
+            f.rule_id.to_string(),
             String::new(),
         ));
     }
@@ -174,7 +174,7 @@ fn finding_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
             String::new(),
             format!("{} {}: {}", f.id, f.severity, f.summary),
             false,
-            f.rule_id.clone(),
+            f.rule_id.to_string(),
             String::new(),
         ));
     }
@@ -190,7 +190,7 @@ fn finding_rows(w: &Window, diff: &Diff) -> Vec<ChangeRow> {
                 f.note.as_deref().unwrap_or_default()
             ),
             false,
-            f.rule_id.clone(),
+            f.rule_id.to_string(),
             String::new(),
         ));
     }

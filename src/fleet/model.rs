@@ -296,7 +296,7 @@ pub struct SubjectInCluster {
 #[serde(rename_all = "camelCase")]
 pub struct RepeatedFinding {
     pub id: String,
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub severity: Severity,
     pub title: String,
     pub summary: String,
@@ -393,7 +393,7 @@ fn incomplete_reason(l: &LatestRead) -> String {
         .findings
         .findings
         .iter()
-        .filter(|f| f.rule_id == RuleId::Col001.as_str())
+        .filter(|f| f.rule_id == RuleId::Col001)
         .map(|f| f.summary.as_str())
         .collect();
     let why = if kinds.is_empty() {
@@ -727,7 +727,7 @@ fn repeated_findings(verified: &[(&str, &LatestRead)]) -> Vec<RepeatedFinding> {
                     (
                         RepeatedFinding {
                             id: f.id.clone(),
-                            rule_id: f.rule_id.clone(),
+                            rule_id: f.rule_id,
                             severity: f.severity,
                             title: f.title.clone(),
                             summary: f.summary.clone(),

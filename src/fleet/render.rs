@@ -542,7 +542,7 @@ fn repeated_csv(doc: &FleetDocument) -> Vec<u8> {
     let rows = doc.repeated_findings.iter().map(|f| {
         vec![
             f.id.clone(),
-            f.rule_id.clone(),
+            f.rule_id.to_string(),
             f.severity.to_string(),
             f.title.clone(),
             f.clusters.len().to_string(),

@@ -15,8 +15,11 @@ fn write<R: IntoIterator<Item = Vec<String>>>(header: &[&str], rows: R) -> Vec<u
     w.into_inner().expect("writing to memory")
 }
 
-fn join(v: &[String]) -> String {
-    v.join("; ")
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// `subprocessors.csv`: one row per sub-processor of the register.
@@ -152,7 +155,7 @@ pub fn findings(assessment: &Assessment) -> Vec<u8> {
         analysis.findings.iter().map(|f| {
             vec![
                 f.id.clone(),
-                f.rule_id.clone(),
+                f.rule_id.to_string(),
                 f.severity.to_string(),
                 match f.status {
                     crate::finding::FindingStatus::Open => "open",

@@ -10,6 +10,7 @@ use crate::exceptions::ExceptionState;
 use crate::finding::{Finding, FindingClass, Severity};
 use crate::inventory::RegisterRow;
 use crate::rbac::Grant;
+use crate::rules::RuleId;
 use crate::snapshot::PolicyRule;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -148,7 +149,7 @@ pub struct FindingGroup {
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingRow {
     pub id: String,
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub severity: String,
     pub summary: String,
     pub subjects: usize,
@@ -157,7 +158,7 @@ pub struct FindingRow {
 /// One rule's findings in counts: the summary a reader starts from on any cluster.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleSummary {
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub severity: String,
     pub title: String,
     pub open: usize,
@@ -181,7 +182,7 @@ pub struct CauseView {
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingView {
     pub id: String,
-    pub rule_id: String,
+    pub rule_id: RuleId,
     pub severity: String,
     pub title: String,
     pub summary: String,
@@ -263,7 +264,7 @@ pub struct ObjectChangeView {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExceptionView {
     pub id: String,
-    pub rule: String,
+    pub rule: RuleId,
     pub covers: String,
     pub state: String,
     pub approver: String,
@@ -384,7 +385,7 @@ fn bounded_to(
 fn finding_view(f: &Finding) -> FindingView {
     FindingView {
         id: f.id.clone(),
-        rule_id: f.rule_id.clone(),
+        rule_id: f.rule_id,
         severity: f.severity.to_string(),
         title: bounds::clip(&f.title),
         summary: bounds::clip(&f.summary),
@@ -1454,7 +1455,7 @@ fn finding_sections(a: &Assessment) -> (Vec<FindingGroup>, usize, Vec<FindingRow
 fn finding_row(f: &Finding) -> FindingRow {
     FindingRow {
         id: f.id.clone(),
-        rule_id: f.rule_id.clone(),
+        rule_id: f.rule_id,
         severity: f.severity.to_string(),
         summary: bounds::clip_to(&f.summary, bounds::ROW_TEXT),
         subjects: f.subjects.len(),
@@ -1475,13 +1476,13 @@ fn rule_summaries(a: &Assessment) -> Vec<RuleSummary> {
         usize,
         BTreeSet<&'f crate::rbac::SubjectRef>,
     );
-    let mut by_rule: BTreeMap<(&str, Severity), Row<'_>> = BTreeMap::new();
+    let mut by_rule: BTreeMap<(RuleId, Severity), Row<'_>> = BTreeMap::new();
     for f in &a.analysis.findings {
         let class = f.class();
         if class == FindingClass::System {
             continue;
         }
-        let e = by_rule.entry((f.rule_id.as_str(), f.severity)).or_insert((
+        let e = by_rule.entry((f.rule_id, f.severity)).or_insert((
             f.severity,
             f.title.as_str(),
             0,
@@ -1499,7 +1500,7 @@ fn rule_summaries(a: &Assessment) -> Vec<RuleSummary> {
         .into_iter()
         .map(
             |((rule, _), (sev, title, open, accepted, subjects))| RuleSummary {
-                rule_id: rule.to_string(),
+                rule_id: rule,
                 severity: sev.to_string(),
                 title: bounds::line(title),
                 open,
@@ -1841,7 +1842,7 @@ fn exception_view(o: &crate::exceptions::ExceptionOutcome) -> ExceptionView {
     {
         ExceptionView {
             id: bounds::name(&o.exception.id),
-            rule: o.exception.rule.clone(),
+            rule: o.exception.rule,
             covers: bounds::line(&o.exception.covers.describe()),
             state: match o.state {
                 ExceptionState::InForce => "in force".into(),

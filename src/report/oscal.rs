@@ -228,7 +228,7 @@ fn finding_observations<'a>(
             "description": finding_description(f),
             "props": [
                 prop("finding-id", f.id.clone()),
-                prop("rule-id", f.rule_id.clone()),
+                prop("rule-id", f.rule_id.as_str()),
                 prop("severity", f.severity.as_str()),
                 prop("status", if f.is_open() { "open" } else { "accepted" }),
                 prop("system-component", if f.system { "true" } else { "false" }),

@@ -840,7 +840,7 @@ fn findings_by_rule(l: &mut Layout, m: &ReportModel) {
         .iter()
         .map(|r| {
             vec![
-                r.rule_id.clone(),
+                r.rule_id.to_string(),
                 r.severity.clone(),
                 r.title.clone(),
                 r.open.to_string(),
@@ -904,7 +904,7 @@ fn finding_rows(l: &mut Layout, g: &super::model::FindingGroup) {
             .map(|r| {
                 vec![
                     r.id.clone(),
-                    r.rule_id.clone(),
+                    r.rule_id.to_string(),
                     r.subjects.to_string(),
                     r.summary.clone(),
                 ]
@@ -1208,7 +1208,7 @@ fn exceptions(l: &mut Layout, m: &ReportModel) {
         .map(|e| {
             vec![
                 e.id.clone(),
-                e.rule.clone(),
+                e.rule.to_string(),
                 e.covers.clone(),
                 e.state.clone(),
                 format!("{}\n{}", e.approver, e.ticket),

@@ -815,7 +815,7 @@ mod tests {
         });
         let f = findings
             .into_iter()
-            .map(|f| (RuleId::parse(&f.rule_id).unwrap(), f.summary))
+            .map(|f| (f.rule_id, f.summary))
             .collect();
         (state, f)
     }

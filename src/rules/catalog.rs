@@ -30,140 +30,7 @@ pub enum Family {
     Collection,
 }
 
-macro_rules! rule_ids {
-    ($($variant:ident => $text:literal,)*) => {
-        /// A rule's stable ID. Code names rules only through these variants, so a mistyped ID
-        /// does not compile; IDs read from outside (exceptions, control files, previous packs)
-        /// go through [`RuleId::parse`].
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum RuleId {
-            $($variant,)*
-        }
-
-        impl RuleId {
-            /// Every rule, in catalog order.
-            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
-
-            /// The ID as published: `KE-<FAMILY>-<NNN>`.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(RuleId::$variant => $text,)*
-                }
-            }
-
-            pub fn parse(text: &str) -> Option<RuleId> {
-                match text {
-                    $($text => Some(RuleId::$variant),)*
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-rule_ids! {
-    Rbac001 => "KE-RBAC-001",
-    Rbac002 => "KE-RBAC-002",
-    Rbac003 => "KE-RBAC-003",
-    Rbac004 => "KE-RBAC-004",
-    Rbac005 => "KE-RBAC-005",
-    Rbac006 => "KE-RBAC-006",
-    Rbac007 => "KE-RBAC-007",
-    Rbac008 => "KE-RBAC-008",
-    Rbac009 => "KE-RBAC-009",
-    Rbac010 => "KE-RBAC-010",
-    Rbac011 => "KE-RBAC-011",
-    Rbac012 => "KE-RBAC-012",
-    Rbac013 => "KE-RBAC-013",
-    Rbac014 => "KE-RBAC-014",
-    Rbac015 => "KE-RBAC-015",
-    Rbac016 => "KE-RBAC-016",
-    Rbac017 => "KE-RBAC-017",
-    Rbac018 => "KE-RBAC-018",
-    Rbac019 => "KE-RBAC-019",
-    Rbac020 => "KE-RBAC-020",
-    Rbac021 => "KE-RBAC-021",
-    Rbac022 => "KE-RBAC-022",
-    Rbac023 => "KE-RBAC-023",
-    Rbac024 => "KE-RBAC-024",
-    Rbac025 => "KE-RBAC-025",
-    Rbac026 => "KE-RBAC-026",
-    Rbac027 => "KE-RBAC-027",
-    Rbac028 => "KE-RBAC-028",
-    Sub001 => "KE-SUB-001",
-    Sub002 => "KE-SUB-002",
-    Sub003 => "KE-SUB-003",
-    Sub004 => "KE-SUB-004",
-    Sub005 => "KE-SUB-005",
-    Sub006 => "KE-SUB-006",
-    Sub007 => "KE-SUB-007",
-    Sub008 => "KE-SUB-008",
-    Sub009 => "KE-SUB-009",
-    Sub010 => "KE-SUB-010",
-    Sub011 => "KE-SUB-011",
-    Sub012 => "KE-SUB-012",
-    Upd001 => "KE-UPD-001",
-    Upd002 => "KE-UPD-002",
-    Upd003 => "KE-UPD-003",
-    Use001 => "KE-USE-001",
-    Use002 => "KE-USE-002",
-    Use003 => "KE-USE-003",
-    Use004 => "KE-USE-004",
-    Use005 => "KE-USE-005",
-    Use006 => "KE-USE-006",
-    Use007 => "KE-USE-007",
-    Use008 => "KE-USE-008",
-    Use009 => "KE-USE-009",
-    Rev001 => "KE-REV-001",
-    Rev002 => "KE-REV-002",
-    Rev003 => "KE-REV-003",
-    Rev004 => "KE-REV-004",
-    Rev005 => "KE-REV-005",
-    Rev006 => "KE-REV-006",
-    Chg001 => "KE-CHG-001",
-    Col001 => "KE-COL-001",
-    Col002 => "KE-COL-002",
-    Col003 => "KE-COL-003",
-    Exc001 => "KE-EXC-001",
-    Exc002 => "KE-EXC-002",
-}
-
-/// IDs sort as their text does, as they always have in every report.
-impl Ord for RuleId {
-    fn cmp(&self, other: &RuleId) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
-impl PartialOrd for RuleId {
-    fn partial_cmp(&self, other: &RuleId) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl std::fmt::Display for RuleId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for RuleId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl PartialEq<RuleId> for str {
-    fn eq(&self, id: &RuleId) -> bool {
-        self == id.as_str()
-    }
-}
-
-impl PartialEq<RuleId> for String {
-    fn eq(&self, id: &RuleId) -> bool {
-        self == id.as_str()
-    }
-}
+pub use crate::rule_id::RuleId;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -966,11 +833,6 @@ pub fn rule(id: RuleId) -> &'static RuleDef {
     &CATALOG[id as usize]
 }
 
-/// The catalog entry of an ID read from outside, if it names a rule.
-pub fn find(id: &str) -> Option<&'static RuleDef> {
-    RuleId::parse(id).map(rule)
-}
-
 /// SHA-256 of the catalog as published (IDs, severities, texts): recorded in every manifest.
 pub fn digest() -> String {
     crate::digest::sha256_hex(&serde_json::to_vec(CATALOG).expect("catalog serialises"))
@@ -1000,10 +862,10 @@ pub const CAPABILITIES: &[(&str, &str, &[RuleId])] = &[
 ];
 
 /// The capability a rule states, if it is one of [`CAPABILITIES`].
-pub fn capability_of(rule_id: &str) -> Option<&'static str> {
+pub fn capability_of(rule_id: RuleId) -> Option<&'static str> {
     CAPABILITIES
         .iter()
-        .find(|(_, _, rules)| rules.iter().any(|r| r.as_str() == rule_id))
+        .find(|(_, _, rules)| rules.contains(&rule_id))
         .map(|(key, _, _)| *key)
 }
 
@@ -1019,7 +881,7 @@ mod tests {
             assert_eq!(rule(*id).id, *id);
             assert_eq!(RuleId::parse(id.as_str()), Some(*id));
         }
-        assert_eq!(find("KE-RBAC-999").map(|r| r.id), None);
+        assert_eq!(RuleId::parse("KE-RBAC-999"), None);
     }
 
     #[test]

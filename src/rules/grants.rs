@@ -584,7 +584,7 @@ pub(crate) fn describe_scope(cluster: bool, namespaces: &BTreeSet<String>) -> St
 /// capability now), for a finding whose grants changed after it was made (split by an
 /// exception). `None` for findings whose words are not "subject can ... scope".
 pub fn restate(f: &Finding) -> Option<String> {
-    let rule_id = RuleId::parse(&f.rule_id)?;
+    let rule_id = f.rule_id;
     let is_capability = hits_any(rule_id) || is_named_rule(rule_id);
     if !is_capability || f.subjects.len() != 1 || rule_id == RuleId::Rbac001 {
         return None;
@@ -595,8 +595,8 @@ pub fn restate(f: &Finding) -> Option<String> {
 
 /// Whether a rule is one of the capabilities a role's rules grant (KE-RBAC-002 to 017), which
 /// all verbs on all resources cluster-wide (KE-RBAC-001) includes.
-pub fn is_capability_rule(rule_id: &str) -> bool {
-    RuleId::parse(rule_id).is_some_and(hits_any)
+pub fn is_capability_rule(rule_id: RuleId) -> bool {
+    hits_any(rule_id)
 }
 
 /// Whether findings of the rule are made per subject from its holding (the capability rules).

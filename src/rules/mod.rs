@@ -48,7 +48,7 @@ pub(crate) fn new_finding(rule_id: RuleId, key: &str, summary: String) -> Findin
     let def = rule(rule_id);
     Finding {
         id: Finding::make_id(rule_id.as_str(), key),
-        rule_id: rule_id.to_string(),
+        rule_id,
         severity: def.severity,
         title: def.title.to_string(),
         summary,

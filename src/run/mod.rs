@@ -177,8 +177,8 @@ pub struct RunOutcome {
     /// True when an unaccepted finding reached the `--fail-on` severity.
     pub fail_on_reached: bool,
     pub summary: report::json::Summary,
-    /// Control counts by status, per framework: (framework, status, count).
-    pub controls: Vec<(String, String, usize)>,
+    /// Control counts by status, per framework (statuses no control has left out).
+    pub controls: crate::controls::evaluate::ControlCounts,
     /// Why `<cluster>/index.html` could not be refreshed, if it could not.
     pub index_problem: Option<String>,
 }
@@ -759,7 +759,6 @@ fn outcome(
         controls: crate::controls::evaluate::counts(&assessment.controls)
             .into_iter()
             .filter(|(_, n)| *n > 0)
-            .map(|((f, s), n)| (f, s.as_str().to_string(), n))
             .collect(),
         index_problem,
     }

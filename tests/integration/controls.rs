@@ -1,6 +1,7 @@
 //! Control definitions, their evaluation and the exceptions register.
 
 use crate::common;
+use kube_evidence::rules::RuleId;
 
 use chrono::{DateTime, NaiveDate};
 use kube_evidence::analysis::{AssessmentInput, PreviousPackInfo, assess};
@@ -298,7 +299,7 @@ fn every_status_is_reachable_and_decided_correctly() {
         a.analysis
             .findings
             .iter()
-            .any(|f| f.rule_id == "KE-COL-001"),
+            .any(|f| f.rule_id == RuleId::Col001),
         "the gap is itself a finding"
     );
     let a = assess_samples(&custom, &[], |_| {});
@@ -344,13 +345,13 @@ fn exceptions_apply_expire_and_go_stale() {
         a.analysis
             .findings
             .iter()
-            .any(|f| f.rule_id == "KE-EXC-001" && f.summary.contains("E2"))
+            .any(|f| f.rule_id == RuleId::Exc001 && f.summary.contains("E2"))
     );
     let anon = a
         .analysis
         .findings
         .iter()
-        .find(|f| f.rule_id == "KE-RBAC-018" && f.namespaces == vec!["kube-public"])
+        .find(|f| f.rule_id == RuleId::Rbac018 && f.namespaces == vec!["kube-public"])
         .unwrap();
     assert!(anon.is_open(), "an expired exception stops applying");
     assert_eq!(state("E3").state, ExceptionState::Stale);
@@ -358,7 +359,7 @@ fn exceptions_apply_expire_and_go_stale() {
         a.analysis
             .findings
             .iter()
-            .any(|f| f.rule_id == "KE-EXC-002" && f.summary.contains("E3"))
+            .any(|f| f.rule_id == RuleId::Exc002 && f.summary.contains("E3"))
     );
     assert_eq!(state("E4").state, ExceptionState::InForce);
     // A finding is about its cause (the missing role); one of the bindings that repeat it is

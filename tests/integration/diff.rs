@@ -1,6 +1,7 @@
 //! Diffs between snapshots and the change population of a period.
 
 use crate::common;
+use kube_evidence::rules::RuleId;
 
 use chrono::{DateTime, Utc};
 use kube_evidence::controls::Controls;
@@ -146,7 +147,7 @@ fn the_samples_week_gives_exactly_the_expected_changes() {
         d.findings
             .new
             .iter()
-            .any(|f| f.rule_id == "KE-RBAC-001" && f.summary.contains("oidc:sre"))
+            .any(|f| f.rule_id == RuleId::Rbac001 && f.summary.contains("oidc:sre"))
     );
     // bob's admin in one namespace was population, never a finding: its loss is a grant
     // change (above), not a resolved finding.

@@ -10,6 +10,7 @@ use crate::common::reperform::generator::{Generated, Knobs, Rng, generate};
 use kube_evidence::analysis::{RbacAnalysis, analyze_rbac};
 use kube_evidence::diff::findings as finding_changes;
 use kube_evidence::finding::{Finding, FindingClass};
+use kube_evidence::rules::RuleId;
 use kube_evidence::rules::catalog::capability_of;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -149,7 +150,7 @@ fn another_way_to_cluster_admin_changes_no_id_and_resolves_nothing() {
             .analysis
             .findings
             .iter()
-            .find(|f| f.rule_id == "KE-RBAC-026")
+            .find(|f| f.rule_id == RuleId::Rbac026)
         else {
             continue;
         };
@@ -191,14 +192,14 @@ fn another_way_to_cluster_admin_changes_no_id_and_resolves_nothing() {
 /// (docs/controls.md, Severity and scope): only wider ones are what a finding reports.
 fn still_holds(a: &RbacAnalysis, f: &Finding) -> bool {
     let total = a.index.namespaces.len();
-    match capability_of(&f.rule_id) {
+    match capability_of(f.rule_id) {
         Some("clusterAdmin") => f.subjects.iter().any(|s| a.privilege.get(s).is_some()),
         Some(_) | None => a.holdings.iter().any(|h| {
             f.subjects.contains(&h.subject)
                 && h.scope(total) != kube_evidence::finding::Scope::Local
-                && (h.rule_id.as_str() == f.rule_id
-                    || capability_of(h.rule_id.as_str()) == capability_of(&f.rule_id)
-                        && capability_of(&f.rule_id).is_some())
+                && (h.rule_id == f.rule_id
+                    || capability_of(h.rule_id) == capability_of(f.rule_id)
+                        && capability_of(f.rule_id).is_some())
         }),
     }
 }

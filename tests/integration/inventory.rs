@@ -2,6 +2,7 @@
 //! findings and their date boundaries, discovery, and the ConfigMap source.
 
 use crate::common;
+use kube_evidence::rules::RuleId;
 
 use chrono::{DateTime, NaiveDate};
 use kube_evidence::analysis::{Analysis, analyze};
@@ -211,7 +212,9 @@ fn run_inventory(entries: &[String]) -> Analysis {
 fn sub_findings<'a>(a: &'a Analysis, id: &str) -> Vec<&'a Finding> {
     a.findings
         .iter()
-        .filter(|f| f.sub_processor.as_deref() == Some(id) && f.rule_id.starts_with("KE-SUB"))
+        .filter(|f| {
+            f.sub_processor.as_deref() == Some(id) && f.rule_id.as_str().starts_with("KE-SUB")
+        })
         .collect()
 }
 
@@ -260,11 +263,11 @@ fn matching_by_every_identity_type() {
     assert!(found("by-ns").contains(&"ServiceAccount:team/rogue".to_string()));
     // everything is claimed: nothing undeclared
     assert!(
-        !a.findings.iter().any(|f| f.rule_id == "KE-SUB-001"),
+        !a.findings.iter().any(|f| f.rule_id == RuleId::Sub001),
         "{:#?}",
         a.findings
             .iter()
-            .filter(|f| f.rule_id == "KE-SUB-001")
+            .filter(|f| f.rule_id == RuleId::Sub001)
             .collect::<Vec<_>>()
     );
 }
@@ -294,7 +297,7 @@ fn undeclared_third_parties() {
     let undeclared: Vec<String> = a
         .findings
         .iter()
-        .filter(|f| f.rule_id == "KE-SUB-001")
+        .filter(|f| f.rule_id == RuleId::Sub001)
         .map(|f| f.summary.clone())
         .collect();
     assert!(
@@ -337,7 +340,7 @@ fn access_beyond_scope_and_secrets() {
     let f = sub_findings(&a, "scanco");
     let beyond = f
         .iter()
-        .find(|f| f.rule_id == "KE-SUB-003")
+        .find(|f| f.rule_id == RuleId::Sub003)
         .expect("beyond scope");
     assert_eq!(beyond.grants.len(), 1);
     assert_eq!(
@@ -351,7 +354,7 @@ fn access_beyond_scope_and_secrets() {
     );
     let secrets = f
         .iter()
-        .find(|f| f.rule_id == "KE-SUB-004")
+        .find(|f| f.rule_id == RuleId::Sub004)
         .expect("secrets access is always surfaced");
     assert_eq!(
         secrets.subjects[0].to_string(),
@@ -364,7 +367,7 @@ fn access_beyond_scope_and_secrets() {
     )]);
     let beyond = sub_findings(&a, "scanco")
         .into_iter()
-        .find(|f| f.rule_id == "KE-SUB-003")
+        .find(|f| f.rule_id == RuleId::Sub003)
         .unwrap();
     assert!(
         beyond
@@ -378,7 +381,7 @@ fn access_beyond_scope_and_secrets() {
     assert!(
         sub_findings(&a, "scanco")
             .iter()
-            .any(|f| f.rule_id == "KE-SUB-004")
+            .any(|f| f.rule_id == RuleId::Sub004)
     );
 }
 
@@ -389,7 +392,7 @@ fn declared_but_absent() {
         "  identities: {namespaces: [gone], serviceAccounts: [gone/agent]}\n  declaredAccess: {level: none}\n",
     )]);
     let f = sub_findings(&a, "gone");
-    let stale = f.iter().find(|f| f.rule_id == "KE-SUB-002").unwrap();
+    let stale = f.iter().find(|f| f.rule_id == RuleId::Sub002).unwrap();
     assert!(
         stale
             .summary
@@ -410,7 +413,7 @@ fn dated(cert: &str, extra: &str) -> Analysis {
 fn rules_of(a: &Analysis) -> Vec<String> {
     sub_findings(a, "acme")
         .iter()
-        .map(|f| f.rule_id.clone())
+        .map(|f| f.rule_id.to_string())
         .collect()
 }
 
@@ -561,8 +564,8 @@ fn discovery_finds_the_undeclared_agent_and_validates() {
     assert!(yaml.contains("# observed access: cluster-admin"));
     // what it cannot know is reported as missing once used
     let a = analyze(&s, Some(&inv), today()).analysis;
-    assert!(a.findings.iter().any(|f| f.rule_id == "KE-SUB-011"));
-    assert!(a.findings.iter().any(|f| f.rule_id == "KE-SUB-005"));
+    assert!(a.findings.iter().any(|f| f.rule_id == RuleId::Sub011));
+    assert!(a.findings.iter().any(|f| f.rule_id == RuleId::Sub005));
 }
 
 #[tokio::test]

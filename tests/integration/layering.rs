@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const TIERS: &[&[&str]] = &[
     &["diag", "files"],
     &[
-        "input", "yaml", "clock", "progress", "tls", "csv_out", "digest", "pattern",
+        "input", "yaml", "clock", "progress", "tls", "csv_out", "digest", "pattern", "rule_id",
     ],
     // Object storage behind the `Store` trait: below everything that reads or writes packs.
     &["store"],

@@ -6,6 +6,7 @@
 use kube_evidence::analysis::analyze;
 use kube_evidence::rbac::privilege::{AdminReach, admin_reach};
 use kube_evidence::rbac::{Identity, SubjectRef};
+use kube_evidence::rules::RuleId;
 use kube_evidence::snapshot::*;
 use proptest::prelude::*;
 
@@ -207,9 +208,9 @@ proptest! {
             let asked = admin_reach(&rbac.index, &rbac.reach, &Identity::of(&subject, &[]));
             prop_assert_eq!(asked.as_ref(), table, "access --reach vs the table for {}", subject);
             // the rules: KE-RBAC-001 per subject, KE-RBAC-026 per binding that gives a way in
-            let direct = a.findings.iter().filter(|f| f.rule_id == "KE-RBAC-001" && f.subjects == vec![subject.clone()]).count();
+            let direct = a.findings.iter().filter(|f| f.rule_id == RuleId::Rbac001 && f.subjects == vec![subject.clone()]).count();
             prop_assert_eq!(direct, usize::from(table.is_some_and(AdminReach::is_direct)), "KE-RBAC-001 for {}", subject);
-            let escalations: Vec<_> = a.findings.iter().filter(|f| f.rule_id == "KE-RBAC-026" && f.subjects.contains(&subject)).collect();
+            let escalations: Vec<_> = a.findings.iter().filter(|f| f.rule_id == RuleId::Rbac026 && f.subjects.contains(&subject)).collect();
             prop_assert_eq!(!escalations.is_empty(), table.is_some_and(|r| !r.is_direct()), "KE-RBAC-026 for {}", subject);
             // the matrix
             let cell = a.matrix.iter().find(|r| r.subject == subject).and_then(|r| r.cells.get("clusterAdmin")).cloned();

@@ -8,6 +8,7 @@
 use kube_evidence::analysis::{Assessment, AssessmentInput, assess};
 use kube_evidence::controls::Controls;
 use kube_evidence::report::{FrameworkInfo, ReportInput, bounds, csv, html, json, model, pdf};
+use kube_evidence::rules::RuleId;
 use kube_evidence::synthetic::{Knobs, Shape, cluster};
 use proptest::prelude::*;
 
@@ -323,7 +324,7 @@ fn fullest(mut m: model::ReportModel) -> model::ReportModel {
         |f: &dyn Fn() -> String| (0..=bounds::FINDING_LIST).map(|_| f()).collect::<Vec<_>>();
     let finding = FindingView {
         id: name(),
-        rule_id: "KE-RBAC-001".into(),
+        rule_id: RuleId::Rbac001,
         severity: "critical".into(),
         title: text(),
         summary: text(),
@@ -345,7 +346,7 @@ fn fullest(mut m: model::ReportModel) -> model::ReportModel {
     };
     let row = FindingRow {
         id: name(),
-        rule_id: "KE-RBAC-001".into(),
+        rule_id: RuleId::Rbac001,
         severity: "high".into(),
         summary: words(bounds::ROW_TEXT),
         subjects: 1,
@@ -361,7 +362,7 @@ fn fullest(mut m: model::ReportModel) -> model::ReportModel {
     m.system_findings = vec![row; bounds::TABLE_ROWS];
     m.rules = (0..bounds::RULES)
         .map(|_| RuleSummary {
-            rule_id: "KE-RBAC-001".into(),
+            rule_id: RuleId::Rbac001,
             severity: "high".into(),
             title: line(),
             open: 1,
@@ -450,7 +451,7 @@ fn fullest(mut m: model::ReportModel) -> model::ReportModel {
     m.exceptions = (0..bounds::TABLE_ROWS)
         .map(|_| ExceptionView {
             id: name(),
-            rule: "KE-RBAC-001".into(),
+            rule: RuleId::Rbac001,
             covers: line(),
             state: "in force".into(),
             approver: name(),

@@ -2,6 +2,7 @@
 //! grants behind it, and system components are kept apart.
 
 use crate::common;
+use kube_evidence::rules::RuleId;
 
 use chrono::DateTime;
 use kube_evidence::analysis::{Analysis, analyze_rbac};
@@ -24,14 +25,14 @@ fn analysis() -> Analysis {
 fn find<'a>(a: &'a Analysis, rule: &str, subject: &SubjectRef) -> &'a Finding {
     a.findings
         .iter()
-        .find(|f| f.rule_id == rule && f.subjects.contains(subject))
+        .find(|f| f.rule_id.as_str() == rule && f.subjects.contains(subject))
         .unwrap_or_else(|| panic!("no {rule} for {subject}"))
 }
 
 fn find_object<'a>(a: &'a Analysis, rule: &str, object: &str) -> &'a Finding {
     a.findings
         .iter()
-        .find(|f| f.rule_id == rule && f.objects.iter().any(|o| o.to_string() == object))
+        .find(|f| f.rule_id.as_str() == rule && f.objects.iter().any(|o| o.to_string() == object))
         .unwrap_or_else(|| panic!("no {rule} for {object}"))
 }
 
@@ -179,7 +180,7 @@ fn escalation_paths_to_cluster_admin() {
         "ServiceAccount:argocd/argocd-application-controller"
     );
     // cluster-admins themselves are KE-RBAC-001, not escalation findings
-    assert!(!a.findings.iter().any(|f| f.rule_id == "KE-RBAC-026"
+    assert!(!a.findings.iter().any(|f| f.rule_id == RuleId::Rbac026
         && f.subjects == vec![SubjectRef::service_account("velero", "velero")]));
 }
 

@@ -5,6 +5,7 @@
 //! naming what does not exist, OSCAL remarks, and the diff's times.
 
 use crate::common;
+use kube_evidence::rules::RuleId;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kube_evidence::analysis::{Assessment, AssessmentInput, PreviousPackInfo, assess};
@@ -215,7 +216,7 @@ fn the_open_rest_of_a_split_finding_names_only_where_it_is_still_held() {
     let accepted = namespaces[0].clone();
     let exception = Exception {
         id: "EXC-SPLIT".into(),
-        rule: "KE-RBAC-004".into(),
+        rule: RuleId::Rbac004,
         covers: exceptions::Coverage::Namespace(accepted.clone()),
         reason: "r".into(),
         approver: "a".into(),
@@ -229,7 +230,8 @@ fn the_open_rest_of_a_split_finding_names_only_where_it_is_still_held() {
         .findings
         .iter()
         .filter(|f| {
-            f.rule_id == "KE-RBAC-004" && f.subjects == vec![SubjectRef::user("reader@example.com")]
+            f.rule_id == RuleId::Rbac004
+                && f.subjects == vec![SubjectRef::user("reader@example.com")]
         })
         .collect();
     assert_eq!(of_reader.len(), 2, "{of_reader:#?}");
@@ -309,7 +311,7 @@ fn a_finding_about_several_vendors_identities_names_each() {
         .findings
         .iter()
         .find(|f| {
-            f.rule_id == "KE-RBAC-026"
+            f.rule_id == RuleId::Rbac026
                 && f.cause.as_deref() == Some("RoleBinding shared-ns/vendors-make-pods")
         })
         .expect("one finding for the binding");
@@ -414,7 +416,7 @@ fn rule_numbers_count_the_rules_as_the_api_server_stores_them() {
         .findings
         .iter()
         .find(|f| {
-            f.rule_id == "KE-RBAC-003"
+            f.rule_id == RuleId::Rbac003
                 && f.subjects == vec![SubjectRef::user("orderly@example.com")]
         })
         .unwrap();
@@ -626,7 +628,7 @@ fn an_exception_for_what_does_not_exist_says_so() {
     let s = sample();
     let ghost = Exception {
         id: "EXC-GHOST".into(),
-        rule: "KE-RBAC-003".into(),
+        rule: RuleId::Rbac003,
         covers: exceptions::Coverage::Subject(SubjectRef::user("nobody-here@example.com")),
         reason: "r".into(),
         approver: "a".into(),
@@ -637,7 +639,7 @@ fn an_exception_for_what_does_not_exist_says_so() {
     let present = Exception {
         id: "EXC-PRESENT".into(),
         covers: exceptions::Coverage::Subject(SubjectRef::user("oidc:alice@example.com")),
-        rule: "KE-RBAC-021".into(),
+        rule: RuleId::Rbac021,
         ..ghost.clone()
     };
     let a = assess_with(&s, &[ghost, present], None);
@@ -646,7 +648,7 @@ fn an_exception_for_what_does_not_exist_says_so() {
             .findings
             .iter()
             .find(|f| {
-                f.rule_id == "KE-EXC-002" && f.summary.starts_with(&format!("exception {id} "))
+                f.rule_id == RuleId::Exc002 && f.summary.starts_with(&format!("exception {id} "))
             })
             .unwrap()
             .summary
@@ -800,7 +802,7 @@ fn a_bootstrap_label_and_a_system_name_do_not_hide_a_persons_access() {
         .analysis
         .findings
         .iter()
-        .filter(|f| f.subjects.contains(&everyone) && f.rule_id == "KE-RBAC-003")
+        .filter(|f| f.subjects.contains(&everyone) && f.rule_id == RuleId::Rbac003)
         .collect();
     assert!(
         !secrets.is_empty() && secrets.iter().all(|f| !f.system),
@@ -826,7 +828,7 @@ fn a_bootstrap_label_and_a_system_name_do_not_hide_a_persons_access() {
         a.analysis
             .findings
             .iter()
-            .any(|f| f.rule_id == "KE-RBAC-025"
+            .any(|f| f.rule_id == RuleId::Rbac025
                 && f.objects
                     .iter()
                     .any(|o| o.name == "system:aggregate-to-view-extra")),

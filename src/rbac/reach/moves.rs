@@ -247,6 +247,10 @@ impl Move {
                     namespace,
                     service_account,
                     ..
+                }
+                | Move::RequestToken {
+                    namespace,
+                    service_account,
                 },
                 Filler::ServiceAccount {
                     namespace: ns,
@@ -275,19 +279,6 @@ impl Move {
                 *workload_kind = kind.clone();
                 *workload = name.clone();
                 *service_account = sa.clone();
-            }
-            (
-                Move::RequestToken {
-                    namespace,
-                    service_account,
-                },
-                Filler::ServiceAccount {
-                    namespace: ns,
-                    name,
-                },
-            ) => {
-                *namespace = ns.clone();
-                *service_account = name.clone();
             }
             (
                 Move::RetargetWorkload {
