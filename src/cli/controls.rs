@@ -1,4 +1,4 @@
-//! `kube-evidence controls list | show | validate` and `kube-evidence exceptions validate`.
+//! `kube-evidence controls list | show | validate`.
 
 use super::common;
 use super::logging::LogArgs;
@@ -57,18 +57,6 @@ pub enum ControlsCommand {
         /// A directory of control definitions
         dir: Option<PathBuf>,
     },
-}
-
-#[derive(Args, Debug)]
-pub struct ExceptionsArgs {
-    #[command(subcommand)]
-    pub command: ExceptionsCommand,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ExceptionsCommand {
-    /// Check an exceptions file; every problem with its line and column
-    Validate { file: PathBuf },
 }
 
 fn controls_from(dir: Option<&PathBuf>) -> Result<Controls, Failure> {
@@ -315,22 +303,6 @@ fn show(
                         }
                     }
                 }
-            }
-        }
-    }
-}
-
-pub fn execute_exceptions(args: ExceptionsArgs, log: &LogArgs) -> CmdResult {
-    super::common::init_logging_from(log)?;
-    let clock = common::clock()?;
-    match args.command {
-        ExceptionsCommand::Validate { file } => {
-            match kube_evidence::exceptions::load_file(&file, clock.now().date_naive()) {
-                Ok(list) => {
-                    outln!("{}: valid ({} exceptions)", file.display(), list.len());
-                    Ok(Done::Ok)
-                }
-                Err(e) => Err(e.into()),
             }
         }
     }

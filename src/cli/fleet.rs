@@ -41,7 +41,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub tsa_certificate: Option<PathBuf>,
     /// Hours between the clusters' scheduled runs; a latest pack older than 1.5 times this is overdue
-    #[arg(long, value_name = "HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    #[arg(long, value_name = "HOURS", default_value_t = kube_evidence::analysis::DEFAULT_SCHEDULE_INTERVAL_HOURS, value_parser = clap::value_parser!(u32).range(1..=8760))]
     pub schedule_interval_hours: u32,
     /// Clusters read at the same time
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]

@@ -19,12 +19,16 @@ macro_rules! out {
     };
 }
 
+mod access;
+mod can_i;
+mod changes;
 mod common;
 mod controls;
 mod diff;
+mod exceptions;
 mod fleet;
 mod inventory;
-mod keys;
+mod keygen;
 mod logging;
 mod query;
 mod reperform;
@@ -38,6 +42,7 @@ mod table;
 mod usage;
 mod vendor;
 mod verify;
+mod who_can;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -164,11 +169,11 @@ pub enum Command {
     /// Collect only: write a snapshot file, or print the snapshot JSON Schema.
     Snapshot(snapshot::SnapshotArgs),
     /// Who can do VERB on RESOURCE, and through which binding and role.
-    WhoCan(query::WhoCanArgs),
+    WhoCan(who_can::WhoCanArgs),
     /// Everything a subject can do, and through which binding and role.
-    Access(query::AccessArgs),
+    Access(access::AccessArgs),
     /// Can SUBJECT do VERB on RESOURCE? yes or no, and why.
-    CanI(query::CanIArgs),
+    CanI(can_i::CanIArgs),
     /// What SUBJECT holds against what the audit log saw it use, and the roles covering its use.
     Usage(usage::UsageArgs),
     /// Access review campaigns: start, sign, submit, status.
@@ -182,11 +187,11 @@ pub enum Command {
     /// SOC 2, ISO 27001 and your own controls: list, show, validate.
     Controls(controls::ControlsArgs),
     /// The exceptions (risk acceptance) register: validate.
-    Exceptions(controls::ExceptionsArgs),
+    Exceptions(exceptions::ExceptionsArgs),
     /// What changed between two snapshots or packs.
     Diff(diff::DiffArgs),
     /// Every change across an audit period, from the packs in a store.
-    Changes(diff::ChangesArgs),
+    Changes(changes::ChangesArgs),
     /// Verify a pack (or a chain of packs): signature, hashes, links, gaps.
     Verify(verify::VerifyArgs),
     /// Verify a pack, compute its conclusions again from its own data, and report every
@@ -195,7 +200,7 @@ pub enum Command {
     /// Every cluster publishing to one store: one report across the fleet.
     Fleet(fleet::FleetArgs),
     /// Create an Ed25519 signing key pair and its allowed_signers line.
-    Keygen(keys::KeygenArgs),
+    Keygen(keygen::KeygenArgs),
     /// Presigned download links to a pack in a bucket, for auditors without credentials.
     Share(share::ShareArgs),
 }
@@ -216,22 +221,22 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::execute(args, &cli.log),
         Command::Snapshot(args) => snapshot::execute(args, &cli.log),
-        Command::WhoCan(args) => query::who_can(args, &cli.log),
-        Command::Access(args) => query::access(args, &cli.log),
-        Command::CanI(args) => query::can_i(args, &cli.log),
+        Command::WhoCan(args) => who_can::execute(args, &cli.log),
+        Command::Access(args) => access::execute(args, &cli.log),
+        Command::CanI(args) => can_i::execute(args, &cli.log),
         Command::Usage(args) => usage::execute(args, &cli.log),
         Command::Review(args) => review::execute(args, &cli.log),
         Command::Rules(args) => rules::execute(args),
         Command::Inventory(args) => inventory::execute(args, &cli.log),
         Command::Vendor(args) => vendor::execute(args, &cli.log),
         Command::Controls(args) => controls::execute(args, &cli.log),
-        Command::Exceptions(args) => controls::execute_exceptions(args, &cli.log),
-        Command::Diff(args) => diff::diff(args, &cli.log),
-        Command::Changes(args) => diff::changes(args, &cli.log),
+        Command::Exceptions(args) => exceptions::execute(args, &cli.log),
+        Command::Diff(args) => diff::execute(args, &cli.log),
+        Command::Changes(args) => changes::execute(args, &cli.log),
         Command::Verify(args) => verify::execute(args, &cli.log),
         Command::Reperform(args) => reperform::execute(args, &cli.log),
         Command::Fleet(args) => fleet::execute(args, &cli.log),
-        Command::Keygen(args) => keys::keygen(args, &cli.log),
+        Command::Keygen(args) => keygen::execute(args, &cli.log),
         Command::Share(args) => share::execute(args, &cli.log),
     };
     ExitCode::from(exit::code(result))

@@ -29,7 +29,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DATE")]
     pub since: Option<NaiveDate>,
     /// Hours between scheduled runs, to find gaps
-    #[arg(long, default_value_t = 24)]
+    #[arg(long, default_value_t = kube_evidence::analysis::DEFAULT_SCHEDULE_INTERVAL_HOURS)]
     pub schedule_interval_hours: u32,
     /// Accept unsigned packs (reported as UNSIGNED either way)
     #[arg(long)]

@@ -18,7 +18,7 @@ pub struct KeygenArgs {
     pub identity: String,
 }
 
-pub fn keygen(args: KeygenArgs, log: &LogArgs) -> CmdResult {
+pub fn execute(args: KeygenArgs, log: &LogArgs) -> CmdResult {
     super::common::init_logging_from(log)?;
     let public = PathBuf::from(format!("{}.pub", args.out.display()));
     let signers = PathBuf::from(format!("{}.allowed_signers", args.out.display()));
