@@ -106,15 +106,24 @@ pub struct PackFacts<'a> {
     pub tool: String,
 }
 
+/// Why a pack's statement cannot be made: its figures come from its own `findings.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum StatementError {
+    #[error("the pack has no {}", crate::files::FINDINGS_JSON)]
+    NoFindings,
+    #[error("{} does not read back", crate::files::FINDINGS_JSON)]
+    FindingsUnreadable(#[source] serde_json::Error),
+}
+
 /// The statement over `files` (the pack's content files), its figures read from their
 /// `findings.json`.
-pub fn statement(facts: &PackFacts<'_>, files: &[PackFile]) -> Result<Statement, String> {
+pub fn statement(facts: &PackFacts<'_>, files: &[PackFile]) -> Result<Statement, StatementError> {
     let findings = files
         .iter()
         .find(|f| f.path == crate::files::FINDINGS_JSON)
-        .ok_or("the pack has no findings.json")?;
-    let doc: FindingsDocument = serde_json::from_slice(&findings.bytes)
-        .map_err(|e| format!("findings.json does not read back: {e}"))?;
+        .ok_or(StatementError::NoFindings)?;
+    let doc: FindingsDocument =
+        serde_json::from_slice(&findings.bytes).map_err(StatementError::FindingsUnreadable)?;
     let mut controls: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for ((framework, status), n) in crate::controls::evaluate::counts(&doc.controls) {
         if n > 0 {

@@ -290,10 +290,13 @@ impl StoredPack {
     /// SHA-256 it records: what is read back from a pack is always what was signed.
     pub async fn read_file(&self, store: &dyn Store, name: &str) -> Result<Vec<u8>, PackReadError> {
         read_recorded_file(store, &self.prefix, &self.manifest, name)
-            .await?
-            .map_err(|message| PackReadError::Corrupt {
-                key: format!("{}/{name}", self.prefix),
-                message,
+            .await
+            .map_err(|e| match e {
+                RecordedFileError::Store(e) => e.into(),
+                RecordedFileError::Mismatch(m) => PackReadError::Corrupt {
+                    key: format!("{}/{name}", self.prefix),
+                    message: m.to_string(),
+                },
             })
     }
 }
@@ -316,47 +319,68 @@ pub async fn read_pack(store: &dyn Store, prefix: &str) -> Result<StoredPack, Pa
     })
 }
 
+/// How a file of a pack differs from its manifest's record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileMismatch {
+    #[error("its manifest does not list {name}")]
+    NotListed { name: String },
+    #[error("{name} is missing")]
+    Missing { name: String },
+    #[error("{name} is {size} bytes, but its manifest records {recorded}")]
+    Size {
+        name: String,
+        size: u64,
+        recorded: u64,
+    },
+    #[error("{name} does not match the SHA-256 its manifest records")]
+    Digest { name: String },
+}
+
+/// Why a file could not be read as its manifest records it: the store failed, or the file is
+/// not what was recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordedFileError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mismatch(FileMismatch),
+}
+
 /// Reads the file `name` of the pack at `prefix` as `manifest` records it: never more bytes than
-/// the manifest lists for it, and only if its size and SHA-256 match. The outer error is the
-/// store failing; the inner one says how the file differs from its record (or that the manifest
-/// does not list it, or the object is missing).
+/// the manifest lists for it, and only if its size and SHA-256 match.
 pub async fn read_recorded_file(
     store: &dyn Store,
     prefix: &str,
     manifest: &Manifest,
     name: &str,
-) -> Result<Result<Vec<u8>, String>, StoreError> {
+) -> Result<Vec<u8>, RecordedFileError> {
+    let name_ = || name.to_string();
+    let mismatch = |m| Err(RecordedFileError::Mismatch(m));
     let Some(entry) = manifest.files.iter().find(|f| f.path == name) else {
-        return Ok(Err(format!("its manifest does not list {name}")));
+        return mismatch(FileMismatch::NotListed { name: name_() });
+    };
+    let size_mismatch = |size| FileMismatch::Size {
+        name: name_(),
+        size,
+        recorded: entry.size,
     };
     let bytes = match store
         .get_limited(&format!("{prefix}/{name}"), entry.size)
         .await
     {
-        Err(StoreError::TooLarge { size, .. }) => {
-            return Ok(Err(format!(
-                "{name} is {size} bytes, but its manifest records {}",
-                entry.size
-            )));
-        }
+        Err(StoreError::TooLarge { size, .. }) => return mismatch(size_mismatch(size)),
         other => other?,
     };
     let Some(bytes) = bytes else {
-        return Ok(Err(format!("{name} is missing")));
+        return mismatch(FileMismatch::Missing { name: name_() });
     };
-    Ok(if bytes.len() as u64 != entry.size {
-        Err(format!(
-            "{name} is {} bytes, but its manifest records {}",
-            bytes.len(),
-            entry.size
-        ))
+    if bytes.len() as u64 != entry.size {
+        mismatch(size_mismatch(bytes.len() as u64))
     } else if sha256_hex(&bytes) != entry.sha256 {
-        Err(format!(
-            "{name} does not match the SHA-256 its manifest records"
-        ))
+        mismatch(FileMismatch::Digest { name: name_() })
     } else {
         Ok(bytes)
-    })
+    }
 }
 
 /// Where a cluster's packs are: `<cluster>/packs`.

@@ -14,11 +14,13 @@ use super::manifest::Manifest;
 use super::sign::{self, AllowedSigner};
 use super::timestamp::{self, MAX_REPLY_BYTES, PinnedCertificate, TIMESTAMP_FILE};
 use super::{
-    MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, SIGNATURE_FILE, pack_prefix,
-    read_recorded_file, sha256_hex,
+    FileMismatch, MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_SIGNATURE_BYTES, RecordedFileError,
+    SIGNATURE_FILE, pack_prefix, read_recorded_file, sha256_hex,
 };
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// How a reader judges a pack's signature and time.
 #[derive(Debug, Clone, Copy, Default)]
@@ -81,22 +83,62 @@ pub enum PackProblem {
     Signature(String),
     #[error("{0}")]
     Unsigned(String),
-    #[error("{0}")]
-    File(String),
+    #[error(transparent)]
+    File(FileMismatch),
+}
+
+/// The checks `verify` makes of a pack, each printed under its name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    Manifest,
+    Timestamp,
+    Signature,
+    Files,
+    /// `SHA256SUMS` against the manifest.
+    #[serde(rename = "SHA256SUMS")]
+    Sums,
+    Attestation,
+    /// The collection time against the store's and the authority's.
+    Time,
+    Retention,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Manifest => "manifest",
+            CheckKind::Timestamp => "timestamp",
+            CheckKind::Signature => "signature",
+            CheckKind::Files => "files",
+            CheckKind::Sums => crate::files::SUMS,
+            CheckKind::Attestation => "attestation",
+            CheckKind::Time => "time",
+            CheckKind::Retention => "retention",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl PackProblem {
     /// The check of `verify` the problem belongs to.
-    pub fn check(&self) -> &'static str {
+    pub fn check(&self) -> CheckKind {
         match self {
             PackProblem::ManifestMissing
             | PackProblem::ManifestNotAsRecorded { .. }
             | PackProblem::ManifestInvalid(_)
             | PackProblem::OtherPack { .. }
-            | PackProblem::Misplaced { .. } => "manifest",
-            PackProblem::Timestamp(_) => "timestamp",
-            PackProblem::Signature(_) | PackProblem::Unsigned(_) => "signature",
-            PackProblem::File(_) => "files",
+            | PackProblem::Misplaced { .. } => CheckKind::Manifest,
+            PackProblem::Timestamp(_) => CheckKind::Timestamp,
+            PackProblem::Signature(_) | PackProblem::Unsigned(_) => CheckKind::Signature,
+            PackProblem::File(_) => CheckKind::Files,
         }
     }
 }
@@ -172,8 +214,11 @@ impl OpenedPack<'_> {
     /// A file of the pack, only as its manifest records it (never read past the size recorded).
     pub async fn file(&self, name: &str) -> Result<Vec<u8>, PackError> {
         read_recorded_file(self.store, &self.prefix, &self.manifest, name)
-            .await?
-            .map_err(|m| self.invalid(PackProblem::File(m)))
+            .await
+            .map_err(|e| match e {
+                RecordedFileError::Store(e) => e.into(),
+                RecordedFileError::Mismatch(m) => self.invalid(PackProblem::File(m)),
+            })
     }
 
     /// Every file the manifest lists, read (one at a time, never past its recorded size) and

@@ -3,6 +3,7 @@
 //! consistent with the manifest, and with `chain` every link back through previous packs, with
 //! gaps in the nightly series and breaks reported.
 
+use super::read::CheckKind;
 use super::sign::AllowedSigner;
 use super::{
     MANIFEST_FILE, Manifest, PackReadError, SIGNATURE_FILE, SUMS_FILE, SUMS_SIGNATURE_FILE,
@@ -70,7 +71,7 @@ pub const DEFAULT_MAX_CLOCK_SKEW_MINUTES: i64 = 60;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
-    pub name: String,
+    pub name: CheckKind,
     pub ok: bool,
     pub detail: String,
 }
@@ -126,9 +127,9 @@ pub struct VerifyReport {
     pub retention_flagged: Vec<String>,
 }
 
-fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: impl Into<String>) {
+fn check(checks: &mut Vec<Check>, name: CheckKind, ok: bool, detail: impl Into<String>) {
     checks.push(Check {
-        name: name.to_string(),
+        name,
         ok,
         detail: detail.into(),
     });
@@ -157,7 +158,7 @@ async fn check_sums_signature(
         // A missing file is reported by the file check; only say why the signature is unchecked.
         check(
             checks,
-            "signature",
+            CheckKind::Signature,
             false,
             "SHA256SUMS.sig: cannot be checked, SHA256SUMS or its signature is missing",
         );
@@ -171,10 +172,10 @@ async fn check_sums_signature(
         signed_at,
         policy(opts),
     ) {
-        Ok(detail) => check(checks, "signature", true, detail),
+        Ok(detail) => check(checks, CheckKind::Signature, true, detail),
         Err(e) => check(
             checks,
-            "signature",
+            CheckKind::Signature,
             false,
             format!("{SUMS_SIGNATURE_FILE}: {e}"),
         ),
@@ -198,7 +199,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     let pack = match read_pack(store, prefix).await {
         Ok(p) => p,
         Err(e) => {
-            check(&mut checks, "manifest", false, e.to_string());
+            check(&mut checks, CheckKind::Manifest, false, e.to_string());
             return PackVerdict {
                 pack_id: prefix.rsplit('/').next().unwrap_or(prefix).to_string(),
                 prefix: prefix.to_string(),
@@ -213,7 +214,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     let m = &pack.manifest;
     check(
         &mut checks,
-        "manifest",
+        CheckKind::Manifest,
         true,
         format!("manifest.json of pack {} parses", m.pack_id),
     );
@@ -224,7 +225,7 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     } else {
         check(
             &mut checks,
-            "manifest",
+            CheckKind::Manifest,
             true,
             format!(
                 "a copy outside its store (folder {prefix}): known by its manifest as pack {} of {}; its chain is not walked",
@@ -245,14 +246,14 @@ pub async fn verify_pack(store: &dyn Store, prefix: &str, opts: &VerifyOptions) 
     let retention = check_retention(store, prefix, m, opts).await;
     match &retention {
         Some(r) if r.flagged && opts.require_retention => {
-            check(&mut checks, "retention", false, r.summary.clone())
+            check(&mut checks, CheckKind::Retention, false, r.summary.clone())
         }
         Some(_) => {}
         // Said either way: a store that cannot show retention proves none, and
         // --require-retention asks for proof.
         None => check(
             &mut checks,
-            "retention",
+            CheckKind::Retention,
             !opts.require_retention,
             format!(
                 "{} cannot show how long the pack's objects are kept (no Object Lock to read){}",
@@ -400,7 +401,7 @@ async fn check_timestamp(
         policy(opts),
     );
     match time.outcome {
-        Some(Ok(detail)) => check(checks, "timestamp", true, detail),
+        Some(Ok(detail)) => check(checks, CheckKind::Timestamp, true, detail),
         Some(Err(p)) => check(checks, p.check(), false, p.to_string()),
         None => {}
     }
@@ -432,7 +433,7 @@ async fn check_manifest_signature(
         signed_at,
         policy(opts),
     ) {
-        Ok(detail) => check(checks, "signature", true, detail),
+        Ok(detail) => check(checks, CheckKind::Signature, true, detail),
         Err(p) => check(checks, p.check(), false, p.to_string()),
     }
 }
@@ -445,7 +446,12 @@ async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut
             .filter_map(|k| k.strip_prefix(&format!("{prefix}/")).map(str::to_string))
             .collect(),
         Err(e) => {
-            check(checks, "files", false, format!("cannot list the pack: {e}"));
+            check(
+                checks,
+                CheckKind::Files,
+                false,
+                format!("cannot list the pack: {e}"),
+            );
             BTreeSet::new()
         }
     };
@@ -454,13 +460,18 @@ async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut
     let mut files_ok = true;
     for missing in expected.difference(&stored) {
         files_ok = false;
-        check(checks, "files", false, format!("{missing} is missing"));
+        check(
+            checks,
+            CheckKind::Files,
+            false,
+            format!("{missing} is missing"),
+        );
     }
     for extra in stored.difference(&expected) {
         files_ok = false;
         check(
             checks,
-            "files",
+            CheckKind::Files,
             false,
             format!("{extra} is not listed in the manifest"),
         );
@@ -471,17 +482,17 @@ async fn check_files(store: &dyn Store, prefix: &str, m: &Manifest, checks: &mut
         }
         // The one reading of a file against its manifest entry, as every reader reads it.
         let problem = match super::read_recorded_file(store, prefix, m, &f.path).await {
-            Ok(Ok(_)) => continue,
-            Ok(Err(p)) => p,
-            Err(e) => format!("{}: {e}", f.path),
+            Ok(_) => continue,
+            Err(super::RecordedFileError::Mismatch(p)) => p.to_string(),
+            Err(super::RecordedFileError::Store(e)) => format!("{}: {e}", f.path),
         };
         files_ok = false;
-        check(checks, "files", false, problem);
+        check(checks, CheckKind::Files, false, problem);
     }
     if files_ok {
         check(
             checks,
-            "files",
+            CheckKind::Files,
             true,
             format!(
                 "{} files match their size and SHA-256; none missing, none extra",
@@ -503,7 +514,7 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
     if !listed {
         check(
             checks,
-            "attestation",
+            CheckKind::Attestation,
             false,
             format!(
                 "{ATTESTATION_FILE} is not in the manifest, but a signed pack of manifest version 3 carries one"
@@ -528,7 +539,7 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
     let (Ok(Some(bytes)), Ok(Some(sig))) = (bytes, sig) else {
         check(
             checks,
-            "attestation",
+            CheckKind::Attestation,
             false,
             "cannot be checked: it or manifest.json.sig is missing",
         );
@@ -539,7 +550,7 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
         Err(e) => {
             check(
                 checks,
-                "attestation",
+                CheckKind::Attestation,
                 false,
                 format!("cannot be checked: manifest.json.sig: {e}"),
             );
@@ -551,7 +562,7 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
         Err(e) => {
             check(
                 checks,
-                "attestation",
+                CheckKind::Attestation,
                 false,
                 format!("{ATTESTATION_FILE}: {e}"),
             );
@@ -594,7 +605,7 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
     if problems.is_empty() {
         check(
             checks,
-            "attestation",
+            CheckKind::Attestation,
             true,
             format!(
                 "in-toto statement over {} files, DSSE signature by {}",
@@ -607,7 +618,7 @@ async fn check_attestation(store: &dyn Store, prefix: &str, m: &Manifest, checks
         problems.dedup();
         check(
             checks,
-            "attestation",
+            CheckKind::Attestation,
             false,
             format!("{ATTESTATION_FILE}: {}", problems.join("; ")),
         );
@@ -629,7 +640,7 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
         .await
     {
         Ok(Some(got)) if got == want => {
-            check(checks, crate::files::SUMS, true, "agrees with the manifest")
+            check(checks, CheckKind::Sums, true, "agrees with the manifest")
         }
         Ok(Some(got)) => {
             let got = String::from_utf8_lossy(&got).to_string();
@@ -641,7 +652,7 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
                 .collect();
             check(
                 checks,
-                crate::files::SUMS,
+                CheckKind::Sums,
                 false,
                 format!(
                     "SHA256SUMS differs from the manifest ({})",
@@ -654,7 +665,7 @@ async fn check_sums(store: &dyn Store, prefix: &str, pack: &StoredPack, checks: 
             );
         }
         Ok(None) => {}
-        Err(e) => check(checks, crate::files::SUMS, false, e.to_string()),
+        Err(e) => check(checks, CheckKind::Sums, false, e.to_string()),
     }
 }
 
@@ -676,7 +687,7 @@ async fn check_store_time(
             let ok = apart <= opts.max_clock_skew;
             check(
                 checks,
-                "time",
+                CheckKind::Time,
                 ok,
                 format!(
                     "the store recorded manifest.json at {}, the pack claims publication at {} ({} min apart{})",
@@ -697,7 +708,7 @@ async fn check_store_time(
         Ok(None) => {}
         Err(e) => check(
             checks,
-            "time",
+            CheckKind::Time,
             false,
             format!("cannot read the time the store recorded for manifest.json: {e}"),
         ),

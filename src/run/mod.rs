@@ -196,10 +196,10 @@ pub enum RunError {
     StoreUnreadable(#[source] StoreError),
     #[error(transparent)]
     Previous(#[from] pack::previous::PreviousPackError),
-    #[error("cannot make the pack's attestation: {0}")]
-    Attestation(String),
-    #[error("timestamping the manifest failed, so nothing was published: {0}")]
-    Timestamp(String),
+    #[error("cannot make the pack's attestation")]
+    Attestation(#[source] pack::attest::StatementError),
+    #[error("timestamping the manifest failed, so nothing was published")]
+    Timestamp(#[source] timestamp::StampError),
     #[error("the time-stamping authority's certificate {path}: {message}")]
     TimestampCertificate { path: String, message: String },
     #[error("cannot read the allowed signers {path}: {message}")]
@@ -297,8 +297,15 @@ pub async fn run(
     // The collection time is read once the lock is held: a run that waited for another one
     // collects after it, so the chain's times go forward.
     let taken_at = clock.now().max(taken_at);
-    let result =
-        collect_and_publish(plan, source, store, clock, progress, key, inputs, taken_at).await;
+    let parts = RunParts {
+        plan,
+        source,
+        store,
+        clock,
+        progress,
+        key,
+    };
+    let result = collect_and_publish(&parts, inputs, taken_at).await;
     if let Err(e) = lock.release().await {
         // The lock ends by itself (process exit, lease expiry); the evidence is already safe.
         tracing::warn!(error = %e, "could not release the publish lock");
@@ -325,19 +332,91 @@ pub fn store_signers(
     (!signers.is_empty()).then_some(signers)
 }
 
-/// Everything a run does while it holds the cluster's publish lock.
-#[allow(clippy::too_many_arguments)]
-async fn collect_and_publish(
-    plan: &RunPlan,
-    source: &dyn Source,
-    store: &dyn Store,
-    clock: &dyn Clock,
-    progress: &dyn Progress,
+/// One run's parts, carried as one value through its stages: its plan, what it reads and writes
+/// through, and its signing key.
+struct RunParts<'a> {
+    plan: &'a RunPlan,
+    source: &'a dyn Source,
+    store: &'a dyn Store,
+    clock: &'a dyn Clock,
+    progress: &'a dyn Progress,
     key: Option<SigningKey>,
+}
+
+impl RunParts<'_> {
+    fn cluster(&self) -> &str {
+        self.plan.cluster_name.as_str()
+    }
+}
+
+/// What the store holds for this cluster, read and verified before anything is collected.
+struct StoreState {
+    /// The keys what the store holds must be signed by (see [`store_signers`]).
+    signers: Option<Vec<AllowedSigner>>,
+    previous: Option<VerifiedPrevious>,
+    retention: crate::store::Retention,
+}
+
+/// What the pack is rendered from: the cluster as collected and the one assessment of it.
+struct Assessed {
+    id: String,
+    taken_at: chrono::DateTime<chrono::Utc>,
+    snapshot: Snapshot,
+    /// The snapshot's canonical JSON, gzipped: the pack's snapshot file.
+    snapshot_gz: Vec<u8>,
+    assessment: crate::analysis::Assessment,
+    usage: Option<crate::audit::UsageInput>,
+    /// Required kinds not collected completely.
+    incomplete: Vec<String>,
+}
+
+/// Everything a run does while it holds the cluster's publish lock.
+async fn collect_and_publish(
+    run: &RunParts<'_>,
     mut inputs: Inputs,
     taken_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<RunOutcome, RunError> {
-    let cluster = plan.cluster_name.as_str();
+    let state = read_store_state(run, &inputs, taken_at).await?;
+    let assessed = collect_and_assess(run, &mut inputs, &state, taken_at).await?;
+
+    run.progress.stage("rendering");
+    let built = render_pack(run, &inputs, &state, &assessed)?;
+    let built = timestamp_pack(run.plan, &inputs, built, run.progress).await?;
+
+    run.progress.stage("publishing");
+    pack::publish(run.store, &built).await?;
+    tracing::info!(pack = %built.id, location = %run.store.location(), "pack published");
+    // The pack is evidence from here on; the index is a convenience for auditors, so a failure
+    // to refresh it is reported, not fatal (the next run rebuilds it from the packs).
+    let signing = pack::index::IndexSigning {
+        key: run.key.as_ref(),
+        trusted: state.signers.as_deref(),
+    };
+    let index_problem =
+        match pack::index::update(run.store, run.cluster(), run.clock.now(), signing).await {
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "the auditor index was not updated");
+                Some(e.to_string())
+            }
+        };
+    Ok(outcome(
+        run,
+        &built,
+        state.previous,
+        &assessed,
+        index_problem,
+    ))
+}
+
+/// The store's packs for this cluster: listed whole, the previous one verified, the pointer
+/// checked against the listing.
+async fn read_store_state(
+    run: &RunParts<'_>,
+    inputs: &Inputs,
+    taken_at: chrono::DateTime<chrono::Utc>,
+) -> Result<StoreState, RunError> {
+    let (store, cluster) = (run.store, run.cluster());
     // The cluster's packs are listed before anything is read or written: a store that cannot be
     // listed whole (a link planted in a local store, a listing the credentials are denied) fails
     // the run here, not after the pack is published, when the index is rebuilt from this listing.
@@ -348,29 +427,44 @@ async fn collect_and_publish(
     // What the store holds is trusted from the allowed signers and this run's own key: a run
     // that signs never carries forward a pack someone else signed, unless the allowed signers
     // name that key (a key rotated away from, say).
-    let store_signers = store_signers(inputs.trusted_signers.as_deref(), key.as_ref());
+    let signers = store_signers(inputs.trusted_signers.as_deref(), run.key.as_ref());
     let trust = pack::previous::Trust {
-        signers: store_signers.as_deref(),
+        signers: signers.as_deref(),
         tsa: inputs.timestamp_certificate.as_ref(),
         strict_time: false,
     };
     let (previous, retention) = previous_pack(store, cluster, trust, taken_at).await?;
     refuse_rolled_back_pointer(store, cluster, &listed, previous.as_ref(), trust).await?;
-    // The audit log is read before collection: a log that cannot be used fails the run before
-    // anything is published, and the usage record continues the verified previous pack's.
+    Ok(StoreState {
+        signers,
+        previous,
+        retention,
+    })
+}
+
+/// The audit log and the review campaigns (read first: either can fail the run before
+/// anything is published), then the cluster, collected and assessed.
+async fn collect_and_assess(
+    run: &RunParts<'_>,
+    inputs: &mut Inputs,
+    state: &StoreState,
+    taken_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Assessed, RunError> {
+    let (plan, progress, previous) = (run.plan, run.progress, state.previous.as_ref());
+    // The usage record continues the verified previous pack's.
     let usage = match &plan.audit_log {
         Some(audit) => {
             progress.stage("reading the audit log");
-            let previous_record = previous.as_ref().and_then(|p| p.usage.clone());
+            let previous_record = previous.and_then(|p| p.usage.clone());
             Some(crate::audit::read_audit_log(audit, previous_record, taken_at).await?)
         }
         None => None,
     };
     let read = reviews::read_all(
-        store,
-        cluster,
+        run.store,
+        run.cluster(),
         reviews::CampaignTrust {
-            signers: store_signers.as_deref(),
+            signers: state.signers.as_deref(),
         },
     )
     .await?;
@@ -378,18 +472,19 @@ async fn collect_and_publish(
         campaigns: read.campaigns,
         refused: read.refused,
         period_days: plan.review_period_days,
-        previous: previous.as_ref().and_then(|p| p.info.reviews.clone()),
-        previous_at: previous.as_ref().map(|p| p.manifest.collected_at),
+        previous: previous.and_then(|p| p.info.reviews.clone()),
+        previous_at: previous.map(|p| p.manifest.collected_at),
     });
     progress.stage("collecting");
-    let mut snapshot = source
+    let mut snapshot = run
+        .source
         .collect(&CollectContext {
-            cluster_name: cluster,
+            cluster_name: run.cluster(),
             taken_at,
             progress,
         })
         .await?;
-    let incomplete = check_collected(&snapshot, &source.describe(), plan.require_complete)?;
+    let incomplete = check_collected(&snapshot, &run.source.describe(), plan.require_complete)?;
     snapshot.inventory = inputs.inventory.take();
     snapshot.canonicalize();
 
@@ -405,85 +500,44 @@ async fn collect_and_publish(
         pack_id: Some(&id),
         controls: &inputs.controls,
         exceptions: &inputs.exceptions,
-        previous: previous.as_ref().map(|p| &p.info),
+        previous: previous.map(|p| &p.info),
         schedule_interval_hours: plan.schedule_interval_hours,
         image_max_age_days: plan.image_max_age_days,
         usage: usage.as_ref(),
         reviews: reviews.as_ref(),
-        retention,
+        retention: state.retention.clone(),
     });
-
-    progress.stage("rendering");
-    let built = render_pack(
-        &id,
-        cluster,
-        &snapshot,
-        snapshot_gz,
-        &assessment,
+    Ok(Assessed {
+        id,
         taken_at,
-        clock.now(),
-        key.as_ref(),
-        &inputs,
-        previous.as_ref(),
-        usage.as_ref(),
-    )?;
-    let built = timestamp_pack(plan, &inputs, built, progress).await?;
-
-    progress.stage("publishing");
-    pack::publish(store, &built).await?;
-    tracing::info!(pack = %built.id, location = %store.location(), "pack published");
-    // The pack is evidence from here on; the index is a convenience for auditors, so a failure
-    // to refresh it is reported, not fatal (the next run rebuilds it from the packs).
-    let signing = pack::index::IndexSigning {
-        key: key.as_ref(),
-        trusted: store_signers.as_deref(),
-    };
-    let index_problem = match pack::index::update(store, cluster, clock.now(), signing).await {
-        Ok(_) => None,
-        Err(e) => {
-            tracing::warn!(error = %e, "the auditor index was not updated");
-            Some(e.to_string())
-        }
-    };
-
-    Ok(outcome(
-        plan,
-        store,
-        &built,
-        previous,
-        &snapshot,
+        snapshot,
+        snapshot_gz,
+        assessment,
+        usage,
         incomplete,
-        &assessment,
-        index_problem,
-    ))
+    })
 }
 
 /// Renders every file of the pack from the one assessment, assembles its manifest and sums,
 /// and signs them.
-#[allow(clippy::too_many_arguments)]
 fn render_pack(
-    id: &str,
-    cluster: &str,
-    snapshot: &Snapshot,
-    snapshot_gz: Vec<u8>,
-    assessment: &crate::analysis::Assessment,
-    generated_at: chrono::DateTime<chrono::Utc>,
-    published_at: chrono::DateTime<chrono::Utc>,
-    key: Option<&SigningKey>,
+    run: &RunParts<'_>,
     inputs: &Inputs,
-    previous: Option<&VerifiedPrevious>,
-    usage: Option<&crate::audit::UsageInput>,
+    state: &StoreState,
+    assessed: &Assessed,
 ) -> Result<pack::Pack, RunError> {
+    let (id, snapshot, key) = (assessed.id.as_str(), &assessed.snapshot, run.key.as_ref());
+    let previous = state.previous.as_ref();
     let history = report::trend::extend(
         previous.map(|p| p.trend.as_slice()).unwrap_or_default(),
-        report::trend::point(id, snapshot.taken_at, assessment),
+        report::trend::point(id, snapshot.taken_at, &assessed.assessment),
     );
     let files = pack::content_files(&ReportInput {
         pack_id: id,
         snapshot,
-        snapshot_gz,
-        assessment,
-        generated_at,
+        snapshot_gz: assessed.snapshot_gz.clone(),
+        assessment: &assessed.assessment,
+        generated_at: assessed.taken_at,
         signing_key_fingerprint: key.map(SigningKey::fingerprint),
         signer: key
             .map(|k| k.comment().to_string())
@@ -494,13 +548,13 @@ fn render_pack(
         inputs: inputs.files.clone(),
         frameworks: report::FrameworkInfo::of(&inputs.controls),
         history,
-        usage,
+        usage: assessed.usage.as_ref(),
     });
     let mut manifest = manifest_for(
         id,
-        cluster,
+        run.cluster(),
         snapshot,
-        published_at,
+        run.clock.now(),
         key,
         &inputs.controls,
         previous,
@@ -728,17 +782,15 @@ fn manifest_for(
 }
 
 /// What the run reports to its caller.
-#[allow(clippy::too_many_arguments)]
 fn outcome(
-    plan: &RunPlan,
-    store: &dyn Store,
+    run: &RunParts<'_>,
     built: &pack::Pack,
     previous: Option<VerifiedPrevious>,
-    snapshot: &Snapshot,
-    incomplete: Vec<String>,
-    assessment: &crate::analysis::Assessment,
+    assessed: &Assessed,
     index_problem: Option<String>,
 ) -> RunOutcome {
+    let (plan, store, snapshot) = (run.plan, run.store, &assessed.snapshot);
+    let assessment = &assessed.assessment;
     let findings = &assessment.analysis.findings;
     RunOutcome {
         pack_id: built.id.clone(),
@@ -749,7 +801,7 @@ fn outcome(
         ),
         previous_pack_id: previous.map(|p| p.pointer.pack_id),
         collection_complete: snapshot.collector.is_complete(),
-        incomplete_kinds: incomplete,
+        incomplete_kinds: assessed.incomplete.clone(),
         fail_on_reached: plan.fail_on.is_some_and(|level| {
             findings
                 .iter()

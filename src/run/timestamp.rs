@@ -3,9 +3,49 @@
 //! size limit and a deadline, then checked against the authority's pinned certificate before
 //! the pack may carry it.
 
-use crate::pack::timestamp::{self, MAX_REPLY_BYTES, PinnedCertificate, TimestampToken};
+use crate::pack::timestamp::{
+    self, MAX_REPLY_BYTES, PinnedCertificate, TimestampError, TimestampToken,
+};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Why no token could be had: the exchange failed, or its reply does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum StampError {
+    #[error("{url} is not http://")]
+    NotHttp { url: String },
+    #[error("{url} did not answer within {} s", DEADLINE.as_secs())]
+    Deadline { url: String },
+    #[error("cannot reach {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sending to {url}")]
+    Send {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading the reply of {url}")]
+    Receive {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the reply of {url} is larger than {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
+    /// Not an HTTP reply this client reads (the judgment is this module's, not a cause's).
+    #[error("the reply of {url}: {reason}")]
+    Http { url: String, reason: String },
+    #[error("the reply of {url} does not verify")]
+    Verify {
+        url: String,
+        #[source]
+        source: TimestampError,
+    },
+}
 
 /// The whole exchange, connection included.
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -17,20 +57,26 @@ pub async fn stamp(
     url: &str,
     manifest: &[u8],
     certificate: &PinnedCertificate,
-) -> Result<(Vec<u8>, TimestampToken), String> {
+) -> Result<(Vec<u8>, TimestampToken), StampError> {
     let request = timestamp::request(manifest);
     let reply = tokio::time::timeout(DEADLINE, post(url, &request))
         .await
-        .map_err(|_| format!("{url} did not answer within {} s", DEADLINE.as_secs()))??;
-    let token = timestamp::verify(&reply, manifest, certificate)
-        .map_err(|e| format!("the reply of {url} does not verify: {e}"))?;
+        .map_err(|_| StampError::Deadline {
+            url: url.to_string(),
+        })??;
+    let token =
+        timestamp::verify(&reply, manifest, certificate).map_err(|source| StampError::Verify {
+            url: url.to_string(),
+            source,
+        })?;
     Ok((reply, token))
 }
 
-async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, String> {
+async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, StampError> {
+    let url_ = || url.to_string();
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("{url} is not http://"))?;
+        .ok_or_else(|| StampError::NotHttp { url: url_() })?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -45,7 +91,10 @@ async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, String> {
     };
     let mut stream = tokio::net::TcpStream::connect(&address)
         .await
-        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        .map_err(|source| StampError::Connect {
+            url: url_(),
+            source,
+        })?;
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/timestamp-query\r\nAccept: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: kube-evidence/{}\r\n\r\n",
         body.len(),
@@ -54,18 +103,27 @@ async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, String> {
     stream
         .write_all(&[head.as_bytes(), body].concat())
         .await
-        .map_err(|e| format!("sending to {url}: {e}"))?;
+        .map_err(|source| StampError::Send {
+            url: url_(),
+            source,
+        })?;
     let mut response = Vec::new();
     let limit = (MAX_HEADER_BYTES + MAX_REPLY_BYTES) as u64;
     (&mut stream)
         .take(limit + 1)
         .read_to_end(&mut response)
         .await
-        .map_err(|e| format!("reading the reply of {url}: {e}"))?;
+        .map_err(|source| StampError::Receive {
+            url: url_(),
+            source,
+        })?;
     if response.len() as u64 > limit {
-        return Err(format!("the reply of {url} is larger than {limit} bytes"));
+        return Err(StampError::TooLarge { url: url_(), limit });
     }
-    parse_response(&response).map_err(|e| format!("the reply of {url}: {e}"))
+    parse_response(&response).map_err(|reason| StampError::Http {
+        url: url_(),
+        reason,
+    })
 }
 
 /// Status 200 and the body, by `Content-Length`, chunked, or up to the end.

@@ -1063,7 +1063,7 @@ fn the_attestation_passes_a_stock_dsse_verifier_and_names_every_file() {
     let attestation = report.packs[0]
         .checks
         .iter()
-        .find(|c| c.name == "attestation")
+        .find(|c| c.name == kube_evidence::pack::read::CheckKind::Attestation)
         .expect("an attestation check");
     assert!(attestation.ok, "{attestation:?}");
     let stranger = kube_evidence::pack::sign::SigningKey::generate("x");
