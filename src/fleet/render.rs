@@ -8,7 +8,8 @@ use super::model::{
 };
 use crate::csv_out;
 use crate::finding::Severity;
-use crate::report::pdf::{PlainDocument, PlainSection, render_plain};
+use crate::report::document::{PlainDocument, PlainSection};
+use crate::report::pdf::render_plain;
 use std::collections::BTreeMap;
 
 /// The names of the files [`files`] returns, in that order.

@@ -380,11 +380,6 @@ pub fn render_html(doc: &IndexDocument, generated_at: DateTime<Utc>) -> Vec<u8> 
                 .collect(),
         })
         .collect();
-    let mut tera = tera::Tera::new();
-    crate::report::escape::configure(&mut tera);
-    // The template is part of the binary and covered by tests: failing here is a bug, not input.
-    tera.add_raw_template(INDEX_HTML, TEMPLATE)
-        .expect("the index template parses");
     let mut context = tera::Context::new();
     context.insert("cluster", &doc.cluster);
     context.insert("rows", &rows);
@@ -397,9 +392,7 @@ pub fn render_html(doc: &IndexDocument, generated_at: DateTime<Utc>) -> Vec<u8> 
         "tool",
         &format!("{} {}", crate::TOOL_NAME, crate::TOOL_VERSION),
     );
-    tera.render(INDEX_HTML, &context)
-        .expect("the index template renders")
-        .into_bytes()
+    crate::report::html::page(INDEX_HTML, TEMPLATE, &context).into_bytes()
 }
 
 #[cfg(test)]

@@ -22,9 +22,16 @@ pub fn html(text: &str) -> String {
     out
 }
 
-/// Makes a tera instance escape with [`html`] (its own escaper leaves bidirectional overrides).
+/// Makes a tera instance escape with [`html`] (its own escaper leaves bidirectional overrides),
+/// and gives it the `text` filter: [`html`] with line breaks kept as `<br>`.
 pub fn configure(tera: &mut tera::Tera) {
     tera.set_escape_fn(tera_escape);
+    tera.register_filter(
+        "text",
+        |text: std::borrow::Cow<'_, str>, _: tera::Kwargs, _: &tera::State| {
+            tera::Value::safe_string(&html(&text).replace('\n', "<br>"))
+        },
+    );
 }
 
 fn tera_escape(text: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {

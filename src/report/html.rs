@@ -1,4 +1,5 @@
-//! `report.html`: one self-contained file (inline CSS, a little inline JavaScript for sorting and
+//! The HTML pages, one path for all: [`page`] renders a template of `templates/` with the one
+//! escaper. `report.html`: one self-contained file (inline CSS, a little inline JavaScript for sorting and
 //! filtering, inline SVG charts; nothing fetched from anywhere), rendered with tera from the
 //! template in `templates/`, which is compiled into the binary.
 
@@ -30,15 +31,20 @@ pub fn render(model: &ReportModel) -> Vec<u8> {
         trend_title: trend.as_ref().map(|c| c.title.clone()).unwrap_or_default(),
         trend: trend.as_ref().map(chart::to_svg).unwrap_or_default(),
     };
-    let mut tera = tera::Tera::new();
-    super::escape::configure(&mut tera);
-    // The template is part of the binary and covered by tests: failing here is a bug, not input.
-    tera.add_raw_template(NAME, TEMPLATE)
-        .expect("the report template parses");
     let mut context = tera::Context::new();
     context.insert("m", model);
     context.insert("charts", &charts);
-    tera.render(NAME, &context)
-        .expect("the report template renders")
-        .into_bytes()
+    page(NAME, TEMPLATE, &context).into_bytes()
+}
+
+/// Every HTML page the tool writes (the report, the cluster's index, plain documents) is one of
+/// the templates in `templates/`, rendered here: escaped with [`super::escape::html`].
+pub(crate) fn page(name: &str, template: &str, context: &tera::Context) -> String {
+    let mut tera = tera::Tera::new();
+    super::escape::configure(&mut tera);
+    // The templates are part of the binary and covered by tests: failing here is a bug, not input.
+    tera.add_raw_template(name, template)
+        .unwrap_or_else(|e| panic!("the template {name} parses: {e}"));
+    tera.render(name, context)
+        .unwrap_or_else(|e| panic!("the template {name} renders: {e}"))
 }

@@ -5,6 +5,7 @@
 pub mod bounds;
 pub mod chart;
 pub mod csv;
+pub mod document;
 pub mod escape;
 pub mod html;
 pub mod json;

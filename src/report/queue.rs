@@ -3,7 +3,7 @@
 //! log's record, judged as KE-USE-001 and 002 judge it), as the CSV they fill in and as one
 //! self-contained HTML page (no script, nothing fetched, every value escaped). Pure.
 
-use super::pdf::{PlainDocument, PlainSection};
+use super::document::{PlainDocument, PlainSection};
 use crate::audit::UsageSummary;
 use crate::audit::assess::binding_uses;
 use crate::audit::usage::UsageRecord;

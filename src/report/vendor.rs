@@ -1,7 +1,8 @@
 //! The report of a review before install (`vendor review`): one model, rendered as a PDF and as
 //! a self-contained HTML page with every value escaped.
 
-use super::pdf::{PlainDocument, PlainSection, render_plain};
+use super::document::{PlainDocument, PlainSection};
+use super::pdf::render_plain;
 use crate::vendor::VendorReview;
 use chrono::{DateTime, Utc};
 
