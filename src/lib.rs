@@ -40,6 +40,7 @@ pub mod run;
 pub mod snapshot;
 pub mod source;
 pub mod store;
+#[cfg(feature = "synthetic")]
 pub mod synthetic;
 pub mod tls;
 pub mod vendor;
