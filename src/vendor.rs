@@ -515,6 +515,26 @@ fn api_group(a: &ApiService) -> &str {
 /// `metrics.k8s.io`, `kubectl top`) trusts the vendor's answers. High otherwise, an upgrade in
 /// place by the same Services included.
 fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
+    let mut out = rbac_replacements(base, manifests);
+    out.extend(webhook_replacements(base, manifests));
+    out.extend(api_service_replacements(base, manifests));
+    out
+}
+
+/// The object as findings name it: `ClusterRole view`, `RoleBinding ns/name`.
+fn object_ref(kind: &str, meta: &ObjectMeta) -> String {
+    crate::rbac::index::ObjectRef::new(kind, meta.namespace.as_deref(), &meta.name).to_string()
+}
+
+/// The object of `list` with `m`'s name and namespace.
+fn find<'a, T>(list: &'a [T], meta: impl Fn(&T) -> &ObjectMeta, m: &ObjectMeta) -> Option<&'a T> {
+    list.iter()
+        .find(|o| meta(o).name == m.name && meta(o).namespace == m.namespace)
+}
+
+/// Roles and bindings the manifests would replace: one the cluster has, or one of Kubernetes'
+/// own (a built-in name, or the bootstrap policy's label), with who is bound to a role now.
+fn rbac_replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
     let index = RbacIndex::build(base);
     let bound_to = |kind: &str, ns: Option<&str>, name: &str| -> Vec<String> {
         index
@@ -540,9 +560,6 @@ fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
             .get("kubernetes.io/bootstrapping")
             .map(String::as_str)
             == Some("rbac-defaults")
-    };
-    let object_ref = |kind: &str, meta: &ObjectMeta| {
-        crate::rbac::index::ObjectRef::new(kind, meta.namespace.as_deref(), &meta.name).to_string()
     };
     let mut out = Vec::new();
     let mut consider =
@@ -572,14 +589,6 @@ fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
                 },
             });
         };
-    fn find<'a, T>(
-        list: &'a [T],
-        meta: impl Fn(&T) -> &ObjectMeta,
-        m: &ObjectMeta,
-    ) -> Option<&'a T> {
-        list.iter()
-            .find(|o| meta(o).name == m.name && meta(o).namespace == m.namespace)
-    }
     for r in &manifests.cluster_roles {
         let existing = find(&base.cluster_roles, |o| &o.metadata, &r.metadata);
         consider(
@@ -604,6 +613,13 @@ fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
         let existing = existing.map(|o| &o.metadata);
         consider("RoleBinding", &b.metadata, existing, Vec::new());
     }
+    out
+}
+
+/// Webhook configurations the manifests would replace (Kubernetes creates none: only one the
+/// cluster has), and whether admission reviews would go elsewhere.
+fn webhook_replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
+    let mut out = Vec::new();
     for (kind, mine, theirs) in [
         (
             "MutatingWebhookConfiguration",
@@ -652,6 +668,13 @@ fn replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
             });
         }
     }
+    out
+}
+
+/// APIServices the manifests would replace (one the cluster has, or a group kube-apiserver
+/// serves itself), and whether their requests would be answered elsewhere.
+fn api_service_replacements(base: &Snapshot, manifests: &Snapshot) -> Vec<Replacement> {
+    let mut out = Vec::new();
     for a in &manifests.api_services {
         let existing = find(&base.api_services, |o| &o.metadata, &a.metadata);
         let group = api_group(a);

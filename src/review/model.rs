@@ -94,7 +94,7 @@ pub enum Layouts {
 }
 
 /// A decision file read against its campaign.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decided {
     /// One decision per campaign row decided (a queue row decides every row of its binding).
     pub decisions: Vec<Decision>,
@@ -192,72 +192,151 @@ pub fn parse_decisions(
             return Err(diags);
         }
     };
-    let first_line = Some(crate::diag::Pos { line: 1, col: 1 });
     let queue_rows = queue_rows(campaign);
-    let (units, decision_column) = if header == QUEUE_COLUMNS {
-        (units(campaign, Some(&queue_rows)), DECISION_COLUMN)
-    } else if header == PER_CAPABILITY_COLUMNS && layouts == Layouts::QueueOrPerCapability {
-        (units(campaign, None), 9)
-    } else if header == PER_CAPABILITY_COLUMNS {
-        diags.push(
+    let Some((units, decision_column)) = layout_of(
+        &header,
+        &queue_rows,
+        LayoutQuestion {
             origin,
-            first_line,
-            format!(
-                "this file is in population.csv's layout before the reviewer's queue (one row per capability, column `access`): decisions are now made once per subject and binding, for every capability the binding gives. Get your queue of campaign {} (`kube-evidence review queue --campaign {} --reviewer {reviewer} --output queue.csv`), decide each of its rows, sign it and submit it",
-                campaign.id, campaign.id
-            ),
-        );
-        return Err(diags);
-    } else {
-        diags.push(
-            origin,
-            first_line,
-            format!(
-                "the header must be the campaign's queue: {} (found: {})",
-                QUEUE_COLUMNS.join(","),
-                header.join(",")
-            ),
-        );
+            campaign,
+            reviewer,
+            layouts,
+        },
+        &mut diags,
+    ) else {
         return Err(diags);
     };
-    let mut out = Decided {
-        decisions: Vec::new(),
-        lines: 0,
-        lines_removing: 0,
+    let file = DecisionFile {
+        text,
+        origin,
+        campaign,
+        reviewer,
+        header: &header,
+        units: &units,
+        decision_column,
     };
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    let mut foreign: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut other_campaigns: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut rows_read = 0usize;
-    let mut lines_of: BTreeMap<String, u64> = BTreeMap::new();
+    let mut read = RowsRead::default();
     for record in reader.records() {
+        file.read_row(record, &mut read, &mut diags);
+    }
+    let by_row: BTreeMap<&str, &Row> = campaign.rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    contradictions(
+        &read.out.decisions,
+        &by_row,
+        &read.lines_of,
+        origin,
+        &mut diags,
+    );
+    if !file.whole_file_problems(&read, &mut diags) {
+        return Err(diags);
+    }
+    diags.into_result(read.out)
+}
+
+/// What a decision file's layout is judged against.
+struct LayoutQuestion<'a> {
+    origin: &'a str,
+    campaign: &'a Campaign,
+    reviewer: &'a str,
+    layouts: Layouts,
+}
+
+/// The rows a file of this header decides and the column its decision is in; `None` (with the
+/// reason) for a header that is not the campaign's queue (nor, where still counted, the
+/// per-capability layout before it).
+fn layout_of<'a>(
+    header: &[String],
+    queue_rows: &'a [QueueRow],
+    q: LayoutQuestion<'a>,
+    diags: &mut Diagnostics,
+) -> Option<(BTreeMap<String, Unit<'a>>, usize)> {
+    let first_line = Some(crate::diag::Pos { line: 1, col: 1 });
+    let campaign = q.campaign;
+    if header == QUEUE_COLUMNS {
+        return Some((units(campaign, Some(queue_rows)), DECISION_COLUMN));
+    }
+    if header == PER_CAPABILITY_COLUMNS && q.layouts == Layouts::QueueOrPerCapability {
+        return Some((units(campaign, None), 9));
+    }
+    let message = if header == PER_CAPABILITY_COLUMNS {
+        format!(
+            "this file is in population.csv's layout before the reviewer's queue (one row per capability, column `access`): decisions are now made once per subject and binding, for every capability the binding gives. Get your queue of campaign {} (`kube-evidence review queue --campaign {} --reviewer {} --output queue.csv`), decide each of its rows, sign it and submit it",
+            campaign.id, campaign.id, q.reviewer
+        )
+    } else {
+        format!(
+            "the header must be the campaign's queue: {} (found: {})",
+            QUEUE_COLUMNS.join(","),
+            header.join(",")
+        )
+    };
+    diags.push(q.origin, first_line, message);
+    None
+}
+
+/// A decision file being read: its text, what it is judged against, and its layout.
+struct DecisionFile<'a> {
+    text: &'a str,
+    origin: &'a str,
+    campaign: &'a Campaign,
+    reviewer: &'a str,
+    header: &'a [String],
+    units: &'a BTreeMap<String, Unit<'a>>,
+    decision_column: usize,
+}
+
+/// What the rows of a file gave, and what they said about the file as a whole.
+#[derive(Default)]
+struct RowsRead {
+    out: Decided,
+    /// Each row decided, with its line.
+    seen: BTreeMap<String, u64>,
+    /// Lines of rows assigned to another reviewer, by that reviewer.
+    foreign: BTreeMap<String, Vec<u64>>,
+    /// Lines of rows of another campaign, by that campaign.
+    other_campaigns: BTreeMap<String, Vec<u64>>,
+    rows_read: usize,
+    /// The line each campaign row's decision came from.
+    lines_of: BTreeMap<String, u64>,
+}
+
+impl DecisionFile<'_> {
+    /// One row: of this campaign, in it, decided once, its frozen cells unchanged, not the
+    /// reviewer's own access; its decision expanded to the campaign rows it decides.
+    fn read_row(
+        &self,
+        record: Result<csv::StringRecord, csv::Error>,
+        read: &mut RowsRead,
+        diags: &mut Diagnostics,
+    ) {
+        let (origin, campaign, reviewer) = (self.origin, self.campaign, self.reviewer);
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| line_of(text, p) as u32);
+                let line = e.position().map(|p| line_of(self.text, p) as u32);
                 diags.push(
                     origin,
                     line.map(|line| crate::diag::Pos { line, col: 1 }),
                     format!("not a CSV row: {e}"),
                 );
-                continue;
+                return;
             }
         };
-        let line = record.position().map_or(0, |p| line_of(text, p));
+        let line = record.position().map_or(0, |p| line_of(self.text, p));
         let at = Some(crate::diag::Pos {
             line: line as u32,
             col: 1,
         });
         let cell = |i: usize| record.get(i).unwrap_or("").trim().to_string();
         let id = cell(1);
-        rows_read += 1;
+        read.rows_read += 1;
         if cell(0) != campaign.id {
             // A signed file decides for the campaign it names, never for a later one: said once
-            // per campaign named, below.
-            other_campaigns.entry(cell(0)).or_default().push(line);
-            continue;
+            // per campaign named, after the rows.
+            read.other_campaigns.entry(cell(0)).or_default().push(line);
+            return;
         }
-        let Some(unit) = units.get(id.as_str()) else {
+        let Some(unit) = self.units.get(id.as_str()) else {
             diags.push(
                 origin,
                 at,
@@ -266,15 +345,15 @@ pub fn parse_decisions(
                     campaign.id
                 ),
             );
-            continue;
+            return;
         };
-        if let Some(first) = seen.insert(id.clone(), line) {
+        if let Some(first) = read.seen.insert(id.clone(), line) {
             diags.push(
                 origin,
                 at,
                 format!("row {id} is decided twice (first at line {first})"),
             );
-            continue;
+            return;
         }
         for (i, want) in &unit.frozen {
             // As written (formula-safe: a leading `'` before `=`, `+`, `-`, `@`), or as a
@@ -286,14 +365,14 @@ pub fn parse_decisions(
                     at,
                     format!(
                         "row {id}: `{}` is `{found}` in the file but `{want}` in the campaign; only decision, keep and reason are the reviewer's to fill in",
-                        header[*i],
+                        self.header[*i],
                     ),
                 );
             }
         }
         if !same_identity(unit.reviewer, reviewer) {
-            // One message per assigned reviewer below, not one per row.
-            foreign
+            // One message per assigned reviewer after the rows, not one per row.
+            read.foreign
                 .entry(unit.reviewer.to_string())
                 .or_default()
                 .push(line);
@@ -305,89 +384,103 @@ pub fn parse_decisions(
                 format!("row {id} is {reviewer}'s own access: nobody reviews their own access"),
             );
         }
+        let column = self.decision_column;
         let decided = decision_of(
             &id,
-            &cell(decision_column),
-            cell(decision_column + 1),
-            cell(decision_column + 2),
+            &cell(column),
+            cell(column + 1),
+            cell(column + 2),
             at,
             origin,
-            &mut diags,
+            diags,
         );
         if let Some(d) = decided {
-            out.lines += 1;
-            out.lines_removing += usize::from(d.verdict.removes());
-            for d in expand(&id, unit, d, at, origin, &mut diags) {
-                lines_of.insert(d.row.clone(), line);
-                out.decisions.push(d);
+            read.out.lines += 1;
+            read.out.lines_removing += usize::from(d.verdict.removes());
+            for d in expand(&id, unit, d, at, origin, diags) {
+                read.lines_of.insert(d.row.clone(), line);
+                read.out.decisions.push(d);
             }
         }
     }
-    let by_row: BTreeMap<&str, &Row> = campaign.rows.iter().map(|r| (r.id.as_str(), r)).collect();
-    contradictions(&out.decisions, &by_row, &lines_of, origin, &mut diags);
-    for (named, lines) in &other_campaigns {
-        let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
-        diags.push(
-            origin,
+
+    /// What the rows say about the file as a whole: rows of other campaigns, rows of other
+    /// reviewers, rows of the reviewer's left undecided. `false` when the file is another
+    /// campaign's altogether (that, not every row missing, is its problem).
+    fn whole_file_problems(&self, read: &RowsRead, diags: &mut Diagnostics) -> bool {
+        let (origin, reviewer) = (self.origin, self.reviewer);
+        let first_of = |lines: &[u64]| {
             Some(crate::diag::Pos {
                 line: lines[0] as u32,
                 col: 1,
-            }),
-            format!(
-                "{} row(s) (lines {}{}) were decided for campaign `{named}`, not for campaign {}: decisions are made for one campaign and never carried to another",
-                lines.len(),
-                shown.join(", "),
-                if lines.len() > shown.len() { ", ..." } else { "" },
-                campaign.id
-            ),
-        );
+            })
+        };
+        for (named, lines) in &read.other_campaigns {
+            diags.push(
+                origin,
+                first_of(lines),
+                format!(
+                    "{} row(s) (lines {}) were decided for campaign `{named}`, not for campaign {}: decisions are made for one campaign and never carried to another",
+                    lines.len(),
+                    some_lines(lines),
+                    self.campaign.id
+                ),
+            );
+        }
+        let of_other_campaigns: usize = read.other_campaigns.values().map(Vec::len).sum();
+        if read.rows_read > 0 && of_other_campaigns == read.rows_read {
+            return false;
+        }
+        for (assigned, lines) in &read.foreign {
+            diags.push(
+                origin,
+                first_of(lines),
+                format!(
+                    "{} row(s) (lines {}) are assigned to {assigned}, not to {reviewer} who signed this file",
+                    lines.len(),
+                    some_lines(lines),
+                ),
+            );
+        }
+        let missing: Vec<&str> = self
+            .units
+            .iter()
+            .filter(|(id, u)| same_identity(u.reviewer, reviewer) && !read.seen.contains_key(*id))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if !missing.is_empty() {
+            let shown: Vec<&str> = missing.iter().take(10).copied().collect();
+            diags.push(
+                origin,
+                None,
+                format!(
+                    "{} row(s) assigned to {reviewer} are not decided: {}{}",
+                    missing.len(),
+                    shown.join(", "),
+                    if missing.len() > shown.len() {
+                        format!(
+                            " and {} more (the reviewer's queue lists them)",
+                            missing.len() - shown.len()
+                        )
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+        }
+        true
     }
-    // A file made for another campaign altogether is that, not a file missing every row.
-    if rows_read > 0 && other_campaigns.values().map(Vec::len).sum::<usize>() == rows_read {
-        return Err(diags);
-    }
-    for (assigned, lines) in &foreign {
-        let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
-        diags.push(
-            origin,
-            Some(crate::diag::Pos {
-                line: lines[0] as u32,
-                col: 1,
-            }),
-            format!(
-                "{} row(s) (lines {}{}) are assigned to {assigned}, not to {reviewer} who signed this file",
-                lines.len(),
-                shown.join(", "),
-                if lines.len() > shown.len() { ", ..." } else { "" }
-            ),
-        );
-    }
-    let missing: Vec<&str> = units
-        .iter()
-        .filter(|(id, u)| same_identity(u.reviewer, reviewer) && !seen.contains_key(*id))
-        .map(|(id, _)| id.as_str())
-        .collect();
-    if !missing.is_empty() {
-        let shown: Vec<&str> = missing.iter().take(10).copied().collect();
-        diags.push(
-            origin,
-            None,
-            format!(
-                "{} row(s) assigned to {reviewer} are not decided: {}{}",
-                missing.len(),
-                shown.join(", "),
-                if missing.len() > shown.len() {
-                    format!(
-                        " and {} more (the reviewer's queue lists them)",
-                        missing.len() - shown.len()
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-        );
-    }
-    diags.into_result(out)
+}
+
+/// The first ten of `lines`, and `...` when there are more.
+fn some_lines(lines: &[u64]) -> String {
+    let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+    let more = if lines.len() > shown.len() {
+        ", ..."
+    } else {
+        ""
+    };
+    format!("{}{more}", shown.join(", "))
 }
 
 /// The line a record starts on, as a text editor numbers it. The csv crate's own count is one
