@@ -334,6 +334,9 @@ fn the_image_runs_the_nightly_job_read_only_as_non_root_and_publishes_a_verified
     args.extend(container.args.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = podman(&args);
+    // The image holds a debug build (over 100 MB): not kept between runs.
+    let _ = podman(&["rmi", "--force", IMAGE]);
+    let _ = podman(&["image", "prune", "--force"]);
     assert_success("the nightly job in its container", &run);
 
     // It logged JSON lines, as logFormat: json asks, and published one pack as its user.
