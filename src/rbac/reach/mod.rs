@@ -898,13 +898,6 @@ impl ReachGraph {
         via: Provenance,
         ctx: &Ctx<'_>,
     ) {
-        // The namespaces (of a lookup) a namespaced capability applies in.
-        fn in_scope<V>(ns: Option<&str>, m: &BTreeMap<&str, V>) -> Vec<String> {
-            match ns {
-                Some(n) => vec![n.to_string()],
-                None => m.keys().map(|k| k.to_string()).collect(),
-            }
-        }
         match cap {
             Cap::Admin => {
                 self.edge(
@@ -938,29 +931,7 @@ impl ReachGraph {
                 self.edge(from, hub, Some(mv), via, Lands::Same);
             }
             Cap::RetargetWorkload(resource, names) => {
-                let namespaces: Vec<&str> = match ns {
-                    Some(n) => vec![n],
-                    None => ctx.namespaces.iter().map(String::as_str).collect(),
-                };
-                for n in namespaces {
-                    let Some(existing) = ctx.workloads.get(&(*resource, n)) else {
-                        continue;
-                    };
-                    let Some(name) = existing.iter().find(|w| names.contains(w)) else {
-                        continue;
-                    };
-                    if !ctx.sas_by_ns.contains_key(n) {
-                        continue;
-                    }
-                    let target = self.node(Node::NamespaceServiceAccounts(n.to_string()));
-                    let mv = Move::RetargetWorkload {
-                        resource: resource.to_string(),
-                        namespace: n.to_string(),
-                        name: name.to_string(),
-                        service_account: String::new(),
-                    };
-                    self.edge(from, target, Some(mv), via.clone(), Lands::Same);
-                }
+                self.retarget_edges(from, resource, names, ns, via, ctx);
             }
             Cap::Token(names) if ns.is_none() => {
                 let hub = self.targets(Targets::Tokens(names.clone()), ctx);
@@ -970,110 +941,180 @@ impl ReachGraph {
                 };
                 self.edge(from, hub, Some(mv), via, Lands::Same);
             }
-            Cap::Token(names) => {
-                for n in in_scope(ns, &ctx.sas_by_ns) {
-                    for sa in ctx.sas_by_ns.get(n.as_str()).into_iter().flatten() {
-                        if names.contains(sa) {
-                            let to =
-                                self.node(Node::Principal(SubjectRef::service_account(&n, *sa)));
-                            let mv = Move::RequestToken {
-                                namespace: n.clone(),
-                                service_account: sa.to_string(),
-                            };
-                            self.edge(from, to, Some(mv), via.clone(), Lands::Own);
-                        }
-                    }
-                }
-            }
-            Cap::ReadSecrets(verb, names) => {
-                for n in in_scope(ns, &ctx.tokens_by_ns) {
-                    for (secret, sa) in ctx.tokens_by_ns.get(n.as_str()).into_iter().flatten() {
-                        if names.contains(secret) && !sa.is_empty() {
-                            let to =
-                                self.node(Node::Principal(SubjectRef::service_account(&n, *sa)));
-                            let mv = Move::ReadTokenSecret {
-                                verb: verb.to_string(),
-                                namespace: n.clone(),
-                                secret: secret.to_string(),
-                                service_account: sa.to_string(),
-                            };
-                            self.edge(from, to, Some(mv), via.clone(), Lands::Own);
-                        }
-                    }
-                }
-            }
-            Cap::Exec(how, names) => {
-                let template = Move::ExecInPod {
-                    via: *how,
-                    namespace: String::new(),
-                    workload_kind: String::new(),
-                    workload: String::new(),
-                    service_account: String::new(),
-                };
-                match (names, ns) {
-                    (Names::All, None) => {
-                        self.edge(from, ctx.all_running, Some(template), via, Lands::Same);
-                    }
-                    (Names::All, Some(n)) => {
-                        let hub = self.node(Node::RunningWorkloads(n.to_string()));
-                        self.edge(from, hub, Some(template), via, Lands::Same);
-                    }
-                    // Named pods (of nodes/proxy, named nodes: the snapshot has no node names).
-                    (Names::Some(list), _) if *how != ExecVia::NodeProxy => {
-                        for n in in_scope(ns, &ctx.running_pods) {
-                            for (pod, sa) in ctx.running_pods.get(n.as_str()).into_iter().flatten()
-                            {
-                                if list.iter().any(|x| x == pod) {
-                                    let to = self.node(Node::Principal(
-                                        SubjectRef::service_account(&n, *sa),
-                                    ));
-                                    let mv = template.filled(&Filler::Running {
-                                        namespace: n.clone(),
-                                        kind: "Pod".into(),
-                                        name: pod.to_string(),
-                                        service_account: sa.to_string(),
-                                    });
-                                    self.edge(from, to, Some(mv), via.clone(), Lands::Own);
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            Cap::Token(names) => self.token_edges(from, names, ns, via, ctx),
+            Cap::ReadSecrets(verb, names) => self.secret_edges(from, verb, names, ns, via, ctx),
+            Cap::Exec(how, names) => self.exec_edges(from, *how, names, ns, via, ctx),
             Cap::ImpersonateServiceAccounts(names) if ns.is_none() => {
                 let hub = self.targets(Targets::ImpersonatedServiceAccounts(names.clone()), ctx);
                 self.impersonation_into(from, hub, via);
             }
             Cap::ImpersonateServiceAccounts(names) => {
-                let namespaces: Vec<String> = match ns {
-                    Some(n) => vec![n.to_string()],
-                    None => ctx.named_sas_by_ns.keys().cloned().collect(),
-                };
-                for n in namespaces {
-                    for sa in ctx.named_sas_by_ns.get(n.as_str()).into_iter().flatten() {
-                        if names.contains(sa) {
-                            let s = SubjectRef::service_account(&n, sa);
-                            let to = self.node(Node::Principal(s.clone()));
-                            let mv = Move::Impersonate {
-                                user: username(&s),
-                                groups: Vec::new(),
-                            };
-                            self.edge_full(
-                                from,
-                                to,
-                                Some(mv),
-                                via.clone(),
-                                true,
-                                Lands::Impersonated,
-                            );
-                        }
-                    }
-                }
+                self.impersonated_sa_edges(from, names, ns, via, ctx);
             }
             Cap::ImpersonateUsers(names) => {
                 let hub = self.targets(Targets::ImpersonatedUsers(names.clone()), ctx);
                 self.impersonation_into(from, hub, via);
+            }
+        }
+    }
+
+    /// A namespaced grant of updating workloads: an edge into each namespace where one of the
+    /// named workloads exists and has ServiceAccounts to run as.
+    fn retarget_edges(
+        &mut self,
+        from: usize,
+        resource: &'static str,
+        names: &Names,
+        ns: Option<&str>,
+        via: Provenance,
+        ctx: &Ctx<'_>,
+    ) {
+        let namespaces: Vec<&str> = match ns {
+            Some(n) => vec![n],
+            None => ctx.namespaces.iter().map(String::as_str).collect(),
+        };
+        for n in namespaces {
+            let Some(existing) = ctx.workloads.get(&(resource, n)) else {
+                continue;
+            };
+            let Some(name) = existing.iter().find(|w| names.contains(w)) else {
+                continue;
+            };
+            if !ctx.sas_by_ns.contains_key(n) {
+                continue;
+            }
+            let target = self.node(Node::NamespaceServiceAccounts(n.to_string()));
+            let mv = Move::RetargetWorkload {
+                resource: resource.to_string(),
+                namespace: n.to_string(),
+                name: name.to_string(),
+                service_account: String::new(),
+            };
+            self.edge(from, target, Some(mv), via.clone(), Lands::Same);
+        }
+    }
+
+    /// A namespaced grant of `serviceaccounts/token`: an edge to each named ServiceAccount.
+    fn token_edges(
+        &mut self,
+        from: usize,
+        names: &Names,
+        ns: Option<&str>,
+        via: Provenance,
+        ctx: &Ctx<'_>,
+    ) {
+        for n in in_scope(ns, &ctx.sas_by_ns) {
+            for sa in ctx.sas_by_ns.get(n.as_str()).into_iter().flatten() {
+                if names.contains(sa) {
+                    let to = self.node(Node::Principal(SubjectRef::service_account(&n, *sa)));
+                    let mv = Move::RequestToken {
+                        namespace: n.clone(),
+                        service_account: sa.to_string(),
+                    };
+                    self.edge(from, to, Some(mv), via.clone(), Lands::Own);
+                }
+            }
+        }
+    }
+
+    /// Reading Secrets: an edge to the ServiceAccount of each named legacy token Secret.
+    fn secret_edges(
+        &mut self,
+        from: usize,
+        verb: &'static str,
+        names: &Names,
+        ns: Option<&str>,
+        via: Provenance,
+        ctx: &Ctx<'_>,
+    ) {
+        for n in in_scope(ns, &ctx.tokens_by_ns) {
+            for (secret, sa) in ctx.tokens_by_ns.get(n.as_str()).into_iter().flatten() {
+                if names.contains(secret) && !sa.is_empty() {
+                    let to = self.node(Node::Principal(SubjectRef::service_account(&n, *sa)));
+                    let mv = Move::ReadTokenSecret {
+                        verb: verb.to_string(),
+                        namespace: n.clone(),
+                        secret: secret.to_string(),
+                        service_account: sa.to_string(),
+                    };
+                    self.edge(from, to, Some(mv), via.clone(), Lands::Own);
+                }
+            }
+        }
+    }
+
+    /// Running commands in pods: into the running workloads' hub, or to the ServiceAccount of
+    /// each named pod.
+    fn exec_edges(
+        &mut self,
+        from: usize,
+        how: ExecVia,
+        names: &Names,
+        ns: Option<&str>,
+        via: Provenance,
+        ctx: &Ctx<'_>,
+    ) {
+        let template = Move::ExecInPod {
+            via: how,
+            namespace: String::new(),
+            workload_kind: String::new(),
+            workload: String::new(),
+            service_account: String::new(),
+        };
+        match (names, ns) {
+            (Names::All, None) => {
+                self.edge(from, ctx.all_running, Some(template), via, Lands::Same);
+            }
+            (Names::All, Some(n)) => {
+                let hub = self.node(Node::RunningWorkloads(n.to_string()));
+                self.edge(from, hub, Some(template), via, Lands::Same);
+            }
+            // Named pods (of nodes/proxy, named nodes: the snapshot has no node names).
+            (Names::Some(list), _) if how != ExecVia::NodeProxy => {
+                for n in in_scope(ns, &ctx.running_pods) {
+                    for (pod, sa) in ctx.running_pods.get(n.as_str()).into_iter().flatten() {
+                        if list.iter().any(|x| x == pod) {
+                            let to =
+                                self.node(Node::Principal(SubjectRef::service_account(&n, *sa)));
+                            let mv = template.filled(&Filler::Running {
+                                namespace: n.clone(),
+                                kind: "Pod".into(),
+                                name: pod.to_string(),
+                                service_account: sa.to_string(),
+                            });
+                            self.edge(from, to, Some(mv), via.clone(), Lands::Own);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A namespaced grant of impersonating ServiceAccounts: an edge to each named one.
+    fn impersonated_sa_edges(
+        &mut self,
+        from: usize,
+        names: &Names,
+        ns: Option<&str>,
+        via: Provenance,
+        ctx: &Ctx<'_>,
+    ) {
+        let namespaces: Vec<String> = match ns {
+            Some(n) => vec![n.to_string()],
+            None => ctx.named_sas_by_ns.keys().cloned().collect(),
+        };
+        for n in namespaces {
+            for sa in ctx.named_sas_by_ns.get(n.as_str()).into_iter().flatten() {
+                if names.contains(sa) {
+                    let s = SubjectRef::service_account(&n, sa);
+                    let to = self.node(Node::Principal(s.clone()));
+                    let mv = Move::Impersonate {
+                        user: username(&s),
+                        groups: Vec::new(),
+                    };
+                    self.edge_full(from, to, Some(mv), via.clone(), true, Lands::Impersonated);
+                }
             }
         }
     }
@@ -1602,6 +1643,14 @@ fn aggregation_labels(
         }
     }
     out
+}
+
+/// The namespaces (of a lookup) a namespaced capability applies in.
+fn in_scope<V>(ns: Option<&str>, m: &BTreeMap<&str, V>) -> Vec<String> {
+    match ns {
+        Some(n) => vec![n.to_string()],
+        None => m.keys().map(|k| k.to_string()).collect(),
+    }
 }
 
 #[cfg(test)]
