@@ -65,22 +65,28 @@ impl ControlPlane {
     /// A control plane of the test's own, stopped when dropped.
     pub fn start() -> ControlPlane {
         let bin = var("KUBE_EVIDENCE_TEST_KUBE_BIN");
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("cp");
-        let base = free_ports(3);
-        let out = Command::new("bash")
-            .arg(super::repo().join("tests/controlplane/start.sh"))
-            .arg(&bin)
-            .arg(&dir)
-            .arg(base.to_string())
-            .output()
-            .expect("start.sh runs");
-        assert!(
-            out.status.success(),
-            "the test control plane did not start:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        ControlPlane::from_dir(dir, Some(tmp), true)
+        // A port another process took between the check and the bind is tried again elsewhere.
+        let mut last = String::new();
+        for _ in 0..3 {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("cp");
+            let base = free_ports(3);
+            let out = Command::new("bash")
+                .arg(super::repo().join("tests/controlplane/start.sh"))
+                .arg(&bin)
+                .arg(&dir)
+                .arg(base.to_string())
+                .output()
+                .expect("start.sh runs");
+            if out.status.success() {
+                return ControlPlane::from_dir(dir, Some(tmp), true);
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            if !last.contains("address already in use") {
+                break;
+            }
+        }
+        panic!("the test control plane did not start:\n{last}")
     }
 
     /// SIGKILL the API server, as a crash would.
@@ -138,21 +144,30 @@ pub async fn client_for(kubeconfig: &Path) -> kube::Client {
     kube::Client::try_from(config).unwrap()
 }
 
-/// `n` consecutive free ports on 127.0.0.1.
+/// `n` consecutive free ports on 127.0.0.1, never handed out twice in this process (control
+/// planes start concurrently), and below the kernel's ephemeral range (32768 and up here), where
+/// a client's outgoing connection could take one between this check and the server's bind.
 pub fn free_ports(n: u16) -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos() as u64
         ^ (std::process::id() as u64) << 7;
     for attempt in 0..500u64 {
-        let base = 30_000
+        // 10000-19990: tests/run.sh's own servers take 20000 and up.
+        let base = 10_000
             + ((seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(attempt * 131))
-                % 1500) as u16
+                % 1000) as u16
                 * 10;
+        if given.contains(&base) {
+            continue;
+        }
         if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            given.push(base);
             return base;
         }
     }
