@@ -41,8 +41,17 @@ struct Tally {
     steps: u64,
     searches: u64,
     search_requests: u64,
+    /// Identities the searches obtained, and times they wrote to the cluster.
+    search_identities: u64,
+    search_writes: u64,
     false_paths: Vec<String>,
     missed_paths: Vec<String>,
+    /// Seconds spent per phase, summed over workers (where the test's time goes).
+    load_s: f64,
+    collect_s: f64,
+    paths_s: f64,
+    search_s: f64,
+    unload_s: f64,
 }
 
 impl Tally {
@@ -54,8 +63,15 @@ impl Tally {
         self.steps += other.steps;
         self.searches += other.searches;
         self.search_requests += other.search_requests;
+        self.search_identities += other.search_identities;
+        self.search_writes += other.search_writes;
         self.false_paths.extend(other.false_paths);
         self.missed_paths.extend(other.missed_paths);
+        self.load_s += other.load_s;
+        self.collect_s += other.collect_s;
+        self.paths_s += other.paths_s;
+        self.search_s += other.search_s;
+        self.unload_s += other.unload_s;
     }
 }
 
@@ -81,9 +97,13 @@ fn reperform_clusters(seeds: &[u64], next: &std::sync::atomic::AtomicUsize) -> T
                 )
                 .unwrap();
             }
+            let started = std::time::Instant::now();
             load(&plane, &g).await;
+            tally.load_s += started.elapsed().as_secs_f64();
             check_cluster(&cp, &plane, &g, &mut tally).await;
+            let started = std::time::Instant::now();
             unload(&plane, &g).await;
+            tally.unload_s += started.elapsed().as_secs_f64();
         }
         tally
     })
@@ -146,9 +166,11 @@ fn describe(path: &[PathStep]) -> String {
 
 /// Checks every subject of a loaded cluster; adds to the tally.
 async fn check_cluster(cp: &ControlPlane, plane: &Plane, g: &Generated, tally: &mut Tally) {
+    let started = std::time::Instant::now();
     let snapshot = collect(cp).await;
     let rbac = analyze_rbac(&snapshot);
     let world = World::read(plane, g).await;
+    tally.collect_s += started.elapsed().as_secs_f64();
     let mut memo = Memo::default();
     tally.clusters += 1;
     for subject in subjects(g) {
@@ -167,7 +189,10 @@ async fn check_cluster(cp: &ControlPlane, plane: &Plane, g: &Generated, tally: &
             Some(AdminReach::Escalation { path, .. }) => {
                 tally.paths += 1;
                 tally.steps += path.len() as u64;
-                if let Err(e) = execute(plane, start, path).await {
+                let started = std::time::Instant::now();
+                let executed = execute(plane, start, path).await;
+                tally.paths_s += started.elapsed().as_secs_f64();
+                if let Err(e) = executed {
                     tally.false_paths.push(format!(
                         "seed {}: {subject}: {e}\n{}",
                         g.seed,
@@ -177,11 +202,15 @@ async fn check_cluster(cp: &ControlPlane, plane: &Plane, g: &Generated, tally: &
             }
             None => {
                 tally.searches += 1;
+                let started = std::time::Instant::now();
                 let outcome = search(plane, &world, start, &mut memo).await;
+                tally.search_s += started.elapsed().as_secs_f64();
                 if std::env::var("KUBE_EVIDENCE_REPERFORM_VERBOSE").is_ok() {
                     eprintln!("{subject}: {outcome:?}");
                 }
                 tally.search_requests += outcome.requests as u64;
+                tally.search_identities += outcome.identities as u64;
+                tally.search_writes += outcome.writes as u64;
                 if let Some(way) = outcome.admin {
                     tally.missed_paths.push(format!(
                         "seed {}: {subject} reaches cluster-admin:\n  {}",
@@ -227,7 +256,7 @@ fn every_reported_path_executes_and_no_path_is_missed_on_generated_clusters() {
     let seeds = std::env::var("KUBE_EVIDENCE_REPERFORM_SEEDS")
         .unwrap_or_else(|_| format!("{first}..{}", first + clusters - 1));
     eprintln!(
-        "re-performance: {} clusters (seeds {seeds}), {} subjects: {} cluster-admin directly, {} paths ({} steps) executed, {} searches ({} requests); {} false and {} missed paths",
+        "re-performance: {} clusters (seeds {seeds}), {} subjects: {} cluster-admin directly, {} paths ({} steps) executed, {} searches ({} requests, {} identities obtained, {} writes); {} false and {} missed paths; seconds summed over workers: load {:.0}, collect {:.0}, paths {:.0}, searches {:.0}, unload {:.0}",
         tally.clusters,
         tally.subjects,
         tally.direct,
@@ -235,8 +264,15 @@ fn every_reported_path_executes_and_no_path_is_missed_on_generated_clusters() {
         tally.steps,
         tally.searches,
         tally.search_requests,
+        tally.search_identities,
+        tally.search_writes,
         tally.false_paths.len(),
-        tally.missed_paths.len()
+        tally.missed_paths.len(),
+        tally.load_s,
+        tally.collect_s,
+        tally.paths_s,
+        tally.search_s,
+        tally.unload_s
     );
     assert!(
         tally.false_paths.is_empty() && tally.missed_paths.is_empty(),
@@ -686,32 +722,23 @@ async fn refused(plane: &Plane, actor: &Actor, user: &str, probe: Probe) -> Resu
     }
 }
 
-/// A request (SelfSubjectReview) with one extra header, as the actor's certificate.
+/// A request (SelfSubjectReview) with one extra header, as the actor.
 async fn raw_with_header(
     plane: &Plane,
     actor: &Actor,
     header: (&str, &str),
 ) -> Result<(), common::reperform::actor::Refused> {
-    let client = plane.client(actor).await;
-    let body = serde_json::to_vec(
-        &serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}),
-    )
-    .unwrap();
-    let req = http::Request::builder()
-        .method("POST")
-        .uri("/apis/authentication.k8s.io/v1/selfsubjectreviews")
-        .header("Content-Type", "application/json")
-        .header(header.0, header.1)
-        .body(body)
-        .unwrap();
-    client
-        .request::<serde_json::Value>(req)
+    plane
+        .call_with(
+            actor,
+            "POST",
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            Some(&serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})),
+            "application/json",
+            &[header],
+        )
         .await
         .map(|_| ())
-        .map_err(|e| common::reperform::actor::Refused {
-            code: 0,
-            message: e.to_string(),
-        })
 }
 
 /// `GET pods/exec` with a WebSocket upgrade, as `kubectl exec` makes it (curl, with the

@@ -182,10 +182,25 @@ pub async fn request(
     body: Option<&Value>,
     content_type: &str,
 ) -> Result<Value, String> {
-    let builder = http::Request::builder()
+    request_with_headers(client, method, path, body, content_type, &[]).await
+}
+
+/// [`request`] with extra headers (a bearer token, impersonation).
+pub async fn request_with_headers(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    content_type: &str,
+    headers: &[(String, String)],
+) -> Result<Value, String> {
+    let mut builder = http::Request::builder()
         .method(method)
         .uri(path)
         .header(http::header::CONTENT_TYPE, content_type);
+    for (name, value) in headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
     let bytes = body
         .map(|b| serde_json::to_vec(b).unwrap())
         .unwrap_or_default();

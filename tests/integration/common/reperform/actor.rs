@@ -2,7 +2,7 @@
 //! from the control plane's client CA, or the admin's impersonation of it where only that is
 //! possible), requests made with it, and what the API server says it is.
 
-use crate::common::controlplane::{ControlPlane, request};
+use crate::common::controlplane::{ControlPlane, request, request_with_headers};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -46,6 +46,11 @@ impl std::fmt::Display for Refused {
     }
 }
 
+/// A certificate's subject: (CN, every O).
+type Subject = (String, Vec<String>);
+/// A private key and a certificate signing request for it (PEM).
+type KeyAndCsr = (String, String);
+
 /// The test API server, its admin, and the client CA that mints users' certificates.
 pub struct Plane {
     pub url: String,
@@ -53,8 +58,13 @@ pub struct Plane {
     client_ca_cert: PathBuf,
     client_ca_key: PathBuf,
     pub admin: kube::Client,
-    clients: Mutex<HashMap<Actor, kube::Client>>,
+    /// Connections by client certificate (`None`: the one tokens share).
+    clients: Mutex<HashMap<Option<(String, String)>, kube::Client>>,
     work: tempfile::TempDir,
+    /// Certificates issued and keys with CSRs made, by (user, groups): an identity is its
+    /// subject, so one of each is enough (openssl's start-up was a sixth of the oracle's time).
+    issued: Mutex<HashMap<Subject, Actor>>,
+    requests_made: Mutex<HashMap<Subject, KeyAndCsr>>,
 }
 
 fn env_of(dir: &Path) -> BTreeMap<String, String> {
@@ -77,27 +87,30 @@ impl Plane {
             admin: cp.client().await,
             clients: Mutex::new(HashMap::new()),
             work: tempfile::tempdir().unwrap(),
+            issued: Mutex::new(HashMap::new()),
+            requests_made: Mutex::new(HashMap::new()),
         }
     }
 
-    /// A client for `actor` (built once).
-    pub async fn client(&self, actor: &Actor) -> kube::Client {
-        if let Some(c) = self.clients.lock().unwrap().get(actor) {
+    /// The connection `actor`'s requests travel on: one per client certificate (the
+    /// certificate is presented in the TLS handshake), and one without any credential that every
+    /// token shares (a token is a header). Built once each: a new TLS connection per identity
+    /// was most of the oracle's time (a handshake for every token and every impersonation).
+    async fn transport(&self, actor: &Actor) -> kube::Client {
+        let key = match &actor.cred {
+            Cred::Token(_) => None,
+            Cred::Cert { cert, key } => Some((cert.clone(), key.clone())),
+        };
+        if let Some(c) = self.clients.lock().unwrap().get(&key) {
             return c.clone();
         }
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        let mut user = match &actor.cred {
-            Cred::Token(t) => json!({"token": t}),
-            Cred::Cert { cert, key } => {
+        let user = match &key {
+            None => json!({}),
+            Some((cert, key)) => {
                 json!({"client-certificate-data": b64(cert), "client-key-data": b64(key)})
             }
         };
-        if let Some((u, groups)) = &actor.impersonating {
-            user["as"] = json!(u);
-            if !groups.is_empty() {
-                user["as-groups"] = json!(groups);
-            }
-        }
         let kubeconfig = json!({
             "apiVersion": "v1", "kind": "Config",
             "clusters": [{"name": "t", "cluster": {"server": self.url, "certificate-authority-data": b64(&self.ca_pem)}}],
@@ -111,10 +124,7 @@ impl Plane {
             .await
             .unwrap();
         let client = kube::Client::try_from(config).unwrap();
-        self.clients
-            .lock()
-            .unwrap()
-            .insert(actor.clone(), client.clone());
+        self.clients.lock().unwrap().insert(key, client.clone());
         client
     }
 
@@ -127,8 +137,37 @@ impl Plane {
         body: Option<&Value>,
         content_type: &str,
     ) -> Result<Value, Refused> {
-        let client = self.client(actor).await;
-        raw(&client, method, path, body, content_type).await
+        self.call_with(actor, method, path, body, content_type, &[])
+            .await
+    }
+
+    /// [`Plane::call`] with extra headers. The credential's token and the impersonation are
+    /// headers too, as kubectl sends them (`Authorization: Bearer`, `Impersonate-User`, one
+    /// `Impersonate-Group` per group).
+    pub async fn call_with(
+        &self,
+        actor: &Actor,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Value, Refused> {
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if let Cred::Token(t) = &actor.cred {
+            headers.push(("Authorization".into(), format!("Bearer {t}")));
+        }
+        if let Some((user, groups)) = &actor.impersonating {
+            headers.push(("Impersonate-User".into(), user.clone()));
+            for g in groups {
+                headers.push(("Impersonate-Group".into(), g.clone()));
+            }
+        }
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let client = self.transport(actor).await;
+        request_with_headers(&client, method, path, body, content_type, &headers)
+            .await
+            .map_err(refused)
     }
 
     pub async fn admin_call(
@@ -197,6 +236,34 @@ impl Plane {
         .unwrap_or(false)
     }
 
+    /// The resource rules the API server lists for `actor` in `namespace`
+    /// (SelfSubjectRulesReview); `None` when it says the list is incomplete, or refuses.
+    pub async fn rules(&self, actor: &Actor, namespace: &str) -> Option<Vec<Value>> {
+        let body = json!({
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace}
+        });
+        let v = self
+            .call(
+                actor,
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                Some(&body),
+                "application/json",
+            )
+            .await
+            .ok()?;
+        if v["status"]["incomplete"] == json!(true) {
+            return None;
+        }
+        Some(
+            v["status"]["resourceRules"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        )
+    }
+
     /// Cluster-admin: every verb on every resource in every group, cluster-wide.
     pub async fn is_admin(&self, actor: &Actor) -> bool {
         self.can(actor, "*", ("*", "*", ""), "", "").await
@@ -224,6 +291,16 @@ impl Plane {
     /// A client certificate from the control plane's client CA (as its administrator would
     /// issue one to a person): CN `user`, O each of `groups`.
     pub fn certificate(&self, user: &str, groups: &[String]) -> Actor {
+        let subject = (user.to_string(), groups.to_vec());
+        if let Some(actor) = self.issued.lock().unwrap().get(&subject) {
+            return actor.clone();
+        }
+        let actor = self.issue(user, groups);
+        self.issued.lock().unwrap().insert(subject, actor.clone());
+        actor
+    }
+
+    fn issue(&self, user: &str, groups: &[String]) -> Actor {
         let (key, csr) = self.key_and_csr(user, groups);
         let dir = self.work.path();
         let n = unique();
@@ -267,6 +344,19 @@ impl Plane {
 
     /// A new EC key and a CSR for CN `user`, O `groups` (PEM).
     pub fn key_and_csr(&self, user: &str, groups: &[String]) -> (String, String) {
+        let subject = (user.to_string(), groups.to_vec());
+        if let Some(made) = self.requests_made.lock().unwrap().get(&subject) {
+            return made.clone();
+        }
+        let made = self.new_key_and_csr(user, groups);
+        self.requests_made
+            .lock()
+            .unwrap()
+            .insert(subject, made.clone());
+        made
+    }
+
+    fn new_key_and_csr(&self, user: &str, groups: &[String]) -> (String, String) {
         let dir = self.work.path();
         let n = unique();
         let key = dir.join(format!("k{n}.pem"));
@@ -324,12 +414,15 @@ pub async fn raw(
 ) -> Result<Value, Refused> {
     request(client, method, path, body, content_type)
         .await
-        .map_err(|e| {
-            let code = e
-                .split_whitespace()
-                .next()
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
-            Refused { code, message: e }
-        })
+        .map_err(refused)
+}
+
+/// A refusal from the message `request` gives, which starts with the HTTP code.
+fn refused(e: String) -> Refused {
+    let code = e
+        .split_whitespace()
+        .next()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Refused { code, message: e }
 }

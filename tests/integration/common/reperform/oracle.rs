@@ -153,6 +153,8 @@ pub struct Outcome {
     pub identities: usize,
     /// Requests made.
     pub requests: usize,
+    /// Times the search wrote to the cluster and waited for the authorizer to see it.
+    pub writes: usize,
 }
 
 struct Held {
@@ -177,8 +179,12 @@ struct Search<'a> {
     done: BTreeSet<String>,
     trail: Trail,
     mutated: bool,
+    writes: usize,
     /// What was written, by whom (shown with a way found).
     log: Vec<String>,
+    /// The rules the API server lists for an identity in a namespace (SelfSubjectRulesReview;
+    /// `None` when it says its list is incomplete), valid until the search writes something.
+    rules: HashMap<(Actor, String), Option<Vec<Value>>>,
 }
 
 /// Searches from `start` (whose identity is `label`) and puts the cluster back afterwards.
@@ -199,16 +205,20 @@ pub async fn search(plane: &Plane, world: &World, start: Actor, memo: &mut Memo)
         done: BTreeSet::new(),
         trail: Trail::default(),
         mutated: false,
+        writes: 0,
         log: Vec::new(),
+        rules: HashMap::new(),
     };
     let admin = s.run(memo).await;
     let identities = s.held.len();
     let requests = s.requests;
+    let writes = s.writes;
     s.trail.undo(plane).await;
     Outcome {
         admin,
         identities,
         requests,
+        writes,
     }
 }
 
@@ -247,6 +257,8 @@ impl Search<'_> {
                     // server's authorizer has seen the change (its caches follow a watch).
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                     self.mutated = true;
+                    self.writes += 1;
+                    self.rules.clear();
                     expanded = 0;
                 }
             }
@@ -287,8 +299,41 @@ impl Search<'_> {
         ns: &str,
         name: &str,
     ) -> bool {
+        if !self.might(a, &[verb], what, ns).await {
+            return false;
+        }
         self.requests += 1;
         self.plane.can(a, verb, what, ns, name).await
+    }
+
+    /// False only when no rule the API server lists for `a` in `ns` could allow any of `verbs`
+    /// on `what` (group, resource, subresource), read loosely (names ignored, any subresource
+    /// rule taken for the resource): then asking is skipped. A screen that can only let more
+    /// through than RBAC does; the API server still decides everything it lets through.
+    async fn might(
+        &mut self,
+        a: &Actor,
+        verbs: &[&str],
+        what: (&str, &str, &str),
+        ns: &str,
+    ) -> bool {
+        // KUBE_EVIDENCE_REPERFORM_NO_SCREEN=1 asks about everything (to compare: the same
+        // identities must be obtained either way).
+        if std::env::var("KUBE_EVIDENCE_REPERFORM_NO_SCREEN").is_ok_and(|v| v == "1") {
+            return true;
+        }
+        // Cluster-wide rules are listed in every namespace; a namespace's own add to them.
+        let ns = if ns.is_empty() { "default" } else { ns };
+        let key = (a.clone(), ns.to_string());
+        if !self.rules.contains_key(&key) {
+            self.requests += 1;
+            let listed = self.plane.rules(a, ns).await;
+            self.rules.insert(key.clone(), listed);
+        }
+        match &self.rules[&key] {
+            None => true,
+            Some(rules) => rules.iter().any(|r| loosely_allows(r, verbs, what)),
+        }
     }
 
     async fn call(
@@ -309,6 +354,9 @@ impl Search<'_> {
         let mut out: Vec<(String, Actor)> = Vec::new();
         let g = &self.world.g;
         let plane = self.plane;
+        // ServiceAccounts this identity was already found to run as: one way to each is enough
+        // to know what it obtains (the search is after identities, not every way to them).
+        let mut got: BTreeSet<(String, String)> = BTreeSet::new();
         // Pods and workload controllers run as any ServiceAccount of their namespace.
         for ns in g.namespaces.clone() {
             for res in WORKLOADS {
@@ -317,11 +365,15 @@ impl Search<'_> {
                     "jobs" | "cronjobs" => "batch",
                     _ => "apps",
                 };
-                if !self.can(a, "create", (group, res, ""), &ns, "").await {
+                let pending = g
+                    .service_accounts
+                    .iter()
+                    .any(|(sns, sa)| *sns == ns && !got.contains(&(sns.clone(), sa.clone())));
+                if !pending || !self.can(a, "create", (group, res, ""), &ns, "").await {
                     continue;
                 }
                 for (sns, sa) in g.service_accounts.clone() {
-                    if sns != ns {
+                    if sns != ns || got.contains(&(sns.clone(), sa.clone())) {
                         continue;
                     }
                     let obj = workload_object(res, &format!("probe-{res}"), &sa);
@@ -329,6 +381,7 @@ impl Search<'_> {
                     if self.call(a, "POST", &path, Some(&obj), JSON).await.is_ok()
                         && let Ok(t) = plane.token_for(&ns, &sa).await
                     {
+                        got.insert((ns.clone(), sa.clone()));
                         out.push((format!("create {res} in {ns} as {sa}"), t));
                     }
                 }
@@ -343,7 +396,7 @@ impl Search<'_> {
             }
             let path = format!("{}/{name}", workload_collection(&res, &ns));
             for (sns, sa) in g.service_accounts.clone() {
-                if sns != ns {
+                if sns != ns || got.contains(&(sns.clone(), sa.clone())) {
                     continue;
                 }
                 let ok = if patch {
@@ -365,15 +418,17 @@ impl Search<'_> {
                         .is_ok()
                 };
                 if ok && let Ok(t) = plane.token_for(&ns, &sa).await {
+                    got.insert((ns.clone(), sa.clone()));
                     out.push((format!("retarget {res} {ns}/{name} to {sa}"), t));
                 }
             }
         }
         // TokenRequest.
         for (ns, sa) in g.service_accounts.clone() {
-            if !self
-                .can(a, "create", ("", "serviceaccounts", "token"), &ns, &sa)
-                .await
+            if got.contains(&(ns.clone(), sa.clone()))
+                || !self
+                    .can(a, "create", ("", "serviceaccounts", "token"), &ns, &sa)
+                    .await
             {
                 continue;
             }
@@ -387,6 +442,7 @@ impl Search<'_> {
                 )
                 .await;
             if let Ok(v) = r {
+                got.insert((ns.clone(), sa.clone()));
                 out.push((
                     format!("token for {ns}/{sa}"),
                     token_actor(v["status"]["token"].as_str().unwrap_or_default()),
@@ -394,7 +450,10 @@ impl Search<'_> {
             }
         }
         // Legacy token Secrets, by get, list or watch.
-        for (ns, secret, _) in g.token_secrets.clone() {
+        for (ns, secret, sa) in g.token_secrets.clone() {
+            if got.contains(&(ns.clone(), sa.clone())) {
+                continue;
+            }
             let base = format!("/api/v1/namespaces/{ns}/secrets");
             let tries = [
                 ("get", format!("{base}/{secret}"), ""),
@@ -425,6 +484,7 @@ impl Search<'_> {
                         .as_str()
                         .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
                     {
+                        got.insert((ns.clone(), sa.clone()));
                         out.push((
                             format!("{verb} Secret {ns}/{secret}"),
                             token_actor(&String::from_utf8_lossy(&t)),
@@ -436,15 +496,31 @@ impl Search<'_> {
         }
         // Commands in running pods (up to the kubelet).
         for (ns, pod, sa) in g.running_pods.clone() {
+            if got.contains(&(ns.clone(), sa.clone())) {
+                continue;
+            }
             for via in [
                 ExecVia::PodsExec,
                 ExecVia::EphemeralContainer,
                 ExecVia::NodeProxy,
             ] {
+                let (verbs, what, scope): (&[&str], _, &str) = match via {
+                    ExecVia::PodsExec => (&["create", "get"], ("", "pods", "exec"), &ns),
+                    ExecVia::EphemeralContainer => (
+                        &["patch", "update"],
+                        ("", "pods", "ephemeralcontainers"),
+                        &ns,
+                    ),
+                    ExecVia::NodeProxy => (&["get", "create"], ("", "nodes", "proxy"), ""),
+                };
+                if !self.might(a, verbs, what, scope).await {
+                    continue;
+                }
                 self.requests += 1;
                 if exec_in(plane, a, via, &ns, &pod).await.is_ok()
                     && let Ok(t) = plane.token_for(&ns, &sa).await
                 {
+                    got.insert((ns.clone(), sa.clone()));
                     out.push((format!("{via:?} in {ns}/{pod}"), t));
                     break;
                 }
@@ -469,6 +545,19 @@ impl Search<'_> {
         );
         let mut allowed = Vec::new();
         for u in users {
+            let (resource, scope) = match u.strip_prefix("system:serviceaccount:") {
+                Some(rest) => (
+                    "serviceaccounts",
+                    rest.split(':').next().unwrap_or_default(),
+                ),
+                None => ("users", ""),
+            };
+            if !self
+                .might(a, &["impersonate"], ("", resource, ""), scope)
+                .await
+            {
+                continue;
+            }
             let imp = Actor {
                 cred: a.cred.clone(),
                 impersonating: Some((u.clone(), Vec::new())),
@@ -487,6 +576,12 @@ impl Search<'_> {
             return out;
         };
         let mut groups = Vec::new();
+        if !self
+            .might(a, &["impersonate"], ("", "groups", ""), "")
+            .await
+        {
+            return out;
+        }
         for grp in world.groups.clone() {
             let imp = Actor {
                 cred: a.cred.clone(),
@@ -857,4 +952,28 @@ impl Search<'_> {
         }
         changed
     }
+}
+
+/// Whether a rule (as SelfSubjectRulesReview lists it) could allow one of `verbs` on `what`,
+/// read more loosely than RBAC reads it: names are ignored, and a rule for any subresource of
+/// the resource, or for `*/anything`, counts.
+fn loosely_allows(
+    rule: &Value,
+    verbs: &[&str],
+    (group, resource, _sub): (&str, &str, &str),
+) -> bool {
+    let any = |field: &str, pred: &dyn Fn(&str) -> bool| {
+        rule[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(pred)
+    };
+    let prefix = format!("{resource}/");
+    any("verbs", &|v| v == "*" || verbs.contains(&v))
+        && any("apiGroups", &|g| g == "*" || g == group)
+        && any("resources", &|r| {
+            r == "*" || r == resource || r.starts_with(&prefix) || r.starts_with("*/")
+        })
 }
