@@ -731,7 +731,8 @@ fn setting_text(
     Some(text)
 }
 
-/// Validates one setting's text and stores it in `config`.
+/// Validates one setting's text and stores it in `config`; a refusal is reported where the
+/// setting came from, prefixed with its key.
 fn apply(
     config: &mut Config,
     setting: Setting,
@@ -740,121 +741,96 @@ fn apply(
     pending: &mut Pending,
     diags: &mut Diagnostics,
 ) {
-    let key = setting.key();
-    let path_value = |t: &str| -> PathBuf {
-        match &origin {
-            Origin::File { base, .. } => normalize(&base.join(t)),
-            _ => normalize(Path::new(t)),
-        }
-    };
+    if let Err(m) = store(config, setting, text, &origin, pending) {
+        origin.report(diags, format!("`{}`: {m}", setting.key()));
+    }
+}
+
+/// A path setting, relative to the file that gave it (or to the working directory).
+fn resolve_path(origin: &Origin, text: &str) -> PathBuf {
+    match origin {
+        Origin::File { base, .. } => normalize(&base.join(text)),
+        _ => normalize(Path::new(text)),
+    }
+}
+
+fn store(
+    config: &mut Config,
+    setting: Setting,
+    text: String,
+    origin: &Origin,
+    pending: &mut Pending,
+) -> Result<(), String> {
+    let path = |t: &str| resolve_path(origin, t);
     match setting {
-        Setting::ClusterName => match validate_cluster_name(&text) {
-            Ok(()) => config.cluster_name = Some(text),
-            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
-        },
+        Setting::ClusterName => {
+            validate_cluster_name(&text)?;
+            config.cluster_name = Some(text);
+        }
         Setting::Source => {
             config.source = Some(match SourceSpec::parse(&text) {
-                SourceSpec::Dump(p) => SourceSpec::Dump(path_value(&p.to_string_lossy())),
+                SourceSpec::Dump(p) => SourceSpec::Dump(path(&p.to_string_lossy())),
                 other => other,
             })
         }
-        Setting::DefaultNamespace => match validate_namespace_name(&text) {
-            Ok(()) => pending.default_namespace = Some((text, origin)),
-            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
-        },
+        Setting::DefaultNamespace => {
+            validate_namespace_name(&text)?;
+            pending.default_namespace = Some((text, origin.clone()));
+        }
         Setting::Out | Setting::AuditLog => {
             let resolved = if text.contains("://") {
-                text.clone()
+                text
             } else {
-                path_value(&text).to_string_lossy().to_string()
+                path(&text).to_string_lossy().to_string()
             };
-            match StoreUrl::parse(&resolved) {
-                Ok(u) if setting == Setting::Out => config.out = Some(u),
-                Ok(u) => config.audit_log = Some(u),
-                Err(m) => origin.report(diags, format!("`{key}`: {m}")),
+            let url = StoreUrl::parse(&resolved)?;
+            if setting == Setting::Out {
+                config.out = Some(url);
+            } else {
+                config.audit_log = Some(url);
             }
         }
         Setting::AuditLogMaxMalformedPercent
         | Setting::AnomalyRateMultiple
         | Setting::UsageWindowDays
         | Setting::ReviewPeriodDays
-        | Setting::ImageMaxAgeDays => {
-            if let Err(m) = apply_usage_number(config, setting, &text) {
-                origin.report(diags, format!("`{key}`: {m}"));
-            }
-        }
+        | Setting::ImageMaxAgeDays => apply_usage_number(config, setting, &text)?,
         Setting::Inventory => {
-            if text.starts_with("configmap:") {
-                match InventoryRef::parse(&text) {
-                    Ok(r) => config.inventory = Some(r),
-                    Err(m) => origin.report(diags, format!("`{key}`: {m}")),
-                }
+            config.inventory = Some(if text.starts_with("configmap:") {
+                InventoryRef::parse(&text)?
             } else {
-                config.inventory = Some(InventoryRef::File(path_value(&text)));
-            }
+                InventoryRef::File(path(&text))
+            });
         }
-        Setting::Controls => config.controls = Some(path_value(&text)),
-        Setting::Reviewers => config.reviewers = Some(path_value(&text)),
-        Setting::VendorCatalog => config.vendor_catalog = Some(path_value(&text)),
-        Setting::Exceptions => config.exceptions = Some(path_value(&text)),
-        Setting::SigningKey => config.signing_key = Some(path_value(&text)),
-        Setting::AllowedSigners => config.allowed_signers = Some(path_value(&text)),
-        Setting::Kubeconfig => config.kubeconfig = Some(path_value(&text)),
+        Setting::Controls => config.controls = Some(path(&text)),
+        Setting::Reviewers => config.reviewers = Some(path(&text)),
+        Setting::VendorCatalog => config.vendor_catalog = Some(path(&text)),
+        Setting::Exceptions => config.exceptions = Some(path(&text)),
+        Setting::SigningKey => config.signing_key = Some(path(&text)),
+        Setting::AllowedSigners => config.allowed_signers = Some(path(&text)),
+        Setting::Kubeconfig => config.kubeconfig = Some(path(&text)),
         Setting::TimestampAuthority => {
             pending.timestamp_authority_given = true;
-            match validate_timestamp_authority(&text) {
-                Ok(()) => config.timestamp_authority = Some(text),
-                Err(m) => origin.report(diags, format!("`{key}`: {m}")),
-            }
+            validate_timestamp_authority(&text)?;
+            config.timestamp_authority = Some(text);
         }
         Setting::TimestampAuthorityCertificate => {
-            config.timestamp_authority_certificate = Some(path_value(&text))
+            config.timestamp_authority_certificate = Some(path(&text))
         }
         Setting::Context => config.context = Some(text),
-        Setting::FailOn => match text.parse::<Severity>() {
-            Ok(s) => config.fail_on = Some(s),
-            Err(_) if text == "none" => config.fail_on = None,
-            Err(m) => origin.report(diags, format!("`{key}`: {m} (or none)")),
-        },
-        Setting::LogFormat => match text.as_str() {
-            "text" => config.log_format = Some(LogFormat::Text),
-            "json" => config.log_format = Some(LogFormat::Json),
-            _ => origin.report(
-                diags,
-                format!("`{key}`: unknown log format `{text}`; expected text or json"),
-            ),
-        },
-        Setting::LogLevel => match text.as_str() {
-            "error" | "warn" | "info" | "debug" | "trace" => config.log_level = Some(text),
-            _ => origin.report(
-                diags,
-                format!("`{key}`: unknown log level `{text}`; expected error, warn, info, debug or trace"),
-            ),
-        },
-        Setting::S3Region => config.s3.region = Some(text),
-        Setting::S3Endpoint => match validate_endpoint(&text) {
-            Ok(()) => config.s3.endpoint = Some(text),
-            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
-        },
-        Setting::ObjectLock => match parse_object_lock(&text) {
-            Ok(lock) => config.s3.object_lock = Some(lock),
-            Err(m) => origin.report(diags, format!("`{key}`: {m}")),
-        },
-        Setting::ServerSideEncryption => match text.as_str() {
-            "AES256" => {
-                config.s3.encryption = Some(Encryption::Aes256);
-                pending.sse_origin = Some(origin);
+        Setting::FailOn => {
+            config.fail_on = match text.parse::<Severity>() {
+                Ok(s) => Some(s),
+                Err(_) if text == "none" => None,
+                Err(m) => return Err(format!("{m} (or none)")),
             }
-            "aws:kms" => {
-                config.s3.encryption = Some(Encryption::Kms { key_id: None });
-                pending.sse_origin = Some(origin);
-            }
-            _ => origin.report(
-                diags,
-                format!("`{key}`: unknown server-side encryption `{text}`; expected AES256 or aws:kms"),
-            ),
-        },
-        Setting::SseKmsKeyId => pending.sse_kms_key = Some((text, origin)),
+        }
+        Setting::LogFormat | Setting::LogLevel => store_logging(config, setting, text)?,
+        Setting::S3Region
+        | Setting::S3Endpoint
+        | Setting::ObjectLock
+        | Setting::ServerSideEncryption
+        | Setting::SseKmsKeyId => store_s3(config, setting, text, origin, pending)?,
         Setting::Unsigned
         | Setting::RequireComplete
         | Setting::CollectTokenSecrets
@@ -862,10 +838,7 @@ fn apply(
             let b = match text.as_str() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" | "" => false,
-                _ => {
-                    origin.report(diags, format!("`{key}`: expected true or false, found `{text}`"));
-                    return;
-                }
+                _ => return Err(format!("expected true or false, found `{text}`")),
             };
             match setting {
                 Setting::Unsigned => config.unsigned = b,
@@ -876,12 +849,69 @@ fn apply(
         }
         Setting::ScheduleIntervalHours => match text.parse::<u32>() {
             Ok(h) if (1..=24 * 31).contains(&h) => config.schedule_interval_hours = h,
-            _ => origin.report(
-                diags,
-                format!("`{key}`: expected a whole number of hours from 1 to 744, found `{text}`"),
-            ),
+            _ => {
+                return Err(format!(
+                    "expected a whole number of hours from 1 to 744, found `{text}`"
+                ));
+            }
         },
     }
+    Ok(())
+}
+
+fn store_logging(config: &mut Config, setting: Setting, text: String) -> Result<(), String> {
+    if setting == Setting::LogFormat {
+        config.log_format = Some(match text.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(format!(
+                    "unknown log format `{text}`; expected text or json"
+                ));
+            }
+        });
+        return Ok(());
+    }
+    match text.as_str() {
+        "error" | "warn" | "info" | "debug" | "trace" => config.log_level = Some(text),
+        _ => {
+            return Err(format!(
+                "unknown log level `{text}`; expected error, warn, info, debug or trace"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn store_s3(
+    config: &mut Config,
+    setting: Setting,
+    text: String,
+    origin: &Origin,
+    pending: &mut Pending,
+) -> Result<(), String> {
+    match setting {
+        Setting::S3Region => config.s3.region = Some(text),
+        Setting::S3Endpoint => {
+            validate_endpoint(&text)?;
+            config.s3.endpoint = Some(text);
+        }
+        Setting::ObjectLock => config.s3.object_lock = Some(parse_object_lock(&text)?),
+        Setting::ServerSideEncryption => {
+            config.s3.encryption = Some(match text.as_str() {
+                "AES256" => Encryption::Aes256,
+                "aws:kms" => Encryption::Kms { key_id: None },
+                _ => {
+                    return Err(format!(
+                        "unknown server-side encryption `{text}`; expected AES256 or aws:kms"
+                    ));
+                }
+            });
+            pending.sse_origin = Some(origin.clone());
+        }
+        _ => pending.sse_kms_key = Some((text, origin.clone())),
+    }
+    Ok(())
 }
 
 /// The numbers of the audit-log analysis, each within the range that means something.

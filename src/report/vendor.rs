@@ -19,8 +19,58 @@ pub fn document(
         .as_ref()
         .map(|(_, name, vendor)| format!("{name} ({vendor})"))
         .unwrap_or_else(|| "a third party the vendor catalog does not know".into());
-    let verdict = verdict(r, &product, manifests, against);
-    let identity_rows: Vec<Vec<String>> = r
+    PlainDocument {
+        title: format!("Vendor review: {product}"),
+        heading: "Vendor review before install".into(),
+        header: format!("kube-evidence vendor review · namespace {}", r.namespace),
+        footer: format!("Reviewed {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        identifier: format!(
+            "vendor-review-{}-{}",
+            r.namespace,
+            at.format("%Y%m%dT%H%M%SZ")
+        ),
+        sections: vec![
+            section(
+                "Verdict",
+                verdict(r, &product, manifests, against),
+                &[],
+                Vec::new(),
+            ),
+            identities_section(r),
+            added_section(r),
+            replaced_section(r),
+            aggregation_section(r),
+            findings_section(r),
+        ],
+    }
+}
+
+fn section(
+    title: &str,
+    paragraphs: Vec<String>,
+    columns: &[(&str, f32)],
+    rows: Vec<Vec<String>>,
+) -> PlainSection {
+    PlainSection {
+        title: title.into(),
+        paragraphs,
+        columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
+        rows,
+        links: Vec::new(),
+    }
+}
+
+/// `text` when there are no rows, nothing otherwise.
+fn when_empty(rows: &[Vec<String>], text: &str) -> Vec<String> {
+    if rows.is_empty() {
+        vec![text.into()]
+    } else {
+        Vec::new()
+    }
+}
+
+fn identities_section(r: &VendorReview) -> PlainSection {
+    let rows: Vec<Vec<String>> = r
         .identities
         .iter()
         .map(|i| {
@@ -41,18 +91,43 @@ pub fn document(
             ]
         })
         .collect();
-    let mut added = Vec::new();
-    added.extend(
+    section(
+        "Identities and what they could do",
+        Vec::new(),
+        &[
+            ("Identity", 1.3),
+            ("Concern", 1.2),
+            ("Access", 1.0),
+            ("Cluster-admin", 1.0),
+            ("Secrets", 0.8),
+            ("Grants", 2.7),
+        ],
+        rows,
+    )
+}
+
+fn added_section(r: &VendorReview) -> PlainSection {
+    let mut rows = Vec::new();
+    rows.extend(
         r.webhooks
             .iter()
             .map(|w| vec!["webhook configuration".to_string(), w.clone()]),
     );
-    added.extend(
+    rows.extend(
         r.api_services
             .iter()
             .map(|a| vec!["APIService".to_string(), a.clone()]),
     );
-    let replaced: Vec<Vec<String>> = r
+    section(
+        "Added to the API server",
+        when_empty(&rows, "No webhook configuration or APIService."),
+        &[("Kind", 1.0), ("Name", 3.0)],
+        rows,
+    )
+}
+
+fn replaced_section(r: &VendorReview) -> PlainSection {
+    let rows: Vec<Vec<String>> = r
         .replaced
         .iter()
         .map(|x| {
@@ -77,101 +152,58 @@ pub fn document(
             ]
         })
         .collect();
-    let gains: Vec<Vec<String>> = r
+    let paragraphs = if rows.is_empty() {
+        vec!["None: the manifests create only objects the cluster does not have, and none of Kubernetes' own.".into()]
+    } else {
+        vec!["Applying the manifests replaces these objects: whoever is bound to a replaced role gets what the vendor's version grants, and the API server sends a replaced APIService's requests, or a replaced webhook configuration's admission reviews, to what serves the vendor's version.".into()]
+    };
+    section(
+        "Objects of the cluster it would overwrite",
+        paragraphs,
+        &[
+            ("Severity", 0.7),
+            ("Object", 1.5),
+            ("What it is", 1.6),
+            ("Bound to it now", 1.5),
+            ("Served by", 1.9),
+        ],
+        rows,
+    )
+}
+
+fn aggregation_section(r: &VendorReview) -> PlainSection {
+    let rows: Vec<Vec<String>> = r
         .aggregation
         .iter()
         .map(|g| vec![g.role.clone(), g.from.clone(), g.subjects.join("\n")])
         .collect();
-    let findings: Vec<Vec<String>> = r
+    section(
+        "Existing subjects that would gain through aggregation",
+        when_empty(
+            &rows,
+            "None: no installed aggregated ClusterRole selects the vendor's ClusterRoles.",
+        ),
+        &[
+            ("Aggregated role", 1.2),
+            ("Vendor's ClusterRole", 1.5),
+            ("Subjects who gain", 3.0),
+        ],
+        rows,
+    )
+}
+
+fn findings_section(r: &VendorReview) -> PlainSection {
+    let rows: Vec<Vec<String>> = r
         .findings
         .iter()
         .map(|f| vec![f.severity.to_string(), f.id.clone(), f.summary.clone()])
         .collect();
-    let section =
-        |title: &str, paragraphs: Vec<String>, columns: &[(&str, f32)], rows| PlainSection {
-            title: title.into(),
-            paragraphs,
-            columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
-            rows,
-            links: Vec::new(),
-        };
-    PlainDocument {
-        title: format!("Vendor review: {product}"),
-        heading: "Vendor review before install".into(),
-        header: format!("kube-evidence vendor review · namespace {}", r.namespace),
-        footer: format!("Reviewed {}", at.format("%Y-%m-%d %H:%M:%S UTC")),
-        identifier: format!(
-            "vendor-review-{}-{}",
-            r.namespace,
-            at.format("%Y%m%dT%H%M%SZ")
-        ),
-        sections: vec![
-            section("Verdict", verdict, &[], Vec::new()),
-            section(
-                "Identities and what they could do",
-                Vec::new(),
-                &[
-                    ("Identity", 1.3),
-                    ("Concern", 1.2),
-                    ("Access", 1.0),
-                    ("Cluster-admin", 1.0),
-                    ("Secrets", 0.8),
-                    ("Grants", 2.7),
-                ],
-                identity_rows,
-            ),
-            section(
-                "Added to the API server",
-                if added.is_empty() {
-                    vec!["No webhook configuration or APIService.".into()]
-                } else {
-                    Vec::new()
-                },
-                &[("Kind", 1.0), ("Name", 3.0)],
-                added,
-            ),
-            section(
-                "Objects of the cluster it would overwrite",
-                if replaced.is_empty() {
-                    vec!["None: the manifests create only objects the cluster does not have, and none of Kubernetes' own.".into()]
-                } else {
-                    vec!["Applying the manifests replaces these objects: whoever is bound to a replaced role gets what the vendor's version grants, and the API server sends a replaced APIService's requests, or a replaced webhook configuration's admission reviews, to what serves the vendor's version.".into()]
-                },
-                &[
-                    ("Severity", 0.7),
-                    ("Object", 1.5),
-                    ("What it is", 1.6),
-                    ("Bound to it now", 1.5),
-                    ("Served by", 1.9),
-                ],
-                replaced,
-            ),
-            section(
-                "Existing subjects that would gain through aggregation",
-                if gains.is_empty() {
-                    vec!["None: no installed aggregated ClusterRole selects the vendor's ClusterRoles.".into()]
-                } else {
-                    Vec::new()
-                },
-                &[
-                    ("Aggregated role", 1.2),
-                    ("Vendor's ClusterRole", 1.5),
-                    ("Subjects who gain", 3.0),
-                ],
-                gains,
-            ),
-            section(
-                "Findings",
-                if findings.is_empty() {
-                    vec!["No finding.".into()]
-                } else {
-                    Vec::new()
-                },
-                &[("Severity", 0.7), ("Finding", 1.5), ("What", 4.0)],
-                findings,
-            ),
-        ],
-    }
+    section(
+        "Findings",
+        when_empty(&rows, "No finding."),
+        &[("Severity", 0.7), ("Finding", 1.5), ("What", 4.0)],
+        rows,
+    )
 }
 
 /// The first section: what was reviewed against what, and the answer in three sentences.
