@@ -98,7 +98,7 @@ pub fn content_files(input: &ReportInput<'_>) -> Vec<PackFile> {
         files.extend(usage_files(input, usage));
     }
     let diff = &input.assessment.diff;
-    let mut diff_json = serde_json::to_vec_pretty(diff).expect("diff serialises");
+    let mut diff_json = serde_json::to_vec(diff).expect("diff serialises");
     diff_json.push(b'\n');
     files.push(PackFile::new(
         crate::files::DIFF_JSON,

@@ -101,7 +101,7 @@ pub fn document(pack_id: &str, snapshot: &Snapshot, assessment: &Assessment) -> 
 
 pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
     let doc = document(input.pack_id, input.snapshot, input.assessment);
-    let mut out = serde_json::to_vec_pretty(&doc).expect("findings serialise");
+    let mut out = serde_json::to_vec(&doc).expect("findings serialise");
     out.push(b'\n');
     out
 }

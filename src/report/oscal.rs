@@ -160,7 +160,7 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
             }
         }
     });
-    let mut out = serde_json::to_vec_pretty(&doc).expect("OSCAL serialises");
+    let mut out = serde_json::to_vec(&doc).expect("OSCAL serialises");
     out.push(b'\n');
     out
 }

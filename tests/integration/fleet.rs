@@ -191,7 +191,7 @@ fn the_fleet_report_is_recomputable_from_each_clusters_verified_findings() {
         .join("findings.json");
     // Same size, one count raised: only the SHA-256 tells.
     let original = std::fs::read_to_string(&ap_findings).unwrap();
-    let tampered = original.replacen("\"accepted\": 3", "\"accepted\": 0", 1);
+    let tampered = original.replacen("\"accepted\":3", "\"accepted\":0", 1);
     assert_ne!(tampered, original);
     let mut perms = std::fs::metadata(&ap_findings).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]

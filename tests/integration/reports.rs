@@ -67,7 +67,10 @@ fn html_and_json_snapshots() {
         .replace(kube_evidence::TOOL_REVISION, "[revision]")
         .replace(previous_digest, "[previous manifest sha256]");
     insta::assert_snapshot!("report.html", html);
-    insta::assert_snapshot!("findings.json", text(&pack, "findings.json"));
+    insta::assert_snapshot!(
+        "findings.json",
+        common::indent_json(&text(&pack, "findings.json"))
+    );
 }
 
 #[test]
