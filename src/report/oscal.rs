@@ -7,7 +7,9 @@
 use super::ReportInput;
 use crate::controls::ControlStatus;
 use crate::finding::Finding;
+use serde::Serialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -51,6 +53,93 @@ fn prop(name: &str, value: impl Into<String>) -> Value {
     json!({ "name": name, "ns": NS, "value": value.into() })
 }
 
+/// An OSCAL property written by this tool (typed where there is one per finding, so a large run
+/// does not hold a JSON tree of them). Fields are declared in the order `json!` writes keys
+/// (alphabetical), so the document reads the same either way.
+#[derive(Serialize)]
+struct Prop<'a> {
+    name: &'static str,
+    ns: &'static str,
+    value: Cow<'a, str>,
+}
+
+fn typed_prop<'a>(name: &'static str, value: impl Into<Cow<'a, str>>) -> Prop<'a> {
+    Prop {
+        name,
+        ns: NS,
+        value: value.into(),
+    }
+}
+
+#[derive(Serialize)]
+struct Evidence {
+    description: &'static str,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct ObservedSubject<'a> {
+    #[serde(rename = "subject-uuid")]
+    subject_uuid: &'a str,
+    title: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// An OSCAL observation: one per collected kind and one per finding.
+#[derive(Serialize)]
+struct Observation<'a> {
+    collected: &'a str,
+    description: String,
+    methods: [&'static str; 1],
+    props: Vec<Prop<'a>>,
+    #[serde(rename = "relevant-evidence")]
+    relevant_evidence: [Evidence; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remarks: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    subjects: Vec<ObservedSubject<'a>>,
+    title: String,
+    types: [&'static str; 1],
+    uuid: String,
+}
+
+/// The run's one OSCAL result; the small parts stay JSON values.
+#[derive(Serialize)]
+struct RunResult<'a> {
+    description: String,
+    end: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    findings: Vec<Value>,
+    #[serde(rename = "local-definitions", skip_serializing_if = "Option::is_none")]
+    local_definitions: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    observations: Vec<Observation<'a>>,
+    props: Vec<Value>,
+    #[serde(rename = "reviewed-controls")]
+    reviewed_controls: Value,
+    start: &'a str,
+    title: String,
+    uuid: String,
+}
+
+#[derive(Serialize)]
+struct AssessmentResults<'a> {
+    #[serde(rename = "back-matter")]
+    back_matter: Value,
+    #[serde(rename = "import-ap")]
+    import_ap: Value,
+    metadata: Value,
+    results: [RunResult<'a>; 1],
+    uuid: String,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    #[serde(rename = "assessment-results")]
+    assessment_results: AssessmentResults<'a>,
+}
+
 fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     // Whole seconds: the 1.1.2 schema's date-time pattern rejects fractional seconds.
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -90,62 +179,64 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
         .collect();
 
     let method_uuid = ids.of("resource", "method");
-    let mut result = json!({
-        "uuid": ids.of("result", "run"),
-        "title": format!("kube-evidence run {}", input.pack_id),
-        "description": format!(
-            "Automated assessment of the RBAC state and sub-processor inventory of cluster {}.",
-            snapshot.cluster.name
+    let mut props = vec![
+        prop("pack-id", input.pack_id),
+        prop("cluster", snapshot.cluster.name.clone()),
+        prop(
+            "collection-complete",
+            if snapshot.collector.is_complete() {
+                "true"
+            } else {
+                "false"
+            },
         ),
-        "start": collected,
-        "end": timestamp(input.generated_at),
-        "props": [
-            prop("pack-id", input.pack_id),
-            prop("cluster", snapshot.cluster.name.clone()),
-            prop("collection-complete", if snapshot.collector.is_complete() { "true" } else { "false" }),
-        ],
-        "reviewed-controls": {
-            "control-selections": [{
-                "description": "The controls of controls/*.yaml this run evaluated.",
-                "include-controls": controls,
-            }]
-        },
-    });
+    ];
     if let Some(id) = &snapshot.cluster.id {
-        result["props"]
-            .as_array_mut()
-            .expect("props array")
-            .push(prop("cluster-id", id.clone()));
+        props.push(prop("cluster-id", id.clone()));
     }
-    if !users.is_empty() {
-        result["local-definitions"] = json!({
+    let local_definitions = (!users.is_empty()).then(|| {
+        json!({
             "users": users.iter().map(|(name, uuid)| json!({
                 "uuid": uuid,
                 "title": name,
                 "description": "A Kubernetes subject named by a finding.",
             })).collect::<Vec<_>>()
-        });
-    }
-    if !observations.is_empty() {
-        result["observations"] = Value::Array(observations);
-    }
-    if !findings.is_empty() {
-        result["findings"] = Value::Array(findings);
-    }
+        })
+    });
+    let result = RunResult {
+        uuid: ids.of("result", "run"),
+        title: format!("kube-evidence run {}", input.pack_id),
+        description: format!(
+            "Automated assessment of the RBAC state and sub-processor inventory of cluster {}.",
+            snapshot.cluster.name
+        ),
+        start: &collected,
+        end: timestamp(input.generated_at),
+        props,
+        reviewed_controls: json!({
+            "control-selections": [{
+                "description": "The controls of controls/*.yaml this run evaluated.",
+                "include-controls": controls,
+            }]
+        }),
+        local_definitions,
+        observations,
+        findings,
+    };
 
-    let doc = json!({
-        "assessment-results": {
-            "uuid": ids.of("document", "assessment-results"),
-            "metadata": {
+    let doc = Document {
+        assessment_results: AssessmentResults {
+            uuid: ids.of("document", "assessment-results"),
+            metadata: json!({
                 "title": format!("kube-evidence assessment results: {}", snapshot.cluster.name),
                 "last-modified": timestamp(input.generated_at),
                 "version": input.pack_id,
                 "oscal-version": OSCAL_VERSION,
                 "props": [prop("tool-version", crate::TOOL_VERSION)],
-            },
-            "import-ap": { "href": format!("#{method_uuid}") },
-            "results": [result],
-            "back-matter": {
+            }),
+            import_ap: json!({ "href": format!("#{method_uuid}") }),
+            results: [result],
+            back_matter: json!({
                 "resources": [{
                     "uuid": method_uuid,
                     "title": "Assessment method",
@@ -157,9 +248,9 @@ pub fn render(input: &ReportInput<'_>) -> Vec<u8> {
                     ),
                     "rlinks": [{ "href": crate::files::FINDINGS_JSON, "media-type": "application/json" }],
                 }]
-            }
-        }
-    });
+            }),
+        },
+    };
     let mut out = serde_json::to_vec(&doc).expect("OSCAL serialises");
     out.push(b'\n');
     out
@@ -181,82 +272,88 @@ fn finding_subjects(input: &ReportInput<'_>, ids: &Ids<'_>) -> BTreeMap<String, 
 }
 
 /// One observation per collected kind: how many objects, from where, and whether complete.
-fn collection_observations(input: &ReportInput<'_>, ids: &Ids<'_>, collected: &str) -> Vec<Value> {
+fn collection_observations<'a>(
+    input: &'a ReportInput<'_>,
+    ids: &Ids<'_>,
+    collected: &'a str,
+) -> Vec<Observation<'a>> {
     let snapshot = input.snapshot;
-    let mut observations = Vec::new();
-    for (kind, c) in &snapshot.collector.kinds {
-        let mut obs = json!({
-            "uuid": ids.of("collection", kind),
-            "title": format!("Collection of {kind}"),
-            "description": format!(
+    snapshot
+        .collector
+        .kinds
+        .iter()
+        .map(|(kind, c)| Observation {
+            uuid: ids.of("collection", kind),
+            title: format!("Collection of {kind}"),
+            description: format!(
                 "{} {kind} object(s) read from {}; collection {}{}.",
                 c.count,
                 snapshot.collector.source,
                 c.status.as_str(),
-                c.message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default()
+                c.message
+                    .as_ref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
             ),
-            "methods": ["AUTOMATED"],
-            "types": ["historic"],
-            "collected": collected,
-            "relevant-evidence": [{
-                "href": crate::snapshot::SNAPSHOT_FILE,
-                "description": "The canonical snapshot of the cluster's RBAC state in this pack."
+            methods: ["AUTOMATED"],
+            types: ["historic"],
+            collected,
+            relevant_evidence: [Evidence {
+                href: crate::snapshot::SNAPSHOT_FILE.to_string(),
+                description: "The canonical snapshot of the cluster's RBAC state in this pack.",
             }],
-        });
-        obs["props"] = json!([prop("collection-status", c.status.as_str())]);
-        observations.push(obs);
-    }
-    observations
+            props: vec![typed_prop("collection-status", c.status.as_str())],
+            remarks: None,
+            subjects: Vec::new(),
+        })
+        .collect()
 }
 
 /// One observation per finding, with its subjects; and each finding's observation UUID.
 fn finding_observations<'a>(
     input: &'a ReportInput<'_>,
     ids: &Ids<'_>,
-    collected: &str,
-    users: &BTreeMap<String, String>,
-) -> (Vec<Value>, BTreeMap<&'a str, String>) {
+    collected: &'a str,
+    users: &'a BTreeMap<String, String>,
+) -> (Vec<Observation<'a>>, BTreeMap<&'a str, String>) {
     let a = input.assessment;
     let mut observations = Vec::new();
     let mut finding_obs: BTreeMap<&str, String> = BTreeMap::new();
     for f in &a.analysis.findings {
         let uuid = ids.of("finding", &f.id);
         finding_obs.insert(&f.id, uuid.clone());
-        let mut obs = json!({
-            "uuid": uuid,
-            "title": format!("{}: {}", f.id, f.title),
-            "description": finding_description(f),
-            "props": [
-                prop("finding-id", f.id.clone()),
-                prop("rule-id", f.rule_id.as_str()),
-                prop("severity", f.severity.as_str()),
-                prop("status", if f.is_open() { "open" } else { "accepted" }),
-                prop("system-component", if f.system { "true" } else { "false" }),
+        observations.push(Observation {
+            uuid,
+            title: format!("{}: {}", f.id, f.title),
+            description: finding_description(f),
+            props: vec![
+                typed_prop("finding-id", f.id.as_str()),
+                typed_prop("rule-id", f.rule_id.as_str()),
+                typed_prop("severity", f.severity.as_str()),
+                typed_prop("status", if f.is_open() { "open" } else { "accepted" }),
+                typed_prop("system-component", if f.system { "true" } else { "false" }),
             ],
-            "methods": ["AUTOMATED"],
-            "types": ["finding"],
-            "collected": collected,
-            "relevant-evidence": [{
-                "href": format!("findings.json#{}", f.id),
-                "description": "The finding with its grants and provenance."
+            methods: ["AUTOMATED"],
+            types: ["finding"],
+            collected,
+            relevant_evidence: [Evidence {
+                href: format!("findings.json#{}", f.id),
+                description: "The finding with its grants and provenance.",
             }],
-            "remarks": format!("Remediation: {}", f.remediation),
+            remarks: Some(format!("Remediation: {}", f.remediation)),
+            subjects: f
+                .subjects
+                .iter()
+                .map(|s| {
+                    let title = s.to_string();
+                    ObservedSubject {
+                        subject_uuid: users[&title].as_str(),
+                        title,
+                        kind: "user",
+                    }
+                })
+                .collect(),
         });
-        if !f.subjects.is_empty() {
-            obs["subjects"] = Value::Array(
-                f.subjects
-                    .iter()
-                    .map(|s| {
-                        json!({
-                            "subject-uuid": users[&s.to_string()],
-                            "type": "user",
-                            "title": s.to_string(),
-                        })
-                    })
-                    .collect(),
-            );
-        }
-        observations.push(obs);
     }
 
     (observations, finding_obs)
