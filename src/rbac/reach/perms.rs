@@ -151,6 +151,32 @@ impl<'a> Perms<'a> {
             .map(|(_, s)| s)
     }
 
+    /// Every rule that allows `verb` at `at`, with the names it allows, in the order
+    /// [`Perms::source`] tries them: matched once, then asked per name (a loop over many names
+    /// matched every rule again for each).
+    pub fn sources(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+        at: At<'_>,
+    ) -> NameSources<'a> {
+        NameSources::of(self.rules_at(at), verb, group, resource, sub)
+    }
+
+    /// [`Perms::sources`] in a namespace without rules of its own (the cluster-wide grants and
+    /// gains, in the same order), the same in every such namespace.
+    pub fn sources_everywhere(
+        &self,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+    ) -> NameSources<'a> {
+        NameSources::of(self.everywhere_rules(), verb, group, resource, sub)
+    }
+
     /// A rule allowing any of `verbs` on `name` (see [`Perms::source`]).
     pub fn source_any(
         &self,
@@ -207,6 +233,46 @@ impl<'a> Perms<'a> {
             return candidates.iter().map(String::as_str).collect();
         }
         self.namespaces_with_own_rules(candidates)
+    }
+}
+
+/// The rules that allow one request, with the names each allows, in order; up to the first
+/// that allows every name (no later rule is ever the answer).
+pub struct NameSources<'a> {
+    hits: Vec<(Names, Source<'a>)>,
+}
+
+impl<'a> NameSources<'a> {
+    fn of(
+        rules: impl Iterator<Item = (&'a PolicyRule, Source<'a>)>,
+        verb: &str,
+        group: &str,
+        resource: &str,
+        sub: &str,
+    ) -> NameSources<'a> {
+        let mut hits = Vec::new();
+        for (rule, source) in rules {
+            if let Some(names) = allows(rule, verb, group, resource, sub) {
+                let all = names == Names::All;
+                hits.push((names, source));
+                if all {
+                    break;
+                }
+            }
+        }
+        NameSources { hits }
+    }
+
+    /// What [`Perms::source`] answers for `name`.
+    pub fn source(&self, name: Option<&str>) -> Option<Source<'a>> {
+        self.hits
+            .iter()
+            .find(|(names, _)| match (names, name) {
+                (Names::All, _) => true,
+                (Names::Some(list), Some(n)) => list.iter().any(|x| x == n),
+                _ => false,
+            })
+            .map(|(_, s)| *s)
     }
 }
 
