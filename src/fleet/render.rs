@@ -61,25 +61,10 @@ pub fn json(doc: &FleetDocument) -> Vec<u8> {
     b
 }
 
-fn section(
-    title: &str,
-    paragraphs: Vec<String>,
-    columns: &[(&str, f32)],
-    rows: Vec<Vec<String>>,
-) -> PlainSection {
-    PlainSection {
-        title: title.into(),
-        paragraphs,
-        columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
-        rows,
-        links: Vec::new(),
-    }
-}
-
 /// The report, in the order an auditor asks: how many clusters are covered and current, each
 /// cluster's evidence, what is wrong with it, then what spans clusters.
 pub fn document(doc: &FleetDocument, link_clusters: bool) -> PlainDocument {
-    let mut clusters = section(
+    let mut clusters = PlainSection::new(
         "Clusters",
         Vec::new(),
         &[
@@ -124,9 +109,9 @@ pub fn document(doc: &FleetDocument, link_clusters: bool) -> PlainDocument {
         ),
         identifier: format!("fleet-{}", doc.generated_at.format("%Y%m%dT%H%M%SZ")),
         sections: vec![
-            section("Summary", summary(doc), &[], Vec::new()),
+            PlainSection::new("Summary", summary(doc), &[], Vec::new()),
             clusters,
-            section(
+            PlainSection::new(
                 "Problems",
                 if problems.is_empty() {
                     vec!["None: every latest pack verified and is current and complete, every index agrees with its latest.json, no gap, break or unsigned pack.".into()]
@@ -316,7 +301,7 @@ fn sub_processor_section(doc: &FleetDocument) -> PlainSection {
             ]
         })
         .collect::<Vec<Vec<String>>>();
-    section(
+    PlainSection::new(
         "Sub-processors across the fleet",
         if rows.is_empty() {
             vec!["No verified latest pack has a sub-processor inventory.".into()]
@@ -354,7 +339,7 @@ fn shared_subject_section(doc: &FleetDocument) -> PlainSection {
             ]
         })
         .collect::<Vec<Vec<String>>>();
-    section(
+    PlainSection::new(
         "Subjects privileged in several clusters",
         if rows.is_empty() {
             vec!["No subject outside the Kubernetes system components is privileged in more than one cluster.".into()]
@@ -383,7 +368,7 @@ fn repeated_section(doc: &FleetDocument) -> PlainSection {
             ]
         })
         .collect::<Vec<Vec<String>>>();
-    section(
+    PlainSection::new(
         "Findings repeated across the fleet",
         if rows.is_empty() {
             vec!["No open finding is found in more than one cluster.".into()]

@@ -26,3 +26,22 @@ pub struct PlainSection {
     /// Per row, a link for its first cell (HTML only; relative to the page).
     pub links: Vec<Option<String>>,
 }
+
+impl PlainSection {
+    /// A section without links: a title, its paragraphs, and a table of `columns` (title,
+    /// share of the page width) and `rows`.
+    pub fn new(
+        title: &str,
+        paragraphs: Vec<String>,
+        columns: &[(&str, f32)],
+        rows: Vec<Vec<String>>,
+    ) -> PlainSection {
+        PlainSection {
+            title: title.into(),
+            paragraphs,
+            columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
+            rows,
+            links: Vec::new(),
+        }
+    }
+}

@@ -30,7 +30,7 @@ pub fn document(
             at.format("%Y%m%dT%H%M%SZ")
         ),
         sections: vec![
-            section(
+            PlainSection::new(
                 "Verdict",
                 verdict(r, &product, manifests, against),
                 &[],
@@ -42,21 +42,6 @@ pub fn document(
             aggregation_section(r),
             findings_section(r),
         ],
-    }
-}
-
-fn section(
-    title: &str,
-    paragraphs: Vec<String>,
-    columns: &[(&str, f32)],
-    rows: Vec<Vec<String>>,
-) -> PlainSection {
-    PlainSection {
-        title: title.into(),
-        paragraphs,
-        columns: columns.iter().map(|(t, w)| (t.to_string(), *w)).collect(),
-        rows,
-        links: Vec::new(),
     }
 }
 
@@ -91,7 +76,7 @@ fn identities_section(r: &VendorReview) -> PlainSection {
             ]
         })
         .collect();
-    section(
+    PlainSection::new(
         "Identities and what they could do",
         Vec::new(),
         &[
@@ -118,7 +103,7 @@ fn added_section(r: &VendorReview) -> PlainSection {
             .iter()
             .map(|a| vec!["APIService".to_string(), a.clone()]),
     );
-    section(
+    PlainSection::new(
         "Added to the API server",
         when_empty(&rows, "No webhook configuration or APIService."),
         &[("Kind", 1.0), ("Name", 3.0)],
@@ -157,7 +142,7 @@ fn replaced_section(r: &VendorReview) -> PlainSection {
     } else {
         vec!["Applying the manifests replaces these objects: whoever is bound to a replaced role gets what the vendor's version grants, and the API server sends a replaced APIService's requests, or a replaced webhook configuration's admission reviews, to what serves the vendor's version.".into()]
     };
-    section(
+    PlainSection::new(
         "Objects of the cluster it would overwrite",
         paragraphs,
         &[
@@ -177,7 +162,7 @@ fn aggregation_section(r: &VendorReview) -> PlainSection {
         .iter()
         .map(|g| vec![g.role.clone(), g.from.clone(), g.subjects.join("\n")])
         .collect();
-    section(
+    PlainSection::new(
         "Existing subjects that would gain through aggregation",
         when_empty(
             &rows,
@@ -198,7 +183,7 @@ fn findings_section(r: &VendorReview) -> PlainSection {
         .iter()
         .map(|f| vec![f.severity.to_string(), f.id.clone(), f.summary.clone()])
         .collect();
-    section(
+    PlainSection::new(
         "Findings",
         when_empty(&rows, "No finding."),
         &[("Severity", 0.7), ("Finding", 1.5), ("What", 4.0)],
