@@ -100,14 +100,7 @@ pub fn resource_rule_allows(
 ) -> bool {
     verb_matches(rule, verb)
         && api_group_matches(rule, group)
-        && rule.resources.iter().any(|r| {
-            r == "*"
-                || is_combined(r, resource, sub)
-                || (!sub.is_empty()
-                    && r.len() == sub.len() + 2
-                    && r.starts_with("*/")
-                    && r.ends_with(sub))
-        })
+        && resource_matches(rule, resource, sub)
         && resource_name_matches(rule, name)
 }
 
@@ -130,14 +123,16 @@ pub fn api_group_matches(rule: &PolicyRule, group: &str) -> bool {
     rule.api_groups.iter().any(|g| g == "*" || g == group)
 }
 
-pub fn resource_matches(rule: &PolicyRule, combined: &str, subresource: &str) -> bool {
+/// Whether a rule's resources name `resource` (with `sub`, its subresource, when not empty):
+/// `*`, `resource` or `resource/sub` exactly, or `*/sub`.
+pub fn resource_matches(rule: &PolicyRule, resource: &str, sub: &str) -> bool {
     rule.resources.iter().any(|r| {
         r == "*"
-            || r == combined
-            || (!subresource.is_empty()
-                && r.len() == subresource.len() + 2
+            || is_combined(r, resource, sub)
+            || (!sub.is_empty()
+                && r.len() == sub.len() + 2
                 && r.starts_with("*/")
-                && r.ends_with(subresource))
+                && r.ends_with(sub))
     })
 }
 
