@@ -233,9 +233,14 @@ pub struct Finding {
     /// missing role or ServiceAccount bindings name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
-    /// For escalation findings: the shortest path, step by step.
+    /// For escalation findings: the shortest path, step by step. `findings.json` (schema 3)
+    /// states each distinct step once, in the document's `steps`, and gives the path here as
+    /// `pathSteps`; packs of schema 2 and earlier carry it inline.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub path: Vec<PathStep>,
+    /// The path as positions in `findings.json`'s `steps` (see `report::json::document`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path_steps: Vec<u32>,
     pub remediation: String,
     /// About a Kubernetes system component or a default binding of the API server: reported
     /// apart from the real findings.

@@ -28,9 +28,16 @@ pub enum AdminReach {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         grants: Vec<Grant>,
     },
-    /// Does not hold it, but reaches an identity that does: the shortest path.
+    /// Does not hold it, but reaches an identity that does: the shortest path (in
+    /// `findings.json`, its positions in the document's `steps`, as `pathSteps`).
     #[serde(rename_all = "camelCase")]
-    Escalation { steps: usize, path: Vec<PathStep> },
+    Escalation {
+        steps: usize,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        path: Vec<PathStep>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        path_steps: Vec<u32>,
+    },
 }
 
 impl AdminReach {
@@ -133,6 +140,7 @@ pub fn admin_reach(
         .map(|path| AdminReach::Escalation {
             steps: path.len(),
             path,
+            path_steps: Vec::new(),
         })
 }
 

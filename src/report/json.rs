@@ -7,16 +7,19 @@ use crate::controls::{AssessmentBasis, ControlResult};
 use crate::exceptions::ExceptionOutcome;
 use crate::finding::{Finding, FindingClass, Severity};
 use crate::inventory::RegisterRow;
-use crate::rbac::privilege::SubjectPrivilege;
+use crate::rbac::privilege::{AdminReach, SubjectPrivilege};
+use crate::rbac::reach::PathStep;
 use crate::snapshot::Snapshot;
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// 2: control results state their criterion and the facts they rest on (`assessmentBasis`), the
 /// fourth status `manual-evidence-required`, and every subject's cluster-admin reach (`privilege`).
-pub const FINDINGS_SCHEMA_VERSION: u32 = 2;
+/// 3: every distinct escalation step is stated once (`steps`); findings and privilege entries
+/// give their paths as positions in it (`pathSteps`).
+pub const FINDINGS_SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -37,6 +40,12 @@ pub struct FindingsDocument {
     /// the rules, the matrix and the register state).
     #[serde(default)]
     pub privilege: Vec<SubjectPrivilege>,
+    /// Every distinct step of the escalation paths above, once: a path is the list of its
+    /// steps' positions here (`pathSteps`). Paths share most of their steps (the last moves into
+    /// cluster-admin above all), so stating each once keeps the document from growing with
+    /// subjects times steps. Absent in packs of schema 2 and earlier, whose paths are inline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<PathStep>,
     /// What the control results rest on besides the findings (absent in packs of schema 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assessment_basis: Option<AssessmentBasis>,
@@ -79,6 +88,33 @@ pub fn summary(findings: &[Finding]) -> Summary {
 /// The findings document of an assessment: what `findings.json` holds, and what `reperform`
 /// compares a pack's with.
 pub fn document(pack_id: &str, snapshot: &Snapshot, assessment: &Assessment) -> FindingsDocument {
+    let mut steps = StepTable::default();
+    let findings = assessment
+        .analysis
+        .findings
+        .iter()
+        .map(|f| Finding {
+            path: Vec::new(),
+            path_steps: steps.positions(&f.path),
+            ..f.clone()
+        })
+        .collect();
+    let privilege = assessment
+        .analysis
+        .privilege
+        .iter()
+        .map(|p| SubjectPrivilege {
+            subject: p.subject.clone(),
+            reach: match &p.reach {
+                AdminReach::Escalation { steps: n, path, .. } => AdminReach::Escalation {
+                    steps: *n,
+                    path: Vec::new(),
+                    path_steps: steps.positions(path),
+                },
+                direct => direct.clone(),
+            },
+        })
+        .collect();
     FindingsDocument {
         schema_version: FINDINGS_SCHEMA_VERSION,
         pack_id: pack_id.to_string(),
@@ -87,15 +123,59 @@ pub fn document(pack_id: &str, snapshot: &Snapshot, assessment: &Assessment) -> 
         collected_at: snapshot.taken_at,
         ruleset_digest: crate::rules::catalog::digest(),
         summary: summary(&assessment.analysis.findings),
-        findings: assessment.analysis.findings.clone(),
+        findings,
         controls: assessment.controls.clone(),
         exceptions: assessment.exceptions.clone(),
         register: assessment.analysis.register.clone(),
         access_matrix: assessment.analysis.matrix.clone(),
-        privilege: assessment.analysis.privilege.clone(),
+        privilege,
+        steps: steps.steps,
         assessment_basis: Some(assessment.basis.clone()),
         usage: assessment.usage.clone(),
         reviews: assessment.reviews.clone(),
+    }
+}
+
+/// The distinct steps of a document's paths, in the order first met (findings in their order,
+/// then the privilege table), so the same assessment gives the same positions.
+#[derive(Default)]
+struct StepTable {
+    steps: Vec<PathStep>,
+    positions: HashMap<PathStep, u32>,
+}
+
+impl StepTable {
+    fn positions(&mut self, path: &[PathStep]) -> Vec<u32> {
+        path.iter().map(|step| self.position(step)).collect()
+    }
+
+    fn position(&mut self, step: &PathStep) -> u32 {
+        if let Some(&at) = self.positions.get(step) {
+            return at;
+        }
+        let at = u32::try_from(self.steps.len()).expect("fewer than 2^32 distinct steps");
+        self.steps.push(step.clone());
+        self.positions.insert(step.clone(), at);
+        at
+    }
+}
+
+impl FindingsDocument {
+    /// A path of the document as its steps: `pathSteps` read against `steps` (schema 3), or the
+    /// inline path of an older pack. `None` when a position is outside `steps` (a document this
+    /// tool did not write).
+    pub fn path<'a>(
+        &'a self,
+        inline: &'a [PathStep],
+        positions: &[u32],
+    ) -> Option<Vec<&'a PathStep>> {
+        if positions.is_empty() {
+            return Some(inline.iter().collect());
+        }
+        positions
+            .iter()
+            .map(|&at| self.steps.get(at as usize))
+            .collect()
     }
 }
 

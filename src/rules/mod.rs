@@ -61,6 +61,7 @@ pub(crate) fn new_finding(rule_id: RuleId, key: &str, summary: String) -> Findin
         cause: None,
         grants: Default::default(),
         path: Vec::new(),
+        path_steps: Vec::new(),
         remediation: def.remediation.to_string(),
         system: false,
         status: FindingStatus::Open,

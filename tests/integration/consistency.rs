@@ -835,7 +835,7 @@ fn check_privilege(pack: &Pack, reach: &dyn Fn(&str) -> String) {
                 // One finding per binding that gives a first step (a way in): the binding of
                 // the first step of its shortest path is the cause of one of them, and each
                 // finding shows its group's shortest path through its own cause.
-                let path = p["path"].as_array().unwrap();
+                let path = common::path_of(doc, p);
                 assert_eq!(path.len() as u64, p["steps"].as_u64().unwrap());
                 let binding_text = |b: &Value| match b["namespace"].as_str() {
                     Some(ns) => format!("{} {ns}/{}", s(&b["kind"]), s(&b["name"])),

@@ -215,7 +215,7 @@ proptest! {
             // the matrix
             let cell = a.matrix.iter().find(|r| r.subject == subject).and_then(|r| r.cells.get("clusterAdmin")).cloned();
             prop_assert_eq!(cell, table.map(|r| r.describe_for(&subject)), "matrix for {}", subject);
-            if let Some(AdminReach::Escalation { steps, path }) = table {
+            if let Some(AdminReach::Escalation { steps, path, .. }) = table {
                 prop_assert_eq!(*steps, path.len());
                 // One finding per binding of a way in; the shortest path enters through one of them.
                 let entry = path.iter().find_map(|p| p.grant.as_ref()).map(|g| g.binding.to_string());

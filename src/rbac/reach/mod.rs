@@ -148,7 +148,7 @@ struct Edge {
 type Prefix = (usize, Vec<(usize, usize)>, u32);
 
 /// One step of an escalation path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PathStep {
     /// Who takes the step.

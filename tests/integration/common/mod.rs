@@ -221,6 +221,28 @@ pub fn pack_dirs(dir: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The escalation path of a finding or privilege entry of a parsed `findings.json`: its
+/// `pathSteps` read against the document's `steps` (schema 3), each position checked.
+pub fn path_of<'a>(
+    doc: &'a serde_json::Value,
+    item: &'a serde_json::Value,
+) -> Vec<&'a serde_json::Value> {
+    let steps = doc["steps"]
+        .as_array()
+        .expect("findings.json states its steps");
+    item["pathSteps"]
+        .as_array()
+        .expect("a path as positions in `steps`")
+        .iter()
+        .map(|at| {
+            let at = at.as_u64().expect("a position") as usize;
+            steps
+                .get(at)
+                .unwrap_or_else(|| panic!("step {at} of {}", steps.len()))
+        })
+        .collect()
+}
+
 /// Compact JSON text laid out as serde_json's pretty printer lays it out (two spaces, `": "`,
 /// empty arrays and objects as `[]` and `{}`), keys in the order written. The pack's large JSON
 /// files are compact; snapshots show them this way, so the same content gives the same snapshot.
