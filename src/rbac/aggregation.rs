@@ -8,7 +8,7 @@ use super::matching::selector_matches;
 use crate::snapshot::{ClusterRole, PolicyRule};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// A rule as it reaches a role, with the ClusterRole it originally came from when aggregated.
@@ -53,12 +53,15 @@ pub fn resolve(
                 .as_ref()
                 .expect("filtered")
                 .cluster_role_selectors;
+            // A set of the names picked: a selector of a large cluster picks hundreds of roles,
+            // and asking the list itself made this quadratic.
             let mut picks: Vec<&ClusterRole> = Vec::new();
+            let mut picked: HashSet<&str> = HashSet::new();
             for sel in selectors {
                 for r in &sorted {
                     if r.metadata.name != agg.metadata.name
                         && selector_matches(sel, &r.metadata.labels)
-                        && !picks.iter().any(|p| p.metadata.name == r.metadata.name)
+                        && picked.insert(r.metadata.name.as_str())
                     {
                         picks.push(r);
                     }
@@ -68,6 +71,37 @@ pub fn resolve(
         })
         .collect();
 
+    // The rules each non-aggregated role contributes, sourced once (not once per pass). Equal
+    // rules share one allocation, so the unions below can tell them apart by address alone:
+    // every rule an aggregated role holds comes from here.
+    let picked: HashSet<&str> = selected
+        .values()
+        .flatten()
+        .map(|r| r.metadata.name.as_str())
+        .collect();
+    let mut interned: HashMap<&PolicyRule, Arc<PolicyRule>> = HashMap::new();
+    let mut own: HashMap<&str, Vec<SourcedRule>> = HashMap::new();
+    for role in sorted
+        .iter()
+        .filter(|r| r.aggregation_rule.is_none() && picked.contains(r.metadata.name.as_str()))
+    {
+        let name = role.metadata.name.as_str();
+        let source: Arc<str> = Arc::from(name);
+        let rules = role
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| SourcedRule {
+                rule: interned
+                    .entry(r)
+                    .or_insert_with(|| Arc::new(r.clone()))
+                    .clone(),
+                source: Some(source.clone()),
+                index: i as u32,
+            })
+            .collect();
+        own.insert(name, rules);
+    }
     let mut computed: BTreeMap<String, Vec<SourcedRule>> = aggregated
         .iter()
         .map(|a| (a.metadata.name.clone(), Vec::new()))
@@ -78,27 +112,13 @@ pub fn resolve(
         let mut changed = false;
         for agg in &aggregated {
             let name = agg.metadata.name.as_str();
-            let mut rules: Vec<SourcedRule> = Vec::new();
-            for picked in &selected[name] {
-                let contributed: Vec<SourcedRule> = match computed.get(&picked.metadata.name) {
-                    Some(c) => c.clone(),
-                    None => picked
-                        .rules
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| SourcedRule {
-                            rule: Arc::new(r.clone()),
-                            source: Some(Arc::from(picked.metadata.name.as_str())),
-                            index: i as u32,
-                        })
-                        .collect(),
-                };
-                for r in contributed {
-                    if !rules.iter().any(|x| x.rule == r.rule) {
-                        rules.push(r);
-                    }
-                }
-            }
+            let rules = union(selected[name].iter().map(|picked| {
+                let picked = picked.metadata.name.as_str();
+                computed
+                    .get(picked)
+                    .unwrap_or_else(|| &own[picked])
+                    .as_slice()
+            }));
             if computed[name] != rules {
                 computed.insert(name.to_string(), rules);
                 changed = true;
@@ -125,6 +145,23 @@ pub fn resolve(
         }
     }
     (computed, drift)
+}
+
+/// The union of the rules the selected roles contribute, in the order met; a rule equal to one
+/// already taken is dropped (first contributor wins, as the controller keeps it). Equal rules
+/// share one allocation (see `resolve`), so a set of addresses decides equality in constant
+/// time: aggregated roles of a large cluster select thousands of rules.
+fn union<'a>(contributions: impl Iterator<Item = &'a [SourcedRule]>) -> Vec<SourcedRule> {
+    let mut seen: HashSet<*const PolicyRule> = HashSet::new();
+    let mut rules = Vec::new();
+    for contributed in contributions {
+        for r in contributed {
+            if seen.insert(Arc::as_ptr(&r.rule)) {
+                rules.push(r.clone());
+            }
+        }
+    }
+    rules
 }
 
 #[cfg(test)]
