@@ -35,6 +35,7 @@ fn bench(c: &mut Criterion) {
                 index: &index,
                 privilege: &PrivilegeTable::compute(&index, &reach),
                 reach: &reach,
+                aggregation_drift: &index.aggregation_drift(&snapshot),
             }))
         })
     });

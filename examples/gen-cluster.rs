@@ -8,6 +8,14 @@
 //!
 //! `DIR/cluster/` holds the dump (`run --source DIR/cluster`), `DIR/inventory.yaml` its
 //! sub-processor inventory and `DIR/planted.json` the risks the analysis must find.
+//!
+//! `--snapshot FILE` loads the RBAC of a saved snapshot instead (Namespaces, ServiceAccounts,
+//! Roles, ClusterRoles and their bindings), for example the messy shape `examples/scale.rs`
+//! writes (`SCALE_OUT=DIR scale pack messy 5000`, then `--snapshot DIR/snapshot.json.gz`):
+//!
+//! ```sh
+//! cargo run --release --example gen-cluster -- --snapshot DIR/snapshot.json.gz --load KUBECONFIG
+//! ```
 
 use futures::StreamExt;
 use kube::api::{Api, PostParams};
@@ -23,6 +31,7 @@ struct Args {
     out: PathBuf,
     load: Option<PathBuf>,
     concurrency: usize,
+    snapshot: Option<PathBuf>,
 }
 
 fn args() -> Result<Args, String> {
@@ -32,6 +41,7 @@ fn args() -> Result<Args, String> {
         out: PathBuf::from("generated-cluster"),
         load: None,
         concurrency: 48,
+        snapshot: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -42,6 +52,7 @@ fn args() -> Result<Args, String> {
             "--out" => a.out = PathBuf::from(value()?),
             "--load" => a.load = Some(PathBuf::from(value()?)),
             "--concurrency" => a.concurrency = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--snapshot" => a.snapshot = Some(PathBuf::from(value()?)),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -111,6 +122,60 @@ async fn load(client: kube::Client, files: &[(String, Value)], concurrency: usiz
     }
 }
 
+/// The RBAC objects of a saved snapshot as the lists `load` creates, in an order the API server
+/// accepts (namespaces before what lives in them).
+fn rbac_of_snapshot(path: &std::path::Path) -> Vec<(String, Value)> {
+    let bytes = std::fs::read(path).expect("the snapshot is readable");
+    let snapshot =
+        kube_evidence::snapshot::snapshot_from_bytes(&bytes, &path.display().to_string())
+            .expect("a snapshot");
+    let json = serde_json::to_value(&snapshot).expect("serialises");
+    let kinds = [
+        ("namespaces", "v1", "Namespace"),
+        ("serviceAccounts", "v1", "ServiceAccount"),
+        ("roles", "rbac.authorization.k8s.io/v1", "Role"),
+        (
+            "clusterRoles",
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+        ),
+        (
+            "roleBindings",
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+        ),
+        (
+            "clusterRoleBindings",
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+        ),
+    ];
+    kinds
+        .iter()
+        .map(|(field, api_version, kind)| {
+            let items: Vec<Value> = json[*field]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|mut o| {
+                    o["apiVersion"] = (*api_version).into();
+                    o["kind"] = (*kind).into();
+                    // A namespace's phase is status, which the API server sets itself.
+                    if let Some(map) = o.as_object_mut() {
+                        map.remove("phase");
+                    }
+                    o
+                })
+                .collect();
+            (
+                format!("{field}.json"),
+                serde_json::json!({ "items": items }),
+            )
+        })
+        .collect()
+}
+
 fn main() {
     let a = match args() {
         Ok(a) => a,
@@ -122,20 +187,28 @@ fn main() {
         }
     };
     let started = Instant::now();
-    let generated = generate(Size {
-        namespaces: a.namespaces,
-        seed: a.seed,
-    });
-    write(&generated, &a.out).expect("the output directory is writable");
-    let objects: usize = generated
-        .files
+    let files = match &a.snapshot {
+        Some(path) => rbac_of_snapshot(path),
+        None => {
+            let generated = generate(Size {
+                namespaces: a.namespaces,
+                seed: a.seed,
+            });
+            write(&generated, &a.out).expect("the output directory is writable");
+            eprintln!(
+                "{} planted risk(s) written to {}",
+                generated.planted.len(),
+                a.out.display()
+            );
+            generated.files
+        }
+    };
+    let objects: usize = files
         .iter()
         .map(|(_, l)| l["items"].as_array().map_or(0, Vec::len))
         .sum();
     eprintln!(
-        "{objects} object(s), {} planted risk(s) written to {} in {:.1} s",
-        generated.planted.len(),
-        a.out.display(),
+        "{objects} object(s) in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     if let Some(kubeconfig) = a.load {
@@ -148,7 +221,7 @@ fn main() {
                 .expect("a usable kubeconfig");
             let client = kube::Client::try_from(config).expect("a client");
             let started = Instant::now();
-            load(client, &generated.files, a.concurrency).await;
+            load(client, &files, a.concurrency).await;
             eprintln!(
                 "loaded {objects} object(s) in {:.1} s",
                 started.elapsed().as_secs_f64()

@@ -78,11 +78,13 @@ fn main() {
         peak_rss_mib()
     );
     let t_rules = Instant::now();
+    let aggregation_drift = index.aggregation_drift(&snapshot);
     let findings = evaluate(&RuleContext {
         snapshot: &snapshot,
         index: &index,
         privilege: &privilege,
         reach: &reach,
+        aggregation_drift: &aggregation_drift,
     });
     println!(
         "  rules: {:?} (peak so far {:.0} MiB)",

@@ -106,6 +106,7 @@ pub fn analyze(
     let index = RbacIndex::build(snapshot);
     let reach = ReachGraph::build(&index, snapshot);
     let privilege = PrivilegeTable::compute(&index, &reach);
+    let aggregation_drift = index.aggregation_drift(snapshot);
     let rules::Evaluation {
         holdings,
         mut findings,
@@ -114,6 +115,7 @@ pub fn analyze(
         index: &index,
         privilege: &privilege,
         reach: &reach,
+        aggregation_drift: &aggregation_drift,
     });
     let mut register = Vec::new();
     let mut owners = BTreeMap::new();
@@ -130,7 +132,6 @@ pub fn analyze(
     }
     let matrix = matrix(&holdings, &privilege, &owners, index.namespaces.len());
     let population = population(&index, &holdings);
-    let aggregation_drift = index.aggregation_drift.clone();
     let records = privilege.to_records();
     RbacAnalysis {
         index,

@@ -33,10 +33,8 @@ pub struct AggregationDrift {
     pub not_from_aggregation: Vec<PolicyRule>,
 }
 
-/// The effective rules of every aggregated ClusterRole (by name), and the drift found.
-pub fn resolve(
-    cluster_roles: &[ClusterRole],
-) -> (BTreeMap<String, Vec<SourcedRule>>, Vec<AggregationDrift>) {
+/// The effective rules of every aggregated ClusterRole, by name.
+pub fn resolve(cluster_roles: &[ClusterRole]) -> BTreeMap<String, Vec<SourcedRule>> {
     let mut sorted: Vec<&ClusterRole> = cluster_roles.iter().collect();
     sorted.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let aggregated: Vec<&ClusterRole> = sorted
@@ -108,20 +106,36 @@ pub fn resolve(
         .collect();
     // A fixpoint of unions: each pass can only add rules, so it ends after at most one pass per
     // aggregated role (plus one to observe that nothing changed), cycles included.
+    //
+    // Roles with the same selection have the same union (a label that many roles aggregate is
+    // the common case), so a pass computes it once; a change to any union makes those computed
+    // earlier in the pass stale, so they are forgotten then.
     for _ in 0..=aggregated.len() {
         let mut changed = false;
+        let mut unions: HashMap<Vec<&str>, Vec<SourcedRule>> = HashMap::new();
         for agg in &aggregated {
             let name = agg.metadata.name.as_str();
-            let rules = union(selected[name].iter().map(|picked| {
-                let picked = picked.metadata.name.as_str();
-                computed
-                    .get(picked)
-                    .unwrap_or_else(|| &own[picked])
-                    .as_slice()
-            }));
+            let picks: Vec<&str> = selected[name]
+                .iter()
+                .map(|picked| picked.metadata.name.as_str())
+                .collect();
+            let rules = match unions.get(&picks) {
+                Some(rules) => rules.clone(),
+                None => {
+                    let rules = union(picks.iter().map(|picked| {
+                        computed
+                            .get(*picked)
+                            .unwrap_or_else(|| &own[picked])
+                            .as_slice()
+                    }));
+                    unions.insert(picks, rules.clone());
+                    rules
+                }
+            };
             if computed[name] != rules {
                 computed.insert(name.to_string(), rules);
                 changed = true;
+                unions.clear();
             }
         }
         if !changed {
@@ -129,22 +143,52 @@ pub fn resolve(
         }
     }
 
-    let mut drift = Vec::new();
-    for agg in &aggregated {
-        let stored: BTreeSet<&PolicyRule> = agg.rules.iter().collect();
-        let comp: BTreeSet<&PolicyRule> = computed[&agg.metadata.name]
-            .iter()
-            .map(|r| r.rule.as_ref())
-            .collect();
-        if stored != comp {
-            drift.push(AggregationDrift {
-                cluster_role: agg.metadata.name.clone(),
-                missing_from_stored: comp.difference(&stored).map(|r| (*r).clone()).collect(),
-                not_from_aggregation: stored.difference(&comp).map(|r| (*r).clone()).collect(),
-            });
-        }
+    computed
+}
+
+/// Every aggregated ClusterRole whose stored rules differ from its aggregation (`computed`,
+/// what [`resolve`] gave), in name order. Only the analysis reports it: a query needs the
+/// computed rules alone, so this is its own pass.
+pub fn drift<'a>(
+    cluster_roles: &[ClusterRole],
+    computed: impl Fn(&str) -> Option<&'a [SourcedRule]>,
+) -> Vec<AggregationDrift> {
+    let mut aggregated: Vec<&ClusterRole> = cluster_roles
+        .iter()
+        .filter(|r| r.aggregation_rule.is_some())
+        .collect();
+    aggregated.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    aggregated
+        .into_iter()
+        .filter_map(|agg| drift_of(agg, computed(&agg.metadata.name).unwrap_or_default()))
+        .collect()
+}
+
+/// How `agg`'s stored rules differ from the `computed` aggregation, if they do. A settled
+/// cluster stores exactly the computed rules (thousands for a wide selector, and hundreds of
+/// such roles), in the same order, which one pass confirms; stored in another order, the sets
+/// are compared. The sorted differences are built only for a role that drifted.
+fn drift_of(agg: &ClusterRole, computed: &[SourcedRule]) -> Option<AggregationDrift> {
+    // The controller writes the union in the order `resolve` computes it.
+    if agg.rules.len() == computed.len()
+        && agg.rules.iter().zip(computed).all(|(s, c)| *s == *c.rule)
+    {
+        return None;
     }
-    (computed, drift)
+    let stored: HashSet<&PolicyRule> = agg.rules.iter().collect();
+    let comp: HashSet<&PolicyRule> = computed.iter().map(|r| r.rule.as_ref()).collect();
+    if stored == comp {
+        return None;
+    }
+    let sorted = |a: &HashSet<&PolicyRule>, b: &HashSet<&PolicyRule>| -> Vec<PolicyRule> {
+        let only_a: BTreeSet<&PolicyRule> = a.difference(b).copied().collect();
+        only_a.into_iter().cloned().collect()
+    };
+    Some(AggregationDrift {
+        cluster_role: agg.metadata.name.clone(),
+        missing_from_stored: sorted(&comp, &stored),
+        not_from_aggregation: sorted(&stored, &comp),
+    })
 }
 
 /// The union of the rules the selected roles contribute, in the order met; a rule equal to one
@@ -224,7 +268,8 @@ mod tests {
             role("a-viewer", &[("to-view", "true")], &["get"], None),
             role("an-editor", &[("to-edit", "true")], &["update"], None),
         ];
-        let (computed, drift) = resolve(&roles);
+        let computed = resolve(&roles);
+        let drift = drift(&roles, |name| computed.get(name).map(Vec::as_slice));
         let admin: Vec<_> = computed["admin"]
             .iter()
             .map(|r| {
@@ -255,7 +300,7 @@ mod tests {
             role("b", &[("y", "1")], &["list"], Some(&[("x", "1")])),
             role("c", &[("y", "1")], &["watch"], None),
         ];
-        let (computed, _) = resolve(&roles);
+        let computed = resolve(&roles);
         // a picks b (computed: a's computed) and c; b picks a
         assert_eq!(computed["a"].len(), computed["b"].len());
         assert!(computed["a"].iter().any(|r| r.rule.verbs == vec!["watch"]));

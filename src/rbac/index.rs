@@ -208,7 +208,6 @@ pub struct RbacIndex {
     bindings_by_subject: HashMap<SubjectRef, Vec<BindingId>>,
     pub namespaces: BTreeSet<String>,
     pub service_accounts: BTreeSet<(String, String)>,
-    pub aggregation_drift: Vec<AggregationDrift>,
 }
 
 /// The roles of a snapshot as the index holds them, with the lookups bindings resolve through.
@@ -216,7 +215,6 @@ struct RoleTables<'s> {
     roles: Vec<RoleEntry>,
     cluster_roles: HashMap<String, RoleId>,
     ns_roles: HashMap<(&'s str, &'s str), RoleId>,
-    aggregation_drift: Vec<AggregationDrift>,
 }
 
 fn rules_as_stored(rules: &[PolicyRule]) -> Vec<SourcedRule> {
@@ -233,7 +231,7 @@ fn rules_as_stored(rules: &[PolicyRule]) -> Vec<SourcedRule> {
 
 /// Every ClusterRole (with its aggregation resolved) and Role.
 fn role_tables(snapshot: &Snapshot) -> RoleTables<'_> {
-    let (aggregated, aggregation_drift) = aggregation::resolve(&snapshot.cluster_roles);
+    let aggregated = aggregation::resolve(&snapshot.cluster_roles);
     let mut roles = Vec::with_capacity(snapshot.cluster_roles.len() + snapshot.roles.len());
     let mut cluster_roles = HashMap::with_capacity(snapshot.cluster_roles.len());
     for cr in &snapshot.cluster_roles {
@@ -271,7 +269,6 @@ fn role_tables(snapshot: &Snapshot) -> RoleTables<'_> {
         roles,
         cluster_roles,
         ns_roles,
-        aggregation_drift,
     }
 }
 
@@ -384,8 +381,17 @@ impl RbacIndex {
                 .iter()
                 .map(|s| (s.metadata.ns().to_string(), s.metadata.name.clone()))
                 .collect(),
-            aggregation_drift: roles.aggregation_drift,
         }
+    }
+
+    /// The aggregated ClusterRoles of `snapshot` (the one the index was built from) whose
+    /// stored rules differ from their aggregation.
+    pub fn aggregation_drift(&self, snapshot: &Snapshot) -> Vec<AggregationDrift> {
+        aggregation::drift(&snapshot.cluster_roles, |name| {
+            self.cluster_role(name)
+                .filter(|r| r.aggregated)
+                .map(|r| r.rules.as_slice())
+        })
     }
 
     pub fn cluster_role(&self, name: &str) -> Option<&RoleEntry> {

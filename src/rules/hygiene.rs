@@ -176,7 +176,7 @@ fn aggregation_labels(ctx: &RuleContext<'_>) -> Vec<Finding> {
 fn aggregation_drift(ctx: &RuleContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let index = ctx.index;
-    for d in &index.aggregation_drift {
+    for d in ctx.aggregation_drift {
         let object = ObjectRef::new("ClusterRole", None, &d.cluster_role);
         let mut f = new_finding(
             RuleId::Rbac027,

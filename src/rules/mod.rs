@@ -11,6 +11,7 @@ pub mod system;
 pub use catalog::{CATALOG, Family, RuleDef, RuleId, rule};
 
 use crate::finding::{Finding, FindingStatus, sort_findings};
+use crate::rbac::aggregation::AggregationDrift;
 use crate::rbac::index::RbacIndex;
 use crate::rbac::privilege::PrivilegeTable;
 use crate::rbac::reach::ReachGraph;
@@ -25,6 +26,9 @@ pub struct RuleContext<'a> {
     /// The escalation graph the table was computed from (KE-RBAC-026 reads each subject's ways
     /// in from it).
     pub reach: &'a ReachGraph,
+    /// Aggregated ClusterRoles whose stored rules differ from their aggregation
+    /// ([`RbacIndex::aggregation_drift`], computed once; KE-RBAC-027 reads it).
+    pub aggregation_drift: &'a [AggregationDrift],
 }
 
 /// What the rules conclude: the population of privileged holdings, and the findings.
