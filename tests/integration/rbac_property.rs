@@ -1,9 +1,12 @@
 //! For random small clusters and random requests, `can-i`, `who-can` and `access` agree.
 
+use kube_evidence::rbac::resources::resource_request;
 use kube_evidence::rbac::{
     Identity, NonResourceRequest, RbacIndex, Request, ResourceRequest, SubjectRef, rule_allows,
 };
 use kube_evidence::snapshot::*;
+use kube_evidence::source::{Needs, narrow};
+use kube_evidence::synthetic::{Knobs, Shape, cluster};
 use proptest::prelude::*;
 
 const NAMESPACES: &[&str] = &["a", "b"];
@@ -236,4 +239,51 @@ proptest! {
             }
         }
     }
+}
+
+/// A question in one namespace gets the same answer from a snapshot narrowed to it as from
+/// the whole snapshot, on seeded messy clusters (subjects from anywhere, aggregation,
+/// cluster-wide bindings to any role).
+#[test]
+fn a_narrowed_snapshot_answers_a_namespace_question_as_the_whole_one() {
+    let mut answered = 0;
+    for seed in 1..=4 {
+        let whole = cluster(Shape {
+            namespaces: 40,
+            role_bindings: 400,
+            service_accounts: 160,
+            cluster_roles: 60,
+            cluster_role_bindings: 30,
+            seed,
+            knobs: Knobs::MESSY,
+        });
+        let full = RbacIndex::build(&whole);
+        for ns in ["ns-00000", "ns-00007", "ns-00039"] {
+            let needs = Needs::Rbac {
+                namespace: Some(ns.to_string()),
+            };
+            let narrowed = narrow(whole.clone(), &needs);
+            assert!(narrowed.role_bindings.len() < whole.role_bindings.len());
+            let index = RbacIndex::build(&narrowed);
+            for (verb, resource) in [
+                ("get", "secrets"),
+                ("create", "pods"),
+                ("create", "rolebindings"),
+                ("impersonate", "serviceaccounts"),
+            ] {
+                let (request, _) = resource_request(verb, resource, None, Some(ns), None);
+                let answer = index.who_can(&request);
+                assert_eq!(
+                    answer,
+                    full.who_can(&request),
+                    "seed {seed}: {verb} {resource} -n {ns}"
+                );
+                answered += answer.len();
+            }
+        }
+    }
+    assert!(
+        answered > 100,
+        "the questions have answers to compare: {answered}"
+    );
 }
