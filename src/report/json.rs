@@ -160,25 +160,6 @@ impl StepTable {
     }
 }
 
-impl FindingsDocument {
-    /// A path of the document as its steps: `pathSteps` read against `steps` (schema 3), or the
-    /// inline path of an older pack. `None` when a position is outside `steps` (a document this
-    /// tool did not write).
-    pub fn path<'a>(
-        &'a self,
-        inline: &'a [PathStep],
-        positions: &[u32],
-    ) -> Option<Vec<&'a PathStep>> {
-        if positions.is_empty() {
-            return Some(inline.iter().collect());
-        }
-        positions
-            .iter()
-            .map(|&at| self.steps.get(at as usize))
-            .collect()
-    }
-}
-
 pub fn findings(input: &ReportInput<'_>) -> Vec<u8> {
     let doc = document(input.pack_id, input.snapshot, input.assessment);
     let mut out = serde_json::to_vec(&doc).expect("findings serialise");
