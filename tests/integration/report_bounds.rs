@@ -156,7 +156,8 @@ fn check_model_bounds(value: &serde_json::Value, path: &str, problems: &mut Vec<
 
 /// What the reports leave out is in the machine-readable files, and the counts they state are
 /// the files' counts.
-fn check_completeness(r: &Rendered) {
+/// Returns the number of distinct escalation steps findings.json states.
+fn check_completeness(r: &Rendered) -> usize {
     let findings = &r.assessment.analysis.findings;
     let doc: serde_json::Value = serde_json::from_slice(&r.findings_json).unwrap();
     let ids: std::collections::BTreeSet<&str> = doc["findings"]
@@ -170,6 +171,7 @@ fn check_completeness(r: &Rendered) {
         findings.len(),
         "findings.json holds every finding"
     );
+    let steps = check_steps(r, &doc);
     let csv_rows = ::csv::Reader::from_reader(r.findings_csv.as_slice())
         .records()
         .count();
@@ -260,9 +262,76 @@ fn check_completeness(r: &Rendered) {
         holdings,
         "access-population.csv.gz holds every holding"
     );
+    steps
 }
 
-fn check(shape: Shape) -> (usize, usize, usize) {
+/// findings.json states each escalation step once, and every path it gives as positions
+/// (`pathSteps`) is, resolved against `steps`, exactly the path the analysis found.
+fn check_steps(r: &Rendered, doc: &serde_json::Value) -> usize {
+    let steps = doc["steps"].as_array().cloned().unwrap_or_default();
+    let distinct: std::collections::BTreeSet<String> =
+        steps.iter().map(|s| s.to_string()).collect();
+    assert_eq!(distinct.len(), steps.len(), "each step is stated once");
+    let mut used = vec![false; steps.len()];
+    let mut resolve = |item: &serde_json::Value| -> Vec<serde_json::Value> {
+        assert!(item.get("path").is_none(), "no path is inline in schema 3");
+        item["pathSteps"]
+            .as_array()
+            .map(|positions| {
+                positions
+                    .iter()
+                    .map(|at| {
+                        let at = at.as_u64().unwrap() as usize;
+                        used[at] = true;
+                        steps[at].clone()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let analysis = &r.assessment.analysis;
+    for (stated, found) in doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&analysis.findings)
+    {
+        assert_eq!(stated["id"], found.id.as_str());
+        assert_eq!(
+            resolve(stated),
+            serde_json::to_value(&found.path)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .clone(),
+            "{}",
+            found.id
+        );
+    }
+    let privilege = doc["privilege"].as_array().unwrap();
+    assert_eq!(privilege.len(), analysis.privilege.len());
+    for (stated, found) in privilege.iter().zip(&analysis.privilege) {
+        let path = match &found.reach {
+            kube_evidence::rbac::privilege::AdminReach::Escalation { path, .. } => path.clone(),
+            _ => Vec::new(),
+        };
+        assert_eq!(
+            resolve(stated),
+            serde_json::to_value(&path)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .clone(),
+            "{}",
+            found.subject
+        );
+    }
+    assert!(used.iter().all(|u| *u), "every stated step is on a path");
+    steps.len()
+}
+
+/// Findings, PDF pages, HTML bytes and the distinct escalation steps of findings.json.
+fn check(shape: Shape) -> (usize, usize, usize, usize) {
     let r = render(shape);
     let pages = pages(&r.pdf);
     assert!(pages <= MAX_PAGES, "{pages} pages for {shape:?}");
@@ -274,8 +343,13 @@ fn check(shape: Shape) -> (usize, usize, usize) {
     let mut problems = Vec::new();
     check_model_bounds(&serde_json::to_value(&r.model).unwrap(), "m", &mut problems);
     assert!(problems.is_empty(), "{shape:?}: {problems:#?}");
-    check_completeness(&r);
-    (r.assessment.analysis.findings.len(), pages, r.html.len())
+    let steps = check_completeness(&r);
+    (
+        r.assessment.analysis.findings.len(),
+        pages,
+        r.html.len(),
+        steps,
+    )
 }
 
 proptest! {
@@ -290,7 +364,7 @@ proptest! {
 /// more than the reports show, and the reports within their bounds.
 #[test]
 fn a_messy_cluster_with_thousands_of_findings_gives_bounded_reports() {
-    let (findings, pages, html) = check(Shape {
+    let (findings, pages, html, steps) = check(Shape {
         namespaces: 400,
         role_bindings: 4_000,
         cluster_roles: 400,
@@ -303,7 +377,13 @@ fn a_messy_cluster_with_thousands_of_findings_gives_bounded_reports() {
         findings > 2_000,
         "the shape is meant to overflow every cap: {findings} findings"
     );
-    eprintln!("messy, 400 namespaces: {findings} findings -> {pages} pages, {html} bytes of HTML");
+    assert!(
+        steps > 0,
+        "escalation paths to check against findings.json's steps"
+    );
+    eprintln!(
+        "messy, 400 namespaces: {findings} findings -> {pages} pages, {html} bytes of HTML, {steps} distinct steps"
+    );
 }
 
 /// Text of `n` characters in words, as a hostile or verbose cluster could write it.
